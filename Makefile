@@ -1,0 +1,36 @@
+# SignetAssure. `make run` runs everything on this machine; `make test` runs every test.
+TEMPORAL_CLI_VERSION := v1.5.1
+TEMPORAL_CLI := bin/temporal
+TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
+BENCH_CASES ?= 200
+
+.PHONY: run build test bench vet temporal-cli clean
+
+run: build $(TEMPORAL_STAMP)
+	./bin/signetassure dev
+
+build:
+	go build -o bin/signetassure ./cmd/signetassure
+
+# The Temporal CLI (dev server + Web UI), built from the Go module proxy and pinned.
+temporal-cli: $(TEMPORAL_STAMP)
+$(TEMPORAL_STAMP):
+	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (first time only, a few minutes)"
+	GOBIN=$(CURDIR)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+	touch $@
+
+vet:
+	go vet ./...
+	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+
+# Every test, against the real PostgreSQL (DATABASE_URL's server; each test makes its own database)
+# and a real Temporal dev server started from ./bin/temporal.
+test: vet $(TEMPORAL_STAMP)
+	go test -count=1 -race -timeout 20m ./...
+
+# Opens BENCH_CASES cases through the API and runs as many bare one-activity workflows on the same server.
+bench: $(TEMPORAL_STAMP)
+	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/
+
+clean:
+	rm -rf bin .data

@@ -1,0 +1,91 @@
+// Package activities holds the side effects of SignetAssure's workflows: every write to PostgreSQL and
+// (in later integrations) to outside systems. Each activity is idempotent, so Temporal may retry it freely.
+// Workflows call them through a nil *Activities (activities.A).
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// Activities holds what the activities need.
+type Activities struct {
+	Store *store.Store
+}
+
+// A is the nil receiver workflows use to name activity methods.
+var A *Activities
+
+// ErrInvalidInput is the application error type for input no retry can fix.
+const ErrInvalidInput = "InvalidInput"
+
+// nonRetryable turns constraint violations (a reference to a missing row) into non-retryable errors;
+// anything else (the database unreachable) is retried.
+func nonRetryable(err error) error {
+	var ce *store.ConstraintError
+	if errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
+	}
+	return err
+}
+
+// CaseEventInput is a case's snapshot after one timeline event, and the event.
+type CaseEventInput struct {
+	Case  domain.Case
+	Event domain.CaseEvent
+}
+
+// ApplyCaseEvent writes a case event and the case read model.
+func (a *Activities) ApplyCaseEvent(ctx context.Context, in CaseEventInput) error {
+	return nonRetryable(a.Store.ApplyCaseEvent(ctx, in.Case, in.Event))
+}
+
+// RecordClearance puts a clearance granted by a case on the person's record.
+func (a *Activities) RecordClearance(ctx context.Context, c domain.Clearance) (domain.Clearance, error) {
+	stored, err := a.Store.RecordClearance(ctx, nil, c)
+	return stored, nonRetryable(err)
+}
+
+// NotifyInput is a notification to staff: to the users named and to every active holder of the roles.
+type NotifyInput struct {
+	// Key makes the notification idempotent: one per user per key.
+	Key     string
+	Kind    string
+	CaseRef string
+	Message string
+	At      time.Time
+	UserIDs []uuid.UUID
+	Roles   []domain.Role
+}
+
+// NotifyStaff notifies staff users. It returns how many users were notified.
+func (a *Activities) NotifyStaff(ctx context.Context, in NotifyInput) (int, error) {
+	users := map[uuid.UUID]bool{}
+	for _, id := range in.UserIDs {
+		users[id] = true
+	}
+	for _, r := range in.Roles {
+		holders, err := a.Store.Users(ctx, r)
+		if err != nil {
+			return 0, err
+		}
+		for _, u := range holders {
+			users[u.ID] = true
+		}
+	}
+	var ns []domain.Notification
+	for id := range users {
+		ref := in.CaseRef
+		ns = append(ns, domain.Notification{ID: fmt.Sprintf("%s/%s", in.Key, id), UserID: id, Kind: in.Kind,
+			CaseRef: &ref, Message: in.Message, CreatedAt: in.At})
+	}
+	return len(ns), nonRetryable(a.Store.Notify(ctx, ns))
+}

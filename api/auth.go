@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// Authenticator finds the staff user behind a request. API tokens are the first; directory sign-in
+// (Entra ID, LDAP) plugs in here.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (domain.StaffUser, error)
+}
+
+// ErrUnauthenticated: no credentials, or credentials that are not (or no longer) valid.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// TokenAuth authenticates "Authorization: Bearer <token>" against the hashed tokens in the store.
+type TokenAuth struct{ Store *store.Store }
+
+func (a TokenAuth) Authenticate(ctx context.Context, r *http.Request) (domain.StaffUser, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return domain.StaffUser{}, ErrUnauthenticated
+	}
+	u, err := a.Store.UserByToken(ctx, strings.TrimSpace(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return u, ErrUnauthenticated
+	}
+	return u, err
+}
+
+const principalKey = "signetassure.principal"
+
+func (s *Server) authenticate(c *gin.Context) {
+	u, err := s.Auth.Authenticate(c.Request.Context(), c.Request)
+	if errors.Is(err, ErrUnauthenticated) {
+		c.Header("WWW-Authenticate", `Bearer realm="signetassure"`)
+		s.writeError(c, problem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"))
+		return
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Set(principalKey, u)
+	c.Next()
+}
+
+func requireRole(roles []domain.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u, _ := principal(c)
+		if !u.Has(roles...) {
+			c.Header("Content-Type", "application/problem+json")
+			c.AbortWithStatusJSON(http.StatusForbidden, problem(http.StatusForbidden, "forbidden",
+				"this action needs one of the roles: "+roleList(roles)))
+			return
+		}
+		c.Next()
+	}
+}
+
+func principal(c *gin.Context) (domain.StaffUser, bool) {
+	v, ok := c.Get(principalKey)
+	if !ok {
+		return domain.StaffUser{}, false
+	}
+	u, ok := v.(domain.StaffUser)
+	return u, ok
+}
+
+// actor is the acting user, for the audit log.
+func actor(c *gin.Context) store.Actor {
+	u, _ := principal(c)
+	id := u.ID
+	return &id
+}

@@ -1,0 +1,376 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// CaseView is a case with its timeline.
+type CaseView struct {
+	domain.Case
+	Timeline []domain.CaseEvent `json:"timeline"`
+}
+
+// OpenCaseInput opens a vetting case for a person.
+type OpenCaseInput struct {
+	PersonID         *string `json:"personId" required:"true" format:"uuid"`
+	Type             *string `json:"type" required:"true" enum:"new,renewal,upgrade,transfer,aftercare"`
+	Level            *string `json:"level" required:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	IssuingAuthority *string `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
+}
+
+type caseRefPath struct {
+	CaseRef string `path:"caseRef" pattern:"^v_[0-9a-z]+$"`
+}
+
+type caseListQuery struct {
+	Status    string `query:"status" description:"comma-separated statuses"`
+	OwnerID   string `query:"ownerId" format:"uuid"`
+	PersonID  string `query:"personId" format:"uuid"`
+	Level     string `query:"level" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	Type      string `query:"type" enum:"new,renewal,upgrade,transfer,aftercare"`
+	DueBefore string `query:"dueBefore" format:"date"`
+	Open      bool   `query:"open"`
+	pageQuery
+}
+
+// Officer actions' request bodies.
+type (
+	AssignOwnerInput struct {
+		caseRefPath
+		OwnerID *string `json:"ownerId" required:"true" format:"uuid" description:"a vetting officer"`
+	}
+	RequestInformationInput struct {
+		caseRefPath
+		Description *string `json:"description" required:"true" maxLength:"4000"`
+		DueDate     *string `json:"dueDate" required:"true" format:"date" description:"the information is overdue after this day (UTC)"`
+	}
+	InformationReceivedInput struct {
+		caseRefPath
+		Note *string `json:"note,omitempty" maxLength:"4000"`
+	}
+	AddNoteInput struct {
+		caseRefPath
+		Text *string `json:"text" required:"true" maxLength:"4000"`
+	}
+	RecordOutcomeInput struct {
+		caseRefPath
+		Outcome   *string `json:"outcome" required:"true" enum:"cleared,refused,with_advisory,withdrawn"`
+		Level     *string `json:"level,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV" description:"required for cleared and with_advisory"`
+		ValidFrom *string `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
+		ValidTo   *string `json:"validTo,omitempty" format:"date" description:"required for cleared and with_advisory; after validFrom"`
+	}
+)
+
+var (
+	caseOpeners  = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleSecurityController}
+	caseWorkers  = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer}
+	caseAssigner = []domain.Role{domain.RoleVettingOfficer, domain.RoleSecurityController}
+	caseDecider  = []domain.Role{domain.RoleVettingOfficer}
+)
+
+func (s *Server) caseRoutes() []op {
+	return []op{
+		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
+			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase},
+		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
+			req: new(caseListQuery), resp: new(List[domain.Case]), handle: s.listCases},
+		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
+			req: new(caseRefPath), resp: new(CaseView), handle: s.getCase},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/owner", summary: "Assign the vetting owner",
+			roles: caseAssigner, req: new(AssignOwnerInput), resp: new(CaseView), handle: s.assignOwner},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/information-requests",
+			summary: "Request information from the subject, with a deadline", roles: caseWorkers,
+			req: new(RequestInformationInput), resp: new(CaseView), handle: s.requestInformation},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/information-received",
+			summary: "Record that the requested information arrived", roles: caseWorkers,
+			req: new(InformationReceivedInput), resp: new(CaseView), handle: s.informationReceived},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/notes", summary: "Add a note to the timeline",
+			roles: append(caseWorkers, domain.RoleSecurityController), req: new(AddNoteInput), resp: new(CaseView),
+			handle: s.addNote},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/outcome", summary: "Record the outcome (the case's owner)",
+			roles: caseDecider, req: new(RecordOutcomeInput), resp: new(CaseView), handle: s.recordOutcome},
+	}
+}
+
+func (s *Server) openCase(c *gin.Context) {
+	var in OpenCaseInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	personID := fieldID(&errs, "personId", in.PersonID)
+	if personID == nil && in.PersonID == nil {
+		errs.add("personId", "is required")
+	}
+	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
+	level := enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if _, err := s.Store.Person(c, *personID); err != nil {
+		if err == store.ErrNotFound {
+			err = invalid(FieldError{Field: "personId", Message: "no person has this id"})
+		}
+		s.writeError(c, err)
+		return
+	}
+	open := true
+	existing, _, err := s.Store.Cases(c, store.CaseFilter{PersonID: personID, Type: typ, Level: level, Open: &open,
+		Page: store.Page{Limit: 1}})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if len(existing) > 0 {
+		s.writeError(c, conflict("the person already has an open "+string(typ)+" case at "+string(level)+": "+existing[0].CaseRef))
+		return
+	}
+	authority := ""
+	if in.IssuingAuthority != nil {
+		authority = strings.TrimSpace(*in.IssuingAuthority)
+	}
+	if authority == "" {
+		org, err := s.Store.Organisation(c)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		authority = org.IssuingAuthority
+	}
+	u, _ := principal(c)
+	ctx, cancel := temporalCtx(c)
+	defer cancel()
+	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
+		CaseRef: domain.NewCaseRef(), PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
+		OpenedBy: &u.ID, SLA: s.SLA.For(typ, level),
+	})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/cases/"+st.Case.CaseRef)
+	s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
+}
+
+func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {
+	if v == nil {
+		errs.add(name, "is required")
+		return ""
+	}
+	if !valid(T(*v)) {
+		errs.add(name, "must be one of %s", joinEnum(allowed))
+	}
+	return T(*v)
+}
+
+func (s *Server) respondCase(c *gin.Context, ref string, status int) {
+	cs, err := s.Store.Case(c, ref)
+	if err != nil {
+		s.writeError(c, notFoundAs(err, "case"))
+		return
+	}
+	events, err := s.Store.CaseEvents(c, ref)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(status, CaseView{Case: cs, Timeline: nonNil(events)})
+}
+
+func (s *Server) getCase(c *gin.Context) { s.respondCase(c, c.Param("caseRef"), http.StatusOK) }
+
+func (s *Server) listCases(c *gin.Context) {
+	q := query{c: c}
+	f := store.CaseFilter{
+		Statuses: enum(&q, "status", domain.CaseStatus.Valid, domain.CaseStatuses),
+		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), Open: q.bool("open"), Page: q.page(),
+	}
+	if l := enum(&q, "level", domain.Level.Valid, domain.Levels); len(l) == 1 {
+		f.Level = l[0]
+	} else if len(l) > 1 {
+		q.errs.add("level", "takes one level")
+	}
+	if t := enum(&q, "type", domain.CaseType.Valid, domain.CaseTypes); len(t) == 1 {
+		f.Type = t[0]
+	} else if len(t) > 1 {
+		q.errs.add("type", "takes one type")
+	}
+	if d := q.date("dueBefore"); d != nil {
+		t := d.Time()
+		f.DueBefore = &t
+	}
+	if err := q.errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	items, total, err := s.Store.Cases(c, f)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, list(items, total, f.Page))
+}
+
+// caseAction sends an officer action to a case's workflow and answers with the case after it.
+func (s *Server) caseAction(c *gin.Context, update string, action any) {
+	ref := c.Param("caseRef")
+	cs, err := s.Store.Case(c, ref)
+	if err != nil {
+		s.writeError(c, notFoundAs(err, "case"))
+		return
+	}
+	if cs.Status.Closed() {
+		s.writeError(c, conflict("case "+ref+" is closed ("+string(cs.Status)+")"))
+		return
+	}
+	ctx, cancel := temporalCtx(c)
+	defer cancel()
+	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, action); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.respondCase(c, ref, http.StatusOK)
+}
+
+func actorID(c *gin.Context) uuid.UUID {
+	u, _ := principal(c)
+	return u.ID
+}
+
+func (s *Server) assignOwner(c *gin.Context) {
+	var in AssignOwnerInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	owner := fieldID(&errs, "ownerId", in.OwnerID)
+	if owner == nil && len(errs) == 0 {
+		errs.add("ownerId", "is required")
+	}
+	if owner != nil {
+		u, err := s.Store.User(c, *owner)
+		if err != nil && err != store.ErrNotFound {
+			s.writeError(c, err)
+			return
+		}
+		if err != nil || !u.Active || !u.Has(domain.RoleVettingOfficer) {
+			errs.add("ownerId", "must be an active vetting officer")
+		}
+	}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.caseAction(c, workflows.UpdateAssignOwner, workflows.AssignOwner{Actor: actorID(c), OwnerID: *owner})
+}
+
+func (s *Server) requestInformation(c *gin.Context) {
+	var in RequestInformationInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	desc := requiredText(&errs, "description", in.Description)
+	due := fieldDate(&errs, "dueDate", in.DueDate)
+	if in.DueDate == nil {
+		errs.add("dueDate", "is required")
+	} else if !due.IsZero() && !due.After(today().AddDays(-1)) {
+		errs.add("dueDate", "must be today or later")
+	}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.caseAction(c, workflows.UpdateRequestInformation, workflows.RequestInformation{
+		Actor: actorID(c), Description: desc, DueAt: due.AddDays(1).Time().Add(-time.Second),
+	})
+}
+
+func (s *Server) informationReceived(c *gin.Context) {
+	var in InformationReceivedInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	note := ""
+	if in.Note != nil {
+		note = strings.TrimSpace(*in.Note)
+	}
+	if len(note) > 4000 {
+		s.writeError(c, invalid(FieldError{Field: "note", Message: "must be at most 4000 characters"}))
+		return
+	}
+	s.caseAction(c, workflows.UpdateInformationReceived, workflows.InformationReceived{Actor: actorID(c), Note: note})
+}
+
+func (s *Server) addNote(c *gin.Context) {
+	var in AddNoteInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	text := requiredText(&errs, "text", in.Text)
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.caseAction(c, workflows.UpdateAddNote, workflows.AddNote{Actor: actorID(c), Text: text})
+}
+
+func (s *Server) recordOutcome(c *gin.Context) {
+	var in RecordOutcomeInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	o := workflows.RecordOutcome{Actor: actorID(c)}
+	o.Outcome = enumField(&errs, "outcome", in.Outcome, domain.Outcome.Valid, domain.Outcomes)
+	if o.Outcome.GrantsClearance() {
+		o.Level = enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
+		o.ValidFrom = fieldDate(&errs, "validFrom", in.ValidFrom)
+		o.ValidTo = fieldDate(&errs, "validTo", in.ValidTo)
+		if in.ValidFrom == nil {
+			errs.add("validFrom", "is required for a %s outcome", o.Outcome)
+		}
+		if in.ValidTo == nil {
+			errs.add("validTo", "is required for a %s outcome", o.Outcome)
+		}
+		if !o.ValidFrom.IsZero() && !o.ValidTo.IsZero() && !o.ValidTo.After(o.ValidFrom) {
+			errs.add("validTo", "must be after validFrom")
+		}
+	} else if in.Level != nil || in.ValidFrom != nil || in.ValidTo != nil {
+		errs.add("outcome", "a %s outcome takes no level, validFrom or validTo", o.Outcome)
+	}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.caseAction(c, workflows.UpdateRecordOutcome, o)
+}
+
+func requiredText(errs *fields, name string, v *string) string {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		errs.add(name, "is required")
+		return ""
+	}
+	t := strings.TrimSpace(*v)
+	if len(t) > 4000 {
+		errs.add(name, "must be at most 4000 characters")
+	}
+	return t
+}

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// List answers carry a page of items and the total that match.
+type List[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+func list[T any](items []T, total int, p store.Page) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
+}
+
+// pageQuery is the paging part of a list request.
+type pageQuery struct {
+	Limit  int `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Offset int `query:"offset" minimum:"0" default:"0"`
+}
+
+// query reads and checks query parameters, collecting what is wrong.
+type query struct {
+	c    *gin.Context
+	errs fields
+}
+
+func (q *query) page() store.Page {
+	p := store.Page{Limit: 50}
+	if v, ok := q.c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			q.errs.add("limit", "must be a whole number from 1 to 200")
+		}
+		p.Limit = n
+	}
+	if v, ok := q.c.GetQuery("offset"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			q.errs.add("offset", "must be a whole number of at least 0")
+		}
+		p.Offset = n
+	}
+	return p
+}
+
+func (q *query) uuid(name string) *uuid.UUID {
+	v, ok := q.c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		q.errs.add(name, "must be an id")
+		return nil
+	}
+	return &id
+}
+
+func (q *query) bool(name string) *bool {
+	v, ok := q.c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		q.errs.add(name, "must be true or false")
+		return nil
+	}
+	return &b
+}
+
+func (q *query) date(name string) *domain.Date {
+	v, ok := q.c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	d, err := domain.ParseDate(v)
+	if err != nil {
+		q.errs.add(name, "must be a date YYYY-MM-DD")
+		return nil
+	}
+	return &d
+}
+
+// enum reads a comma-separated list of values that valid accepts.
+func enum[T ~string](q *query, name string, valid func(T) bool, allowed []T) []T {
+	v, ok := q.c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	var out []T
+	for _, item := range strings.Split(v, ",") {
+		t := T(strings.TrimSpace(item))
+		if !valid(t) {
+			q.errs.add(name, "%q is not one of %s", item, joinEnum(allowed))
+			return nil
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func joinEnum[T ~string](vs []T) string {
+	var s []string
+	for _, v := range vs {
+		s = append(s, string(v))
+	}
+	return strings.Join(s, ", ")
+}
+
+// pathID reads an id from the path; a malformed one names nothing that exists.
+func pathID(c *gin.Context, what string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return id, notFound(what)
+	}
+	return id, nil
+}
+
+// fieldDate parses an optional date field of a request body.
+func fieldDate(errs *fields, name string, v *string) domain.Date {
+	if v == nil {
+		return domain.Date{}
+	}
+	d, err := domain.ParseDate(*v)
+	if err != nil {
+		errs.add(name, "must be a date YYYY-MM-DD")
+	}
+	return d
+}
+
+// fieldID parses an optional id field of a request body; "" means none.
+func fieldID(errs *fields, name string, v *string) *uuid.UUID {
+	if v == nil || *v == "" {
+		return nil
+	}
+	id, err := uuid.Parse(*v)
+	if err != nil {
+		errs.add(name, "must be an id")
+		return nil
+	}
+	return &id
+}
+
+func today() domain.Date { return domain.DateOf(time.Now().UTC()) }

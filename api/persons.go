@@ -1,0 +1,301 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// PersonInput creates a person (firstName, lastName and dateOfBirth required) or changes one (only the
+// fields present change). supplierId or locationId "" clears it.
+type PersonInput struct {
+	FirstName      *string `json:"firstName,omitempty" maxLength:"100"`
+	MiddleNames    *string `json:"middleNames,omitempty" maxLength:"200"`
+	LastName       *string `json:"lastName,omitempty" maxLength:"100"`
+	DateOfBirth    *string `json:"dateOfBirth,omitempty" format:"date"`
+	Email          *string `json:"email,omitempty" format:"email"`
+	Mobile         *string `json:"mobile,omitempty" description:"UK mobile; stored in E.164"`
+	EmployeeNumber *string `json:"employeeNumber,omitempty" maxLength:"50"`
+	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
+	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
+	LineManager    *string `json:"lineManager,omitempty" description:"sensitive" maxLength:"200"`
+	Address        *string `json:"address,omitempty" description:"sensitive" maxLength:"500"`
+	NINumber       *string `json:"niNumber,omitempty" description:"sensitive: National Insurance number"`
+	Active         *bool   `json:"active,omitempty"`
+}
+
+// apply checks the input and applies it to p, returning the names of the fields it sets.
+func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
+	var errs fields
+	var changed []string
+	set := func(name string) { changed = append(changed, name) }
+	text := func(name string, v *string, dst *string, required bool, max int) {
+		if v == nil {
+			if required {
+				errs.add(name, "is required")
+			}
+			return
+		}
+		s := strings.TrimSpace(*v)
+		switch {
+		case required && s == "":
+			errs.add(name, "must not be empty")
+		case len(s) > max:
+			errs.add(name, "must be at most %d characters", max)
+		default:
+			*dst = s
+			set(name)
+		}
+	}
+	text("firstName", in.FirstName, &p.FirstName, creating || in.FirstName != nil, 100)
+	text("middleNames", in.MiddleNames, &p.MiddleNames, false, 200)
+	text("lastName", in.LastName, &p.LastName, creating || in.LastName != nil, 100)
+	if in.DateOfBirth == nil && creating {
+		errs.add("dateOfBirth", "is required")
+	} else if in.DateOfBirth != nil {
+		dob := fieldDate(&errs, "dateOfBirth", in.DateOfBirth)
+		switch {
+		case dob.IsZero():
+		case dob.After(today()):
+			errs.add("dateOfBirth", "must not be in the future")
+		case dob.Before(domain.NewDate(1900, 1, 1)):
+			errs.add("dateOfBirth", "must be after 1900-01-01")
+		default:
+			p.DateOfBirth = dob
+			set("dateOfBirth")
+		}
+	}
+	if in.Email != nil {
+		if *in.Email == "" {
+			p.Email = ""
+		} else if e, err := domain.ParseEmail(*in.Email); err != nil {
+			errs.add("email", "is not an e-mail address")
+		} else {
+			p.Email = e
+		}
+		set("email")
+	}
+	if in.Mobile != nil {
+		if *in.Mobile == "" {
+			p.Mobile = ""
+		} else if m, err := domain.ParseUKMobile(*in.Mobile); err != nil {
+			errs.add("mobile", "must be a valid UK mobile number")
+		} else {
+			p.Mobile = m
+		}
+		set("mobile")
+	}
+	if in.EmployeeNumber != nil {
+		p.EmployeeNumber = nil
+		if s := strings.TrimSpace(*in.EmployeeNumber); s != "" {
+			p.EmployeeNumber = &s
+		}
+		set("employeeNumber")
+	}
+	if in.SupplierID != nil {
+		p.SupplierID = fieldID(&errs, "supplierId", in.SupplierID)
+		set("supplierId")
+	}
+	if in.LocationID != nil {
+		p.LocationID = fieldID(&errs, "locationId", in.LocationID)
+		set("locationId")
+	}
+	sensitive := func(name string, v *string, dst *domain.Sensitive, max int) {
+		if v == nil {
+			return
+		}
+		if s := strings.TrimSpace(*v); len(s) > max {
+			errs.add(name, "must be at most %d characters", max)
+		} else {
+			*dst = domain.NewSensitive(s)
+			set(name)
+		}
+	}
+	sensitive("lineManager", in.LineManager, &p.LineManager, 200)
+	sensitive("address", in.Address, &p.Address, 500)
+	if in.NINumber != nil {
+		if *in.NINumber == "" {
+			p.NINumber = domain.NewSensitive("")
+		} else if ni, err := domain.ParseNINumber(*in.NINumber); err != nil {
+			errs.add("niNumber", "is not a valid National Insurance number")
+		} else {
+			p.NINumber = domain.NewSensitive(ni)
+		}
+		set("niNumber")
+	}
+	if in.Active != nil {
+		p.Active = *in.Active
+		set("active")
+	} else if creating {
+		p.Active = true
+	}
+	return changed, errs.err()
+}
+
+// PersonView is a person as the API shows them. The sensitive fields appear only for roles that may see them.
+type PersonView struct {
+	domain.Person
+	LineManager *string `json:"lineManager,omitempty"`
+	Address     *string `json:"address,omitempty"`
+	NINumber    *string `json:"niNumber,omitempty"`
+}
+
+// sensitiveReaders may see a person's sensitive fields; auditors see the record without them.
+var sensitiveReaders = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleSecurityController, domain.RoleAdmin}
+
+func viewPerson(c *gin.Context, p domain.Person) PersonView {
+	v := PersonView{Person: p}
+	if u, _ := principal(c); u.Has(sensitiveReaders...) {
+		reveal := func(s domain.Sensitive) *string { r := s.Reveal(); return &r }
+		v.LineManager, v.Address, v.NINumber = reveal(p.LineManager), reveal(p.Address), reveal(p.NINumber)
+	}
+	return v
+}
+
+var personWriters = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleAdmin}
+
+type personPath struct {
+	ID string `path:"id" format:"uuid"`
+}
+
+type personPatch struct {
+	personPath
+	PersonInput
+}
+
+type personListQuery struct {
+	Q          string `query:"q" description:"matches names (any case or accents), e-mail or employee number"`
+	SupplierID string `query:"supplierId" format:"uuid"`
+	LocationID string `query:"locationId" format:"uuid"`
+	Active     bool   `query:"active"`
+	pageQuery
+}
+
+func (s *Server) personRoutes() []op {
+	return []op{
+		{method: http.MethodPost, path: "/api/v1/persons", summary: "Create a person", roles: personWriters,
+			req: new(PersonInput), resp: new(PersonView), status: http.StatusCreated, handle: s.createPerson},
+		{method: http.MethodGet, path: "/api/v1/persons", summary: "List and search persons", roles: allStaff,
+			req: new(personListQuery), resp: new(List[PersonView]), handle: s.listPersons},
+		{method: http.MethodGet, path: "/api/v1/persons/:id", summary: "Get a person", roles: allStaff,
+			req: new(personPath), resp: new(PersonView), handle: s.getPerson},
+		{method: http.MethodPatch, path: "/api/v1/persons/:id", summary: "Change a person", roles: personWriters,
+			req: new(personPatch), resp: new(PersonView), handle: s.updatePerson},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/clearances", summary: "A person's clearances, newest first",
+			roles: allStaff, req: new(personPath), resp: new([]domain.Clearance), handle: s.personClearances},
+	}
+}
+
+func (s *Server) createPerson(c *gin.Context) {
+	var in PersonInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var p domain.Person
+	if _, err := in.apply(&p, true); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	p, err := s.Store.CreatePerson(c, actor(c), p)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/persons/"+p.ID.String())
+	c.JSON(http.StatusCreated, viewPerson(c, p))
+}
+
+func (s *Server) getPerson(c *gin.Context) {
+	id, err := pathID(c, "person")
+	if err == nil {
+		var p domain.Person
+		if p, err = s.Store.Person(c, id); err == nil {
+			c.JSON(http.StatusOK, viewPerson(c, p))
+			return
+		}
+	}
+	s.writeError(c, notFoundAs(err, "person"))
+}
+
+func (s *Server) updatePerson(c *gin.Context) {
+	id, err := pathID(c, "person")
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var in PersonInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	// Check the input before touching the database: bad input changes nothing.
+	var probe domain.Person
+	changed, err := in.apply(&probe, false)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	p, err := s.Store.UpdatePerson(c, actor(c), id, changed, func(p *domain.Person) { in.apply(p, false) })
+	if err != nil {
+		s.writeError(c, notFoundAs(err, "person"))
+		return
+	}
+	c.JSON(http.StatusOK, viewPerson(c, p))
+}
+
+func (s *Server) listPersons(c *gin.Context) {
+	q := query{c: c}
+	f := store.PersonFilter{Query: c.Query("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
+		Active: q.bool("active"), Page: q.page()}
+	if err := q.errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	items, total, err := s.Store.Persons(c, f)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	views := make([]PersonView, len(items))
+	for i, p := range items {
+		views[i] = viewPerson(c, p)
+	}
+	c.JSON(http.StatusOK, list(views, total, f.Page))
+}
+
+func (s *Server) personClearances(c *gin.Context) {
+	id, err := pathID(c, "person")
+	if err == nil {
+		_, err = s.Store.Person(c, id)
+	}
+	if err != nil {
+		s.writeError(c, notFoundAs(err, "person"))
+		return
+	}
+	cls, err := s.Store.PersonClearances(c, id)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, nonNil(cls))
+}
+
+// notFoundAs names what was not found.
+func notFoundAs(err error, what string) error {
+	if err == store.ErrNotFound {
+		return notFound(what)
+	}
+	return err
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// Problem is an RFC 9457 problem detail. Errors names each offending field.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError says what is wrong with one field of a request (a JSON pointer-free dotted name, or a query
+// parameter, or "body" for the request as a whole).
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+const problemBase = "https://signetassure.dev/problems/"
+
+func problem(status int, kind, detail string) *Problem {
+	return &Problem{Type: problemBase + kind, Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+// invalid is a 400 naming the fields at fault.
+func invalid(errs ...FieldError) *Problem {
+	p := problem(http.StatusBadRequest, "validation", "the request is not valid")
+	if len(errs) == 1 {
+		p.Detail = errs[0].Field + ": " + errs[0].Message
+	}
+	p.Errors = errs
+	return p
+}
+
+func notFound(what string) *Problem {
+	return problem(http.StatusNotFound, "not-found", what+" not found")
+}
+
+func conflict(detail string) *Problem { return problem(http.StatusConflict, "conflict", detail) }
+
+// fields collects field errors while validating a request.
+type fields []FieldError
+
+func (f *fields) add(field, format string, args ...any) {
+	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (f fields) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return invalid(f...)
+}
+
+// constraintFields names the request field behind each database constraint.
+var constraintFields = map[string]string{
+	"persons_employee_number_key": "employeeNumber",
+	"persons_supplier_id_fkey":    "supplierId",
+	"persons_location_id_fkey":    "locationId",
+	"suppliers_name_key":          "name",
+	"locations_code_key":          "code",
+	"staff_users_email_key":       "email",
+}
+
+// writeError answers with the problem err stands for.
+func (s *Server) writeError(c *gin.Context, err error) {
+	p := s.asProblem(c, err)
+	p.Instance = c.Request.URL.Path
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}
+
+func (s *Server) asProblem(c *gin.Context, err error) *Problem {
+	var p *Problem
+	var ce *store.ConstraintError
+	var rej *workflows.CaseRejection
+	var pending *workflows.CasePending
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("resource")
+	case errors.As(err, &ce):
+		field := constraintFields[ce.Constraint]
+		if field == "" {
+			field = "body"
+		}
+		if ce.Unique {
+			p := conflict(field + ": already taken by another record")
+			p.Errors = []FieldError{{Field: field, Message: "already taken by another record"}}
+			return p
+		}
+		return invalid(FieldError{Field: field, Message: "refers to nothing that exists"})
+	case errors.As(err, &rej):
+		if rej.Conflict {
+			return conflict(rej.Message)
+		}
+		field, msg, ok := strings.Cut(rej.Message, ": ")
+		if !ok {
+			field, msg = "body", rej.Message
+		}
+		return invalid(FieldError{Field: field, Message: msg})
+	case errors.As(err, &pending):
+		return problem(http.StatusServiceUnavailable, "unavailable",
+			"the case "+pending.CaseRef+" was accepted but its workflow has not started work yet; it continues when the worker runs")
+	case unavailable(err):
+		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
+		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")
+	}
+	s.Log.Error("request failed", "route", c.FullPath(), "method", c.Request.Method, "error", err)
+	return problem(http.StatusInternalServerError, "internal", "an internal error occurred")
+}
+
+// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time.
+func unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	var tUnavail *serviceerror.Unavailable
+	var tDeadline *serviceerror.DeadlineExceeded
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.As(err, &tUnavail) ||
+		errors.As(err, &tDeadline) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		strings.Contains(err.Error(), "connection refused")
+}
+
+// maxBody is the largest request body accepted.
+const maxBody = 1 << 20
+
+// decode reads a JSON request body strictly: one object, no unknown fields, no trailing data, at most
+// maxBody bytes. Its errors name the field at fault.
+func decode(c *gin.Context, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", maxBody)})
+		}
+		return invalid(FieldError{Field: "body", Message: "could not be read"})
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid(FieldError{Field: "body", Message: "a JSON object is required"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonProblem(err)
+	}
+	if dec.More() {
+		return invalid(FieldError{Field: "body", Message: "must hold a single JSON object"})
+	}
+	return nil
+}
+
+func jsonProblem(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid(FieldError{Field: "body", Message: "malformed JSON"})
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return invalid(FieldError{Field: "body", Message: "must be a JSON object"})
+		}
+		return invalid(FieldError{Field: typ.Field, Message: "must be a " + jsonKind(typ.Type.Kind().String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalid(FieldError{Field: name, Message: "unknown field"})
+	}
+	return invalid(FieldError{Field: "body", Message: "malformed JSON"})
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "list"
+	case "struct", "map":
+		return "object"
+	default:
+		return "number"
+	}
+}

@@ -1,0 +1,352 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// routes registers every route; each one is in the OpenAPI document.
+func (s *Server) routes() error {
+	var ops []op
+	for _, group := range [][]op{s.systemRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes()} {
+		ops = append(ops, group...)
+	}
+	for _, o := range ops {
+		if err := s.add(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type health struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+func (s *Server) systemRoutes() []op {
+	return []op{
+		{method: http.MethodGet, path: "/healthz", summary: "The process is up", public: true, resp: new(health),
+			handle: func(c *gin.Context) { c.JSON(http.StatusOK, health{Status: "ok"}) }},
+		{method: http.MethodGet, path: "/readyz", summary: "The database and Temporal are reachable", public: true,
+			resp: new(health), handle: s.ready},
+		{method: http.MethodGet, path: "/api/openapi.json", summary: "This document", public: true,
+			resp: new(map[string]any), handle: func(c *gin.Context) { c.Data(http.StatusOK, "application/json", s.specDoc) }},
+	}
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	h := health{Status: "ok", Checks: map[string]string{"database": "ok", "temporal": "ok"}}
+	if err := s.Store.Ping(ctx); err != nil {
+		h.Status, h.Checks["database"] = "unavailable", "unreachable"
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, nil); err != nil {
+		h.Status, h.Checks["temporal"] = "unavailable", "unreachable"
+	}
+	status := http.StatusOK
+	if h.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, h)
+}
+
+// OrganisationInput sets this deployment's organisation settings.
+type OrganisationInput struct {
+	Name             *string `json:"name" required:"true"`
+	IssuingAuthority *string `json:"issuingAuthority" required:"true"`
+	TimeZone         *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
+}
+
+// SupplierInput adds a supplier.
+type SupplierInput struct {
+	Name          *string `json:"name" required:"true"`
+	Tier          *int    `json:"tier" required:"true" minimum:"1" maximum:"9"`
+	CompanyNumber *string `json:"companyNumber,omitempty"`
+	ContactEmail  *string `json:"contactEmail,omitempty" format:"email"`
+}
+
+// LocationInput adds a site.
+type LocationInput struct {
+	Code     *string `json:"code" required:"true"`
+	Name     *string `json:"name" required:"true"`
+	TimeZone *string `json:"timeZone,omitempty"`
+	Address  *string `json:"address,omitempty"`
+}
+
+type idPath struct {
+	ID string `path:"id" format:"uuid"`
+}
+
+type clearanceQuery struct {
+	Level          string `query:"level" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	Status         string `query:"status" description:"comma-separated statuses"`
+	ExpiringBefore string `query:"expiringBefore" format:"date"`
+	pageQuery
+}
+
+type userQuery struct {
+	Role string `query:"role" enum:"case_worker,vetting_officer,security_controller,admin,auditor"`
+}
+
+type auditQuery struct {
+	EntityType string `query:"entityType" required:"true"`
+	EntityID   string `query:"entityId" required:"true"`
+}
+
+var (
+	adminOnly     = []domain.Role{domain.RoleAdmin}
+	auditReaders  = []domain.Role{domain.RoleAuditor, domain.RoleAdmin, domain.RoleSecurityController}
+	defaultTZName = "Europe/London"
+)
+
+func (s *Server) referenceRoutes() []op {
+	return []op{
+		{method: http.MethodGet, path: "/api/v1/organisation", summary: "This organisation's settings", roles: allStaff,
+			resp: new(domain.Organisation), handle: s.getOrganisation},
+		{method: http.MethodPut, path: "/api/v1/organisation", summary: "Change this organisation's settings", roles: adminOnly,
+			req: new(OrganisationInput), resp: new(domain.Organisation), handle: s.putOrganisation},
+		{method: http.MethodGet, path: "/api/v1/suppliers", summary: "List suppliers", roles: allStaff,
+			resp: new([]domain.Supplier), handle: s.listSuppliers},
+		{method: http.MethodPost, path: "/api/v1/suppliers", summary: "Add a supplier", roles: adminOnly,
+			req: new(SupplierInput), resp: new(domain.Supplier), status: http.StatusCreated, handle: s.createSupplier},
+		{method: http.MethodGet, path: "/api/v1/suppliers/:id", summary: "Get a supplier", roles: allStaff,
+			req: new(idPath), resp: new(domain.Supplier), handle: s.getSupplier},
+		{method: http.MethodGet, path: "/api/v1/locations", summary: "List sites", roles: allStaff,
+			resp: new([]domain.Location), handle: s.listLocations},
+		{method: http.MethodPost, path: "/api/v1/locations", summary: "Add a site", roles: adminOnly,
+			req: new(LocationInput), resp: new(domain.Location), status: http.StatusCreated, handle: s.createLocation},
+		{method: http.MethodGet, path: "/api/v1/locations/:id", summary: "Get a site", roles: allStaff,
+			req: new(idPath), resp: new(domain.Location), handle: s.getLocation},
+		{method: http.MethodGet, path: "/api/v1/clearances", summary: "The clearance register, soonest expiring first",
+			roles: allStaff, req: new(clearanceQuery), resp: new(List[domain.Clearance]), handle: s.clearanceRegister},
+		{method: http.MethodGet, path: "/api/v1/users", summary: "List staff users", roles: allStaff,
+			req: new(userQuery), resp: new([]domain.StaffUser), handle: s.listUsers},
+		{method: http.MethodGet, path: "/api/v1/me", summary: "The calling user", roles: allStaff,
+			resp: new(domain.StaffUser), handle: func(c *gin.Context) { u, _ := principal(c); c.JSON(http.StatusOK, u) }},
+		{method: http.MethodGet, path: "/api/v1/me/notifications", summary: "The calling user's notifications",
+			roles: allStaff, req: new(pageQuery), resp: new([]domain.Notification), handle: s.myNotifications},
+		{method: http.MethodGet, path: "/api/v1/audit", summary: "The audit trail of one entity", roles: auditReaders,
+			req: new(auditQuery), resp: new([]store.AuditRecord), handle: s.auditTrail},
+	}
+}
+
+func (s *Server) getOrganisation(c *gin.Context) {
+	o, err := s.Store.Organisation(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+func (s *Server) putOrganisation(c *gin.Context) {
+	var in OrganisationInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	o := domain.Organisation{Name: requiredName(&errs, "name", in.Name), IssuingAuthority: requiredName(&errs, "issuingAuthority", in.IssuingAuthority),
+		TimeZone: timeZone(&errs, in.TimeZone)}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	o, err := s.Store.UpdateOrganisation(c, actor(c), o)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+func requiredName(errs *fields, name string, v *string) string {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		errs.add(name, "is required")
+		return ""
+	}
+	t := strings.TrimSpace(*v)
+	if len(t) > 200 {
+		errs.add(name, "must be at most 200 characters")
+	}
+	return t
+}
+
+func optionalText(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return strings.TrimSpace(*v)
+}
+
+func timeZone(errs *fields, v *string) string {
+	if v == nil || *v == "" {
+		return defaultTZName
+	}
+	if _, err := time.LoadLocation(*v); err != nil {
+		errs.add("timeZone", "is not an IANA time zone")
+	}
+	return *v
+}
+
+func (s *Server) listSuppliers(c *gin.Context) {
+	items, err := s.Store.Suppliers(c)
+	respond(s, c, nonNil(items), err)
+}
+
+func (s *Server) createSupplier(c *gin.Context) {
+	var in SupplierInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	sp := domain.Supplier{Name: requiredName(&errs, "name", in.Name), CompanyNumber: optionalText(in.CompanyNumber)}
+	if in.Tier == nil || *in.Tier < 1 || *in.Tier > 9 {
+		errs.add("tier", "must be a whole number from 1 to 9")
+	} else {
+		sp.Tier = *in.Tier
+	}
+	if e := optionalText(in.ContactEmail); e != "" {
+		if addr, err := domain.ParseEmail(e); err != nil {
+			errs.add("contactEmail", "is not an e-mail address")
+		} else {
+			sp.ContactEmail = addr
+		}
+	}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	sp, err := s.Store.CreateSupplier(c, actor(c), sp)
+	if err == nil {
+		c.Header("Location", "/api/v1/suppliers/"+sp.ID.String())
+	}
+	respondStatus(s, c, http.StatusCreated, sp, err)
+}
+
+func (s *Server) getSupplier(c *gin.Context) {
+	id, err := pathID(c, "supplier")
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	sp, err := s.Store.Supplier(c, id)
+	respond(s, c, sp, notFoundAs(err, "supplier"))
+}
+
+func (s *Server) listLocations(c *gin.Context) {
+	items, err := s.Store.Locations(c)
+	respond(s, c, nonNil(items), err)
+}
+
+func (s *Server) createLocation(c *gin.Context) {
+	var in LocationInput
+	if err := decode(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var errs fields
+	l := domain.Location{Code: requiredName(&errs, "code", in.Code), Name: requiredName(&errs, "name", in.Name),
+		TimeZone: timeZone(&errs, in.TimeZone), Address: optionalText(in.Address)}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	l, err := s.Store.CreateLocation(c, actor(c), l)
+	if err == nil {
+		c.Header("Location", "/api/v1/locations/"+l.ID.String())
+	}
+	respondStatus(s, c, http.StatusCreated, l, err)
+}
+
+func (s *Server) getLocation(c *gin.Context) {
+	id, err := pathID(c, "location")
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	l, err := s.Store.Location(c, id)
+	respond(s, c, l, notFoundAs(err, "location"))
+}
+
+func (s *Server) clearanceRegister(c *gin.Context) {
+	q := query{c: c}
+	f := store.ClearanceFilter{
+		Statuses:       enum(&q, "status", domain.ClearanceStatus.Valid, domain.ClearanceStatuses),
+		ExpiringBefore: q.date("expiringBefore"), Page: q.page(),
+	}
+	if l := enum(&q, "level", domain.Level.Valid, domain.Levels); len(l) == 1 {
+		f.Level = l[0]
+	} else if len(l) > 1 {
+		q.errs.add("level", "takes one level")
+	}
+	if err := q.errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	items, total, err := s.Store.ClearanceRegister(c, f)
+	respond(s, c, list(items, total, f.Page), err)
+}
+
+func (s *Server) listUsers(c *gin.Context) {
+	q := query{c: c}
+	var role domain.Role
+	if r := enum(&q, "role", domain.Role.Valid, domain.Roles); len(r) == 1 {
+		role = r[0]
+	}
+	if err := q.errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	users, err := s.Store.Users(c, role)
+	respond(s, c, nonNil(users), err)
+}
+
+func (s *Server) myNotifications(c *gin.Context) {
+	q := query{c: c}
+	p := q.page()
+	if err := q.errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	u, _ := principal(c)
+	ns, err := s.Store.Notifications(c, u.ID, p)
+	respond(s, c, nonNil(ns), err)
+}
+
+func (s *Server) auditTrail(c *gin.Context) {
+	var errs fields
+	typ, id := c.Query("entityType"), c.Query("entityId")
+	if typ == "" {
+		errs.add("entityType", "is required")
+	}
+	if id == "" {
+		errs.add("entityId", "is required")
+	}
+	if err := errs.err(); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	trail, err := s.Store.AuditTrail(c, typ, id)
+	respond(s, c, nonNil(trail), err)
+}
+
+func respond[T any](s *Server, c *gin.Context, v T, err error) { respondStatus(s, c, http.StatusOK, v, err) }
+
+func respondStatus[T any](s *Server, c *gin.Context, status int, v T, err error) {
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(status, v)
+}

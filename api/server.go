@@ -1,0 +1,186 @@
+// Package api is SignetAssure's REST API (Gin): the routes case workers' tools call, their role checks,
+// RFC 9457 errors and the OpenAPI document that describes every route.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/swaggest/openapi-go"
+	"github.com/swaggest/openapi-go/openapi3"
+	"go.temporal.io/sdk/client"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// Deps is what the API needs.
+type Deps struct {
+	Store     *store.Store
+	Temporal  client.Client
+	TaskQueue string
+	SLA       domain.SLATable
+	Auth      Authenticator
+	Log       *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Deps
+	engine  *gin.Engine
+	spec    *openapi3.Reflector
+	specDoc []byte
+}
+
+// temporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker.
+const temporalTimeout = 20 * time.Second
+
+// New builds the API and its OpenAPI document.
+func New(d Deps) (*Server, error) {
+	if d.Auth == nil {
+		d.Auth = TokenAuth{Store: d.Store}
+	}
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{Deps: d, engine: gin.New()}
+	s.engine.ContextWithFallback = true
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.Use(s.logRequests, s.recover)
+	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
+	s.engine.NoMethod(func(c *gin.Context) {
+		s.writeError(c, problem(http.StatusMethodNotAllowed, "method-not-allowed", "method not allowed on this route"))
+	})
+	s.spec = openapi3.NewReflector()
+	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
+		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
+	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	doc, err := s.spec.Spec.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	s.specDoc = doc
+	return s, nil
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// OpenAPI is the OpenAPI 3 document of every route.
+func (s *Server) OpenAPI() []byte { return s.specDoc }
+
+// Routes lists the routes registered on the engine, as "METHOD /path/{param}".
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.engine.Routes() {
+		out = append(out, r.Method+" "+openAPIPath(r.Path))
+	}
+	return out
+}
+
+// op describes one route for both Gin and the OpenAPI document.
+type op struct {
+	method, path string
+	summary      string
+	// roles may call the route; nil leaves it public (health, the document itself).
+	roles  []domain.Role
+	public bool
+	req    any // a struct whose path, query and json tags describe the request
+	resp   any
+	status int // success status; 200 when zero
+	handle gin.HandlerFunc
+}
+
+// allStaff is every role: reading is open to all staff.
+var allStaff = domain.Roles
+
+func (s *Server) add(o op) error {
+	handlers := []gin.HandlerFunc{}
+	if !o.public {
+		handlers = append(handlers, s.authenticate, requireRole(o.roles))
+	}
+	handlers = append(handlers, o.handle)
+	s.engine.Handle(o.method, o.path, handlers...)
+
+	oc, err := s.spec.NewOperationContext(o.method, openAPIPath(o.path))
+	if err != nil {
+		return err
+	}
+	oc.SetSummary(o.summary)
+	oc.SetTags(strings.Split(strings.TrimPrefix(o.path, "/api/v1/"), "/")[0])
+	if o.req != nil {
+		oc.AddReqStructure(o.req)
+	}
+	status := o.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status))
+	if !o.public {
+		oc.AddSecurity("bearer")
+		oc.SetDescription("Roles: " + roleList(o.roles))
+		for _, st := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
+		}
+	}
+	for _, st := range []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable} {
+		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
+	}
+	return s.spec.AddOperation(oc)
+}
+
+func roleList(rs []domain.Role) string {
+	var names []string
+	for _, r := range rs {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+// openAPIPath turns Gin's /persons/:id into OpenAPI's /persons/{id}.
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, ":") {
+			parts[i] = "{" + part[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// logRequests logs each request by its route template: never a query string or a body, which may hold
+// personal data.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "(no route)"
+	}
+	attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"ms", time.Since(start).Milliseconds()}
+	if u, ok := principal(c); ok {
+		attrs = append(attrs, "user", u.ID.String())
+	}
+	s.Log.Info("http", attrs...)
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Log.Error("panic", "route", c.FullPath(), "panic", r)
+			s.writeError(c, problem(http.StatusInternalServerError, "internal", "an internal error occurred"))
+		}
+	}()
+	c.Next()
+}
+
+// temporalCtx bounds a call to Temporal.
+func temporalCtx(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), temporalTimeout)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/demo"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// runDev runs everything on one machine: the pinned Temporal CLI's dev server with its Web UI (state kept
+// in the data folder), migrations, the worker, the API and the demo data; it prints where to go.
+func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	dataDir := envOr("SIGNETASSURE_DATA_DIR", ".data")
+	cli := envOr("TEMPORAL_CLI", filepath.Join("bin", "temporal"))
+	temporalPort := envOr("TEMPORAL_DEV_PORT", "7233")
+	uiPort := envOr("TEMPORAL_UI_PORT", "8233")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(cli); err != nil {
+		return fmt.Errorf("temporal CLI not found at %s: run `make bin/temporal` (make run does it)", cli)
+	}
+	if err := migrate(ctx, cfg, log); err != nil {
+		return err
+	}
+
+	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer temporalLog.Close()
+	log.Info("starting the Temporal dev server", "port", temporalPort, "uiPort", uiPort)
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + temporalPort, Logger: tlog.NewStructuredLogger(log)},
+		DBFilename:       filepath.Join(dataDir, "temporal.db"),
+		EnableUI:         true,
+		UIPort:           uiPort,
+		LogLevel:         "warn",
+		SearchAttributes: workflows.SearchAttributeSchema(),
+		Stdout:           temporalLog,
+		Stderr:           temporalLog,
+	})
+	if err != nil {
+		return fmt.Errorf("start the Temporal dev server (log: %s): %w", temporalLog.Name(), err)
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			log.Warn("temporal dev server stop", "error", err)
+		}
+	}()
+	tc := srv.Client()
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := demo.EnsureUsers(ctx, st, filepath.Join(dataDir, "demo-tokens.json"))
+	if err != nil {
+		return fmt.Errorf("demo users: %w", err)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runWorker(gctx, cfg, log, st, tc) })
+	g.Go(func() error { return serveAPI(gctx, cfg, log, st, tc) })
+	g.Go(func() error {
+		base := "http://" + localAddr(cfg.HTTPAddr)
+		if err := waitHTTP(gctx, base+"/healthz"); err != nil {
+			return err
+		}
+		if err := demo.Seed(gctx, base, users, time.Now()); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		printWelcome(base, "http://localhost:"+uiPort, users)
+		return nil
+	})
+	return g.Wait()
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// localAddr turns a listen address (":8080") into one to call ("localhost:8080").
+func localAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	for {
+		resp, err := httpGet(ctx, url)
+		if err == nil && resp == 200 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func printWelcome(api, ui string, users []demo.User) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
+	fmt.Fprintf(&b, "  API          %s/api/v1   (OpenAPI: %s/api/openapi.json)\n", api, api)
+	fmt.Fprintf(&b, "  Temporal UI  %s\n\n", ui)
+	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")
+	for _, u := range users {
+		fmt.Fprintf(&b, "  %-20s %-16s %s\n", u.Role, u.Name, u.Token)
+	}
+	fmt.Fprintf(&b, "\nTry:\n  curl -s -H 'Authorization: Bearer %s' %s/api/v1/cases | head -c 600\n\nCtrl-C stops everything.\n\n",
+		demo.TokenFor(users, "case_worker"), api)
+	fmt.Print(b.String())
+}
+
+func httpGet(ctx context.Context, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}

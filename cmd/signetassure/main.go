@@ -1,0 +1,136 @@
+// Command signetassure is SignetAssure in one binary:
+//
+//	signetassure dev       everything on one machine: Temporal dev server and UI, migrations, worker, API, demo data
+//	signetassure api       the REST API
+//	signetassure worker    the Temporal worker
+//	signetassure migrate   create the database if missing and apply the schema migrations
+//
+// The api and worker are configured only by environment variables (see README.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/schema"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/temporalx"
+	"github.com/signetassure/signetassure/worker"
+)
+
+const usage = `usage: signetassure <command>
+
+commands:
+  dev       run everything on this machine (Temporal dev server + UI, migrations, worker, API, demo data)
+  api       run the REST API
+  worker    run the Temporal worker
+  migrate   create the database if missing and apply migrations
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "configuration:", err)
+		os.Exit(2)
+	}
+	log := cfg.Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, cfg, log)
+	case "api":
+		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client) error { return serveAPI(ctx, cfg, log, st, tc) })
+	case "worker":
+		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client) error {
+			return runWorker(ctx, cfg, log, st, tc)
+		})
+	case "migrate":
+		err = migrate(ctx, cfg, log)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := schema.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		log.Warn("could not check or create the database; migrating what is there", "error", err)
+	}
+	if err := schema.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info("database migrated")
+	return nil
+}
+
+// withServices opens the database and connects to Temporal, runs fn, and closes both.
+func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client) error) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := temporalx.Dial(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return fn(st, tc)
+}
+
+// serveAPI serves the API until ctx ends, then drains requests for up to 10 seconds.
+func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
+	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log})
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("api listening", "addr", cfg.HTTPAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
+
+// runWorker runs the Temporal worker until ctx ends.
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
+	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)
+	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	log.Info("worker started", "taskQueue", cfg.TaskQueue)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

@@ -1,0 +1,141 @@
+package domain
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Organisation is this deployment's own settings: who we are, and in whose name clearances are issued.
+type Organisation struct {
+	Name             string    `json:"name"`
+	IssuingAuthority string    `json:"issuingAuthority"`
+	TimeZone         string    `json:"timeZone"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+}
+
+// Location is a site.
+type Location struct {
+	ID        uuid.UUID `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	TimeZone  string    `json:"timeZone"`
+	Address   string    `json:"address"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Supplier is a company in the supply chain.
+type Supplier struct {
+	ID            uuid.UUID `json:"id"`
+	Name          string    `json:"name"`
+	Tier          int       `json:"tier"`
+	CompanyNumber string    `json:"companyNumber"`
+	ContactEmail  string    `json:"contactEmail"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// Person is a subject of vetting. LineManager, Address and NINumber are Sensitive: they never leave
+// this organisation, and code must Reveal them on purpose.
+type Person struct {
+	ID             uuid.UUID  `json:"id"`
+	FirstName      string     `json:"firstName"`
+	MiddleNames    string     `json:"middleNames"`
+	LastName       string     `json:"lastName"`
+	DateOfBirth    Date       `json:"dateOfBirth"`
+	Email          string     `json:"email"`
+	Mobile         string     `json:"mobile"`
+	EmployeeNumber *string    `json:"employeeNumber"`
+	SupplierID     *uuid.UUID `json:"supplierId"`
+	LocationID     *uuid.UUID `json:"locationId"`
+	LineManager    Sensitive  `json:"-"`
+	Address        Sensitive  `json:"-"`
+	NINumber       Sensitive  `json:"-"`
+	Active         bool       `json:"active"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+}
+
+// StaffUser is someone who works in SignetAssure.
+type StaffUser struct {
+	ID          uuid.UUID `json:"id"`
+	DisplayName string    `json:"displayName"`
+	Email       string    `json:"email"`
+	Roles       []Role    `json:"roles"`
+	Active      bool      `json:"active"`
+}
+
+// Has reports whether the user holds any of roles.
+func (u StaffUser) Has(roles ...Role) bool {
+	for _, have := range u.Roles {
+		for _, want := range roles {
+			if have == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Case is the read model of one vetting case, written only by its workflow.
+type Case struct {
+	CaseRef          string     `json:"caseRef"`
+	PersonID         uuid.UUID  `json:"personId"`
+	Type             CaseType   `json:"type"`
+	RequestedLevel   Level      `json:"requestedLevel"`
+	Status           CaseStatus `json:"status"`
+	OwnerID          *uuid.UUID `json:"ownerId"`
+	IssuingAuthority string     `json:"issuingAuthority"`
+	OpenedBy         *uuid.UUID `json:"openedBy"`
+	OpenedAt         time.Time  `json:"openedAt"`
+	DueAt            time.Time  `json:"dueAt"`
+	InfoRequested    string     `json:"infoRequested,omitempty"`
+	InfoDueAt        *time.Time `json:"infoDueAt"`
+	EscalatedAt      *time.Time `json:"escalatedAt"`
+	Outcome          *Outcome   `json:"outcome"`
+	OutcomeLevel     *Level     `json:"outcomeLevel"`
+	ValidFrom        Date       `json:"validFrom"`
+	ValidTo          Date       `json:"validTo"`
+	ClosedAt         *time.Time `json:"closedAt"`
+	Version          int        `json:"version"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+}
+
+// CaseEvent is one entry on a case's timeline: who did what, when. Seq numbers a case's events from 1.
+type CaseEvent struct {
+	CaseRef string         `json:"-"`
+	Seq     int            `json:"seq"`
+	At      time.Time      `json:"at"`
+	Kind    string         `json:"kind"`
+	ActorID *uuid.UUID     `json:"actorId"`
+	Summary string         `json:"summary"`
+	Detail  map[string]any `json:"detail,omitempty"`
+}
+
+// Clearance is one clearance on a person's record.
+type Clearance struct {
+	ID               uuid.UUID       `json:"id"`
+	PersonID         uuid.UUID       `json:"personId"`
+	Level            Level           `json:"level"`
+	ValidFrom        Date            `json:"validFrom"`
+	ValidTo          Date            `json:"validTo"`
+	Status           ClearanceStatus `json:"status"`
+	SourceCaseRef    *string         `json:"sourceCaseRef"`
+	IssuingAuthority string          `json:"issuingAuthority"`
+	WithAdvisory     bool            `json:"withAdvisory"`
+	SupersededBy     *uuid.UUID      `json:"supersededBy"`
+	CreatedAt        time.Time       `json:"createdAt"`
+	UpdatedAt        time.Time       `json:"updatedAt"`
+}
+
+// Notification is a message to a staff user (an SLA reminder, an escalation).
+type Notification struct {
+	ID        string     `json:"id"`
+	UserID    uuid.UUID  `json:"userId"`
+	Kind      string     `json:"kind"`
+	CaseRef   *string    `json:"caseRef"`
+	Message   string     `json:"message"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ReadAt    *time.Time `json:"readAt"`
+}

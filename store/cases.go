@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+const caseCols = `case_ref, person_id, type, requested_level, status, owner_id, issuing_authority, opened_by,
+	opened_at, due_at, info_requested, info_due_at, escalated_at, outcome, outcome_level, valid_from, valid_to,
+	closed_at, version, updated_at`
+
+func scanCase(r pgx.CollectableRow) (domain.Case, error) {
+	var c domain.Case
+	err := r.Scan(&c.CaseRef, &c.PersonID, &c.Type, &c.RequestedLevel, &c.Status, &c.OwnerID, &c.IssuingAuthority,
+		&c.OpenedBy, &c.OpenedAt, &c.DueAt, &c.InfoRequested, &c.InfoDueAt, &c.EscalatedAt, &c.Outcome,
+		&c.OutcomeLevel, &c.ValidFrom, &c.ValidTo, &c.ClosedAt, &c.Version, &c.UpdatedAt)
+	return c, err
+}
+
+// ApplyCaseEvent writes one timeline event and the case snapshot after it, with its audit entry, in one
+// transaction. It is idempotent: a repeat of the same event changes nothing, and a snapshot older than the
+// stored one never overwrites it. Only the case workflow calls it.
+func (s *Store) ApplyCaseEvent(ctx context.Context, c domain.Case, e domain.CaseEvent) error {
+	audit := &AuditEntry{Actor: e.ActorID, Action: "case." + e.Kind, EntityType: "vetting_case", EntityID: c.CaseRef,
+		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + itoa(e.Seq)}
+	return s.tx(ctx, audit, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO vetting_cases (`+caseCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			ON CONFLICT (case_ref) DO UPDATE SET status = EXCLUDED.status, owner_id = EXCLUDED.owner_id,
+				due_at = EXCLUDED.due_at, info_requested = EXCLUDED.info_requested, info_due_at = EXCLUDED.info_due_at,
+				escalated_at = EXCLUDED.escalated_at, outcome = EXCLUDED.outcome, outcome_level = EXCLUDED.outcome_level,
+				valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to, closed_at = EXCLUDED.closed_at,
+				version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+			WHERE vetting_cases.version < EXCLUDED.version`,
+			c.CaseRef, c.PersonID, c.Type, c.RequestedLevel, c.Status, c.OwnerID, c.IssuingAuthority, c.OpenedBy,
+			c.OpenedAt, c.DueAt, c.InfoRequested, c.InfoDueAt, c.EscalatedAt, c.Outcome, c.OutcomeLevel, c.ValidFrom,
+			c.ValidTo, c.ClosedAt, c.Version, c.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_ref, seq, at, kind, actor_id, summary, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (case_ref, seq) DO NOTHING`,
+			c.CaseRef, e.Seq, e.At, e.Kind, e.ActorID, e.Summary, orEmpty(e.Detail))
+		return err
+	})
+}
+
+func (s *Store) Case(ctx context.Context, caseRef string) (domain.Case, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+caseCols+` FROM vetting_cases WHERE case_ref = $1`, caseRef)
+	c, err := pgx.CollectExactlyOneRow(rows, scanCase)
+	return c, classify(err)
+}
+
+// CaseEvents is a case's timeline, oldest first.
+func (s *Store) CaseEvents(ctx context.Context, caseRef string) ([]domain.CaseEvent, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT case_ref, seq, at, kind, actor_id, summary, detail FROM case_events
+		WHERE case_ref = $1 ORDER BY seq`, caseRef)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.CaseEvent, error) {
+		var e domain.CaseEvent
+		err := r.Scan(&e.CaseRef, &e.Seq, &e.At, &e.Kind, &e.ActorID, &e.Summary, &e.Detail)
+		return e, err
+	})
+}
+
+// CaseFilter narrows a case list.
+type CaseFilter struct {
+	Statuses  []domain.CaseStatus
+	OwnerID   *uuid.UUID
+	PersonID  *uuid.UUID
+	Level     domain.Level
+	Type      domain.CaseType
+	DueBefore *time.Time
+	Open      *bool
+	Page
+}
+
+// Cases lists cases soonest due first, with the total that match.
+func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]domain.Case, int, error) {
+	where, args := []string{"true"}, []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	if len(f.Statuses) > 0 {
+		where = append(where, "status = ANY ("+arg(f.Statuses)+")")
+	}
+	if f.OwnerID != nil {
+		where = append(where, "owner_id = "+arg(*f.OwnerID))
+	}
+	if f.PersonID != nil {
+		where = append(where, "person_id = "+arg(*f.PersonID))
+	}
+	if f.Level != "" {
+		where = append(where, "requested_level = "+arg(f.Level))
+	}
+	if f.Type != "" {
+		where = append(where, "type = "+arg(f.Type))
+	}
+	if f.DueBefore != nil {
+		where = append(where, "due_at < "+arg(*f.DueBefore))
+	}
+	if f.Open != nil {
+		where = append(where, "(closed_at IS NULL) = "+arg(*f.Open))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM vetting_cases WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+caseCols+` FROM vetting_cases WHERE `+cond+
+		` ORDER BY due_at, case_ref LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
+	items, err := pgx.CollectRows(rows, scanCase)
+	return items, total, err
+}

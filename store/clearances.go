@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+const clearanceCols = `id, person_id, level, valid_from, valid_to, status, source_case_ref, issuing_authority,
+	with_advisory, superseded_by, created_at, updated_at`
+
+func scanClearance(r pgx.CollectableRow) (domain.Clearance, error) {
+	var c domain.Clearance
+	err := r.Scan(&c.ID, &c.PersonID, &c.Level, &c.ValidFrom, &c.ValidTo, &c.Status, &c.SourceCaseRef,
+		&c.IssuingAuthority, &c.WithAdvisory, &c.SupersededBy, &c.CreatedAt, &c.UpdatedAt)
+	return c, err
+}
+
+// clearanceNamespace makes a clearance's id from the case that granted it, so recording it twice is the same write.
+var clearanceNamespace = uuid.MustParse("3d7c0a53-3c52-4d0e-9a55-6b7e58a2f1c1")
+
+// ClearanceIDForCase is the id the clearance granted by caseRef has.
+func ClearanceIDForCase(caseRef string) uuid.UUID { return uuid.NewSHA1(clearanceNamespace, []byte(caseRef)) }
+
+// RecordClearance puts the clearance granted by a case on the person's record, superseding the person's
+// current clearance of that level. It is idempotent on the source case: a repeat returns the stored
+// clearance and changes nothing.
+func (s *Store) RecordClearance(ctx context.Context, actor Actor, c domain.Clearance) (domain.Clearance, error) {
+	if c.SourceCaseRef != nil {
+		c.ID = ClearanceIDForCase(*c.SourceCaseRef)
+	} else {
+		c.ID = uuid.New()
+	}
+	var stored domain.Clearance
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE id = $1`, c.ID)
+		existing, err := pgx.CollectExactlyOneRow(rows, scanClearance)
+		if err == nil {
+			stored = existing
+			return nil
+		}
+		if err != pgx.ErrNoRows {
+			return err
+		}
+		// Lock the person so two decisions at one level cannot both become current.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM persons WHERE id = $1 FOR UPDATE`, c.PersonID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE clearances SET status = 'superseded', superseded_by = $3, updated_at = now()
+			WHERE person_id = $1 AND level = $2 AND status = 'active'`, c.PersonID, c.Level, c.ID)
+		if err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `INSERT INTO clearances (id, person_id, level, valid_from, valid_to, status,
+			source_case_ref, issuing_authority, with_advisory) VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8)
+			RETURNING `+clearanceCols, c.ID, c.PersonID, c.Level, c.ValidFrom, c.ValidTo, c.SourceCaseRef,
+			c.IssuingAuthority, c.WithAdvisory)
+		if stored, err = pgx.CollectExactlyOneRow(rows, scanClearance); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, AuditEntry{Actor: actor, Action: "clearance.record", EntityType: "person",
+			EntityID: c.PersonID.String(), Detail: map[string]any{"clearanceId": c.ID, "level": c.Level,
+				"sourceCaseRef": c.SourceCaseRef, "superseded": tag.RowsAffected()}})
+	})
+	return stored, classify(err)
+}
+
+// PersonClearances is a person's clearance history, newest first.
+func (s *Store) PersonClearances(ctx context.Context, personID uuid.UUID) ([]domain.Clearance, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE person_id = $1
+		ORDER BY created_at DESC, id`, personID)
+	return pgx.CollectRows(rows, scanClearance)
+}
+
+// ClearanceFilter narrows the clearance register.
+type ClearanceFilter struct {
+	Level          domain.Level
+	Statuses       []domain.ClearanceStatus
+	ExpiringBefore *domain.Date
+	Page
+}
+
+// ClearanceRegister lists clearances soonest expiring first, with the total that match.
+func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]domain.Clearance, int, error) {
+	where, args := []string{"true"}, []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	if f.Level != "" {
+		where = append(where, "level = "+arg(f.Level))
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "status = ANY ("+arg(f.Statuses)+")")
+	}
+	if f.ExpiringBefore != nil {
+		where = append(where, "valid_to < "+arg(*f.ExpiringBefore))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clearances WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE `+cond+
+		` ORDER BY valid_to, id LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
+	items, err := pgx.CollectRows(rows, scanClearance)
+	return items, total, err
+}

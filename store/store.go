@@ -1,0 +1,142 @@
+// Package store is SignetAssure's PostgreSQL system of record: every query the application runs, written
+// with pgx, in one place. Each state change is written in one transaction with its audit entry.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is the database.
+type Store struct{ pool *pgxpool.Pool }
+
+// Open connects a pool to databaseURL.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	pool, err := pgxpool.New(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+func (s *Store) Close()                         { s.pool.Close() }
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// ErrNotFound: no row has that id.
+var ErrNotFound = errors.New("not found")
+
+// ConstraintError is a write the database refused because of a constraint: a duplicate (Unique) or a
+// reference to a row that does not exist.
+type ConstraintError struct {
+	Constraint string
+	Unique     bool
+}
+
+func (e *ConstraintError) Error() string {
+	if e.Unique {
+		return "duplicate: " + e.Constraint
+	}
+	return "unknown reference: " + e.Constraint
+}
+
+// classify turns the database's constraint violations into ConstraintError.
+func classify(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return &ConstraintError{Constraint: pgErr.ConstraintName, Unique: true}
+		case "23503":
+			return &ConstraintError{Constraint: pgErr.ConstraintName}
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// Actor is who makes a change: a staff user, or the system (nil).
+type Actor *uuid.UUID
+
+// AuditEntry is one line of the append-only audit log. Detail names what changed, never personal values.
+type AuditEntry struct {
+	Actor      Actor
+	Action     string
+	EntityType string
+	EntityID   string
+	Detail     map[string]any
+	// DedupKey makes the entry idempotent for writers that may run twice (workflow activities).
+	DedupKey string
+}
+
+// tx runs fn in a transaction and writes the audit entry in the same transaction.
+func (s *Store) tx(ctx context.Context, audit *AuditEntry, fn func(pgx.Tx) error) error {
+	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if audit == nil {
+			return nil
+		}
+		return writeAudit(ctx, tx, *audit)
+	}))
+}
+
+func writeAudit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
+	detail, err := json.Marshal(orEmpty(e.Detail))
+	if err != nil {
+		return err
+	}
+	var dedup *string
+	if e.DedupKey != "" {
+		dedup = &e.DedupKey
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, detail, dedup_key)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING`,
+		(*uuid.UUID)(e.Actor), e.Action, e.EntityType, e.EntityID, detail, dedup)
+	return err
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// AuditRecord is a stored audit entry.
+type AuditRecord struct {
+	ID         int64          `json:"id"`
+	At         string         `json:"at"`
+	ActorID    *uuid.UUID     `json:"actorId"`
+	Action     string         `json:"action"`
+	EntityType string         `json:"entityType"`
+	EntityID   string         `json:"entityId"`
+	Detail     map[string]any `json:"detail"`
+}
+
+// AuditTrail lists the audit entries about one entity, oldest first.
+func (s *Store) AuditTrail(ctx context.Context, entityType, entityID string) ([]AuditRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		actor_id, action, entity_type, entity_id, detail FROM audit_log
+		WHERE entity_type = $1 AND entity_id = $2 ORDER BY id`, entityType, entityID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRecord, error) {
+		var a AuditRecord
+		err := r.Scan(&a.ID, &a.At, &a.ActorID, &a.Action, &a.EntityType, &a.EntityID, &a.Detail)
+		return a, err
+	})
+}
+
+// Page is a window on a list.
+type Page struct{ Limit, Offset int }

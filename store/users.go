@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+const userCols = `id, display_name, email, roles, active`
+
+func scanUser(r pgx.CollectableRow) (domain.StaffUser, error) {
+	var u domain.StaffUser
+	err := r.Scan(&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active)
+	return u, err
+}
+
+// CreateUser adds a staff user.
+func (s *Store) CreateUser(ctx context.Context, actor Actor, u domain.StaffUser) (domain.StaffUser, error) {
+	if u.ID == uuid.Nil {
+		u.ID = uuid.New()
+	}
+	audit := &AuditEntry{Actor: actor, Action: "user.create", EntityType: "staff_user", EntityID: u.ID.String(),
+		Detail: map[string]any{"roles": u.Roles}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO staff_users (id, display_name, email, roles, active) VALUES ($1, $2, $3, $4, $5)`,
+			u.ID, u.DisplayName, u.Email, u.Roles, u.Active)
+		return err
+	})
+	return u, err
+}
+
+func (s *Store) User(ctx context.Context, id uuid.UUID) (domain.StaffUser, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM staff_users WHERE id = $1`, id)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	return u, classify(err)
+}
+
+func (s *Store) UserByEmail(ctx context.Context, email string) (domain.StaffUser, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM staff_users WHERE email = $1`, email)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	return u, classify(err)
+}
+
+// Users lists active staff users holding role (any role when role is empty).
+func (s *Store) Users(ctx context.Context, role domain.Role) ([]domain.StaffUser, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM staff_users
+		WHERE active AND ($1 = '' OR $1 = ANY (roles)) ORDER BY display_name`, string(role))
+	return pgx.CollectRows(rows, scanUser)
+}
+
+// tokenPrefix marks SignetAssure staff tokens, so secret scanners can recognise a leaked one.
+const tokenPrefix = "sat_"
+
+// IssueToken creates an API token for a user and returns its secret, which is shown once: only its
+// SHA-256 is kept.
+func (s *Store) IssueToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires *time.Time) (string, error) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	id := uuid.New()
+	audit := &AuditEntry{Actor: actor, Action: "token.issue", EntityType: "staff_user", EntityID: userID.String(),
+		Detail: map[string]any{"tokenId": id, "name": name}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			id, userID, name, hashToken(secret), expires)
+		return err
+	})
+	return secret, err
+}
+
+func hashToken(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// UserByToken finds the active user whose live token secret is given. ErrNotFound covers unknown,
+// revoked and expired tokens alike. The token's last use is recorded to the minute.
+func (s *Store) UserByToken(ctx context.Context, secret string) (domain.StaffUser, error) {
+	var u domain.StaffUser
+	var tokenID uuid.UUID
+	var lastUsed *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT u.id, u.display_name, u.email, u.roles, u.active, t.id, t.last_used_at
+		FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND u.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
+		hashToken(secret)).Scan(&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active, &tokenID, &lastUsed)
+	if err != nil {
+		return u, classify(err)
+	}
+	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {
+		_, err = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, tokenID)
+	}
+	return u, err
+}

@@ -1,0 +1,23 @@
+// Package worker wires SignetAssure's workflows and activities into a Temporal worker.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// New returns a worker on taskQueue with every workflow and activity registered.
+func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{})
+	Register(w, acts)
+	return w
+}
+
+// Register adds SignetAssure's workflows and activities to a worker or a test environment.
+func Register(r worker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflow(workflows.VettingCase)
+	r.RegisterActivity(acts)
+}

@@ -1,0 +1,267 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/domain"
+)
+
+// dbActivity is how the case workflow writes to the system of record: short attempts, retried until the
+// database answers, never retried on input that cannot succeed.
+var dbActivity = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
+	},
+}
+
+// vettingCase is one case's workflow state and handlers.
+type vettingCase struct {
+	CaseState
+	in VettingCaseInput
+	// lock serialises officer actions and timers, so each sees the state the last one left.
+	lock workflow.Mutex
+	// wake is set when an action changes what the main loop waits for.
+	wake bool
+}
+
+// VettingCase runs one vetting case: opened, identity-checked, with the vetting officer until an outcome
+// is recorded. Officers act through updates; SLA reminders and escalation run on timers.
+func VettingCase(ctx workflow.Context, in VettingCaseInput) (CaseState, error) {
+	w := &vettingCase{in: in}
+	if err := w.setup(ctx); err != nil {
+		return CaseState{}, err
+	}
+	return w.run(ctx)
+}
+
+func (w *vettingCase) setup(ctx workflow.Context) error {
+	in := w.in
+	if !domain.IsCaseRef(in.CaseRef) || in.PersonID == uuid.Nil || !in.Type.Valid() || !in.Level.Valid() ||
+		in.SLA.Due <= 0 {
+		return invalidInput("invalid case input")
+	}
+	if in.Resume != nil {
+		w.CaseState = *in.Resume
+		w.in.Resume = nil
+	} else {
+		now := workflow.Now(ctx).UTC()
+		w.SLA = domain.SLA{Due: in.SLA.Due}
+		for _, r := range in.SLA.Reminders {
+			if r > 0 && r < in.SLA.Due { // a reminder before the case was opened is no reminder
+				w.SLA.Reminders = append(w.SLA.Reminders, r)
+			}
+		}
+		w.Case = domain.Case{CaseRef: in.CaseRef, PersonID: in.PersonID, Type: in.Type, RequestedLevel: in.Level,
+			Status: domain.StatusOpened, IssuingAuthority: in.IssuingAuthority, OpenedBy: in.OpenedBy,
+			OpenedAt: now, DueAt: now.Add(in.SLA.Due)}
+	}
+	w.lock = workflow.NewMutex(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {
+		return err
+	}
+	return w.registerUpdates(ctx)
+}
+
+func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
+	if !w.Ready {
+		if err := w.locked(ctx, func() error { return w.open(ctx) }); err != nil {
+			return w.CaseState, err
+		}
+	}
+	for !w.Case.Status.Closed() {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return w.continueAsNew(ctx)
+		}
+		w.wake = false
+		at, fire := w.nextTimer()
+		if fire == nil {
+			if err := workflow.Await(ctx, func() bool { return w.wake || w.Case.Status.Closed() }); err != nil {
+				return w.CaseState, err
+			}
+			continue
+		}
+		woken, err := workflow.AwaitWithTimeout(ctx, at.Sub(workflow.Now(ctx)), func() bool { return w.wake || w.Case.Status.Closed() })
+		if err != nil {
+			return w.CaseState, err
+		}
+		if !woken {
+			if err := w.locked(ctx, func() error { return fire(ctx) }); err != nil {
+				return w.CaseState, err
+			}
+		}
+	}
+	return w.CaseState, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (w *vettingCase) continueAsNew(ctx workflow.Context) (CaseState, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.CaseState, err
+	}
+	next := w.in
+	state := w.CaseState
+	next.Resume = &state
+	return w.CaseState, workflow.NewContinueAsNewError(ctx, VettingCase, next)
+}
+
+// open records the case as opened, runs the identity check and hands the case to the vetting officer.
+func (w *vettingCase) open(ctx workflow.Context) error {
+	if w.Case.Version == 0 {
+		if err := w.record(ctx, "opened", w.in.OpenedBy, fmt.Sprintf("%s case opened at level %s, due %s",
+			w.Case.Type, w.Case.RequestedLevel, w.Case.DueAt.Format(time.DateOnly)), nil, nil); err != nil {
+			return err
+		}
+	}
+	if err := w.identityCheck(ctx); err != nil {
+		return err
+	}
+	err := w.record(ctx, "with_officer", nil, "Case is with the vetting officer", nil, func(c *domain.Case) {
+		c.Status = domain.StatusWithOfficer
+	})
+	w.Ready = err == nil
+	return err
+}
+
+// identityCheck is the seam for identity verification. With no identity provider configured, the
+// vetting officer verifies documents in person, and the timeline says so.
+func (w *vettingCase) identityCheck(ctx workflow.Context) error {
+	return w.record(ctx, "identity_check", nil,
+		"No identity provider configured: the vetting officer verifies identity documents in person",
+		map[string]any{"provider": "none", "result": "not_performed"}, nil)
+}
+
+// nextTimer returns the next SLA or deadline moment and what to do then; nil when nothing is pending.
+func (w *vettingCase) nextTimer() (time.Time, func(workflow.Context) error) {
+	var at time.Time
+	var fire func(workflow.Context) error
+	consider := func(t time.Time, f func(workflow.Context) error) {
+		if fire == nil || t.Before(at) {
+			at, fire = t, f
+		}
+	}
+	if w.RemindersSent < len(w.SLA.Reminders) {
+		consider(w.Case.DueAt.Add(-w.SLA.Reminders[w.RemindersSent]), w.remindOwner)
+	}
+	if w.Case.EscalatedAt == nil {
+		consider(w.Case.DueAt, w.escalate)
+	}
+	if w.Case.Status == domain.StatusAwaitingInformation && w.Case.InfoDueAt != nil && !w.InfoOverdueNotified {
+		consider(*w.Case.InfoDueAt, w.informationOverdue)
+	}
+	return at, fire
+}
+
+func (w *vettingCase) remindOwner(ctx workflow.Context) error {
+	before := w.SLA.Reminders[w.RemindersSent]
+	w.RemindersSent++
+	msg := fmt.Sprintf("Case %s is due %s (in %s)", w.Case.CaseRef, w.Case.DueAt.Format(time.DateOnly), humanDuration(before))
+	to, roles := w.ownerOrControllers()
+	if err := w.record(ctx, "sla_reminder", nil, msg, map[string]any{"dueIn": before.String()}, nil); err != nil {
+		return err
+	}
+	return w.notify(ctx, "sla_reminder", msg, to, roles)
+}
+
+func (w *vettingCase) escalate(ctx workflow.Context) error {
+	now := workflow.Now(ctx).UTC()
+	msg := fmt.Sprintf("Case %s passed its SLA (due %s): escalated to the security controller",
+		w.Case.CaseRef, w.Case.DueAt.Format(time.DateOnly))
+	if err := w.record(ctx, "escalated", nil, msg, nil, func(c *domain.Case) { c.EscalatedAt = &now }); err != nil {
+		return err
+	}
+	owner, _ := w.ownerOrControllers()
+	return w.notify(ctx, "sla_escalation", msg, owner, []domain.Role{domain.RoleSecurityController})
+}
+
+func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
+	w.InfoOverdueNotified = true
+	msg := fmt.Sprintf("Information requested on case %s was due %s and has not been received",
+		w.Case.CaseRef, w.Case.InfoDueAt.Format(time.DateOnly))
+	if err := w.record(ctx, "information_overdue", nil, msg, nil, nil); err != nil {
+		return err
+	}
+	to, roles := w.ownerOrControllers()
+	return w.notify(ctx, "information_overdue", msg, to, roles)
+}
+
+// ownerOrControllers names who hears about a case: its owner, or the security controllers while it has none.
+func (w *vettingCase) ownerOrControllers() ([]uuid.UUID, []domain.Role) {
+	if w.Case.OwnerID != nil {
+		return []uuid.UUID{*w.Case.OwnerID}, nil
+	}
+	return nil, []domain.Role{domain.RoleSecurityController}
+}
+
+func (w *vettingCase) notify(ctx workflow.Context, kind, msg string, to []uuid.UUID, roles []domain.Role) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.NotifyStaff, activities.NotifyInput{
+		Key: fmt.Sprintf("%s/%d", w.Case.CaseRef, w.Case.Version), Kind: kind, CaseRef: w.Case.CaseRef,
+		Message: msg, At: workflow.Now(ctx).UTC(), UserIDs: to, Roles: roles,
+	}).Get(ctx, nil)
+}
+
+// record applies change to the case, adds a timeline event and writes both to the read model; the
+// search attributes follow the status, level and owner.
+func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID, summary string,
+	detail map[string]any, change func(*domain.Case)) error {
+	next := w.Case
+	if change != nil {
+		change(&next)
+	}
+	if actor != nil && *actor == uuid.Nil {
+		actor = nil // an outside party (a partner), not a staff user
+	}
+	now := workflow.Now(ctx).UTC()
+	next.Version++
+	next.UpdatedAt = now
+	ev := domain.CaseEvent{CaseRef: next.CaseRef, Seq: next.Version, At: now, Kind: kind, ActorID: actor,
+		Summary: summary, Detail: detail}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ApplyCaseEvent,
+		activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil); err != nil {
+		return err
+	}
+	prev := w.Case
+	w.Case = next
+	if prev.Status != next.Status || !sameID(prev.OwnerID, next.OwnerID) || prev.Version == 0 {
+		level := next.RequestedLevel
+		if next.OutcomeLevel != nil {
+			level = *next.OutcomeLevel
+		}
+		return workflow.UpsertTypedSearchAttributes(ctx, caseSearchAttributeUpdates(next.CaseRef, next.Type,
+			next.Status, level, next.OwnerID)...)
+	}
+	return nil
+}
+
+// locked runs fn holding the case's lock.
+func (w *vettingCase) locked(ctx workflow.Context, fn func() error) error {
+	if err := w.lock.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.lock.Unlock()
+	return fn()
+}
+
+func sameID(a, b *uuid.UUID) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if days := int(d / (24 * time.Hour)); days == 1 {
+			return "1 day"
+		} else {
+			return fmt.Sprintf("%d days", days)
+		}
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}

@@ -1,0 +1,223 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/domain"
+)
+
+// registerUpdates installs the officer actions. Each validator refuses what the case's state does not
+// allow (the API answers 409) or what is malformed (400); each handler checks again under the case's lock,
+// since another action may have run between validation and handling.
+func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
+	type action struct {
+		name    string
+		handler any
+		check   any
+	}
+	for _, a := range []action{
+		{UpdateCaseOpened, w.opened, func() error { return nil }},
+		{UpdateAssignOwner, w.assignOwner, w.checkAssignOwner},
+		{UpdateRequestInformation, w.requestInformation, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) }},
+		{UpdateInformationReceived, w.informationReceived, w.checkInformationReceived},
+		{UpdateAddNote, w.addNote, w.checkAddNote},
+		{UpdateRecordOutcome, w.recordOutcome, w.checkRecordOutcome},
+	} {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
+			workflow.UpdateHandlerOptions{Validator: a.check}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// opened answers once the case has reached its first wait.
+func (w *vettingCase) opened(ctx workflow.Context) (CaseState, error) {
+	err := workflow.Await(ctx, func() bool { return w.Ready })
+	return w.CaseState, err
+}
+
+func (w *vettingCase) checkOpen() error {
+	if w.Case.Status.Closed() {
+		return invalidTransition("case %s is closed (%s)", w.Case.CaseRef, w.Case.Status)
+	}
+	return nil
+}
+
+func (w *vettingCase) checkAssignOwner(a AssignOwner) error {
+	return w.checkOpen()
+}
+
+func (w *vettingCase) assignOwner(ctx workflow.Context, a AssignOwner) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkAssignOwner(a) }, func() error {
+		if sameID(w.Case.OwnerID, &a.OwnerID) {
+			return nil // already theirs: a repeated request changes nothing
+		}
+		owner := a.OwnerID
+		return w.record(ctx, "owner_assigned", &a.Actor, "Vetting owner assigned",
+			map[string]any{"ownerId": owner.String()}, func(c *domain.Case) { c.OwnerID = &owner })
+	})
+}
+
+func (w *vettingCase) checkRequestInformation(ctx workflow.Context, r RequestInformation) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	if w.Case.Status != domain.StatusWithOfficer {
+		return invalidTransition("information can be requested only while the case is with the officer (it is %s)", w.Case.Status)
+	}
+	if strings.TrimSpace(r.Description) == "" || len(r.Description) > maxNoteLength {
+		return invalidInput("description: must be 1 to %d characters", maxNoteLength)
+	}
+	if !r.DueAt.After(workflow.Now(ctx)) {
+		return invalidInput("dueAt: must be in the future")
+	}
+	return nil
+}
+
+func (w *vettingCase) requestInformation(ctx workflow.Context, r RequestInformation) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkRequestInformation(ctx, r) }, func() error {
+		due := r.DueAt.UTC()
+		w.InfoOverdueNotified = false
+		return w.record(ctx, "information_requested", &r.Actor,
+			"Information requested from the subject, due "+due.Format(time.DateOnly),
+			map[string]any{"description": r.Description, "dueAt": due}, func(c *domain.Case) {
+				c.Status = domain.StatusAwaitingInformation
+				c.InfoRequested = r.Description
+				c.InfoDueAt = &due
+			})
+	})
+}
+
+func (w *vettingCase) checkInformationReceived(r InformationReceived) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	if w.Case.Status != domain.StatusAwaitingInformation {
+		return invalidTransition("no information is awaited on this case (it is %s)", w.Case.Status)
+	}
+	if len(r.Note) > maxNoteLength {
+		return invalidInput("note: at most %d characters", maxNoteLength)
+	}
+	return nil
+}
+
+func (w *vettingCase) informationReceived(ctx workflow.Context, r InformationReceived) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkInformationReceived(r) }, func() error {
+		return w.record(ctx, "information_received", &r.Actor, "Requested information received",
+			map[string]any{"note": r.Note}, func(c *domain.Case) {
+				c.Status = domain.StatusWithOfficer
+				c.InfoRequested = ""
+				c.InfoDueAt = nil
+			})
+	})
+}
+
+func (w *vettingCase) checkAddNote(n AddNote) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(n.Text) == "" || len(n.Text) > maxNoteLength {
+		return invalidInput("text: must be 1 to %d characters", maxNoteLength)
+	}
+	return nil
+}
+
+func (w *vettingCase) addNote(ctx workflow.Context, n AddNote) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkAddNote(n) }, func() error {
+		return w.record(ctx, "note", &n.Actor, "Note added", map[string]any{"text": n.Text}, nil)
+	})
+}
+
+func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	if !o.Outcome.Valid() {
+		return invalidInput("outcome: must be one of cleared, refused, with_advisory, withdrawn")
+	}
+	if o.Outcome == domain.OutcomeWithdrawn {
+		return nil
+	}
+	if w.Case.OwnerID == nil {
+		return invalidTransition("case %s has no vetting owner: assign one before recording an outcome", w.Case.CaseRef)
+	}
+	if *w.Case.OwnerID != o.Actor && o.Source == "" {
+		return invalidTransition("only the case's vetting owner can record its outcome")
+	}
+	if w.Case.Status == domain.StatusAwaitingInformation {
+		return invalidTransition("information requested from the subject is still awaited")
+	}
+	if !o.Outcome.GrantsClearance() {
+		return nil
+	}
+	if !o.Level.Valid() {
+		return invalidInput("level: must be one of BPSS, CTC, SC, eSC, DV, eDV")
+	}
+	if o.ValidFrom.IsZero() || o.ValidTo.IsZero() {
+		return invalidInput("validFrom, validTo: required for a %s outcome", o.Outcome)
+	}
+	if !o.ValidTo.After(o.ValidFrom) {
+		return invalidInput("validTo: must be after validFrom")
+	}
+	return nil
+}
+
+func (w *vettingCase) recordOutcome(ctx workflow.Context, o RecordOutcome) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkRecordOutcome(o) }, func() error {
+		detail := map[string]any{"outcome": o.Outcome}
+		if src := o.Source; src != "" {
+			detail["source"] = src
+		}
+		if o.Outcome.GrantsClearance() {
+			ref := w.Case.CaseRef
+			var cl domain.Clearance
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearance, domain.Clearance{
+				PersonID: w.Case.PersonID, Level: o.Level, ValidFrom: o.ValidFrom, ValidTo: o.ValidTo,
+				SourceCaseRef: &ref, IssuingAuthority: w.Case.IssuingAuthority,
+				WithAdvisory: o.Outcome == domain.OutcomeWithAdvisory,
+			}).Get(ctx, &cl); err != nil {
+				return err
+			}
+			detail["clearanceId"] = cl.ID.String()
+			detail["level"] = o.Level
+			detail["validFrom"] = o.ValidFrom.String()
+			detail["validTo"] = o.ValidTo.String()
+		}
+		now := workflow.Now(ctx).UTC()
+		summary := fmt.Sprintf("Outcome recorded: %s", o.Outcome)
+		if o.Outcome.GrantsClearance() {
+			summary += fmt.Sprintf(" at %s, valid %s to %s", o.Level, o.ValidFrom, o.ValidTo)
+		}
+		return w.record(ctx, "outcome", &o.Actor, summary, detail, func(c *domain.Case) {
+			c.Status = domain.CaseStatus(o.Outcome)
+			outcome := o.Outcome
+			c.Outcome = &outcome
+			c.ClosedAt = &now
+			c.InfoDueAt = nil
+			if o.Outcome.GrantsClearance() {
+				level := o.Level
+				c.OutcomeLevel = &level
+				c.ValidFrom, c.ValidTo = o.ValidFrom, o.ValidTo
+			}
+		})
+	})
+}
+
+// act runs an officer action under the case's lock: it checks the action again against the state it
+// finds, applies it, wakes the main loop and returns the state after it.
+func (w *vettingCase) act(ctx workflow.Context, check func() error, apply func() error) (CaseState, error) {
+	err := w.locked(ctx, func() error {
+		if err := check(); err != nil {
+			return err
+		}
+		return apply()
+	})
+	w.wake = true
+	return w.CaseState, err
+}

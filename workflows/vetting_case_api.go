@@ -1,0 +1,203 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// VettingCaseWorkflowID is the workflow id of a case: "vetting-case/" and its opaque reference.
+func VettingCaseWorkflowID(caseRef string) string { return "vetting-case/" + caseRef }
+
+// CaseRefFromWorkflowID is the inverse of VettingCaseWorkflowID.
+func CaseRefFromWorkflowID(id string) (string, bool) { return strings.CutPrefix(id, "vetting-case/") }
+
+// Updates and the query of the vetting case workflow.
+const (
+	UpdateCaseOpened          = "opened"
+	UpdateAssignOwner         = "assign-owner"
+	UpdateRequestInformation  = "request-information"
+	UpdateInformationReceived = "information-received"
+	UpdateAddNote             = "add-note"
+	UpdateRecordOutcome       = "record-outcome"
+	QueryCaseState            = "state"
+	ErrInvalidTransition      = "InvalidTransition"
+	ErrInvalidCaseInput       = "InvalidInput"
+	maxNoteLength             = 4000
+)
+
+// VettingCaseInput starts a case. It holds opaque ids only: the person is named by id.
+type VettingCaseInput struct {
+	CaseRef          string
+	PersonID         uuid.UUID
+	Type             domain.CaseType
+	Level            domain.Level
+	IssuingAuthority string
+	OpenedBy         *uuid.UUID
+	SLA              domain.SLA
+	// IdentityProvider selects the identity check; empty means none is configured and the vetting
+	// officer checks documents in person.
+	IdentityProvider string
+	// Resume carries the state over a continue-as-new.
+	Resume *CaseState `json:",omitempty"`
+}
+
+// CaseState is the live state of a case, as its query returns it.
+type CaseState struct {
+	Case domain.Case
+	// Ready is true once the case reached its first wait (with the officer).
+	Ready bool
+	// RemindersSent counts the SLA reminders sent, in SLA.Reminders order.
+	RemindersSent int
+	// InfoOverdueNotified is true once the owner was told requested information is overdue.
+	InfoOverdueNotified bool
+	SLA                 domain.SLA
+}
+
+// Officer actions. Actor is the staff user acting.
+type (
+	AssignOwner struct {
+		Actor   uuid.UUID
+		OwnerID uuid.UUID
+	}
+	RequestInformation struct {
+		Actor       uuid.UUID
+		Description string
+		DueAt       time.Time
+	}
+	InformationReceived struct {
+		Actor uuid.UUID
+		Note  string
+	}
+	AddNote struct {
+		Actor uuid.UUID
+		Text  string
+	}
+	RecordOutcome struct {
+		Actor     uuid.UUID
+		Outcome   domain.Outcome
+		Level     domain.Level
+		ValidFrom domain.Date
+		ValidTo   domain.Date
+		// Source says where the decision came from ("officer", or a partner organisation later).
+		Source string
+	}
+)
+
+// CaseRejection is a case action the workflow refused: an invalid transition (Conflict) or bad input.
+type CaseRejection struct {
+	Conflict bool
+	Message  string
+}
+
+func (e *CaseRejection) Error() string { return e.Message }
+
+// rejection converts a workflow's refusal into a CaseRejection; other errors pass through.
+func rejection(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case ErrInvalidTransition:
+			return &CaseRejection{Conflict: true, Message: appErr.Message()}
+		case ErrInvalidCaseInput:
+			return &CaseRejection{Message: appErr.Message()}
+		}
+	}
+	return err
+}
+
+// OpenCase starts a case's workflow and returns once the case has reached its first wait, so its read
+// model is written when this returns.
+func OpenCase(ctx context.Context, c client.Client, taskQueue string, in VettingCaseInput) (CaseState, error) {
+	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       VettingCaseWorkflowID(in.CaseRef),
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
+	}, VettingCase, in)
+	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   UpdateCaseOpened,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err == nil {
+		var st CaseState
+		if err = h.Get(ctx, &st); err == nil {
+			return st, nil
+		}
+	}
+	if ctx.Err() != nil {
+		// Timed out: if the workflow did start, the case exists and will go on.
+		probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, startErr := start.Get(probe); startErr == nil {
+			return CaseState{}, &CasePending{CaseRef: in.CaseRef}
+		}
+	}
+	return CaseState{}, rejection(err)
+}
+
+// UpdateCase sends an officer action (an update named by one of the Update constants) to a running case
+// and returns the case's state after it.
+func UpdateCase(ctx context.Context, c client.Client, caseRef, update string, action any) (CaseState, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   VettingCaseWorkflowID(caseRef),
+		UpdateName:   update,
+		Args:         []any{action},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return CaseState{}, rejection(err)
+	}
+	var st CaseState
+	return st, rejection(h.Get(ctx, &st))
+}
+
+// QueryCase returns the live state of a running or finished case.
+func QueryCase(ctx context.Context, c client.Client, caseRef string) (CaseState, error) {
+	v, err := c.QueryWorkflow(ctx, VettingCaseWorkflowID(caseRef), "", QueryCaseState)
+	if err != nil {
+		return CaseState{}, err
+	}
+	var st CaseState
+	return st, v.Get(&st)
+}
+
+func caseSearchAttributes(ref string, t domain.CaseType, s domain.CaseStatus, l domain.Level, owner *uuid.UUID) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(caseSearchAttributeUpdates(ref, t, s, l, owner)...)
+}
+
+func caseSearchAttributeUpdates(ref string, t domain.CaseType, s domain.CaseStatus, l domain.Level, owner *uuid.UUID) []temporal.SearchAttributeUpdate {
+	u := []temporal.SearchAttributeUpdate{CaseRefKey.ValueSet(ref), CaseTypeKey.ValueSet(string(t)),
+		CaseStatusKey.ValueSet(string(s)), ClearanceLevelKey.ValueSet(string(l))}
+	if owner != nil {
+		u = append(u, VettingOwnerKey.ValueSet(owner.String()))
+	}
+	return u
+}
+
+func invalidTransition(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidTransition, nil)
+}
+
+func invalidInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidCaseInput, nil)
+}
+
+// CasePending says a case's workflow was started but did not reach its first wait in time (no worker
+// is running): the case exists and continues when a worker picks it up.
+type CasePending struct{ CaseRef string }
+
+func (e *CasePending) Error() string { return "case " + e.CaseRef + " accepted, not yet started" }
