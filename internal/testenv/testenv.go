@@ -1,0 +1,159 @@
+// Package testenv gives tests the real parts: a fresh PostgreSQL database per test (on DATABASE_URL's
+// server, migrated, dropped afterwards) and a real Temporal dev server per test binary (the pinned CLI
+// in ./bin), with a worker per test on a task queue of its own.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/schema"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/worker"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// ServerURL is the PostgreSQL server tests make their databases on.
+func ServerURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// DatabaseURL creates a fresh, migrated database for the test and drops it when the test ends.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(ServerURL())
+	if err != nil {
+		t.Fatalf("DATABASE_URL: %v", err)
+	}
+	name := "sa_test_" + strings.ToLower(rand.Text()[:16])
+	cfg.Database = "postgres"
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("PostgreSQL is not reachable at %s: %v", ServerURL(), err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	admin.Close(ctx)
+	t.Cleanup(func() {
+		cfg.Database = "postgres"
+		if admin, err := pgx.ConnectConfig(context.Background(), cfg); err == nil {
+			admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			admin.Close(context.Background())
+		}
+	})
+	url := strings.Replace(ServerURL(), "/"+firstDB(ServerURL()), "/"+name, 1)
+	if err := schema.Migrate(ctx, url); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return url
+}
+
+// firstDB is the database name in a postgres:// URL.
+func firstDB(url string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return ""
+	}
+	return cfg.Database
+}
+
+// Store opens a store on a fresh database.
+func Store(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// RepoRoot is the folder holding go.mod.
+func RepoRoot() string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
+}
+
+var (
+	serverOnce sync.Once
+	server     *testsuite.DevServer
+	serverErr  error
+)
+
+// Temporal returns a client of the test binary's Temporal dev server, starting it on first use with
+// SignetAssure's search attributes registered. Main stops it.
+func Temporal(t testing.TB) client.Client {
+	t.Helper()
+	serverOnce.Do(func() {
+		cli := filepath.Join(RepoRoot(), "bin", "temporal")
+		if _, err := os.Stat(cli); err != nil {
+			serverErr = fmt.Errorf("the Temporal CLI is missing at %s: run `make temporal-cli`", cli)
+			return
+		}
+		server, serverErr = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+			ExistingPath:     cli,
+			LogLevel:         "error",
+			SearchAttributes: workflows.SearchAttributeSchema(),
+			ClientOptions:    &client.Options{Logger: quietLogger{}},
+		})
+	})
+	if serverErr != nil {
+		t.Fatal(serverErr)
+	}
+	return server.Client()
+}
+
+// Main runs a package's tests and stops the Temporal dev server afterwards.
+func Main(m *testing.M) {
+	code := m.Run()
+	if server != nil {
+		server.Stop()
+	}
+	os.Exit(code)
+}
+
+// Worker runs a worker with every workflow and activity on a task queue of the test's own and returns
+// the queue's name; it stops when the test ends.
+func Worker(t testing.TB, c client.Client, st *store.Store) string {
+	t.Helper()
+	queue := "test-" + strings.ToLower(rand.Text()[:12])
+	w := worker.New(c, queue, &activities.Activities{Store: st})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return queue
+}
+
+// quietLogger drops the SDK's log lines, which would drown test output.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
