@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,20 +59,21 @@ func DatabaseURL(t testing.TB) string {
 			admin.Close(context.Background())
 		}
 	})
-	url := strings.Replace(ServerURL(), "/"+firstDB(ServerURL()), "/"+name, 1)
+	url := withDatabase(t, ServerURL(), name)
 	if err := schema.Migrate(ctx, url); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return url
 }
 
-// firstDB is the database name in a postgres:// URL.
-func firstDB(url string) string {
-	cfg, err := pgx.ParseConfig(url)
+// withDatabase is a postgres:// URL naming another database on the same server.
+func withDatabase(t testing.TB, raw, name string) string {
+	u, err := neturl.Parse(raw)
 	if err != nil {
-		return ""
+		t.Fatalf("DATABASE_URL must be a postgres:// URL: %v", err)
 	}
-	return cfg.Database
+	u.Path = "/" + name
+	return u.String()
 }
 
 // Store opens a store on a fresh database.
@@ -120,6 +123,8 @@ func Temporal(t testing.TB) client.Client {
 			LogLevel:         "error",
 			SearchAttributes: workflows.SearchAttributeSchema(),
 			ClientOptions:    &client.Options{Logger: quietLogger{}},
+			Stdout:           io.Discard,
+			Stderr:           os.Stderr,
 		})
 	})
 	if serverErr != nil {
@@ -157,3 +162,18 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// Count runs a SELECT count(*) ... on the database at url.
+func Count(t testing.TB, url, sql string, args ...any) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}

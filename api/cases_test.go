@@ -1,0 +1,205 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// A case opened over HTTP, driven to cleared through the API, puts the clearance on the person's record
+// and is found in Temporal by its search attributes.
+func TestCaseClearedEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Jane", "Davies", "1985-04-12")
+
+	opened := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/cases",
+		map[string]any{"personId": person, "type": "new", "level": "SC"})
+	ref := opened["caseRef"].(string)
+	if !domain.IsCaseRef(ref) {
+		t.Fatalf("caseRef %q is not opaque v_...", ref)
+	}
+	if opened["status"] != "with_officer" {
+		t.Fatalf("a new case waits with the officer, got %v", opened["status"])
+	}
+	if kinds := timelineKinds(opened); strings.Join(kinds, ",") != "opened,identity_check,with_officer" {
+		t.Fatalf("timeline = %v", kinds)
+	}
+	due, _ := time.Parse(time.RFC3339Nano, opened["dueAt"].(string))
+	if days := due.Sub(time.Now()).Hours() / 24; days < 24.9 || days > 25.1 {
+		t.Fatalf("an SC case is due in 25 days, got %.1f", days)
+	}
+	e.waitVisible(fmt.Sprintf("CaseRef = '%s' AND CaseStatus = 'with_officer' AND ClearanceLevel = 'SC' AND CaseType = 'new'", ref))
+
+	officer := e.users[domain.RoleVettingOfficer].ID.String()
+	c := e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
+	if c["ownerId"] != officer {
+		t.Fatalf("owner = %v", c["ownerId"])
+	}
+	e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "References received"})
+	c = e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
+		"outcome": "cleared", "level": "SC", "validFrom": "2026-05-15", "validTo": "2031-05-15"})
+	if c["status"] != "cleared" || c["closedAt"] == nil {
+		t.Fatalf("case after outcome: %v", c)
+	}
+
+	var cls []map[string]any
+	e.decode(e.must200List(domain.RoleCaseWorker, "/api/v1/persons/"+person+"/clearances"), &cls)
+	if len(cls) != 1 {
+		t.Fatalf("person has %d clearances, want 1", len(cls))
+	}
+	cl := cls[0]
+	if cl["level"] != "SC" || cl["status"] != "active" || cl["validFrom"] != "2026-05-15" || cl["validTo"] != "2031-05-15" ||
+		cl["sourceCaseRef"] != ref || cl["issuingAuthority"] != "SignetAssure" {
+		t.Fatalf("clearance = %v", cl)
+	}
+	reg := e.must(200, domain.RoleAuditor, "GET", "/api/v1/clearances?level=SC&expiringBefore=2032-01-01", nil)
+	if reg["total"].(float64) != 1 {
+		t.Fatalf("register: %v", reg)
+	}
+	e.waitVisible(fmt.Sprintf("CaseRef = '%s' AND CaseStatus = 'cleared' AND VettingOwner = '%s'", ref, officer))
+
+	got := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref, nil)
+	want := "opened,identity_check,with_officer,owner_assigned,note,outcome"
+	if kinds := strings.Join(timelineKinds(got), ","); kinds != want {
+		t.Fatalf("timeline = %s, want %s", kinds, want)
+	}
+	// Every step is in the audit log, with who did it.
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE entity_id = $1`, ref); n != 6 {
+		t.Fatalf("audit entries for the case = %d, want 6", n)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE entity_id = $1 AND action = 'case.outcome' AND actor_id = $2`,
+		ref, e.users[domain.RoleVettingOfficer].ID); n != 1 {
+		t.Fatal("the outcome's audit entry does not name the officer")
+	}
+	// A second clearance at the same level supersedes the first.
+	ref2 := e.openCase(person, "renewal", "SC")
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref2+"/owner", map[string]any{"ownerId": officer})
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref2+"/outcome", map[string]any{
+		"outcome": "cleared", "level": "SC", "validFrom": "2031-05-01", "validTo": "2041-05-01"})
+	if n := e.count(`SELECT count(*) FROM clearances WHERE person_id = $1 AND status = 'active'`, person); n != 1 {
+		t.Fatalf("%d active SC clearances, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM clearances WHERE source_case_ref = $1 AND status = 'superseded'`, ref); n != 1 {
+		t.Fatal("the first clearance was not superseded")
+	}
+}
+
+// Officer actions the case's state does not allow are refused with 409 and change nothing.
+func TestCaseTransitionsRefused(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Amir", "Khan", "1979-02-03")
+	ref := e.openCase(person, "new", "CTC")
+	officer := e.users[domain.RoleVettingOfficer].ID.String()
+
+	// Opening the same case twice is a duplicate.
+	r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": person, "type": "new", "level": "CTC"})
+	if r.status != 409 || !strings.Contains(string(r.body), ref) {
+		t.Fatalf("duplicate open: %d %s", r.status, r.body)
+	}
+	outcome := map[string]any{"outcome": "cleared", "level": "CTC", "validFrom": "2026-01-01", "validTo": "2029-01-01"}
+	r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", outcome)
+	if r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "no vetting owner") {
+		t.Fatalf("outcome without owner: %d %s", r.status, r.body)
+	}
+	r = e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/information-received", map[string]any{})
+	if r.status != 409 {
+		t.Fatalf("information received when none awaited: %d %s", r.status, r.body)
+	}
+	// Only a vetting officer can own a case.
+	r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner",
+		map[string]any{"ownerId": e.users[domain.RoleCaseWorker].ID.String()})
+	if r.status != 400 || problemField(t, r) != "ownerId" {
+		t.Fatalf("case worker as owner: %d %s", r.status, r.body)
+	}
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/information-requests", map[string]any{
+		"description": "Address history", "dueDate": time.Now().AddDate(0, 0, 7).Format(time.DateOnly)})
+	r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", outcome)
+	if r.status != 409 {
+		t.Fatalf("outcome while information is awaited: %d %s", r.status, r.body)
+	}
+	c := e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/information-received", map[string]any{"note": "Posted"})
+	if c["status"] != "with_officer" {
+		t.Fatalf("status after information received = %v", c["status"])
+	}
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "refused"})
+	before := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1`, ref)
+	for _, path := range []string{"/notes", "/owner", "/outcome"} {
+		r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+path,
+			map[string]any{"text": "late", "ownerId": officer, "outcome": "withdrawn"})
+		if r.status != 409 && r.status != 400 {
+			t.Fatalf("%s on a closed case: %d %s", path, r.status, r.body)
+		}
+	}
+	if after := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1`, ref); after != before {
+		t.Fatalf("refused actions wrote %d events", after-before)
+	}
+	if n := e.count(`SELECT count(*) FROM clearances WHERE person_id = $1`, person); n != 0 {
+		t.Fatal("a refused case put a clearance on the record")
+	}
+	e.must(404, domain.RoleCaseWorker, "GET", "/api/v1/cases/v_doesnotexist0000000000000", nil)
+	e.must(404, domain.RoleCaseWorker, "POST", "/api/v1/cases/v_doesnotexist0000000000000/notes", map[string]any{"text": "x"})
+}
+
+// Only the case's owner decides it.
+func TestOutcomeByAnotherOfficerRefused(t *testing.T) {
+	e := newEnv(t)
+	ref := e.openCase(e.createPerson("Grace", "Okafor", "1990-09-09"), "new", "SC")
+	other, err := e.st.CreateUser(context.Background(), nil, domain.StaffUser{DisplayName: "Other Officer",
+		Email: "other@test.invalid", Roles: []domain.Role{domain.RoleVettingOfficer}, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(200, domain.RoleSecurityController, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": other.ID.String()})
+	r := e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "refused"})
+	if r.status != 409 || !strings.Contains(string(r.body), "owner") {
+		t.Fatalf("outcome by a non-owner: %d %s", r.status, r.body)
+	}
+}
+
+func timelineKinds(c map[string]any) []string {
+	var out []string
+	for _, ev := range c["timeline"].([]any) {
+		out = append(out, ev.(map[string]any)["kind"].(string))
+	}
+	return out
+}
+
+// waitVisible waits until Temporal's visibility finds exactly one workflow for the query.
+func (e *env) waitVisible(query string) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := e.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err == nil && res.Count == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no workflow visible for %q (err %v)", query, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (e *env) must200List(role domain.Role, path string) []byte {
+	e.t.Helper()
+	r := e.call(role, "GET", path, nil)
+	if r.status != 200 {
+		e.t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+	}
+	return r.body
+}
+
+func (e *env) decode(b []byte, v any) {
+	e.t.Helper()
+	if err := jsonUnmarshal(b, v); err != nil {
+		e.t.Fatal(err)
+	}
+}
+

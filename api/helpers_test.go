@@ -1,0 +1,182 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// env is a running SignetAssure: a fresh database, the shared Temporal dev server, a worker of the
+// test's own and the API over HTTP, with one staff user per role.
+type env struct {
+	t        *testing.T
+	st       *store.Store
+	tc       client.Client
+	url      string
+	tokens   map[domain.Role]string
+	users    map[domain.Role]domain.StaffUser
+	srv      *api.Server
+	queue    string
+	sla      domain.SLATable
+	database string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dbURL := testenv.DatabaseURL(t)
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	tc := testenv.Temporal(t)
+	queue := testenv.Worker(t, tc, st)
+	e := &env{t: t, st: st, tc: tc, queue: queue, database: dbURL}
+	e.start(st, tc)
+	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
+	for _, r := range domain.Roles {
+		u, err := st.CreateUser(context.Background(), nil, domain.StaffUser{DisplayName: "Test " + string(r),
+			Email: string(r) + "@test.invalid", Roles: []domain.Role{r}, Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := st.IssueToken(context.Background(), nil, u.ID, "test", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[r], e.users[r] = tok, u
+	}
+	return e
+}
+
+// start serves the API over the given store and Temporal client.
+func (e *env) start(st *store.Store, tc client.Client) {
+	e.t.Helper()
+	sla, err := domain.ParseSLATable(domain.DefaultSLA, domain.DefaultSLAReminders)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.sla = sla
+	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	e.t.Cleanup(ts.Close)
+	e.srv, e.url = srv, ts.URL
+}
+
+// resp is an API answer.
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("answer is not a JSON object (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+// call sends a request as role ("" for none); body is marshalled unless it is a string or []byte.
+func (e *env) call(role domain.Role, method, path string, body any) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// must sends a request and fails the test unless the answer has the status wanted.
+func (e *env) must(status int, role domain.Role, method, path string, body any) map[string]any {
+	e.t.Helper()
+	r := e.call(role, method, path, body)
+	if r.status != status {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, status, r.body)
+	}
+	if len(r.body) == 0 {
+		return nil
+	}
+	return r.json(e.t)
+}
+
+func (e *env) createPerson(first, last, dob string) string {
+	e.t.Helper()
+	p := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{
+		"firstName": first, "lastName": last, "dateOfBirth": dob, "mobile": "07400 123456",
+		"address": "1 Test Street", "niNumber": "AB123456C", "lineManager": "M. Manager"})
+	return p["id"].(string)
+}
+
+func (e *env) openCase(personID, typ, level string) string {
+	e.t.Helper()
+	c := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/cases",
+		map[string]any{"personId": personID, "type": typ, "level": level})
+	return c["caseRef"].(string)
+}
+
+func (e *env) count(sql string, args ...any) int {
+	e.t.Helper()
+	return testenv.Count(e.t, e.database, sql, args...)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// problemField checks r is problem+json and returns the first field it names.
+func problemField(t *testing.T, r resp) string {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("content type %q, want application/problem+json: %s", ct, r.body)
+	}
+	p := r.json(t)
+	errs, _ := p["errors"].([]any)
+	if len(errs) == 0 {
+		t.Fatalf("problem names no field: %s", r.body)
+	}
+	return errs[0].(map[string]any)["field"].(string)
+}
