@@ -8,15 +8,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -179,4 +184,32 @@ func problemField(t *testing.T, r resp) string {
 		t.Fatalf("problem names no field: %s", r.body)
 	}
 	return errs[0].(map[string]any)["field"].(string)
+}
+
+// recordHistory writes a case workflow's event history to workflows/testdata/<name>.json when
+// SA_RECORD_HISTORY is set, for the replay test that keeps running cases replayable across changes:
+//
+//	SA_RECORD_HISTORY=1 go test ./api -run 'TestCaseClearedEndToEnd|TestCaseTransitionsRefused'
+func (e *env) recordHistory(ref, name string) {
+	e.t.Helper()
+	if os.Getenv("SA_RECORD_HISTORY") == "" {
+		return
+	}
+	it := e.tc.GetWorkflowHistory(context.Background(), workflows.VettingCaseWorkflowID(ref), "", false, 0)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", name+".json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
 }
