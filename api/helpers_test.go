@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // env is a running SignetAssure: a fresh database, the shared Temporal dev server, a worker of the
 // test's own and the API over HTTP, with one staff user per role.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	st       *store.Store
 	tc       client.Client
 	url      string
@@ -41,7 +41,7 @@ type env struct {
 	database string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dbURL := testenv.DatabaseURL(t)
 	st, err := store.Open(context.Background(), dbURL)
@@ -94,7 +94,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
