@@ -204,4 +204,3 @@ func (e *env) decode(b []byte, v any) {
 		e.t.Fatal(err)
 	}
 }
-

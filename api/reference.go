@@ -341,7 +341,9 @@ func (s *Server) auditTrail(c *gin.Context) {
 	respond(s, c, nonNil(trail), err)
 }
 
-func respond[T any](s *Server, c *gin.Context, v T, err error) { respondStatus(s, c, http.StatusOK, v, err) }
+func respond[T any](s *Server, c *gin.Context, v T, err error) {
+	respondStatus(s, c, http.StatusOK, v, err)
+}
 
 func respondStatus[T any](s *Server, c *gin.Context, status int, v T, err error) {
 	if err != nil {
