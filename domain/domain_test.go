@@ -11,7 +11,8 @@ import (
 )
 
 func TestParseUKMobileAcceptsCommonForms(t *testing.T) {
-	for _, in := range []string{"07400 123456", "+44 7400 123456", "+447400123456", "07400123456", "(07400) 123 456"} {
+	for _, in := range []string{"07400 123456", "+44 7400 123456", "+447400123456", "07400123456",
+		"(07400) 123 456", "07400-123-456", "+44 (0) 7400 123456", "0044 7400 123456", " 07400 123456 "} {
 		got, err := ParseUKMobile(in)
 		if err != nil {
 			t.Errorf("ParseUKMobile(%q): %v", in, err)
@@ -32,6 +33,8 @@ func TestParseUKMobileRejects(t *testing.T) {
 		"", "not a number", "07400", "0740012345678901", "abc07400123456",
 		"07700 900123", "07700900000", "+44 7700 900999", // Ofcom drama numbers
 		"0800 123 4567", // freephone
+		// libphonenumber alone would accept these, dropping the text or reading letters as keypad digits
+		"07400 ABCDEF", "!!07400123456", "tel:+447400123456", "07400 123456 ext 12",
 	} {
 		if got, err := ParseUKMobile(in); err == nil {
 			t.Errorf("ParseUKMobile(%q) = %q, want an error", in, got)
@@ -378,9 +381,15 @@ func TestParseEmail(t *testing.T) {
 	if got, err := ParseEmail("ann@example.org"); err != nil || got != "ann@example.org" {
 		t.Errorf("ParseEmail = %q, %v", got, err)
 	}
-	for _, in := range []string{"", "ann", "Ann <ann@example.org>", " ann@example.org", "ann@"} {
+	for _, in := range []string{"", "ann", "Ann <ann@example.org>", "ann@", "a b@example.org"} {
 		if _, err := ParseEmail(in); err == nil {
 			t.Errorf("ParseEmail(%q): want an error", in)
 		}
+	}
+}
+
+func TestFoldNameTypographicApostrophe(t *testing.T) {
+	if got, want := FoldName("Siobhan", "O\u2019Neill"), FoldName("siobhan", "o'neill"); got != want {
+		t.Fatalf("FoldName with a curly apostrophe = %q, want %q", got, want)
 	}
 }

@@ -14,8 +14,14 @@ import (
 )
 
 // ParseUKMobile accepts a UK mobile number in any common form ("07400 123456", "+44 7400 123456") and
-// returns it in E.164 ("+447400123456").
+// returns it in E.164 ("+447400123456"). Only digits, spaces and + - ( ) . may appear: libphonenumber
+// would otherwise drop leading text and read letters as keypad digits ("07400 ABCDEF" -> +447400222333).
 func ParseUKMobile(s string) (string, error) {
+	for _, r := range s {
+		if !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("+-().", r) {
+			return "", fmt.Errorf("%q is not a valid UK phone number", s)
+		}
+	}
 	n, err := phonenumbers.Parse(s, "GB")
 	if err != nil || !phonenumbers.IsValidNumber(n) || n.GetCountryCode() != 44 {
 		return "", fmt.Errorf("%q is not a valid UK phone number", s)
@@ -30,7 +36,7 @@ func ParseUKMobile(s string) (string, error) {
 // NT, TN, ZZ), six digits, suffix A to D.
 var niPattern = regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][0-9]{6}[A-D]$`)
 
-// ParseNINumber normalises a National Insurance number ("qq 12 34 56 c" -> "QQ123456C") and checks it.
+// ParseNINumber normalises a National Insurance number ("ab 12 34 56 c" -> "AB123456C") and checks it.
 func ParseNINumber(s string) (string, error) {
 	n := strings.ToUpper(strings.Join(strings.Fields(s), ""))
 	if !niPattern.MatchString(n) {
@@ -52,13 +58,17 @@ func ParseEmail(s string) (string, error) {
 	return a.Address, nil
 }
 
+// apostrophes makes the typographic apostrophes the plain one, so O’Brien matches O'Brien.
+var apostrophes = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u02bc", "'")
+
 // FoldName folds a name for matching: lower case, accents removed, runs of white space made one space.
 // "  José  O'Brien " and "jose o'brien" fold alike.
 func FoldName(parts ...string) string {
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	s, _, err := transform.String(t, strings.Join(parts, " "))
+	joined := apostrophes.Replace(strings.Join(parts, " "))
+	s, _, err := transform.String(t, joined)
 	if err != nil {
-		s = strings.Join(parts, " ")
+		s = joined
 	}
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/google/uuid"
@@ -24,7 +25,9 @@ func scanClearance(r pgx.CollectableRow) (domain.Clearance, error) {
 var clearanceNamespace = uuid.MustParse("3d7c0a53-3c52-4d0e-9a55-6b7e58a2f1c1")
 
 // ClearanceIDForCase is the id the clearance granted by caseRef has.
-func ClearanceIDForCase(caseRef string) uuid.UUID { return uuid.NewSHA1(clearanceNamespace, []byte(caseRef)) }
+func ClearanceIDForCase(caseRef string) uuid.UUID {
+	return uuid.NewSHA1(clearanceNamespace, []byte(caseRef))
+}
 
 // RecordClearance puts the clearance granted by a case on the person's record, superseding the person's
 // current clearance of that level. It is idempotent on the source case: a repeat returns the stored
@@ -37,17 +40,18 @@ func (s *Store) RecordClearance(ctx context.Context, actor Actor, c domain.Clear
 	}
 	var stored domain.Clearance
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Lock the person so two decisions at one level cannot both become current, and before looking for
+		// the stored clearance, so a repeat running at the same time waits and then finds it.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM persons WHERE id = $1 FOR UPDATE`, c.PersonID); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE id = $1`, c.ID)
 		existing, err := pgx.CollectExactlyOneRow(rows, scanClearance)
 		if err == nil {
 			stored = existing
 			return nil
 		}
-		if err != pgx.ErrNoRows {
-			return err
-		}
-		// Lock the person so two decisions at one level cannot both become current.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM persons WHERE id = $1 FOR UPDATE`, c.PersonID); err != nil {
+		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE clearances SET status = 'superseded', superseded_by = $3, updated_at = now()
