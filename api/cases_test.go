@@ -69,6 +69,9 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 	if kinds := strings.Join(timelineKinds(got), ","); kinds != want {
 		t.Fatalf("timeline = %s, want %s", kinds, want)
 	}
+	if tl := got["timeline"].([]any); tl[len(tl)-1].(map[string]any)["actorName"] != "Test vetting_officer" {
+		t.Fatalf("the outcome's timeline entry does not name the officer: %v", tl[len(tl)-1])
+	}
 	// Every step is in the audit log, with who did it.
 	if n := e.count(`SELECT count(*) FROM audit_log WHERE entity_id = $1`, ref); n != 6 {
 		t.Fatalf("audit entries for the case = %d, want 6", n)

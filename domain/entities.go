@@ -104,13 +104,15 @@ type Case struct {
 
 // CaseEvent is one entry on a case's timeline: who did what, when. Seq numbers a case's events from 1.
 type CaseEvent struct {
-	CaseRef string         `json:"-"`
-	Seq     int            `json:"seq"`
-	At      time.Time      `json:"at"`
-	Kind    string         `json:"kind"`
-	ActorID *uuid.UUID     `json:"actorId"`
-	Summary string         `json:"summary"`
-	Detail  map[string]any `json:"detail,omitempty"`
+	CaseRef string     `json:"-"`
+	Seq     int        `json:"seq"`
+	At      time.Time  `json:"at"`
+	Kind    string     `json:"kind"`
+	ActorID *uuid.UUID `json:"actorId"`
+	// ActorName is the acting staff user's name, filled in when the timeline is read.
+	ActorName string         `json:"actorName,omitempty"`
+	Summary   string         `json:"summary"`
+	Detail    map[string]any `json:"detail,omitempty"`
 }
 
 // Clearance is one clearance on a person's record.

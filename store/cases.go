@@ -59,11 +59,12 @@ func (s *Store) Case(ctx context.Context, caseRef string) (domain.Case, error) {
 
 // CaseEvents is a case's timeline, oldest first.
 func (s *Store) CaseEvents(ctx context.Context, caseRef string) ([]domain.CaseEvent, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT case_ref, seq, at, kind, actor_id, summary, detail FROM case_events
-		WHERE case_ref = $1 ORDER BY seq`, caseRef)
+	rows, _ := s.pool.Query(ctx, `SELECT e.case_ref, e.seq, e.at, e.kind, e.actor_id, coalesce(u.display_name, ''),
+		e.summary, e.detail FROM case_events e LEFT JOIN staff_users u ON u.id = e.actor_id
+		WHERE e.case_ref = $1 ORDER BY e.seq`, caseRef)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.CaseEvent, error) {
 		var e domain.CaseEvent
-		err := r.Scan(&e.CaseRef, &e.Seq, &e.At, &e.Kind, &e.ActorID, &e.Summary, &e.Detail)
+		err := r.Scan(&e.CaseRef, &e.Seq, &e.At, &e.Kind, &e.ActorID, &e.ActorName, &e.Summary, &e.Detail)
 		return e, err
 	})
 }
