@@ -257,3 +257,23 @@ func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
 
 func urlQuery(s string) string { return neturl.QueryEscape(s) }
+
+// The case worker console is served, with a content security policy that lets it run only its own code.
+func TestConsoleIsServed(t *testing.T) {
+	e := newEnv(t)
+	page := e.call("", "GET", "/", nil)
+	if page.status != 200 || !strings.Contains(string(page.body), `<script src="/ui/app.js">`) {
+		t.Fatalf("console page: %d %s", page.status, page.body)
+	}
+	if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("CSP = %q", csp)
+	}
+	js := e.call("", "GET", "/ui/app.js", nil)
+	if js.status != 200 || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") ||
+		!strings.Contains(string(js.body), `"/api/v1"`) {
+		t.Fatalf("app.js: %d %s", js.status, js.header.Get("Content-Type"))
+	}
+	if r := e.call("", "GET", "/ui/../../go.mod", nil); r.status != 404 {
+		t.Fatalf("path traversal: %d", r.status)
+	}
+}

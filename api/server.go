@@ -112,7 +112,9 @@ func (s *Server) add(o op) error {
 		return err
 	}
 	oc.SetSummary(o.summary)
-	oc.SetTags(strings.Split(strings.TrimPrefix(o.path, "/api/v1/"), "/")[0])
+	if tag := strings.Split(strings.TrimPrefix(o.path, "/api/v1/"), "/")[0]; tag != "" {
+		oc.SetTags(tag)
+	}
 	if o.req != nil {
 		oc.AddReqStructure(o.req)
 	}
@@ -142,11 +144,11 @@ func roleList(rs []domain.Role) string {
 	return strings.Join(names, ", ")
 }
 
-// openAPIPath turns Gin's /persons/:id into OpenAPI's /persons/{id}.
+// openAPIPath turns Gin's /persons/:id (and /ui/*file) into OpenAPI's /persons/{id}.
 func openAPIPath(p string) string {
 	parts := strings.Split(p, "/")
 	for i, part := range parts {
-		if strings.HasPrefix(part, ":") {
+		if strings.HasPrefix(part, ":") || strings.HasPrefix(part, "*") {
 			parts[i] = "{" + part[1:] + "}"
 		}
 	}
