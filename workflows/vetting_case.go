@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +64,7 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 				w.SLA.Reminders = append(w.SLA.Reminders, r)
 			}
 		}
+		slices.SortFunc(w.SLA.Reminders, func(a, b time.Duration) int { return cmp.Compare(b, a) }) // earliest first
 		w.Case = domain.Case{CaseRef: in.CaseRef, PersonID: in.PersonID, Type: in.Type, RequestedLevel: in.Level,
 			Status: domain.StatusOpened, IssuingAuthority: in.IssuingAuthority, OpenedBy: in.OpenedBy,
 			OpenedAt: now, DueAt: now.Add(in.SLA.Due)}
@@ -96,12 +99,26 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 			return w.CaseState, err
 		}
 		if !woken {
-			if err := w.locked(ctx, func() error { return fire(ctx) }); err != nil {
+			if err := w.locked(ctx, func() error { return w.fireDue(ctx) }); err != nil {
 				return w.CaseState, err
 			}
 		}
 	}
 	return w.CaseState, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// fireDue runs what is due now, holding the case's lock. An officer's action may have held the lock when
+// the timer fired and changed the case (closed it, received the information awaited): what was due then
+// is looked up again, so a timer never acts on a case as it was before that action.
+func (w *vettingCase) fireDue(ctx workflow.Context) error {
+	if w.Case.Status.Closed() {
+		return nil
+	}
+	at, fire := w.nextTimer()
+	if fire == nil || at.After(workflow.Now(ctx)) {
+		return nil
+	}
+	return fire(ctx)
 }
 
 func (w *vettingCase) continueAsNew(ctx workflow.Context) (CaseState, error) {

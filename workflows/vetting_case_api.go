@@ -88,7 +88,9 @@ type (
 		Level     domain.Level
 		ValidFrom domain.Date
 		ValidTo   domain.Date
-		// Source says where the decision came from ("officer", or a partner organisation later).
+		// Source is empty for a staff decision, which only the case's owner may record; it names the
+		// outside party (a partner organisation) for a decision posted back from outside. The REST API
+		// never sets it.
 		Source string
 	}
 )
