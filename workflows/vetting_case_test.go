@@ -655,3 +655,25 @@ func TestVettingCaseOutcomeRecordedAsSLAExpires(t *testing.T) {
 	kinds := h.kinds()
 	assert.Equal(t, "outcome", kinds[len(kinds)-1], "nothing is written after the outcome")
 }
+
+// A case continued as new carries its state over: it does not open again, its timeline numbering goes
+// on, its sent reminders are not sent again, and it can be decided.
+func TestVettingCaseResumesAfterContinueAsNew(t *testing.T) {
+	sla := defaultSLA(t, domain.LevelDV)
+	h := newCase(t, domain.LevelDV, sla)
+	owner := uuid.New()
+	opened := testStart.Add(-90 * oneDay)
+	h.in.Resume = &CaseState{Ready: true, RemindersSent: 1, SLA: sla, Case: domain.Case{
+		CaseRef: h.in.CaseRef, PersonID: h.in.PersonID, Type: h.in.Type, RequestedLevel: h.in.Level,
+		Status: domain.StatusWithOfficer, OwnerID: &owner, IssuingAuthority: h.in.IssuingAuthority,
+		OpenedAt: opened, DueAt: opened.Add(sla.Due), Version: 7, UpdatedAt: opened,
+	}}
+	decided := h.sendAt(6*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelDV, domain.DateOf(testStart)))
+	st := h.run()
+	mustComplete(t, decided, "outcome after resume")
+	assert.Equal(t, []string{"sla_reminder", "escalated", "outcome"}, h.kinds(), "only what happens after the resume")
+	assert.Equal(t, 8, h.events[0].Event.Seq, "timeline numbering continues")
+	assert.Len(t, h.noticesOf("sla_reminder"), 1, "the reminder sent before the resume is not sent again")
+	assertNear(t, opened.Add(sla.Due-oneDay), h.noticesOf("sla_reminder")[0].Now, "the 1-day reminder")
+	assert.Equal(t, domain.StatusCleared, st.Case.Status)
+}
