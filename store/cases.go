@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,36 +82,27 @@ type CaseFilter struct {
 
 // Cases lists cases soonest due first, with the total that match.
 func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]domain.Case, int, error) {
-	where, args := []string{"true"}, []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var w filter
 	if len(f.Statuses) > 0 {
-		where = append(where, "status = ANY ("+arg(f.Statuses)+")")
+		w.add("status = ANY (%s)", f.Statuses)
 	}
 	if f.OwnerID != nil {
-		where = append(where, "owner_id = "+arg(*f.OwnerID))
+		w.add("owner_id = %s", *f.OwnerID)
 	}
 	if f.PersonID != nil {
-		where = append(where, "person_id = "+arg(*f.PersonID))
+		w.add("person_id = %s", *f.PersonID)
 	}
 	if f.Level != "" {
-		where = append(where, "requested_level = "+arg(f.Level))
+		w.add("requested_level = %s", f.Level)
 	}
 	if f.Type != "" {
-		where = append(where, "type = "+arg(f.Type))
+		w.add("type = %s", f.Type)
 	}
 	if f.DueBefore != nil {
-		where = append(where, "due_at < "+arg(*f.DueBefore))
+		w.add("due_at < %s", *f.DueBefore)
 	}
 	if f.Open != nil {
-		where = append(where, "(closed_at IS NULL) = "+arg(*f.Open))
+		w.add("(closed_at IS NULL) = %s", *f.Open)
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM vetting_cases WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+caseCols+` FROM vetting_cases WHERE `+cond+
-		` ORDER BY due_at, case_ref LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
-	items, err := pgx.CollectRows(rows, scanCase)
-	return items, total, err
+	return page(ctx, s, "vetting_cases", caseCols, &w, "due_at, case_ref", f.Page, scanCase)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -90,24 +89,15 @@ type ClearanceFilter struct {
 
 // ClearanceRegister lists clearances soonest expiring first, with the total that match.
 func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]domain.Clearance, int, error) {
-	where, args := []string{"true"}, []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var w filter
 	if f.Level != "" {
-		where = append(where, "level = "+arg(f.Level))
+		w.add("level = %s", f.Level)
 	}
 	if len(f.Statuses) > 0 {
-		where = append(where, "status = ANY ("+arg(f.Statuses)+")")
+		w.add("status = ANY (%s)", f.Statuses)
 	}
 	if f.ExpiringBefore != nil {
-		where = append(where, "valid_to < "+arg(*f.ExpiringBefore))
+		w.add("valid_to < %s", *f.ExpiringBefore)
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clearances WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE `+cond+
-		` ORDER BY valid_to, id LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
-	items, err := pgx.CollectRows(rows, scanClearance)
-	return items, total, err
+	return page(ctx, s, "clearances", clearanceCols, &w, "valid_to, id", f.Page, scanClearance)
 }

@@ -84,32 +84,22 @@ type PersonFilter struct {
 
 // Persons lists persons by last name, with the total that match.
 func (s *Store) Persons(ctx context.Context, f PersonFilter) ([]domain.Person, int, error) {
-	where, args := []string{"true"}, []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + itoa(len(args)) }
+	var w filter
 	if q := strings.TrimSpace(f.Query); q != "" {
-		folded := "%" + likeEscape(domain.FoldName(q)) + "%"
 		raw := "%" + likeEscape(strings.ToLower(q)) + "%"
-		where = append(where, "(search_name LIKE "+arg(folded)+" OR lower(email) LIKE "+arg(raw)+
-			" OR lower(employee_number) LIKE "+arg(raw)+")")
+		w.add("(search_name LIKE %s OR lower(email) LIKE %s OR lower(employee_number) LIKE %s)",
+			"%"+likeEscape(domain.FoldName(q))+"%", raw, raw)
 	}
 	if f.SupplierID != nil {
-		where = append(where, "supplier_id = "+arg(*f.SupplierID))
+		w.add("supplier_id = %s", *f.SupplierID)
 	}
 	if f.LocationID != nil {
-		where = append(where, "location_id = "+arg(*f.LocationID))
+		w.add("location_id = %s", *f.LocationID)
 	}
 	if f.Active != nil {
-		where = append(where, "active = "+arg(*f.Active))
+		w.add("active = %s", *f.Active)
 	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM persons WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE `+cond+
-		` ORDER BY lower(last_name), lower(first_name), id LIMIT `+arg(f.Limit)+` OFFSET `+arg(f.Offset), args...)
-	items, err := pgx.CollectRows(rows, scanPerson)
-	return items, total, err
+	return page(ctx, s, "persons", personCols, &w, "lower(last_name), lower(first_name), id", f.Page, scanPerson)
 }
 
 func likeEscape(s string) string {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -140,3 +142,41 @@ func (s *Store) AuditTrail(ctx context.Context, entityType, entityID string) ([]
 
 // Page is a window on a list.
 type Page struct{ Limit, Offset int }
+
+// filter builds a WHERE clause of conditions joined by AND, with numbered arguments.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// add adds a condition; each %s in cond takes one of vals as an argument.
+func (f *filter) add(cond string, vals ...any) {
+	refs := make([]any, len(vals))
+	for i, v := range vals {
+		f.args = append(f.args, v)
+		refs[i] = "$" + strconv.Itoa(len(f.args))
+	}
+	f.conds = append(f.conds, fmt.Sprintf(cond, refs...))
+}
+
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return "true"
+	}
+	return strings.Join(f.conds, " AND ")
+}
+
+// page lists one page of the rows of table that match f, in order, with the total that match.
+func page[T any](ctx context.Context, s *Store, table, cols string, f *filter, order string, p Page,
+	scan pgx.RowToFunc[T]) ([]T, int, error) {
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+f.where(), f.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	args := append(f.args, p.Limit, p.Offset)
+	n := len(f.args)
+	rows, _ := s.pool.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE `+f.where()+` ORDER BY `+order+
+		` LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
+	items, err := pgx.CollectRows(rows, scan)
+	return items, total, err
+}
