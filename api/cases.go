@@ -101,11 +101,10 @@ func (s *Server) caseRoutes() []op {
 	}
 }
 
-func (s *Server) openCase(c *gin.Context) {
+func (s *Server) openCase(c *gin.Context) error {
 	var in OpenCaseInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	personID := fieldID(&errs, "personId", in.PersonID)
@@ -115,26 +114,22 @@ func (s *Server) openCase(c *gin.Context) {
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
 	level := enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	if _, err := s.Store.Person(c, *personID); err != nil {
 		if err == store.ErrNotFound {
-			err = invalid(FieldError{Field: "personId", Message: "no person has this id"})
+			return invalid(FieldError{Field: "personId", Message: "no person has this id"})
 		}
-		s.writeError(c, err)
-		return
+		return err
 	}
 	open := true
 	existing, _, err := s.Store.Cases(c, store.CaseFilter{PersonID: personID, Type: typ, Level: level, Open: &open,
 		Page: store.Page{Limit: 1}})
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	if len(existing) > 0 {
-		s.writeError(c, conflict("the person already has an open "+string(typ)+" case at "+string(level)+": "+existing[0].CaseRef))
-		return
+		return conflict("the person already has an open " + string(typ) + " case at " + string(level) + ": " + existing[0].CaseRef)
 	}
 	authority := ""
 	if in.IssuingAuthority != nil {
@@ -143,24 +138,22 @@ func (s *Server) openCase(c *gin.Context) {
 	if authority == "" {
 		org, err := s.Store.Organisation(c)
 		if err != nil {
-			s.writeError(c, err)
-			return
+			return err
 		}
 		authority = org.IssuingAuthority
 	}
-	u, _ := principal(c)
 	ctx, cancel := temporalCtx(c)
 	defer cancel()
+	opener := actorID(c)
 	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
 		CaseRef: domain.NewCaseRef(), PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
-		OpenedBy: &u.ID, SLA: s.SLA.For(typ, level),
+		OpenedBy: &opener, SLA: s.SLA.For(typ, level),
 	})
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/cases/"+st.Case.CaseRef)
-	s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
+	return s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
 }
 
 func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {
@@ -174,73 +167,58 @@ func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bo
 	return T(*v)
 }
 
-func (s *Server) respondCase(c *gin.Context, ref string, status int) {
+func (s *Server) respondCase(c *gin.Context, ref string, status int) error {
 	cs, err := s.Store.Case(c, ref)
 	if err != nil {
-		s.writeError(c, notFoundAs(err, "case"))
-		return
+		return notFoundAs(err, "case")
 	}
 	events, err := s.Store.CaseEvents(c, ref)
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	c.JSON(status, CaseView{Case: cs, Timeline: nonNil(events)})
+	return nil
 }
 
-func (s *Server) getCase(c *gin.Context) { s.respondCase(c, c.Param("caseRef"), http.StatusOK) }
+func (s *Server) getCase(c *gin.Context) error {
+	return s.respondCase(c, c.Param("caseRef"), http.StatusOK)
+}
 
-func (s *Server) listCases(c *gin.Context) {
+func (s *Server) listCases(c *gin.Context) error {
 	q := query{c: c}
 	f := store.CaseFilter{
 		Statuses: enum(&q, "status", domain.CaseStatus.Valid, domain.CaseStatuses),
 		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), Open: q.bool("open"), Page: q.page(),
-	}
-	if l := enum(&q, "level", domain.Level.Valid, domain.Levels); len(l) == 1 {
-		f.Level = l[0]
-	} else if len(l) > 1 {
-		q.errs.add("level", "takes one level")
-	}
-	if t := enum(&q, "type", domain.CaseType.Valid, domain.CaseTypes); len(t) == 1 {
-		f.Type = t[0]
-	} else if len(t) > 1 {
-		q.errs.add("type", "takes one type")
+		Level: single(&q, "level", domain.Level.Valid, domain.Levels),
+		Type:  single(&q, "type", domain.CaseType.Valid, domain.CaseTypes),
 	}
 	if d := q.date("dueBefore"); d != nil {
 		t := d.Time()
 		f.DueBefore = &t
 	}
 	if err := q.errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	items, total, err := s.Store.Cases(c, f)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, list(items, total, f.Page))
+	return respond(c, list(items, total, f.Page), err)
 }
 
 // caseAction sends an officer action to a case's workflow and answers with the case after it.
-func (s *Server) caseAction(c *gin.Context, update string, action any) {
+func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	ref := c.Param("caseRef")
 	cs, err := s.Store.Case(c, ref)
 	if err != nil {
-		s.writeError(c, notFoundAs(err, "case"))
-		return
+		return notFoundAs(err, "case")
 	}
 	if cs.Status.Closed() {
-		s.writeError(c, conflict("case "+ref+" is closed ("+string(cs.Status)+")"))
-		return
+		return conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
 	}
 	ctx, cancel := temporalCtx(c)
 	defer cancel()
 	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, action); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	s.respondCase(c, ref, http.StatusOK)
+	return s.respondCase(c, ref, http.StatusOK)
 }
 
 func actorID(c *gin.Context) uuid.UUID {
@@ -248,11 +226,10 @@ func actorID(c *gin.Context) uuid.UUID {
 	return u.ID
 }
 
-func (s *Server) assignOwner(c *gin.Context) {
+func (s *Server) assignOwner(c *gin.Context) error {
 	var in AssignOwnerInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	owner := fieldID(&errs, "ownerId", in.OwnerID)
@@ -262,80 +239,69 @@ func (s *Server) assignOwner(c *gin.Context) {
 	if owner != nil {
 		u, err := s.Store.User(c, *owner)
 		if err != nil && err != store.ErrNotFound {
-			s.writeError(c, err)
-			return
+			return err
 		}
 		if err != nil || !u.Active || !u.Has(domain.RoleVettingOfficer) {
 			errs.add("ownerId", "must be an active vetting officer")
 		}
 	}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	s.caseAction(c, workflows.UpdateAssignOwner, workflows.AssignOwner{Actor: actorID(c), OwnerID: *owner})
+	return s.caseAction(c, workflows.UpdateAssignOwner, workflows.AssignOwner{Actor: actorID(c), OwnerID: *owner})
 }
 
-func (s *Server) requestInformation(c *gin.Context) {
+func (s *Server) requestInformation(c *gin.Context) error {
 	var in RequestInformationInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	desc := requiredText(&errs, "description", in.Description)
 	due := fieldDate(&errs, "dueDate", in.DueDate)
 	if in.DueDate == nil {
 		errs.add("dueDate", "is required")
-	} else if !due.IsZero() && !due.After(today().AddDays(-1)) {
+	} else if !due.IsZero() && due.Before(today()) {
 		errs.add("dueDate", "must be today or later")
 	}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	s.caseAction(c, workflows.UpdateRequestInformation, workflows.RequestInformation{
+	return s.caseAction(c, workflows.UpdateRequestInformation, workflows.RequestInformation{
 		Actor: actorID(c), Description: desc, DueAt: due.AddDays(1).Time().Add(-time.Second),
 	})
 }
 
-func (s *Server) informationReceived(c *gin.Context) {
+func (s *Server) informationReceived(c *gin.Context) error {
 	var in InformationReceivedInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	note := ""
-	if in.Note != nil {
-		note = strings.TrimSpace(*in.Note)
+	var errs fields
+	note := optionalNote(&errs, "note", in.Note)
+	if err := errs.err(); err != nil {
+		return err
 	}
-	if len(note) > 4000 {
-		s.writeError(c, invalid(FieldError{Field: "note", Message: "must be at most 4000 characters"}))
-		return
-	}
-	s.caseAction(c, workflows.UpdateInformationReceived, workflows.InformationReceived{Actor: actorID(c), Note: note})
+	return s.caseAction(c, workflows.UpdateInformationReceived, workflows.InformationReceived{Actor: actorID(c), Note: note})
 }
 
-func (s *Server) addNote(c *gin.Context) {
+func (s *Server) addNote(c *gin.Context) error {
 	var in AddNoteInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	text := requiredText(&errs, "text", in.Text)
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	s.caseAction(c, workflows.UpdateAddNote, workflows.AddNote{Actor: actorID(c), Text: text})
+	return s.caseAction(c, workflows.UpdateAddNote, workflows.AddNote{Actor: actorID(c), Text: text})
 }
 
-func (s *Server) recordOutcome(c *gin.Context) {
+func (s *Server) recordOutcome(c *gin.Context) error {
 	var in RecordOutcomeInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	o := workflows.RecordOutcome{Actor: actorID(c)}
@@ -357,20 +323,29 @@ func (s *Server) recordOutcome(c *gin.Context) {
 		errs.add("outcome", "a %s outcome takes no level, validFrom or validTo", o.Outcome)
 	}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	s.caseAction(c, workflows.UpdateRecordOutcome, o)
+	return s.caseAction(c, workflows.UpdateRecordOutcome, o)
 }
+
+// maxText is the longest note or description.
+const maxText = 4000
 
 func requiredText(errs *fields, name string, v *string) string {
 	if v == nil || strings.TrimSpace(*v) == "" {
 		errs.add(name, "is required")
 		return ""
 	}
+	return optionalNote(errs, name, v)
+}
+
+func optionalNote(errs *fields, name string, v *string) string {
+	if v == nil {
+		return ""
+	}
 	t := strings.TrimSpace(*v)
-	if len(t) > 4000 {
-		errs.add(name, "must be at most 4000 characters")
+	if len(t) > maxText {
+		errs.add(name, "must be at most %d characters", maxText)
 	}
 	return t
 }

@@ -158,3 +158,15 @@ func fieldID(errs *fields, name string, v *string) *uuid.UUID {
 }
 
 func today() domain.Date { return domain.DateOf(time.Now().UTC()) }
+
+// single reads a query parameter that takes one value of an enumeration.
+func single[T ~string](q *query, name string, valid func(T) bool, allowed []T) T {
+	vs := enum(q, name, valid, allowed)
+	if len(vs) > 1 {
+		q.errs.add(name, "takes one value")
+	}
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}

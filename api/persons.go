@@ -190,99 +190,89 @@ func (s *Server) personRoutes() []op {
 	}
 }
 
-func (s *Server) createPerson(c *gin.Context) {
+func (s *Server) createPerson(c *gin.Context) error {
 	var in PersonInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var p domain.Person
 	if _, err := in.apply(&p, true); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	p, err := s.Store.CreatePerson(c, actor(c), p)
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	c.Header("Location", "/api/v1/persons/"+p.ID.String())
 	c.JSON(http.StatusCreated, viewPerson(c, p))
+	return nil
 }
 
-func (s *Server) getPerson(c *gin.Context) {
-	id, err := pathID(c, "person")
-	if err == nil {
-		var p domain.Person
-		if p, err = s.Store.Person(c, id); err == nil {
-			c.JSON(http.StatusOK, viewPerson(c, p))
-			return
-		}
-	}
-	s.writeError(c, notFoundAs(err, "person"))
-}
-
-func (s *Server) updatePerson(c *gin.Context) {
+func (s *Server) getPerson(c *gin.Context) error {
 	id, err := pathID(c, "person")
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
+	}
+	p, err := s.Store.Person(c, id)
+	if err != nil {
+		return notFoundAs(err, "person")
+	}
+	c.JSON(http.StatusOK, viewPerson(c, p))
+	return nil
+}
+
+func (s *Server) updatePerson(c *gin.Context) error {
+	id, err := pathID(c, "person")
+	if err != nil {
+		return err
 	}
 	var in PersonInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	// Check the input before touching the database: bad input changes nothing.
 	var probe domain.Person
 	changed, err := in.apply(&probe, false)
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	p, err := s.Store.UpdatePerson(c, actor(c), id, changed, func(p *domain.Person) { in.apply(p, false) })
 	if err != nil {
-		s.writeError(c, notFoundAs(err, "person"))
-		return
+		return notFoundAs(err, "person")
 	}
 	c.JSON(http.StatusOK, viewPerson(c, p))
+	return nil
 }
 
-func (s *Server) listPersons(c *gin.Context) {
+func (s *Server) listPersons(c *gin.Context) error {
 	q := query{c: c}
 	f := store.PersonFilter{Query: c.Query("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
 		Active: q.bool("active"), Page: q.page()}
 	if err := q.errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	items, total, err := s.Store.Persons(c, f)
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	views := make([]PersonView, len(items))
 	for i, p := range items {
 		views[i] = viewPerson(c, p)
 	}
 	c.JSON(http.StatusOK, list(views, total, f.Page))
+	return nil
 }
 
-func (s *Server) personClearances(c *gin.Context) {
+func (s *Server) personClearances(c *gin.Context) error {
 	id, err := pathID(c, "person")
 	if err == nil {
 		_, err = s.Store.Person(c, id)
 	}
 	if err != nil {
-		s.writeError(c, notFoundAs(err, "person"))
-		return
+		return notFoundAs(err, "person")
 	}
 	cls, err := s.Store.PersonClearances(c, id)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, nonNil(cls))
+	return respond(c, nonNil(cls), err)
 }
 
 // notFoundAs names what was not found.

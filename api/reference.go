@@ -34,15 +34,15 @@ type health struct {
 func (s *Server) systemRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/healthz", summary: "The process is up", public: true, resp: new(health),
-			handle: func(c *gin.Context) { c.JSON(http.StatusOK, health{Status: "ok"}) }},
+			handle: func(c *gin.Context) error { c.JSON(http.StatusOK, health{Status: "ok"}); return nil }},
 		{method: http.MethodGet, path: "/readyz", summary: "The database and Temporal are reachable", public: true,
 			resp: new(health), handle: s.ready},
 		{method: http.MethodGet, path: "/api/openapi.json", summary: "This document", public: true,
-			resp: new(map[string]any), handle: func(c *gin.Context) { c.Data(http.StatusOK, "application/json", s.specDoc) }},
+			resp: new(map[string]any), handle: func(c *gin.Context) error { c.Data(http.StatusOK, "application/json", s.specDoc); return nil }},
 	}
 }
 
-func (s *Server) ready(c *gin.Context) {
+func (s *Server) ready(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	h := health{Status: "ok", Checks: map[string]string{"database": "ok", "temporal": "ok"}}
@@ -57,6 +57,7 @@ func (s *Server) ready(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, h)
+	return nil
 }
 
 // OrganisationInput sets this deployment's organisation settings.
@@ -131,7 +132,7 @@ func (s *Server) referenceRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/users", summary: "List staff users", roles: allStaff,
 			req: new(userQuery), resp: new([]domain.StaffUser), handle: s.listUsers},
 		{method: http.MethodGet, path: "/api/v1/me", summary: "The calling user", roles: allStaff,
-			resp: new(domain.StaffUser), handle: func(c *gin.Context) { u, _ := principal(c); c.JSON(http.StatusOK, u) }},
+			resp: new(domain.StaffUser), handle: func(c *gin.Context) error { u, _ := principal(c); return respond(c, u, nil) }},
 		{method: http.MethodGet, path: "/api/v1/me/notifications", summary: "The calling user's notifications",
 			roles: allStaff, req: new(pageQuery), resp: new([]domain.Notification), handle: s.myNotifications},
 		{method: http.MethodGet, path: "/api/v1/audit", summary: "The audit trail of one entity", roles: auditReaders,
@@ -139,34 +140,24 @@ func (s *Server) referenceRoutes() []op {
 	}
 }
 
-func (s *Server) getOrganisation(c *gin.Context) {
+func (s *Server) getOrganisation(c *gin.Context) error {
 	o, err := s.Store.Organisation(c)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, o)
+	return respond(c, o, err)
 }
 
-func (s *Server) putOrganisation(c *gin.Context) {
+func (s *Server) putOrganisation(c *gin.Context) error {
 	var in OrganisationInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
-	o := domain.Organisation{Name: requiredName(&errs, "name", in.Name), IssuingAuthority: requiredName(&errs, "issuingAuthority", in.IssuingAuthority),
-		TimeZone: timeZone(&errs, in.TimeZone)}
+	o := domain.Organisation{Name: requiredName(&errs, "name", in.Name),
+		IssuingAuthority: requiredName(&errs, "issuingAuthority", in.IssuingAuthority), TimeZone: timeZone(&errs, in.TimeZone)}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	o, err := s.Store.UpdateOrganisation(c, actor(c), o)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, o)
+	return respond(c, o, err)
 }
 
 func requiredName(errs *fields, name string, v *string) string {
@@ -198,16 +189,15 @@ func timeZone(errs *fields, v *string) string {
 	return *v
 }
 
-func (s *Server) listSuppliers(c *gin.Context) {
+func (s *Server) listSuppliers(c *gin.Context) error {
 	items, err := s.Store.Suppliers(c)
-	respond(s, c, nonNil(items), err)
+	return respond(c, nonNil(items), err)
 }
 
-func (s *Server) createSupplier(c *gin.Context) {
+func (s *Server) createSupplier(c *gin.Context) error {
 	var in SupplierInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	sp := domain.Supplier{Name: requiredName(&errs, "name", in.Name), CompanyNumber: optionalText(in.CompanyNumber)}
@@ -224,107 +214,85 @@ func (s *Server) createSupplier(c *gin.Context) {
 		}
 	}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	sp, err := s.Store.CreateSupplier(c, actor(c), sp)
-	if err == nil {
-		c.Header("Location", "/api/v1/suppliers/"+sp.ID.String())
-	}
-	respondStatus(s, c, http.StatusCreated, sp, err)
+	return created(c, "/api/v1/suppliers/"+sp.ID.String(), sp, err)
 }
 
-func (s *Server) getSupplier(c *gin.Context) {
+func (s *Server) getSupplier(c *gin.Context) error {
 	id, err := pathID(c, "supplier")
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	sp, err := s.Store.Supplier(c, id)
-	respond(s, c, sp, notFoundAs(err, "supplier"))
+	return respond(c, sp, notFoundAs(err, "supplier"))
 }
 
-func (s *Server) listLocations(c *gin.Context) {
+func (s *Server) listLocations(c *gin.Context) error {
 	items, err := s.Store.Locations(c)
-	respond(s, c, nonNil(items), err)
+	return respond(c, nonNil(items), err)
 }
 
-func (s *Server) createLocation(c *gin.Context) {
+func (s *Server) createLocation(c *gin.Context) error {
 	var in LocationInput
 	if err := decode(c, &in); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	var errs fields
 	l := domain.Location{Code: requiredName(&errs, "code", in.Code), Name: requiredName(&errs, "name", in.Name),
 		TimeZone: timeZone(&errs, in.TimeZone), Address: optionalText(in.Address)}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	l, err := s.Store.CreateLocation(c, actor(c), l)
-	if err == nil {
-		c.Header("Location", "/api/v1/locations/"+l.ID.String())
-	}
-	respondStatus(s, c, http.StatusCreated, l, err)
+	return created(c, "/api/v1/locations/"+l.ID.String(), l, err)
 }
 
-func (s *Server) getLocation(c *gin.Context) {
+func (s *Server) getLocation(c *gin.Context) error {
 	id, err := pathID(c, "location")
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	l, err := s.Store.Location(c, id)
-	respond(s, c, l, notFoundAs(err, "location"))
+	return respond(c, l, notFoundAs(err, "location"))
 }
 
-func (s *Server) clearanceRegister(c *gin.Context) {
+func (s *Server) clearanceRegister(c *gin.Context) error {
 	q := query{c: c}
 	f := store.ClearanceFilter{
 		Statuses:       enum(&q, "status", domain.ClearanceStatus.Valid, domain.ClearanceStatuses),
+		Level:          single(&q, "level", domain.Level.Valid, domain.Levels),
 		ExpiringBefore: q.date("expiringBefore"), Page: q.page(),
 	}
-	if l := enum(&q, "level", domain.Level.Valid, domain.Levels); len(l) == 1 {
-		f.Level = l[0]
-	} else if len(l) > 1 {
-		q.errs.add("level", "takes one level")
-	}
 	if err := q.errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	items, total, err := s.Store.ClearanceRegister(c, f)
-	respond(s, c, list(items, total, f.Page), err)
+	return respond(c, list(items, total, f.Page), err)
 }
 
-func (s *Server) listUsers(c *gin.Context) {
+func (s *Server) listUsers(c *gin.Context) error {
 	q := query{c: c}
-	var role domain.Role
-	if r := enum(&q, "role", domain.Role.Valid, domain.Roles); len(r) == 1 {
-		role = r[0]
-	}
+	role := single(&q, "role", domain.Role.Valid, domain.Roles)
 	if err := q.errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	users, err := s.Store.Users(c, role)
-	respond(s, c, nonNil(users), err)
+	return respond(c, nonNil(users), err)
 }
 
-func (s *Server) myNotifications(c *gin.Context) {
+func (s *Server) myNotifications(c *gin.Context) error {
 	q := query{c: c}
 	p := q.page()
 	if err := q.errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	u, _ := principal(c)
-	ns, err := s.Store.Notifications(c, u.ID, p)
-	respond(s, c, nonNil(ns), err)
+	ns, err := s.Store.Notifications(c, actorID(c), p)
+	return respond(c, nonNil(ns), err)
 }
 
-func (s *Server) auditTrail(c *gin.Context) {
+func (s *Server) auditTrail(c *gin.Context) error {
 	var errs fields
 	typ, id := c.Query("entityType"), c.Query("entityId")
 	if typ == "" {
@@ -334,21 +302,27 @@ func (s *Server) auditTrail(c *gin.Context) {
 		errs.add("entityId", "is required")
 	}
 	if err := errs.err(); err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
 	trail, err := s.Store.AuditTrail(c, typ, id)
-	respond(s, c, nonNil(trail), err)
+	return respond(c, nonNil(trail), err)
 }
 
-func respond[T any](s *Server, c *gin.Context, v T, err error) {
-	respondStatus(s, c, http.StatusOK, v, err)
-}
-
-func respondStatus[T any](s *Server, c *gin.Context, status int, v T, err error) {
+// respond answers 200 with v, or the problem err stands for.
+func respond[T any](c *gin.Context, v T, err error) error {
 	if err != nil {
-		s.writeError(c, err)
-		return
+		return err
 	}
-	c.JSON(status, v)
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+// created answers 201 with v and its location, or the problem err stands for.
+func created[T any](c *gin.Context, location string, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	c.Header("Location", location)
+	c.JSON(http.StatusCreated, v)
+	return nil
 }

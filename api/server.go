@@ -93,7 +93,8 @@ type op struct {
 	req    any // a struct whose path, query and json tags describe the request
 	resp   any
 	status int // success status; 200 when zero
-	handle gin.HandlerFunc
+	// handle answers the request, or returns the error to answer as problem+json.
+	handle func(*gin.Context) error
 }
 
 // allStaff is every role: reading is open to all staff.
@@ -104,7 +105,11 @@ func (s *Server) add(o op) error {
 	if !o.public {
 		handlers = append(handlers, s.authenticate, requireRole(o.roles))
 	}
-	handlers = append(handlers, o.handle)
+	handlers = append(handlers, func(c *gin.Context) {
+		if err := o.handle(c); err != nil {
+			s.writeError(c, err)
+		}
+	})
 	s.engine.Handle(o.method, o.path, handlers...)
 
 	oc, err := s.spec.NewOperationContext(o.method, openAPIPath(o.path))

@@ -21,20 +21,20 @@ type uiPath struct {
 func (s *Server) uiRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/", summary: "The case worker console (HTML)", public: true,
-			resp: new(string), handle: func(c *gin.Context) { s.serveUI(c, "ui/index.html") }},
+			resp: new(string), handle: func(c *gin.Context) error { return serveUI(c, "ui/index.html") }},
 		{method: http.MethodGet, path: "/ui/*file", summary: "The console's scripts and styles", public: true,
-			req: new(uiPath), resp: new(string), handle: func(c *gin.Context) { s.serveUI(c, "ui"+c.Param("file")) }},
+			req: new(uiPath), resp: new(string), handle: func(c *gin.Context) error { return serveUI(c, "ui"+c.Param("file")) }},
 	}
 }
 
-func (s *Server) serveUI(c *gin.Context, name string) {
+func serveUI(c *gin.Context, name string) error {
 	body, err := uiFiles.ReadFile(name)
 	if err != nil {
-		s.writeError(c, notFound("file"))
-		return
+		return notFound("file")
 	}
 	c.Header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Header("Cache-Control", "no-cache")
 	c.Data(http.StatusOK, mime.TypeByExtension(path.Ext(name)), body)
+	return nil
 }
