@@ -19,6 +19,12 @@ type CaseView struct {
 	Timeline []domain.CaseEvent `json:"timeline"`
 }
 
+// CaseSummary is a case in a list, with the name of its subject.
+type CaseSummary struct {
+	domain.Case
+	PersonName string `json:"personName"`
+}
+
 // OpenCaseInput opens a vetting case for a person.
 type OpenCaseInput struct {
 	PersonID         *string `json:"personId" required:"true" format:"uuid"`
@@ -82,7 +88,7 @@ func (s *Server) caseRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase},
 		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
-			req: new(caseListQuery), resp: new(List[domain.Case]), handle: s.listCases},
+			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
 			req: new(caseRefPath), resp: new(CaseView), handle: s.getCase},
 		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/owner", summary: "Assign the vetting owner",
@@ -200,7 +206,26 @@ func (s *Server) listCases(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.Cases(c, f)
-	return respond(c, list(items, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(items))
+	for i, cs := range items {
+		ids[i] = cs.PersonID
+	}
+	persons, err := s.Store.PersonsByID(c, ids)
+	if err != nil {
+		return err
+	}
+	names := map[uuid.UUID]string{}
+	for _, p := range persons {
+		names[p.ID] = p.FirstName + " " + p.LastName
+	}
+	summaries := make([]CaseSummary, len(items))
+	for i, cs := range items {
+		summaries[i] = CaseSummary{Case: cs, PersonName: names[cs.PersonID]}
+	}
+	return respond(c, list(summaries, total, f.Page), nil)
 }
 
 // caseAction sends an officer action to a case's workflow and answers with the case after it.

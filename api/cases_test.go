@@ -64,6 +64,10 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 	}
 	e.waitVisible(fmt.Sprintf("CaseRef = '%s' AND CaseStatus = 'cleared' AND VettingOwner = '%s'", ref, officer))
 
+	listed := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases?status=cleared", nil)
+	if items := listed["items"].([]any); len(items) != 1 || items[0].(map[string]any)["personName"] != "Jane Davies" {
+		t.Fatalf("cleared cases listed: %v", listed)
+	}
 	got := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref, nil)
 	want := "opened,identity_check,with_officer,owner_assigned,note,outcome"
 	if kinds := strings.Join(timelineKinds(got), ","); kinds != want {

@@ -105,3 +105,9 @@ func (s *Store) Persons(ctx context.Context, f PersonFilter) ([]domain.Person, i
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// PersonsByID returns the persons with the given ids (in no particular order); unknown ids are skipped.
+func (s *Store) PersonsByID(ctx context.Context, ids []uuid.UUID) ([]domain.Person, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE id = ANY ($1)`, ids)
+	return pgx.CollectRows(rows, scanPerson)
+}

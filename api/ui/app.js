@@ -76,9 +76,9 @@ async function cases(params) {
     ["", "with_officer", "awaiting_information", "cleared", "refused", "with_advisory", "withdrawn"]
       .map((s) => h("option", { value: s, selected: s === status }, s || "all statuses")));
   show(h("h1", {}, "Vetting cases"), h("p", {}, filter, " ", h("span", { class: "muted" }, list.total + " cases")),
-    h("table", {}, h("tr", {}, ["Case", "Type", "Level", "Status", "Owner", "Due"].map((t) => h("th", {}, t))),
+    h("table", {}, h("tr", {}, ["Person", "Case", "Type", "Level", "Status", "Owner", "Due"].map((t) => h("th", {}, t))),
       list.items.map((c) => h("tr", { class: "link", onclick: () => (location.hash = "#/cases/" + c.caseRef) },
-        h("td", {}, c.caseRef), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)),
+        h("td", {}, c.personName), h("td", {}, h("code", {}, c.caseRef)), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)),
         h("td", {}, c.ownerId ? (c.ownerId === me.id ? "me" : "assigned") : "—"), h("td", {}, date(c.dueAt))))));
 }
 
