@@ -86,7 +86,8 @@ var (
 func (s *Server) caseRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
-			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase},
+			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
+			also: []int{http.StatusAccepted}}, // opened, but no worker has taken it up yet
 		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
@@ -148,7 +149,7 @@ func (s *Server) openCase(c *gin.Context) error {
 		}
 		authority = org.IssuingAuthority
 	}
-	ctx, cancel := temporalCtx(c)
+	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	opener := actorID(c)
 	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
@@ -238,7 +239,7 @@ func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	if cs.Status.Closed() {
 		return conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
 	}
-	ctx, cancel := temporalCtx(c)
+	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, action); err != nil {
 		return err

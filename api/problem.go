@@ -123,8 +123,9 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 		}
 		return invalid(FieldError{Field: field, Message: msg})
 	case errors.As(err, &pending):
-		return problem(http.StatusServiceUnavailable, "unavailable",
-			"the case "+pending.CaseRef+" was accepted but its workflow has not started work yet; it continues when the worker runs")
+		c.Header("Location", "/api/v1/cases/"+pending.CaseRef)
+		return problem(http.StatusAccepted, "case-pending",
+			"case "+pending.CaseRef+" is opened but no worker has taken it up yet; it goes on when a worker runs")
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -237,6 +238,9 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			t.Errorf("%s is not in the OpenAPI document", route)
 		}
 	}
+	if _, ok := doc.Paths["/api/v1/cases"]["post"].(map[string]any)["responses"].(map[string]any)["202"]; !ok {
+		t.Error("opening a case does not document its 202")
+	}
 	outcome := doc.Paths["/api/v1/cases/{caseRef}/outcome"]["post"].(map[string]any)
 	if _, ok := outcome["responses"].(map[string]any)["409"]; !ok {
 		t.Error("the outcome route does not document its 409")
@@ -275,5 +279,43 @@ func TestConsoleIsServed(t *testing.T) {
 	}
 	if r := e.call("", "GET", "/ui/../../go.mod", nil); r.status != 404 {
 		t.Fatalf("path traversal: %d", r.status)
+	}
+}
+
+// A case opened while no worker runs is not lost: the API answers 202 with its reference, and the case
+// reaches the officer once a worker starts.
+func TestCaseOpenedWithoutWorkerGoesOnLater(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Kwame", "Mensah", "1991-11-11")
+	idle := &env{t: t, tokens: e.tokens, queue: "no-worker-" + e.queue}
+	sla, _ := domain.ParseSLATable(domain.DefaultSLA, domain.DefaultSLAReminders)
+	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: sla, TemporalTimeout: 2 * time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	idle.url = ts.URL
+	r := idle.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": person, "type": "new", "level": "SC"})
+	loc := r.header.Get("Location")
+	if r.status != 202 || !strings.HasPrefix(loc, "/api/v1/cases/v_") {
+		t.Fatalf("open without a worker: %d %s %s", r.status, loc, r.body)
+	}
+	ref := strings.TrimPrefix(loc, "/api/v1/cases/")
+	if n := e.count(`SELECT count(*) FROM vetting_cases WHERE case_ref = $1`, ref); n != 0 {
+		t.Fatal("the API wrote the case row itself")
+	}
+	testenv.WorkerOn(t, e.tc, e.st, idle.queue)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := e.call(domain.RoleCaseWorker, "GET", loc, nil)
+		if r.status == 200 && r.json(t)["status"] == "with_officer" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the case did not reach the officer once a worker ran: %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

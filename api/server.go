@@ -26,6 +26,9 @@ type Deps struct {
 	SLA       domain.SLATable
 	Auth      Authenticator
 	Log       *slog.Logger
+	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
+	// (default 20 s).
+	TemporalTimeout time.Duration
 }
 
 // Server is the HTTP API.
@@ -36,11 +39,11 @@ type Server struct {
 	specDoc []byte
 }
 
-// temporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker.
-const temporalTimeout = 20 * time.Second
-
 // New builds the API and its OpenAPI document.
 func New(d Deps) (*Server, error) {
+	if d.TemporalTimeout == 0 {
+		d.TemporalTimeout = 20 * time.Second
+	}
 	if d.Auth == nil {
 		d.Auth = TokenAuth{Store: d.Store}
 	}
@@ -93,6 +96,8 @@ type op struct {
 	req    any // a struct whose path, query and json tags describe the request
 	resp   any
 	status int // success status; 200 when zero
+	// also lists statuses answered with problem+json besides 400, 401, 403, 404, 409 and 503.
+	also []int
 	// handle answers the request, or returns the error to answer as problem+json.
 	handle func(*gin.Context) error
 }
@@ -135,7 +140,7 @@ func (s *Server) add(o op) error {
 			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 		}
 	}
-	for _, st := range []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable} {
+	for _, st := range append([]int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}, o.also...) {
 		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 	}
 	return s.spec.AddOperation(oc)
@@ -188,6 +193,6 @@ func (s *Server) recover(c *gin.Context) {
 }
 
 // temporalCtx bounds a call to Temporal.
-func temporalCtx(c *gin.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.Request.Context(), temporalTimeout)
+func (s *Server) temporalCtx(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), s.TemporalTimeout)
 }

@@ -141,10 +141,11 @@ func OpenCase(ctx context.Context, c client.Client, taskQueue string, in Vetting
 		}
 	}
 	if ctx.Err() != nil {
-		// Timed out: if the workflow did start, the case exists and will go on.
+		// Timed out (no worker took the case up): the start may still have happened, and then the case
+		// exists and goes on when a worker runs.
 		probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if _, startErr := start.Get(probe); startErr == nil {
+		if _, dErr := c.DescribeWorkflowExecution(probe, VettingCaseWorkflowID(in.CaseRef), ""); dErr == nil {
 			return CaseState{}, &CasePending{CaseRef: in.CaseRef}
 		}
 	}

@@ -147,12 +147,18 @@ func Main(m *testing.M) {
 func Worker(t testing.TB, c client.Client, st *store.Store) string {
 	t.Helper()
 	queue := "test-" + strings.ToLower(rand.Text()[:12])
+	WorkerOn(t, c, st, queue)
+	return queue
+}
+
+// WorkerOn runs a worker with every workflow and activity on queue until the test ends.
+func WorkerOn(t testing.TB, c client.Client, st *store.Store, queue string) {
+	t.Helper()
 	w := worker.New(c, queue, &activities.Activities{Store: st})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return queue
 }
 
 // quietLogger drops the SDK's log lines, which would drown test output.
