@@ -129,6 +129,7 @@ func waitHTTP(ctx context.Context, url string) error {
 func printWelcome(api, ui string, users []demo.User) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
+	fmt.Fprintf(&b, "  Console      %s/   (sign in with a token below)\n", api)
 	fmt.Fprintf(&b, "  API          %s/api/v1   (OpenAPI: %s/api/openapi.json)\n", api, api)
 	fmt.Fprintf(&b, "  Temporal UI  %s\n\n", ui)
 	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")
