@@ -87,18 +87,23 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 			return w.continueAsNew(ctx)
 		}
 		w.wake = false
-		at, fire := w.nextTimer()
-		if fire == nil {
-			if err := workflow.Await(ctx, func() bool { return w.wake || w.Case.Status.Closed() }); err != nil {
+		woken := func() bool { return w.wake || w.Case.Status.Closed() }
+		at, due := w.nextTimer()
+		if due == nil {
+			if err := workflow.Await(ctx, woken); err != nil {
 				return w.CaseState, err
 			}
 			continue
 		}
-		woken, err := workflow.AwaitWithTimeout(ctx, at.Sub(workflow.Now(ctx)), func() bool { return w.wake || w.Case.Status.Closed() })
-		if err != nil {
-			return w.CaseState, err
+		// A moment already past (the worker was down when it came) is acted on at once.
+		var err error
+		wasWoken := false
+		if wait := at.Sub(workflow.Now(ctx)); wait > 0 {
+			if wasWoken, err = workflow.AwaitWithTimeout(ctx, wait, woken); err != nil {
+				return w.CaseState, err
+			}
 		}
-		if !woken {
+		if !wasWoken {
 			if err := w.locked(ctx, func() error { return w.fireDue(ctx) }); err != nil {
 				return w.CaseState, err
 			}

@@ -677,3 +677,23 @@ func TestVettingCaseResumesAfterContinueAsNew(t *testing.T) {
 	assertNear(t, opened.Add(sla.Due-oneDay), h.noticesOf("sla_reminder")[0].Now, "the 1-day reminder")
 	assert.Equal(t, domain.StatusCleared, st.Case.Status)
 }
+
+// Moments that passed while the case could not act (a worker down for days, a resume) are acted on at
+// once, each once, in order.
+func TestVettingCaseCatchesUpOnPastMoments(t *testing.T) {
+	sla := defaultSLA(t, domain.LevelSC) // 25 days, reminders 7d and 1d before
+	h := newCase(t, domain.LevelSC, sla)
+	opened := testStart.Add(-30 * oneDay)
+	h.in.Resume = &CaseState{Ready: true, SLA: sla, Case: domain.Case{
+		CaseRef: h.in.CaseRef, PersonID: h.in.PersonID, Type: h.in.Type, RequestedLevel: h.in.Level,
+		Status: domain.StatusWithOfficer, IssuingAuthority: h.in.IssuingAuthority,
+		OpenedAt: opened, DueAt: opened.Add(sla.Due), Version: 3, UpdatedAt: opened,
+	}}
+	withdrawn := h.sendAt(oneDay, UpdateRecordOutcome, RecordOutcome{Actor: uuid.New(), Outcome: domain.OutcomeWithdrawn})
+	h.run()
+	mustComplete(t, withdrawn, "withdraw")
+	assert.Equal(t, []string{"sla_reminder", "sla_reminder", "escalated", "outcome"}, h.kinds())
+	for _, n := range append(h.noticesOf("sla_reminder"), h.noticesOf("sla_escalation")...) {
+		assertNear(t, testStart, n.Now, n.Kind+" sent at once on resume")
+	}
+}
