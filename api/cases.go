@@ -25,8 +25,15 @@ type CaseSummary struct {
 	PersonName string `json:"personName"`
 }
 
+// idempotent documents the Idempotency-Key header: requests repeated with the same key (by the same
+// user) are carried out once and answered alike.
+type idempotent struct {
+	IdempotencyKey string `json:"-" header:"Idempotency-Key" maxLength:"200"`
+}
+
 // OpenCaseInput opens a vetting case for a person.
 type OpenCaseInput struct {
+	idempotent
 	PersonID         *string `json:"personId" required:"true" format:"uuid"`
 	Type             *string `json:"type" required:"true" enum:"new,renewal,upgrade,transfer,aftercare"`
 	Level            *string `json:"level" required:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
@@ -52,23 +59,28 @@ type caseListQuery struct {
 type (
 	AssignOwnerInput struct {
 		caseRefPath
+		idempotent
 		OwnerID *string `json:"ownerId" required:"true" format:"uuid" description:"a vetting officer"`
 	}
 	RequestInformationInput struct {
 		caseRefPath
+		idempotent
 		Description *string `json:"description" required:"true" maxLength:"4000"`
 		DueDate     *string `json:"dueDate" required:"true" format:"date" description:"the information is overdue after this day (UTC)"`
 	}
 	InformationReceivedInput struct {
 		caseRefPath
+		idempotent
 		Note *string `json:"note,omitempty" maxLength:"4000"`
 	}
 	AddNoteInput struct {
 		caseRefPath
+		idempotent
 		Text *string `json:"text" required:"true" maxLength:"4000"`
 	}
 	RecordOutcomeInput struct {
 		caseRefPath
+		idempotent
 		Outcome   *string `json:"outcome" required:"true" enum:"cleared,refused,with_advisory,withdrawn"`
 		Level     *string `json:"level,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV" description:"required for cleared and with_advisory"`
 		ValidFrom *string `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
@@ -114,6 +126,7 @@ func (s *Server) openCase(c *gin.Context) error {
 		return err
 	}
 	var errs fields
+	key := idempotencyKey(c, &errs)
 	personID := fieldID(&errs, "personId", in.PersonID)
 	if personID == nil && in.PersonID == nil {
 		errs.add("personId", "is required")
@@ -135,7 +148,11 @@ func (s *Server) openCase(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(existing) > 0 {
+	ref := domain.NewCaseRef()
+	if key != "" {
+		ref = keyedCaseRef(actorID(c), key)
+	}
+	if len(existing) > 0 && existing[0].CaseRef != ref {
 		return conflict("the person already has an open " + string(typ) + " case at " + string(level) + ": " + existing[0].CaseRef)
 	}
 	authority := ""
@@ -153,11 +170,14 @@ func (s *Server) openCase(c *gin.Context) error {
 	defer cancel()
 	opener := actorID(c)
 	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
-		CaseRef: domain.NewCaseRef(), PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
+		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
 		OpenedBy: &opener, SLA: s.SLA.For(typ, level),
 	})
 	if err != nil {
 		return err
+	}
+	if st.Case.PersonID != *personID || st.Case.Type != typ || st.Case.RequestedLevel != level {
+		return conflict("this Idempotency-Key was used for another request")
 	}
 	c.Header("Location", "/api/v1/cases/"+st.Case.CaseRef)
 	return s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
@@ -229,8 +249,18 @@ func (s *Server) listCases(c *gin.Context) error {
 	return respond(c, list(summaries, total, f.Page), nil)
 }
 
-// caseAction sends an officer action to a case's workflow and answers with the case after it.
+// caseAction sends an officer action to a case's workflow and answers with the case after it. An action
+// repeated with the same Idempotency-Key is applied once.
 func (s *Server) caseAction(c *gin.Context, update string, action any) error {
+	var errs fields
+	key := idempotencyKey(c, &errs)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	updateID := ""
+	if key != "" {
+		updateID = keyedID(actorID(c), update, key)
+	}
 	ref := c.Param("caseRef")
 	cs, err := s.Store.Case(c, ref)
 	if err != nil {
@@ -241,7 +271,7 @@ func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
-	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, action); err != nil {
+	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, updateID, action); err != nil {
 		return err
 	}
 	return s.respondCase(c, ref, http.StatusOK)

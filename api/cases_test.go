@@ -211,3 +211,41 @@ func (e *env) decode(b []byte, v any) {
 		e.t.Fatal(err)
 	}
 }
+
+// Requests retried with the same Idempotency-Key are carried out once: one case, one note.
+func TestIdempotencyKeys(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Isla", "Fraser", "1993-03-03")
+	other := e.createPerson("Liam", "Byrne", "1981-08-08")
+	key := map[string]string{"Idempotency-Key": "open-7f3a"}
+	open := map[string]any{"personId": person, "type": "new", "level": "SC"}
+	first := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key)
+	again := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key)
+	if first.status != 201 || again.status != 201 {
+		t.Fatalf("open twice with one key: %d, %d %s", first.status, again.status, again.body)
+	}
+	ref := first.json(t)["caseRef"].(string)
+	if again.json(t)["caseRef"] != ref || !domain.IsCaseRef(ref) {
+		t.Fatalf("repeat opened %v, first %s", again.json(t)["caseRef"], ref)
+	}
+	if n := e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, person); n != 1 {
+		t.Fatalf("%d cases for one keyed request", n)
+	}
+	r := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": other, "type": "new", "level": "SC"}, key)
+	if r.status != 409 {
+		t.Fatalf("key reused for another person: %d %s", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, other); n != 0 {
+		t.Fatal("a reused key opened a case for another person")
+	}
+	noteKey := map[string]string{"Idempotency-Key": "note-1"}
+	for range 3 {
+		if r := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "Called referee"}, noteKey); r.status != 200 {
+			t.Fatalf("note: %d %s", r.status, r.body)
+		}
+	}
+	e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "Called referee"})
+	if n := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1 AND kind = 'note'`, ref); n != 2 {
+		t.Fatalf("%d notes, want 2 (three keyed repeats and one unkeyed)", n)
+	}
+}

@@ -106,6 +106,12 @@ func (r resp) json(t testing.TB) map[string]any {
 // call sends a request as role ("" for none); body is marshalled unless it is a string or []byte.
 func (e *env) call(role domain.Role, method, path string, body any) resp {
 	e.t.Helper()
+	return e.callWith(role, method, path, body, nil)
+}
+
+// callWith is call with extra request headers.
+func (e *env) callWith(role domain.Role, method, path string, body any, headers map[string]string) resp {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -128,6 +134,9 @@ func (e *env) call(role domain.Role, method, path string, body any) resp {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

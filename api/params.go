@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -169,4 +172,32 @@ func single[T ~string](q *query, name string, valid func(T) bool, allowed []T) T
 		return ""
 	}
 	return vs[0]
+}
+
+// idempotencyKey reads the Idempotency-Key header ("" when absent).
+func idempotencyKey(c *gin.Context, errs *fields) string {
+	k := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
+	if len(k) > 200 {
+		errs.add("Idempotency-Key", "must be at most 200 characters")
+	}
+	return k
+}
+
+// keyedID is an opaque id for what a user asked for under an idempotency key: the same user, action and
+// key give the same id; it reveals neither.
+func keyedID(user uuid.UUID, parts ...string) string {
+	h := sha256.New()
+	h.Write(user[:])
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// keyedCaseRef is the case reference a case opened under an idempotency key gets: opaque, and the same
+// for a repeat of the request.
+func keyedCaseRef(user uuid.UUID, key string) string {
+	sum := sha256.Sum256([]byte(keyedID(user, "open-case", key)))
+	return "v_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
 }

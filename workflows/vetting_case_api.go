@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -106,6 +107,14 @@ func (e *CaseRejection) Error() string { return e.Message }
 // rejection converts a workflow's refusal into a CaseRejection; other errors pass through.
 func rejection(err error) error {
 	var appErr *temporal.ApplicationError
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var gone *serviceerror.NotFound
+	switch {
+	case errors.As(err, &started):
+		return &CaseRejection{Conflict: true, Message: "that case reference belongs to a closed case"}
+	case errors.As(err, &gone):
+		return &CaseRejection{Conflict: true, Message: "the case is closed"}
+	}
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case ErrInvalidTransition:
@@ -118,12 +127,13 @@ func rejection(err error) error {
 }
 
 // OpenCase starts a case's workflow and returns once the case has reached its first wait, so its read
-// model is written when this returns.
+// model is written when this returns. Opening a case reference that is open already answers with that
+// case (a retried request); one that is closed is ErrCaseClosed.
 func OpenCase(ctx context.Context, c client.Client, taskQueue string, in VettingCaseInput) (CaseState, error) {
 	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       VettingCaseWorkflowID(in.CaseRef),
 		TaskQueue:                taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
 	}, VettingCase, in)
@@ -153,10 +163,11 @@ func OpenCase(ctx context.Context, c client.Client, taskQueue string, in Vetting
 }
 
 // UpdateCase sends an officer action (an update named by one of the Update constants) to a running case
-// and returns the case's state after it.
-func UpdateCase(ctx context.Context, c client.Client, caseRef, update string, action any) (CaseState, error) {
+// and returns the case's state after it. Actions sent with the same non-empty updateID are applied once.
+func UpdateCase(ctx context.Context, c client.Client, caseRef, update, updateID string, action any) (CaseState, error) {
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   VettingCaseWorkflowID(caseRef),
+		UpdateID:     updateID,
 		UpdateName:   update,
 		Args:         []any{action},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
