@@ -85,6 +85,16 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		t.Fatal("the outcome's audit entry does not name the officer")
 	}
 	e.recordHistory(ref, "vetting_case_cleared")
+	// The logs tell what happened without saying to whom.
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"route":"/api/v1/cases/:caseRef/outcome"`) {
+		t.Fatalf("requests are not logged: %.300s", logs)
+	}
+	for _, personal := range []string{"Jane", "Davies", "1985-04-12", "+447400123456", "7400", "AB123456C", "Test Street", person} {
+		if strings.Contains(logs, personal) {
+			t.Fatalf("the API log holds personal data %q", personal)
+		}
+	}
 	// A second clearance at the same level supersedes the first.
 	ref2 := e.openCase(person, "renewal", "SC")
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref2+"/owner", map[string]any{"ownerId": officer})

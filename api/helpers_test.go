@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
@@ -39,6 +40,25 @@ type env struct {
 	queue    string
 	sla      domain.SLATable
 	database string
+	logs     *syncBuffer
+}
+
+// syncBuffer collects the API's log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newEnv(t testing.TB) *env {
@@ -77,8 +97,9 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		e.t.Fatal(err)
 	}
 	e.sla = sla
+	e.logs = &syncBuffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
