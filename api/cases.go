@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -29,6 +30,14 @@ type CaseSummary struct {
 // user) are carried out once and answered alike.
 type idempotent struct {
 	IdempotencyKey string `json:"-" header:"Idempotency-Key" maxLength:"200"`
+}
+
+// CasePending answers opening a case that no worker has taken up yet: the case exists and goes on when
+// a worker runs; its Location is where it will be.
+type CasePending struct {
+	CaseRef string `json:"caseRef"`
+	Status  string `json:"status" enum:"pending"`
+	Detail  string `json:"detail"`
 }
 
 // OpenCaseInput opens a vetting case for a person.
@@ -99,7 +108,7 @@ func (s *Server) caseRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
-			also: []int{http.StatusAccepted}}, // opened, but no worker has taken it up yet
+			alt: map[int]any{http.StatusAccepted: new(CasePending)}},
 		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
@@ -173,6 +182,13 @@ func (s *Server) openCase(c *gin.Context) error {
 		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
 		OpenedBy: &opener, SLA: s.SLA.For(typ, level),
 	})
+	var pending *workflows.CasePending
+	if errors.As(err, &pending) {
+		c.Header("Location", "/api/v1/cases/"+pending.CaseRef)
+		c.JSON(http.StatusAccepted, CasePending{CaseRef: pending.CaseRef, Status: "pending",
+			Detail: "the case is opened but no worker has taken it up yet; it goes on when a worker runs"})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -272,6 +288,10 @@ func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, updateID, action); err != nil {
+		if ctx.Err() != nil {
+			return problem(http.StatusServiceUnavailable, "unavailable", "the workflow engine did not answer in time: "+
+				"the action may still be applied, so look at the case before repeating it, or repeat it with the same Idempotency-Key")
+		}
 		return err
 	}
 	return s.respondCase(c, ref, http.StatusOK)

@@ -96,7 +96,6 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	var p *Problem
 	var ce *store.ConstraintError
 	var rej *workflows.CaseRejection
-	var pending *workflows.CasePending
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -122,10 +121,6 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 			field, msg = "body", rej.Message
 		}
 		return invalid(FieldError{Field: field, Message: msg})
-	case errors.As(err, &pending):
-		c.Header("Location", "/api/v1/cases/"+pending.CaseRef)
-		return problem(http.StatusAccepted, "case-pending",
-			"case "+pending.CaseRef+" is opened but no worker has taken it up yet; it goes on when a worker runs")
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")

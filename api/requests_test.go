@@ -299,7 +299,7 @@ func TestCaseOpenedWithoutWorkerGoesOnLater(t *testing.T) {
 	idle.url = ts.URL
 	r := idle.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": person, "type": "new", "level": "SC"})
 	loc := r.header.Get("Location")
-	if r.status != 202 || !strings.HasPrefix(loc, "/api/v1/cases/v_") {
+	if r.status != 202 || !strings.HasPrefix(loc, "/api/v1/cases/v_") || r.json(t)["status"] != "pending" {
 		t.Fatalf("open without a worker: %d %s %s", r.status, loc, r.body)
 	}
 	ref := strings.TrimPrefix(loc, "/api/v1/cases/")

@@ -96,8 +96,8 @@ type op struct {
 	req    any // a struct whose path, query and json tags describe the request
 	resp   any
 	status int // success status; 200 when zero
-	// also lists statuses answered with problem+json besides 400, 401, 403, 404, 409 and 503.
-	also []int
+	// alt holds other success answers: status and body.
+	alt map[int]any
 	// handle answers the request, or returns the error to answer as problem+json.
 	handle func(*gin.Context) error
 }
@@ -140,7 +140,10 @@ func (s *Server) add(o op) error {
 			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 		}
 	}
-	for _, st := range append([]int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}, o.also...) {
+	for st, body := range o.alt {
+		oc.AddRespStructure(body, openapi.WithHTTPStatus(st))
+	}
+	for _, st := range []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable} {
 		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 	}
 	return s.spec.AddOperation(oc)
