@@ -12,13 +12,30 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 )
 
 // Activities holds what the activities need.
 type Activities struct {
 	Store *store.Store
+	// Partners gives clients of partner sites, with the credentials they issued us.
+	Partners partners.Directory
+	// AuditKeys sign the audit log's checkpoints.
+	AuditKeys audit.Keys
+}
+
+// SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint. Its result
+// (sequence number and hash) also stays in the workflow's history, a copy outside the database.
+func (a *Activities) SignAuditCheckpoint(ctx context.Context) (audit.CheckpointResult, error) {
+	res, err := a.Store.AuditCheckpoint(ctx, a.AuditKeys)
+	var broken *audit.ChainError
+	if errors.As(err, &broken) || errors.Is(err, audit.ErrNoSigningKey) {
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), "AuditChainBroken", err)
+	}
+	return res, err
 }
 
 // A is the nil receiver workflows use to name activity methods.

@@ -47,6 +47,9 @@ type OpenCaseInput struct {
 	Type             *string `json:"type" required:"true" enum:"new,renewal,upgrade,transfer,aftercare"`
 	Level            *string `json:"level" required:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
 	IssuingAuthority *string `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
+	// A check run for a partner: its outcome is posted back to that partner's /return.
+	ForSiteID  *string `json:"forSiteId,omitempty" format:"uuid" description:"the partner site this check runs for"`
+	ForCaseRef *string `json:"forCaseRef,omitempty" description:"the partner's case reference (v_...), with forSiteId"`
 }
 
 type caseRefPath struct {
@@ -142,6 +145,20 @@ func (s *Server) openCase(c *gin.Context) error {
 	}
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
 	level := enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
+	forSite := fieldID(&errs, "forSiteId", in.ForSiteID)
+	forCase := optionalText(in.ForCaseRef)
+	if (forSite == nil) != (forCase == "") {
+		errs.add("forCaseRef", "forSiteId and forCaseRef go together")
+	} else if forCase != "" && !domain.IsCaseRef(forCase) {
+		errs.add("forCaseRef", "must be the partner's case reference (v_...)")
+	}
+	if forSite != nil {
+		if site, err := s.Store.Site(c, *forSite); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		} else if err != nil || site.Status != "active" {
+			errs.add("forSiteId", "must be an active partner site")
+		}
+	}
 	if err := errs.err(); err != nil {
 		return err
 	}
@@ -180,7 +197,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	opener := actorID(c)
 	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
 		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
-		OpenedBy: &opener, SLA: s.SLA.For(typ, level),
+		OpenedBy: &opener, SLA: s.SLA.For(typ, level), ForSiteID: forSite, ForCaseRef: forCase,
 	})
 	var pending *workflows.CasePending
 	if errors.As(err, &pending) {

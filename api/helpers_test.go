@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -41,6 +43,8 @@ type env struct {
 	sla      domain.SLATable
 	database string
 	logs     *syncBuffer
+	// lookupLimit overrides the partner lookup rate limit (zero: the contract's).
+	lookupLimit int
 }
 
 // syncBuffer collects the API's log lines.
@@ -99,7 +103,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	e.sla = sla
 	e.logs = &syncBuffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
-		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()},
+		LookupLimit: e.lookupLimit, Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -243,3 +248,5 @@ func (e *env) recordHistory(ref, name string) {
 		e.t.Fatal(err)
 	}
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -116,6 +116,9 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 		if rej.Conflict {
 			return conflict(rej.Message)
 		}
+		if rej.NotFound {
+			return problem(http.StatusNotFound, "not-found", rej.Message)
+		}
 		field, msg, ok := strings.Cut(rej.Message, ": ")
 		if !ok {
 			field, msg = "body", rej.Message
@@ -146,14 +149,15 @@ const maxBody = 1 << 20
 // decode reads a JSON request body strictly: one object, no unknown fields, no trailing data, at most
 // maxBody bytes. Its errors name the field at fault.
 func decode(c *gin.Context, dst any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := readBody(c)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", maxBody)})
-		}
-		return invalid(FieldError{Field: "body", Message: "could not be read"})
+		return err
 	}
+	return decodeBytes(body, dst)
+}
+
+// decodeBytes is decode for a body already read.
+func decodeBytes(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid(FieldError{Field: "body", Message: "a JSON object is required"})
 	}

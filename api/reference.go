@@ -15,7 +15,8 @@ import (
 // routes registers every route; each one is in the OpenAPI document.
 func (s *Server) routes() error {
 	var ops []op
-	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes()} {
+	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes(),
+		s.partnerRoutes(), s.externalRoutes()} {
 		ops = append(ops, group...)
 	}
 	for _, o := range ops {

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -26,6 +28,15 @@ type Deps struct {
 	SLA       domain.SLATable
 	Auth      Authenticator
 	Log       *slog.Logger
+	// Partners gives clients of partner sites; Keyring seals the credentials they issue us.
+	Partners partners.Directory
+	Keyring  *partners.Keyring
+	// LookupLimit and ReturnLimit are the partner rate limits per key, calls a minute (default: the
+	// public contract's 60 and 30).
+	LookupLimit, ReturnLimit int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the caller (none by default:
+	// the caller is the connection's address).
+	TrustedProxies []string
 	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
 	// (default 20 s).
 	TemporalTimeout time.Duration
@@ -44,12 +55,21 @@ func New(d Deps) (*Server, error) {
 	if d.TemporalTimeout == 0 {
 		d.TemporalTimeout = 20 * time.Second
 	}
+	if d.LookupLimit == 0 {
+		d.LookupLimit = LookupLimit
+	}
+	if d.ReturnLimit == 0 {
+		d.ReturnLimit = ReturnLimit
+	}
 	if d.Auth == nil {
 		d.Auth = TokenAuth{Store: d.Store}
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New()}
 	s.engine.ContextWithFallback = true
+	if err := s.engine.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.Use(s.logRequests, s.recover)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
@@ -60,6 +80,7 @@ func New(d Deps) (*Server, error) {
 	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
 		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
 	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")
+	s.spec.Spec.SetHTTPBearerTokenSecurity("partnerKey", "opaque", "Partner API key (sap_...), with scopes vetting:read, vetting:return")
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
@@ -93,9 +114,11 @@ type op struct {
 	// roles may call the route; nil leaves it public (health, the document itself).
 	roles  []domain.Role
 	public bool
-	req    any // a struct whose path, query and json tags describe the request
-	resp   any
-	status int // success status; 200 when zero
+	// external authenticates a partner key instead of a staff token.
+	external gin.HandlerFunc
+	req      any // a struct whose path, query and json tags describe the request
+	resp     any
+	status   int // success status; 200 when zero
 	// alt holds other success answers: status and body.
 	alt map[int]any
 	// handle answers the request, or returns the error to answer as problem+json.
@@ -107,7 +130,10 @@ var allStaff = domain.Roles
 
 func (s *Server) add(o op) error {
 	handlers := []gin.HandlerFunc{}
-	if !o.public {
+	switch {
+	case o.external != nil:
+		handlers = append(handlers, o.external)
+	case !o.public:
 		handlers = append(handlers, s.authenticate, requireRole(o.roles))
 	}
 	handlers = append(handlers, func(c *gin.Context) {
@@ -122,7 +148,7 @@ func (s *Server) add(o op) error {
 		return err
 	}
 	oc.SetSummary(o.summary)
-	if tag := strings.Split(strings.TrimPrefix(o.path, "/api/v1/"), "/")[0]; tag != "" {
+	if tag := strings.Split(strings.TrimPrefix(strings.TrimPrefix(o.path, "/api/v1/"), "/api/"), "/")[0]; tag != "" {
 		oc.SetTags(tag)
 	}
 	if o.req != nil {
@@ -133,9 +159,14 @@ func (s *Server) add(o op) error {
 		status = http.StatusOK
 	}
 	oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status))
-	if !o.public {
+	if o.external != nil {
+		oc.AddSecurity("partnerKey")
+		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(http.StatusTooManyRequests), openapi.WithContentType("application/problem+json"))
+	} else if !o.public {
 		oc.AddSecurity("bearer")
 		oc.SetDescription("Roles: " + roleList(o.roles))
+	}
+	if !o.public {
 		for _, st := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 		}

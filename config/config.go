@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 )
 
 // Config is the whole configuration.
@@ -23,6 +26,16 @@ type Config struct {
 	SLA domain.SLATable
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
+	// Keyring seals the bearer secrets partners issue us (PARTNER_CREDENTIAL_KEYS, PARTNER_CREDENTIAL_KEY_ID).
+	Keyring *partners.Keyring
+	// TrustedProxies are load balancers whose X-Forwarded-For names the caller (CIDRs or addresses).
+	TrustedProxies []string
+	// PartnerHealthEvery is how often partner sites are probed with /whoami.
+	PartnerHealthEvery time.Duration
+	// AuditKeys sign and verify the audit log's checkpoints (AUDIT_SIGNING_KEY, AUDIT_SIGNING_KEY_ID,
+	// AUDIT_VERIFY_KEYS); AuditCheckpointEvery is how often the worker signs one.
+	AuditKeys            audit.Keys
+	AuditCheckpointEvery time.Duration
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -47,6 +60,23 @@ func Load() (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(env("LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Keyring, err = partners.ParseKeyring(env(partners.EnvCredentialKeys, ""), env(partners.EnvCredentialKeyID, "")); err != nil {
+		return c, err
+	}
+	for _, p := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if c.PartnerHealthEvery, err = domain.ParseDays(env("PARTNER_HEALTH_INTERVAL", "15m")); err != nil {
+		return c, fmt.Errorf("PARTNER_HEALTH_INTERVAL: %w", err)
+	}
+	if c.AuditKeys, err = audit.LoadKeys(); err != nil {
+		return c, err
+	}
+	if c.AuditCheckpointEvery, err = domain.ParseDays(env("AUDIT_CHECKPOINT_INTERVAL", "5m")); err != nil {
+		return c, fmt.Errorf("AUDIT_CHECKPOINT_INTERVAL: %w", err)
 	}
 	return c, nil
 }

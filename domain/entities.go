@@ -98,8 +98,15 @@ type Case struct {
 	ValidFrom        Date       `json:"validFrom"`
 	ValidTo          Date       `json:"validTo"`
 	ClosedAt         *time.Time `json:"closedAt"`
-	Version          int        `json:"version"`
-	UpdatedAt        time.Time  `json:"updatedAt"`
+	// DelegatedSiteID is the partner site running this check for us, until it posts the outcome back.
+	DelegatedSiteID *uuid.UUID `json:"delegatedSiteId"`
+	DelegationDueAt *time.Time `json:"delegationDueAt"`
+	// ForSiteID and ForCaseRef name the partner (and its case) this check runs for; its outcome is
+	// posted back to them.
+	ForSiteID  *uuid.UUID `json:"forSiteId"`
+	ForCaseRef *string    `json:"forCaseRef"`
+	Version    int        `json:"version"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
 }
 
 // CaseEvent is one entry on a case's timeline: who did what, when. Seq numbers a case's events from 1.
@@ -140,4 +147,65 @@ type Notification struct {
 	Message   string     `json:"message"`
 	CreatedAt time.Time  `json:"createdAt"`
 	ReadAt    *time.Time `json:"readAt"`
+}
+
+// PartnerSite is another organisation's SignetAssure we share vetting with.
+type PartnerSite struct {
+	ID              uuid.UUID  `json:"id"`
+	OrgName         string     `json:"orgName"`
+	BaseURL         string     `json:"baseUrl"`
+	Status          string     `json:"status"`
+	ContactName     string     `json:"contactName"`
+	ContactEmail    string     `json:"contactEmail"`
+	RevokedAt       *time.Time `json:"revokedAt"`
+	HealthCheckedAt *time.Time `json:"healthCheckedAt"`
+	HealthOK        *bool      `json:"healthOk"`
+	HealthError     string     `json:"healthError,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
+}
+
+// Partner scopes.
+const (
+	ScopeVettingRead   = "vetting:read"
+	ScopeVettingReturn = "vetting:return"
+)
+
+// PartnerKey is a key we issued to a partner site. Its secret is never stored or shown again.
+type PartnerKey struct {
+	ID         uuid.UUID  `json:"id"`
+	SiteID     uuid.UUID  `json:"siteId"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Scopes     []string   `json:"scopes"`
+	IPAllow    []string   `json:"ipAllow"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+	RevokedAt  *time.Time `json:"revokedAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	CreatedAt  time.Time  `json:"createdAt"`
+}
+
+// PartnerCredential is a bearer secret a partner issued to us, kept sealed; the API never shows it.
+type PartnerCredential struct {
+	ID        uuid.UUID  `json:"id"`
+	SiteID    uuid.UUID  `json:"siteId"`
+	Name      string     `json:"name"`
+	KeyID     string     `json:"-"`
+	Sealed    []byte     `json:"-"`
+	Active    bool       `json:"active"`
+	RevokedAt *time.Time `json:"revokedAt"`
+	CreatedAt time.Time  `json:"createdAt"`
+}
+
+// Disclosure records that someone outside was told something about a person.
+type Disclosure struct {
+	ID         uuid.UUID      `json:"id"`
+	PersonID   uuid.UUID      `json:"personId"`
+	Source     string         `json:"source"`
+	SiteID     *uuid.UUID     `json:"siteId"`
+	KeyID      *uuid.UUID     `json:"keyId"`
+	Recipient  string         `json:"recipient"`
+	Reason     string         `json:"reason"`
+	Disclosed  map[string]any `json:"disclosed"`
+	RecordedBy *uuid.UUID     `json:"recordedBy"`
+	At         time.Time      `json:"at"`
 }

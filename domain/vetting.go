@@ -48,6 +48,7 @@ const (
 	StatusIdentityCheck       CaseStatus = "identity_check"
 	StatusWithOfficer         CaseStatus = "with_officer"
 	StatusAwaitingInformation CaseStatus = "awaiting_information"
+	StatusWithPartner         CaseStatus = "with_partner"
 	StatusCleared             CaseStatus = "cleared"
 	StatusRefused             CaseStatus = "refused"
 	StatusWithAdvisory        CaseStatus = "with_advisory"
@@ -55,7 +56,7 @@ const (
 )
 
 var CaseStatuses = []CaseStatus{StatusOpened, StatusIdentityCheck, StatusWithOfficer, StatusAwaitingInformation,
-	StatusCleared, StatusRefused, StatusWithAdvisory, StatusWithdrawn}
+	StatusWithPartner, StatusCleared, StatusRefused, StatusWithAdvisory, StatusWithdrawn}
 
 func (s CaseStatus) Valid() bool { return slices.Contains(CaseStatuses, s) }
 

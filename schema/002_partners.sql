@@ -92,7 +92,7 @@ CREATE TABLE partner_returns (
     PRIMARY KEY (site_id, partner_case_id)
 );
 
--- GCRA rate-limit state (theoretical arrival time, ns since the epoch) shared by every API process.
+-- GCRA rate-limit state (theoretical arrival time, microseconds since the epoch) shared by every API process.
 CREATE TABLE rate_limits (
     key         text PRIMARY KEY,
     tat         bigint NOT NULL,

@@ -12,13 +12,14 @@ import (
 
 const caseCols = `case_ref, person_id, type, requested_level, status, owner_id, issuing_authority, opened_by,
 	opened_at, due_at, info_requested, info_due_at, escalated_at, outcome, outcome_level, valid_from, valid_to,
-	closed_at, version, updated_at`
+	closed_at, version, updated_at, delegated_site_id, delegation_due_at, for_site_id, for_case_ref`
 
 func scanCase(r pgx.CollectableRow) (domain.Case, error) {
 	var c domain.Case
 	err := r.Scan(&c.CaseRef, &c.PersonID, &c.Type, &c.RequestedLevel, &c.Status, &c.OwnerID, &c.IssuingAuthority,
 		&c.OpenedBy, &c.OpenedAt, &c.DueAt, &c.InfoRequested, &c.InfoDueAt, &c.EscalatedAt, &c.Outcome,
-		&c.OutcomeLevel, &c.ValidFrom, &c.ValidTo, &c.ClosedAt, &c.Version, &c.UpdatedAt)
+		&c.OutcomeLevel, &c.ValidFrom, &c.ValidTo, &c.ClosedAt, &c.Version, &c.UpdatedAt, &c.DelegatedSiteID,
+		&c.DelegationDueAt, &c.ForSiteID, &c.ForCaseRef)
 	return c, err
 }
 
@@ -30,16 +31,18 @@ func (s *Store) ApplyCaseEvent(ctx context.Context, c domain.Case, e domain.Case
 		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + itoa(e.Seq)}
 	return s.tx(ctx, audit, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO vetting_cases (`+caseCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+				$22, $23, $24)
 			ON CONFLICT (case_ref) DO UPDATE SET status = EXCLUDED.status, owner_id = EXCLUDED.owner_id,
 				due_at = EXCLUDED.due_at, info_requested = EXCLUDED.info_requested, info_due_at = EXCLUDED.info_due_at,
 				escalated_at = EXCLUDED.escalated_at, outcome = EXCLUDED.outcome, outcome_level = EXCLUDED.outcome_level,
 				valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to, closed_at = EXCLUDED.closed_at,
-				version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+				version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
+				delegated_site_id = EXCLUDED.delegated_site_id, delegation_due_at = EXCLUDED.delegation_due_at
 			WHERE vetting_cases.version < EXCLUDED.version`,
 			c.CaseRef, c.PersonID, c.Type, c.RequestedLevel, c.Status, c.OwnerID, c.IssuingAuthority, c.OpenedBy,
 			c.OpenedAt, c.DueAt, c.InfoRequested, c.InfoDueAt, c.EscalatedAt, c.Outcome, c.OutcomeLevel, c.ValidFrom,
-			c.ValidTo, c.ClosedAt, c.Version, c.UpdatedAt)
+			c.ValidTo, c.ClosedAt, c.Version, c.UpdatedAt, c.DelegatedSiteID, c.DelegationDueAt, c.ForSiteID, c.ForCaseRef)
 		if err != nil {
 			return err
 		}

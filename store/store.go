@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signetassure/signetassure/audit"
 )
 
 // Store is the database.
@@ -179,4 +181,9 @@ func page[T any](ctx context.Context, s *Store, table, cols string, f *filter, o
 		` LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
 	items, err := pgx.CollectRows(rows, scan)
 	return items, total, err
+}
+
+// AuditCheckpoint signs the audit chain's head with keys when it moved since the last checkpoint.
+func (s *Store) AuditCheckpoint(ctx context.Context, keys audit.Keys) (audit.CheckpointResult, error) {
+	return audit.Checkpoint(ctx, s.pool, keys)
 }

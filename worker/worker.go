@@ -19,5 +19,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 // Register adds SignetAssure's workflows and activities to a worker or a test environment.
 func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.VettingCase)
+	r.RegisterWorkflow(workflows.PartnerHealth)
+	r.RegisterWorkflow(workflows.AuditCheckpoint)
 	r.RegisterActivity(acts)
 }

@@ -67,7 +67,11 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 		slices.SortFunc(w.SLA.Reminders, func(a, b time.Duration) int { return cmp.Compare(b, a) }) // earliest first
 		w.Case = domain.Case{CaseRef: in.CaseRef, PersonID: in.PersonID, Type: in.Type, RequestedLevel: in.Level,
 			Status: domain.StatusOpened, IssuingAuthority: in.IssuingAuthority, OpenedBy: in.OpenedBy,
-			OpenedAt: now, DueAt: now.Add(in.SLA.Due)}
+			OpenedAt: now, DueAt: now.Add(in.SLA.Due), ForSiteID: in.ForSiteID}
+		if in.ForSiteID != nil {
+			ref := in.ForCaseRef
+			w.Case.ForCaseRef = &ref
+		}
 	}
 	w.lock = workflow.NewMutex(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {
@@ -109,7 +113,10 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 			}
 		}
 	}
-	return w.CaseState, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.CaseState, err
+	}
+	return w.CaseState, w.returnToPartner(ctx)
 }
 
 // fireDue runs what is due now, holding the case's lock. An officer's action may have held the lock when
@@ -179,6 +186,15 @@ func (w *vettingCase) nextTimer() (time.Time, func(workflow.Context) error) {
 	}
 	if w.Case.Status == domain.StatusAwaitingInformation && w.Case.InfoDueAt != nil && !w.InfoOverdueNotified {
 		consider(*w.Case.InfoDueAt, w.informationOverdue)
+	}
+	if w.Case.Status == domain.StatusWithPartner && w.Case.DelegationDueAt != nil {
+		due := *w.Case.DelegationDueAt
+		if w.DelegationRemindersSent < len(w.SLA.Reminders) {
+			consider(due.Add(-w.SLA.Reminders[w.DelegationRemindersSent]), w.remindDelegation)
+		}
+		if !w.DelegationOverdueNotified {
+			consider(due, w.delegationOverdue)
+		}
 	}
 	return at, fire
 }

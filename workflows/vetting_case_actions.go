@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signetassure/signetassure/activities"
@@ -27,6 +28,8 @@ func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 		{UpdateInformationReceived, w.informationReceived, w.checkInformationReceived},
 		{UpdateAddNote, w.addNote, w.checkAddNote},
 		{UpdateRecordOutcome, w.recordOutcome, w.checkRecordOutcome},
+		{UpdateDelegate, w.delegate, func(d DelegateCase) error { return w.checkDelegate(ctx, d) }},
+		{UpdatePartnerReturn, w.partnerReturn, w.checkPartnerReturn},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
 			workflow.UpdateHandlerOptions{Validator: a.check}); err != nil {
@@ -147,22 +150,30 @@ func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
 	if w.Case.OwnerID == nil {
 		return invalidTransition("case %s has no vetting owner: assign one before recording an outcome", w.Case.CaseRef)
 	}
-	if *w.Case.OwnerID != o.Actor && o.Source == "" {
+	if *w.Case.OwnerID != o.Actor {
 		return invalidTransition("only the case's vetting owner can record its outcome")
 	}
 	if w.Case.Status == domain.StatusAwaitingInformation {
 		return invalidTransition("information requested from the subject is still awaited")
 	}
-	if !o.Outcome.GrantsClearance() {
+	return checkDecision(o.Outcome, o.Level, o.ValidFrom, o.ValidTo)
+}
+
+// checkDecision checks what an outcome needs: a level and validity for one that grants a clearance.
+func checkDecision(outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
+	if !outcome.Valid() {
+		return invalidInput("outcome: must be one of cleared, refused, with_advisory, withdrawn")
+	}
+	if !outcome.GrantsClearance() {
 		return nil
 	}
-	if !o.Level.Valid() {
+	if !level.Valid() {
 		return invalidInput("level: must be one of BPSS, CTC, SC, eSC, DV, eDV")
 	}
-	if o.ValidFrom.IsZero() || o.ValidTo.IsZero() {
-		return invalidInput("validFrom, validTo: required for a %s outcome", o.Outcome)
+	if from.IsZero() || to.IsZero() {
+		return invalidInput("validFrom, validTo: required for a %s outcome", outcome)
 	}
-	if !o.ValidTo.After(o.ValidFrom) {
+	if !to.After(from) {
 		return invalidInput("validTo: must be after validFrom")
 	}
 	return nil
@@ -170,42 +181,51 @@ func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
 
 func (w *vettingCase) recordOutcome(ctx workflow.Context, o RecordOutcome) (CaseState, error) {
 	return w.act(ctx, func() error { return w.checkRecordOutcome(o) }, func() error {
-		detail := map[string]any{"outcome": o.Outcome}
-		if src := o.Source; src != "" {
-			detail["source"] = src
+		return w.decide(ctx, &o.Actor, o.Outcome, o.Level, o.ValidFrom, o.ValidTo, nil)
+	})
+}
+
+// decide closes the case with an outcome: a clearance first when the outcome grants one, then the
+// outcome on the timeline. extra adds to the timeline entry's detail (who decided, from outside).
+func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome domain.Outcome, level domain.Level,
+	from, to domain.Date, extra map[string]any) error {
+	detail := map[string]any{"outcome": outcome}
+	for k, v := range extra {
+		detail[k] = v
+	}
+	if outcome.GrantsClearance() {
+		ref := w.Case.CaseRef
+		var cl domain.Clearance
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearance, domain.Clearance{
+			PersonID: w.Case.PersonID, Level: level, ValidFrom: from, ValidTo: to,
+			SourceCaseRef: &ref, IssuingAuthority: w.Case.IssuingAuthority,
+			WithAdvisory: outcome == domain.OutcomeWithAdvisory,
+		}).Get(ctx, &cl); err != nil {
+			return err
 		}
-		if o.Outcome.GrantsClearance() {
-			ref := w.Case.CaseRef
-			var cl domain.Clearance
-			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearance, domain.Clearance{
-				PersonID: w.Case.PersonID, Level: o.Level, ValidFrom: o.ValidFrom, ValidTo: o.ValidTo,
-				SourceCaseRef: &ref, IssuingAuthority: w.Case.IssuingAuthority,
-				WithAdvisory: o.Outcome == domain.OutcomeWithAdvisory,
-			}).Get(ctx, &cl); err != nil {
-				return err
-			}
-			detail["clearanceId"] = cl.ID.String()
-			detail["level"] = o.Level
-			detail["validFrom"] = o.ValidFrom.String()
-			detail["validTo"] = o.ValidTo.String()
+		detail["clearanceId"] = cl.ID.String()
+		detail["level"] = level
+		detail["validFrom"] = from.String()
+		detail["validTo"] = to.String()
+	}
+	now := workflow.Now(ctx).UTC()
+	summary := fmt.Sprintf("Outcome recorded: %s", outcome)
+	if outcome.GrantsClearance() {
+		summary += fmt.Sprintf(" at %s, valid %s to %s", level, from, to)
+	}
+	if by, ok := extra["partnerOrg"].(string); ok {
+		summary += " (returned by " + by + ")"
+	}
+	return w.record(ctx, "outcome", actor, summary, detail, func(c *domain.Case) {
+		c.Status = domain.CaseStatus(outcome)
+		c.Outcome = &outcome
+		c.ClosedAt = &now
+		c.InfoDueAt = nil
+		c.DelegationDueAt = nil
+		if outcome.GrantsClearance() {
+			c.OutcomeLevel = &level
+			c.ValidFrom, c.ValidTo = from, to
 		}
-		now := workflow.Now(ctx).UTC()
-		summary := fmt.Sprintf("Outcome recorded: %s", o.Outcome)
-		if o.Outcome.GrantsClearance() {
-			summary += fmt.Sprintf(" at %s, valid %s to %s", o.Level, o.ValidFrom, o.ValidTo)
-		}
-		return w.record(ctx, "outcome", &o.Actor, summary, detail, func(c *domain.Case) {
-			c.Status = domain.CaseStatus(o.Outcome)
-			outcome := o.Outcome
-			c.Outcome = &outcome
-			c.ClosedAt = &now
-			c.InfoDueAt = nil
-			if o.Outcome.GrantsClearance() {
-				level := o.Level
-				c.OutcomeLevel = &level
-				c.ValidFrom, c.ValidTo = o.ValidFrom, o.ValidTo
-			}
-		})
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 )
 
 // VettingCaseWorkflowID is the workflow id of a case: "vetting-case/" and its opaque reference.
@@ -30,6 +31,8 @@ const (
 	UpdateInformationReceived = "information-received"
 	UpdateAddNote             = "add-note"
 	UpdateRecordOutcome       = "record-outcome"
+	UpdateDelegate            = "delegate"
+	UpdatePartnerReturn       = "partner-return"
 	QueryCaseState            = "state"
 	ErrInvalidTransition      = "InvalidTransition"
 	ErrInvalidCaseInput       = "InvalidInput"
@@ -45,6 +48,10 @@ type VettingCaseInput struct {
 	IssuingAuthority string
 	OpenedBy         *uuid.UUID
 	SLA              domain.SLA
+	// ForSiteID and ForCaseRef: the check runs for a partner site (its case ForCaseRef), and its outcome
+	// is posted back to that partner.
+	ForSiteID  *uuid.UUID `json:",omitempty"`
+	ForCaseRef string     `json:",omitempty"`
 	// IdentityProvider selects the identity check; empty means none is configured and the vetting
 	// officer checks documents in person.
 	IdentityProvider string
@@ -61,7 +68,13 @@ type CaseState struct {
 	RemindersSent int
 	// InfoOverdueNotified is true once the owner was told requested information is overdue.
 	InfoOverdueNotified bool
-	SLA                 domain.SLA
+	// DelegationRemindersSent counts reminders of a partner's due outcome, in SLA.Reminders order;
+	// DelegationOverdueNotified is true once its deadline passed and was reported.
+	DelegationRemindersSent   int
+	DelegationOverdueNotified bool
+	// ReturnedToPartner is true once the outcome of a check run for a partner was posted back.
+	ReturnedToPartner bool
+	SLA               domain.SLA
 }
 
 // Officer actions. Actor is the staff user acting.
@@ -89,16 +102,14 @@ type (
 		Level     domain.Level
 		ValidFrom domain.Date
 		ValidTo   domain.Date
-		// Source is empty for a staff decision, which only the case's owner may record; it names the
-		// outside party (a partner organisation) for a decision posted back from outside. The REST API
-		// never sets it.
-		Source string
 	}
 )
 
-// CaseRejection is a case action the workflow refused: an invalid transition (Conflict) or bad input.
+// CaseRejection is a case action the workflow refused: an invalid transition (Conflict), a partner's
+// return for a case not delegated to it (NotFound), or bad input.
 type CaseRejection struct {
 	Conflict bool
+	NotFound bool
 	Message  string
 }
 
@@ -121,6 +132,8 @@ func rejection(err error) error {
 			return &CaseRejection{Conflict: true, Message: appErr.Message()}
 		case ErrInvalidCaseInput:
 			return &CaseRejection{Message: appErr.Message()}
+		case ErrNotDelegated:
+			return &CaseRejection{NotFound: true, Message: appErr.Message()}
 		}
 	}
 	return err
@@ -215,3 +228,20 @@ func invalidInput(format string, args ...any) error {
 type CasePending struct{ CaseRef string }
 
 func (e *CasePending) Error() string { return "case " + e.CaseRef + " accepted, not yet started" }
+
+// ReturnToCase delivers a partner's posted-back outcome to the case delegated to it. The update id is
+// made of the site and the partner's case id, so a repeat of the same return is applied once.
+func ReturnToCase(ctx context.Context, c client.Client, caseRef string, r PartnerReturn) (partners.ReturnAnswer, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   VettingCaseWorkflowID(caseRef),
+		UpdateID:     "partner-return/" + r.SiteID.String() + "/" + r.PartnerCaseID,
+		UpdateName:   UpdatePartnerReturn,
+		Args:         []any{r},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return partners.ReturnAnswer{}, rejection(err)
+	}
+	var answer partners.ReturnAnswer
+	return answer, rejection(h.Get(ctx, &answer))
+}

@@ -16,8 +16,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/demo"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -37,6 +39,25 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	if err := migrate(ctx, cfg, log); err != nil {
 		return err
+	}
+	if cfg.AuditKeys.Signing == nil {
+		key, err := devSecret(dataDir, "audit-signing-key", audit.GenerateKey)
+		if err != nil {
+			return err
+		}
+		os.Setenv(audit.EnvSigningKey, key)
+		if cfg.AuditKeys, err = audit.LoadKeys(); err != nil {
+			return err
+		}
+	}
+	if len(cfg.Keyring.KeyIDs()) == 0 {
+		key, err := devSecret(dataDir, "partner-credential-key", func() (string, error) { return partners.GenerateKey(), nil })
+		if err != nil {
+			return err
+		}
+		if cfg.Keyring, err = partners.ParseKeyring("dev:"+key, "dev"); err != nil {
+			return err
+		}
 	}
 
 	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -152,4 +173,18 @@ func httpGet(ctx context.Context, url string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// devSecret returns the secret kept in the data folder under name, making it with generate the first time,
+// so a restart keeps reading what it sealed or signed before.
+func devSecret(dataDir, name string, generate func() (string, error)) (string, error) {
+	path := filepath.Join(dataDir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	secret, err := generate()
+	if err != nil {
+		return "", err
+	}
+	return secret, os.WriteFile(path, []byte(secret+"\n"), 0o600)
 }

@@ -4,6 +4,7 @@
 //	signetassure api       the REST API
 //	signetassure worker    the Temporal worker
 //	signetassure migrate   create the database if missing and apply the schema migrations
+//	signetassure audit     verify the audit log's hash chain and signatures, or sign a checkpoint
 //
 // The api and worker are configured only by environment variables (see README.md).
 package main
@@ -24,6 +25,7 @@ import (
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/schema"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/temporalx"
@@ -37,6 +39,7 @@ commands:
   api       run the REST API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations
+  audit     verify the audit log (audit verify) or sign its head now (audit checkpoint)
 `
 
 func main() {
@@ -63,6 +66,8 @@ func main() {
 		})
 	case "migrate":
 		err = migrate(ctx, cfg, log)
+	case "audit":
+		err = runAudit(ctx, cfg, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -104,7 +109,8 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 
 // serveAPI serves the API until ctx ends, then drains requests for up to 10 seconds.
 func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
-	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log})
+	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
+		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return err
 	}
@@ -125,7 +131,12 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 // runWorker runs the Temporal worker until ctx ends.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
 	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)
-	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st})
+	if err := worker.EnsureSchedules(ctx, tc, cfg.TaskQueue, worker.DefaultSchedules(cfg.PartnerHealthEvery,
+		cfg.AuditCheckpointEvery, cfg.AuditKeys.Signing != nil)); err != nil {
+		return fmt.Errorf("temporal schedules: %w", err)
+	}
+	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
+		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys})
 	if err := w.Start(); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/schema"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/worker"
@@ -154,11 +155,27 @@ func Worker(t testing.TB, c client.Client, st *store.Store) string {
 // WorkerOn runs a worker with every workflow and activity on queue until the test ends.
 func WorkerOn(t testing.TB, c client.Client, st *store.Store, queue string) {
 	t.Helper()
-	w := worker.New(c, queue, &activities.Activities{Store: st})
+	w := worker.New(c, queue, &activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: Keyring()}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+}
+
+var (
+	keyringOnce sync.Once
+	keyring     *partners.Keyring
+)
+
+// Keyring is the test binary's keyring for sealing partner credentials.
+func Keyring() *partners.Keyring {
+	keyringOnce.Do(func() {
+		var err error
+		if keyring, err = partners.ParseKeyring("test:"+partners.GenerateKey(), "test"); err != nil {
+			panic(err)
+		}
+	})
+	return keyring
 }
 
 // quietLogger drops the SDK's log lines, which would drown test output.

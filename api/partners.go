@@ -1,0 +1,404 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// Partner administration: the sites we share vetting with, the keys we issue them, the credentials they
+// issued us; delegating cases; verifying our persons with partners; disclosures.
+
+type (
+	// SiteInput adds a partner site.
+	SiteInput struct {
+		OrgName      *string `json:"orgName" required:"true"`
+		BaseURL      *string `json:"baseUrl" required:"true" format:"uri" description:"the partner's SignetAssure, https://..."`
+		ContactName  *string `json:"contactName,omitempty"`
+		ContactEmail *string `json:"contactEmail,omitempty" format:"email"`
+	}
+	// KeyInput issues a key to a partner site.
+	KeyInput struct {
+		idPath
+		Name      *string  `json:"name" required:"true"`
+		Scopes    []string `json:"scopes" required:"true" description:"vetting:read, vetting:return"`
+		IPAllow   []string `json:"ipAllow,omitempty" description:"CIDRs (IPv4 or IPv6); empty: any address"`
+		ExpiresAt *string  `json:"expiresAt,omitempty" format:"date-time"`
+	}
+	// IssuedKey is a new key with its secret, shown this once.
+	IssuedKey struct {
+		domain.PartnerKey
+		Key string `json:"key" description:"the secret: shown once, never stored"`
+	}
+	// CredentialInput stores a bearer secret a partner issued to us.
+	CredentialInput struct {
+		idPath
+		Name   *string `json:"name" required:"true"`
+		Secret *string `json:"secret" required:"true" description:"sealed at rest; never shown again"`
+	}
+	keyPath struct {
+		ID    string `path:"id" format:"uuid"`
+		KeyID string `path:"keyId" format:"uuid"`
+	}
+	// SiteView is a partner site with its keys and credentials (never their secrets).
+	SiteView struct {
+		domain.PartnerSite
+		Keys        []domain.PartnerKey        `json:"keys"`
+		Credentials []domain.PartnerCredential `json:"credentials"`
+	}
+	// DelegateInput hands an open case to a partner site.
+	DelegateInput struct {
+		caseRefPath
+		idempotent
+		SiteID  *string `json:"siteId" required:"true" format:"uuid"`
+		DueDate *string `json:"dueDate" required:"true" format:"date" description:"the partner's outcome is overdue after this day (UTC)"`
+	}
+	// VerifyInput asks a partner what it knows of one of our persons.
+	VerifyInput struct {
+		personPath
+		SiteID *string `json:"siteId" required:"true" format:"uuid"`
+		Reason *string `json:"reason" required:"true"`
+	}
+	// DisclosureInput records a disclosure made outside SignetAssure (a letter, a call).
+	DisclosureInput struct {
+		personPath
+		Recipient *string `json:"recipient" required:"true"`
+		Reason    *string `json:"reason" required:"true"`
+		Disclosed *string `json:"disclosed" required:"true" description:"what was disclosed"`
+	}
+)
+
+var (
+	partnerAdmins  = []domain.Role{domain.RoleAdmin}
+	partnerReaders = []domain.Role{domain.RoleAdmin, domain.RoleSecurityController, domain.RoleAuditor}
+	delegators     = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleSecurityController}
+)
+
+func (s *Server) partnerRoutes() []op {
+	return []op{
+		{method: http.MethodPost, path: "/api/v1/partners", summary: "Add a partner site", roles: partnerAdmins,
+			req: new(SiteInput), resp: new(domain.PartnerSite), status: http.StatusCreated, handle: s.createSite},
+		{method: http.MethodGet, path: "/api/v1/partners", summary: "List partner sites", roles: append(partnerReaders, delegators...),
+			resp: new([]domain.PartnerSite), handle: s.listSites},
+		{method: http.MethodGet, path: "/api/v1/partners/:id", summary: "A partner site with its keys and credentials",
+			roles: partnerReaders, req: new(idPath), resp: new(SiteView), handle: s.getSite},
+		{method: http.MethodPost, path: "/api/v1/partners/:id/revoke",
+			summary: "Revoke a site: every key and credential bound to it goes in the same transaction", roles: partnerAdmins,
+			req: new(idPath), resp: new(domain.PartnerSite), handle: s.revokeSite},
+		{method: http.MethodPost, path: "/api/v1/partners/:id/keys", summary: "Issue a key to the partner (secret shown once)",
+			roles: partnerAdmins, req: new(KeyInput), resp: new(IssuedKey), status: http.StatusCreated, handle: s.issueKey},
+		{method: http.MethodPost, path: "/api/v1/partners/:id/keys/:keyId/revoke", summary: "Revoke one key",
+			roles: partnerAdmins, req: new(keyPath), resp: new(domain.PartnerKey), handle: s.revokeKey},
+		{method: http.MethodPost, path: "/api/v1/partners/:id/credentials", summary: "Store a bearer secret the partner issued us",
+			roles: partnerAdmins, req: new(CredentialInput), resp: new(domain.PartnerCredential), status: http.StatusCreated,
+			handle: s.addCredential},
+		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/delegation", summary: "Delegate the case to a partner site",
+			roles: delegators, req: new(DelegateInput), resp: new(CaseView), handle: s.delegateCase},
+		{method: http.MethodPost, path: "/api/v1/persons/:id/verifications", summary: "Ask a partner what it holds on this person",
+			roles: delegators, req: new(VerifyInput), resp: new(store.Verification), status: http.StatusCreated, handle: s.verifyPerson},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/verifications", summary: "What partners told us about this person",
+			roles: allStaff, req: new(personPath), resp: new([]store.Verification), handle: s.listVerifications},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/disclosures",
+			summary: "Who was told what about this person: partner lookups and manual disclosures", roles: allStaff,
+			req: new(personPath), resp: new([]domain.Disclosure), handle: s.listDisclosures},
+		{method: http.MethodPost, path: "/api/v1/persons/:id/disclosures", summary: "Record a disclosure made outside SignetAssure",
+			roles: personWriters, req: new(DisclosureInput), resp: new(domain.Disclosure), status: http.StatusCreated,
+			handle: s.recordDisclosure},
+	}
+}
+
+func (s *Server) createSite(c *gin.Context) error {
+	var in SiteInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	site := domain.PartnerSite{OrgName: requiredName(&errs, "orgName", in.OrgName), ContactName: optionalText(in.ContactName)}
+	if in.BaseURL == nil {
+		errs.add("baseUrl", "is required")
+	} else if u, err := url.Parse(strings.TrimSpace(*in.BaseURL)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs.add("baseUrl", "must be an http(s) URL")
+	} else {
+		site.BaseURL = strings.TrimSuffix(u.String(), "/")
+	}
+	if e := optionalText(in.ContactEmail); e != "" {
+		if addr, err := domain.ParseEmail(e); err != nil {
+			errs.add("contactEmail", "is not an e-mail address")
+		} else {
+			site.ContactEmail = addr
+		}
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	site, err := s.Store.CreateSite(c, actor(c), site)
+	return created(c, "/api/v1/partners/"+site.ID.String(), site, err)
+}
+
+func (s *Server) listSites(c *gin.Context) error {
+	sites, err := s.Store.Sites(c)
+	return respond(c, nonNil(sites), err)
+}
+
+func (s *Server) site(c *gin.Context) (domain.PartnerSite, error) {
+	id, err := pathID(c, "partner site")
+	if err != nil {
+		return domain.PartnerSite{}, err
+	}
+	site, err := s.Store.Site(c, id)
+	return site, notFoundAs(err, "partner site")
+}
+
+func (s *Server) getSite(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.Store.Keys(c, site.ID)
+	if err != nil {
+		return err
+	}
+	creds, err := s.Store.Credentials(c, site.ID)
+	return respond(c, SiteView{PartnerSite: site, Keys: nonNil(keys), Credentials: nonNil(creds)}, err)
+}
+
+func (s *Server) revokeSite(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	site, err = s.Store.RevokeSite(c, actor(c), site.ID)
+	return respond(c, site, err)
+}
+
+func (s *Server) issueKey(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	var in KeyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	k := domain.PartnerKey{SiteID: site.ID, Name: requiredName(&errs, "name", in.Name), IPAllow: []string{}}
+	if len(in.Scopes) == 0 {
+		errs.add("scopes", "is required: vetting:read, vetting:return or both")
+	}
+	for _, sc := range in.Scopes {
+		if sc != domain.ScopeVettingRead && sc != domain.ScopeVettingReturn {
+			errs.add("scopes", "%q is not vetting:read or vetting:return", sc)
+		} else if !contains(k.Scopes, sc) {
+			k.Scopes = append(k.Scopes, sc)
+		}
+	}
+	for _, cidr := range in.IPAllow {
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			if a, aerr := netip.ParseAddr(strings.TrimSpace(cidr)); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			errs.add("ipAllow", "%q is not an IPv4 or IPv6 address or CIDR", cidr)
+			continue
+		}
+		k.IPAllow = append(k.IPAllow, p.Masked().String())
+	}
+	if in.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		if err != nil || !t.After(time.Now()) {
+			errs.add("expiresAt", "must be a future time (RFC 3339)")
+		}
+		k.ExpiresAt = &t
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	k, secret, err := s.Store.IssueKey(c, actor(c), k)
+	if errors.Is(err, store.ErrSiteRevoked) {
+		return conflict("the partner site is revoked")
+	}
+	c.Header("Cache-Control", "no-store")
+	return created(c, "/api/v1/partners/"+site.ID.String(), IssuedKey{PartnerKey: k, Key: secret}, err)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) revokeKey(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	keyID, err := uuid.Parse(c.Param("keyId"))
+	if err != nil {
+		return notFound("key")
+	}
+	k, err := s.Store.RevokeKey(c, actor(c), site.ID, keyID)
+	return respond(c, k, notFoundAs(err, "key"))
+}
+
+func (s *Server) addCredential(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	var in CredentialInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	cred := domain.PartnerCredential{SiteID: site.ID, Name: requiredName(&errs, "name", in.Name)}
+	if in.Secret == nil || strings.TrimSpace(*in.Secret) == "" {
+		errs.add("secret", "is required")
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	cred, err = s.Store.AddCredential(c, actor(c), cred, func(id uuid.UUID) (string, []byte, error) {
+		return s.Keyring.Seal([]byte(strings.TrimSpace(*in.Secret)), partners.CredentialAAD(site.ID.String(), id.String()))
+	})
+	if errors.Is(err, store.ErrSiteRevoked) {
+		return conflict("the partner site is revoked")
+	}
+	return created(c, "/api/v1/partners/"+site.ID.String(), cred, err)
+}
+
+func (s *Server) delegateCase(c *gin.Context) error {
+	var in DelegateInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	siteID := fieldID(&errs, "siteId", in.SiteID)
+	if in.SiteID == nil {
+		errs.add("siteId", "is required")
+	}
+	due := fieldDate(&errs, "dueDate", in.DueDate)
+	if in.DueDate == nil {
+		errs.add("dueDate", "is required")
+	} else if !due.IsZero() && due.Before(today()) {
+		errs.add("dueDate", "must be today or later")
+	}
+	var site domain.PartnerSite
+	if siteID != nil {
+		var err error
+		if site, err = s.Store.Site(c, *siteID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		} else if err != nil || site.Status != "active" {
+			errs.add("siteId", "must be an active partner site")
+		}
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	return s.caseAction(c, workflows.UpdateDelegate, workflows.DelegateCase{Actor: actorID(c), SiteID: site.ID,
+		SiteName: site.OrgName, DueAt: due.AddDays(1).Time().Add(-time.Second)})
+}
+
+func (s *Server) verifyPerson(c *gin.Context) error {
+	id, err := pathID(c, "person")
+	if err != nil {
+		return err
+	}
+	person, err := s.Store.Person(c, id)
+	if err != nil {
+		return notFoundAs(err, "person")
+	}
+	var in VerifyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	siteID := fieldID(&errs, "siteId", in.SiteID)
+	if in.SiteID == nil {
+		errs.add("siteId", "is required")
+	}
+	reason := requiredText(&errs, "reason", in.Reason)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	client, _, err := s.Partners.Client(c, *siteID)
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid(FieldError{Field: "siteId", Message: "must be an active partner site we hold a credential for"})
+	}
+	if err != nil {
+		return err
+	}
+	answer, err := client.Lookup(c, partners.LookupRequest{FirstName: person.FirstName, LastName: person.LastName,
+		DOB: person.DateOfBirth, Reason: reason})
+	if err != nil {
+		var pe *partners.Error
+		if errors.As(err, &pe) {
+			return problem(http.StatusBadGateway, "partner-refused", "the partner answered "+http.StatusText(pe.Status))
+		}
+		return problem(http.StatusBadGateway, "partner-unreachable", "the partner could not be reached")
+	}
+	v, err := s.Store.RecordVerification(c, actor(c), store.Verification{PersonID: id, SiteID: *siteID, Reason: reason,
+		Found: answer.Found, Answer: answer.Raw})
+	return created(c, "/api/v1/persons/"+id.String()+"/verifications", v, err)
+}
+
+func (s *Server) listVerifications(c *gin.Context) error {
+	id, err := pathID(c, "person")
+	if err != nil {
+		return err
+	}
+	vs, err := s.Store.Verifications(c, id)
+	return respond(c, nonNil(vs), err)
+}
+
+func (s *Server) listDisclosures(c *gin.Context) error {
+	id, err := pathID(c, "person")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.Person(c, id); err != nil {
+		return notFoundAs(err, "person")
+	}
+	ds, err := s.Store.PersonDisclosures(c, id)
+	return respond(c, nonNil(ds), err)
+}
+
+func (s *Server) recordDisclosure(c *gin.Context) error {
+	id, err := pathID(c, "person")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.Person(c, id); err != nil {
+		return notFoundAs(err, "person")
+	}
+	var in DisclosureInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	d := domain.Disclosure{ID: uuid.New(), PersonID: id, Source: "manual", Recipient: requiredName(&errs, "recipient", in.Recipient),
+		Reason: requiredText(&errs, "reason", in.Reason), RecordedBy: actor(c), At: time.Now().UTC()}
+	d.Disclosed = map[string]any{"description": requiredText(&errs, "disclosed", in.Disclosed)}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	err = s.Store.RecordDisclosures(c, store.DisclosureBatch{Disclosures: []domain.Disclosure{d},
+		Audit: store.AuditEntry{Actor: actor(c), Action: "disclosure.record", EntityType: "person", EntityID: id.String(),
+			Detail: map[string]any{"disclosureId": d.ID, "recipient": d.Recipient}}})
+	return created(c, "/api/v1/persons/"+id.String()+"/disclosures", d, err)
+}

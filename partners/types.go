@@ -1,0 +1,118 @@
+// Package partners is SignetAssure's side of cross-organisation vetting sharing: the types of the public
+// contract (/api/external/vetting/lookup, /return and /whoami) shared by our server and our client, a Client
+// that calls one partner's endpoints, and the Keyring that seals the bearer secrets partners issued to us.
+package partners
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// Paths of the external endpoints, relative to a partner's base URL.
+const (
+	PathLookup = "/api/external/vetting/lookup"
+	PathReturn = "/api/external/vetting/return"
+	PathWhoAmI = "/api/external/vetting/whoami"
+)
+
+// Scopes a partner key may hold.
+const (
+	ScopeRead   = "vetting:read"
+	ScopeReturn = "vetting:return"
+)
+
+// LookupRequest resolves a name and date of birth to clearance state (POST /lookup).
+type LookupRequest struct {
+	FirstName string      `json:"firstName"`
+	LastName  string      `json:"lastName"`
+	DOB       domain.Date `json:"dob"`
+	Reason    string      `json:"reason"`
+}
+
+// LookupAnswer is the minimum sufficient data for an access decision: never an address, NI number or line
+// manager.
+type LookupAnswer struct {
+	Found bool `json:"found"`
+	// Subject is null when nothing was found.
+	Subject *LookupSubject `json:"subject"`
+	// Matches is [] (not null) when nothing was found.
+	Matches    []LookupMatch `json:"matches"`
+	QueriedAt  time.Time     `json:"queriedAt"`
+	PartnerOrg string        `json:"partnerOrg"`
+
+	// Raw is the answer exactly as the partner sent it (set by Client.Lookup; never marshalled).
+	Raw json.RawMessage `json:"-"`
+}
+
+// LookupSubject is the person the lookup resolved to.
+type LookupSubject struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Active    bool   `json:"active"`
+}
+
+// LookupMatch is one vetting case (and the clearance it gave) of the subject.
+type LookupMatch struct {
+	CaseRef          string            `json:"caseRef"`
+	Type             domain.CaseType   `json:"type"`
+	Status           domain.CaseStatus `json:"status"`
+	ClearanceLevel   domain.Level      `json:"clearanceLevel"`
+	ValidFrom        domain.Date       `json:"validFrom"` // null when the case gave no clearance
+	ValidTo          domain.Date       `json:"validTo"`
+	VettingOwner     string            `json:"vettingOwner"`
+	IssuingAuthority string            `json:"issuingAuthority"`
+	Expired          bool              `json:"expired"`
+	RenewalDue       bool              `json:"renewalDue"`
+}
+
+// ReturnRequest posts the outcome of a vetting check run on a partner's behalf back against the originating
+// case (POST /return). It is idempotent on (calling site, PartnerCaseID).
+type ReturnRequest struct {
+	CaseRef string         `json:"caseRef"`
+	Outcome domain.Outcome `json:"outcome"`
+	// ClearanceLevel, ValidFrom and ValidTo are left out when the outcome gives no clearance (refused,
+	// withdrawn).
+	ClearanceLevel domain.Level `json:"clearanceLevel,omitempty"`
+	ValidFrom      domain.Date  `json:"validFrom,omitzero"`
+	ValidTo        domain.Date  `json:"validTo,omitzero"`
+	PartnerCaseID  string       `json:"partnerCaseId"`
+}
+
+// ReturnAnswer acknowledges a return. A client must take it as an opaque JSON object echoing at least
+// caseRef and outcome; the other fields are what SignetAssure answers.
+type ReturnAnswer struct {
+	CaseRef string         `json:"caseRef"`
+	Outcome domain.Outcome `json:"outcome"`
+	// Status is the answering side's word on what it did (SignetAssure: the case's status after the return).
+	Status        string    `json:"status,omitempty"`
+	PartnerCaseID string    `json:"partnerCaseId,omitempty"`
+	ReceivedAt    time.Time `json:"receivedAt,omitzero"`
+
+	// Raw is the answer exactly as the partner sent it (set by Client.Return; never marshalled).
+	Raw json.RawMessage `json:"-"`
+}
+
+// WhoAmI describes the key a call was made with (GET /whoami).
+type WhoAmI struct {
+	PartnerOrg string   `json:"partnerOrg"`
+	KeyName    string   `json:"keyName"`
+	Scopes     []string `json:"scopes"`
+}
+
+// Problem is an RFC 9457 problem detail as a partner sends it (application/problem+json).
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError says what is wrong with one field of a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}

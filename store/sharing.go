@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// PersonsByNameAndBirth finds the persons whose folded first and last name and date of birth match.
+func (s *Store) PersonsByNameAndBirth(ctx context.Context, first, last string, dob domain.Date) ([]domain.Person, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+personCols+` FROM persons WHERE search_name = $1 AND date_of_birth = $2
+		ORDER BY created_at, id`, domain.FoldName(first, last), dob)
+	return pgx.CollectRows(rows, scanPerson)
+}
+
+// DisclosureBatch is what one partner lookup disclosed, written with the call's audit entry.
+type DisclosureBatch struct {
+	Disclosures []domain.Disclosure
+	Audit       AuditEntry
+}
+
+// RecordDisclosures writes disclosures and their audit entry in one transaction: if either cannot be
+// written, neither is, and the caller must not disclose.
+func (s *Store) RecordDisclosures(ctx context.Context, b DisclosureBatch) error {
+	return s.tx(ctx, &b.Audit, func(tx pgx.Tx) error {
+		for _, d := range b.Disclosures {
+			if d.ID == uuid.Nil {
+				d.ID = uuid.New()
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO disclosures (id, person_id, source, site_id, key_id, recipient, reason,
+				disclosed, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				d.ID, d.PersonID, d.Source, d.SiteID, d.KeyID, d.Recipient, d.Reason, orEmpty(d.Disclosed), d.RecordedBy); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Audit writes one audit entry on its own (an external call that changed nothing).
+func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	return s.tx(ctx, &e, func(pgx.Tx) error { return nil })
+}
+
+// PersonDisclosures lists what was disclosed about a person, partner lookups and manual ones together,
+// newest first.
+func (s *Store) PersonDisclosures(ctx context.Context, personID uuid.UUID) ([]domain.Disclosure, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, person_id, source, site_id, key_id, recipient, reason, disclosed,
+		recorded_by, at FROM disclosures WHERE person_id = $1 ORDER BY at DESC, id`, personID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Disclosure])
+}
+
+// PartnerReturn is the answer stored for an outcome a partner posted back.
+func (s *Store) PartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID string) (json.RawMessage, error) {
+	var answer json.RawMessage
+	err := s.pool.QueryRow(ctx, `SELECT answer FROM partner_returns WHERE site_id = $1 AND partner_case_id = $2`,
+		siteID, partnerCaseID).Scan(&answer)
+	return answer, classify(err)
+}
+
+// RecordPartnerReturn stores the answer to a partner's return with the call's audit entry, in one
+// transaction; a repeat keeps the first answer.
+func (s *Store) RecordPartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID, caseRef string,
+	answer any, audit AuditEntry) error {
+	return s.tx(ctx, &audit, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO partner_returns (site_id, partner_case_id, case_ref, answer)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, siteID, partnerCaseID, caseRef, answer)
+		return err
+	})
+}
+
+// Verification is the answer of a partner we asked about one of our persons.
+type Verification struct {
+	ID          uuid.UUID       `json:"id"`
+	PersonID    uuid.UUID       `json:"personId"`
+	SiteID      uuid.UUID       `json:"siteId"`
+	Reason      string          `json:"reason"`
+	Found       bool            `json:"found"`
+	Answer      json.RawMessage `json:"answer"`
+	RequestedBy *uuid.UUID      `json:"requestedBy"`
+	At          time.Time       `json:"at"`
+}
+
+// RecordVerification stores a partner's answer about one of our persons, with its audit entry.
+func (s *Store) RecordVerification(ctx context.Context, actor Actor, v Verification) (Verification, error) {
+	v.ID = uuid.New()
+	audit := &AuditEntry{Actor: actor, Action: "partner.verify", EntityType: "person", EntityID: v.PersonID.String(),
+		Detail: map[string]any{"siteId": v.SiteID, "found": v.Found}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO partner_verifications (id, person_id, site_id, reason, found, answer, requested_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING at`, v.ID, v.PersonID, v.SiteID, v.Reason, v.Found, v.Answer,
+			(*uuid.UUID)(actor)).Scan(&v.At)
+	})
+	v.RequestedBy = actor
+	return v, err
+}
+
+// Verifications lists what partners told us about a person, newest first.
+func (s *Store) Verifications(ctx context.Context, personID uuid.UUID) ([]Verification, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, person_id, site_id, reason, found, answer, requested_by, at
+		FROM partner_verifications WHERE person_id = $1 ORDER BY at DESC, id`, personID)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Verification])
+}
+
+// Take counts one call against a rate limit of perMinute calls a minute under key, shared by every API
+// process (GCRA: a full minute's calls may come at once, then one every 60/perMinute seconds). One
+// atomic statement on the database's clock decides, so concurrent calls are counted exactly. When the
+// call is over the limit it returns false and how long until the next one is allowed.
+func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time.Duration, error) {
+	interval := time.Minute.Microseconds() / int64(perMinute)
+	window := time.Minute.Microseconds()
+	var tat, now int64
+	err := s.pool.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS us),
+		taken AS (
+			INSERT INTO rate_limits AS r (key, tat, expires_at)
+			SELECT $1, clock.us + $2, clock_timestamp() + interval '2 minutes' FROM clock
+			ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, EXCLUDED.tat - $2) + $2, expires_at = EXCLUDED.expires_at
+				WHERE greatest(r.tat, EXCLUDED.tat - $2) + $2 - (EXCLUDED.tat - $2) <= $3
+			RETURNING tat)
+		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window).Scan(&tat, &now)
+	if err != nil || tat >= 0 {
+		return err == nil, 0, err
+	}
+	err = s.pool.QueryRow(ctx, `SELECT tat FROM rate_limits WHERE key = $1`, key).Scan(&tat)
+	return false, time.Duration(tat+interval-window-now) * time.Microsecond, err
+}
