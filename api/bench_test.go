@@ -2,7 +2,14 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,3 +86,70 @@ func bareWorkflow(ctx workflow.Context) error {
 }
 
 func bareActivity(context.Context) error { return nil }
+
+// BenchmarkLookup is the partner /lookup for a person on record, through key authentication, the
+// shared rate limiter (lifted for the run), the matching, the disclosure and the chained audit entry.
+func BenchmarkLookup(b *testing.B) {
+	e := newEnv(b)
+	e.lookupLimit = 1_000_000
+	e.start(e.st, e.tc) // serve again, with the limit lifted
+	e.clear(e.createPerson("Jane", "Davies", "1985-04-12"), "SC")
+	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
+	body := map[string]any{"firstName": "Jane", "lastName": "Davies", "dob": "1985-04-12", "reason": "bench"}
+	measure(b, func() int { return e.partnerCall(key, "POST", "/api/external/vetting/lookup", body).status })
+}
+
+// BenchmarkBareLookupQuery is the baseline: a bare handler running the same indexed person query, with
+// no authentication, limiter, disclosure or audit.
+func BenchmarkBareLookupQuery(b *testing.B) {
+	e := newEnv(b)
+	e.createPerson("Jane", "Davies", "1985-04-12")
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ps, err := e.st.PersonsByNameAndBirth(r.Context(), "Jane", "Davies", domain.NewDate(1985, 4, 12))
+		if err != nil || len(ps) != 1 {
+			w.WriteHeader(500)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"found": true, "firstName": ps[0].FirstName})
+	}))
+	defer bare.Close()
+	measure(b, func() int {
+		res, err := http.Post(bare.URL, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	})
+}
+
+// measure runs call b.N times with benchConcurrency in flight, failing on any status but 200, and
+// reports calls a second and the 50th and 99th latency percentiles.
+func measure(b *testing.B, call func() int) {
+	var mu sync.Mutex
+	latencies := make([]time.Duration, 0, b.N)
+	b.SetParallelism(benchConcurrency / 2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			start := time.Now()
+			status := call()
+			d := time.Since(start)
+			if status != 200 {
+				b.Errorf("status %d", status)
+			}
+			mu.Lock()
+			latencies = append(latencies, d)
+			mu.Unlock()
+		}
+	})
+	b.StopTimer()
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
