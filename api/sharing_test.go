@@ -142,6 +142,23 @@ func TestSharingBetweenTwoOrganisations(t *testing.T) {
 		t.Fatalf("Beacon audited %d verifications", n)
 	}
 
+	// No secret reaches either side's logs or answers.
+	for _, e := range []*env{acme, beacon} {
+		logs := e.logs.String()
+		for _, secret := range []string{p.keyForBeacon, p.keyForAcme} {
+			if strings.Contains(logs, secret[13:]) {
+				t.Fatal("a partner key's secret is in the logs")
+			}
+		}
+	}
+	site := acme.must(200, domain.RoleAdmin, "GET", "/api/v1/partners/"+p.beaconAtAcme, nil)
+	if raw, _ := json.Marshal(site); strings.Contains(string(raw), p.keyForAcme[13:]) || strings.Contains(string(raw), p.keyForBeacon[13:]) {
+		t.Fatal("the partner site's answer shows a secret")
+	}
+	if n := acme.count(`SELECT count(*) FROM partner_credentials WHERE position($1::bytea in sealed) > 0`, []byte(p.keyForAcme)); n != 0 {
+		t.Fatal("a partner credential is stored in clear")
+	}
+
 	// Revocation cuts both ways: Acme revokes Beacon; Beacon's key stops working at Acme, and Acme can no
 	// longer call Beacon with the credential Beacon issued it.
 	acme.must(200, domain.RoleAdmin, "POST", "/api/v1/partners/"+p.beaconAtAcme+"/revoke", nil)
