@@ -175,11 +175,15 @@ func (s *Server) externalLookup(c *gin.Context) error {
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
-	subject := ""
+	var subjects []string
 	for _, d := range disclosures {
-		subject += d.PersonID.String() + " "
+		subjects = append(subjects, d.PersonID.String())
 	}
-	batch := store.DisclosureBatch{Disclosures: disclosures, Audit: call.audit(http.StatusOK, map[bool]string{true: "found", false: "not_found"}[answer.Found], strings.TrimSpace(subject))}
+	outcome := "not_found"
+	if answer.Found {
+		outcome = "found"
+	}
+	batch := store.DisclosureBatch{Disclosures: disclosures, Audit: call.audit(http.StatusOK, outcome, strings.Join(subjects, " "))}
 	if err := s.Store.RecordDisclosures(c, batch); err != nil {
 		return err // nothing is disclosed that was not recorded
 	}
