@@ -67,8 +67,9 @@ func (a *Activities) PostPartnerReturn(ctx context.Context, in PostPartnerReturn
 	return partnerError(err)
 }
 
-// CheckPartnerHealth probes every active partner site we hold a credential for with /whoami and
-// records the result on the site. It returns how many sites answered.
+// CheckPartnerHealth probes every active partner site with /whoami, using the credential it issued us,
+// and records the result on the site (a site we hold no live credential for is unhealthy). Each probe
+// is audited. It returns how many sites answered.
 func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 	sites, err := a.Store.Sites(ctx)
 	if err != nil {
@@ -82,6 +83,7 @@ func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 		client, _, err := a.partnerClient(ctx, s.ID)
 		if err == nil {
 			_, err = client.WhoAmI(ctx)
+			a.auditOutbound(ctx, s, partners.PathWhoAmI, "", err)
 		}
 		problem := ""
 		if err != nil {
@@ -124,9 +126,10 @@ func (a *Activities) auditOutbound(ctx context.Context, site domain.PartnerSite,
 			"subject": subject, "at": time.Now().UTC()}})
 }
 
-// partnerError makes a partner's refusal non-retryable and leaves transient failures to Temporal's retries.
+// partnerError makes a partner's refusal non-retryable and leaves transient failures (and a
+// cancellation) to Temporal.
 func partnerError(err error) error {
-	if err == nil || partners.IsRetryable(err) {
+	if err == nil || partners.IsRetryable(err) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrPartnerRefused, err)

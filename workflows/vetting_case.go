@@ -116,7 +116,9 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.CaseState, err
 	}
-	return w.CaseState, w.returnToPartner(ctx)
+	// The state is read after the return is posted: Go leaves the order of w.CaseState and the call unspecified.
+	err := w.returnToPartner(ctx)
+	return w.CaseState, err
 }
 
 // fireDue runs what is due now, holding the case's lock. An officer's action may have held the lock when

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -158,7 +159,12 @@ func (w *vettingCase) returnToPartner(ctx workflow.Context) error {
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, partnerActivity), activities.A.PostPartnerReturn, in).Get(ctx, nil)
 	w.ReturnedToPartner = true
 	if err != nil {
-		msg := "The partner refused the outcome posted back: " + err.Error()
+		reason := err.Error()
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			reason = appErr.Message()
+		}
+		msg := "The partner refused the outcome posted back: " + reason
 		if rerr := w.record(ctx, "return_refused", nil, msg, nil, nil); rerr != nil {
 			return rerr
 		}

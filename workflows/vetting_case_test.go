@@ -38,6 +38,8 @@ type sentUpdate struct {
 	Accepted, Rejected, Completed bool
 	Err                           error
 	State                         CaseState
+	// Result is the update's result as the handler returned it (a CaseState, or a partner's answer).
+	Result any
 	// EventsWritten is how many ApplyCaseEvent calls had been made when the update completed.
 	EventsWritten int
 }
@@ -59,6 +61,19 @@ type caseHarness struct {
 	clearances []domain.Clearance
 	notices    []notifyCall
 	attrs      []temporal.SearchAttributes
+
+	// postReturn, when set, answers each attempt of PostPartnerReturn (the first is 1); nil acknowledges.
+	postReturn func(attempt int, in activities.PostPartnerReturnInput) error
+	returns    []activities.RecordPartnerReturnInput
+	posts      []postCall
+}
+
+// postCall is one attempt of PostPartnerReturn, the workflow clock then and how many timeline events had
+// been written.
+type postCall struct {
+	activities.PostPartnerReturnInput
+	Now           time.Time
+	EventsWritten int
 }
 
 func newCase(t *testing.T, level domain.Level, sla domain.SLA) *caseHarness {
@@ -111,6 +126,29 @@ func (h *caseHarness) notifyStaff(_ context.Context, in activities.NotifyInput) 
 	return len(in.UserIDs) + len(in.Roles), nil
 }
 
+func (h *caseHarness) recordPartnerReturn(_ context.Context, in activities.RecordPartnerReturnInput) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.returns = append(h.returns, in)
+	return nil
+}
+
+func (h *caseHarness) postPartnerReturn(_ context.Context, in activities.PostPartnerReturnInput) error {
+	now := h.env.Now()
+	h.mu.Lock()
+	if len(h.posts) >= runaway {
+		h.mu.Unlock()
+		return temporal.NewNonRetryableApplicationError("posts run away", "Runaway", nil)
+	}
+	h.posts = append(h.posts, postCall{PostPartnerReturnInput: in, Now: now, EventsWritten: len(h.events)})
+	attempt, answer := len(h.posts), h.postReturn
+	h.mu.Unlock()
+	if answer == nil {
+		return nil
+	}
+	return answer(attempt, in)
+}
+
 // at runs fn d after the case started, on the workflow clock.
 func (h *caseHarness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
 
@@ -137,6 +175,7 @@ func (h *caseHarness) sendInto(s *sentUpdate, name string, args ...any) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			s.Completed, s.Err, s.EventsWritten = true, err, len(h.events)
+			s.Result = v
 			if st, ok := v.(CaseState); ok {
 				s.State = st
 			}
@@ -162,6 +201,8 @@ func (h *caseHarness) run() CaseState {
 	h.env.OnActivity(activities.A.ApplyCaseEvent, mock.Anything, mock.Anything).Return(h.applyCaseEvent)
 	h.env.OnActivity(activities.A.RecordClearance, mock.Anything, mock.Anything).After(h.slowClearance).Return(h.recordClearance)
 	h.env.OnActivity(activities.A.NotifyStaff, mock.Anything, mock.Anything).Return(h.notifyStaff)
+	h.env.OnActivity(activities.A.RecordPartnerReturn, mock.Anything, mock.Anything).Return(h.recordPartnerReturn)
+	h.env.OnActivity(activities.A.PostPartnerReturn, mock.Anything, mock.Anything).Return(h.postPartnerReturn)
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
