@@ -15,28 +15,17 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
 
-// Problem is an RFC 9457 problem detail. Errors names each offending field.
-type Problem struct {
-	Type     string       `json:"type"`
-	Title    string       `json:"title"`
-	Status   int          `json:"status"`
-	Detail   string       `json:"detail,omitempty"`
-	Instance string       `json:"instance,omitempty"`
-	Errors   []FieldError `json:"errors,omitempty"`
-}
-
-// FieldError says what is wrong with one field of a request (a JSON pointer-free dotted name, or a query
-// parameter, or "body" for the request as a whole).
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+// Problem is an RFC 9457 problem detail naming each offending field: one definition with the partner
+// contract's.
+type (
+	Problem    = partners.Problem
+	FieldError = partners.FieldError
+)
 
 const problemBase = "https://signetassure.dev/problems/"
 

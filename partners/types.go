@@ -101,7 +101,8 @@ type WhoAmI struct {
 	Scopes     []string `json:"scopes"`
 }
 
-// Problem is an RFC 9457 problem detail as a partner sends it (application/problem+json).
+// Problem is an RFC 9457 problem detail (application/problem+json): what a partner answers, and what our
+// own API answers. Errors names each offending field.
 type Problem struct {
 	Type     string       `json:"type"`
 	Title    string       `json:"title"`
@@ -111,7 +112,12 @@ type Problem struct {
 	Errors   []FieldError `json:"errors,omitempty"`
 }
 
-// FieldError says what is wrong with one field of a request.
+// Error makes a Problem an error, so a handler can return one. Its detail may repeat what was sent: do
+// not log it.
+func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// FieldError says what is wrong with one field of a request (a body field, a query parameter or header,
+// or "body" for the request as a whole).
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
