@@ -315,14 +315,11 @@ func (s *Server) delegateCase(c *gin.Context) error {
 }
 
 func (s *Server) verifyPerson(c *gin.Context) error {
-	id, err := pathID(c, "person")
+	person, err := s.person(c)
 	if err != nil {
 		return err
 	}
-	person, err := s.Store.Person(c, id)
-	if err != nil {
-		return notFoundAs(err, "person")
-	}
+	id := person.ID
 	var in VerifyInput
 	if err := decode(c, &in); err != nil {
 		return err
@@ -358,34 +355,29 @@ func (s *Server) verifyPerson(c *gin.Context) error {
 }
 
 func (s *Server) listVerifications(c *gin.Context) error {
-	id, err := pathID(c, "person")
+	p, err := s.person(c)
 	if err != nil {
 		return err
 	}
-	vs, err := s.Store.Verifications(c, id)
+	vs, err := s.Store.Verifications(c, p.ID)
 	return respond(c, nonNil(vs), err)
 }
 
 func (s *Server) listDisclosures(c *gin.Context) error {
-	id, err := pathID(c, "person")
+	p, err := s.person(c)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.Person(c, id); err != nil {
-		return notFoundAs(err, "person")
-	}
-	ds, err := s.Store.PersonDisclosures(c, id)
+	ds, err := s.Store.PersonDisclosures(c, p.ID)
 	return respond(c, nonNil(ds), err)
 }
 
 func (s *Server) recordDisclosure(c *gin.Context) error {
-	id, err := pathID(c, "person")
+	p, err := s.person(c)
 	if err != nil {
 		return err
 	}
-	if _, err := s.Store.Person(c, id); err != nil {
-		return notFoundAs(err, "person")
-	}
+	id := p.ID
 	var in DisclosureInput
 	if err := decode(c, &in); err != nil {
 		return err

@@ -208,14 +208,20 @@ func (s *Server) createPerson(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) getPerson(c *gin.Context) error {
+// person is the person the path names.
+func (s *Server) person(c *gin.Context) (domain.Person, error) {
 	id, err := pathID(c, "person")
 	if err != nil {
-		return err
+		return domain.Person{}, err
 	}
 	p, err := s.Store.Person(c, id)
+	return p, notFoundAs(err, "person")
+}
+
+func (s *Server) getPerson(c *gin.Context) error {
+	p, err := s.person(c)
 	if err != nil {
-		return notFoundAs(err, "person")
+		return err
 	}
 	c.JSON(http.StatusOK, viewPerson(c, p))
 	return nil
@@ -264,14 +270,11 @@ func (s *Server) listPersons(c *gin.Context) error {
 }
 
 func (s *Server) personClearances(c *gin.Context) error {
-	id, err := pathID(c, "person")
-	if err == nil {
-		_, err = s.Store.Person(c, id)
-	}
+	p, err := s.person(c)
 	if err != nil {
-		return notFoundAs(err, "person")
+		return err
 	}
-	cls, err := s.Store.PersonClearances(c, id)
+	cls, err := s.Store.PersonClearances(c, p.ID)
 	return respond(c, nonNil(cls), err)
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,7 +29,7 @@ func scanCase(r pgx.CollectableRow) (domain.Case, error) {
 // stored one never overwrites it. Only the case workflow calls it.
 func (s *Store) ApplyCaseEvent(ctx context.Context, c domain.Case, e domain.CaseEvent) error {
 	audit := &AuditEntry{Actor: e.ActorID, Action: "case." + e.Kind, EntityType: "vetting_case", EntityID: c.CaseRef,
-		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + itoa(e.Seq)}
+		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + strconv.Itoa(e.Seq)}
 	return s.tx(ctx, audit, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO vetting_cases (`+caseCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/signetassure/signetassure/domain"
 )
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 const userCols = `id, display_name, email, roles, active`
 
