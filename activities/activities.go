@@ -25,6 +25,8 @@ type Activities struct {
 	Partners partners.Directory
 	// AuditKeys sign the audit log's checkpoints.
 	AuditKeys audit.Keys
+	// Access drives the access control system.
+	Access AccessSettings
 }
 
 // SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint. Its result
@@ -71,6 +73,20 @@ func (a *Activities) RecordClearance(ctx context.Context, c domain.Clearance) (d
 	return stored, nonRetryable(err)
 }
 
+// RevokeReviewedInput names the clearance a refused renewal or aftercare check reviewed.
+type RevokeReviewedInput struct {
+	PersonID uuid.UUID
+	Level    domain.Level
+	CaseRef  string
+}
+
+// RevokeReviewedClearance revokes the person's active or suspended clearance at the level a refused check
+// reviewed. It returns how many it revoked; a repeat revokes none.
+func (a *Activities) RevokeReviewedClearance(ctx context.Context, in RevokeReviewedInput) (int, error) {
+	n, err := a.Store.RevokeClearancesAt(ctx, in.PersonID, in.Level, in.CaseRef)
+	return n, nonRetryable(err)
+}
+
 // NotifyInput is a notification to staff: to the users named and to every active holder of the roles.
 type NotifyInput struct {
 	// Key makes the notification idempotent: one per user per key.
@@ -100,9 +116,12 @@ func (a *Activities) NotifyStaff(ctx context.Context, in NotifyInput) (int, erro
 	}
 	var ns []domain.Notification
 	for id := range users {
-		ref := in.CaseRef
-		ns = append(ns, domain.Notification{ID: fmt.Sprintf("%s/%s", in.Key, id), UserID: id, Kind: in.Kind,
-			CaseRef: &ref, Message: in.Message, CreatedAt: in.At})
+		n := domain.Notification{ID: fmt.Sprintf("%s/%s", in.Key, id), UserID: id, Kind: in.Kind,
+			Message: in.Message, CreatedAt: in.At}
+		if in.CaseRef != "" {
+			n.CaseRef = &in.CaseRef
+		}
+		ns = append(ns, n)
 	}
 	return len(ns), nonRetryable(a.Store.Notify(ctx, ns))
 }

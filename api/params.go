@@ -87,6 +87,18 @@ func (q *query) bool(name string) *bool {
 	return &b
 }
 
+func (q *query) int64(name string) int64 {
+	v, ok := q.c.GetQuery(name)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		q.errs.add(name, "must be a whole number of at least 0")
+	}
+	return n
+}
+
 func (q *query) date(name string) *domain.Date {
 	v, ok := q.c.GetQuery(name)
 	if !ok {
@@ -197,7 +209,11 @@ func keyedID(user uuid.UUID, parts ...string) string {
 
 // keyedCaseRef is the case reference a case opened under an idempotency key gets: opaque, and the same
 // for a repeat of the request.
-func keyedCaseRef(user uuid.UUID, key string) string {
-	sum := sha256.Sum256([]byte(keyedID(user, "open-case", key)))
-	return "v_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
+func keyedCaseRef(user uuid.UUID, key string) string { return keyedRef("v_", user, "open-case", key) }
+
+// keyedRef is an opaque reference (prefix and 26 base-32 characters) for what a user asked for under an
+// idempotency key.
+func keyedRef(prefix string, user uuid.UUID, action, key string) string {
+	sum := sha256.Sum256([]byte(keyedID(user, action, key)))
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:26])
 }

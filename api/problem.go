@@ -84,7 +84,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	var p *Problem
 	var ce *store.ConstraintError
-	var rej *workflows.CaseRejection
+	var rej *workflows.Rejection
 	switch {
 	case errors.As(err, &p):
 		return p

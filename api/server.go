@@ -15,6 +15,7 @@ import (
 	"github.com/swaggest/openapi-go/openapi3"
 	"go.temporal.io/sdk/client"
 
+	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
@@ -37,6 +38,10 @@ type Deps struct {
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the caller (none by default:
 	// the caller is the connection's address).
 	TrustedProxies []string
+	// ACS is the access control system (nil: none configured); Inactivity dates a person's disable and
+	// removal.
+	ACS        access.Connector
+	Inactivity store.Inactivity
 	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
 	// (default 20 s).
 	TemporalTimeout time.Duration

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/restacs"
+	"github.com/signetassure/signetassure/store"
 )
 
 // Config is the whole configuration.
@@ -36,6 +41,8 @@ type Config struct {
 	// AUDIT_VERIFY_KEYS); AuditCheckpointEvery is how often the worker signs one.
 	AuditKeys            audit.Keys
 	AuditCheckpointEvery time.Duration
+	// ACS is the access control system and how SignetAssure drives it.
+	ACS ACS
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -78,7 +85,92 @@ func Load() (Config, error) {
 	if c.AuditCheckpointEvery, err = domain.ParseDays(env("AUDIT_CHECKPOINT_INTERVAL", "5m")); err != nil {
 		return c, fmt.Errorf("AUDIT_CHECKPOINT_INTERVAL: %w", err)
 	}
+	if c.ACS, err = loadACS(); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// ACS configures the access control system. CREDOID_URL selects CredoID; ACS_REST_CONFIG (a YAML or JSON
+// file) selects the configuration-driven connector for any REST access control system; neither leaves
+// access control off (grants are still tracked).
+type ACS struct {
+	CredoID    *credoid.Config
+	RESTConfig *restacs.Config
+	// SyncEvery is the background sync's interval; EventPollEvery how often the event feed is read.
+	SyncEvery, EventPollEvery time.Duration
+	Inactivity                store.Inactivity
+	// Concurrency bounds the persons a sync reconciles at once and the requests in flight to the ACS.
+	Concurrency int
+}
+
+func loadACS() (ACS, error) {
+	a := ACS{}
+	var err error
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{
+		{"ACS_SYNC_INTERVAL", "15m", &a.SyncEvery},
+		{"ACS_EVENT_POLL_INTERVAL", "5s", &a.EventPollEvery},
+		{"ACS_INACTIVE_DISABLE_AFTER", "90d", &a.Inactivity.DisableAfter},
+		{"ACS_INACTIVE_REMOVE_AFTER", "180d", &a.Inactivity.RemoveAfter},
+	} {
+		if *d.dst, err = domain.ParseDays(env(d.name, d.def)); err != nil {
+			return a, fmt.Errorf("%s: %w", d.name, err)
+		}
+	}
+	if a.Inactivity.RemoveAfter <= a.Inactivity.DisableAfter {
+		return a, fmt.Errorf("ACS_INACTIVE_REMOVE_AFTER must be longer than ACS_INACTIVE_DISABLE_AFTER")
+	}
+	if a.Concurrency, err = strconv.Atoi(env("ACS_CONCURRENCY", "8")); err != nil || a.Concurrency < 1 || a.Concurrency > 64 {
+		return a, fmt.Errorf("ACS_CONCURRENCY: want a whole number from 1 to 64")
+	}
+	if u := env("CREDOID_URL", ""); u != "" {
+		zone, err := time.LoadLocation(env("CREDOID_TIME_ZONE", "Europe/London"))
+		if err != nil {
+			return a, fmt.Errorf("CREDOID_TIME_ZONE: %w", err)
+		}
+		a.CredoID = &credoid.Config{BaseURL: u, Username: env("CREDOID_USERNAME", ""), Password: os.Getenv("CREDOID_PASSWORD"),
+			TimeZone: zone}
+		if a.CredoID.Username == "" {
+			return a, fmt.Errorf("CREDOID_USERNAME: required with CREDOID_URL")
+		}
+	}
+	if path := env("ACS_REST_CONFIG", ""); path != "" {
+		if a.CredoID != nil {
+			return a, fmt.Errorf("CREDOID_URL and ACS_REST_CONFIG: configure one access control system")
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return a, fmt.Errorf("ACS_REST_CONFIG: %w", err)
+		}
+		rc, err := restacs.Load(data)
+		if err != nil {
+			return a, fmt.Errorf("ACS_REST_CONFIG: %w", err)
+		}
+		a.RESTConfig = &rc
+	}
+	return a, nil
+}
+
+// Connector builds the configured ACS connector; nil when none is configured. Secrets the REST
+// configuration names are read from the environment.
+func (a ACS) Connector() (access.Connector, error) {
+	o := access.HTTPOptions{MaxConcurrent: a.Concurrency}
+	switch {
+	case a.CredoID != nil:
+		cfg := *a.CredoID
+		cfg.HTTP = o
+		return credoid.New(cfg), nil
+	case a.RESTConfig != nil:
+		c, err := restacs.New(*a.RESTConfig, os.Getenv, o)
+		if err != nil {
+			return nil, fmt.Errorf("ACS_REST_CONFIG: %w", err)
+		}
+		return c, nil
+	}
+	return nil, nil
 }
 
 func env(name, def string) string {

@@ -114,14 +114,19 @@ func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // NewCaseRef makes an opaque case reference: "v_" and 26 random base-32 characters (130 bits). It is never
 // derived from personal data, so it may appear in workflow ids, logs and partner answers.
-func NewCaseRef() string { return "v_" + strings.ToLower(rand.Text()) }
+func NewCaseRef() string { return "v_" + strings.ToLower(randText()) }
 
 // IsCaseRef reports whether s has the shape of a case reference.
-func IsCaseRef(s string) bool {
-	if !strings.HasPrefix(s, "v_") || len(s) < 22 || len(s) > 64 {
+func IsCaseRef(s string) bool { return hasRefShape(s, "v_") }
+
+func randText() string { return rand.Text() }
+
+// hasRefShape reports whether s is prefix and 20 to 62 lower-case letters and digits: an opaque reference.
+func hasRefShape(s, prefix string) bool {
+	if !strings.HasPrefix(s, prefix) || len(s) < len(prefix)+20 || len(s) > 64 {
 		return false
 	}
-	for _, c := range s[2:] {
+	for _, c := range s[len(prefix):] {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'z') {
 			return false
 		}

@@ -17,6 +17,7 @@ type Schedule struct {
 	ID       string
 	Every    time.Duration
 	Workflow any
+	Args     []any
 }
 
 // EnsureSchedules creates SignetAssure's Temporal Schedules, or brings their interval up to date.
@@ -27,7 +28,7 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, sch
 			ID:      s.ID,
 			Spec:    spec,
 			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-			Action:  &client.ScheduleWorkflowAction{ID: s.ID, Workflow: s.Workflow, TaskQueue: taskQueue},
+			Action:  &client.ScheduleWorkflowAction{ID: s.ID, Workflow: s.Workflow, Args: s.Args, TaskQueue: taskQueue},
 		})
 		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 			err = c.ScheduleClient().GetHandle(ctx, s.ID).Update(ctx, client.ScheduleUpdateOptions{
@@ -44,12 +45,29 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, sch
 	return nil
 }
 
-// DefaultSchedules are the recurring jobs, at the given intervals. Audit checkpoints are signed only
-// where a signing key is configured.
-func DefaultSchedules(partnerHealth, auditCheckpoint time.Duration, signing bool) []Schedule {
-	s := []Schedule{{ID: workflows.PartnerHealthScheduleID, Every: partnerHealth, Workflow: workflows.PartnerHealth}}
-	if signing {
-		s = append(s, Schedule{ID: workflows.AuditCheckpointScheduleID, Every: auditCheckpoint, Workflow: workflows.AuditCheckpoint})
+// Intervals are how often the recurring jobs run; zero leaves a job out.
+type Intervals struct {
+	PartnerHealth, AuditCheckpoint, AccessSync time.Duration
+}
+
+// DefaultSchedules are the recurring jobs at their intervals: audit checkpoints only where a signing key
+// is configured, the access sync only where an access control system is.
+func DefaultSchedules(every Intervals) []Schedule {
+	s := []Schedule{{ID: workflows.PartnerHealthScheduleID, Every: every.PartnerHealth, Workflow: workflows.PartnerHealth}}
+	if every.AuditCheckpoint > 0 {
+		s = append(s, Schedule{ID: workflows.AuditCheckpointScheduleID, Every: every.AuditCheckpoint, Workflow: workflows.AuditCheckpoint})
+	}
+	if every.AccessSync > 0 {
+		s = append(s, Schedule{ID: workflows.AccessSyncScheduleID, Every: every.AccessSync, Workflow: workflows.AccessSync,
+			Args: []any{workflows.AccessSyncInput{Trigger: "schedule"}}})
 	}
 	return s
+}
+
+// FollowAccessEvents starts the workflow that follows the ACS's event feed, unless it runs already.
+func FollowAccessEvents(ctx context.Context, c client.Client, taskQueue string, every time.Duration) error {
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AccessEventsWorkflowID, TaskQueue: taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+		workflows.AccessEvents, workflows.AccessEventsInput{Every: every})
+	return err
 }

@@ -21,5 +21,9 @@ func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.VettingCase)
 	r.RegisterWorkflow(workflows.PartnerHealth)
 	r.RegisterWorkflow(workflows.AuditCheckpoint)
+	r.RegisterWorkflow(workflows.AccessGrant)
+	r.RegisterWorkflow(workflows.AccessReview)
+	r.RegisterWorkflow(workflows.AccessSync)
+	r.RegisterWorkflow(workflows.AccessEvents)
 	r.RegisterActivity(acts)
 }

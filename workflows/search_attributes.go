@@ -12,11 +12,12 @@ var (
 	CaseStatusKey     = temporal.NewSearchAttributeKeyKeyword("CaseStatus")
 	ClearanceLevelKey = temporal.NewSearchAttributeKeyKeyword("ClearanceLevel")
 	VettingOwnerKey   = temporal.NewSearchAttributeKeyKeyword("VettingOwner")
+	GrantStatusKey    = temporal.NewSearchAttributeKeyKeyword("GrantStatus")
 )
 
 // SearchAttributeKeys is every search attribute SignetAssure uses, for registering them on a server.
 var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{
-	CaseRefKey, CaseTypeKey, CaseStatusKey, ClearanceLevelKey, VettingOwnerKey,
+	CaseRefKey, CaseTypeKey, CaseStatusKey, ClearanceLevelKey, VettingOwnerKey, GrantStatusKey,
 }
 
 // SearchAttributeSchema gives each key a value, the form testsuite.DevServerOptions takes to register them.

@@ -216,7 +216,7 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 	if by, ok := extra["partnerOrg"].(string); ok {
 		summary += " (returned by " + by + ")"
 	}
-	return w.record(ctx, "outcome", actor, summary, detail, func(c *domain.Case) {
+	if err := w.record(ctx, "outcome", actor, summary, detail, func(c *domain.Case) {
 		c.Status = domain.CaseStatus(outcome)
 		c.Outcome = &outcome
 		c.ClosedAt = &now
@@ -226,7 +226,32 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 			c.OutcomeLevel = &level
 			c.ValidFrom, c.ValidTo = from, to
 		}
-	})
+	}); err != nil {
+		return err
+	}
+	return w.followClearance(ctx, outcome)
+}
+
+// followClearance makes access follow the outcome: a refused renewal or aftercare check revokes the
+// clearance it reviewed, and any change to the person's clearances has their access reviewed.
+func (w *vettingCase) followClearance(ctx workflow.Context, outcome domain.Outcome) error {
+	if workflow.GetVersion(ctx, "access-follows-clearance", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil // a case decided before access control followed clearance
+	}
+	reviews := outcome.GrantsClearance()
+	if outcome == domain.OutcomeRefused && (w.Case.Type == domain.CaseRenewal || w.Case.Type == domain.CaseAftercare) {
+		var revoked int
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RevokeReviewedClearance,
+			activities.RevokeReviewedInput{PersonID: w.Case.PersonID, Level: w.Case.RequestedLevel, CaseRef: w.Case.CaseRef}).
+			Get(ctx, &revoked); err != nil {
+			return err
+		}
+		reviews = revoked > 0
+	}
+	if !reviews {
+		return nil
+	}
+	return requestReview(ctx, w.Case.PersonID)
 }
 
 // act runs an officer action under the case's lock: it checks the action again against the state it

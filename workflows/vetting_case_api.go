@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -105,91 +103,29 @@ type (
 	}
 )
 
-// CaseRejection is a case action the workflow refused: an invalid transition (Conflict), a partner's
-// return for a case not delegated to it (NotFound), or bad input.
-type CaseRejection struct {
-	Conflict bool
-	NotFound bool
-	Message  string
-}
-
-func (e *CaseRejection) Error() string { return e.Message }
-
-// rejection converts a workflow's refusal into a CaseRejection; other errors pass through.
-func rejection(err error) error {
-	var appErr *temporal.ApplicationError
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	var gone *serviceerror.NotFound
-	switch {
-	case errors.As(err, &started):
-		return &CaseRejection{Conflict: true, Message: "that case reference belongs to a closed case"}
-	case errors.As(err, &gone):
-		return &CaseRejection{Conflict: true, Message: "the case is closed"}
-	}
-	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case ErrInvalidTransition:
-			return &CaseRejection{Conflict: true, Message: appErr.Message()}
-		case ErrInvalidCaseInput:
-			return &CaseRejection{Message: appErr.Message()}
-		case ErrNotDelegated:
-			return &CaseRejection{NotFound: true, Message: appErr.Message()}
-		}
-	}
-	return err
-}
-
 // OpenCase starts a case's workflow and returns once the case has reached its first wait, so its read
 // model is written when this returns. Opening a case reference that is open already answers with that
 // case (a retried request); one that is closed is ErrCaseClosed.
 func OpenCase(ctx context.Context, c client.Client, taskQueue string, in VettingCaseInput) (CaseState, error) {
-	start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       VettingCaseWorkflowID(in.CaseRef),
-		TaskQueue:                taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
-	}, VettingCase, in)
-	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   UpdateCaseOpened,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err == nil {
-		var st CaseState
-		if err = h.Get(ctx, &st); err == nil {
-			return st, nil
-		}
+	var st CaseState
+	err := updateWithStart(ctx, c, client.StartWorkflowOptions{
+		ID:                    VettingCaseWorkflowID(in.CaseRef),
+		TaskQueue:             taskQueue,
+		TypedSearchAttributes: caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
+	}, VettingCase, in, UpdateCaseOpened, &st)
+	var pending *Pending
+	if errors.As(err, &pending) {
+		return st, &CasePending{CaseRef: in.CaseRef}
 	}
-	if ctx.Err() != nil {
-		// Timed out (no worker took the case up): the start may still have happened, and then the case
-		// exists and goes on when a worker runs.
-		probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, dErr := c.DescribeWorkflowExecution(probe, VettingCaseWorkflowID(in.CaseRef), ""); dErr == nil {
-			return CaseState{}, &CasePending{CaseRef: in.CaseRef}
-		}
-	}
-	return CaseState{}, rejection(err)
+	return st, err
 }
 
 // UpdateCase sends an officer action (an update named by one of the Update constants) to a running case
 // and returns the case's state after it. Actions sent with the same non-empty updateID are applied once.
 func UpdateCase(ctx context.Context, c client.Client, caseRef, update, updateID string, action any) (CaseState, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   VettingCaseWorkflowID(caseRef),
-		UpdateID:     updateID,
-		UpdateName:   update,
-		Args:         []any{action},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return CaseState{}, rejection(err)
-	}
 	var st CaseState
-	return st, rejection(h.Get(ctx, &st))
+	err := updateRunning(ctx, c, VettingCaseWorkflowID(caseRef), update, updateID, action, &st)
+	return st, err
 }
 
 // QueryCase returns the live state of a running or finished case.
@@ -232,16 +168,8 @@ func (e *CasePending) Error() string { return "case " + e.CaseRef + " accepted, 
 // ReturnToCase delivers a partner's posted-back outcome to the case delegated to it. The update id is
 // made of the site and the partner's case id, so a repeat of the same return is applied once.
 func ReturnToCase(ctx context.Context, c client.Client, caseRef string, r PartnerReturn) (partners.ReturnAnswer, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   VettingCaseWorkflowID(caseRef),
-		UpdateID:     "partner-return/" + r.SiteID.String() + "/" + r.PartnerCaseID,
-		UpdateName:   UpdatePartnerReturn,
-		Args:         []any{r},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return partners.ReturnAnswer{}, rejection(err)
-	}
 	var answer partners.ReturnAnswer
-	return answer, rejection(h.Get(ctx, &answer))
+	err := updateRunning(ctx, c, VettingCaseWorkflowID(caseRef), UpdatePartnerReturn,
+		"partner-return/"+r.SiteID.String()+"/"+r.PartnerCaseID, r, &answer)
+	return answer, err
 }

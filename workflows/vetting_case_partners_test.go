@@ -33,7 +33,7 @@ func mustRejectNotDelegated(t *testing.T, s *sentUpdate, what string) {
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(s.Err, &appErr), "%s: want an ApplicationError, got %v", what, s.Err)
 	assert.Equal(t, ErrNotDelegated, appErr.Type(), "%s: %v", what, s.Err)
-	var rej *CaseRejection
+	var rej *Rejection
 	require.True(t, errors.As(rejection(s.Err), &rej), what)
 	assert.True(t, rej.NotFound, "%s: the API answers 404", what)
 	assert.False(t, rej.Conflict, what)

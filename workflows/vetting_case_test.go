@@ -65,6 +65,8 @@ type caseHarness struct {
 	// postReturn, when set, answers each attempt of PostPartnerReturn (the first is 1); nil acknowledges.
 	postReturn func(attempt int, in activities.PostPartnerReturnInput) error
 	returns    []activities.RecordPartnerReturnInput
+	// reviews are the access reviews requested, by workflow id.
+	reviews []string
 	posts      []postCall
 }
 
@@ -203,6 +205,13 @@ func (h *caseHarness) run() CaseState {
 	h.env.OnActivity(activities.A.NotifyStaff, mock.Anything, mock.Anything).Return(h.notifyStaff)
 	h.env.OnActivity(activities.A.RecordPartnerReturn, mock.Anything, mock.Anything).Return(h.recordPartnerReturn)
 	h.env.OnActivity(activities.A.PostPartnerReturn, mock.Anything, mock.Anything).Return(h.postPartnerReturn)
+	h.env.OnActivity(activities.A.RevokeReviewedClearance, mock.Anything, mock.Anything).Return(1, nil)
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalReviewAccess, mock.Anything).Return(nil).
+		Run(func(args mock.Arguments) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.reviews = append(h.reviews, args.String(1))
+		})
 	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -281,7 +290,7 @@ func assertErrType(t *testing.T, err error, errType, what string) {
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%s: want an ApplicationError, got %v", what, err)
 	assert.Equal(t, errType, appErr.Type(), "%s: %v", what, err)
-	var rej *CaseRejection
+	var rej *Rejection
 	require.True(t, errors.As(rejection(err), &rej), what)
 	assert.Equal(t, errType == ErrInvalidTransition, rej.Conflict, "%s: the API answers 409 for a conflict, 400 otherwise", what)
 }
@@ -421,8 +430,35 @@ func TestVettingCaseOutcomes(t *testing.T) {
 			last := h.attrs[len(h.attrs)-1]
 			s, _ := last.GetKeyword(CaseStatusKey)
 			assert.Equal(t, string(tc.outcome), s)
+			if tc.clearance {
+				assert.Equal(t, []string{AccessReviewWorkflowID(h.in.PersonID)}, h.reviews,
+					"a new clearance has the person's access reviewed")
+			} else {
+				assert.Empty(t, h.reviews, "a new case refused or withdrawn changes no clearance")
+			}
 		})
 	}
+}
+
+// A refused renewal revokes the clearance it reviewed, and the person's access follows.
+func TestVettingCaseRefusedRenewalRevokesTheClearance(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	h.in.Type = domain.CaseRenewal
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	res := h.sendAt(2*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
+	var revoked []activities.RevokeReviewedInput
+	h.env.OnActivity(activities.A.RevokeReviewedClearance, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RevokeReviewedInput) (int, error) {
+			revoked = append(revoked, in)
+			return 1, nil
+		})
+	final := h.run()
+	mustComplete(t, res, "record-outcome")
+	assert.Equal(t, domain.StatusRefused, final.Case.Status)
+	require.Len(t, revoked, 1)
+	assert.Equal(t, activities.RevokeReviewedInput{PersonID: h.in.PersonID, Level: domain.LevelSC, CaseRef: h.in.CaseRef}, revoked[0])
+	assert.Equal(t, []string{AccessReviewWorkflowID(h.in.PersonID)}, h.reviews)
 }
 
 func TestVettingCaseValidators(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/credoid"
+	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/demo"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
@@ -56,6 +59,14 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 		if cfg.Keyring, err = partners.ParseKeyring("dev:"+key, "dev"); err != nil {
+			return err
+		}
+	}
+
+	simURL := ""
+	if cfg.ACS.CredoID == nil && cfg.ACS.RESTConfig == nil {
+		var err error
+		if simURL, err = startCredoIDSim(ctx, dataDir, &cfg, log); err != nil {
 			return err
 		}
 	}
@@ -108,7 +119,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err := demo.Seed(gctx, base, users, time.Now()); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
-		printWelcome(base, "http://localhost:"+uiPort, users)
+		if err := demo.SeedAccess(gctx, base, users, time.Now()); err != nil {
+			return fmt.Errorf("demo access control: %w", err)
+		}
+		printWelcome(base, "http://localhost:"+uiPort, simURL, users)
 		return nil
 	})
 	return g.Wait()
@@ -147,12 +161,38 @@ func waitHTTP(ctx context.Context, url string) error {
 	}
 }
 
-func printWelcome(api, ui string, users []demo.User) {
+// startCredoIDSim runs the CredoID simulator for the dev stack and points the configuration at it.
+func startCredoIDSim(ctx context.Context, dataDir string, cfg *config.Config, log *slog.Logger) (string, error) {
+	password, err := devSecret(dataDir, "credoid-sim-password", func() (string, error) { return rand.Text(), nil })
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", envOr("CREDOID_SIM_ADDR", "127.0.0.1:8090"))
+	if err != nil {
+		return "", fmt.Errorf("CredoID simulator: %w", err)
+	}
+	sim := credoidsim.New(credoidsim.Options{Username: "signetassure", Password: password, Seed: true})
+	go func() {
+		if err := serveUntil(ctx, &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln); err != nil {
+			log.Error("CredoID simulator stopped", "error", err)
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	cfg.ACS.CredoID = &credoid.Config{BaseURL: url, Username: "signetassure", Password: password}
+	log.Info("CredoID simulator started (no CREDOID_URL configured)", "url", url)
+	return url, nil
+}
+
+func printWelcome(api, ui, credoidSim string, users []demo.User) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
 	fmt.Fprintf(&b, "  Console      %s/   (sign in with a token below)\n", api)
 	fmt.Fprintf(&b, "  API          %s/api/v1   (OpenAPI: %s/api/openapi.json)\n", api, api)
-	fmt.Fprintf(&b, "  Temporal UI  %s\n\n", ui)
+	fmt.Fprintf(&b, "  Temporal UI  %s\n", ui)
+	if credoidSim != "" {
+		fmt.Fprintf(&b, "  CredoID sim  %s/   (the badge system; faults: %s/sim/faults)\n", credoidSim, credoidSim)
+	}
+	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")
 	for _, u := range users {
 		fmt.Fprintf(&b, "  %-20s %-16s %s\n", u.Role, u.Name, u.Token)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -39,6 +40,7 @@ commands:
   api       run the REST API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations
+  sim       run a simulator of an access control system (sim credoid, sim gallagher)
   audit     verify the audit log (audit verify) or sign its head now (audit checkpoint)
 `
 
@@ -68,6 +70,8 @@ func main() {
 		err = migrate(ctx, cfg, log)
 	case "audit":
 		err = runAudit(ctx, cfg, os.Args[2:])
+	case "sim":
+		err = runSim(ctx, log, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -109,38 +113,55 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 
 // serveAPI serves the API until ctx ends, then drains requests for up to 10 seconds.
 func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
-	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
-		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies})
+	acs, err := cfg.ACS.Connector()
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("api listening", "addr", cfg.HTTPAddr)
-	select {
-	case err := <-errc:
+	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
+		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies,
+		ACS: acs, Inactivity: cfg.ACS.Inactivity})
+	if err != nil {
 		return err
-	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return hs.Shutdown(shutdown)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	log.Info("api listening", "addr", cfg.HTTPAddr)
+	return serveUntil(ctx, &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
 }
 
 // runWorker runs the Temporal worker until ctx ends.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
+	acs, err := cfg.ACS.Connector()
+	if err != nil {
+		return err
+	}
 	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)
-	if err := worker.EnsureSchedules(ctx, tc, cfg.TaskQueue, worker.DefaultSchedules(cfg.PartnerHealthEvery,
-		cfg.AuditCheckpointEvery, cfg.AuditKeys.Signing != nil)); err != nil {
+	every := worker.Intervals{PartnerHealth: cfg.PartnerHealthEvery}
+	if cfg.AuditKeys.Signing != nil {
+		every.AuditCheckpoint = cfg.AuditCheckpointEvery
+	}
+	if acs != nil {
+		every.AccessSync = cfg.ACS.SyncEvery
+		if err := worker.FollowAccessEvents(ctx, tc, cfg.TaskQueue, cfg.ACS.EventPollEvery); err != nil {
+			return fmt.Errorf("access events: %w", err)
+		}
+	}
+	if err := worker.EnsureSchedules(ctx, tc, cfg.TaskQueue, worker.DefaultSchedules(every)); err != nil {
 		return fmt.Errorf("temporal schedules: %w", err)
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
-		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys})
+		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys,
+		Access: activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency}})
 	if err := w.Start(); err != nil {
 		return err
 	}
-	log.Info("worker started", "taskQueue", cfg.TaskQueue)
+	system := "none"
+	if acs != nil {
+		system = acs.System()
+	}
+	log.Info("worker started", "taskQueue", cfg.TaskQueue, "accessControl", system)
 	<-ctx.Done()
 	w.Stop()
 	return nil

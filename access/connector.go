@@ -1,0 +1,213 @@
+// Package access makes door access follow clearance. It defines the small connector interface every access
+// control system (ACS) is driven through (directory, grants, events), the typed errors connectors return, and
+// the reconciler that converges an ACS to the state SignetAssure approves.
+//
+// Everything here is in SignetAssure's terms: times are UTC, ids are the ACS's own ids as strings, and a
+// record SignetAssure manages carries ExternalID, our key for the person, so a record is never matched by
+// name alone.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ExternalIDPrefix starts the key SignetAssure writes on every record it manages: "sa:<person id>".
+const ExternalIDPrefix = "sa:"
+
+// ExternalID is the key SignetAssure stores in the ACS for a person.
+func ExternalID(personID uuid.UUID) string { return ExternalIDPrefix + personID.String() }
+
+// PersonOf reads a person id back from an ExternalID; ok is false for records SignetAssure did not create.
+func PersonOf(externalID string) (uuid.UUID, bool) {
+	if len(externalID) <= len(ExternalIDPrefix) || externalID[:len(ExternalIDPrefix)] != ExternalIDPrefix {
+		return uuid.Nil, false
+	}
+	id, err := uuid.Parse(externalID[len(ExternalIDPrefix):])
+	return id, err == nil
+}
+
+// User is a cardholder as the ACS holds it.
+type User struct {
+	ID             string `json:"id"`         // the ACS's id; empty before creation
+	ExternalID     string `json:"externalId"` // "sa:<person id>" on records SignetAssure manages
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	FirstName      string `json:"firstName"`
+	LastName       string `json:"lastName"`
+	Email          string `json:"email,omitempty"`
+	CompanyID      string `json:"companyId,omitempty"`  // the ACS's company id
+	LocationID     string `json:"locationId,omitempty"` // the ACS's default location id
+	Active         bool   `json:"active"`
+	Access
+}
+
+// Access is what a user may open: direct levels, each with its validity, and access profiles.
+type Access struct {
+	Levels   []Assignment `json:"levels"`
+	Profiles []string     `json:"profiles"` // ACS profile ids
+}
+
+// Assignment is one access level on a user. From and To are UTC; a zero time is unbounded.
+type Assignment struct {
+	LevelID string    `json:"levelId"`
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+}
+
+// Level is an access level the ACS defines, scoped to a location.
+type Level struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	LocationID string `json:"locationId,omitempty"`
+}
+
+// Profile is a named bundle of levels.
+type Profile struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	LevelIDs []string `json:"levelIds"`
+}
+
+// Ref names a company or a location in the ACS.
+type Ref struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Catalogue is the ACS's reference data, read afresh on every sync so a deleted or renamed level is noticed.
+type Catalogue struct {
+	Levels    []Level   `json:"levels"`
+	Profiles  []Profile `json:"profiles"`
+	Companies []Ref     `json:"companies"`
+	Locations []Ref     `json:"locations"`
+}
+
+// Event is one access event (a door opened, a badge refused).
+type Event struct {
+	ID         string    `json:"id"` // unique within the ACS; events are de-duplicated on it
+	At         time.Time `json:"at"`
+	UserID     string    `json:"userId,omitempty"`
+	Type       string    `json:"type"` // the ACS's name for it, e.g. "Access granted"
+	Door       string    `json:"door,omitempty"`
+	LocationID string    `json:"locationId,omitempty"`
+}
+
+// Directory reads and writes cardholders.
+type Directory interface {
+	Catalogue(ctx context.Context) (Catalogue, error)
+	// Users lists every user with its access.
+	Users(ctx context.Context) ([]User, error)
+	// FindUsers lists the users that carry externalID, usually none or one; more than one is a duplicate.
+	FindUsers(ctx context.Context, externalID string) ([]User, error)
+	// CreateUser creates u (its ID empty) with its access and returns it with its new ID.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// UpdateUser writes desired's person fields and Active over current (desired.ID == current.ID); it
+	// leaves access alone.
+	UpdateUser(ctx context.Context, current, desired User) error
+	// DeleteUser removes a user; a user already gone is not an error.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// Grants writes a user's access.
+type Grants interface {
+	// SetAccess makes current's levels and profiles exactly a: levels and profiles not in a are removed.
+	// current is the user as last read, so a connector can send only the difference.
+	SetAccess(ctx context.Context, current User, a Access) error
+}
+
+// Events reads the ACS's event feed.
+type Events interface {
+	// Events returns events that happened at or after since, oldest first, at most limit. It may return an
+	// event twice across calls; callers de-duplicate on Event.ID and ask again from a little before the
+	// newest event they hold, so a late event is not missed.
+	Events(ctx context.Context, since time.Time, limit int) ([]Event, error)
+}
+
+// Connector drives one ACS.
+type Connector interface {
+	Directory
+	Grants
+	Events
+	// System names the ACS kind for audit entries and logs, e.g. "credoid".
+	System() string
+}
+
+// WebhookReceiver is implemented by connectors whose ACS pushes events: it verifies and parses one delivery.
+type WebhookReceiver interface {
+	ParseWebhook(r *http.Request, body []byte) ([]Event, error)
+}
+
+// ErrorKind classifies what an ACS answered.
+type ErrorKind string
+
+const (
+	ErrAuth        ErrorKind = "auth"         // credentials refused, even after logging in again
+	ErrForbidden   ErrorKind = "forbidden"    // the operator lacks a permission or a licence: configuration
+	ErrNotFound    ErrorKind = "not_found"    // the record is not there (deleted, e.g. by CredoID's clean-up)
+	ErrConflict    ErrorKind = "conflict"     // a duplicate, or the record is held by an operator
+	ErrValidation  ErrorKind = "validation"   // the ACS refused the data; Fields says which
+	ErrRateLimited ErrorKind = "rate_limited" // 429, after the connector's own retries
+	ErrTransient   ErrorKind = "transient"    // 5xx, timeouts, connection failures, after the connector's retries
+)
+
+// Error is an ACS's refusal or failure.
+type Error struct {
+	Kind       ErrorKind
+	Status     int                 // HTTP status; 0 when no answer came
+	Op         string              // what was attempted, e.g. "PUT /api/users/{id}"
+	Detail     string              // the ACS's message, never a secret
+	Fields     map[string][]string // validation errors by field
+	RetryAfter time.Duration       // what the ACS asked for, when it did
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: %s", e.Op, e.Kind)
+	if e.Status != 0 {
+		s += " (" + strconv.Itoa(e.Status) + ")"
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Retryable says whether trying again later may succeed. Auth, permission, validation and not-found
+// answers are configuration or data problems: retrying them forever helps nobody.
+func (e *Error) Retryable() bool {
+	return e.Kind == ErrRateLimited || e.Kind == ErrTransient
+}
+
+// KindOf is err's ErrorKind, or "" when err is not an *Error.
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+// KindForStatus maps an HTTP status to an ErrorKind.
+func KindForStatus(status int) ErrorKind {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ErrAuth
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return ErrNotFound
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed || status == http.StatusLocked:
+		return ErrConflict
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		return ErrValidation
+	default:
+		return ErrTransient
+	}
+}

@@ -1,0 +1,516 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// AccessSettings configure how SignetAssure drives the access control system.
+type AccessSettings struct {
+	// Connector is the ACS; nil when none is configured (grants are still tracked, nothing is pushed).
+	Connector  access.Connector
+	Inactivity store.Inactivity
+	// Concurrency is how many persons a sync reconciles at once.
+	Concurrency int
+}
+
+// Application error types of the access activities.
+const (
+	ErrAccessRefused = "AccessRefused" // the ACS refused for a reason retrying cannot fix (permissions, data)
+	ErrNotEligible   = "NotEligible"   // the person does not hold the clearance the level demands
+)
+
+// PersonSync says what reconciling one person did.
+type PersonSync struct {
+	Ops      map[access.OpKind]int `json:",omitempty"`
+	Findings int                   `json:",omitempty"`
+	UserID   string                `json:",omitempty"`
+}
+
+// ReconcilePerson converges one person's record in the ACS to what SignetAssure approves now.
+func (a *Activities) ReconcilePerson(ctx context.Context, personID uuid.UUID) (PersonSync, error) {
+	if a.Access.Connector == nil {
+		return PersonSync{}, nil
+	}
+	res, err := a.reconcile(ctx, personID, nil, "")
+	return res, accessError(err)
+}
+
+// reconcile re-plans a person under the person's lock, with the approved state and the ACS's records read
+// afresh, so a write is never based on a stale snapshot, and two writers never both create the record.
+// unkeyed are records without our key that may be the person's (from a full listing; nil otherwise).
+func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed []access.User, syncID string) (PersonSync, error) {
+	var res PersonSync
+	release, err := a.Store.LockPerson(ctx, personID)
+	if err != nil {
+		return res, err
+	}
+	defer release()
+	ds, err := a.Store.DesiredAccess(ctx, time.Now(), []uuid.UUID{personID}, a.Access.Inactivity)
+	if err != nil {
+		return res, err
+	}
+	if len(ds) == 0 {
+		return res, temporal.NewNonRetryableApplicationError("unknown person", ErrInvalidInput, store.ErrNotFound)
+	}
+	d := ds[0]
+	found, err := a.Access.Connector.FindUsers(ctx, d.User.ExternalID)
+	if err != nil {
+		return res, err
+	}
+	ops, findings := access.Plan(d, found, unkeyed)
+	if err := a.recordFindings(ctx, findings); err != nil {
+		return res, err
+	}
+	res.Findings = len(findings)
+	userID, state := d.LinkedUserID, ""
+	if g := access.Governed(found, d.LinkedUserID); g != nil {
+		userID = g.ID
+	}
+	for _, op := range ops {
+		id, err := a.apply(ctx, op, syncID)
+		if err != nil {
+			return res, err
+		}
+		if res.Ops == nil {
+			res.Ops = map[access.OpKind]int{}
+		}
+		res.Ops[op.Kind]++
+		userID = id
+		if op.Kind == access.OpDelete {
+			userID, state = "", "removed"
+		}
+	}
+	if len(ops) == 0 && (userID == d.LinkedUserID || userID == "") {
+		return res, nil // nothing changed, and the link is known
+	}
+	res.UserID = userID
+	pushed, link := d.User.Access, &userID
+	switch {
+	case state == "removed":
+		pushed, link = access.Access{}, nil
+	case d.User.Active:
+		state = "active"
+	default:
+		state = "disabled"
+	}
+	return res, a.Store.SaveLink(ctx, personID, link, state, pushed)
+}
+
+// apply carries out one operation, journalled before and after, and returns the ACS record's id.
+func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (string, error) {
+	if err := a.Store.JournalOp(ctx, op, syncID, "pending", ""); err != nil {
+		return "", err
+	}
+	acs := a.Access.Connector
+	id := op.UserID
+	var err error
+	switch op.Kind {
+	case access.OpCreate:
+		var u access.User
+		if u, err = acs.CreateUser(ctx, op.Desired); err == nil {
+			id = u.ID
+		} else if access.KindOf(err) == access.ErrConflict {
+			// Created meanwhile (a POST that timed out after the ACS saved it): the next attempt finds it.
+			err = &access.Error{Kind: access.ErrTransient, Op: "create user", Detail: "the record exists already; re-planning"}
+		}
+	case access.OpUpdate:
+		err = acs.UpdateUser(ctx, op.Current, op.Desired)
+	case access.OpSetAccess:
+		err = acs.SetAccess(ctx, op.Current, op.Desired.Access)
+	case access.OpDelete:
+		err = acs.DeleteUser(ctx, op.UserID)
+	}
+	if err != nil {
+		if jErr := a.Store.JournalOp(ctx, op, syncID, "failed", err.Error()); jErr != nil {
+			return "", errors.Join(err, jErr)
+		}
+		return "", err
+	}
+	op.UserID = id
+	if err := a.Store.JournalOp(ctx, op, syncID, "done", ""); err != nil {
+		return "", err
+	}
+	return id, a.Store.AuditAccessOp(ctx, acs.System(), op, id)
+}
+
+// recordFindings stores findings and tells the security controllers of the new ones.
+func (a *Activities) recordFindings(ctx context.Context, fs []access.Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	added, err := a.Store.RecordFindings(ctx, fs)
+	if err != nil {
+		return err
+	}
+	for _, f := range added {
+		if _, err := a.NotifyStaff(ctx, NotifyInput{Key: "access-finding/" + f.ID, Kind: "access_" + string(f.Kind),
+			Message: findingMessage(f), At: time.Now(), Roles: []domain.Role{domain.RoleSecurityController}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func findingMessage(f access.Finding) string {
+	switch f.Kind {
+	case access.FindingUnapprovedLevel, access.FindingUnapprovedProfile:
+		return "Access nobody approved was found on a person's badge record and removed."
+	case access.FindingValidityChanged:
+		return "A level's dates were changed by hand in the access control system; the approved dates were restored."
+	case access.FindingDuplicate:
+		return "A person has two records in the access control system. Choose the one to keep."
+	case access.FindingPossibleMatch:
+		return "A badge record without a SignetAssure key has the name of a person given access. Check it is not the same person."
+	case access.FindingLevelDeleted:
+		return "An access level with open grants was deleted in the access control system; its grants are blocked."
+	}
+	return "Access control needs a look."
+}
+
+// accessError makes an ACS refusal that retrying cannot fix non-retryable, so it shows as a configuration
+// problem in the Temporal UI instead of retrying forever.
+func accessError(err error) error {
+	var e *access.Error
+	if errors.As(err, &e) && !e.Retryable() {
+		return temporal.NewNonRetryableApplicationError(e.Error(), ErrAccessRefused, err)
+	}
+	return err
+}
+
+// SyncInput names a sync.
+type SyncInput struct {
+	SyncID  string
+	Trigger string
+}
+
+// SyncResult is what a sync did.
+type SyncResult struct {
+	Persons  int                   `json:"persons"`  // in scope
+	Changed  int                   `json:"changed"`  // with something to change
+	Done     int                   `json:"done"`     // reconciled
+	Errors   int                   `json:"errors"`   // still failing after every pass
+	Ops      map[access.OpKind]int `json:"ops"`      // changes made, by kind
+	Findings int                   `json:"findings"` // findings raised
+	Passes   int                   `json:"passes"`
+	Skipped  string                `json:"skipped,omitempty"`
+}
+
+// SyncProgress is a running sync's heartbeat, visible in the Temporal UI.
+type SyncProgress struct{ Total, Done, Errors int }
+
+// maxSyncPasses bounds how often a sync goes back over the persons that failed.
+const maxSyncPasses = 4
+
+// SyncAccess reconciles the whole ACS: it refreshes the level catalogue, lists every record once, finds the
+// persons whose record differs from what SignetAssure approves, and reconciles each of them (re-planned under
+// the person's lock), several at once. Persons that failed are taken again in further passes. A re-sync
+// with nothing changed makes no writes. If the worker dies, the retried activity starts over: what was done
+// is found done.
+func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, error) {
+	res := SyncResult{Ops: map[access.OpKind]int{}}
+	if a.Access.Connector == nil {
+		res.Skipped = "no access control system is configured"
+		return res, nil
+	}
+	if err := a.Store.StartSync(ctx, in.SyncID, in.Trigger); err != nil {
+		return res, err
+	}
+	work, unkeyed, err := a.syncPlan(ctx, &res)
+	if err != nil {
+		return res, a.failSync(ctx, in.SyncID, res, err)
+	}
+	res.Changed = len(work)
+
+	var mu sync.Mutex
+	var done, failed int
+	stop := a.reportProgress(ctx, in.SyncID, func() SyncProgress {
+		mu.Lock()
+		defer mu.Unlock()
+		return SyncProgress{Total: res.Changed, Done: done, Errors: failed}
+	})
+	defer stop()
+	for len(work) > 0 && res.Passes < maxSyncPasses {
+		res.Passes++
+		var retry []uuid.UUID
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(a.Access.Concurrency, 1))
+		for _, id := range work {
+			g.Go(func() error {
+				r, err := a.reconcile(gctx, id, unkeyed, in.SyncID)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					done++
+					res.Findings += r.Findings
+					for k, n := range r.Ops {
+						res.Ops[k] += n
+					}
+				case gctx.Err() != nil:
+					return gctx.Err()
+				default:
+					activity.GetLogger(ctx).Warn("access sync: person not reconciled", "person", id, "error", err)
+					retry = append(retry, id)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return res, err // cancelled, or the worker is shutting down: the retry starts over
+		}
+		work = retry
+	}
+	res.Done, res.Errors = done, len(work)
+	mu.Lock()
+	failed = len(work)
+	mu.Unlock()
+	if err := a.Store.SyncProgress(ctx, in.SyncID, res.Changed, done, failed); err != nil {
+		return res, err
+	}
+	return res, a.Store.FinishSync(ctx, in.SyncID, "completed", res)
+}
+
+// syncPlan reads the catalogue, every record and the approved state once, and returns the persons with
+// something to change and the records without our key.
+func (a *Activities) syncPlan(ctx context.Context, res *SyncResult) ([]uuid.UUID, []access.User, error) {
+	acs := a.Access.Connector
+	cat, err := acs.Catalogue(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gone, err := a.Store.RefreshLevels(ctx, cat.Levels)
+	if err != nil {
+		return nil, nil, err
+	}
+	var findings []access.Finding
+	for _, id := range gone {
+		findings = append(findings, access.Finding{ID: "f_level_deleted_" + id, Kind: access.FindingLevelDeleted,
+			UserID: id, Action: "grants blocked", Detail: map[string]any{"levelId": id}})
+	}
+	users, err := acs.Users(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byKey := map[string][]access.User{}
+	var unkeyed []access.User
+	for _, u := range users {
+		if _, ok := access.PersonOf(u.ExternalID); ok {
+			byKey[u.ExternalID] = append(byKey[u.ExternalID], u)
+		} else {
+			unkeyed = append(unkeyed, u)
+		}
+	}
+	now := time.Now()
+	desired, err := a.Store.DesiredAccess(ctx, now, nil, a.Access.Inactivity)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Records carrying the key of a person out of scope (no link: a restored database, say) are theirs too.
+	known := map[string]bool{}
+	for _, d := range desired {
+		known[d.User.ExternalID] = true
+	}
+	var strays []uuid.UUID
+	for key := range byKey {
+		if id, _ := access.PersonOf(key); !known[key] {
+			strays = append(strays, id)
+		}
+	}
+	if len(strays) > 0 {
+		more, err := a.Store.DesiredAccess(ctx, now, strays, a.Access.Inactivity)
+		if err != nil {
+			return nil, nil, err
+		}
+		desired = append(desired, more...)
+	}
+	res.Persons = len(desired)
+	var work []uuid.UUID
+	for _, d := range desired {
+		ops, fs := access.Plan(d, byKey[d.User.ExternalID], unkeyed)
+		findings = append(findings, fs...)
+		if len(ops) > 0 {
+			work = append(work, d.PersonID)
+		}
+	}
+	if err := a.recordFindings(ctx, findings); err != nil {
+		return nil, nil, err
+	}
+	res.Findings += len(findings)
+	return work, unkeyed, nil
+}
+
+func (a *Activities) failSync(ctx context.Context, id string, res SyncResult, err error) error {
+	err = accessError(err)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		res.Skipped = err.Error()
+		if fErr := a.Store.FinishSync(ctx, id, "failed", res); fErr != nil {
+			return errors.Join(err, fErr)
+		}
+	}
+	return err
+}
+
+// reportProgress heartbeats a sync's progress and writes it to the sync's row every few seconds, until
+// the returned stop is called.
+func (a *Activities) reportProgress(ctx context.Context, syncID string, progress func() SyncProgress) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			p := progress()
+			activity.RecordHeartbeat(ctx, p)
+			_ = a.Store.SyncProgress(ctx, syncID, p.Total, p.Done, p.Errors)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// eventOverlap is how far before the newest event held the feed is read again, so a late event is not
+// missed; events already held are skipped by id.
+const eventOverlap = 10 * time.Minute
+
+// PollAccessEvents reads the ACS's event feed from a little before the newest event held, and stores the
+// events not seen before. It returns how many were new.
+func (a *Activities) PollAccessEvents(ctx context.Context) (int, error) {
+	if a.Access.Connector == nil {
+		return 0, nil
+	}
+	latest, err := a.Store.LatestAccessEvent(ctx)
+	if err != nil {
+		return 0, err
+	}
+	since := latest.Add(-eventOverlap)
+	if latest.IsZero() {
+		since = time.Now().Add(-24 * time.Hour)
+	}
+	const batch = 1000
+	added := 0
+	for {
+		events, err := a.Access.Connector.Events(ctx, since, batch)
+		if err != nil {
+			return added, accessError(err)
+		}
+		stored, err := a.Store.AddAccessEvents(ctx, events)
+		if err != nil {
+			return added, err
+		}
+		added += len(stored)
+		if len(events) < batch || !events[len(events)-1].At.After(since) {
+			return added, nil
+		}
+		since = events[len(events)-1].At
+	}
+}
+
+// FollowInput says how often to read the event feed, and for how long before handing over to a fresh run.
+type FollowInput struct {
+	Every time.Duration
+	For   time.Duration
+}
+
+// FollowAccessEvents reads the event feed every in.Every for in.For, heartbeating, so events reach a
+// person's live log within seconds. A failed read is retried at the next tick.
+func (a *Activities) FollowAccessEvents(ctx context.Context, in FollowInput) (int, error) {
+	deadline := time.Now().Add(in.For)
+	total := 0
+	for time.Now().Before(deadline) {
+		n, err := a.PollAccessEvents(ctx)
+		total += n
+		if err != nil {
+			activity.GetLogger(ctx).Warn("access events: read failed", "error", err)
+		}
+		activity.RecordHeartbeat(ctx, total)
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(in.Every):
+		}
+	}
+	return total, nil
+}
+
+// ExpireClearances marks clearances past their last valid day expired and returns the persons affected.
+func (a *Activities) ExpireClearances(ctx context.Context) ([]uuid.UUID, error) {
+	return a.Store.ExpireClearances(ctx, domain.DateOf(time.Now().UTC()))
+}
+
+// OpenGrants lists a person's scheduled and active grants.
+func (a *Activities) OpenGrants(ctx context.Context, personID uuid.UUID) ([]string, error) {
+	return a.Store.OpenGrantIDs(ctx, personID)
+}
+
+// RecordGrant stores a requested grant, after checking the person may hold the level at its start.
+func (a *Activities) RecordGrant(ctx context.Context, g domain.AccessGrant) (domain.AccessGrant, error) {
+	if stored, err := a.Store.Grant(ctx, g.ID); err == nil {
+		return stored, nil // a retry
+	}
+	at := time.Now()
+	if g.StartsAt.After(at) {
+		at = g.StartsAt
+	}
+	el, err := a.Store.GrantEligibility(ctx, g.PersonID, g.LevelID, at)
+	if err != nil {
+		return g, nonRetryable(err)
+	}
+	if !el.Eligible {
+		return g, temporal.NewNonRetryableApplicationError(el.Reason, ErrNotEligible, nil)
+	}
+	stored, err := a.Store.CreateGrant(ctx, g)
+	return stored, nonRetryable(err)
+}
+
+// GrantCheck is whether a grant may run on, and until when its clearance lasts.
+type GrantCheck = store.Eligibility
+
+// CheckGrant re-checks a grant's person against its level's policy now.
+func (a *Activities) CheckGrant(ctx context.Context, grantID string) (GrantCheck, error) {
+	g, err := a.Store.Grant(ctx, grantID)
+	if err != nil {
+		return GrantCheck{}, nonRetryable(err)
+	}
+	el, err := a.Store.GrantEligibility(ctx, g.PersonID, g.LevelID, time.Now())
+	return el, nonRetryable(err)
+}
+
+// GrantStatusInput moves a grant on.
+type GrantStatusInput struct {
+	GrantID string
+	Status  domain.GrantStatus
+	Reason  string
+	Actor   *uuid.UUID
+}
+
+// SetGrantStatus records a grant's new status; a grant already ended keeps its end.
+func (a *Activities) SetGrantStatus(ctx context.Context, in GrantStatusInput) (domain.AccessGrant, error) {
+	g, err := a.Store.SetGrantStatus(ctx, in.Actor, in.GrantID, in.Status, in.Reason)
+	return g, nonRetryable(err)
+}
+
+// String describes a sync result for logs.
+func (r SyncResult) String() string {
+	return fmt.Sprintf("persons=%d changed=%d done=%d errors=%d ops=%v findings=%d passes=%d",
+		r.Persons, r.Changed, r.Done, r.Errors, r.Ops, r.Findings, r.Passes)
+}

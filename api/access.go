@@ -1,0 +1,724 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-contrib/sse"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+var (
+	accessAdmins   = []domain.Role{domain.RoleSecurityController, domain.RoleAdmin}
+	grantRequester = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleSecurityController}
+)
+
+// LevelPolicyInput sets the clearance a level demands; null makes the level ungrantable.
+type LevelPolicyInput struct {
+	ID            string  `path:"id"`
+	RequiredLevel *string `json:"requiredLevel" required:"true" nullable:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+}
+
+// ProfileRuleInput adds a profile rule; every condition given must hold.
+type ProfileRuleInput struct {
+	ClearanceLevel *string `json:"clearanceLevel,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	OwnStaff       *bool   `json:"ownStaff,omitempty"`
+	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
+	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
+	ACSProfileID   *string `json:"acsProfileId" required:"true"`
+}
+
+// GrantInput requests an access level for a person. Dates are RFC 3339 with an offset, a local date-time
+// ("2026-12-01T08:00") or a date ("2026-12-01": from the start of that day; as endsAt, to its end), read in
+// timeZone, which defaults to the person's site's zone.
+type GrantInput struct {
+	ID       string  `path:"id" format:"uuid"`
+	LevelID  *string `json:"levelId" required:"true"`
+	StartsAt *string `json:"startsAt" required:"true"`
+	EndsAt   *string `json:"endsAt" required:"true"`
+	TimeZone *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
+	Reason   *string `json:"reason,omitempty" maxLength:"4000"`
+}
+
+// RevokeGrantInput ends a grant now.
+type RevokeGrantInput struct {
+	ID     string  `path:"id"`
+	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+}
+
+// ClearanceStatusInput suspends, revokes or reinstates a clearance.
+type ClearanceStatusInput struct {
+	ID     string  `path:"id" format:"uuid"`
+	Status *string `json:"status" required:"true" enum:"suspended,revoked,active"`
+	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+}
+
+// ResolveFindingInput closes a finding; for a duplicate, keepUserId names the record to govern.
+type ResolveFindingInput struct {
+	ID         string  `path:"id"`
+	KeepUserID *string `json:"keepUserId,omitempty"`
+	Note       *string `json:"note,omitempty" maxLength:"4000"`
+}
+
+// PersonAccess is a person's access: their record in the ACS with the dates inactivity will disable and
+// remove it, their grants, what syncs found, and the changes made.
+type PersonAccess struct {
+	Link       *domain.AccessLink       `json:"link"`
+	Grants     []domain.AccessGrant     `json:"grants"`
+	Findings   []domain.AccessFinding   `json:"findings"`
+	Operations []domain.AccessOperation `json:"operations"`
+}
+
+// SyncStarted answers a sync requested on demand.
+type SyncStarted struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// GrantPending answers a grant no worker has taken up yet.
+type GrantPending struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+}
+
+// refPath names a record by an id of the access control system or an opaque reference.
+type refPath struct {
+	ID string `path:"id"`
+}
+
+type eventsQuery struct {
+	ID    string `path:"id" format:"uuid"`
+	After int64  `query:"after" description:"events after this seq"`
+}
+
+func (s *Server) accessRoutes() []op {
+	return []op{
+		{method: http.MethodGet, path: "/api/v1/access/levels", summary: "Access levels of the access control system, with the clearance each demands",
+			roles: allStaff, resp: new([]domain.AccessLevel), handle: s.listLevels},
+		{method: http.MethodPut, path: "/api/v1/access/levels/:id/policy", summary: "Set the clearance a level demands",
+			roles: accessAdmins, req: new(LevelPolicyInput), resp: new(domain.AccessLevel), handle: s.setLevelPolicy},
+		{method: http.MethodGet, path: "/api/v1/access/catalogue", summary: "The access control system's companies, locations, levels and profiles, read live",
+			roles: accessAdmins, resp: new(access.Catalogue), handle: s.catalogue},
+		{method: http.MethodGet, path: "/api/v1/access/mappings", summary: "Company and location mapping to the access control system",
+			roles: allStaff, resp: new(store.Mappings), handle: s.getMappings},
+		{method: http.MethodPut, path: "/api/v1/access/mappings", summary: "Replace the company and location mapping",
+			roles: accessAdmins, req: new(store.Mappings), resp: new(store.Mappings), handle: s.setMappings},
+		{method: http.MethodGet, path: "/api/v1/access/profile-rules", summary: "Rules assigning access profiles on sync",
+			roles: allStaff, resp: new([]domain.ProfileRule), handle: s.listProfileRules},
+		{method: http.MethodPost, path: "/api/v1/access/profile-rules", summary: "Add a profile rule",
+			roles: accessAdmins, req: new(ProfileRuleInput), resp: new(domain.ProfileRule), status: http.StatusCreated, handle: s.createProfileRule},
+		{method: http.MethodDelete, path: "/api/v1/access/profile-rules/:id", summary: "Remove a profile rule",
+			roles: accessAdmins, req: new(idPath), resp: new(struct{}), status: http.StatusNoContent, handle: s.deleteProfileRule},
+		{method: http.MethodPost, path: "/api/v1/persons/:id/access/grants", summary: "Request an access level for a person, from a start to an end",
+			roles: grantRequester, req: new(GrantInput), resp: new(domain.AccessGrant), status: http.StatusCreated,
+			alt: map[int]any{http.StatusAccepted: new(GrantPending)}, handle: s.requestGrant},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/access", summary: "A person's access: record, inactivity dates, grants, findings, changes",
+			roles: allStaff, req: new(personPath), resp: new(PersonAccess), handle: s.personAccess},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/access/events", summary: "A person's access events, oldest first",
+			roles: allStaff, req: new(eventsQuery), resp: new([]domain.AccessEvent), handle: s.personEvents},
+		{method: http.MethodGet, path: "/api/v1/persons/:id/access/events/stream", summary: "A person's access events as they arrive (Server-Sent Events), after the recent ones",
+			roles: allStaff, req: new(eventsQuery), resp: new(domain.AccessEvent), handle: s.streamEvents},
+		{method: http.MethodGet, path: "/api/v1/access/grants/:id", summary: "Get a grant",
+			roles: allStaff, req: new(refPath), resp: new(domain.AccessGrant), handle: s.getGrant},
+		{method: http.MethodPost, path: "/api/v1/access/grants/:id/revoke", summary: "Revoke a grant now",
+			roles: grantRequester, req: new(RevokeGrantInput), resp: new(domain.AccessGrant), handle: s.revokeGrant},
+		{method: http.MethodPost, path: "/api/v1/clearances/:id/status", summary: "Suspend, revoke or reinstate a clearance; access follows",
+			roles: []domain.Role{domain.RoleVettingOfficer, domain.RoleSecurityController}, req: new(ClearanceStatusInput),
+			resp: new(domain.Clearance), handle: s.setClearanceStatus},
+		{method: http.MethodPost, path: "/api/v1/access/syncs", summary: "Sync the access control system now",
+			roles: accessAdmins, resp: new(SyncStarted), status: http.StatusAccepted, handle: s.startSync},
+		{method: http.MethodGet, path: "/api/v1/access/syncs", summary: "Syncs, newest first", roles: allStaff,
+			req: new(pageQuery), resp: new(List[domain.AccessSync]), handle: s.listSyncs},
+		{method: http.MethodGet, path: "/api/v1/access/syncs/:id", summary: "A sync's progress (done / total, errors) and result",
+			roles: allStaff, req: new(refPath), resp: new(domain.AccessSync), handle: s.getSync},
+		{method: http.MethodGet, path: "/api/v1/access/findings", summary: "Unresolved findings: unapproved access removed, duplicates, possible matches",
+			roles: allStaff, req: new(pageQuery), resp: new(List[domain.AccessFinding]), handle: s.listFindings},
+		{method: http.MethodPost, path: "/api/v1/access/findings/:id/resolve", summary: "Resolve a finding",
+			roles: accessAdmins, req: new(ResolveFindingInput), resp: new(domain.AccessFinding), handle: s.resolveFinding},
+		{method: http.MethodGet, path: "/api/v1/access/operations", summary: "Journal of changes to the access control system; ?failed=true for failures",
+			roles: accessAdmins, req: new(pageQuery), resp: new(List[domain.AccessOperation]), handle: s.listOperations},
+		{method: http.MethodPost, path: "/api/v1/access/operations/:id/replay", summary: "Replay an operation: reconcile its person again now",
+			roles: accessAdmins, req: new(refPath), resp: new(domain.AccessOperation), status: http.StatusAccepted, handle: s.replayOperation},
+		{method: http.MethodPost, path: "/api/v1/access/webhook", summary: "Events pushed by the access control system (signature checked)",
+			public: true, resp: new(struct{}), status: http.StatusNoContent, handle: s.accessWebhook},
+	}
+}
+
+func (s *Server) listLevels(c *gin.Context) error {
+	ls, err := s.Store.AccessLevels(c)
+	return respond(c, nonNil(ls), err)
+}
+
+func (s *Server) setLevelPolicy(c *gin.Context) error {
+	var in LevelPolicyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var required *domain.Level
+	if in.RequiredLevel != nil {
+		var errs fields
+		l := enumField(&errs, "requiredLevel", in.RequiredLevel, domain.Level.Valid, domain.Levels)
+		if err := errs.err(); err != nil {
+			return err
+		}
+		required = &l
+	}
+	l, err := s.Store.SetLevelPolicy(c, actor(c), c.Param("id"), required)
+	if err != nil {
+		return notFoundAs(err, "access level")
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) catalogue(c *gin.Context) error {
+	if s.ACS == nil {
+		return conflict("no access control system is configured")
+	}
+	cat, err := s.ACS.Catalogue(c)
+	if err != nil {
+		return acsUnavailable(err)
+	}
+	c.JSON(http.StatusOK, cat)
+	return nil
+}
+
+// acsUnavailable answers for an access control system that failed.
+func acsUnavailable(err error) error {
+	p := problem(http.StatusBadGateway, "access-control-unavailable", "the access control system did not answer as expected")
+	if k := access.KindOf(err); k != "" {
+		p.Detail += " (" + string(k) + ")"
+	}
+	return p
+}
+
+func (s *Server) getMappings(c *gin.Context) error {
+	m, err := s.Store.AccessMappings(c)
+	m.Companies, m.Locations = nonNil(m.Companies), nonNil(m.Locations)
+	return respond(c, m, err)
+}
+
+func (s *Server) setMappings(c *gin.Context) error {
+	var in store.Mappings
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	seen := map[string]bool{}
+	for i, m := range in.Companies {
+		key := "own"
+		if m.SupplierID != nil {
+			key = m.SupplierID.String()
+		}
+		if strings.TrimSpace(m.ACSCompanyID) == "" {
+			errs.add("companies["+strconv.Itoa(i)+"].acsCompanyId", "is required")
+		}
+		if seen[key] {
+			errs.add("companies["+strconv.Itoa(i)+"].supplierId", "is mapped twice")
+		}
+		seen[key] = true
+	}
+	for i, m := range in.Locations {
+		if strings.TrimSpace(m.ACSLocationID) == "" {
+			errs.add("locations["+strconv.Itoa(i)+"].acsLocationId", "is required")
+		}
+		if m.LocationID == uuid.Nil || seen[m.LocationID.String()] {
+			errs.add("locations["+strconv.Itoa(i)+"].locationId", "is required, once")
+		}
+		seen[m.LocationID.String()] = true
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	if err := s.Store.SetAccessMappings(c, actor(c), in); err != nil {
+		return err
+	}
+	return s.getMappings(c)
+}
+
+func (s *Server) listProfileRules(c *gin.Context) error {
+	rs, err := s.Store.ProfileRules(c)
+	return respond(c, nonNil(rs), err)
+}
+
+func (s *Server) createProfileRule(c *gin.Context) error {
+	var in ProfileRuleInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	r := domain.ProfileRule{SupplierID: fieldID(&errs, "supplierId", in.SupplierID),
+		LocationID: fieldID(&errs, "locationId", in.LocationID)}
+	if in.ClearanceLevel != nil {
+		l := enumField(&errs, "clearanceLevel", in.ClearanceLevel, domain.Level.Valid, domain.Levels)
+		r.ClearanceLevel = &l
+	}
+	if in.OwnStaff != nil {
+		r.OwnStaff = *in.OwnStaff
+		if r.OwnStaff && r.SupplierID != nil {
+			errs.add("ownStaff", "cannot be set with supplierId")
+		}
+	}
+	if in.ACSProfileID == nil || strings.TrimSpace(*in.ACSProfileID) == "" {
+		errs.add("acsProfileId", "is required")
+	} else {
+		r.ACSProfileID = strings.TrimSpace(*in.ACSProfileID)
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	out, err := s.Store.CreateProfileRule(c, actor(c), r)
+	if err != nil {
+		return err
+	}
+	s.reviewEveryone(c)
+	c.JSON(http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) deleteProfileRule(c *gin.Context) error {
+	id, err := pathID(c, "profile rule")
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteProfileRule(c, actor(c), id); err != nil {
+		return notFoundAs(err, "profile rule")
+	}
+	s.reviewEveryone(c)
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// reviewEveryone starts a sync after a rule changed, so profiles follow without waiting for the schedule.
+// The rule is saved either way; the scheduled sync applies it if this start fails.
+func (s *Server) reviewEveryone(c *gin.Context) {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	if _, err := workflows.StartAccessSync(ctx, s.Temporal, s.TaskQueue, "rules"); err != nil {
+		s.Log.Warn("access: sync after a rule change not started; the schedule will apply it", "error", err)
+	}
+}
+
+// grantTime reads a grant date: RFC 3339 with an offset, a local date-time, or a date (its start, or for
+// an end its end), in zone.
+func grantTime(errs *fields, name string, v *string, zone *time.Location, end bool) time.Time {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		errs.add(name, "is required")
+		return time.Time{}
+	}
+	s := strings.TrimSpace(*v)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC()
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
+			return t.UTC()
+		}
+	}
+	if d, err := time.ParseInLocation(time.DateOnly, s, zone); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d.UTC()
+	}
+	errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
+	return time.Time{}
+}
+
+// zoneFor is the zone a person's dates are read in: their site's, else the organisation's.
+func (s *Server) zoneFor(c *gin.Context, p domain.Person) (string, error) {
+	if p.LocationID != nil {
+		l, err := s.Store.Location(c, *p.LocationID)
+		if err == nil {
+			return l.TimeZone, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+	}
+	org, err := s.Store.Organisation(c)
+	return org.TimeZone, err
+}
+
+func (s *Server) requestGrant(c *gin.Context) error {
+	p, err := s.person(c)
+	if err != nil {
+		return err
+	}
+	var in GrantInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	key := idempotencyKey(c, &errs)
+	zoneName, err := s.zoneFor(c, p)
+	if err != nil {
+		return err
+	}
+	if in.TimeZone != nil {
+		zoneName = strings.TrimSpace(*in.TimeZone)
+	}
+	zone, zErr := time.LoadLocation(zoneName)
+	if zErr != nil || zoneName == "" || zoneName == "Local" {
+		errs.add("timeZone", "is not an IANA time zone")
+		zone = time.UTC
+	}
+	g := domain.AccessGrant{PersonID: p.ID, TimeZone: zoneName,
+		StartsAt: grantTime(&errs, "startsAt", in.StartsAt, zone, false),
+		EndsAt:   grantTime(&errs, "endsAt", in.EndsAt, zone, true)}
+	if !g.StartsAt.IsZero() && !g.EndsAt.IsZero() && !g.EndsAt.After(g.StartsAt) {
+		errs.add("endsAt", "must be after startsAt")
+	} else if !g.EndsAt.IsZero() && !g.EndsAt.After(time.Now()) {
+		errs.add("endsAt", "must be in the future")
+	}
+	if in.Reason != nil {
+		g.Reason = strings.TrimSpace(*in.Reason)
+		if len(g.Reason) > 4000 {
+			errs.add("reason", "must be at most 4000 characters")
+		}
+	}
+	if in.LevelID == nil || strings.TrimSpace(*in.LevelID) == "" {
+		errs.add("levelId", "is required")
+	} else if g.LevelID = strings.TrimSpace(*in.LevelID); errs.err() == nil {
+		if _, err := s.Store.AccessLevel(c, g.LevelID); errors.Is(err, store.ErrNotFound) {
+			errs.add("levelId", "refers to no access level")
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	at := max(g.StartsAt.Unix(), time.Now().Unix())
+	el, err := s.Store.GrantEligibility(c, p.ID, g.LevelID, time.Unix(at, 0))
+	if err != nil {
+		return err
+	}
+	if !el.Eligible {
+		return conflict("not grantable: " + el.Reason)
+	}
+	requester := actorID(c)
+	g.RequestedBy = &requester
+	g.ID = domain.NewGrantID()
+	if key != "" {
+		g.ID = keyedRef("g_", requester, "grant", key)
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	st, err := workflows.OpenGrant(ctx, s.Temporal, s.TaskQueue, g)
+	var pending *workflows.Pending
+	if errors.As(err, &pending) {
+		c.Header("Location", "/api/v1/access/grants/"+g.ID)
+		c.JSON(http.StatusAccepted, GrantPending{ID: g.ID, Status: "pending",
+			Detail: "the grant is requested but no worker has taken it up yet; it goes on when a worker runs"})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Grant.PersonID != g.PersonID || st.Grant.LevelID != g.LevelID {
+		return conflict("this Idempotency-Key was used for another request")
+	}
+	c.Header("Location", "/api/v1/access/grants/"+g.ID)
+	c.JSON(http.StatusCreated, st.Grant)
+	return nil
+}
+
+func (s *Server) getGrant(c *gin.Context) error {
+	g, err := s.Store.Grant(c, c.Param("id"))
+	if err != nil {
+		return notFoundAs(err, "grant")
+	}
+	c.JSON(http.StatusOK, g)
+	return nil
+}
+
+func (s *Server) revokeGrant(c *gin.Context) error {
+	id := c.Param("id")
+	var in RevokeGrantInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	key := idempotencyKey(c, &errs)
+	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
+		errs.add("reason", "is required")
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	if _, err := s.Store.Grant(c, id); err != nil {
+		return notFoundAs(err, "grant")
+	}
+	updateID := ""
+	if key != "" {
+		updateID = keyedID(actorID(c), "revoke", id, key)
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	st, err := workflows.RevokeAccessGrant(ctx, s.Temporal, id, updateID, workflows.RevokeGrant{Actor: actorID(c),
+		Reason: strings.TrimSpace(*in.Reason)})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st.Grant)
+	return nil
+}
+
+func (s *Server) setClearanceStatus(c *gin.Context) error {
+	id, err := pathID(c, "clearance")
+	if err != nil {
+		return err
+	}
+	var in ClearanceStatusInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	status := enumField(&errs, "status", in.Status, func(s string) bool {
+		return s == "suspended" || s == "revoked" || s == "active"
+	}, []string{"suspended", "revoked", "active"})
+	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
+		errs.add("reason", "is required")
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	cl, err := s.Store.SetClearanceStatus(c, actor(c), id, status, strings.TrimSpace(*in.Reason))
+	switch {
+	case errors.Is(err, store.ErrWrongState):
+		return conflict("only an active clearance can be suspended or revoked, and only a suspended one reinstated")
+	case err != nil:
+		return notFoundAs(err, "clearance")
+	}
+	s.review(c, cl.PersonID)
+	c.JSON(http.StatusOK, cl)
+	return nil
+}
+
+// review asks for a person's access to be re-evaluated now. The change that prompted it is saved either
+// way; if Temporal cannot take the request, the next sync applies it.
+func (s *Server) review(c *gin.Context, personID uuid.UUID) {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	if err := workflows.ReviewAccess(ctx, s.Temporal, s.TaskQueue, personID); err != nil {
+		s.Log.Warn("access: review not started; the next sync applies the change", "error", err)
+	}
+}
+
+func (s *Server) personAccess(c *gin.Context) error {
+	p, err := s.person(c)
+	if err != nil {
+		return err
+	}
+	var out PersonAccess
+	link, err := s.Store.AccessLink(c, p.ID, s.Inactivity)
+	switch {
+	case err == nil:
+		out.Link = &link
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if out.Grants, err = s.Store.PersonGrants(c, p.ID); err != nil {
+		return err
+	}
+	recent := store.Page{Limit: 50}
+	if out.Findings, _, err = s.Store.AccessFindings(c, &p.ID, recent); err != nil {
+		return err
+	}
+	if out.Operations, _, err = s.Store.AccessOperations(c, &p.ID, false, recent); err != nil {
+		return err
+	}
+	out.Grants, out.Findings, out.Operations = nonNil(out.Grants), nonNil(out.Findings), nonNil(out.Operations)
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) personEvents(c *gin.Context) error {
+	p, err := s.person(c)
+	if err != nil {
+		return err
+	}
+	q := query{c: c}
+	after := q.int64("after")
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	evs, err := s.Store.PersonAccessEvents(c, p.ID, after, 500, false)
+	return respond(c, nonNil(evs), err)
+}
+
+// streamEvents sends a person's recent access events, then each new one as it is stored, as Server-Sent
+// Events whose id is the event's seq: a client reconnecting with Last-Event-ID misses nothing.
+func (s *Server) streamEvents(c *gin.Context) error {
+	p, err := s.person(c)
+	if err != nil {
+		return err
+	}
+	q := query{c: c}
+	after := q.int64("after")
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	fromEnd := true
+	if last := c.GetHeader("Last-Event-ID"); last != "" {
+		if n, err := strconv.ParseInt(last, 10, 64); err == nil {
+			after, fromEnd = n, false
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Accel-Buffering", "no")
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	idle := 0
+	c.Stream(func(w io.Writer) bool {
+		evs, err := s.Store.PersonAccessEvents(c, p.ID, after, 100, fromEnd)
+		fromEnd = false
+		if err != nil {
+			return false
+		}
+		for _, e := range evs {
+			c.Render(-1, sse.Event{Id: strconv.FormatInt(e.Seq, 10), Event: "access", Data: e})
+			after = e.Seq
+		}
+		if idle++; len(evs) > 0 {
+			idle = 0
+		} else if idle%15 == 0 {
+			_, _ = io.WriteString(w, ": keep-alive\n\n")
+		}
+		if len(evs) == 100 {
+			return true // more waiting: no pause
+		}
+		select {
+		case <-c.Request.Context().Done():
+			return false
+		case <-poll.C:
+			return true
+		}
+	})
+	return nil
+}
+
+func (s *Server) startSync(c *gin.Context) error {
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	id, err := workflows.StartAccessSync(ctx, s.Temporal, s.TaskQueue, "manual")
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/access/syncs/"+id)
+	c.JSON(http.StatusAccepted, SyncStarted{ID: id, Status: "started"})
+	return nil
+}
+
+func (s *Server) listSyncs(c *gin.Context) error {
+	q := query{c: c}
+	p := q.page()
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	items, total, err := s.Store.AccessSyncs(c, p)
+	return respond(c, list(nonNil(items), total, p), err)
+}
+
+func (s *Server) getSync(c *gin.Context) error {
+	sy, err := s.Store.AccessSync(c, strings.TrimPrefix(c.Param("id"), "/"))
+	if err != nil {
+		return notFoundAs(err, "sync")
+	}
+	c.JSON(http.StatusOK, sy)
+	return nil
+}
+
+func (s *Server) listFindings(c *gin.Context) error {
+	q := query{c: c}
+	p := q.page()
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	items, total, err := s.Store.AccessFindings(c, nil, p)
+	return respond(c, list(nonNil(items), total, p), err)
+}
+
+func (s *Server) resolveFinding(c *gin.Context) error {
+	var in ResolveFindingInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	keep, note := "", ""
+	if in.KeepUserID != nil {
+		keep = strings.TrimSpace(*in.KeepUserID)
+	}
+	if in.Note != nil {
+		note = strings.TrimSpace(*in.Note)
+	}
+	f, err := s.Store.ResolveFinding(c, actor(c), c.Param("id"), keep, note)
+	if err != nil {
+		return notFoundAs(err, "finding")
+	}
+	if f.PersonID != nil {
+		s.review(c, *f.PersonID)
+	}
+	c.JSON(http.StatusOK, f)
+	return nil
+}
+
+func (s *Server) listOperations(c *gin.Context) error {
+	q := query{c: c}
+	p := q.page()
+	failed := q.bool("failed")
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	items, total, err := s.Store.AccessOperations(c, nil, failed != nil && *failed, p)
+	return respond(c, list(nonNil(items), total, p), err)
+}
+
+func (s *Server) replayOperation(c *gin.Context) error {
+	o, err := s.Store.AccessOperation(c, c.Param("id"))
+	if err != nil {
+		return notFoundAs(err, "operation")
+	}
+	if o.PersonID == nil {
+		return conflict("the operation names no person")
+	}
+	ctx, cancel := s.temporalCtx(c)
+	defer cancel()
+	if err := workflows.ReviewAccess(ctx, s.Temporal, s.TaskQueue, *o.PersonID); err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, o)
+	return nil
+}
+
+// accessWebhook takes events an ACS pushes; the connector checks the delivery's signature.
+func (s *Server) accessWebhook(c *gin.Context) error {
+	recv, ok := s.ACS.(access.WebhookReceiver)
+	if !ok {
+		return notFound("webhook")
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return invalid(FieldError{Field: "body", Message: "unreadable or larger than 1 MiB"})
+	}
+	events, err := recv.ParseWebhook(c.Request, body)
+	if err != nil {
+		return problem(http.StatusUnauthorized, "bad-signature", "the delivery's signature does not verify")
+	}
+	if _, err := s.Store.AddAccessEvents(c, events); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
