@@ -41,9 +41,11 @@ type User struct {
 	FirstName      string `json:"firstName"`
 	LastName       string `json:"lastName"`
 	Email          string `json:"email,omitempty"`
-	CompanyID      string `json:"companyId,omitempty"`  // the ACS's company id
-	LocationID     string `json:"locationId,omitempty"` // the ACS's default location id
-	Active         bool   `json:"active"`
+	// CompanyID and LocationID are the ACS's ids; left empty in a desired record, they are the ACS's to
+	// choose (SignetAssure maps only what a mapping names).
+	CompanyID  string `json:"companyId,omitempty"`
+	LocationID string `json:"locationId,omitempty"`
+	Active     bool   `json:"active"`
 	Access
 }
 

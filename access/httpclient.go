@@ -26,9 +26,9 @@ type HTTPOptions struct {
 }
 
 // NewHTTPClient is the HTTP client every connector uses: bounded concurrency, exponential backoff with full
-// jitter that honours Retry-After, and retries only where a retry cannot write twice. A POST is retried
-// only when the ACS said it did not take the request (429, 503); after a timeout or a 500 it may have saved
-// it, so the caller looks the record up by its external id before trying again.
+// jitter that honours Retry-After, and retries only where a retry cannot write twice. A POST or PATCH is
+// retried only when the ACS said it did not take the request (429, 503); after a timeout or a 500 it may
+// have applied it, so the caller reads the record again (by its external id) before trying again.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
@@ -104,22 +104,22 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		if err == nil {
 			return false, nil
 		}
-		// A POST that failed in flight may have been saved: not ours to repeat.
-		return !isPost(err), nil
+		// A POST or PATCH that failed in flight may have been applied: not ours to repeat.
+		return !notIdempotent(err), nil
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable:
 		return true, nil
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		return resp.Request == nil || resp.Request.Method != http.MethodPost, nil
+		return resp.Request == nil || (resp.Request.Method != http.MethodPost && resp.Request.Method != http.MethodPatch), nil
 	}
 	return false, nil
 }
 
-// isPost tells from a transport error whether the request was a POST.
-func isPost(err error) bool {
+// notIdempotent tells from a transport error whether the request was a POST or a PATCH.
+func notIdempotent(err error) bool {
 	var ue *url.Error
-	return errors.As(err, &ue) && strings.EqualFold(ue.Op, http.MethodPost)
+	return errors.As(err, &ue) && (strings.EqualFold(ue.Op, http.MethodPost) || strings.EqualFold(ue.Op, http.MethodPatch))
 }
 
 func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {

@@ -167,10 +167,13 @@ func sameName(a, b User) bool {
 	return n(a) == n(b)
 }
 
-func samePerson(a, b User) bool {
-	return a.ExternalID == b.ExternalID && a.EmployeeNumber == b.EmployeeNumber && a.FirstName == b.FirstName &&
-		a.LastName == b.LastName && a.Email == b.Email && a.CompanyID == b.CompanyID &&
-		a.LocationID == b.LocationID && a.Active == b.Active
+// samePerson compares a record (have) with what it should be (want). A company or location SignetAssure
+// does not map (empty in want) is the ACS's to choose: CredoID gives every user a default location.
+func samePerson(have, want User) bool {
+	return have.ExternalID == want.ExternalID && have.EmployeeNumber == want.EmployeeNumber &&
+		have.FirstName == want.FirstName && have.LastName == want.LastName && have.Email == want.Email &&
+		(want.CompanyID == "" || have.CompanyID == want.CompanyID) &&
+		(want.LocationID == "" || have.LocationID == want.LocationID) && have.Active == want.Active
 }
 
 // drift reports what the ACS held that SignetAssure neither wants nor wrote: an operator's change.

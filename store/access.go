@@ -238,8 +238,7 @@ func (s *Store) DesiredAccess(ctx context.Context, now time.Time, ids []uuid.UUI
 		OR ($2 AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`
 	args := []any{now, len(rules) > 0}
 	if ids != nil {
-		scope = `SELECT unnest($3::uuid[])`
-		args = append(args, ids)
+		scope, args = `SELECT unnest($1::uuid[]) AS id`, []any{ids}
 	}
 	type row struct {
 		ID                    uuid.UUID
@@ -374,7 +373,7 @@ func latestOf(t time.Time, more ...*time.Time) time.Time {
 // LockPerson holds a lock on the person's ACS record across processes until release is called, so two
 // writers never both decide to create the person's record.
 func (s *Store) LockPerson(ctx context.Context, personID uuid.UUID) (release func(), err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.locks.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}

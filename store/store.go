@@ -19,18 +19,34 @@ import (
 )
 
 // Store is the database.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool *pgxpool.Pool
+	// locks holds the connections that hold advisory locks, apart from pool, so work done under a lock
+	// never waits for a connection a lock holds.
+	locks *pgxpool.Pool
+}
 
 // Open connects a pool to databaseURL.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, databaseURL)
+	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	lockCfg := cfg.Copy()
+	lockCfg.MaxConns = 64
+	locks, err := pgxpool.NewWithConfig(ctx, lockCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return &Store{pool: pool, locks: locks}, nil
 }
 
-func (s *Store) Close()                         { s.pool.Close() }
+func (s *Store) Close()                         { s.pool.Close(); s.locks.Close() }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // ErrNotFound: no row has that id.

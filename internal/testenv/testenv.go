@@ -200,3 +200,17 @@ func Count(t testing.TB, url, sql string, args ...any) int {
 	}
 	return n
 }
+
+// Exec runs a statement on the database at url (a test reaching past the application, e.g. to move
+// timestamps into the past).
+func Exec(t testing.TB, url, sql string, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}

@@ -1,0 +1,298 @@
+package activities_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/credoid"
+	"github.com/signetassure/signetassure/credoid/credoidsim"
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/store"
+)
+
+// accessEnv is a database, the CredoID simulator, the real CredoID client pointed at it, and the access
+// activities in Temporal's activity test environment.
+type accessEnv struct {
+	t    *testing.T
+	ctx  context.Context
+	url  string
+	st   *store.Store
+	sim  *credoidsim.Sim
+	acs  *credoid.Client
+	env  *testsuite.TestActivityEnvironment
+	lab  string // an SC level
+	gate string // a BPSS level
+}
+
+func newAccessEnv(t *testing.T) *accessEnv {
+	t.Helper()
+	url := testenv.DatabaseURL(t)
+	st, err := store.Open(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	sim := credoidsim.New(credoidsim.Options{Username: "operator", Password: "pw", Seed: true})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	acs := credoid.New(credoid.Config{BaseURL: srv.URL, Username: "operator", Password: "pw",
+		HTTP: access.HTTPOptions{Timeout: time.Second, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: st, Access: activities.AccessSettings{Connector: acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}})
+	e := &accessEnv{t: t, ctx: context.Background(), url: url, st: st, sim: sim, acs: acs, env: env,
+		lab: strconv.Itoa(credoidsim.LevelSiteALab), gate: strconv.Itoa(credoidsim.LevelSiteAGeneral)}
+	e.sync() // mirrors the levels
+	sc, bpss := domain.LevelSC, domain.LevelBPSS
+	_, err = st.SetLevelPolicy(e.ctx, nil, e.lab, &sc)
+	require.NoError(t, err)
+	_, err = st.SetLevelPolicy(e.ctx, nil, e.gate, &bpss)
+	require.NoError(t, err)
+	return e
+}
+
+func (e *accessEnv) sync() activities.SyncResult {
+	e.t.Helper()
+	v, err := e.env.ExecuteActivity(activities.A.SyncAccess, activities.SyncInput{SyncID: "test-" + uuid.NewString(), Trigger: "test"})
+	require.NoError(e.t, err)
+	var res activities.SyncResult
+	require.NoError(e.t, v.Get(&res))
+	return res
+}
+
+// cleared makes a person holding an active SC clearance.
+func (e *accessEnv) cleared(first string) domain.Person {
+	e.t.Helper()
+	p, err := e.st.CreatePerson(e.ctx, nil, domain.Person{FirstName: first, LastName: "Tester",
+		DateOfBirth: domain.NewDate(1980, 1, 2), Active: true})
+	require.NoError(e.t, err)
+	today := domain.DateOf(time.Now().UTC())
+	_, err = e.st.RecordClearance(e.ctx, nil, domain.Clearance{PersonID: p.ID, Level: domain.LevelSC,
+		ValidFrom: today.AddDays(-30), ValidTo: today.AddYears(5), IssuingAuthority: "Test"})
+	require.NoError(e.t, err)
+	return p
+}
+
+// grant records a running grant directly, as the grant workflow's first activity would.
+func (e *accessEnv) grant(p domain.Person, level string, from, to time.Time) domain.AccessGrant {
+	e.t.Helper()
+	g, err := e.st.CreateGrant(e.ctx, domain.AccessGrant{ID: domain.NewGrantID(), PersonID: p.ID, LevelID: level,
+		StartsAt: from, EndsAt: to, TimeZone: "Europe/London"})
+	require.NoError(e.t, err)
+	return g
+}
+
+// records are the person's records in CredoID, read through the client.
+func (e *accessEnv) records(p domain.Person) []access.User {
+	e.t.Helper()
+	us, err := e.acs.FindUsers(e.ctx, access.ExternalID(p.ID))
+	require.NoError(e.t, err)
+	return us
+}
+
+func (e *accessEnv) count(sql string, args ...any) int {
+	return testenv.Count(e.t, e.url, sql, args...)
+}
+
+// A sync pushes exactly the approved state, with mapped company and location and rule-given profiles; a
+// re-sync with nothing changed makes no writes.
+func TestSyncPushesTheApprovedStateThenWritesNothing(t *testing.T) {
+	e := newAccessEnv(t)
+	site, err := e.st.CreateLocation(e.ctx, nil, domain.Location{Code: "FAR", Name: "Farnborough", TimeZone: "Europe/London"})
+	require.NoError(t, err)
+	require.NoError(t, e.st.SetAccessMappings(e.ctx, nil, store.Mappings{
+		Companies: []store.CompanyMapping{{ACSCompanyID: strconv.Itoa(credoidsim.CompanyOwn)}},
+		Locations: []store.LocationMapping{{LocationID: site.ID, ACSLocationID: strconv.Itoa(credoidsim.LocationSiteA)}}}))
+	sc := domain.LevelSC
+	_, err = e.st.CreateProfileRule(e.ctx, nil, domain.ProfileRule{ClearanceLevel: &sc, OwnStaff: true, LocationID: &site.ID,
+		ACSProfileID: "2"})
+	require.NoError(t, err)
+
+	jane := e.cleared("Jane")
+	_, err = e.st.UpdatePerson(e.ctx, nil, jane.ID, []string{"locationId"}, func(p *domain.Person) { p.LocationID = &site.ID })
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	g := e.grant(jane, e.lab, now.Add(-time.Hour), now.Add(30*24*time.Hour))
+	future := e.grant(e.cleared("Owen"), e.lab, now.Add(24*time.Hour), now.Add(48*time.Hour))
+	uncleared, err := e.st.CreatePerson(e.ctx, nil, domain.Person{FirstName: "Una", LastName: "Tester", DateOfBirth: domain.NewDate(1990, 1, 1), Active: true})
+	require.NoError(t, err)
+	e.grant(uncleared, e.lab, now.Add(-time.Hour), now.Add(time.Hour)) // recorded by hand: no clearance, so never pushed
+
+	res := e.sync()
+	assert.Equal(t, 0, res.Errors)
+	assert.Equal(t, 1, res.Ops[access.OpCreate], "only Jane may open a door today: %v", res)
+
+	recs := e.records(jane)
+	require.Len(t, recs, 1)
+	u := recs[0]
+	assert.True(t, u.Active)
+	assert.Equal(t, strconv.Itoa(credoidsim.CompanyOwn), u.CompanyID)
+	assert.Equal(t, strconv.Itoa(credoidsim.LocationSiteA), u.LocationID)
+	assert.Equal(t, []string{"2"}, u.Profiles)
+	require.Len(t, u.Levels, 1)
+	assert.Equal(t, e.lab, u.Levels[0].LevelID)
+	assert.True(t, g.StartsAt.Equal(u.Levels[0].From) && g.EndsAt.Equal(u.Levels[0].To),
+		"the level carries the grant's dates: %v", u.Levels[0])
+	assert.Empty(t, e.records(uncleared))
+	assert.Empty(t, e.records(domain.Person{ID: future.PersonID}), "a grant not yet started is not pushed")
+
+	e.sim.ResetStats()
+	again := e.sync()
+	assert.Zero(t, again.Changed)
+	assert.Zero(t, e.sim.Stats().Writes, "a re-sync with nothing changed writes nothing")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.create' AND entity_id = $1`, jane.ID.String()))
+}
+
+// A level an operator added by hand is removed and reported, on the person and in the audit log.
+func TestSyncRemovesAnUnapprovedLevel(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Amir")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(time.Hour*24))
+	e.sync()
+	rec := e.records(p)[0]
+	id, _ := strconv.Atoi(rec.ID)
+	require.NoError(t, e.sim.AddLevelByHand(id, credoidsim.LevelSiteBServerRoom, time.Time{}, time.Time{}))
+
+	res := e.sync()
+	assert.Equal(t, 1, res.Ops[access.OpSetAccess])
+	levels := e.records(p)[0].Levels
+	require.Len(t, levels, 1)
+	assert.Equal(t, e.gate, levels[0].LevelID, "only the granted level is left")
+	fs, _, err := e.st.AccessFindings(e.ctx, &p.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, string(access.FindingUnapprovedLevel), fs[0].Kind)
+	assert.Equal(t, "removed", fs[0].Action)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.finding.unapproved_level' AND entity_id = $1`, p.ID.String()))
+	e.sync()
+	fs, _, _ = e.st.AccessFindings(e.ctx, &p.ID, store.Page{Limit: 10})
+	assert.Len(t, fs, 1, "reported once")
+}
+
+// A second record carrying the person's key is routed to a person: reported, never merged or deleted.
+func TestSyncRoutesADuplicateToAPerson(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Grace")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.sync()
+	_, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Grace", LastName: "Tester", Additional1: access.ExternalID(p.ID), IsActive: true})
+	require.NoError(t, err)
+	res := e.sync()
+	assert.Zero(t, res.Errors)
+	assert.Len(t, e.records(p), 2, "both records are still there")
+	fs, _, err := e.st.AccessFindings(e.ctx, &p.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, string(access.FindingDuplicate), fs[0].Kind)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.finding.duplicate'`))
+}
+
+// A person with no access event for the disable period is disabled, and after the removal period
+// removed; a badge swipe moves both dates on.
+func TestInactivePersonIsDisabledThenRemoved(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Kwame")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	e.sync()
+	require.True(t, e.records(p)[0].Active)
+
+	backdate := func(days int) {
+		testenv.Exec(t, e.url, `UPDATE access_links SET created_at = now() - make_interval(days => $1), last_event_at = NULL`, days)
+		testenv.Exec(t, e.url, `UPDATE access_grants SET created_at = now() - make_interval(days => $1)`, days)
+	}
+	backdate(91)
+	link, err := e.st.AccessLink(e.ctx, p.ID, store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour})
+	require.NoError(t, err)
+	require.NotNil(t, link.DisableAt)
+	assert.True(t, link.DisableAt.Before(time.Now()), "the disable date is shown in advance and has passed")
+	e.sync()
+	rec := e.records(p)
+	require.Len(t, rec, 1)
+	assert.False(t, rec[0].Active, "disabled after 90 days without an event")
+	assert.Empty(t, rec[0].Levels)
+
+	// A swipe (an event the feed delivers) brings the person back.
+	id, _ := strconv.Atoi(rec[0].ID)
+	e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate", LocationID: credoidsim.LocationSiteA})
+	_, err = e.env.ExecuteActivity(activities.A.PollAccessEvents)
+	require.NoError(t, err)
+	e.sync()
+	assert.True(t, e.records(p)[0].Active, "an access event restarts the clock")
+
+	backdate(181)
+	e.sync()
+	assert.Empty(t, e.records(p), "removed after 180 days without an event")
+	link, err = e.st.AccessLink(e.ctx, p.ID, store.Inactivity{})
+	require.NoError(t, err)
+	assert.Equal(t, "removed", link.State)
+}
+
+// Events delivered twice, and read again over the overlap window, are stored once, on the right person.
+func TestAccessEventsAreCountedOnce(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Mei")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.sync()
+	id, _ := strconv.Atoi(e.records(p)[0].ID)
+	for i := range 3 {
+		e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate " + strconv.Itoa(i), LocationID: credoidsim.LocationSiteA, Duplicate: i == 1})
+	}
+	for range 2 {
+		_, err := e.env.ExecuteActivity(activities.A.PollAccessEvents)
+		require.NoError(t, err)
+	}
+	evs, err := e.st.PersonAccessEvents(e.ctx, p.ID, 0, 100, false)
+	require.NoError(t, err)
+	assert.Len(t, evs, 3)
+	assert.Equal(t, 3, e.count(`SELECT count(*) FROM access_events`))
+}
+
+// With a fifth of CredoID's answers failing (429, 503, timeouts), a full sync still converges to exactly
+// the approved state, with one record per person.
+func TestSyncConvergesUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault sync takes a few seconds")
+	}
+	e := newAccessEnv(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	var people []domain.Person
+	for i := range 60 {
+		p := e.cleared("P" + strconv.Itoa(i))
+		e.grant(p, e.gate, now.Add(-time.Hour), now.Add(time.Duration(24+i)*time.Hour))
+		if i%3 == 0 {
+			e.grant(p, e.lab, now.Add(-time.Hour), now.Add(72*time.Hour))
+		}
+		people = append(people, p)
+	}
+	e.sim.SetFaults(credoidsim.Faults{FailRate: 0.2, TimeoutMs: 1500, SaveThenTimeout: 0.05, Seed: 7})
+	res := e.sync()
+	e.sim.SetFaults(credoidsim.Faults{})
+	assert.Zero(t, res.Errors, "every person reconciled: %v", res)
+
+	for i, p := range people {
+		recs := e.records(p)
+		require.Len(t, recs, 1, "person %d has exactly one record", i)
+		want := 1
+		if i%3 == 0 {
+			want = 2
+		}
+		assert.Len(t, recs[0].Levels, want, "person %d", i)
+	}
+	e.sim.ResetStats()
+	e.sync()
+	assert.Zero(t, e.sim.Stats().Writes, "converged: nothing left to write")
+}
