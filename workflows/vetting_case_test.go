@@ -67,7 +67,7 @@ type caseHarness struct {
 	returns    []activities.RecordPartnerReturnInput
 	// reviews are the access reviews requested, by workflow id.
 	reviews []string
-	posts      []postCall
+	posts   []postCall
 }
 
 // postCall is one attempt of PostPartnerReturn, the workflow clock then and how many timeline events had
