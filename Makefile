@@ -28,9 +28,11 @@ vet:
 test: vet $(TEMPORAL_STAMP)
 	go test -count=1 -race -timeout 20m ./...
 
-# Opens BENCH_CASES cases through the API and runs as many bare one-activity workflows on the same server.
+# Opens BENCH_CASES cases through the API and runs as many bare one-activity workflows on the same server;
+# reconciles 10,000 persons with 50,000 grants into the CredoID simulator, then re-syncs (no change, 1%).
 bench: $(TEMPORAL_STAMP)
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/
+	go test -count=1 -run '^$$' -bench BenchmarkReconcile -benchtime 1x -timeout 30m ./activities/
 
 clean:
 	rm -rf bin .data

@@ -367,7 +367,7 @@ func (a *Activities) failSync(ctx context.Context, id string, res SyncResult, er
 // reportProgress heartbeats a sync's progress and writes it to the sync's row every few seconds, until
 // the returned stop is called.
 func (a *Activities) reportProgress(ctx context.Context, syncID string, progress func() SyncProgress) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -379,13 +379,15 @@ func (a *Activities) reportProgress(ctx context.Context, syncID string, progress
 			activity.RecordHeartbeat(ctx, p)
 			_ = a.Store.SyncProgress(ctx, syncID, p.Total, p.Done, p.Errors)
 			select {
+			case <-done:
+				return
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
 		}
 	}()
-	return func() { cancel(); wg.Wait() }
+	return func() { close(done); wg.Wait() }
 }
 
 // eventOverlap is how far before the newest event held the feed is read again, so a late event is not
