@@ -150,7 +150,62 @@ async function personDetail(id) {
         h("td", {}, c.caseRef), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)), h("td", {}, date(c.dueAt))))),
     has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h2", {}, "Open a case"),
       form([select("type", "Type", ["new", "renewal", "upgrade", "transfer", "aftercare"]), select("level", "Level", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"])],
-        "Open case", async (v) => { const c = await call("POST", "/cases", { personId: id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null);
+        "Open case", async (v) => { const c = await call("POST", "/cases", { personId: id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null,
+    await personAccess(id));
+}
+
+// personAccess is the person's door access: their badge record with the dates inactivity disables and
+// removes it, their grants (revocable), what syncs found, a form to request a level, and door events live.
+async function personAccess(id) {
+  const [acc, levels] = await Promise.all([call("GET", "/persons/" + id + "/access"), call("GET", "/access/levels")]);
+  const name = (lid) => (levels.find((l) => l.id === lid) || { name: lid }).name;
+  const when = (s) => (s ? String(s).slice(0, 16).replace("T", " ") : "—");
+  const l = acc.link;
+  const events = h("ul", { class: "events" });
+  followEvents(id, events);
+  return h("section", {}, h("h2", {}, "Door access"),
+    h("p", {}, l ? ["Badge record ", l.acsUserId || "—", " · ", badge(l.state), " · disabled on ", date(l.disableAt),
+      " and removed on ", date(l.removeAt), " unless they badge in"] : "No badge record."),
+    h("table", {}, h("tr", {}, ["Level", "From", "To", "Status", "Why", ""].map((t) => h("th", {}, t))),
+      acc.grants.map((g) => h("tr", {}, h("td", {}, name(g.levelId)), h("td", {}, when(g.startsAt)), h("td", {}, when(g.endsAt)),
+        h("td", {}, badge(g.status)), h("td", {}, g.endReason || g.reason),
+        h("td", {}, (g.status === "scheduled" || g.status === "active") && has("case_worker", "vetting_officer", "security_controller")
+          ? form([input("reason", "Reason", "text", { required: true })], "Revoke",
+            (v) => call("POST", "/access/grants/" + g.id + "/revoke", v)) : "")))),
+    acc.findings.length ? [h("h3", {}, "Found in the badge system"), h("ul", {}, acc.findings.map((f) =>
+      h("li", {}, date(f.foundAt), " ", f.kind.replace("_", " "), " (", f.action, ")")))] : null,
+    has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h3", {}, "Request access"),
+      form([h("label", {}, "Level", h("select", { name: "levelId" }, levels.filter((x) => x.requiredLevel && x.present)
+        .map((x) => h("option", { value: x.id }, x.name + " (needs " + x.requiredLevel + ")")))),
+        input("startsAt", "From", "date", { required: true }), input("endsAt", "To (inclusive)", "date", { required: true }),
+        input("reason", "Reason")], "Request",
+        (v) => call("POST", "/persons/" + id + "/access/grants", v))) : null,
+    h("h3", {}, "Door events (live)"), events);
+}
+
+// followEvents streams the person's door events (Server-Sent Events over fetch, which can send the
+// bearer token) into list, newest first, until the page changes.
+let streaming = null;
+async function followEvents(id, list) {
+  if (streaming) streaming.abort();
+  streaming = new AbortController();
+  try {
+    const res = await fetch(api + "/persons/" + id + "/access/events/stream", { signal: streaming.signal,
+      headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      for (let i; (i = buf.indexOf("\n\n")) >= 0; buf = buf.slice(i + 2)) {
+        const data = buf.slice(0, i).split("\n").filter((x) => x.startsWith("data:")).map((x) => x.slice(5)).join("");
+        if (!data) continue;
+        const e = JSON.parse(data);
+        list.prepend(h("li", {}, String(e.at).slice(0, 19).replace("T", " "), " ", e.type, " ", e.door));
+      }
+    }
+  } catch (err) { /* the page changed, or the stream ended */ }
 }
 
 async function clearances(params) {
@@ -172,6 +227,7 @@ async function notifications() {
 }
 
 async function route() {
+  if (streaming) { streaming.abort(); streaming = null; }
   if (!sessionStorage.getItem("token")) return signIn();
   try {
     if (!me) me = await call("GET", "/me");
