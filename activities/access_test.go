@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -18,6 +19,8 @@ import (
 	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/restacs"
+	"github.com/signetassure/signetassure/restacs/gallaghersim"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -295,4 +298,54 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	e.sim.ResetStats()
 	e.sync()
 	assert.Zero(t, e.sim.Stats().Writes, "converged: nothing left to write")
+}
+
+// The same reconciliation drives a differently shaped system (Gallagher-like, through the
+// configuration-driven connector): grants pushed with their dates, a group added by hand removed and
+// reported, and nothing written when nothing changed.
+func TestSyncDrivesAGallagherShapedSystem(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	st, err := store.Open(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	sim := gallaghersim.New(gallaghersim.Options{APIKey: "k"})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	cfg, err := restacs.Example("gallagher")
+	require.NoError(t, err)
+	secrets := map[string]string{"GALLAGHER_URL": srv.URL, "GALLAGHER_API_KEY": "k",
+		"GALLAGHER_WEBHOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))}
+	acs, err := restacs.New(cfg, func(n string) string { return secrets[n] },
+		access.HTTPOptions{Timeout: time.Second, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	require.NoError(t, err)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: st, Access: activities.AccessSettings{Connector: acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 4}})
+	e := &accessEnv{t: t, ctx: context.Background(), url: url, st: st, env: env}
+	e.sync()
+	sc := domain.LevelSC
+	_, err = st.SetLevelPolicy(e.ctx, nil, "5", &sc) // Lab A
+	require.NoError(t, err)
+
+	p := e.cleared("Isla")
+	now := time.Now().UTC().Truncate(time.Second)
+	g := e.grant(p, "5", now.Add(-time.Hour), now.Add(7*24*time.Hour))
+	e.sync()
+	recs, err := acs.FindUsers(e.ctx, access.ExternalID(p.ID))
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Len(t, recs[0].Levels, 1)
+	assert.Equal(t, "5", recs[0].Levels[0].LevelID)
+	assert.True(t, g.EndsAt.Equal(recs[0].Levels[0].To), "until carries the grant's end: %v", recs[0].Levels[0])
+
+	require.NoError(t, sim.OperatorAddAccessGroup(recs[0].ID, "8", time.Time{}, time.Time{}))
+	e.sync()
+	recs, _ = acs.FindUsers(e.ctx, access.ExternalID(p.ID))
+	require.Len(t, recs[0].Levels, 1, "the server room group added by hand is removed")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'unapproved_level'`))
+
+	before := sim.Stats().Writes
+	e.sync()
+	assert.Equal(t, before, sim.Stats().Writes, "a re-sync with nothing changed writes nothing")
 }
