@@ -13,20 +13,20 @@ import (
 // SeedAccess sets up access control for the demo through the API, once: a first sync mirrors the access
 // control system's levels; then each level gets the clearance it demands, suppliers and sites are mapped
 // to its companies and locations, profile rules are added, and a few cleared persons get time-bounded
-// grants (running, starting soon, ending soon). It does nothing when profile rules exist already, or when
-// no access control system is configured.
+// grants (running, starting soon, ending soon). When profile rules exist already it only syncs (dev's
+// simulator starts empty on every run); with no access control system configured it does nothing.
 func SeedAccess(ctx context.Context, base string, us []User, now time.Time) error {
 	sec := client{base, TokenFor(us, domain.RoleSecurityController)}
 	worker := client{base, TokenFor(us, domain.RoleCaseWorker)}
-	var rules []map[string]any
-	if err := sec.call(ctx, "GET", "/api/v1/access/profile-rules", nil, &rules); err != nil || len(rules) > 0 {
-		return err
-	}
 	var cat access.Catalogue
 	if err := sec.call(ctx, "GET", "/api/v1/access/catalogue", nil, &cat); err != nil {
 		return nil // no access control system configured
 	}
 	if err := syncNow(ctx, sec); err != nil {
+		return err
+	}
+	var rules []map[string]any
+	if err := sec.call(ctx, "GET", "/api/v1/access/profile-rules", nil, &rules); err != nil || len(rules) > 0 {
 		return err
 	}
 
