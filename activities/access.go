@@ -339,9 +339,12 @@ func (a *Activities) syncPlan(ctx context.Context, res *SyncResult) ([]uuid.UUID
 	res.Persons = len(desired)
 	var work []uuid.UUID
 	for _, d := range desired {
-		ops, fs := access.Plan(d, byKey[d.User.ExternalID], unkeyed)
+		found := byKey[d.User.ExternalID]
+		ops, fs := access.Plan(d, found, unkeyed)
 		findings = append(findings, fs...)
-		if len(ops) > 0 {
+		// A record that needs no change but is not the one linked (written by a worker that died before it
+		// saved the link) is taken too: reconciling saves the link.
+		if g := access.Governed(found, d.LinkedUserID); len(ops) > 0 || (g != nil && g.ID != d.LinkedUserID) {
 			work = append(work, d.PersonID)
 		}
 	}

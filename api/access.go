@@ -577,12 +577,23 @@ func (s *Server) streamEvents(c *gin.Context) error {
 			after, fromEnd = n, false
 		}
 	}
+	// Set before the first flush: with no recent events nothing is rendered before the headers go out, and an
+	// EventSource refuses a stream that is not text/event-stream.
+	c.Header("Content-Type", sse.ContentType)
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Accel-Buffering", "no")
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
-	idle := 0
+	idle, wait := 0, false
 	c.Stream(func(w io.Writer) bool {
+		// Each step waits first, then writes: what it writes is flushed when it returns, at once.
+		if wait {
+			select {
+			case <-c.Request.Context().Done():
+				return false
+			case <-poll.C:
+			}
+		}
 		evs, err := s.Store.PersonAccessEvents(c, p.ID, after, 100, fromEnd)
 		fromEnd = false
 		if err != nil {
@@ -594,18 +605,11 @@ func (s *Server) streamEvents(c *gin.Context) error {
 		}
 		if idle++; len(evs) > 0 {
 			idle = 0
-		} else if idle%15 == 0 {
-			_, _ = io.WriteString(w, ": keep-alive\n\n")
+		} else if idle%15 == 1 {
+			_, _ = io.WriteString(w, ": keep-alive\n\n") // also opens the stream at once when there is nothing yet
 		}
-		if len(evs) == 100 {
-			return true // more waiting: no pause
-		}
-		select {
-		case <-c.Request.Context().Done():
-			return false
-		case <-poll.C:
-			return true
-		}
+		wait = len(evs) < 100 // a full page: more are waiting, no pause
+		return true
 	})
 	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
@@ -45,6 +47,21 @@ type env struct {
 	logs     *syncBuffer
 	// lookupLimit overrides the partner lookup rate limit (zero: the contract's).
 	lookupLimit int
+	// acs is the access control system the API and the worker drive (nil: none), with its settings;
+	// set by withACS.
+	acs         access.Connector
+	acsSettings activities.AccessSettings
+}
+
+// envOption adjusts an env before its worker and API start.
+type envOption func(*env)
+
+// withACS makes the API and the worker drive an access control system (see newAccessEnv).
+func withACS(acs access.Connector, in store.Inactivity, concurrency int) envOption {
+	return func(e *env) {
+		e.acs = acs
+		e.acsSettings = activities.AccessSettings{Connector: acs, Inactivity: in, Concurrency: concurrency}
+	}
 }
 
 // syncBuffer collects the API's log lines.
@@ -65,7 +82,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	dbURL := testenv.DatabaseURL(t)
 	st, err := store.Open(context.Background(), dbURL)
@@ -74,8 +91,15 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(st.Close)
 	tc := testenv.Temporal(t)
-	queue := testenv.Worker(t, tc, st)
-	e := &env{t: t, st: st, tc: tc, queue: queue, database: dbURL}
+	e := &env{t: t, st: st, tc: tc, database: dbURL}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.acs == nil {
+		e.queue = testenv.Worker(t, tc, st)
+	} else {
+		e.queue = testenv.AccessWorker(t, tc, st, e.acsSettings)
+	}
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
@@ -104,7 +128,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	e.logs = &syncBuffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()},
-		LookupLimit: e.lookupLimit, Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		LookupLimit: e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity,
+		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}

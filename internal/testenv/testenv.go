@@ -134,6 +134,14 @@ func Temporal(t testing.TB) client.Client {
 	return server.Client()
 }
 
+// TemporalAddress is the host:port of the test binary's Temporal dev server (started on first use), for
+// a process the test runs to dial (TEMPORAL_ADDRESS).
+func TemporalAddress(t testing.TB) string {
+	t.Helper()
+	Temporal(t)
+	return server.FrontendHostPort()
+}
+
 // Main runs a package's tests and stops the Temporal dev server afterwards.
 func Main(m *testing.M) {
 	code := m.Run()
@@ -160,6 +168,19 @@ func WorkerOn(t testing.TB, c client.Client, st *store.Store, queue string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+}
+
+// AccessWorker is Worker with activities that drive an access control system as acs says.
+func AccessWorker(t testing.TB, c client.Client, st *store.Store, acs activities.AccessSettings) string {
+	t.Helper()
+	queue := "test-" + strings.ToLower(rand.Text()[:12])
+	w := worker.New(c, queue, &activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: Keyring()},
+		Access: acs})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return queue
 }
 
 var (
