@@ -48,6 +48,14 @@ type Op struct {
 	Desired  User      `json:"-"`
 }
 
+// Scoped gives the operation an id of its own within scope (the activity that carries it out): a retry of
+// that activity plans the same operation and finds it journalled, while the same change needed again
+// later (an operator adds the same level by hand a second time) is a new operation, journalled and audited.
+func (o Op) Scoped(scope string) Op {
+	o.ID = "op_" + digest(o.ID, scope)
+	return o
+}
+
 // FindingKind names what a reconciliation found that a person should know.
 type FindingKind string
 
@@ -59,6 +67,17 @@ const (
 	FindingPossibleMatch     FindingKind = "possible_match"     // a record without our key has the person's name
 	FindingLevelDeleted      FindingKind = "level_deleted"      // a level with open grants is gone from the ACS
 )
+
+// Scoped gives a finding that reports a change made (a level removed, dates restored) an id of its own
+// within scope, so each time it happens is reported; a standing condition (a duplicate, a possible match,
+// a deleted level) keeps one id and is reported once.
+func (f Finding) Scoped(scope string) Finding {
+	switch f.Kind {
+	case FindingUnapprovedLevel, FindingUnapprovedProfile, FindingValidityChanged:
+		f.ID = "f_" + digest(f.ID, scope)
+	}
+	return f
+}
 
 // Finding is one thing found, with what SignetAssure did about it.
 type Finding struct {

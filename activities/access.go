@@ -58,6 +58,9 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		return res, err
 	}
 	defer release()
+	if err := a.Store.CloseInterrupted(ctx, personID); err != nil {
+		return res, err
+	}
 	ds, err := a.Store.DesiredAccess(ctx, time.Now(), []uuid.UUID{personID}, a.Access.Inactivity)
 	if err != nil {
 		return res, err
@@ -71,7 +74,11 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		return res, err
 	}
 	ops, findings := access.Plan(d, found, unkeyed)
-	if err := a.recordFindings(ctx, findings); err != nil {
+	scope := activityScope(ctx)
+	for i := range ops {
+		ops[i] = ops[i].Scoped(scope)
+	}
+	if err := a.recordFindings(ctx, scoped(findings, scope)); err != nil {
 		return res, err
 	}
 	res.Findings = len(findings)
@@ -107,6 +114,21 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		state = "disabled"
 	}
 	return res, a.Store.SaveLink(ctx, personID, link, state, pushed)
+}
+
+// activityScope names the activity carrying out a reconciliation: the same across its retries, new for
+// every other run.
+func activityScope(ctx context.Context) string {
+	info := activity.GetInfo(ctx)
+	return info.WorkflowExecution.RunID + "/" + info.ActivityID
+}
+
+func scoped(fs []access.Finding, scope string) []access.Finding {
+	out := make([]access.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = f.Scoped(scope)
+	}
+	return out
 }
 
 // apply carries out one operation, journalled before and after, and returns the ACS record's id.
@@ -348,7 +370,7 @@ func (a *Activities) syncPlan(ctx context.Context, res *SyncResult) ([]uuid.UUID
 			work = append(work, d.PersonID)
 		}
 	}
-	if err := a.recordFindings(ctx, findings); err != nil {
+	if err := a.recordFindings(ctx, scoped(findings, activityScope(ctx))); err != nil {
 		return nil, nil, err
 	}
 	res.Findings += len(findings)

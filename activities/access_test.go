@@ -181,6 +181,14 @@ func TestSyncRemovesAnUnapprovedLevel(t *testing.T) {
 	e.sync()
 	fs, _, _ = e.st.AccessFindings(e.ctx, &p.ID, store.Page{Limit: 10})
 	assert.Len(t, fs, 1, "reported once")
+
+	// The operator adds it again: removed again, and reported and audited again.
+	require.NoError(t, e.sim.AddLevelByHand(id, credoidsim.LevelSiteBServerRoom, time.Time{}, time.Time{}))
+	e.sync()
+	assert.Len(t, e.records(p)[0].Levels, 1)
+	fs, _, _ = e.st.AccessFindings(e.ctx, &p.ID, store.Page{Limit: 10})
+	assert.Len(t, fs, 2, "each removal is reported")
+	assert.Equal(t, 2, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.set_access' AND entity_id = $1`, p.ID.String()))
 }
 
 // A second record carrying the person's key is routed to a person: reported, never merged or deleted.

@@ -616,6 +616,16 @@ func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, stat
 	return err
 }
 
+// CloseInterrupted marks a person's operations still pending as interrupted: called under the person's
+// lock, before re-planning, they are left from a worker that died mid-change, and the new plan decides
+// what is still needed.
+func (s *Store) CloseInterrupted(ctx context.Context, personID uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `UPDATE access_operations SET status = 'failed', updated_at = now(),
+		error = 'interrupted before its answer was recorded; the person was planned again'
+		WHERE person_id = $1 AND status = 'pending'`, personID)
+	return err
+}
+
 // AccessOperations lists the journal, newest first: a person's (personID non-nil), or the failed ones.
 func (s *Store) AccessOperations(ctx context.Context, personID *uuid.UUID, failedOnly bool, p Page) ([]domain.AccessOperation, int, error) {
 	var f filter
