@@ -1,6 +1,7 @@
 package access
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,4 +180,37 @@ func ErrorFrom(op string, resp *http.Response, body []byte, err error) *Error {
 		e.Detail = http.StatusText(resp.StatusCode)
 	}
 	return e
+}
+
+// maxAnswer bounds what is read of one answer.
+const maxAnswer = 64 << 20
+
+// Exchange sends one JSON request (body nil: none) with the header authName: authValue when authValue is
+// set, and reads the whole answer. hc is a client from NewHTTPClient, which retries what is safe to retry.
+func Exchange(ctx context.Context, hc *http.Client, method, url string, body []byte, authName, authValue string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authValue != "" {
+		req.Header.Set(authName, authValue)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, data, nil
 }

@@ -6,10 +6,8 @@
 package credoid
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,40 +109,17 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	}
 }
 
-// maxBody bounds what is read of one answer.
-const maxBody = 64 << 20
-
 // send makes one exchange (the HTTP client retries what is safe to retry) and reads the whole answer.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, token string) (*http.Response, []byte, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	bearer := ""
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		bearer = "Bearer " + token
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, err
-	}
-	return resp, data, nil
+	return access.Exchange(ctx, c.http, method, u, body, "Authorization", bearer)
 }
 
 // loginFlight is one login that every caller needing a token at the time waits for.

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,9 +25,6 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 )
-
-// maxAnswer bounds how much of one answer is read.
-const maxAnswer = 32 << 20
 
 // Connector drives one ACS as its Config describes. It is safe for concurrent use.
 type Connector struct {
@@ -235,31 +231,7 @@ func (c *Connector) send(ctx context.Context, op, method string, u *url.URL, bod
 
 // exchange sends one request and reads its answer.
 func (c *Connector) exchange(ctx context.Context, method string, u *url.URL, payload []byte, auth string) (*http.Response, []byte, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set(c.authHeaderName(), auth)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return nil, nil, err
-	}
-	return resp, data, nil
+	return access.Exchange(ctx, c.hc, method, u.String(), payload, c.authHeaderName(), auth)
 }
 
 // errorFrom is access.ErrorFrom, with the ACS's own message when errorMessage says where it is. A redirect
