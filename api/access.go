@@ -637,7 +637,7 @@ func (s *Server) listSyncs(c *gin.Context) error {
 }
 
 func (s *Server) getSync(c *gin.Context) error {
-	sy, err := s.Store.AccessSync(c, strings.TrimPrefix(c.Param("id"), "/"))
+	sy, err := s.Store.AccessSync(c, c.Param("id"))
 	if err != nil {
 		return notFoundAs(err, "sync")
 	}
