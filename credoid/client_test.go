@@ -22,6 +22,7 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/credoid/credoidsim"
+	"github.com/signetassure/signetassure/internal/testenv"
 )
 
 var london = mustZone("Europe/London")
@@ -35,23 +36,12 @@ func mustZone(name string) *time.Location {
 }
 
 // clock is a settable clock for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type env struct {
 	sim    *credoidsim.Sim
 	srv    *httptest.Server
 	client *credoid.Client
-	clock  *clock
+	clock  *testenv.Clock
 }
 
 // fastHTTP retries quickly so fault tests run in seconds; Retry-After is capped at MaxBackoff.
@@ -61,7 +51,7 @@ var fastHTTP = access.HTTPOptions{Timeout: 2 * time.Second, MinBackoff: time.Mil
 // edit, when given, changes the client's configuration.
 func newEnv(t *testing.T, edit func(*credoid.Config)) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &env{clock: testenv.NewClock(time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC))}
 	e.sim = credoidsim.New(credoidsim.Options{Username: "api", Password: "s3cret-pw", Seed: true, Now: e.clock.Now})
 	e.srv = httptest.NewServer(e.sim.Handler())
 	t.Cleanup(e.srv.Close)

@@ -15,32 +15,21 @@ import (
 
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/credoid/credoidsim"
+	"github.com/signetassure/signetassure/internal/testenv"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // harness is a seeded simulator behind a real server, spoken to in raw HTTP so the wire itself is tested.
 type harness struct {
 	t     *testing.T
 	sim   *credoidsim.Sim
 	url   string
-	clock *clock
+	clock *testenv.Clock
 	token string
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{t: time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC)}}
+	h := &harness{t: t, clock: testenv.NewClock(time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC))}
 	h.sim = credoidsim.New(credoidsim.Options{Seed: true, Now: h.clock.Now})
 	srv := httptest.NewServer(h.sim.Handler())
 	t.Cleanup(srv.Close)
