@@ -1,0 +1,5 @@
+//go:build !race
+
+package twiliosim_test
+
+const raceEnabled = false
