@@ -11,13 +11,13 @@ import (
 )
 
 const personCols = `id, first_name, middle_names, last_name, date_of_birth, email, mobile, employee_number,
-	supplier_id, location_id, line_manager, address, ni_number, active, created_at, updated_at`
+	supplier_id, location_id, line_manager, address, ni_number, active, preferred_channel, created_at, updated_at`
 
 func scanPerson(r pgx.CollectableRow) (domain.Person, error) {
 	var p domain.Person
 	err := r.Scan(&p.ID, &p.FirstName, &p.MiddleNames, &p.LastName, &p.DateOfBirth, &p.Email, &p.Mobile,
 		&p.EmployeeNumber, &p.SupplierID, &p.LocationID, &p.LineManager, &p.Address, &p.NINumber, &p.Active,
-		&p.CreatedAt, &p.UpdatedAt)
+		&p.PreferredChannel, &p.CreatedAt, &p.UpdatedAt)
 	return p, err
 }
 
@@ -28,11 +28,11 @@ func (s *Store) CreatePerson(ctx context.Context, actor Actor, p domain.Person) 
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO persons (id, first_name, middle_names, last_name, search_name,
 			date_of_birth, email, mobile, employee_number, supplier_id, location_id, line_manager, address,
-			ni_number, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-			RETURNING `+personCols,
+			ni_number, active, preferred_channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+			$14, $15, $16) RETURNING `+personCols,
 			p.ID, p.FirstName, p.MiddleNames, p.LastName, domain.FoldName(p.FirstName, p.LastName), p.DateOfBirth,
 			p.Email, p.Mobile, p.EmployeeNumber, p.SupplierID, p.LocationID, p.LineManager, p.Address, p.NINumber,
-			p.Active)
+			p.Active, p.PreferredChannel.OrDefault())
 		var err error
 		p, err = pgx.CollectExactlyOneRow(rows, scanPerson)
 		return err
@@ -62,11 +62,11 @@ func (s *Store) UpdatePerson(ctx context.Context, actor Actor, id uuid.UUID, cha
 		change(&p)
 		rows, _ = tx.Query(ctx, `UPDATE persons SET first_name = $2, middle_names = $3, last_name = $4,
 			search_name = $5, date_of_birth = $6, email = $7, mobile = $8, employee_number = $9, supplier_id = $10,
-			location_id = $11, line_manager = $12, address = $13, ni_number = $14, active = $15, updated_at = now()
-			WHERE id = $1 RETURNING `+personCols,
+			location_id = $11, line_manager = $12, address = $13, ni_number = $14, active = $15,
+			preferred_channel = $16, updated_at = now() WHERE id = $1 RETURNING `+personCols,
 			p.ID, p.FirstName, p.MiddleNames, p.LastName, domain.FoldName(p.FirstName, p.LastName), p.DateOfBirth,
 			p.Email, p.Mobile, p.EmployeeNumber, p.SupplierID, p.LocationID, p.LineManager, p.Address, p.NINumber,
-			p.Active)
+			p.Active, p.PreferredChannel.OrDefault())
 		p, err = pgx.CollectExactlyOneRow(rows, scanPerson)
 		return err
 	})
