@@ -27,6 +27,8 @@ type Activities struct {
 	AuditKeys audit.Keys
 	// Access drives the access control system.
 	Access AccessSettings
+	// Messaging sends SMS, WhatsApp and e-mail.
+	Messaging MessagingSettings
 }
 
 // SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint. Its result

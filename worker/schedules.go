@@ -47,11 +47,12 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, sch
 
 // Intervals are how often the recurring jobs run; zero leaves a job out.
 type Intervals struct {
-	PartnerHealth, AuditCheckpoint, AccessSync time.Duration
+	PartnerHealth, AuditCheckpoint, AccessSync, MessageCosts time.Duration
 }
 
 // DefaultSchedules are the recurring jobs at their intervals: audit checkpoints only where a signing key
-// is configured, the access sync only where an access control system is.
+// is configured, the access sync only where an access control system is, message costs only where
+// Twilio is.
 func DefaultSchedules(every Intervals) []Schedule {
 	s := []Schedule{{ID: workflows.PartnerHealthScheduleID, Every: every.PartnerHealth, Workflow: workflows.PartnerHealth}}
 	if every.AuditCheckpoint > 0 {
@@ -60,6 +61,9 @@ func DefaultSchedules(every Intervals) []Schedule {
 	if every.AccessSync > 0 {
 		s = append(s, Schedule{ID: workflows.AccessSyncScheduleID, Every: every.AccessSync, Workflow: workflows.AccessSync,
 			Args: []any{workflows.AccessSyncInput{Trigger: "schedule"}}})
+	}
+	if every.MessageCosts > 0 {
+		s = append(s, Schedule{ID: workflows.MessageCostsScheduleID, Every: every.MessageCosts, Workflow: workflows.MessageCosts})
 	}
 	return s
 }

@@ -25,5 +25,9 @@ func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.AccessReview)
 	r.RegisterWorkflow(workflows.AccessSync)
 	r.RegisterWorkflow(workflows.AccessEvents)
+	r.RegisterWorkflow(workflows.ClearanceLifecycle)
+	r.RegisterWorkflow(workflows.Broadcast)
+	r.RegisterWorkflow(workflows.SendOne)
+	r.RegisterWorkflow(workflows.MessageCosts)
 	r.RegisterActivity(acts)
 }

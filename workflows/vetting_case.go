@@ -35,6 +35,13 @@ type vettingCase struct {
 	lock workflow.Mutex
 	// wake is set when an action changes what the main loop waits for.
 	wake bool
+	// root is the workflow's context. Messages to the subject about the information awaited are sent in
+	// subjectCtx (made from root), which is cancelled when the information arrives or the case closes;
+	// sending counts those in flight.
+	root          workflow.Context
+	subjectCtx    workflow.Context
+	subjectCancel workflow.CancelFunc
+	sending       int
 }
 
 // VettingCase runs one vetting case: opened, identity-checked, with the vetting officer until an outcome
@@ -74,6 +81,7 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 		}
 	}
 	w.lock = workflow.NewMutex(ctx)
+	w.root = ctx
 	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {
 		return err
 	}
@@ -87,7 +95,8 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 		}
 	}
 	for !w.Case.Status.Closed() {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		// Messages to the subject still being tried finish first: they are not carried over.
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && w.sending == 0 {
 			return w.continueAsNew(ctx)
 		}
 		w.wake = false
@@ -113,6 +122,7 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 			}
 		}
 	}
+	w.stopSubjectMessages()
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.CaseState, err
 	}
@@ -189,6 +199,9 @@ func (w *vettingCase) nextTimer() (time.Time, func(workflow.Context) error) {
 	if w.Case.Status == domain.StatusAwaitingInformation && w.Case.InfoDueAt != nil && !w.InfoOverdueNotified {
 		consider(*w.Case.InfoDueAt, w.informationOverdue)
 	}
+	if w.Case.Status == domain.StatusAwaitingInformation && w.Case.InfoDueAt != nil && len(w.InfoReminders) > 0 {
+		consider(w.InfoReminders[0].At, w.remindSubject)
+	}
 	if w.Case.Status == domain.StatusWithPartner && w.Case.DelegationDueAt != nil {
 		due := *w.Case.DelegationDueAt
 		if w.DelegationRemindersSent < len(w.SLA.Reminders) {
@@ -232,6 +245,81 @@ func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
 	}
 	to, roles := w.ownerOrControllers()
 	return w.notify(ctx, "information_overdue", msg, to, roles)
+}
+
+// policyActivity reads the reminder policy when information is requested: a few quick attempts, then the
+// request goes on without reminders (the subject is still told of the request, and the owner of its
+// deadline).
+var policyActivity = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+}
+
+// informSubject tells the subject what information is requested of them and by when, and sets the
+// reminders the reminder policy asks for before that date, those still ahead. Called once the request is
+// on the timeline: the request's version keys its messages.
+func (w *vettingCase) informSubject(ctx workflow.Context, description string, due time.Time) {
+	var policy domain.ReminderPolicy
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, policyActivity), activities.A.ReminderPolicy).
+		Get(ctx, &policy); err != nil {
+		workflow.GetLogger(ctx).Warn("case: reminder policy not read; no reminders of the information requested",
+			"caseRef", w.Case.CaseRef, "error", err)
+	}
+	now := workflow.Now(ctx)
+	w.InfoRequestVersion = w.Case.Version
+	w.InfoReminders = nil
+	for _, d := range policy.InfoReminderDays {
+		at := due.Add(-time.Duration(d) * 24 * time.Hour)
+		if d > 0 && at.After(now) && !slices.ContainsFunc(w.InfoReminders, func(r SubjectReminder) bool { return r.Days == d }) {
+			w.InfoReminders = append(w.InfoReminders, SubjectReminder{Days: d, At: at})
+		}
+	}
+	slices.SortFunc(w.InfoReminders, func(a, b SubjectReminder) int { return a.At.Compare(b.At) })
+	w.sendToSubject(fmt.Sprintf("%s/%d/information", w.Case.CaseRef, w.Case.Version), "information_requested",
+		map[string]string{"Description": description, "DueAt": due.Format(time.DateOnly)})
+}
+
+// remindSubject reminds the subject of the information awaited. When the case could not act for a while
+// and a later reminder is due as well, that one alone is sent.
+func (w *vettingCase) remindSubject(ctx workflow.Context) error {
+	r := w.InfoReminders[0]
+	w.InfoReminders = w.InfoReminders[1:]
+	if len(w.InfoReminders) > 0 && !w.InfoReminders[0].At.After(workflow.Now(ctx)) {
+		return nil
+	}
+	w.sendToSubject(fmt.Sprintf("%s/%d/reminder/%d", w.Case.CaseRef, w.InfoRequestVersion, r.Days), "information_reminder",
+		map[string]string{"Description": w.Case.InfoRequested, "DueAt": w.Case.InfoDueAt.UTC().Format(time.DateOnly)})
+	return nil
+}
+
+// sendToSubject messages the case's subject on their preferred channel without holding up the case: the
+// message is tried for a day on its own, and one that ultimately fails is logged. Its key makes it one
+// message however often it is tried.
+func (w *vettingCase) sendToSubject(key, template string, vars map[string]string) {
+	if w.subjectCtx == nil {
+		w.subjectCtx, w.subjectCancel = workflow.WithCancel(w.root)
+	}
+	person := w.Case.PersonID
+	in := activities.SendInput{Key: key, PersonID: &person, Template: template, Vars: vars, CaseRef: w.Case.CaseRef}
+	w.sending++
+	workflow.Go(w.subjectCtx, func(ctx workflow.Context) {
+		defer func() { w.sending-- }()
+		_, err := sendMessage(ctx, in)
+		if err != nil && ctx.Err() == nil {
+			workflow.GetLogger(ctx).Warn("case: message to the subject not sent", "caseRef", in.CaseRef, "key", key,
+				"error", err)
+		}
+	})
+}
+
+// stopSubjectMessages drops the reminders of the information awaited and stops the messages about it still
+// being tried: the information arrived, or the case closed.
+func (w *vettingCase) stopSubjectMessages() {
+	w.InfoReminders = nil
+	if w.subjectCancel != nil {
+		w.subjectCancel()
+		w.subjectCtx, w.subjectCancel = nil, nil
+	}
 }
 
 // ownerOrControllers names who hears about a case: its owner, or the security controllers while it has none.

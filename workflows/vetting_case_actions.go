@@ -87,13 +87,19 @@ func (w *vettingCase) requestInformation(ctx workflow.Context, r RequestInformat
 	return w.act(ctx, func() error { return w.checkRequestInformation(ctx, r) }, func() error {
 		due := r.DueAt.UTC()
 		w.InfoOverdueNotified = false
-		return w.record(ctx, "information_requested", &r.Actor,
+		if err := w.record(ctx, "information_requested", &r.Actor,
 			"Information requested from the subject, due "+due.Format(time.DateOnly),
 			map[string]any{"description": r.Description, "dueAt": due}, func(c *domain.Case) {
 				c.Status = domain.StatusAwaitingInformation
 				c.InfoRequested = r.Description
 				c.InfoDueAt = &due
-			})
+			}); err != nil {
+			return err
+		}
+		if workflow.GetVersion(ctx, "subject-reminders", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			w.informSubject(ctx, r.Description, due)
+		}
+		return nil
 	})
 }
 
@@ -112,12 +118,16 @@ func (w *vettingCase) checkInformationReceived(r InformationReceived) error {
 
 func (w *vettingCase) informationReceived(ctx workflow.Context, r InformationReceived) (CaseState, error) {
 	return w.act(ctx, func() error { return w.checkInformationReceived(r) }, func() error {
-		return w.record(ctx, "information_received", &r.Actor, "Requested information received",
+		err := w.record(ctx, "information_received", &r.Actor, "Requested information received",
 			map[string]any{"note": r.Note}, func(c *domain.Case) {
 				c.Status = domain.StatusWithOfficer
 				c.InfoRequested = ""
 				c.InfoDueAt = nil
 			})
+		if err == nil {
+			w.stopSubjectMessages()
+		}
+		return err
 	})
 }
 
@@ -203,6 +213,9 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 		}).Get(ctx, &cl); err != nil {
 			return err
 		}
+		if workflow.GetVersion(ctx, "clearance-lifecycle", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			w.followClearanceLifecycle(ctx, cl.ID)
+		}
 		detail["clearanceId"] = cl.ID.String()
 		detail["level"] = level
 		detail["validFrom"] = from.String()
@@ -229,7 +242,19 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 	}); err != nil {
 		return err
 	}
+	w.stopSubjectMessages()
 	return w.followClearance(ctx, outcome)
+}
+
+// followClearanceLifecycle starts the workflow of the clearance the case granted: its renewal nudges, its
+// renewal case (with this case's SLA and issuing authority) and its lapse. That workflow tells the one of
+// the clearance it superseded to end. Its start is not the case's outcome: a start that fails is logged,
+// and the clearance still lapses with the access sync.
+func (w *vettingCase) followClearanceLifecycle(ctx workflow.Context, clearanceID uuid.UUID) {
+	if err := FollowClearance(ctx, clearanceID, ClearanceInput{SLA: w.in.SLA, IssuingAuthority: w.Case.IssuingAuthority}); err != nil {
+		workflow.GetLogger(ctx).Error("case: the clearance's workflow did not start", "caseRef", w.Case.CaseRef,
+			"clearance", clearanceID, "error", err)
+	}
 }
 
 // followClearance makes access follow the outcome: a refused renewal or aftercare check revokes the

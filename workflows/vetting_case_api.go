@@ -73,6 +73,17 @@ type CaseState struct {
 	// ReturnedToPartner is true once the outcome of a check run for a partner was posted back.
 	ReturnedToPartner bool
 	SLA               domain.SLA
+	// InfoRequestVersion is the case version (timeline event) of the information request awaited, which
+	// keys the messages to the subject about it; InfoReminders are the subject's reminders of it still to
+	// come, earliest first.
+	InfoRequestVersion int               `json:",omitempty"`
+	InfoReminders      []SubjectReminder `json:",omitempty"`
+}
+
+// SubjectReminder is a reminder to the subject, Days before the information requested of them is due.
+type SubjectReminder struct {
+	Days int
+	At   time.Time
 }
 
 // Officer actions. Actor is the staff user acting.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
@@ -206,6 +208,11 @@ func (h *caseHarness) run() CaseState {
 	h.env.OnActivity(activities.A.RecordPartnerReturn, mock.Anything, mock.Anything).Return(h.recordPartnerReturn)
 	h.env.OnActivity(activities.A.PostPartnerReturn, mock.Anything, mock.Anything).Return(h.postPartnerReturn)
 	h.env.OnActivity(activities.A.RevokeReviewedClearance, mock.Anything, mock.Anything).Return(1, nil)
+	// The granted clearance's workflow, and the messages to the subject: a test that looks at them mocks
+	// them before run (the first mock that matches answers).
+	h.env.OnWorkflow(ClearanceLifecycle, mock.Anything, mock.Anything).Return(ClearanceState{}, nil)
+	h.env.OnActivity(activities.A.ReminderPolicy, mock.Anything).Return(testReminderPolicy, nil)
+	h.env.OnActivity(activities.A.SendMessage, mock.Anything, mock.Anything).Return(activities.SendResult{Status: "queued"}, nil)
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalReviewAccess, mock.Anything).Return(nil).
 		Run(func(args mock.Arguments) {
 			h.mu.Lock()
@@ -773,4 +780,191 @@ func TestVettingCaseCatchesUpOnPastMoments(t *testing.T) {
 	for _, n := range append(h.noticesOf("sla_reminder"), h.noticesOf("sla_escalation")...) {
 		assertNear(t, testStart, n.Now, n.Kind+" sent at once on resume")
 	}
+}
+
+// testReminderPolicy is the reminder policy the schema starts with.
+var testReminderPolicy = domain.ReminderPolicy{NudgeDays: []int{180, 90, 30, 7}, RenewalLeadDays: 150, InfoReminderDays: []int{3, 1}}
+
+// subjectOutbox records the messages a case sends its subject, with the workflow clock; err, when set,
+// answers every one.
+type subjectOutbox struct {
+	mu    sync.Mutex
+	sent  []messageCall
+	err   error
+	state []CaseState
+}
+
+// captureMessages answers the case's SendMessage calls (before run's default does).
+func (h *caseHarness) captureMessages(err error) *subjectOutbox {
+	o := &subjectOutbox{err: err}
+	h.env.OnActivity(activities.A.SendMessage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if len(o.sent) >= runaway {
+				return activities.SendResult{}, temporal.NewNonRetryableApplicationError("runaway", "Runaway", nil)
+			}
+			o.sent = append(o.sent, messageCall{SendInput: in, Now: h.env.Now().UTC()})
+			if o.err != nil {
+				return activities.SendResult{}, o.err
+			}
+			return activities.SendResult{ID: in.Key, Channel: "sms", Status: "queued"}, nil
+		})
+	return o
+}
+
+func (o *subjectOutbox) keys() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var ks []string
+	for _, m := range o.sent {
+		ks = append(ks, m.Key)
+	}
+	return ks
+}
+
+// Information requested from the subject: they are told what and by when at once, and reminded 3 days and
+// 1 day before it is due while it is awaited; the owner still hears it is overdue.
+func TestVettingCaseSubjectToldAndRemindedOfInformation(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	out := h.captureMessages(nil)
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	due := testStart.Add(11 * oneDay)
+	request := h.sendAt(oneDay, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "Bank statements", DueAt: due})
+	var awaiting CaseState
+	h.at(2*oneDay, func() { awaiting = h.query() })
+	received := h.sendAt(12*oneDay, UpdateInformationReceived, InformationReceived{Actor: owner})
+	h.sendAt(14*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
+	h.run()
+
+	mustComplete(t, request, "request-information")
+	mustComplete(t, received, "information-received")
+	version := h.eventsOf("information_requested")[0].Event.Seq
+	ref := h.in.CaseRef
+	require.Equal(t, []string{
+		fmt.Sprintf("%s/%d/information", ref, version),
+		fmt.Sprintf("%s/%d/reminder/3", ref, version),
+		fmt.Sprintf("%s/%d/reminder/1", ref, version),
+	}, out.keys())
+	for i, want := range []struct {
+		template string
+		at       time.Time
+	}{{"information_requested", testStart.Add(oneDay)}, {"information_reminder", due.Add(-3 * oneDay)},
+		{"information_reminder", due.Add(-oneDay)}} {
+		m := out.sent[i]
+		assert.Equal(t, want.template, m.Template, "message %d", i)
+		assert.Equal(t, want.at, m.Now, "message %d", i)
+		require.NotNil(t, m.PersonID)
+		assert.Equal(t, h.in.PersonID, *m.PersonID, "to the subject")
+		assert.Empty(t, m.Channel, "on their preferred channel")
+		assert.Equal(t, ref, m.CaseRef)
+		assert.Equal(t, map[string]string{"Description": "Bank statements", "DueAt": "2026-03-13"}, m.Vars)
+	}
+	assert.Equal(t, version, awaiting.InfoRequestVersion)
+	assert.Equal(t, []SubjectReminder{{Days: 3, At: due.Add(-3 * oneDay)}, {Days: 1, At: due.Add(-oneDay)}},
+		awaiting.InfoReminders, "the reminders are in the state, so they survive a continue-as-new")
+	over := h.noticesOf("information_overdue")
+	require.Len(t, over, 1, "the owner still hears it is overdue")
+	assertNear(t, due, over[0].Now, "at the deadline")
+	assert.Equal(t, []string{"opened", "identity_check", "with_officer", "owner_assigned", "information_requested",
+		"information_overdue", "information_received", "outcome"}, h.kinds(), "messages write nothing on the timeline")
+}
+
+// Information that arrives is not asked for again: no reminder after it; a new request has its own
+// messages; a case closed while information is awaited reminds nobody.
+func TestVettingCaseNoReminderAfterInformationReceived(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	out := h.captureMessages(nil)
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	h.sendAt(oneDay, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "P60", DueAt: testStart.Add(11 * oneDay)})
+	h.sendAt(9*oneDay, UpdateInformationReceived, InformationReceived{Actor: owner})
+	again := h.sendAt(9*oneDay+time.Hour, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "P45",
+		DueAt: testStart.Add(20 * oneDay)})
+	var afterReceipt CaseState
+	h.at(9*oneDay+time.Minute, func() { afterReceipt = h.query() })
+	h.sendAt(18*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeWithdrawn})
+	final := h.run()
+
+	mustComplete(t, again, "a second request")
+	requests := h.eventsOf("information_requested")
+	require.Len(t, requests, 2)
+	first, second := requests[0].Event.Seq, requests[1].Event.Seq
+	ref := h.in.CaseRef
+	assert.Equal(t, []string{
+		fmt.Sprintf("%s/%d/information", ref, first),
+		fmt.Sprintf("%s/%d/reminder/3", ref, first), // day 8; the information came on day 9
+		fmt.Sprintf("%s/%d/information", ref, second),
+		fmt.Sprintf("%s/%d/reminder/3", ref, second), // day 17; withdrawn on day 18
+	}, out.keys())
+	assert.Equal(t, "P45", out.sent[3].Vars["Description"])
+	assert.Empty(t, afterReceipt.InfoReminders, "received: no reminder pending")
+	assert.Empty(t, final.InfoReminders, "closed: no reminder pending")
+	assert.Empty(t, h.noticesOf("information_overdue"))
+}
+
+// Messages to the subject that cannot be sent do not hold up or fail the case.
+func TestVettingCaseFailingSubjectMessages(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	out := h.captureMessages(temporal.NewNonRetryableApplicationError("template information_requested on sms: not found",
+		activities.ErrInvalidInput, nil))
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	request := h.sendAt(oneDay, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "Passport", DueAt: testStart.Add(5 * oneDay)})
+	received := h.sendAt(5*oneDay, UpdateInformationReceived, InformationReceived{Actor: owner})
+	decided := h.sendAt(6*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart)))
+	final := h.run()
+
+	mustComplete(t, request, "request-information")
+	mustComplete(t, received, "information-received")
+	mustComplete(t, decided, "record-outcome")
+	assert.Len(t, out.sent, 3, "the request and two reminders, each tried once")
+	assert.Equal(t, domain.StatusCleared, final.Case.Status)
+}
+
+// A case that grants a clearance starts the clearance's workflow, with the case's SLA and issuing
+// authority for its renewal case, and leaves it running.
+func TestVettingCaseStartsTheClearanceWorkflow(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	var mu sync.Mutex
+	var followed []caseStart
+	var inputs []ClearanceInput
+	h.env.OnWorkflow(ClearanceLifecycle, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in ClearanceInput) (ClearanceState, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			followed = append(followed, caseStart{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Now: workflow.Now(ctx).UTC()})
+			inputs = append(inputs, in)
+			return ClearanceState{}, nil
+		})
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	h.sendAt(2*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart)))
+	h.run()
+
+	outcome := h.eventsOf("outcome")
+	require.Len(t, outcome, 1)
+	id, err := uuid.Parse(outcome[0].Event.Detail["clearanceId"].(string))
+	require.NoError(t, err)
+	require.Len(t, followed, 1, "one clearance workflow")
+	assert.Equal(t, ClearanceWorkflowID(id), followed[0].WorkflowID)
+	assert.Equal(t, testStart.Add(2*oneDay), followed[0].Now)
+	assert.Equal(t, ClearanceInput{ClearanceID: id, SLA: h.in.SLA, IssuingAuthority: "Ministry of Defence"}, inputs[0])
+}
+
+// A refused case grants no clearance and starts no clearance workflow.
+func TestVettingCaseRefusedStartsNoClearanceWorkflow(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	started := false
+	h.env.OnWorkflow(ClearanceLifecycle, mock.Anything, mock.Anything).Return(
+		func(workflow.Context, ClearanceInput) (ClearanceState, error) {
+			started = true
+			return ClearanceState{}, nil
+		})
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	h.sendAt(2*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
+	h.run()
+	assert.False(t, started)
 }
