@@ -51,6 +51,10 @@ type env struct {
 	// set by withACS.
 	acs         access.Connector
 	acsSettings activities.AccessSettings
+	// messaging is the message providers the worker sends through, and hooks what the API verifies
+	// their webhooks with; set by withProviders.
+	messaging activities.MessagingSettings
+	hooks     api.MessagingHooks
 }
 
 // envOption adjusts an env before its worker and API start.
@@ -95,11 +99,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e)
 	}
-	if e.acs == nil {
-		e.queue = testenv.Worker(t, tc, st)
-	} else {
-		e.queue = testenv.AccessWorker(t, tc, st, e.acsSettings)
-	}
+	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
@@ -128,7 +128,7 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	e.logs = &syncBuffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()},
-		LookupLimit: e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity,
+		LookupLimit: e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
 		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)

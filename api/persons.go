@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -26,6 +27,8 @@ type PersonInput struct {
 	Address        *string `json:"address,omitempty" description:"sensitive" maxLength:"500"`
 	NINumber       *string `json:"niNumber,omitempty" description:"sensitive: National Insurance number"`
 	Active         *bool   `json:"active,omitempty"`
+	// PreferredChannel is how the person is told of renewals and requests (default email).
+	PreferredChannel *string `json:"preferredChannel,omitempty" enum:"sms,whatsapp,email"`
 }
 
 // apply checks the input and applies it to p, returning the names of the fields it sets.
@@ -88,6 +91,14 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 			p.Mobile = m
 		}
 		set("mobile")
+	}
+	if in.PreferredChannel != nil {
+		if ch := messaging.Channel(*in.PreferredChannel); ch.Valid() {
+			p.PreferredChannel = ch
+			set("preferredChannel")
+		} else {
+			errs.add("preferredChannel", "must be one of sms, whatsapp, email")
+		}
 	}
 	if in.EmployeeNumber != nil {
 		p.EmployeeNumber = nil

@@ -45,6 +45,26 @@ type Deps struct {
 	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
 	// (default 20 s).
 	TemporalTimeout time.Duration
+	// Messaging verifies the message providers' webhooks and paces broadcasts.
+	Messaging MessagingHooks
+}
+
+// MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
+// pace and reply window of broadcasts.
+type MessagingHooks struct {
+	// PublicURL is the base URL providers call us at (e.g. https://sa.example.org); signatures are
+	// checked against it, not against the address the request arrived at.
+	PublicURL string
+	// TwilioAuthToken verifies Twilio's webhooks; "": they are refused (404).
+	TwilioAuthToken string
+	// SendGridWebhookKey is the Event Webhook's verification key (base64); "": SendGrid events are
+	// refused (404).
+	SendGridWebhookKey string
+	// BroadcastRate is the provider rate broadcasts keep to, messages a second (default 10); a
+	// broadcast may ask for less, never more.
+	BroadcastRate float64
+	// BroadcastReplyWindow is how long a broadcast collects replies unless it asks otherwise (default 24h).
+	BroadcastReplyWindow time.Duration
 }
 
 // Server is the HTTP API.

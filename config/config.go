@@ -43,6 +43,8 @@ type Config struct {
 	AuditCheckpointEvery time.Duration
 	// ACS is the access control system and how SignetAssure drives it.
 	ACS ACS
+	// Messaging is the message providers and broadcasts.
+	Messaging Messaging
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -86,6 +88,9 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("AUDIT_CHECKPOINT_INTERVAL: %w", err)
 	}
 	if c.ACS, err = loadACS(); err != nil {
+		return c, err
+	}
+	if c.Messaging, err = loadMessaging(c.HTTPAddr); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -139,7 +139,7 @@ async function personDetail(id) {
   const row = (k, v) => [h("dt", {}, k), h("dd", {}, v === undefined || v === null || v === "" ? "—" : v)];
   show(h("h1", {}, p.firstName + " " + p.lastName),
     h("div", { class: "card" }, h("dl", { class: "grid" }, row("Date of birth", p.dateOfBirth), row("E-mail", p.email),
-      row("Mobile", p.mobile), row("Employee number", p.employeeNumber), row("Active", p.active ? "yes" : "no"),
+      row("Mobile", p.mobile), row("Preferred channel", p.preferredChannel), row("Employee number", p.employeeNumber), row("Active", p.active ? "yes" : "no"),
       "address" in p ? [row("Address", p.address), row("NI number", p.niNumber), row("Line manager", p.lineManager)] : null)),
     h("h2", {}, "Clearances"),
     h("table", {}, h("tr", {}, ["Level", "Status", "Valid from", "Valid to", "Issuing authority"].map((t) => h("th", {}, t))),
@@ -151,6 +151,7 @@ async function personDetail(id) {
     has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h2", {}, "Open a case"),
       form([select("type", "Type", ["new", "renewal", "upgrade", "transfer", "aftercare"]), select("level", "Level", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"])],
         "Open case", async (v) => { const c = await call("POST", "/cases", { personId: id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null,
+    await personMessaging(p),
     await personAccess(id));
 }
 
@@ -208,6 +209,181 @@ async function followEvents(id, list) {
   } catch (err) { /* the page changed, or the stream ended */ }
 }
 
+// ---- messaging ----
+
+const channels = ["sms", "whatsapp", "email"];
+const messageStatuses = ["pending", "suppressed", "queued", "sent", "delivered", "read", "undelivered", "failed"];
+const when = (s) => (s ? String(s).slice(0, 16).replace("T", " ") : "—");
+// cost shows a provider's price (Twilio states it negative) as a cost.
+const cost = (m) => (m.price ? Math.abs(Number(m.price)).toFixed(4) + " " + (m.priceUnit || "") : "—");
+// messageLink is the console's address of a message; ids may hold slashes.
+const messageLink = (id) => "#/messages/" + id.split("/").map(encodeURIComponent).join("/");
+const messagePath = (id) => "/messages/" + id.split("/").map(encodeURIComponent).join("/");
+const textarea = (name, label, extra = {}) => h("label", {}, label, h("textarea", { name, rows: 3, cols: 50, ...extra }));
+const options = (name, label, items, value, text) => h("label", {}, label, h("select", { name },
+  items.map((o) => h("option", { value: value(o) }, text(o)))));
+
+// messageRows is a table of messages: when, channel, template, status (with why), cost.
+function messageRows(items, withPerson) {
+  return h("table", {}, h("tr", {}, ["Time", withPerson ? "Person" : null, "Channel", "Template", "Status", "Cost"]
+    .filter(Boolean).map((t) => h("th", {}, t))),
+    items.map((m) => h("tr", { class: "link", onclick: () => (location.hash = messageLink(m.id)) },
+      h("td", {}, when(m.createdAt)),
+      withPerson ? h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId, onclick: (e) => e.stopPropagation() }, "person") : "—") : null,
+      h("td", {}, m.channel), h("td", {}, m.template + " v" + m.templateVersion),
+      h("td", {}, badge(m.status), m.statusReason ? " " + m.statusReason : ""), h("td", {}, cost(m)))));
+}
+
+// personMessaging is what the person said about being messaged on each channel (with a form to record
+// WhatsApp consent, which WhatsApp needs), their preferred channel, and the messages sent to them.
+async function personMessaging(p) {
+  const [consents, msgs] = await Promise.all([call("GET", "/persons/" + p.id + "/consents"),
+    call("GET", "/messages?" + new URLSearchParams({ personId: p.id, limit: "50" }))]);
+  const wa = consents.find((c) => c.channel === "whatsapp");
+  return h("section", {}, h("h2", {}, "Messaging"),
+    h("p", {}, "Preferred channel: ", h("strong", {}, p.preferredChannel || "email"),
+      wa ? [" · WhatsApp: ", badge(wa.status)] : " · WhatsApp: no consent recorded"),
+    has("case_worker", "vetting_officer", "admin") ? form([h("label", {}, "Preferred channel", h("select", { name: "preferredChannel" },
+      channels.map((c) => h("option", { value: c, selected: c === (p.preferredChannel || "email") }, c))))], "Change",
+      (v) => call("PATCH", "/persons/" + p.id, v)) : null,
+    h("h3", {}, "Consent and opt-out"),
+    consents.length ? h("table", {}, h("tr", {}, ["Channel", "Address", "Status", "How", "Evidence", "When"].map((t) => h("th", {}, t))),
+      consents.map((c) => h("tr", {}, h("td", {}, c.channel), h("td", {}, c.address), h("td", {}, badge(c.status)),
+        h("td", {}, c.method), h("td", {}, c.evidence || "—"), h("td", {}, when(c.at)))))
+      : h("p", { class: "muted" }, "Nothing recorded: SMS and e-mail may be sent, WhatsApp may not."),
+    has("case_worker", "vetting_officer", "security_controller") && p.mobile ? h("div", { class: "card" }, h("h3", {}, "Record WhatsApp consent"),
+      form([select("status", "Status", ["opted_in", "opted_out"]), select("method", "How", ["written", "web_form", "verbal", "whatsapp_optin"]),
+        input("evidence", "Evidence (e.g. form reference)", "text", { size: 30 }), input("at", "When (default now)", "date")],
+        "Record", (v) => call("PUT", "/persons/" + p.id + "/consents/whatsapp", v))) : null,
+    h("h3", {}, "Messages"),
+    msgs.items.length ? messageRows(msgs.items, false) : h("p", { class: "muted" }, "No messages yet."));
+}
+
+// messages is the outbox, filtered by channel, status and template, and the inbox.
+async function messages(params) {
+  const q = new URLSearchParams({ limit: "100" });
+  for (const k of ["channel", "status", "template"]) if (params.get(k)) q.set(k, params.get(k));
+  const [out, inbox, templates] = await Promise.all([call("GET", "/messages?" + q), call("GET", "/inbox?limit=100"),
+    call("GET", "/message-templates")]);
+  const names = [...new Set(templates.map((t) => t.name))];
+  const filter = (name, label, values) => h("label", {}, label, h("select", { name },
+    ["", ...values].map((v) => h("option", { value: v, selected: v === (params.get(name) || "") }, v || "any"))));
+  const filters = h("form", { class: "inline" }, filter("channel", "Channel", channels), filter("status", "Status", messageStatuses),
+    filter("template", "Template", names), h("button", { type: "submit" }, "Show"));
+  filters.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = new URLSearchParams();
+    for (const el of filters.elements) if (el.name && el.value) f.set(el.name, el.value);
+    location.hash = "#/messages?" + f;
+  });
+  show(h("h1", {}, "Messages"), filters, h("p", { class: "muted" }, out.total + " messages"), messageRows(out.items, true),
+    h("h2", {}, "Inbox"),
+    inbox.items.length ? h("table", {}, h("tr", {}, ["Received", "From", "Person", "Channel", "Read as", "Message"].map((t) => h("th", {}, t))),
+      inbox.items.map((m) => h("tr", {}, h("td", {}, when(m.receivedAt)), h("td", {}, m.sender),
+        h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId }, "person") : "unknown"), h("td", {}, m.channel),
+        h("td", {}, m.keyword ? badge(m.keyword) : "—", m.broadcastId ? [" ", h("a", { href: "#/broadcasts/" + m.broadcastId }, "broadcast")] : ""),
+        h("td", {}, m.body)))) : h("p", { class: "muted" }, "Nothing received yet."));
+}
+
+async function messageDetail(id) {
+  const m = await call("GET", messagePath(id));
+  const row = (k, v) => [h("dt", {}, k), h("dd", {}, v === undefined || v === null || v === "" ? "—" : v)];
+  show(h("h1", {}, "Message ", h("code", {}, m.id), " ", badge(m.status)),
+    h("div", { class: "card" }, h("dl", { class: "grid" },
+      row("Person", m.personId ? h("a", { href: "#/persons/" + m.personId }, "open person") : null),
+      row("Channel", m.channel), row("To", m.recipient), row("Template", m.template + " v" + m.templateVersion),
+      row("Status", [m.status, m.statusReason ? " (" + m.statusReason + ")" : "", " since ", when(m.statusAt)]),
+      row("Provider", m.provider ? m.provider + " " + (m.providerId || "") : null), row("Error code", m.errorCode),
+      row("Cost", cost(m)), row("Segments", m.segments),
+      row("Why", m.caseRef ? h("a", { href: "#/cases/" + m.caseRef }, "case " + m.caseRef)
+        : m.broadcastId ? h("a", { href: "#/broadcasts/" + m.broadcastId }, "broadcast") : m.clearanceId ? "clearance " + m.clearanceId : null),
+      row("Subject", m.subject), row("Text", h("div", { class: "pre" }, m.body)))),
+    h("h2", {}, "History"),
+    h("table", {}, h("tr", {}, ["At", "Event", "Status", "Provider's word", "Detail"].map((t) => h("th", {}, t))),
+      m.events.map((e) => h("tr", {}, h("td", {}, when(e.at)), h("td", {}, h("code", {}, e.eventId)), h("td", {}, e.status ? badge(e.status) : "—"),
+        h("td", {}, e.raw || "—"), h("td", {}, [e.errorCode ? "error " + e.errorCode + " " : "", e.reason || ""])))));
+}
+
+// ---- broadcasts ----
+
+// broadcasts lists broadcasts and, for those who may send, forms to start one and to make a group.
+async function broadcasts() {
+  const sender = has("vetting_officer", "security_controller");
+  const [list, groups, locations, suppliers] = await Promise.all([call("GET", "/broadcasts?limit=100"), call("GET", "/groups"),
+    sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers") : []]);
+  const groupName = (gid) => (groups.find((g) => g.id === gid) || { name: "group" }).name;
+  const progress = (b) => b.progress ? b.progress.sent + " sent · " + b.progress.replied + " replied" : "";
+  show(h("h1", {}, "Broadcasts"),
+    h("table", {}, h("tr", {}, ["Started", "Group", "Text", "Status", "Progress"].map((t) => h("th", {}, t))),
+      list.items.map((b) => h("tr", { class: "link", onclick: () => (location.hash = "#/broadcasts/" + b.id) },
+        h("td", {}, when(b.createdAt)), h("td", {}, groupName(b.groupId)), h("td", {}, b.body), h("td", {}, badge(b.status)), h("td", {}, progress(b))))),
+    sender ? h("div", { class: "card" }, h("h2", {}, "New broadcast"),
+      groups.length ? form([options("groupId", "Group", groups, (g) => g.id, (g) => g.name + " (" + g.members + ")"),
+        textarea("text", "Text (at most 612 characters)", { required: true, maxlength: 612 }),
+        input("keywords", "Reply keywords", "text", { value: "SAFE, HELP" }), input("replyWindow", "Collect replies for", "text", { placeholder: "24h" }),
+        input("rate", "Messages a second", "number", { min: 0.1, step: 0.1 })], "Send", async (v) => {
+        const body = { groupId: v.groupId, text: v.text };
+        if (v.keywords) body.keywords = v.keywords.split(/[\s,]+/).filter(Boolean);
+        if (v.replyWindow) body.replyWindow = v.replyWindow;
+        if (v.rate) body.rate = Number(v.rate);
+        const b = await call("POST", "/broadcasts", body);
+        location.hash = "#/broadcasts/" + b.id;
+      }) : h("p", { class: "muted" }, "Make a group first.")) : null,
+    h("h2", {}, "Contact groups"),
+    h("table", {}, h("tr", {}, ["Name", "Kind", "Members"].map((t) => h("th", {}, t))),
+      groups.map((g) => h("tr", {}, h("td", {}, g.name), h("td", {}, g.kind + (g.level ? " " + g.level : "")), h("td", {}, g.members)))),
+    sender ? h("div", { class: "card" }, h("h3", {}, "New group"),
+      h("p", { class: "muted" }, "Everyone active at a site, of a supplier, or holding an active clearance at a level; or persons picked by id."),
+      form([input("name", "Name", "text", { required: true }), select("kind", "Kind", ["site", "supplier", "level", "manual"]),
+        options("locationId", "Site (kind site)", locations, (l) => l.id, (l) => l.name),
+        options("supplierId", "Supplier (kind supplier)", suppliers, (sp) => sp.id, (sp) => sp.name),
+        select("level", "Level (kind level)", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"]),
+        textarea("memberIds", "Person ids (kind manual)")], "Create group", (v) => {
+        const body = { name: v.name, kind: v.kind };
+        if (v.kind === "site") body.locationId = v.locationId;
+        if (v.kind === "supplier") body.supplierId = v.supplierId;
+        if (v.kind === "level") body.level = v.level;
+        if (v.kind === "manual") body.memberIds = (v.memberIds || "").split(/[\s,]+/).filter(Boolean);
+        return call("POST", "/groups", body);
+      })) : null);
+}
+
+// broadcastDetail is a broadcast's live view: its progress, replies by keyword, cost, and who has not
+// replied, read again every 2 seconds while the page shows.
+let polling = null;
+async function broadcastDetail(id) {
+  const live = h("div");
+  const errBox = h("div");
+  const refresh = async () => {
+    const [b, waiting] = await Promise.all([call("GET", "/broadcasts/" + id),
+      call("GET", "/broadcasts/" + id + "/recipients?" + new URLSearchParams({ replied: "false", limit: "200" }))]);
+    const p = b.progress || { replies: {}, cost: {} };
+    const counter = (label, n) => h("div", { class: "counter" }, h("div", { class: "n" }, String(n)), h("div", { class: "muted" }, label));
+    const costs = Object.entries(p.cost || {}).map(([unit, sum]) => sum + " " + unit).join(", ");
+    errBox.replaceChildren();
+    live.replaceChildren(
+      h("p", {}, badge(b.status), " · replies until ", when(b.replyUntil), b.closedAt ? " · closed " + when(b.closedAt) : "", " · cost ", costs || "—"),
+      h("div", { class: "counters" }, counter("recipients", p.recipients), counter("skipped", p.skipped), counter("pending", p.pending),
+        counter("sent", p.sent), counter("delivered", p.delivered), counter("failed", p.failed), counter("suppressed", p.suppressed),
+        counter("replied", p.replied)),
+      h("h2", {}, "Replies by keyword"),
+      h("table", {}, h("tr", {}, [...b.keywords, "OTHER"].map((k) => h("th", {}, k))),
+        h("tr", {}, [...b.keywords, "OTHER"].map((k) => h("td", {}, String((p.replies || {})[k] || 0))))),
+      h("h2", {}, "Not replied (" + waiting.total + ")"),
+      waiting.items.length ? h("table", {}, h("tr", {}, ["Name", "Number", "Message"].map((t) => h("th", {}, t))),
+        waiting.items.map((r) => h("tr", {}, h("td", {}, h("a", { href: "#/persons/" + r.personId }, r.name)), h("td", {}, r.recipient),
+          h("td", {}, r.messageId ? h("a", { href: messageLink(r.messageId) }, r.status || "pending") : "not yet sent"))))
+        : h("p", { class: "muted" }, "Everyone messaged has replied."));
+    return b;
+  };
+  const b = await refresh();
+  show(h("h1", {}, "Broadcast"), h("div", { class: "card pre" }, b.body),
+    b.status !== "closed" && has("vetting_officer", "security_controller")
+      ? form([], "Close (stop collecting replies)", () => call("POST", "/broadcasts/" + id + "/close")) : null,
+    errBox, live);
+  polling = setInterval(() => refresh().catch((err) => errBox.replaceChildren(failure(err))), 2000);
+}
+
 async function clearances(params) {
   const before = params.get("expiringBefore") || new Date(Date.now() + 180 * 864e5).toISOString().slice(0, 10);
   const list = await call("GET", "/clearances?" + new URLSearchParams({ status: "active", expiringBefore: before, limit: "200" }));
@@ -228,6 +404,7 @@ async function notifications() {
 
 async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
+  if (polling) { clearInterval(polling); polling = null; }
   if (!sessionStorage.getItem("token")) return signIn();
   try {
     if (!me) me = await call("GET", "/me");
@@ -241,6 +418,10 @@ async function route() {
     if (parts[0] === "persons" && parts[1]) return await personDetail(parts[1]);
     if (parts[0] === "persons") return await persons(params);
     if (parts[0] === "clearances") return await clearances(params);
+    if (parts[0] === "messages" && parts[1]) return await messageDetail(parts.slice(1).map(decodeURIComponent).join("/"));
+    if (parts[0] === "messages") return await messages(params);
+    if (parts[0] === "broadcasts" && parts[1]) return await broadcastDetail(parts[1]);
+    if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
     return await cases(params);
   } catch (err) {
