@@ -74,11 +74,20 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 		if i%3 != 0 {
 			body["supplierId"] = suppliers[i%len(suppliers)]
 		}
+		body["preferredChannel"] = []string{"email", "sms", "whatsapp"}[i%3]
 		var r idResp
 		if err := worker.call(ctx, "POST", "/api/v1/persons", body, &r); err != nil {
 			return err
 		}
 		persons = append(persons, r.ID)
+		// WhatsApp only with consent, recorded with how it was given; one person preferring WhatsApp never
+		// gave it, and is told by e-mail instead.
+		if i%3 == 2 && i != 2 {
+			if err := officer.call(ctx, "PUT", "/api/v1/persons/"+r.ID+"/consents/whatsapp", map[string]any{
+				"status": "opted_in", "method": "written", "evidence": fmt.Sprintf("Onboarding form OB-%04d", 100+i)}, nil); err != nil {
+				return err
+			}
+		}
 	}
 
 	var me struct {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/messaging"
 )
 
 // Organisation is this deployment's own settings: who we are, and in whose name clearances are issued.
@@ -53,8 +55,10 @@ type Person struct {
 	Address        Sensitive  `json:"-"`
 	NINumber       Sensitive  `json:"-"`
 	Active         bool       `json:"active"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
+	// PreferredChannel is how the person prefers to be told (renewal nudges, requests for information).
+	PreferredChannel messaging.Channel `json:"preferredChannel"`
+	CreatedAt        time.Time         `json:"createdAt"`
+	UpdatedAt        time.Time         `json:"updatedAt"`
 }
 
 // StaffUser is someone who works in SignetAssure.

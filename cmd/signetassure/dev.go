@@ -71,6 +71,11 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 
+	sims, err := startMessagingSims(ctx, dataDir, &cfg, log)
+	if err != nil {
+		return err
+	}
+
 	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -122,7 +127,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err := demo.SeedAccess(gctx, base, users, time.Now()); err != nil {
 			return fmt.Errorf("demo access control: %w", err)
 		}
-		printWelcome(base, "http://localhost:"+uiPort, simURL, users)
+		if err := demo.SeedMessaging(gctx, base, users, time.Now()); err != nil {
+			return fmt.Errorf("demo messaging: %w", err)
+		}
+		printWelcome(base, "http://localhost:"+uiPort, simURL, sims, users)
 		return nil
 	})
 	return g.Wait()
@@ -167,23 +175,17 @@ func startCredoIDSim(ctx context.Context, dataDir string, cfg *config.Config, lo
 	if err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", envOr("CREDOID_SIM_ADDR", "127.0.0.1:8090"))
+	sim := credoidsim.New(credoidsim.Options{Username: "signetassure", Password: password, Seed: true})
+	url, err := serveSim(ctx, "CREDOID_SIM_ADDR", "127.0.0.1:8090", sim.Handler(), func() {}, log)
 	if err != nil {
 		return "", fmt.Errorf("CredoID simulator: %w", err)
 	}
-	sim := credoidsim.New(credoidsim.Options{Username: "signetassure", Password: password, Seed: true})
-	go func() {
-		if err := serveUntil(ctx, &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln); err != nil {
-			log.Error("CredoID simulator stopped", "error", err)
-		}
-	}()
-	url := "http://" + ln.Addr().String()
 	cfg.ACS.CredoID = &credoid.Config{BaseURL: url, Username: "signetassure", Password: password}
 	log.Info("CredoID simulator started (no CREDOID_URL configured)", "url", url)
 	return url, nil
 }
 
-func printWelcome(api, ui, credoidSim string, users []demo.User) {
+func printWelcome(api, ui, credoidSim string, sims messagingSims, users []demo.User) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
 	fmt.Fprintf(&b, "  Console      %s/   (sign in with a token below)\n", api)
@@ -191,6 +193,12 @@ func printWelcome(api, ui, credoidSim string, users []demo.User) {
 	fmt.Fprintf(&b, "  Temporal UI  %s\n", ui)
 	if credoidSim != "" {
 		fmt.Fprintf(&b, "  CredoID sim  %s/   (the badge system; faults: %s/sim/faults)\n", credoidSim, credoidSim)
+	}
+	if sims.twilio != "" {
+		fmt.Fprintf(&b, "  Twilio sim   %s/   (SMS and WhatsApp sent, replies; faults: %s/sim/faults)\n", sims.twilio, sims.twilio)
+	}
+	if sims.sendgrid != "" {
+		fmt.Fprintf(&b, "  SendGrid sim %s/   (e-mails sent, unsubscribes; faults: %s/sim/faults)\n", sims.sendgrid, sims.sendgrid)
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")

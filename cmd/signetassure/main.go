@@ -119,7 +119,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies,
-		ACS: acs, Inactivity: cfg.ACS.Inactivity})
+		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks()})
 	if err != nil {
 		return err
 	}
@@ -148,12 +148,16 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 			return fmt.Errorf("access events: %w", err)
 		}
 	}
+	if cfg.Messaging.Twilio != nil {
+		every.MessageCosts = cfg.Messaging.CostEvery
+	}
 	if err := worker.EnsureSchedules(ctx, tc, cfg.TaskQueue, worker.DefaultSchedules(every)); err != nil {
 		return fmt.Errorf("temporal schedules: %w", err)
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
 		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys,
-		Access: activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency}})
+		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
+		Messaging: cfg.Messaging.Settings()})
 	if err := w.Start(); err != nil {
 		return err
 	}

@@ -11,18 +11,27 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/credoid/credoidsim"
+	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/messaging/sendgridsim"
+	"github.com/signetassure/signetassure/messaging/twiliosim"
 	"github.com/signetassure/signetassure/restacs/gallaghersim"
 )
 
-const simUsage = `usage: signetassure sim credoid|gallagher
+const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid
 
-Runs a local simulator of an access control system, speaking its HTTP contract, with fault switches
-under /sim/ and a page of its state at /.
+Runs a local simulator of an outside system (an access control system, Twilio, SendGrid), speaking its
+HTTP contract, with fault switches under /sim/ and a page of its state at /.
   SIM_ADDR       where it listens (credoid: 127.0.0.1:8090, gallagher: 127.0.0.1:8091)
   SIM_USERNAME   credoid: the operator it accepts (admin)
   SIM_PASSWORD   credoid: its password (admin)
   SIM_API_KEY    gallagher: the API key it accepts
   SIM_WEBHOOK_URL, SIM_WEBHOOK_SECRET   gallagher: where events are pushed, signed (Standard Webhooks)
+  SIM_AUTH_TOKEN   twilio: the auth token it accepts and signs callbacks with (simulatorauthtoken)
+  SIM_INBOUND_URL  twilio: where replies are posted, signed (SignetAssure's /api/v1/messaging/twilio/inbound)
+  SIM_AUTO_REPLY   twilio: what 70% of SMS recipients reply after delivery ("" : nobody)
+  SIM_API_KEY      sendgrid: the API key it accepts
+  SIM_EVENTS_URL   sendgrid: where the Event Webhook is posted (SignetAssure's /api/v1/messaging/sendgrid/events)
+  SIM_WEBHOOK_KEY_SEED  sendgrid: seed of its signing key; its public key (SENDGRID_WEBHOOK_PUBLIC_KEY) is logged
 `
 
 // runSim serves one simulator until ctx ends.
@@ -42,6 +51,22 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 		addr = envOr("SIM_ADDR", "127.0.0.1:8091")
 		h = gallaghersim.New(gallaghersim.Options{APIKey: envOr("SIM_API_KEY", gallaghersim.DefaultAPIKey),
 			WebhookURL: os.Getenv("SIM_WEBHOOK_URL"), WebhookSecret: os.Getenv("SIM_WEBHOOK_SECRET"), Seed: true}).Handler()
+	case "twilio":
+		addr = envOr("SIM_ADDR", "127.0.0.1:8093")
+		sim := twiliosim.New(twiliosim.Options{AccountSID: twiliosim.DefaultAccountSID,
+			AuthToken: envOr("SIM_AUTH_TOKEN", twiliosim.DefaultAuthToken), InboundURL: os.Getenv("SIM_INBOUND_URL"),
+			AutoReply: os.Getenv("SIM_AUTO_REPLY"), AutoReplyRate: 0.7})
+		defer sim.Close()
+		h = sim.Handler()
+		log.Info("twilio simulator account", "accountSid", twiliosim.DefaultAccountSID)
+	case "sendgrid":
+		addr = envOr("SIM_ADDR", "127.0.0.1:8094")
+		priv, pub := messaging.SendGridWebhookKeyFromSeed([]byte(envOr("SIM_WEBHOOK_KEY_SEED", "signetassure-sendgrid-sim")))
+		sim := sendgridsim.New(sendgridsim.Options{APIKey: os.Getenv("SIM_API_KEY"), EventsURL: os.Getenv("SIM_EVENTS_URL"),
+			SigningKey: priv, DeliveryDelay: time.Second})
+		defer sim.Close()
+		h = sim.Handler()
+		log.Info("sendgrid simulator event webhook key", "SENDGRID_WEBHOOK_PUBLIC_KEY", pub)
 	default:
 		fmt.Fprint(os.Stderr, simUsage)
 		return fmt.Errorf("unknown simulator %q", args[0])

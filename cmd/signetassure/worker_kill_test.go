@@ -41,6 +41,7 @@ func TestWorkerKilledMidSyncRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and waits out a killed activity's heartbeat timeout (about a minute)")
 	}
+	t.Parallel()
 	began := time.Now()
 	bin := filepath.Join(t.TempDir(), "signetassure")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -209,7 +210,9 @@ func workerEnv(set map[string]string) []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if _, overridden := set[name]; overridden || strings.HasPrefix(name, "TEMPORAL_") ||
-			strings.HasPrefix(name, "ACS_") || strings.HasPrefix(name, "CREDOID_") || name == "DATABASE_URL" {
+			strings.HasPrefix(name, "ACS_") || strings.HasPrefix(name, "CREDOID_") || strings.HasPrefix(name, "TWILIO_") ||
+			strings.HasPrefix(name, "SENDGRID_") || strings.HasPrefix(name, "BROADCAST_") || name == "PUBLIC_URL" ||
+			name == "DATABASE_URL" {
 			continue
 		}
 		out = append(out, kv)

@@ -156,32 +156,39 @@ func Main(m *testing.M) {
 // the queue's name; it stops when the test ends.
 func Worker(t testing.TB, c client.Client, st *store.Store) string {
 	t.Helper()
-	queue := "test-" + strings.ToLower(rand.Text()[:12])
-	WorkerOn(t, c, st, queue)
-	return queue
+	return WorkerWith(t, c, &activities.Activities{Store: st})
 }
 
 // WorkerOn runs a worker with every workflow and activity on queue until the test ends.
 func WorkerOn(t testing.TB, c client.Client, st *store.Store, queue string) {
 	t.Helper()
-	w := worker.New(c, queue, &activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: Keyring()}})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startWorker(t, c, queue, &activities.Activities{Store: st})
 }
 
 // AccessWorker is Worker with activities that drive an access control system as acs says.
 func AccessWorker(t testing.TB, c client.Client, st *store.Store, acs activities.AccessSettings) string {
 	t.Helper()
+	return WorkerWith(t, c, &activities.Activities{Store: st, Access: acs})
+}
+
+// WorkerWith is Worker with the activities given (the partner directory is filled in when missing).
+func WorkerWith(t testing.TB, c client.Client, acts *activities.Activities) string {
+	t.Helper()
 	queue := "test-" + strings.ToLower(rand.Text()[:12])
-	w := worker.New(c, queue, &activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: Keyring()},
-		Access: acs})
+	startWorker(t, c, queue, acts)
+	return queue
+}
+
+func startWorker(t testing.TB, c client.Client, queue string, acts *activities.Activities) {
+	t.Helper()
+	if acts.Partners.Store == nil {
+		acts.Partners = partners.Directory{Store: acts.Store, Keyring: Keyring()}
+	}
+	w := worker.New(c, queue, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return queue
 }
 
 var (

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/messaging/sendgridsim"
+	"github.com/signetassure/signetassure/messaging/twiliosim"
+)
+
+// messagingSims are the addresses of the message provider simulators the dev stack runs ("" when a
+// real provider is configured).
+type messagingSims struct{ twilio, sendgrid string }
+
+// Senders the dev stack's simulated Twilio account sends from.
+const (
+	devSMSFrom      = "+447400000000"
+	devWhatsAppFrom = "+447400000001"
+)
+
+// startMessagingSims runs the Twilio and SendGrid simulators for the dev stack, unless real credentials
+// are configured, and points the configuration at them. They call back into the API at PUBLIC_URL,
+// signed as the real providers sign.
+func startMessagingSims(ctx context.Context, dataDir string, cfg *config.Config, log *slog.Logger) (messagingSims, error) {
+	var sims messagingSims
+	m := &cfg.Messaging
+	if m.Twilio == nil {
+		token, err := devSecret(dataDir, "twilio-sim-auth-token", func() (string, error) { return rand.Text(), nil })
+		if err != nil {
+			return sims, err
+		}
+		sim := twiliosim.New(twiliosim.Options{AccountSID: twiliosim.DefaultAccountSID, AuthToken: token,
+			InboundURL: m.PublicURL + config.TwilioInboundPath, DefaultFrom: devSMSFrom,
+			AutoReply: envOr("TWILIO_SIM_AUTO_REPLY", "SAFE"), AutoReplyRate: 0.7})
+		if sims.twilio, err = serveSim(ctx, "TWILIO_SIM_ADDR", "127.0.0.1:8093", sim.Handler(), sim.Close, log); err != nil {
+			return sims, fmt.Errorf("Twilio simulator: %w", err)
+		}
+		m.Twilio = &messaging.TwilioConfig{AccountSID: twiliosim.DefaultAccountSID, AuthToken: token, From: devSMSFrom,
+			WhatsAppFrom: devWhatsAppFrom, BaseURL: sims.twilio, StatusCallback: m.PublicURL + config.TwilioStatusPath}
+		log.Info("Twilio simulator started (no TWILIO_ACCOUNT_SID configured)", "url", sims.twilio)
+	}
+	if m.SendGrid == nil {
+		key, err := devSecret(dataDir, "sendgrid-sim-api-key", func() (string, error) { return "SG." + rand.Text(), nil })
+		if err != nil {
+			return sims, err
+		}
+		seed, err := devSecret(dataDir, "sendgrid-sim-webhook-seed", func() (string, error) { return rand.Text(), nil })
+		if err != nil {
+			return sims, err
+		}
+		priv, pub := messaging.SendGridWebhookKeyFromSeed([]byte(seed))
+		sim := sendgridsim.New(sendgridsim.Options{APIKey: key, EventsURL: m.PublicURL + config.SendGridEventPath,
+			SigningKey: priv, DeliveryDelay: time.Second})
+		if sims.sendgrid, err = serveSim(ctx, "SENDGRID_SIM_ADDR", "127.0.0.1:8094", sim.Handler(), sim.Close, log); err != nil {
+			return sims, fmt.Errorf("SendGrid simulator: %w", err)
+		}
+		m.SendGrid = &messaging.SendGridConfig{APIKey: key, From: "vetting@signetassure.example", FromName: "SignetAssure",
+			BaseURL: sims.sendgrid}
+		m.SendGridWebhookKey = pub
+		log.Info("SendGrid simulator started (no SENDGRID_API_KEY configured)", "url", sims.sendgrid)
+	}
+	return sims, nil
+}
+
+// serveSim serves a simulator on the address in the environment variable (or def) until ctx ends, and
+// returns its URL.
+func serveSim(ctx context.Context, addrVar, def string, h http.Handler, closeSim func(), log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", envOr(addrVar, def))
+	if err != nil {
+		return "", err
+	}
+	go func() {
+		defer closeSim()
+		if err := serveUntil(ctx, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln); err != nil {
+			log.Error("simulator stopped", "addr", ln.Addr().String(), "error", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
