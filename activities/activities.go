@@ -29,6 +29,8 @@ type Activities struct {
 	Access AccessSettings
 	// Messaging sends SMS, WhatsApp and e-mail.
 	Messaging MessagingSettings
+	// Identity verifies identity documents (Signicat Assure).
+	Identity IdentitySettings
 }
 
 // SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint. Its result

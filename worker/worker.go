@@ -28,6 +28,7 @@ func Register(r worker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.ClearanceLifecycle)
 	r.RegisterWorkflow(workflows.Broadcast)
 	r.RegisterWorkflow(workflows.SendOne)
+	r.RegisterWorkflow(workflows.IdentityCheck)
 	r.RegisterWorkflow(workflows.MessageCosts)
 	r.RegisterActivity(acts)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -95,8 +96,9 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 		}
 	}
 	for !w.Case.Status.Closed() {
-		// Messages to the subject still being tried finish first: they are not carried over.
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && w.sending == 0 {
+		// Messages to the subject still being tried, and a running identity check, finish first: they are
+		// not carried over.
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && w.sending == 0 && !w.IdentityRunning {
 			return w.continueAsNew(ctx)
 		}
 		w.wake = false
@@ -166,6 +168,10 @@ func (w *vettingCase) open(ctx workflow.Context) error {
 	if err := w.identityCheck(ctx); err != nil {
 		return err
 	}
+	if w.IdentityRunning {
+		w.Ready = true // the case waits for the identity check, then goes to the officer
+		return nil
+	}
 	err := w.record(ctx, "with_officer", nil, "Case is with the vetting officer", nil, func(c *domain.Case) {
 		c.Status = domain.StatusWithOfficer
 	})
@@ -173,12 +179,117 @@ func (w *vettingCase) open(ctx workflow.Context) error {
 	return err
 }
 
-// identityCheck is the seam for identity verification. With no identity provider configured, the
-// vetting officer verifies documents in person, and the timeline says so.
+// identityCheck verifies the subject's identity with the configured provider, in a child workflow the
+// case waits for (identity_check) before it goes to the officer. With no provider configured, the vetting
+// officer verifies documents in person, and the timeline says so.
 func (w *vettingCase) identityCheck(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, "identity-check", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		if err := w.readIdentityPlan(ctx); err != nil {
+			return err
+		}
+		if w.IdentityPlan.Provider != "" {
+			return w.startIdentityCheck(ctx, nil)
+		}
+	}
 	return w.record(ctx, "identity_check", nil,
 		"No identity provider configured: the vetting officer verifies identity documents in person",
 		map[string]any{"provider": "none", "result": "not_performed"}, nil)
+}
+
+func (w *vettingCase) readIdentityPlan(ctx workflow.Context) error {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.IdentityPlan).
+		Get(ctx, &w.IdentityPlan)
+}
+
+// startIdentityCheck starts the next attempt of the identity check (identity-check/<caseRef>). When it
+// ends, its outcome goes on the timeline and the case to the officer. The check is cancelled (and cleans
+// up at the provider) if the case closes first.
+func (w *vettingCase) startIdentityCheck(ctx workflow.Context, actor *uuid.UUID) error {
+	attempt := w.IdentityAttempt + 1
+	summary := "Identity check started: the subject is sent a link to verify their identity document"
+	if attempt > 1 {
+		summary = fmt.Sprintf("Identity check attempt %d started: the subject is sent a new link", attempt)
+	}
+	if err := w.record(ctx, "identity_check", actor, summary, map[string]any{"provider": w.IdentityPlan.Provider,
+		"attempt": attempt}, func(c *domain.Case) { c.Status = domain.StatusIdentityCheck }); err != nil {
+		return err
+	}
+	w.IdentityAttempt, w.IdentityRunning = attempt, true
+	child := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(w.root, workflow.ChildWorkflowOptions{
+		WorkflowID:            IdentityCheckWorkflowID(w.Case.CaseRef),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}), IdentityCheck, IdentityCheckInput{CaseRef: w.Case.CaseRef, PersonID: w.Case.PersonID, Attempt: attempt,
+		Plan: w.IdentityPlan})
+	workflow.Go(w.root, func(ctx workflow.Context) {
+		var out activities.IdentityOutcome
+		err := child.Get(ctx, &out)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			out = identityFailed(attempt, err)
+		}
+		if err := w.locked(ctx, func() error { return w.identityDone(ctx, out) }); err != nil {
+			workflow.GetLogger(ctx).Error("case: identity check outcome not recorded", "caseRef", w.Case.CaseRef, "error", err)
+		}
+		w.wake = true
+	})
+	return nil
+}
+
+// identityDone puts an identity check's outcome on the timeline and the case with the officer. A
+// mismatch with the person record, or a check that did not accept the identity, is flagged to the owner
+// (or the security controllers).
+func (w *vettingCase) identityDone(ctx workflow.Context, out activities.IdentityOutcome) error {
+	w.IdentityRunning = false
+	w.Identity = &out
+	if w.Case.Status.Closed() {
+		return nil
+	}
+	summary := identitySummary(out)
+	detail := map[string]any{"attempt": out.Attempt, "status": out.Status, "mode": out.Mode,
+		"mismatches": out.Mismatches, "providerDataDeleted": out.ProviderDataDeleted}
+	for k, v := range map[string]string{"documentType": out.DocumentType, "documentExpiry": out.DocumentExpiry,
+		"issuingCountry": out.IssuingCountry, "evidenceSha256": out.EvidenceSHA256, "failReason": out.FailReason} {
+		if v != "" {
+			detail[k] = v
+		}
+	}
+	if err := w.record(ctx, "identity_result", nil, summary, detail, func(c *domain.Case) {
+		c.Status = domain.StatusWithOfficer
+	}); err != nil {
+		return err
+	}
+	if !w.Ready {
+		w.Ready = true
+	}
+	if out.Status == domain.IdentityAccepted && len(out.Mismatches) == 0 {
+		return nil
+	}
+	to, roles := w.ownerOrControllers()
+	return w.notify(ctx, "identity_result", "Case "+w.Case.CaseRef+": "+summary, to, roles)
+}
+
+// identitySummary says an identity check's outcome in a line, naming each mismatch.
+func identitySummary(out activities.IdentityOutcome) string {
+	s := "Identity check " + string(out.Status)
+	if out.Status == domain.IdentityExpired {
+		s = "Identity check expired: the subject did not complete it in time"
+	}
+	if out.FailReason != "" && out.Status != domain.IdentityAccepted {
+		s += " (" + out.FailReason + ")"
+	}
+	names := map[string]string{domain.MismatchName: "name", domain.MismatchDateOfBirth: "date of birth",
+		domain.MismatchDocumentExpired: "document expired"}
+	var flags []string
+	for _, m := range out.Mismatches {
+		flags = append(flags, names[m])
+	}
+	if len(flags) > 0 {
+		s += "; differs from the person record: " + strings.Join(flags, ", ")
+	}
+	return s
 }
 
 // nextTimer returns the next SLA or deadline moment and what to do then; nil when nothing is pending.

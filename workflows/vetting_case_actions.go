@@ -30,6 +30,7 @@ func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 		{UpdateRecordOutcome, w.recordOutcome, w.checkRecordOutcome},
 		{UpdateDelegate, w.delegate, func(d DelegateCase) error { return w.checkDelegate(ctx, d) }},
 		{UpdatePartnerReturn, w.partnerReturn, w.checkPartnerReturn},
+		{UpdateRetryIdentityCheck, w.retryIdentityCheck, w.checkRetryIdentityCheck},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
 			workflow.UpdateHandlerOptions{Validator: a.check}); err != nil {
@@ -156,6 +157,9 @@ func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
 	}
 	if o.Outcome == domain.OutcomeWithdrawn {
 		return nil
+	}
+	if w.Case.Status == domain.StatusIdentityCheck {
+		return invalidTransition("the identity check is still running")
 	}
 	if w.Case.OwnerID == nil {
 		return invalidTransition("case %s has no vetting owner: assign one before recording an outcome", w.Case.CaseRef)
@@ -290,4 +294,32 @@ func (w *vettingCase) act(ctx workflow.Context, check func() error, apply func()
 	})
 	w.wake = true
 	return w.CaseState, err
+}
+
+func (w *vettingCase) checkRetryIdentityCheck(r RetryIdentityCheck) error {
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	if w.IdentityRunning {
+		return invalidTransition("an identity check is running")
+	}
+	if w.Case.Status != domain.StatusWithOfficer {
+		return invalidTransition("the identity check can be repeated only while the case is with the officer (it is %s)",
+			w.Case.Status)
+	}
+	return nil
+}
+
+// retryIdentityCheck starts a new attempt of the identity check (a new process at the provider), with the
+// identity plan as it is configured now.
+func (w *vettingCase) retryIdentityCheck(ctx workflow.Context, r RetryIdentityCheck) (CaseState, error) {
+	return w.act(ctx, func() error { return w.checkRetryIdentityCheck(r) }, func() error {
+		if err := w.readIdentityPlan(ctx); err != nil {
+			return err
+		}
+		if w.IdentityPlan.Provider == "" {
+			return invalidTransition("no identity provider is configured")
+		}
+		return w.startIdentityCheck(ctx, &r.Actor)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/partners"
 )
@@ -50,9 +51,6 @@ type VettingCaseInput struct {
 	// is posted back to that partner.
 	ForSiteID  *uuid.UUID `json:",omitempty"`
 	ForCaseRef string     `json:",omitempty"`
-	// IdentityProvider selects the identity check; empty means none is configured and the vetting
-	// officer checks documents in person.
-	IdentityProvider string
 	// Resume carries the state over a continue-as-new.
 	Resume *CaseState `json:",omitempty"`
 }
@@ -78,6 +76,13 @@ type CaseState struct {
 	// come, earliest first.
 	InfoRequestVersion int               `json:",omitempty"`
 	InfoReminders      []SubjectReminder `json:",omitempty"`
+	// IdentityPlan is how identity checks run here (read when the case opened, and again for a retry);
+	// IdentityAttempt counts the attempts started; IdentityRunning is set while one runs; Identity is the
+	// last one's outcome.
+	IdentityPlan    activities.IdentityPlan
+	IdentityAttempt int                         `json:",omitempty"`
+	IdentityRunning bool                        `json:",omitempty"`
+	Identity        *activities.IdentityOutcome `json:",omitempty"`
 }
 
 // SubjectReminder is a reminder to the subject, Days before the information requested of them is due.

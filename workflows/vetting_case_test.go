@@ -70,6 +70,8 @@ type caseHarness struct {
 	// reviews are the access reviews requested, by workflow id.
 	reviews []string
 	posts   []postCall
+	// identityPlan is the configured identity check; none when zero.
+	identityPlan activities.IdentityPlan
 }
 
 // postCall is one attempt of PostPartnerReturn, the workflow clock then and how many timeline events had
@@ -212,6 +214,9 @@ func (h *caseHarness) run() CaseState {
 	// them before run (the first mock that matches answers).
 	h.env.OnWorkflow(ClearanceLifecycle, mock.Anything, mock.Anything).Return(ClearanceState{}, nil)
 	h.env.OnActivity(activities.A.ReminderPolicy, mock.Anything).Return(testReminderPolicy, nil)
+	h.env.OnActivity(activities.A.IdentityPlan, mock.Anything).Return(func(context.Context) (activities.IdentityPlan, error) {
+		return h.identityPlan, nil
+	})
 	h.env.OnActivity(activities.A.SendMessage, mock.Anything, mock.Anything).Return(activities.SendResult{Status: "queued"}, nil)
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalReviewAccess, mock.Anything).Return(nil).
 		Run(func(args mock.Arguments) {

@@ -1,0 +1,421 @@
+package activities
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/store"
+)
+
+// IdentityProviderSignicat names Signicat Assure as the identity provider.
+const IdentityProviderSignicat = "signicat"
+
+// ErrIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
+// repeating it cannot help.
+const ErrIdentityRejected = "IdentityProviderRejected"
+
+// IdentitySettings configure identity verification. A nil Client means no identity provider is
+// configured: the vetting officer checks documents in person.
+type IdentitySettings struct {
+	// Client is the one Assure client of this process, sharing one token source among all activities.
+	Client *signicat.Client
+	// Capture is the provider and process type of the hosted capture flow the subject is sent to
+	// (e.g. onfido / documentSelfie); Attended is the provider staff-uploaded images are verified by.
+	Capture  signicat.CaptureProvider
+	Attended string
+	// CallbackURL is the notification URL of a case's checks, without the case reference; RedirectURL
+	// is where the subject lands after the capture flow.
+	CallbackURL string
+	RedirectURL string
+	Plan        IdentityPlan
+}
+
+// IdentityPlan is how a case's identity check runs: which provider (empty: none configured), how long the
+// subject has to complete it and when they are reminded (before that deadline), and how often the
+// provider is polled when no callback comes (first interval, doubling up to PollMax).
+type IdentityPlan struct {
+	Provider     string
+	LinkValidity time.Duration
+	Reminders    []time.Duration
+	PollFirst    time.Duration
+	PollMax      time.Duration
+}
+
+// IdentityPlan says how identity checks run here; Provider is empty when none is configured.
+func (a *Activities) IdentityPlan(ctx context.Context) (IdentityPlan, error) {
+	if a.Identity.Client == nil {
+		return IdentityPlan{}, nil
+	}
+	p := a.Identity.Plan
+	p.Provider = IdentityProviderSignicat
+	return p, nil
+}
+
+// IdentityRef names one attempt of a case's identity check at the provider.
+type IdentityRef struct {
+	CaseRef   string
+	PersonID  uuid.UUID
+	Attempt   int
+	DossierID string
+	ProcessID string
+	// StartedAt is when the attempt (or its current mode) began: a capture flow's process is the one the
+	// dossier gained after it.
+	StartedAt time.Time
+}
+
+// IdentityStarted is an attempt under way: its dossier, its process when known, and the link the subject
+// follows (capture flow).
+type IdentityStarted struct {
+	DossierID  string
+	ProcessID  string
+	CaptureURL string
+	StartedAt  time.Time
+}
+
+// StartIdentityCapture starts a capture flow for the subject of a case in their dossier (one per person,
+// reused across cases) and records the attempt. A retry finds the attempt recorded and starts nothing.
+// The Authorization header the provider's callbacks carry is a fresh secret; only its digest is kept.
+func (a *Activities) StartIdentityCapture(ctx context.Context, ref IdentityRef) (IdentityStarted, error) {
+	if got, err := a.Store.IdentityCheck(ctx, ref.CaseRef, ref.Attempt); err == nil {
+		return IdentityStarted{DossierID: got.DossierID, ProcessID: got.ProcessID, CaptureURL: got.CaptureURL,
+			StartedAt: got.StartedAt}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return IdentityStarted{}, err
+	}
+	started := time.Now().UTC()
+	header, hash := callbackSecret()
+	var capture signicat.Capture
+	dossier, err := a.withDossier(ctx, ref.PersonID, func(dossier string) (err error) {
+		capture, err = a.Identity.Client.StartCapture(ctx, dossier, signicat.StartCapture{
+			Providers: []signicat.CaptureProvider{a.Identity.Capture}, RedirectURL: a.Identity.RedirectURL,
+			NotificationURL: a.Identity.CallbackURL + ref.CaseRef, AuthorizationHeader: header})
+		return err
+	})
+	if err != nil {
+		return IdentityStarted{}, err
+	}
+	// The capture flow's process may be named in its answer or listed in the dossier already; if not, the
+	// callback or a later poll names it.
+	process := capture.ProcessID
+	if process == "" {
+		if d, err := a.Identity.Client.GetDossier(ctx, dossier); err == nil {
+			process = newestProcess(d, started.Add(-time.Minute))
+		}
+	}
+	if err := a.Store.StartIdentityAttempt(ctx, nil, store.IdentityAttempt{CaseRef: ref.CaseRef, Attempt: ref.Attempt,
+		Provider: IdentityProviderSignicat, Mode: domain.IdentityModeCapture, DossierID: dossier, ProcessID: process,
+		CaptureURL: capture.URL, SecretHash: hash}); err != nil {
+		return IdentityStarted{}, nonRetryable(err)
+	}
+	return IdentityStarted{DossierID: dossier, ProcessID: process, CaptureURL: capture.URL, StartedAt: started}, nil
+}
+
+// AttendedInput hands a case worker's uploaded images to the provider for an attempt.
+type AttendedInput struct {
+	IdentityRef
+	UploadID uuid.UUID
+	Actor    uuid.UUID
+}
+
+// StartAttendedCheck turns an attempt into a staff-attended check: a process for the uploaded document
+// type (the attempt's own while it is still pending), the images set, verification started, and the
+// images dropped from our database. The uploaded images never pass through the workflow.
+func (a *Activities) StartAttendedCheck(ctx context.Context, in AttendedInput) (IdentityStarted, error) {
+	up, err := a.Store.IdentityUploadByID(ctx, in.UploadID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Handed over by an earlier attempt of this activity.
+		got, err := a.Store.IdentityCheck(ctx, in.CaseRef, in.Attempt)
+		if err != nil {
+			return IdentityStarted{}, nonRetryable(err)
+		}
+		return IdentityStarted{DossierID: got.DossierID, ProcessID: got.ProcessID, StartedAt: got.UpdatedAt}, nil
+	}
+	if err != nil {
+		return IdentityStarted{}, err
+	}
+	if up.CaseRef != in.CaseRef {
+		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", ErrInvalidInput, nil)
+	}
+	started := time.Now().UTC()
+	client := a.Identity.Client
+	process := ""
+	if got, err := a.Store.IdentityCheck(ctx, in.CaseRef, in.Attempt); err == nil && got.Mode == domain.IdentityModeAttended &&
+		got.Status == domain.IdentityPending && got.ProcessID != "" {
+		process = got.ProcessID // images set again replace the earlier ones
+	}
+	dossier := in.DossierID
+	if process == "" {
+		header, hash := callbackSecret()
+		var p signicat.Process
+		dossier, err = a.withDossier(ctx, in.PersonID, func(dossier string) (err error) {
+			p, err = client.CreateProcess(ctx, dossier, signicat.CreateProcess{Provider: a.Identity.Attended,
+				DocumentType: up.DocumentType, NotificationURL: a.Identity.CallbackURL + in.CaseRef, AuthorizationHeader: header})
+			return err
+		})
+		if err != nil {
+			return IdentityStarted{}, err
+		}
+		process = p.ProcessID
+		actor := in.Actor
+		if err := a.Store.StartIdentityAttempt(ctx, &actor, store.IdentityAttempt{CaseRef: in.CaseRef, Attempt: in.Attempt,
+			Provider: IdentityProviderSignicat, Mode: domain.IdentityModeAttended, DossierID: dossier, ProcessID: process,
+			SecretHash: hash}); err != nil {
+			return IdentityStarted{}, nonRetryable(err)
+		}
+	}
+	if err := client.SetImages(ctx, dossier, process, signicat.Images{Front: up.Front, Back: up.Back, Selfie: up.Selfie}); err != nil {
+		return IdentityStarted{}, providerError("set images", err)
+	}
+	if err := client.StartVerification(ctx, dossier, process); err != nil {
+		return IdentityStarted{}, providerError("start verification", err)
+	}
+	if err := a.Store.SetIdentityProgress(ctx, in.CaseRef, in.Attempt, process, domain.IdentityProcessing); err != nil {
+		return IdentityStarted{}, err
+	}
+	return IdentityStarted{DossierID: dossier, ProcessID: process, StartedAt: started}, a.Store.DropIdentityUpload(ctx, up.ID)
+}
+
+// IdentityPoll is what the provider says of an attempt's process.
+type IdentityPoll struct {
+	ProcessID string
+	Status    domain.IdentityStatus
+}
+
+// IdentityProgress reads an attempt's process at the provider (finding it in the dossier when the
+// capture flow has not named it yet) and records its status. A process the provider no longer has is
+// canceled.
+func (a *Activities) IdentityProgress(ctx context.Context, ref IdentityRef) (IdentityPoll, error) {
+	client := a.Identity.Client
+	if ref.ProcessID == "" {
+		d, err := client.GetDossier(ctx, ref.DossierID)
+		if err != nil {
+			return IdentityPoll{}, providerError("get dossier", err)
+		}
+		if ref.ProcessID = newestProcess(d, ref.StartedAt.Add(-time.Minute)); ref.ProcessID == "" {
+			return IdentityPoll{Status: domain.IdentityPending}, nil
+		}
+	}
+	p, err := client.GetProcess(ctx, ref.DossierID, ref.ProcessID)
+	status := domain.IdentityStatus(p.Status)
+	switch {
+	case signicat.NotFound(err):
+		status = domain.IdentityCanceled
+	case err != nil:
+		return IdentityPoll{}, providerError("get process", err)
+	case !p.Status.Final() && p.Status != signicat.StatusProcessing:
+		status = domain.IdentityPending
+	}
+	if !status.Final() {
+		if err := a.Store.SetIdentityProgress(ctx, ref.CaseRef, ref.Attempt, ref.ProcessID, status); err != nil {
+			return IdentityPoll{}, err
+		}
+	}
+	return IdentityPoll{ProcessID: ref.ProcessID, Status: status}, nil
+}
+
+// FinishInput ends an attempt: Status is expired when the subject did not complete it in time, canceled
+// when its case no longer needs it; when empty, the final status is read from the provider.
+type FinishInput struct {
+	IdentityRef
+	Status domain.IdentityStatus
+}
+
+// IdentityOutcome is an attempt's result as the case records it. It holds no personal values: names and
+// dates of birth stay in the system of record.
+type IdentityOutcome struct {
+	Attempt        int
+	Mode           string
+	Status         domain.IdentityStatus
+	Mismatches     []string `json:",omitempty"`
+	DocumentType   string   `json:",omitempty"`
+	DocumentExpiry string   `json:",omitempty"`
+	IssuingCountry string   `json:",omitempty"`
+	FailReason     string   `json:",omitempty"`
+	EvidenceSHA256 string   `json:",omitempty"`
+	// ProviderDataDeleted is set once the provider deleted what it held of the attempt.
+	ProviderDataDeleted bool `json:",omitempty"`
+}
+
+// FinishIdentity records an attempt's outcome: the provider's final result, normalised and compared to
+// the person record, and for an accepted one the SHA-256 of the provider's result archive as evidence.
+// A repeat returns what was recorded.
+func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (IdentityOutcome, error) {
+	f := store.IdentityFinish{Status: in.Status}
+	if in.Status == "" && in.ProcessID == "" {
+		f.Status, f.FailReason = domain.IdentityCanceled, "no process was started"
+	}
+	if f.Status == "" {
+		p, err := a.Identity.Client.GetProcess(ctx, in.DossierID, in.ProcessID)
+		switch {
+		case signicat.NotFound(err):
+			f.Status, f.FailReason = domain.IdentityCanceled, "the provider no longer holds the process"
+		case err != nil:
+			return IdentityOutcome{}, providerError("get process", err)
+		case !p.Status.Final():
+			return IdentityOutcome{}, temporal.NewNonRetryableApplicationError("process "+string(p.Status)+" is not final",
+				ErrInvalidInput, nil)
+		default:
+			f.Status, f.FailReason = domain.IdentityStatus(p.Status), p.FailReason
+			if p.FinalResult != nil {
+				person, err := a.Store.Person(ctx, in.PersonID)
+				if err != nil {
+					return IdentityOutcome{}, nonRetryable(err)
+				}
+				r := normalise(*p.FinalResult, p.DocumentType)
+				f.Result = &r
+				f.Mismatches = domain.CompareIdentity(person, r, domain.DateOf(time.Now()))
+			}
+		}
+	}
+	check, err := a.Store.FinishIdentityCheck(ctx, in.CaseRef, in.Attempt, f)
+	if err != nil {
+		return IdentityOutcome{}, nonRetryable(err)
+	}
+	if check.Status == domain.IdentityAccepted && check.EvidenceSHA256 == "" {
+		h := sha256.New()
+		n, err := a.Identity.Client.DownloadResult(ctx, in.DossierID, in.ProcessID, h)
+		if err != nil {
+			return IdentityOutcome{}, providerError("download result", err)
+		}
+		check.EvidenceSHA256 = hex.EncodeToString(h.Sum(nil))
+		if err := a.Store.SetIdentityEvidence(ctx, in.CaseRef, in.Attempt, check.EvidenceSHA256, n); err != nil {
+			return IdentityOutcome{}, err
+		}
+	}
+	return outcomeOf(check), nil
+}
+
+func outcomeOf(c domain.IdentityCheck) IdentityOutcome {
+	o := IdentityOutcome{Attempt: c.Attempt, Mode: c.Mode, Status: c.Status, Mismatches: c.Mismatches,
+		FailReason: c.FailReason, EvidenceSHA256: c.EvidenceSHA256, ProviderDataDeleted: c.ProcessDeletedAt != nil}
+	if r := c.Result; r != nil {
+		o.DocumentType, o.IssuingCountry = r.DocumentType, r.IssuingCountry
+		if r.DocumentExpiry != nil {
+			o.DocumentExpiry = r.DocumentExpiry.String()
+		}
+	}
+	return o
+}
+
+// DeleteInput names what to delete at the provider: the attempt's process and, with Dossier, the
+// person's dossier.
+type DeleteInput struct {
+	IdentityRef
+	Dossier bool
+}
+
+// DeleteIdentityData deletes an attempt's process (and the dossier, when asked) at the provider and
+// records the deletion. What the provider no longer holds counts as deleted.
+func (a *Activities) DeleteIdentityData(ctx context.Context, in DeleteInput) error {
+	client := a.Identity.Client
+	if in.ProcessID != "" {
+		if err := client.DeleteProcess(ctx, in.DossierID, in.ProcessID); err != nil {
+			return providerError("delete process", err)
+		}
+	}
+	if in.Dossier {
+		if err := client.DeleteDossier(ctx, in.DossierID); err != nil {
+			return providerError("delete dossier", err)
+		}
+	}
+	return nonRetryable(a.Store.IdentityDataDeleted(ctx, in.CaseRef, in.Attempt, in.Dossier))
+}
+
+// withDossier runs call in the person's live dossier, creating one when they have none. A dossier the
+// provider no longer has (it deletes data after a while whatever we do) is marked deleted and a new one
+// made.
+func (a *Activities) withDossier(ctx context.Context, person uuid.UUID, call func(dossier string) error) (string, error) {
+	for try := 0; ; try++ {
+		dossier, err := a.Store.LiveDossier(ctx, person, IdentityProviderSignicat)
+		if errors.Is(err, store.ErrNotFound) {
+			dossier, err = a.newDossier(ctx, person)
+		}
+		if err != nil {
+			return "", err
+		}
+		err = call(dossier)
+		if signicat.NotFound(err) && try == 0 {
+			activity.GetLogger(ctx).Warn("identity: the provider no longer has the dossier; making a new one")
+			if err := a.Store.ForgetDossier(ctx, dossier); err != nil {
+				return "", err
+			}
+			continue
+		}
+		return dossier, providerError("start", err)
+	}
+}
+
+func (a *Activities) newDossier(ctx context.Context, person uuid.UUID) (string, error) {
+	d, err := a.Identity.Client.CreateDossier(ctx)
+	if err != nil {
+		return "", providerError("create dossier", err)
+	}
+	live, kept, err := a.Store.AddDossier(ctx, person, IdentityProviderSignicat, d.DossierID)
+	if err != nil {
+		return "", err
+	}
+	if !kept { // another check made one first: ours goes
+		if err := a.Identity.Client.DeleteDossier(ctx, d.DossierID); err != nil {
+			activity.GetLogger(ctx).Warn("identity: a spare dossier was not deleted", "error", err)
+		}
+	}
+	return live, nil
+}
+
+// newestProcess is the dossier's latest process created after since; "" when none.
+func newestProcess(d signicat.Dossier, since time.Time) string {
+	id, at := "", since
+	for _, p := range d.Processes {
+		if !p.CreatedAt.Before(at) {
+			id, at = p.ProcessID, p.CreatedAt
+		}
+	}
+	return id
+}
+
+// normalise turns the provider's result into ours: dates parsed, countries upper case.
+func normalise(r signicat.FinalResult, documentType string) domain.IdentityResult {
+	out := domain.IdentityResult{FirstName: r.FirstName, LastName: r.LastName, DocumentType: r.DocumentType,
+		IssuingCountry: strings.ToUpper(r.IssuingCountry), Nationality: strings.ToUpper(r.Nationality)}
+	if out.DocumentType == "" {
+		out.DocumentType = documentType
+	}
+	if d, err := domain.ParseDate(r.DateOfBirth); err == nil {
+		out.DateOfBirth = &d
+	}
+	if d, err := domain.ParseDate(r.DateOfExpiry); err == nil {
+		out.DocumentExpiry = &d
+	}
+	return out
+}
+
+// callbackSecret makes the Authorization header a check's callbacks carry, and its digest.
+func callbackSecret() (string, []byte) {
+	b := make([]byte, 32)
+	_, _ = io.ReadFull(rand.Reader, b)
+	header := "Bearer " + base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(header))
+	return header, sum[:]
+}
+
+// providerError makes the provider's refusals (4xx) non-retryable; its outages and timeouts are retried.
+func providerError(op string, err error) error {
+	if err == nil || signicat.Retryable(err) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), ErrIdentityRejected, nil)
+}
