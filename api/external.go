@@ -356,12 +356,15 @@ func (s *Server) externalFailure(c *gin.Context, call *externalCall, err error) 
 }
 
 // readBody reads a request body of at most maxBody bytes.
-func readBody(c *gin.Context) ([]byte, error) {
+func readBody(c *gin.Context) ([]byte, error) { return readBodyUpTo(c, maxBody) }
+
+// readBodyUpTo reads a request body of at most limit bytes.
+func readBodyUpTo(c *gin.Context, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", maxBody)})
+		return nil, invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", limit)})
 	}
 	if err != nil {
 		return nil, invalid(FieldError{Field: "body", Message: "could not be read"})

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
@@ -55,6 +56,35 @@ type env struct {
 	// their webhooks with; set by withProviders.
 	messaging activities.MessagingSettings
 	hooks     api.MessagingHooks
+	// identity is the identity provider the worker and the API use; set by withIdentity.
+	identity      activities.IdentitySettings
+	identityHooks api.IdentityHooks
+	// front stands for the public address outside services call back at; made by publicURL.
+	front string
+}
+
+// publicURL is the address outside services call the API at: a front server that passes each request to
+// the API once it runs (the worker, and so the callback addresses, are configured before it does).
+func (e *env) publicURL() string {
+	if e.front != "" {
+		return e.front
+	}
+	var srv atomic.Pointer[api.Server]
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := srv.Load(); s != nil {
+			s.Handler().ServeHTTP(w, r)
+			return
+		}
+		if e.srv != nil {
+			srv.Store(e.srv)
+			e.srv.Handler().ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not started", http.StatusServiceUnavailable)
+	}))
+	e.t.Cleanup(front.Close)
+	e.front = front.URL
+	return e.front
 }
 
 // envOption adjusts an env before its worker and API start.
@@ -99,7 +129,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e)
 	}
-	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging})
+	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
+		Identity: e.identity})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
@@ -129,7 +160,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()},
 		LookupLimit: e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
-		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Identity: e.identityHooks,
+		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}

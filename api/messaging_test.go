@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,22 +34,9 @@ type providers struct {
 // the public address providers know.
 func withProviders(p *providers) envOption {
 	return func(e *env) {
-		var srv atomic.Pointer[api.Server]
-		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if s := srv.Load(); s != nil {
-				s.Handler().ServeHTTP(w, r)
-				return
-			}
-			if e.srv != nil {
-				srv.Store(e.srv)
-				e.srv.Handler().ServeHTTP(w, r)
-				return
-			}
-			http.Error(w, "not started", http.StatusServiceUnavailable)
-		}))
-		e.t.Cleanup(front.Close)
-		p.public = front.URL
-		p.twilio = twiliosim.New(twiliosim.Options{AuthToken: "testauthtoken", InboundURL: front.URL + "/api/v1/messaging/twilio/inbound",
+		public := e.publicURL()
+		p.public = public
+		p.twilio = twiliosim.New(twiliosim.Options{AuthToken: "testauthtoken", InboundURL: public + "/api/v1/messaging/twilio/inbound",
 			DeliveryDelay: 20 * time.Millisecond, DefaultFrom: "+447400000000"})
 		tw := httptest.NewServer(p.twilio.Handler())
 		e.t.Cleanup(func() { tw.Close(); p.twilio.Close() })
@@ -58,20 +44,20 @@ func withProviders(p *providers) envOption {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		p.sendgrid = sendgridsim.New(sendgridsim.Options{APIKey: "SG.test", EventsURL: front.URL + "/api/v1/messaging/sendgrid/events",
+		p.sendgrid = sendgridsim.New(sendgridsim.Options{APIKey: "SG.test", EventsURL: public + "/api/v1/messaging/sendgrid/events",
 			SigningKey: priv, DeliveryDelay: 20 * time.Millisecond})
 		sg := httptest.NewServer(p.sendgrid.Handler())
 		e.t.Cleanup(func() { sg.Close(); p.sendgrid.Close() })
 
 		twilio := activities.Provider{Name: "twilio", Provider: messaging.NewTwilio(messaging.TwilioConfig{
 			AccountSID: twiliosim.DefaultAccountSID, AuthToken: "testauthtoken", From: "+447400000000",
-			WhatsAppFrom: "+447400000001", BaseURL: tw.URL, StatusCallback: front.URL + "/api/v1/messaging/twilio/status"}, nil)}
+			WhatsAppFrom: "+447400000001", BaseURL: tw.URL, StatusCallback: public + "/api/v1/messaging/twilio/status"}, nil)}
 		e.messaging = activities.MessagingSettings{Channels: map[messaging.Channel]activities.Provider{
 			messaging.SMS: twilio, messaging.WhatsApp: twilio,
 			messaging.Email: {Name: "sendgrid", Provider: messaging.NewSendGrid(messaging.SendGridConfig{APIKey: "SG.test",
 				From: "vetting@test.invalid", BaseURL: sg.URL}, nil)},
 		}}
-		e.hooks = api.MessagingHooks{PublicURL: front.URL, TwilioAuthToken: "testauthtoken", SendGridWebhookKey: pub,
+		e.hooks = api.MessagingHooks{PublicURL: public, TwilioAuthToken: "testauthtoken", SendGridWebhookKey: pub,
 			BroadcastRate: 1000, BroadcastReplyWindow: time.Hour}
 	}
 }

@@ -47,6 +47,8 @@ type Deps struct {
 	TemporalTimeout time.Duration
 	// Messaging verifies the message providers' webhooks and paces broadcasts.
 	Messaging MessagingHooks
+	// Identity is the identity provider, for staff-attended checks.
+	Identity IdentityHooks
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the

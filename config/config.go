@@ -45,6 +45,8 @@ type Config struct {
 	ACS ACS
 	// Messaging is the message providers and broadcasts.
 	Messaging Messaging
+	// Identity is identity verification (Signicat Assure).
+	Identity Identity
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -91,6 +93,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Messaging, err = loadMessaging(c.HTTPAddr); err != nil {
+		return c, err
+	}
+	if c.Identity, err = loadIdentity(); err != nil {
 		return c, err
 	}
 	return c, nil

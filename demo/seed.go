@@ -123,23 +123,28 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 			return officer.call(ctx, "POST", "/api/v1/cases/"+ref+"/outcome", body, nil)
 		}
 	}
+	// With an identity provider configured, a case waits for the subject's identity check: the subject
+	// passes it (through the provider's capture page), once with a date of birth that differs from the
+	// record; the first two cases still wait for theirs.
+	identified := func(ref string) error { return identify(ctx, worker, ref, false) }
+	mismatched := func(ref string) error { return identify(ctx, worker, ref, true) }
 	plans := []plan{
 		{"SC", "new", nil},
 		{"CTC", "new", nil},
-		{"DV", "new", []func(string) error{assign}},
-		{"SC", "upgrade", []func(string) error{assign, note("Referees contacted")}},
-		{"SC", "new", []func(string) error{assign, askInfo}},
-		{"DV", "renewal", []func(string) error{assign, askInfo}},
-		{"SC", "new", []func(string) error{assign, decide("cleared", "SC", now.AddDate(0, 0, -10), now.AddDate(10, 0, -10))}},
-		{"CTC", "new", []func(string) error{assign, decide("cleared", "CTC", now.AddDate(0, -1, 0), now.AddDate(3, -1, 0))}},
-		{"SC", "renewal", []func(string) error{assign, decide("cleared", "SC", now.AddDate(-5, 0, 30), now.AddDate(0, 0, 30))}},
-		{"DV", "new", []func(string) error{assign, decide("cleared", "DV", now.AddDate(-7, 0, 75), now.AddDate(0, 0, 75))}},
-		{"BPSS", "new", []func(string) error{assign, decide("cleared", "BPSS", now.AddDate(-3, 0, 150), now.AddDate(0, 0, 150))}},
-		{"SC", "new", []func(string) error{assign, decide("with_advisory", "SC", now, now.AddDate(5, 0, 0))}},
-		{"SC", "new", []func(string) error{assign, decide("refused", "", now, now)}},
+		{"DV", "new", []func(string) error{mismatched, assign}},
+		{"SC", "upgrade", []func(string) error{identified, assign, note("Referees contacted")}},
+		{"SC", "new", []func(string) error{identified, assign, askInfo}},
+		{"DV", "renewal", []func(string) error{identified, assign, askInfo}},
+		{"SC", "new", []func(string) error{identified, assign, decide("cleared", "SC", now.AddDate(0, 0, -10), now.AddDate(10, 0, -10))}},
+		{"CTC", "new", []func(string) error{identified, assign, decide("cleared", "CTC", now.AddDate(0, -1, 0), now.AddDate(3, -1, 0))}},
+		{"SC", "renewal", []func(string) error{identified, assign, decide("cleared", "SC", now.AddDate(-5, 0, 30), now.AddDate(0, 0, 30))}},
+		{"DV", "new", []func(string) error{identified, assign, decide("cleared", "DV", now.AddDate(-7, 0, 75), now.AddDate(0, 0, 75))}},
+		{"BPSS", "new", []func(string) error{identified, assign, decide("cleared", "BPSS", now.AddDate(-3, 0, 150), now.AddDate(0, 0, 150))}},
+		{"SC", "new", []func(string) error{identified, assign, decide("with_advisory", "SC", now, now.AddDate(5, 0, 0))}},
+		{"SC", "new", []func(string) error{identified, assign, decide("refused", "", now, now)}},
 		{"CTC", "new", []func(string) error{decide("withdrawn", "", now, now)}},
-		{"eSC", "transfer", []func(string) error{assign}},
-		{"BPSS", "aftercare", []func(string) error{note("Change of circumstances reported")}},
+		{"eSC", "transfer", []func(string) error{identified, assign}},
+		{"BPSS", "aftercare", []func(string) error{identified, note("Change of circumstances reported")}},
 	}
 	for i, p := range plans {
 		var c caseResp

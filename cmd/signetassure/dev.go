@@ -71,7 +71,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}
 
-	sims, err := startMessagingSims(ctx, dataDir, &cfg, log)
+	sims, err := startProviderSims(ctx, dataDir, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func startCredoIDSim(ctx context.Context, dataDir string, cfg *config.Config, lo
 	return url, nil
 }
 
-func printWelcome(api, ui, credoidSim string, sims messagingSims, users []demo.User) {
+func printWelcome(api, ui, credoidSim string, sims providerSims, users []demo.User) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
 	fmt.Fprintf(&b, "  Console      %s/   (sign in with a token below)\n", api)
@@ -199,6 +199,9 @@ func printWelcome(api, ui, credoidSim string, sims messagingSims, users []demo.U
 	}
 	if sims.sendgrid != "" {
 		fmt.Fprintf(&b, "  SendGrid sim %s/   (e-mails sent, unsubscribes; faults: %s/sim/faults)\n", sims.sendgrid, sims.sendgrid)
+	}
+	if sims.signicat != "" {
+		fmt.Fprintf(&b, "  Signicat sim %s/   (identity checks: capture pages, decisions; faults: %s/sim/faults)\n", sims.signicat, sims.signicat)
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")

@@ -13,11 +13,13 @@ import (
 	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/messaging/sendgridsim"
 	"github.com/signetassure/signetassure/messaging/twiliosim"
+	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/signicat/signicatsim"
 )
 
-// messagingSims are the addresses of the message provider simulators the dev stack runs ("" when a
-// real provider is configured).
-type messagingSims struct{ twilio, sendgrid string }
+// providerSims are the addresses of the outside-service simulators the dev stack runs ("" when a real
+// provider is configured).
+type providerSims struct{ twilio, sendgrid, signicat string }
 
 // Senders the dev stack's simulated Twilio account sends from.
 const (
@@ -25,11 +27,11 @@ const (
 	devWhatsAppFrom = "+447400000001"
 )
 
-// startMessagingSims runs the Twilio and SendGrid simulators for the dev stack, unless real credentials
-// are configured, and points the configuration at them. They call back into the API at PUBLIC_URL,
-// signed as the real providers sign.
-func startMessagingSims(ctx context.Context, dataDir string, cfg *config.Config, log *slog.Logger) (messagingSims, error) {
-	var sims messagingSims
+// startProviderSims runs the Twilio, SendGrid and Signicat simulators for the dev stack, unless real
+// credentials are configured, and points the configuration at them. They call back into the API at
+// PUBLIC_URL, signed or authorised as the real providers do.
+func startProviderSims(ctx context.Context, dataDir string, cfg *config.Config, log *slog.Logger) (providerSims, error) {
+	var sims providerSims
 	m := &cfg.Messaging
 	if m.Twilio == nil {
 		token, err := devSecret(dataDir, "twilio-sim-auth-token", func() (string, error) { return rand.Text(), nil })
@@ -65,6 +67,21 @@ func startMessagingSims(ctx context.Context, dataDir string, cfg *config.Config,
 			BaseURL: sims.sendgrid}
 		m.SendGridWebhookKey = pub
 		log.Info("SendGrid simulator started (no SENDGRID_API_KEY configured)", "url", sims.sendgrid)
+	}
+	if cfg.Identity.Client == nil {
+		secret, err := devSecret(dataDir, "signicat-sim-client-secret", func() (string, error) { return rand.Text(), nil })
+		if err != nil {
+			return sims, err
+		}
+		sim := signicatsim.New(signicatsim.Options{ClientID: signicatsim.DefaultClientID, ClientSecret: secret})
+		if sims.signicat, err = serveSim(ctx, "SIGNICAT_SIM_ADDR", "127.0.0.1:8095", sim.Handler(), sim.Close, log); err != nil {
+			return sims, fmt.Errorf("Signicat simulator: %w", err)
+		}
+		if cfg.Identity.Client, err = signicat.New(signicat.Config{BaseURL: sims.signicat,
+			ClientID: signicatsim.DefaultClientID, ClientSecret: secret}); err != nil {
+			return sims, err
+		}
+		log.Info("Signicat simulator started (no SIGNICAT_CLIENT_ID configured)", "url", sims.signicat)
 	}
 	return sims, nil
 }

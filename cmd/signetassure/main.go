@@ -119,7 +119,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies,
-		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks()})
+		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks()})
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
 		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys,
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
-		Messaging: cfg.Messaging.Settings()})
+		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -165,7 +165,11 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	if acs != nil {
 		system = acs.System()
 	}
-	log.Info("worker started", "taskQueue", cfg.TaskQueue, "accessControl", system)
+	identity := "none (officers check documents in person)"
+	if cfg.Identity.Client != nil {
+		identity = "signicat"
+	}
+	log.Info("worker started", "taskQueue", cfg.TaskQueue, "accessControl", system, "identity", identity)
 	<-ctx.Done()
 	w.Stop()
 	return nil

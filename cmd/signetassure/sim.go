@@ -15,9 +15,10 @@ import (
 	"github.com/signetassure/signetassure/messaging/sendgridsim"
 	"github.com/signetassure/signetassure/messaging/twiliosim"
 	"github.com/signetassure/signetassure/restacs/gallaghersim"
+	"github.com/signetassure/signetassure/signicat/signicatsim"
 )
 
-const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid
+const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid|signicat
 
 Runs a local simulator of an outside system (an access control system, Twilio, SendGrid), speaking its
 HTTP contract, with fault switches under /sim/ and a page of its state at /.
@@ -32,6 +33,10 @@ HTTP contract, with fault switches under /sim/ and a page of its state at /.
   SIM_API_KEY      sendgrid: the API key it accepts
   SIM_EVENTS_URL   sendgrid: where the Event Webhook is posted (SignetAssure's /api/v1/messaging/sendgrid/events)
   SIM_WEBHOOK_KEY_SEED  sendgrid: seed of its signing key; its public key (SENDGRID_WEBHOOK_PUBLIC_KEY) is logged
+  SIM_CLIENT_ID      signicat: the API client it accepts (sandbox-sim-client)
+  SIM_CLIENT_SECRET  signicat: its secret (sim-client-secret)
+  SIM_TOKEN_TTL      signicat: how long a token lives, a Go duration (600s)
+  SIM_PUBLIC_URL     signicat: the base of capture URLs (default: the host the API was called on)
 `
 
 // runSim serves one simulator until ctx ends.
@@ -67,6 +72,22 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 		defer sim.Close()
 		h = sim.Handler()
 		log.Info("sendgrid simulator event webhook key", "SENDGRID_WEBHOOK_PUBLIC_KEY", pub)
+	case "signicat":
+		addr = envOr("SIM_ADDR", "127.0.0.1:8095")
+		var ttl time.Duration
+		if v := os.Getenv("SIM_TOKEN_TTL"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("SIM_TOKEN_TTL %q: want a positive Go duration such as 600s", v)
+			}
+			ttl = d
+		}
+		sim := signicatsim.New(signicatsim.Options{ClientID: envOr("SIM_CLIENT_ID", signicatsim.DefaultClientID),
+			ClientSecret: envOr("SIM_CLIENT_SECRET", signicatsim.DefaultClientSecret), TokenTTL: ttl,
+			PublicURL: os.Getenv("SIM_PUBLIC_URL")})
+		defer sim.Close()
+		h = sim.Handler()
+		log.Info("signicat simulator API client", "clientId", sim.Options().ClientID, "tokenTTL", sim.Options().TokenTTL.String())
 	default:
 		fmt.Fprint(os.Stderr, simUsage)
 		return fmt.Errorf("unknown simulator %q", args[0])

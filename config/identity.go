@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/signicat"
+)
+
+// Identity configures identity verification with Signicat Assure. SIGNICAT_CLIENT_ID switches it on;
+// without it, the vetting officer checks identity documents in person.
+type Identity struct {
+	// Client is this process's one Assure client (one token source shared by every activity); nil when
+	// no identity provider is configured.
+	Client *signicat.Client
+	// Capture is the provider and process type of the hosted capture flow; Attended the provider that
+	// verifies images a case worker uploads.
+	Capture  signicat.CaptureProvider
+	Attended string
+	Plan     activities.IdentityPlan
+}
+
+// SignicatConfig reads the Assure client's settings; ok is false when SIGNICAT_CLIENT_ID is not set.
+func SignicatConfig() (cfg signicat.Config, ok bool) {
+	base := strings.TrimRight(env("SIGNICAT_URL", "https://api.signicat.com"), "/")
+	return signicat.Config{BaseURL: base, TokenURL: env("SIGNICAT_TOKEN_URL", base+signicat.TokenPath),
+		ClientID: env("SIGNICAT_CLIENT_ID", ""), ClientSecret: os.Getenv("SIGNICAT_CLIENT_SECRET"),
+		AuthStyle: signicat.AuthStyle(env("SIGNICAT_AUTH_STYLE", string(signicat.AuthBasic)))}, env("SIGNICAT_CLIENT_ID", "") != ""
+}
+
+func loadIdentity() (Identity, error) {
+	id := Identity{Capture: signicat.CaptureProvider{Provider: env("SIGNICAT_CAPTURE_PROVIDER", "onfido"),
+		ProcessType: env("SIGNICAT_CAPTURE_PROCESS_TYPE", "documentSelfie")},
+		Attended: env("SIGNICAT_ATTENDED_PROVIDER", "onfido")}
+	var err error
+	p := &id.Plan
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{
+		{"IDENTITY_LINK_VALIDITY", "14d", &p.LinkValidity},
+		{"IDENTITY_POLL_INTERVAL", "1m", &p.PollFirst},
+		{"IDENTITY_POLL_MAX", "1h", &p.PollMax},
+	} {
+		if *d.dst, err = domain.ParseDays(env(d.name, d.def)); err != nil {
+			return id, fmt.Errorf("%s: %w", d.name, err)
+		}
+	}
+	for _, r := range strings.Split(env("IDENTITY_REMINDERS", "7d,2d"), ",") {
+		if r = strings.TrimSpace(r); r == "" || r == "none" {
+			continue
+		}
+		d, err := domain.ParseDays(r)
+		if err != nil || d >= p.LinkValidity {
+			return id, fmt.Errorf("IDENTITY_REMINDERS: %q: want durations before the deadline, shorter than IDENTITY_LINK_VALIDITY", r)
+		}
+		p.Reminders = append(p.Reminders, d)
+	}
+	if cfg, ok := SignicatConfig(); ok {
+		if id.Client, err = signicat.New(cfg); err != nil {
+			return id, fmt.Errorf("SIGNICAT_*: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// Settings is what the identity check's activities need; callbacks and the subject's return page are
+// addressed under publicURL.
+func (i Identity) Settings(publicURL string) activities.IdentitySettings {
+	return activities.IdentitySettings{Client: i.Client, Capture: i.Capture, Attended: i.Attended, Plan: i.Plan,
+		CallbackURL: publicURL + api.IdentityCallbackPath, RedirectURL: publicURL + api.IdentityReturnPath}
+}
+
+// Hooks is what the API needs of the identity provider.
+func (i Identity) Hooks() api.IdentityHooks {
+	return api.IdentityHooks{Client: i.Client, Attended: i.Attended}
+}
