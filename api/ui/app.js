@@ -33,7 +33,7 @@ async function call(method, path, body) {
   if (res.status === 401) { sessionStorage.removeItem("token"); signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
-    throw new Error((data && (fields || data.detail)) || res.statusText);
+    throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
   }
   return data;
 }
@@ -73,7 +73,7 @@ async function cases(params) {
   if (status) q.set("status", status);
   const list = await call("GET", "/cases?" + q);
   const filter = h("select", { onchange: (e) => (location.hash = "#/cases?status=" + e.target.value) },
-    ["", "with_officer", "awaiting_information", "cleared", "refused", "with_advisory", "withdrawn"]
+    ["", "identity_check", "with_officer", "awaiting_information", "cleared", "refused", "with_advisory", "withdrawn"]
       .map((s) => h("option", { value: s, selected: s === status }, s || "all statuses")));
   show(h("h1", {}, "Vetting cases"), h("p", {}, filter, " ", h("span", { class: "muted" }, list.total + " cases")),
     h("table", {}, h("tr", {}, ["Person", "Case", "Type", "Level", "Status", "Owner", "Due"].map((t) => h("th", {}, t))),
@@ -83,7 +83,8 @@ async function cases(params) {
 }
 
 async function caseDetail(ref) {
-  const c = await call("GET", "/cases/" + encodeURIComponent(ref));
+  const [c, checks] = await Promise.all([call("GET", "/cases/" + encodeURIComponent(ref)),
+    call("GET", "/cases/" + encodeURIComponent(ref) + "/identity-checks")]);
   const person = await call("GET", "/persons/" + c.personId);
   const closed = ["cleared", "refused", "with_advisory", "withdrawn"].includes(c.status);
   const post = (path, body) => call("POST", "/cases/" + encodeURIComponent(ref) + path, body);
@@ -112,9 +113,115 @@ async function caseDetail(ref) {
       h("dt", {}, "Issuing authority"), h("dd", {}, c.issuingAuthority),
       c.outcome ? [h("dt", {}, "Outcome"), h("dd", {}, c.outcome + (c.outcomeLevel ? " at " + c.outcomeLevel + ", valid " + c.validFrom + " to " + c.validTo : ""))] : null)),
     actions.length ? h("div", { class: "card" }, h("h2", {}, "Actions"), actions) : null,
+    await identitySection(c, checks.items, post),
     h("h2", {}, "Timeline"), h("ol", { class: "timeline" }, c.timeline.map((e) =>
       h("li", {}, h("span", { class: "muted" }, e.at.replace("T", " ").slice(0, 16) + " · " + (e.actorName || "system") + " · "), e.summary,
         e.detail && e.detail.text ? h("div", {}, "“" + e.detail.text + "”") : null))));
+}
+
+// ---- identity check ----
+
+const identityMismatches = { name: "Name differs from the person record",
+  dateOfBirth: "Date of birth differs from the person record", documentExpired: "Document expired" };
+const imageTypes = ["image/png", "image/jpeg"];
+const maxImageBytes = 10 << 20;
+
+// identitySection is the case's identity check: each attempt (the latest first), a button to start a new
+// attempt once the last has finished while the case is with the officer, and the staff-attended upload
+// form while the check waits for the subject. Nothing when the case has had no identity check.
+async function identitySection(c, attempts, post) {
+  if (!attempts.length) return null;
+  const latest = attempts[0];
+  const worker = has("case_worker", "vetting_officer");
+  const actions = [];
+  if (worker && c.status === "with_officer" && !["pending", "processing"].includes(latest.status))
+    actions.push(form([], "Retry identity check", () => post("/identity-check/retry")));
+  if (worker && c.status === "identity_check" && latest.status === "pending") {
+    try {
+      const types = (await call("GET", "/identity/document-types")).items;
+      actions.push(h("h3", {}, "Staff-attended check"),
+        h("p", { class: "muted" }, "Upload photographs of the person's document and face (PNG or JPEG, at most 10 MiB each) to verify them now."),
+        types.length ? identityUpload(types, post) : h("p", { class: "muted" }, "The provider offers no document types."));
+    } catch (err) {
+      if (!err.status) throw err; // signed out
+      if (err.status !== 409) actions.push(failure(err)); // 409: no provider configured, so no upload
+    }
+  }
+  return h("section", {}, h("h2", {}, "Identity check"), attempts.map(identityAttempt),
+    actions.length ? h("div", { class: "card" }, actions) : null);
+}
+
+// identityAttempt is one attempt: its mode and status, when it ran, the capture link while the subject
+// has yet to use it, what the document said (mismatches with the person record flagged), the evidence
+// digest, and when the provider deleted its copy.
+function identityAttempt(a) {
+  const mismatches = a.mismatches || [];
+  const r = a.result;
+  const row = (k, v, flag) => [h("dt", {}, k), h("dd", { class: flag && mismatches.includes(flag) ? "mismatch" : null },
+    v === undefined || v === null || v === "" ? "—" : v)];
+  const link = a.status === "pending" && /^https?:\/\//i.test(a.captureUrl || "")
+    ? h("a", { href: a.captureUrl, target: "_blank", rel: "noopener noreferrer" }, a.captureUrl) : null;
+  const deleted = a.dossierDeletedAt || a.processDeletedAt;
+  return h("div", { class: "card" },
+    h("h3", {}, "Attempt " + a.attempt, " · " + a.mode + " ", badge(a.status)),
+    mismatches.map((m) => h("div", { class: "warning", role: "note" }, identityMismatches[m] || "Differs from the person record: " + m)),
+    h("dl", { class: "grid" },
+      row("Provider", [a.provider, a.processId ? [" · process ", h("code", {}, a.processId)] : ""]),
+      row("Started", when(a.startedAt)),
+      a.finishedAt ? row("Finished", when(a.finishedAt)) : row("Last update", when(a.updatedAt)),
+      link ? row("Capture link", [link, h("div", { class: "muted" }, "Send it to the person by hand if they did not receive it.")]) : null,
+      a.failReason ? row("Reason", a.failReason) : null,
+      r ? [row("Name", [r.firstName, r.lastName].filter(Boolean).join(" "), "name"), row("Date of birth", r.dateOfBirth, "dateOfBirth"),
+        row("Document", r.documentType), row("Document expiry", r.documentExpiry, "documentExpired"),
+        row("Issuing country", r.issuingCountry), row("Nationality", r.nationality)] : null,
+      a.evidenceSha256 ? row("Evidence SHA-256", [h("code", { class: "digest", title: a.evidenceSha256 }, a.evidenceSha256.slice(0, 16) + "…"),
+        a.evidenceBytes ? h("span", { class: "muted" }, " " + a.evidenceBytes + " bytes") : ""]) : null,
+      deleted ? row("Provider copy", "Deleted at Signicat " + when(deleted)) : null));
+}
+
+// readImage checks a chosen image (PNG or JPEG, at most 10 MiB) and reads it as a data URL.
+function readImage(field, file) {
+  if (!imageTypes.includes(file.type)) return Promise.reject(new Error(field + ": must be a PNG or JPEG image"));
+  if (file.size > maxImageBytes) return Promise.reject(new Error(field + ": must be at most 10 MiB"));
+  return new Promise((resolve, reject) => {
+    const rd = new FileReader();
+    rd.onload = () => resolve(rd.result);
+    rd.onerror = () => reject(new Error(field + ": could not be read"));
+    rd.readAsDataURL(file);
+  });
+}
+
+// identityUpload is the staff-attended form: the document type (the back is required for two-sided
+// ones), the images, and submit, which sends them as data URLs.
+function identityUpload(types, post) {
+  const file = (name) => h("input", { name, type: "file", accept: imageTypes.join(",") });
+  const files = { front: file("front"), back: file("back"), selfie: file("selfie") };
+  files.front.required = files.selfie.required = true;
+  const backLabel = h("span");
+  const docType = h("select", { name: "documentType", required: true },
+    types.map((t) => h("option", { value: t.documentType }, t.name || t.documentType)));
+  const twoSided = () => (types.find((t) => t.documentType === docType.value) || {}).twoSided === true;
+  const sides = () => {
+    files.back.required = twoSided();
+    backLabel.textContent = twoSided() ? "Back (required)" : "Back (if it has one)";
+  };
+  docType.addEventListener("change", sides);
+  sides();
+  const f = form([h("label", {}, "Document type", docType), h("label", {}, "Front (required)", files.front),
+    h("label", {}, backLabel, files.back), h("label", {}, "Selfie (required)", files.selfie)], "Upload and verify", async (v) => {
+    const button = f.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const body = { documentType: v.documentType };
+      for (const [name, el] of Object.entries(files)) {
+        const chosen = el.files && el.files[0];
+        if (chosen) body[name] = await readImage(name, chosen);
+        else if (el.required) throw new Error(name + ": is required");
+      }
+      await post("/identity-check/images", body);
+    } finally { button.disabled = false; }
+  });
+  return f;
 }
 
 async function persons(params) {
