@@ -318,10 +318,18 @@ type DeleteInput struct {
 	Dossier bool
 }
 
-// DeleteIdentityData deletes an attempt's process (and the dossier, when asked) at the provider and
-// records the deletion. What the provider no longer holds counts as deleted.
+// DeleteIdentityData deletes an attempt's process (and the dossier, when asked and no other check of the
+// person runs in it) at the provider and records the deletion. What the provider no longer holds counts
+// as deleted.
 func (a *Activities) DeleteIdentityData(ctx context.Context, in DeleteInput) error {
 	client := a.Identity.Client
+	if in.Dossier {
+		inUse, err := a.Store.DossierInUse(ctx, in.DossierID, in.CaseRef, in.Attempt)
+		if err != nil {
+			return err
+		}
+		in.Dossier = !inUse
+	}
 	if in.ProcessID != "" {
 		if err := client.DeleteProcess(ctx, in.DossierID, in.ProcessID); err != nil {
 			return providerError("delete process", err)

@@ -42,6 +42,15 @@ func (s *Store) ForgetDossier(ctx context.Context, dossierID string) error {
 	return classify(err)
 }
 
+// DossierInUse reports whether a dossier holds an attempt other than the one named that has not finished
+// (the person has another case whose check runs).
+func (s *Store) DossierInUse(ctx context.Context, dossierID, caseRef string, attempt int) (bool, error) {
+	var used bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity_checks WHERE dossier_id = $1
+		AND finished_at IS NULL AND NOT (case_ref = $2 AND attempt = $3))`, dossierID, caseRef, attempt).Scan(&used)
+	return used, classify(err)
+}
+
 // IdentityAttempt is what starting (or switching the mode of) an attempt records.
 type IdentityAttempt struct {
 	CaseRef    string
