@@ -81,6 +81,9 @@ func (w *identityCheck) setup(ctx workflow.Context) error {
 		w.IdentityCheckState = *in.Resume
 		w.in.Resume = nil
 	}
+	// Reminders longest before the deadline first: the order they fall in.
+	w.in.Plan.Reminders = slices.Clone(in.Plan.Reminders)
+	slices.SortFunc(w.in.Plan.Reminders, func(a, b time.Duration) int { return int(b - a) })
 	w.pollEvery = in.Plan.PollFirst
 	w.lock = workflow.NewMutex(ctx)
 	w.root = ctx
@@ -164,9 +167,7 @@ func (w *identityCheck) start(ctx workflow.Context) error {
 
 // reminderAt is when the plan's i-th reminder falls: its offset before the deadline, earliest first.
 func (w *identityCheck) reminderAt(i int) time.Time {
-	r := slices.Clone(w.in.Plan.Reminders)
-	slices.SortFunc(r, func(a, b time.Duration) int { return int(b - a) })
-	return w.Deadline.Add(-r[i])
+	return w.Deadline.Add(-w.in.Plan.Reminders[i])
 }
 
 // next is the next moment the check acts on its own, and what it does then: read the provider, remind
