@@ -20,14 +20,38 @@ func NewDate(y int, m time.Month, d int) Date { return Date{time.Date(y, m, d, 0
 // DateOf returns the calendar date of t in t's location.
 func DateOf(t time.Time) Date { return NewDate(t.Date()) }
 
-// ParseDate reads "2006-01-02".
+// The dates anything accepts: a date outside them is a typing slip or a probe, never a date of birth,
+// a validity or a deadline.
+var (
+	MinDate = NewDate(1900, 1, 1)
+	MaxDate = NewDate(2100, 12, 31)
+)
+
+// ParseDate reads "2006-01-02", a real calendar date from MinDate to MaxDate: the input boundary's
+// parser.
 func ParseDate(s string) (Date, error) {
+	d, err := parseDate(s)
+	if err != nil {
+		return Date{}, err
+	}
+	if !d.InRange() {
+		return Date{}, fmt.Errorf("%q is not a date from %s to %s", s, MinDate, MaxDate)
+	}
+	return d, nil
+}
+
+// parseDate reads "2006-01-02" without the range check: what was recorded (a workflow's history) is
+// read back as it was written.
+func parseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a date in the form YYYY-MM-DD", s)
 	}
 	return Date{t}, nil
 }
+
+// InRange reports whether d is from MinDate to MaxDate.
+func (d Date) InRange() bool { return !d.t.Before(MinDate.t) && !d.t.After(MaxDate.t) }
 
 func (d Date) IsZero() bool                 { return d.t.IsZero() }
 func (d Date) Time() time.Time              { return d.t }
@@ -39,7 +63,7 @@ func (d Date) String() string               { return d.t.Format(dateLayout) }
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 func (d *Date) UnmarshalText(b []byte) error {
-	p, err := ParseDate(string(b))
+	p, err := parseDate(string(b))
 	if err != nil {
 		return err
 	}

@@ -393,3 +393,70 @@ func TestFoldNameTypographicApostrophe(t *testing.T) {
 		t.Fatalf("FoldName with a curly apostrophe = %q, want %q", got, want)
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		kind TextKind
+		max  int
+		want string
+		bad  string
+	}{
+		{in: "  Zoë  ", want: "Zoë"},
+		{in: "Zoe\u0308", want: "Zoë"}, // NFC
+		{in: "x\u0000y", bad: "NUL"},
+		{in: "x\u0000y", kind: TextFree, bad: "NUL"},
+		{in: "a\nb", bad: "control"},
+		{in: "a\r\nb\tc", kind: TextFree, want: "a\nb\tc"},
+		{in: "a\u0007b", kind: TextFree, bad: "control"},
+		{in: "evil\u202Etxt.exe", bad: "bidirectional"},
+		{in: "evil\u2066x", kind: TextFree, bad: "bidirectional"},
+		{in: "Zo\u200be", bad: "invisible"},
+		{in: "Zo\u200be", kind: TextFree, want: "Zo\u200be"},
+		{in: "\xff", bad: "UTF-8"},
+		{in: "abcdef", max: 5, bad: "at most 5"},
+		{in: "ééééé", max: 5, want: "ééééé"},
+		{in: strings.Repeat("x", MaxLine+1), bad: "at most"},
+	} {
+		got, err := CleanText(tc.in, tc.kind, tc.max)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("CleanText(%q) = %q, %v; want an error about %s", tc.in, got, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("CleanText(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestSanitizeTextDropsWhatCleanTextRefuses(t *testing.T) {
+	if got := SanitizeText("Jo\u0000hn\u202E \u200b", TextLine, 0); got != "John" {
+		t.Fatalf("got %q", got)
+	}
+	if got := SanitizeText("abcdef", TextLine, 3); got != "abc" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := CleanText(SanitizeText("a\x00\xffb\u2028", TextLine, 0), TextLine, 0); err != nil {
+		t.Fatalf("sanitized text is refused: %v", err)
+	}
+}
+
+func TestParseDateRefusesDatesOutOfRange(t *testing.T) {
+	for _, s := range []string{"0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01", "2026-02-30"} {
+		if d, err := ParseDate(s); err == nil {
+			t.Errorf("ParseDate(%s) = %s, want an error", s, d)
+		}
+	}
+	for _, s := range []string{"1900-01-01", "2100-12-31", "2026-02-28"} {
+		if _, err := ParseDate(s); err != nil {
+			t.Errorf("ParseDate(%s): %v", s, err)
+		}
+	}
+	// What a history recorded is read back as written.
+	var d Date
+	if err := d.UnmarshalText([]byte("9999-12-31")); err != nil || d.String() != "9999-12-31" {
+		t.Fatalf("UnmarshalText: %s, %v", d, err)
+	}
+}
