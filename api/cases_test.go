@@ -90,7 +90,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 	if !strings.Contains(logs, `"route":"/api/v1/cases/:caseRef/outcome"`) {
 		t.Fatalf("requests are not logged: %.300s", logs)
 	}
-	for _, personal := range []string{"Jane", "Davies", "1985-04-12", "+447400123456", "7400", "AB123456C", "Test Street", person} {
+	for _, personal := range []string{"Jane", "Davies", "1985-04-12", "+447400123456", "07400 123456", "7400123456", "AB123456C", "Test Street", person} {
 		if strings.Contains(logs, personal) {
 			t.Fatalf("the API log holds personal data %q", personal)
 		}

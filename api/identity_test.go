@@ -207,9 +207,12 @@ func TestIdentityCheckDateOfBirthMismatchFlagged(t *testing.T) {
 	result := identityResult(t, c)
 	assert.Equal(t, []any{"dateOfBirth"}, result["detail"].(map[string]any)["mismatches"])
 	assert.Contains(t, result["summary"], "date of birth")
-	assert.Equal(t, 1, testenv.Count(t, e.database,
-		`SELECT count(*) FROM staff_notifications WHERE kind = 'identity_result' AND case_ref = '`+ref+`'`),
-		"the mismatch is flagged to staff")
+	// The flag is written by an activity after the case reached the officer: wait for it, then check
+	// it is written once.
+	flagged := `SELECT count(*) FROM staff_notifications WHERE kind = 'identity_result' AND case_ref = '` + ref + `'`
+	e.eventually(10*time.Second, func() bool { return testenv.Count(t, e.database, flagged) > 0 },
+		func() string { return "the mismatch is not flagged to staff" })
+	assert.Equal(t, 1, testenv.Count(t, e.database, flagged), "the mismatch is flagged to staff once")
 }
 
 // pngDataURL is a small image with a PNG signature.
