@@ -242,8 +242,10 @@ func (w *identityCheck) message(key, template string) {
 	})
 }
 
+// checkAttended validates a case worker's images. A check still starting its capture flow (no status
+// yet) accepts them: the handler waits for the start under the lock and checks again.
 func (w *identityCheck) checkAttended(a AttendedImages) error {
-	if w.Status == "" || w.Status.Final() {
+	if w.Status != "" && w.Status.Final() {
 		return invalidTransition("the identity check has ended")
 	}
 	if w.Status == domain.IdentityProcessing {
@@ -259,6 +261,9 @@ func (w *identityCheck) checkAttended(a AttendedImages) error {
 // check then waits for the provider's verification.
 func (w *identityCheck) attended(ctx workflow.Context, a AttendedImages) (IdentityCheckState, error) {
 	err := w.locked(ctx, func() error {
+		if w.Status == "" {
+			return invalidTransition("the identity check has ended")
+		}
 		if err := w.checkAttended(a); err != nil {
 			return err
 		}

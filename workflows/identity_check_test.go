@@ -28,6 +28,9 @@ type identityHarness struct {
 	env *testsuite.TestWorkflowEnvironment
 	in  IdentityCheckInput
 
+	// startDelay is how long the provider takes to start the capture flow.
+	startDelay time.Duration
+
 	mu       sync.Mutex
 	status   func(now time.Time) domain.IdentityStatus
 	polls    []time.Time
@@ -56,7 +59,7 @@ func newIdentityCheck(t *testing.T) *identityHarness {
 func (h *identityHarness) run() (activities.IdentityOutcome, error) {
 	env := h.env
 	env.OnActivity(activities.A.StartIdentityCapture, mock.Anything, mock.Anything).Return(activities.IdentityStarted{
-		DossierID: "d-1", ProcessID: "p-1", CaptureURL: "https://capture.test/c-1"}, nil)
+		DossierID: "d-1", ProcessID: "p-1", CaptureURL: "https://capture.test/c-1"}, nil).After(h.startDelay)
 	env.OnActivity(activities.A.IdentityProgress, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, ref activities.IdentityRef) (activities.IdentityPoll, error) {
 			h.mu.Lock()
@@ -242,6 +245,30 @@ func TestIdentityCheckStaffAttended(t *testing.T) {
 	assert.Equal(t, "p-2", h.finishes[0].ProcessID, "the attended process is the one read")
 	// The reminder at day 7 went; the one at day 12 did not: the check no longer waits for the subject.
 	assert.Equal(t, []string{h.in.CaseRef + "/identity/1/link", h.in.CaseRef + "/identity/1/reminder/1"}, keysOf(h.messages))
+}
+
+// A case worker's images that arrive while the capture flow is still being started wait for it, and are
+// not refused as if the check had ended.
+func TestIdentityCheckStaffAttendedWhileStarting(t *testing.T) {
+	h := newIdentityCheck(t)
+	h.startDelay = 10 * time.Minute
+	h.status = func(now time.Time) domain.IdentityStatus {
+		if after(now, time.Hour) {
+			return domain.IdentityAccepted
+		}
+		return domain.IdentityProcessing
+	}
+	upload := uuid.New()
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateAttendedImages, "u-1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(_ any, err error) { assert.NoError(t, err) }}, AttendedImages{Actor: uuid.New(), UploadID: upload})
+	}, time.Minute)
+	out, err := h.run()
+	require.NoError(t, err)
+	assert.Equal(t, domain.IdentityAccepted, out.Status)
+	require.Len(t, h.attended, 1)
+	assert.Equal(t, upload, h.attended[0].UploadID)
 }
 
 func TestIdentityCheckCancelledWithItsCase(t *testing.T) {
