@@ -780,3 +780,35 @@ func TestAccessSyncLinksARecordWrittenBeforeACrash(t *testing.T) {
 		t.Fatalf("%d records for the person, want 1", len(recs))
 	}
 }
+
+// A person's edit or deactivation reaches their badge at once, through their access review, not at the
+// next sync: a new name is on the record within seconds, and a deactivated person's badge is disabled.
+func TestPersonEditReachesTheBadgeAtOnce(t *testing.T) {
+	e := newAccessEnv(t)
+	e.ready()
+	person, _ := e.clearedPerson("Nadia")
+	now := time.Now().UTC()
+	if r := e.requestGrant(domain.RoleCaseWorker, person, now.Add(-time.Minute), now.Add(30*24*time.Hour), nil); r.status != http.StatusCreated {
+		t.Fatalf("grant: %d %s", r.status, r.body)
+	}
+	waitFor(t, 10*time.Second, "the lab never reached the person's record", func() bool { _, ok := e.labOn(person); return ok })
+	syncs := e.count(`SELECT count(*) FROM access_syncs`)
+
+	e.must(http.StatusOK, domain.RoleCaseWorker, "PATCH", "/api/v1/persons/"+person, map[string]any{"lastName": "Okafor"})
+	waitFor(t, 10*time.Second, "the new name never reached the person's record", func() bool {
+		recs := e.records(person)
+		return len(recs) == 1 && recs[0].LastName == "Okafor"
+	})
+
+	e.must(http.StatusOK, domain.RoleCaseWorker, "PATCH", "/api/v1/persons/"+person, map[string]any{"active": false})
+	waitFor(t, 10*time.Second, "the deactivated person's badge is still enabled", func() bool {
+		recs := e.records(person)
+		return len(recs) == 1 && !recs[0].Active
+	})
+	if _, ok := e.labOn(person); ok {
+		t.Fatal("the deactivated person's record still opens the lab")
+	}
+	if n := e.count(`SELECT count(*) FROM access_syncs`); n != syncs {
+		t.Fatalf("%d syncs ran meanwhile: the change must reach the badge without one", n-syncs)
+	}
+}
