@@ -92,12 +92,16 @@ type Catalogue struct {
 
 // Event is one access event (a door opened, a badge refused).
 type Event struct {
-	ID         string    `json:"id"` // unique within the ACS; events are de-duplicated on it
-	At         time.Time `json:"at"`
-	UserID     string    `json:"userId,omitempty"`
-	Type       string    `json:"type"` // the ACS's name for it, e.g. "Access granted"
-	Door       string    `json:"door,omitempty"`
-	LocationID string    `json:"locationId,omitempty"`
+	ID     string    `json:"id"` // unique within the ACS; events are de-duplicated on it
+	At     time.Time `json:"at"`
+	UserID string    `json:"userId,omitempty"`
+	Type   string    `json:"type"` // the ACS's name for it, e.g. "Access granted"
+	// Granted is true when the ACS let the badge through (the connector classifies its event types: see
+	// each connector). Only granted events count as a person's activity: a refused swipe, a forced door or
+	// an alarm naming a badge disabled for inactivity must not enable it again.
+	Granted    bool   `json:"granted"`
+	Door       string `json:"door,omitempty"`
+	LocationID string `json:"locationId,omitempty"`
 }
 
 // Directory reads and writes cardholders.

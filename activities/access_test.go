@@ -251,6 +251,41 @@ func TestInactivePersonIsDisabledThenRemoved(t *testing.T) {
 	assert.Equal(t, "removed", link.State)
 }
 
+// Only an event meaning the ACS let the badge through counts as activity: a refused swipe or a forced door
+// naming a badge disabled for inactivity is kept in the person's event log but does not enable it again.
+func TestOnlyGrantedEventsCountAsActivity(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Ines")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	e.sync()
+	testenv.Exec(t, e.url, `UPDATE access_links SET created_at = now() - interval '91 days', last_event_at = NULL`)
+	testenv.Exec(t, e.url, `UPDATE access_grants SET created_at = now() - interval '91 days'`)
+	e.sync()
+	rec := e.records(p)
+	require.Len(t, rec, 1)
+	require.False(t, rec[0].Active, "disabled after 90 days without an event")
+
+	id, _ := strconv.Atoi(rec[0].ID)
+	for _, typ := range []string{"Access denied", "Door forced open"} {
+		e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate", LocationID: credoidsim.LocationSiteA, Type: typ})
+	}
+	_, err := e.env.ExecuteActivity(activities.A.PollAccessEvents)
+	require.NoError(t, err)
+	evs, err := e.st.PersonAccessEvents(e.ctx, p.ID, 0, 100, false)
+	require.NoError(t, err)
+	require.Len(t, evs, 2, "the refused swipes are in the person's log")
+	e.sync()
+	assert.False(t, e.records(p)[0].Active, "a refused swipe is not activity: the badge stays disabled")
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_links WHERE last_event_at IS NOT NULL`))
+
+	e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate", LocationID: credoidsim.LocationSiteA, Type: "Access granted"})
+	_, err = e.env.ExecuteActivity(activities.A.PollAccessEvents)
+	require.NoError(t, err)
+	e.sync()
+	assert.True(t, e.records(p)[0].Active, "a granted swipe restarts the clock")
+}
+
 // Events delivered twice, and read again over the overlap window, are stored once, on the right person.
 func TestAccessEventsAreCountedOnce(t *testing.T) {
 	e := newAccessEnv(t)

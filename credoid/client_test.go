@@ -616,6 +616,29 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// Only CredoID's "Access granted" type is classed as granted; a refused swipe, a forced or held door and a
+// type the client does not know are not.
+func TestEventsGrantedByTypeID(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	types := []string{"Access granted", "Access denied", "Door forced open", "Door held open", "Something new"}
+	for _, typ := range types {
+		e.sim.AddEvent(credoidsim.Swipe{UserID: 42, DoorName: "Lab A In", Type: typ})
+	}
+	got, err := e.client.Events(ctx, time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(types) {
+		t.Fatalf("%d events, want %d", len(got), len(types))
+	}
+	for i, ev := range got {
+		if ev.Type != types[i] || ev.Granted != (i == 0) {
+			t.Fatalf("event %d: type %q granted %v", i, ev.Type, ev.Granted)
+		}
+	}
+}
+
 // The client's errors never carry the token either.
 func TestErrorsCarryNoSecrets(t *testing.T) {
 	ctx := context.Background()

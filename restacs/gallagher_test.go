@@ -311,8 +311,9 @@ func TestGallagherEventsPolled(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 4)
 	require.Equal(t, access.Event{ID: evs[0].ID, At: time.Date(2025, 2, 1, 9, 1, 0, 0, time.UTC), UserID: created.ID,
-		Type: "Access granted", Door: "Lab A In", LocationID: "3"}, evs[0])
+		Type: "Access granted", Door: "Lab A In", LocationID: "3", Granted: true}, evs[0])
 	require.Equal(t, "Access denied", evs[3].Type)
+	require.False(t, evs[3].Granted, "a denied swipe is not classed as granted")
 	require.Equal(t, "4", evs[3].LocationID)
 
 	// At most limit, oldest first.

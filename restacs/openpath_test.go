@@ -301,7 +301,7 @@ func TestOpenpathEventsByCursor(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 5)
 	la, _ := time.LoadLocation("America/Los_Angeles")
-	require.Equal(t, access.Event{ID: "104", At: time.Date(2025, 2, 1, 9, 4, 0, 0, la).UTC(), UserID: "1", Type: "granted", Door: "Front door", LocationID: "10"}, evs[4])
+	require.Equal(t, access.Event{ID: "104", At: time.Date(2025, 2, 1, 9, 4, 0, 0, la).UTC(), UserID: "1", Type: "granted", Door: "Front door", LocationID: "10", Granted: true}, evs[4])
 }
 
 func TestOpenpathBadPasswordIsAuth(t *testing.T) {

@@ -541,9 +541,11 @@ func (s *Store) SetGrantStatus(ctx context.Context, actor Actor, id string, stat
 // ---- events
 
 // AddAccessEvents stores events not seen before, attributing each to the person whose record it names,
-// and moves those persons' last-seen time on. It returns the events that were new.
+// and moves those persons' last-seen time on by the granted ones only (a refused swipe is not activity).
+// It returns the events that were new.
 func (s *Store) AddAccessEvents(ctx context.Context, events []access.Event) ([]domain.AccessEvent, error) {
 	var added []domain.AccessEvent
+	var granted []int64
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		for _, e := range events {
 			rows, _ := tx.Query(ctx, `INSERT INTO access_events (id, at, acs_user_id, person_id, type, door, acs_location_id)
@@ -555,10 +557,13 @@ func (s *Store) AddAccessEvents(ctx context.Context, events []access.Event) ([]d
 				return err
 			}
 			added = append(added, ev...)
+			if e.Granted {
+				granted = append(granted, seqs(ev)...)
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE access_links l SET last_event_at = e.at FROM
 			(SELECT person_id, max(at) AS at FROM access_events WHERE seq = ANY($1) AND person_id IS NOT NULL GROUP BY person_id) e
-			WHERE l.person_id = e.person_id AND (l.last_event_at IS NULL OR l.last_event_at < e.at)`, seqs(added))
+			WHERE l.person_id = e.person_id AND (l.last_event_at IS NULL OR l.last_event_at < e.at)`, granted)
 		return err
 	})
 	return added, err
