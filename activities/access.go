@@ -88,6 +88,9 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 	}
 	for _, op := range ops {
 		id, err := a.apply(ctx, op, syncID)
+		if access.KindOf(err) == access.ErrWrongRecord {
+			return res, errors.Join(err, a.wrongRecord(ctx, op, err))
+		}
 		if err != nil {
 			return res, err
 		}
@@ -114,6 +117,24 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		state = "disabled"
 	}
 	return res, a.Store.SaveLink(ctx, personID, link, state, pushed)
+}
+
+// wrongRecord reports that the record an operation was planned on carries another key now (the ACS was
+// restored or renumbered): nothing was written. The person's link to that id is dropped, so the record is
+// looked up by the person's key again, and the id is never trusted for them.
+func (a *Activities) wrongRecord(ctx context.Context, op access.Op, err error) error {
+	var e *access.Error
+	errors.As(err, &e)
+	detail := map[string]any{"operation": string(op.Kind)}
+	if _, ours := access.PersonOf(e.Found); ours || e.Found == "" {
+		detail["recordKey"] = e.Found // another person's opaque key, or none; a foreign key could be personal
+	} else {
+		detail["recordKey"] = "another system's key"
+	}
+	f := access.Finding{Kind: access.FindingWrongRecord, PersonID: op.PersonID, UserID: op.UserID, Detail: detail,
+		Action: "nothing written; the person's record is looked up again by their key"}
+	f.ID = "f_wrong_record_" + op.ID
+	return errors.Join(a.recordFindings(ctx, []access.Finding{f}), a.Store.DropLink(ctx, op.PersonID, op.UserID))
 }
 
 // activityScope names the activity carrying out a reconciliation: the same across its retries, new for
@@ -153,7 +174,7 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 	case access.OpSetAccess:
 		err = acs.SetAccess(ctx, op.Current, op.Desired.Access)
 	case access.OpDelete:
-		err = acs.DeleteUser(ctx, op.UserID)
+		err = acs.DeleteUser(ctx, op.Current)
 	}
 	if err != nil {
 		if jErr := a.Store.JournalOp(ctx, op, syncID, "failed", err.Error()); jErr != nil {
@@ -198,6 +219,8 @@ func findingMessage(f access.Finding) string {
 		return "A badge record without a SignetAssure key has the name of a person given access. Check it is not the same person."
 	case access.FindingLevelDeleted:
 		return "An access level with open grants was deleted in the access control system; its grants are blocked."
+	case access.FindingWrongRecord:
+		return "A badge record SignetAssure was about to change now belongs to someone else (the access control system was restored or renumbered). Nothing was written; the person's own record is looked up again."
 	}
 	return "Access control needs a look."
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,6 +209,97 @@ func TestSyncRoutesADuplicateToAPerson(t *testing.T) {
 	require.Len(t, fs, 1)
 	assert.Equal(t, string(access.FindingDuplicate), fs[0].Kind)
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.finding.duplicate'`))
+}
+
+// renumberAfterFind is the CredoID client with the badge system restored and renumbered between a person's
+// lookup and the write planned from it: the moment an id stops naming the record it was read as.
+type renumberAfterFind struct {
+	*credoid.Client
+	sim   *credoidsim.Sim
+	armed atomic.Bool
+}
+
+func (c *renumberAfterFind) FindUsers(ctx context.Context, externalID string) ([]access.User, error) {
+	us, err := c.Client.FindUsers(ctx, externalID)
+	if c.armed.CompareAndSwap(true, false) {
+		c.sim.RenumberUsers()
+	}
+	return us, err
+}
+
+// A record linked by id is written only while it carries the person's key: after a renumbering restore
+// the write planned for one person finds another person's record at that id, writes nothing, and reports
+// it; the person's own record is then found by their key and written, and the other's is never touched.
+func TestARenumberedRecordIsNeverWritten(t *testing.T) {
+	e := newAccessEnv(t)
+	ann, bob := e.cleared("Ann"), e.cleared("Bob")
+	now := time.Now().UTC()
+	e.grant(ann, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.grant(bob, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.sync()
+	annID, _ := strconv.Atoi(e.records(ann)[0].ID)
+	_, err := e.st.UpdatePerson(e.ctx, nil, ann.ID, []string{"active"}, func(p *domain.Person) { p.Active = false })
+	require.NoError(t, err)
+
+	acs := &renumberAfterFind{Client: e.acs, sim: e.sim}
+	acs.armed.Store(true)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: e.st, Access: activities.AccessSettings{Connector: acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}})
+	_, err = env.ExecuteActivity(activities.A.ReconcilePerson, ann.ID)
+	require.Error(t, err, "the write planned on Ann's old id is refused")
+	require.False(t, acs.armed.Load(), "the system was renumbered after the lookup")
+
+	bobs, _ := e.sim.User(annID)
+	require.Equal(t, access.ExternalID(bob.ID), bobs.Additional1, "Ann's old id names Bob's record now")
+	assert.True(t, bobs.IsActive, "Bob's badge was not disabled in Ann's place")
+	require.Len(t, bobs.AccessLevels, 1, "Bob's access was not touched")
+	assert.True(t, e.records(ann)[0].Active, "nothing was written at all")
+	fs, _, err := e.st.AccessFindings(e.ctx, &ann.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, string(access.FindingWrongRecord), fs[0].Kind)
+	assert.Equal(t, strconv.Itoa(annID), fs[0].ACSUserID)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id IS NULL`, ann.ID),
+		"the link that named Bob's record is dropped")
+	assert.Equal(t, 0, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'done'
+		AND created_at > now() - interval '1 minute' AND kind <> 'create'`, ann.ID))
+
+	// Tried again, Ann's record is found by her key and disabled; Bob's stays as it was.
+	_, err = e.env.ExecuteActivity(activities.A.ReconcilePerson, ann.ID)
+	require.NoError(t, err)
+	require.Len(t, e.records(ann), 1)
+	assert.False(t, e.records(ann)[0].Active, "Ann's own record is disabled")
+	after, _ := e.sim.User(annID)
+	assert.Equal(t, bobs, after, "Bob's record is untouched")
+	res := e.sync()
+	assert.Zero(t, res.Errors)
+	assert.Equal(t, 2, e.count(`SELECT count(*) FROM access_links WHERE acs_user_id IS NOT NULL`), "both links re-resolved by key")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id = $2`, bob.ID, strconv.Itoa(annID)))
+}
+
+// A record an operator made without our key is adopted on an equal employee number: the check before each
+// write accepts it (no key yet, the same number), and the access write after the adoption finds our key.
+func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Tomas")
+	number := "E7788"
+	_, err := e.st.UpdatePerson(e.ctx, nil, p.ID, []string{"employeeNumber"}, func(x *domain.Person) { x.EmployeeNumber = &number })
+	require.NoError(t, err)
+	made, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Tom", LastName: "Tester", EmployeeNumber: number, IsActive: true})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	res := e.sync()
+	assert.Zero(t, res.Errors, "%v", res)
+	recs := e.records(p)
+	require.Len(t, recs, 1)
+	assert.Equal(t, strconv.Itoa(made.ID), recs[0].ID, "the operator's record is adopted, not a second one made")
+	require.Len(t, recs[0].Levels, 1)
+	assert.Equal(t, e.gate, recs[0].Levels[0].LevelID)
+	assert.Equal(t, 1, res.Passes, "adopted in one pass, no write refused")
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'wrong_record'`))
 }
 
 // A person with no access event for the disable period is disabled, and after the removal period

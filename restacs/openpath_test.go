@@ -249,8 +249,8 @@ func TestOpenpathPutSetAndStatus(t *testing.T) {
 		Access: access.Access{Levels: []access.Assignment{{LevelID: "lab"}}}})
 	require.Equal(t, access.ErrValidation, access.KindOf(err), "a level id that is not a number")
 
-	require.NoError(t, conn.DeleteUser(ctx, "1"))
-	require.NoError(t, conn.DeleteUser(ctx, "1"))
+	require.NoError(t, conn.DeleteUser(ctx, got))
+	require.NoError(t, conn.DeleteUser(ctx, got))
 }
 
 func count(f *openpathFake, call string) int {

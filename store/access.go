@@ -399,11 +399,27 @@ func (s *Store) SaveLink(ctx context.Context, personID uuid.UUID, userID *string
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
-		VALUES ($1, $2, $3, $4, now())
-		ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
-		pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
-	return classify(err)
+	return classify(s.tx(ctx, nil, func(tx pgx.Tx) error {
+		// The record was found by the person's key: another person still linked to its id (an ACS restored
+		// or renumbered) loses that link, and finds their own record by their key.
+		if _, err := tx.Exec(ctx, `UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+			WHERE acs_user_id = $2 AND person_id <> $1`, personID, userID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
+			VALUES ($1, $2, $3, $4, now())
+			ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
+			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
+		return err
+	}))
+}
+
+// DropLink forgets that the person's record is userID (it turned out to carry another key); the link's
+// state and inactivity clock stay.
+func (s *Store) DropLink(ctx context.Context, personID uuid.UUID, userID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+		WHERE person_id = $1 AND acs_user_id = $2`, personID, userID)
+	return err
 }
 
 // AccessLink is the person's ACS record with its inactivity dates; ErrNotFound when the person has none.
