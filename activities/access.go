@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,7 +254,28 @@ type SyncResult struct {
 	Findings int                   `json:"findings"` // findings raised
 	Passes   int                   `json:"passes"`
 	Skipped  string                `json:"skipped,omitempty"`
+	// Failed names the persons not reconciled (at most maxReportedFailures), each with the kind of its last
+	// error: the access control system's message is in the person's journal, never here.
+	Failed []PersonFailure `json:"failed,omitempty"`
 }
+
+// PersonFailure is one person a sync could not reconcile.
+type PersonFailure struct {
+	PersonID uuid.UUID `json:"personId"`
+	// Kind is the access.ErrorKind of the last error ("validation", "forbidden", "wrong_record", ...), or
+	// "error" for a failure of SignetAssure's own.
+	Kind string `json:"kind"`
+}
+
+// Sync statuses: a sync in which any person failed is completed_with_errors, never plain completed.
+const (
+	SyncCompleted           = "completed"
+	SyncCompletedWithErrors = "completed_with_errors"
+	SyncFailed              = "failed"
+)
+
+// maxReportedFailures bounds the persons a sync's result names.
+const maxReportedFailures = 200
 
 // SyncProgress is a running sync's heartbeat, visible in the Temporal UI.
 type SyncProgress struct{ Total, Done, Errors int }
@@ -261,9 +285,11 @@ const maxSyncPasses = 4
 
 // SyncAccess reconciles the whole ACS: it refreshes the level catalogue, lists every record once, finds the
 // persons whose record differs from what SignetAssure approves, and reconciles each of them (re-planned under
-// the person's lock), several at once. Persons that failed are taken again in further passes. A re-sync
-// with nothing changed makes no writes. If the worker dies, the retried activity starts over: what was done
-// is found done.
+// the person's lock), several at once. One person's failure never stops the others: persons that failed
+// for a reason that may pass are taken again in further passes, those the ACS refused outright are not,
+// and a sync that leaves anyone failed ends completed_with_errors, naming them. A re-sync with nothing
+// changed makes no writes. If the worker dies, the retried activity starts over: what was done is found
+// done.
 func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, error) {
 	res := SyncResult{Ops: map[access.OpKind]int{}}
 	if a.Access.Connector == nil {
@@ -281,6 +307,8 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 
 	var mu sync.Mutex
 	var done, failed int
+	lastKind := map[uuid.UUID]string{}
+	var refused []uuid.UUID // refused outright: not taken again
 	stop := a.reportProgress(ctx, in.SyncID, func() SyncProgress {
 		mu.Lock()
 		defer mu.Unlock()
@@ -308,7 +336,12 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 					return gctx.Err()
 				default:
 					activity.GetLogger(ctx).Warn("access sync: person not reconciled", "person", id, "error", err)
-					retry = append(retry, id)
+					lastKind[id] = cmp.Or(string(access.KindOf(err)), "error")
+					if e := (*access.Error)(nil); errors.As(err, &e) && !e.Retryable() {
+						refused = append(refused, id)
+					} else {
+						retry = append(retry, id)
+					}
 				}
 				return nil
 			})
@@ -318,14 +351,23 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 		}
 		work = retry
 	}
+	work = append(refused, work...)
+	slices.SortFunc(work, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
 	res.Done, res.Errors = done, len(work)
+	for _, id := range work[:min(len(work), maxReportedFailures)] {
+		res.Failed = append(res.Failed, PersonFailure{PersonID: id, Kind: lastKind[id]})
+	}
 	mu.Lock()
 	failed = len(work)
 	mu.Unlock()
 	if err := a.Store.SyncProgress(ctx, in.SyncID, res.Changed, done, failed); err != nil {
 		return res, err
 	}
-	return res, a.Store.FinishSync(ctx, in.SyncID, "completed", res)
+	status := SyncCompleted
+	if res.Errors > 0 {
+		status = SyncCompletedWithErrors
+	}
+	return res, a.Store.FinishSync(ctx, in.SyncID, status, res)
 }
 
 // syncPlan reads the catalogue, every record and the approved state once, and returns the persons with
@@ -405,7 +447,7 @@ func (a *Activities) failSync(ctx context.Context, id string, res SyncResult, er
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		res.Skipped = err.Error()
-		if fErr := a.Store.FinishSync(ctx, id, "failed", res); fErr != nil {
+		if fErr := a.Store.FinishSync(ctx, id, SyncFailed, res); fErr != nil {
 			return errors.Join(err, fErr)
 		}
 	}

@@ -302,6 +302,55 @@ func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
 	assert.Zero(t, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'wrong_record'`))
 }
 
+// One person the access control system refuses outright does not stop the sync: everyone else is
+// reconciled, the refused person is named with the kind of refusal (and their journal keeps the system's
+// answer), they are not tried again in vain, and the sync is completed_with_errors, not completed.
+func TestSyncGoesOnPastAPersonRefused(t *testing.T) {
+	e := newAccessEnv(t)
+	now := time.Now().UTC()
+	var people []domain.Person
+	for i := range 4 {
+		p := e.cleared("R" + strconv.Itoa(i))
+		number := "E-" + strconv.Itoa(i)
+		_, err := e.st.UpdatePerson(e.ctx, nil, p.ID, []string{"employeeNumber"}, func(x *domain.Person) { x.EmployeeNumber = &number })
+		require.NoError(t, err)
+		e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+		people = append(people, p)
+	}
+	refused := people[1]
+	e.sim.SetFaults(credoidsim.Faults{RefuseEmployeeNumbers: []string{"E-1"}})
+
+	id := "test-" + uuid.NewString()
+	v, err := e.env.ExecuteActivity(activities.A.SyncAccess, activities.SyncInput{SyncID: id, Trigger: "test"})
+	require.NoError(t, err)
+	var res activities.SyncResult
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, 3, res.Done, "%v", res)
+	assert.Equal(t, 1, res.Errors)
+	assert.Equal(t, []activities.PersonFailure{{PersonID: refused.ID, Kind: string(access.ErrValidation)}}, res.Failed)
+	assert.Equal(t, 1, res.Passes, "a refusal is not tried again in vain")
+	for _, p := range people {
+		if p.ID != refused.ID {
+			assert.Len(t, e.records(p), 1, "%s reconciled despite the refusal", p.FirstName)
+		}
+	}
+	assert.Empty(t, e.records(refused))
+	sy, err := e.st.AccessSync(e.ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, activities.SyncCompletedWithErrors, sy.Status)
+	assert.Equal(t, 1, sy.Errors)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'failed' AND error LIKE '%validation%'`, refused.ID))
+
+	e.sim.SetFaults(credoidsim.Faults{})
+	id = "test-" + uuid.NewString()
+	_, err = e.env.ExecuteActivity(activities.A.SyncAccess, activities.SyncInput{SyncID: id, Trigger: "test"})
+	require.NoError(t, err)
+	sy, err = e.st.AccessSync(e.ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, activities.SyncCompleted, sy.Status)
+	assert.Len(t, e.records(refused), 1)
+}
+
 // A person with no access event for the disable period is disabled, and after the removal period
 // removed; a badge swipe moves both dates on.
 func TestInactivePersonIsDisabledThenRemoved(t *testing.T) {
