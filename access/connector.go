@@ -92,12 +92,16 @@ type Catalogue struct {
 
 // Event is one access event (a door opened, a badge refused).
 type Event struct {
-	ID         string    `json:"id"` // unique within the ACS; events are de-duplicated on it
-	At         time.Time `json:"at"`
-	UserID     string    `json:"userId,omitempty"`
-	Type       string    `json:"type"` // the ACS's name for it, e.g. "Access granted"
-	Door       string    `json:"door,omitempty"`
-	LocationID string    `json:"locationId,omitempty"`
+	ID     string    `json:"id"` // unique within the ACS; events are de-duplicated on it
+	At     time.Time `json:"at"`
+	UserID string    `json:"userId,omitempty"`
+	Type   string    `json:"type"` // the ACS's name for it, e.g. "Access granted"
+	// Granted is true when the ACS let the badge through (the connector classifies its event types: see
+	// each connector). Only granted events count as a person's activity: a refused swipe, a forced door or
+	// an alarm naming a badge disabled for inactivity must not enable it again.
+	Granted    bool   `json:"granted"`
+	Door       string `json:"door,omitempty"`
+	LocationID string `json:"locationId,omitempty"`
 }
 
 // Directory reads and writes cardholders.
@@ -112,9 +116,14 @@ type Directory interface {
 	// UpdateUser writes desired's person fields and Active over current (desired.ID == current.ID); it
 	// leaves access alone.
 	UpdateUser(ctx context.Context, current, desired User) error
-	// DeleteUser removes a user; a user already gone is not an error.
-	DeleteUser(ctx context.Context, id string) error
+	// DeleteUser removes current's record; a user already gone is not an error.
+	DeleteUser(ctx context.Context, current User) error
 }
+
+// Every write to an existing record (UpdateUser, SetAccess, DeleteUser) first reads the record at
+// current.ID and checks with CheckRecord that it is still current's: an ACS restored from a backup or
+// renumbered gives ids to other people, and an id alone must never decide whose badge is written. A record
+// that is not is an ErrWrongRecord error, and nothing is written.
 
 // Grants writes a user's access.
 type Grants interface {
@@ -156,6 +165,9 @@ const (
 	ErrValidation  ErrorKind = "validation"   // the ACS refused the data; Fields says which
 	ErrRateLimited ErrorKind = "rate_limited" // 429, after the connector's own retries
 	ErrTransient   ErrorKind = "transient"    // 5xx, timeouts, connection failures, after the connector's retries
+	// ErrWrongRecord: the record at the id carries another key than the one it was planned from (the ACS was
+	// restored or renumbered): nothing was written. Error.Found is the key it carries.
+	ErrWrongRecord ErrorKind = "wrong_record"
 )
 
 // Error is an ACS's refusal or failure.
@@ -166,6 +178,19 @@ type Error struct {
 	Detail     string              // the ACS's message, never a secret
 	Fields     map[string][]string // validation errors by field
 	RetryAfter time.Duration       // what the ACS asked for, when it did
+	Found      string              // ErrWrongRecord: the external key the record carries ("" for none)
+}
+
+// CheckRecord says whether have, the record the ACS holds at current.ID now, is still the record current
+// was read as: the same external key, and for a record without one (adopted by its employee number) the
+// same employee number still. Otherwise it is an ErrWrongRecord error naming op, and the caller writes
+// nothing.
+func CheckRecord(op string, current, have User) error {
+	if have.ExternalID == current.ExternalID && (current.ExternalID != "" || have.EmployeeNumber == current.EmployeeNumber) {
+		return nil
+	}
+	return &Error{Kind: ErrWrongRecord, Op: op, Found: have.ExternalID,
+		Detail: "record " + current.ID + " is not the record it was linked as (another key, or renumbered); nothing written"}
 }
 
 func (e *Error) Error() string {
@@ -180,9 +205,10 @@ func (e *Error) Error() string {
 }
 
 // Retryable says whether trying again later may succeed. Auth, permission, validation and not-found
-// answers are configuration or data problems: retrying them forever helps nobody.
+// answers are configuration or data problems: retrying them forever helps nobody. A wrong record is
+// retried: the next attempt looks the person's record up by their key again.
 func (e *Error) Retryable() bool {
-	return e.Kind == ErrRateLimited || e.Kind == ErrTransient
+	return e.Kind == ErrRateLimited || e.Kind == ErrTransient || e.Kind == ErrWrongRecord
 }
 
 // KindOf is err's ErrorKind, or "" when err is not an *Error.

@@ -66,6 +66,7 @@ const (
 	FindingDuplicate         FindingKind = "duplicate"          // two records carry the person's key: left for a person to resolve
 	FindingPossibleMatch     FindingKind = "possible_match"     // a record without our key has the person's name
 	FindingLevelDeleted      FindingKind = "level_deleted"      // a level with open grants is gone from the ACS
+	FindingWrongRecord       FindingKind = "wrong_record"       // the record linked by id carries another key: nothing written
 )
 
 // Scoped gives a finding that reports a change made (a level removed, dates restored) an id of its own
@@ -110,7 +111,10 @@ func Plan(d Desired, found, unkeyed []User) ([]Op, []Finding) {
 		}
 		if adopt := byEmployeeNumber(unkeyed, want.EmployeeNumber); adopt != nil {
 			want.ID = adopt.ID
-			return []Op{op(OpUpdate, d.PersonID, *adopt, want), op(OpSetAccess, d.PersonID, *adopt, want)}, findings
+			// The update writes the person's key on the record: the access write after it checks for that key.
+			keyed := *adopt
+			keyed.ExternalID = want.ExternalID
+			return []Op{op(OpUpdate, d.PersonID, *adopt, want), op(OpSetAccess, d.PersonID, keyed, want)}, findings
 		}
 		for _, u := range unkeyed {
 			if sameName(u, want) {

@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +91,9 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 	}
 	for _, op := range ops {
 		id, err := a.apply(ctx, op, syncID)
+		if access.KindOf(err) == access.ErrWrongRecord {
+			return res, errors.Join(err, a.wrongRecord(ctx, op, err))
+		}
 		if err != nil {
 			return res, err
 		}
@@ -114,6 +120,24 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		state = "disabled"
 	}
 	return res, a.Store.SaveLink(ctx, personID, link, state, pushed)
+}
+
+// wrongRecord reports that the record an operation was planned on carries another key now (the ACS was
+// restored or renumbered): nothing was written. The person's link to that id is dropped, so the record is
+// looked up by the person's key again, and the id is never trusted for them.
+func (a *Activities) wrongRecord(ctx context.Context, op access.Op, err error) error {
+	var e *access.Error
+	errors.As(err, &e)
+	detail := map[string]any{"operation": string(op.Kind)}
+	if _, ours := access.PersonOf(e.Found); ours || e.Found == "" {
+		detail["recordKey"] = e.Found // another person's opaque key, or none; a foreign key could be personal
+	} else {
+		detail["recordKey"] = "another system's key"
+	}
+	f := access.Finding{Kind: access.FindingWrongRecord, PersonID: op.PersonID, UserID: op.UserID, Detail: detail,
+		Action: "nothing written; the person's record is looked up again by their key"}
+	f.ID = "f_wrong_record_" + op.ID
+	return errors.Join(a.recordFindings(ctx, []access.Finding{f}), a.Store.DropLink(ctx, op.PersonID, op.UserID))
 }
 
 // activityScope names the activity carrying out a reconciliation: the same across its retries, new for
@@ -153,7 +177,7 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 	case access.OpSetAccess:
 		err = acs.SetAccess(ctx, op.Current, op.Desired.Access)
 	case access.OpDelete:
-		err = acs.DeleteUser(ctx, op.UserID)
+		err = acs.DeleteUser(ctx, op.Current)
 	}
 	if err != nil {
 		if jErr := a.Store.JournalOp(ctx, op, syncID, "failed", err.Error()); jErr != nil {
@@ -198,6 +222,8 @@ func findingMessage(f access.Finding) string {
 		return "A badge record without a SignetAssure key has the name of a person given access. Check it is not the same person."
 	case access.FindingLevelDeleted:
 		return "An access level with open grants was deleted in the access control system; its grants are blocked."
+	case access.FindingWrongRecord:
+		return "A badge record SignetAssure was about to change now belongs to someone else (the access control system was restored or renumbered). Nothing was written; the person's own record is looked up again."
 	}
 	return "Access control needs a look."
 }
@@ -228,7 +254,28 @@ type SyncResult struct {
 	Findings int                   `json:"findings"` // findings raised
 	Passes   int                   `json:"passes"`
 	Skipped  string                `json:"skipped,omitempty"`
+	// Failed names the persons not reconciled (at most maxReportedFailures), each with the kind of its last
+	// error: the access control system's message is in the person's journal, never here.
+	Failed []PersonFailure `json:"failed,omitempty"`
 }
+
+// PersonFailure is one person a sync could not reconcile.
+type PersonFailure struct {
+	PersonID uuid.UUID `json:"personId"`
+	// Kind is the access.ErrorKind of the last error ("validation", "forbidden", "wrong_record", ...), or
+	// "error" for a failure of SignetAssure's own.
+	Kind string `json:"kind"`
+}
+
+// Sync statuses: a sync in which any person failed is completed_with_errors, never plain completed.
+const (
+	SyncCompleted           = "completed"
+	SyncCompletedWithErrors = "completed_with_errors"
+	SyncFailed              = "failed"
+)
+
+// maxReportedFailures bounds the persons a sync's result names.
+const maxReportedFailures = 200
 
 // SyncProgress is a running sync's heartbeat, visible in the Temporal UI.
 type SyncProgress struct{ Total, Done, Errors int }
@@ -238,9 +285,11 @@ const maxSyncPasses = 4
 
 // SyncAccess reconciles the whole ACS: it refreshes the level catalogue, lists every record once, finds the
 // persons whose record differs from what SignetAssure approves, and reconciles each of them (re-planned under
-// the person's lock), several at once. Persons that failed are taken again in further passes. A re-sync
-// with nothing changed makes no writes. If the worker dies, the retried activity starts over: what was done
-// is found done.
+// the person's lock), several at once. One person's failure never stops the others: persons that failed
+// for a reason that may pass are taken again in further passes, those the ACS refused outright are not,
+// and a sync that leaves anyone failed ends completed_with_errors, naming them. A re-sync with nothing
+// changed makes no writes. If the worker dies, the retried activity starts over: what was done is found
+// done.
 func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, error) {
 	res := SyncResult{Ops: map[access.OpKind]int{}}
 	if a.Access.Connector == nil {
@@ -258,6 +307,8 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 
 	var mu sync.Mutex
 	var done, failed int
+	lastKind := map[uuid.UUID]string{}
+	var refused []uuid.UUID // refused outright: not taken again
 	stop := a.reportProgress(ctx, in.SyncID, func() SyncProgress {
 		mu.Lock()
 		defer mu.Unlock()
@@ -285,7 +336,12 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 					return gctx.Err()
 				default:
 					activity.GetLogger(ctx).Warn("access sync: person not reconciled", "person", id, "error", err)
-					retry = append(retry, id)
+					lastKind[id] = cmp.Or(string(access.KindOf(err)), "error")
+					if e := (*access.Error)(nil); errors.As(err, &e) && !e.Retryable() {
+						refused = append(refused, id)
+					} else {
+						retry = append(retry, id)
+					}
 				}
 				return nil
 			})
@@ -295,14 +351,23 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 		}
 		work = retry
 	}
+	work = append(refused, work...)
+	slices.SortFunc(work, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
 	res.Done, res.Errors = done, len(work)
+	for _, id := range work[:min(len(work), maxReportedFailures)] {
+		res.Failed = append(res.Failed, PersonFailure{PersonID: id, Kind: lastKind[id]})
+	}
 	mu.Lock()
 	failed = len(work)
 	mu.Unlock()
 	if err := a.Store.SyncProgress(ctx, in.SyncID, res.Changed, done, failed); err != nil {
 		return res, err
 	}
-	return res, a.Store.FinishSync(ctx, in.SyncID, "completed", res)
+	status := SyncCompleted
+	if res.Errors > 0 {
+		status = SyncCompletedWithErrors
+	}
+	return res, a.Store.FinishSync(ctx, in.SyncID, status, res)
 }
 
 // syncPlan reads the catalogue, every record and the approved state once, and returns the persons with
@@ -382,7 +447,7 @@ func (a *Activities) failSync(ctx context.Context, id string, res SyncResult, er
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		res.Skipped = err.Error()
-		if fErr := a.Store.FinishSync(ctx, id, "failed", res); fErr != nil {
+		if fErr := a.Store.FinishSync(ctx, id, SyncFailed, res); fErr != nil {
 			return errors.Join(err, fErr)
 		}
 	}

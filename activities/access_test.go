@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,6 +211,146 @@ func TestSyncRoutesADuplicateToAPerson(t *testing.T) {
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.finding.duplicate'`))
 }
 
+// renumberAfterFind is the CredoID client with the badge system restored and renumbered between a person's
+// lookup and the write planned from it: the moment an id stops naming the record it was read as.
+type renumberAfterFind struct {
+	*credoid.Client
+	sim   *credoidsim.Sim
+	armed atomic.Bool
+}
+
+func (c *renumberAfterFind) FindUsers(ctx context.Context, externalID string) ([]access.User, error) {
+	us, err := c.Client.FindUsers(ctx, externalID)
+	if c.armed.CompareAndSwap(true, false) {
+		c.sim.RenumberUsers()
+	}
+	return us, err
+}
+
+// A record linked by id is written only while it carries the person's key: after a renumbering restore
+// the write planned for one person finds another person's record at that id, writes nothing, and reports
+// it; the person's own record is then found by their key and written, and the other's is never touched.
+func TestARenumberedRecordIsNeverWritten(t *testing.T) {
+	e := newAccessEnv(t)
+	ann, bob := e.cleared("Ann"), e.cleared("Bob")
+	now := time.Now().UTC()
+	e.grant(ann, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.grant(bob, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	e.sync()
+	annID, _ := strconv.Atoi(e.records(ann)[0].ID)
+	_, err := e.st.UpdatePerson(e.ctx, nil, ann.ID, []string{"active"}, func(p *domain.Person) { p.Active = false })
+	require.NoError(t, err)
+
+	acs := &renumberAfterFind{Client: e.acs, sim: e.sim}
+	acs.armed.Store(true)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Store: e.st, Access: activities.AccessSettings{Connector: acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}})
+	_, err = env.ExecuteActivity(activities.A.ReconcilePerson, ann.ID)
+	require.Error(t, err, "the write planned on Ann's old id is refused")
+	require.False(t, acs.armed.Load(), "the system was renumbered after the lookup")
+
+	bobs, _ := e.sim.User(annID)
+	require.Equal(t, access.ExternalID(bob.ID), bobs.Additional1, "Ann's old id names Bob's record now")
+	assert.True(t, bobs.IsActive, "Bob's badge was not disabled in Ann's place")
+	require.Len(t, bobs.AccessLevels, 1, "Bob's access was not touched")
+	assert.True(t, e.records(ann)[0].Active, "nothing was written at all")
+	fs, _, err := e.st.AccessFindings(e.ctx, &ann.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	assert.Equal(t, string(access.FindingWrongRecord), fs[0].Kind)
+	assert.Equal(t, strconv.Itoa(annID), fs[0].ACSUserID)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id IS NULL`, ann.ID),
+		"the link that named Bob's record is dropped")
+	assert.Equal(t, 0, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'done'
+		AND created_at > now() - interval '1 minute' AND kind <> 'create'`, ann.ID))
+
+	// Tried again, Ann's record is found by her key and disabled; Bob's stays as it was.
+	_, err = e.env.ExecuteActivity(activities.A.ReconcilePerson, ann.ID)
+	require.NoError(t, err)
+	require.Len(t, e.records(ann), 1)
+	assert.False(t, e.records(ann)[0].Active, "Ann's own record is disabled")
+	after, _ := e.sim.User(annID)
+	assert.Equal(t, bobs, after, "Bob's record is untouched")
+	res := e.sync()
+	assert.Zero(t, res.Errors)
+	assert.Equal(t, 2, e.count(`SELECT count(*) FROM access_links WHERE acs_user_id IS NOT NULL`), "both links re-resolved by key")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id = $2`, bob.ID, strconv.Itoa(annID)))
+}
+
+// A record an operator made without our key is adopted on an equal employee number: the check before each
+// write accepts it (no key yet, the same number), and the access write after the adoption finds our key.
+func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Tomas")
+	number := "E7788"
+	_, err := e.st.UpdatePerson(e.ctx, nil, p.ID, []string{"employeeNumber"}, func(x *domain.Person) { x.EmployeeNumber = &number })
+	require.NoError(t, err)
+	made, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Tom", LastName: "Tester", EmployeeNumber: number, IsActive: true})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+	res := e.sync()
+	assert.Zero(t, res.Errors, "%v", res)
+	recs := e.records(p)
+	require.Len(t, recs, 1)
+	assert.Equal(t, strconv.Itoa(made.ID), recs[0].ID, "the operator's record is adopted, not a second one made")
+	require.Len(t, recs[0].Levels, 1)
+	assert.Equal(t, e.gate, recs[0].Levels[0].LevelID)
+	assert.Equal(t, 1, res.Passes, "adopted in one pass, no write refused")
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'wrong_record'`))
+}
+
+// One person the access control system refuses outright does not stop the sync: everyone else is
+// reconciled, the refused person is named with the kind of refusal (and their journal keeps the system's
+// answer), they are not tried again in vain, and the sync is completed_with_errors, not completed.
+func TestSyncGoesOnPastAPersonRefused(t *testing.T) {
+	e := newAccessEnv(t)
+	now := time.Now().UTC()
+	var people []domain.Person
+	for i := range 4 {
+		p := e.cleared("R" + strconv.Itoa(i))
+		number := "E-" + strconv.Itoa(i)
+		_, err := e.st.UpdatePerson(e.ctx, nil, p.ID, []string{"employeeNumber"}, func(x *domain.Person) { x.EmployeeNumber = &number })
+		require.NoError(t, err)
+		e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
+		people = append(people, p)
+	}
+	refused := people[1]
+	e.sim.SetFaults(credoidsim.Faults{RefuseEmployeeNumbers: []string{"E-1"}})
+
+	id := "test-" + uuid.NewString()
+	v, err := e.env.ExecuteActivity(activities.A.SyncAccess, activities.SyncInput{SyncID: id, Trigger: "test"})
+	require.NoError(t, err)
+	var res activities.SyncResult
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, 3, res.Done, "%v", res)
+	assert.Equal(t, 1, res.Errors)
+	assert.Equal(t, []activities.PersonFailure{{PersonID: refused.ID, Kind: string(access.ErrValidation)}}, res.Failed)
+	assert.Equal(t, 1, res.Passes, "a refusal is not tried again in vain")
+	for _, p := range people {
+		if p.ID != refused.ID {
+			assert.Len(t, e.records(p), 1, "%s reconciled despite the refusal", p.FirstName)
+		}
+	}
+	assert.Empty(t, e.records(refused))
+	sy, err := e.st.AccessSync(e.ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, activities.SyncCompletedWithErrors, sy.Status)
+	assert.Equal(t, 1, sy.Errors)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'failed' AND error LIKE '%validation%'`, refused.ID))
+
+	e.sim.SetFaults(credoidsim.Faults{})
+	id = "test-" + uuid.NewString()
+	_, err = e.env.ExecuteActivity(activities.A.SyncAccess, activities.SyncInput{SyncID: id, Trigger: "test"})
+	require.NoError(t, err)
+	sy, err = e.st.AccessSync(e.ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, activities.SyncCompleted, sy.Status)
+	assert.Len(t, e.records(refused), 1)
+}
+
 // A person with no access event for the disable period is disabled, and after the removal period
 // removed; a badge swipe moves both dates on.
 func TestInactivePersonIsDisabledThenRemoved(t *testing.T) {
@@ -249,6 +390,41 @@ func TestInactivePersonIsDisabledThenRemoved(t *testing.T) {
 	link, err = e.st.AccessLink(e.ctx, p.ID, store.Inactivity{})
 	require.NoError(t, err)
 	assert.Equal(t, "removed", link.State)
+}
+
+// Only an event meaning the ACS let the badge through counts as activity: a refused swipe or a forced door
+// naming a badge disabled for inactivity is kept in the person's event log but does not enable it again.
+func TestOnlyGrantedEventsCountAsActivity(t *testing.T) {
+	e := newAccessEnv(t)
+	p := e.cleared("Ines")
+	now := time.Now().UTC()
+	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	e.sync()
+	testenv.Exec(t, e.url, `UPDATE access_links SET created_at = now() - interval '91 days', last_event_at = NULL`)
+	testenv.Exec(t, e.url, `UPDATE access_grants SET created_at = now() - interval '91 days'`)
+	e.sync()
+	rec := e.records(p)
+	require.Len(t, rec, 1)
+	require.False(t, rec[0].Active, "disabled after 90 days without an event")
+
+	id, _ := strconv.Atoi(rec[0].ID)
+	for _, typ := range []string{"Access denied", "Door forced open"} {
+		e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate", LocationID: credoidsim.LocationSiteA, Type: typ})
+	}
+	_, err := e.env.ExecuteActivity(activities.A.PollAccessEvents)
+	require.NoError(t, err)
+	evs, err := e.st.PersonAccessEvents(e.ctx, p.ID, 0, 100, false)
+	require.NoError(t, err)
+	require.Len(t, evs, 2, "the refused swipes are in the person's log")
+	e.sync()
+	assert.False(t, e.records(p)[0].Active, "a refused swipe is not activity: the badge stays disabled")
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_links WHERE last_event_at IS NOT NULL`))
+
+	e.sim.AddEvent(credoidsim.Swipe{UserID: id, DoorName: "Gate", LocationID: credoidsim.LocationSiteA, Type: "Access granted"})
+	_, err = e.env.ExecuteActivity(activities.A.PollAccessEvents)
+	require.NoError(t, err)
+	e.sync()
+	assert.True(t, e.records(p)[0].Active, "a granted swipe restarts the clock")
 }
 
 // Events delivered twice, and read again over the overlap window, are stored once, on the right person.

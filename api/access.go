@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +36,11 @@ type ProfileRuleInput struct {
 	OwnStaff       *bool   `json:"ownStaff,omitempty"`
 	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
 	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
-	ACSProfileID   *string `json:"acsProfileId" required:"true"`
+	ACSProfileID   *string `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
 }
+
+// maxACSID bounds an access control system's id as given to the API.
+const maxACSID = 100
 
 // GrantInput requests an access level for a person. Dates are RFC 3339 with an offset, a local date-time
 // ("2026-12-01T08:00") or a date ("2026-12-01": from the start of that day; as endsAt, to its end), read in
@@ -183,15 +187,51 @@ func (s *Server) setLevelPolicy(c *gin.Context) error {
 }
 
 func (s *Server) catalogue(c *gin.Context) error {
-	if s.ACS == nil {
-		return conflict("no access control system is configured")
-	}
-	cat, err := s.ACS.Catalogue(c)
+	cat, err := s.acsCatalogue(c)
 	if err != nil {
-		return acsUnavailable(err)
+		return err
 	}
 	c.JSON(http.StatusOK, cat)
 	return nil
+}
+
+// acsCatalogue reads the access control system's catalogue live, which ids given to the API are checked
+// against: a rule or a mapping naming an id the system does not hold would be accepted and then make
+// every sync fail for everyone it covers.
+func (s *Server) acsCatalogue(c *gin.Context) (access.Catalogue, error) {
+	if s.ACS == nil {
+		return access.Catalogue{}, conflict("no access control system is configured")
+	}
+	cat, err := s.ACS.Catalogue(c)
+	if err != nil {
+		return cat, acsUnavailable(err)
+	}
+	return cat, nil
+}
+
+// acsID checks an id given for an ACS reference: one line of text, bounded, and one of known (the
+// catalogue's ids of that kind). It answers the cleaned id, "" after adding a field error.
+func acsID(errs *fields, name, v string, known []string, kind string) string {
+	id, err := domain.CleanText(v, domain.TextLine, maxACSID)
+	switch {
+	case err != nil:
+		errs.add(name, "%s", err.Error())
+	case id == "":
+		errs.add(name, "is required")
+	case !slices.Contains(known, id):
+		errs.add(name, "is not a %s in the access control system's catalogue", kind)
+	default:
+		return id
+	}
+	return ""
+}
+
+func refIDs(rs []access.Ref) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 // acsUnavailable answers for an access control system that failed.
@@ -214,6 +254,11 @@ func (s *Server) setMappings(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	cat, err := s.acsCatalogue(c)
+	if err != nil {
+		return err
+	}
+	companies, locations := refIDs(cat.Companies), refIDs(cat.Locations)
 	var errs fields
 	seen := map[string]bool{}
 	for i, m := range in.Companies {
@@ -221,18 +266,14 @@ func (s *Server) setMappings(c *gin.Context) error {
 		if m.SupplierID != nil {
 			key = m.SupplierID.String()
 		}
-		if strings.TrimSpace(m.ACSCompanyID) == "" {
-			errs.add("companies["+strconv.Itoa(i)+"].acsCompanyId", "is required")
-		}
+		in.Companies[i].ACSCompanyID = acsID(&errs, "companies["+strconv.Itoa(i)+"].acsCompanyId", m.ACSCompanyID, companies, "company")
 		if seen[key] {
 			errs.add("companies["+strconv.Itoa(i)+"].supplierId", "is mapped twice")
 		}
 		seen[key] = true
 	}
 	for i, m := range in.Locations {
-		if strings.TrimSpace(m.ACSLocationID) == "" {
-			errs.add("locations["+strconv.Itoa(i)+"].acsLocationId", "is required")
-		}
+		in.Locations[i].ACSLocationID = acsID(&errs, "locations["+strconv.Itoa(i)+"].acsLocationId", m.ACSLocationID, locations, "location")
 		if m.LocationID == uuid.Nil || seen[m.LocationID.String()] {
 			errs.add("locations["+strconv.Itoa(i)+"].locationId", "is required, once")
 		}
@@ -270,11 +311,21 @@ func (s *Server) createProfileRule(c *gin.Context) error {
 			errs.add("ownStaff", "cannot be set with supplierId")
 		}
 	}
-	if in.ACSProfileID == nil || strings.TrimSpace(*in.ACSProfileID) == "" {
+	if in.ACSProfileID == nil {
 		errs.add("acsProfileId", "is required")
-	} else {
-		r.ACSProfileID = strings.TrimSpace(*in.ACSProfileID)
 	}
+	if err := errs.err(); err != nil {
+		return err // refused before the access control system is asked
+	}
+	cat, err := s.acsCatalogue(c)
+	if err != nil {
+		return err
+	}
+	profiles := make([]string, len(cat.Profiles))
+	for i, p := range cat.Profiles {
+		profiles[i] = p.ID
+	}
+	r.ACSProfileID = acsID(&errs, "acsProfileId", *in.ACSProfileID, profiles, "profile")
 	if err := errs.err(); err != nil {
 		return err
 	}

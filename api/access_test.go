@@ -780,3 +780,84 @@ func TestAccessSyncLinksARecordWrittenBeforeACrash(t *testing.T) {
 		t.Fatalf("%d records for the person, want 1", len(recs))
 	}
 }
+
+// A person's edit or deactivation reaches their badge at once, through their access review, not at the
+// next sync: a new name is on the record within seconds, and a deactivated person's badge is disabled.
+func TestPersonEditReachesTheBadgeAtOnce(t *testing.T) {
+	e := newAccessEnv(t)
+	e.ready()
+	person, _ := e.clearedPerson("Nadia")
+	now := time.Now().UTC()
+	if r := e.requestGrant(domain.RoleCaseWorker, person, now.Add(-time.Minute), now.Add(30*24*time.Hour), nil); r.status != http.StatusCreated {
+		t.Fatalf("grant: %d %s", r.status, r.body)
+	}
+	waitFor(t, 10*time.Second, "the lab never reached the person's record", func() bool { _, ok := e.labOn(person); return ok })
+	syncs := e.count(`SELECT count(*) FROM access_syncs`)
+
+	e.must(http.StatusOK, domain.RoleCaseWorker, "PATCH", "/api/v1/persons/"+person, map[string]any{"lastName": "Okafor"})
+	waitFor(t, 10*time.Second, "the new name never reached the person's record", func() bool {
+		recs := e.records(person)
+		return len(recs) == 1 && recs[0].LastName == "Okafor"
+	})
+
+	e.must(http.StatusOK, domain.RoleCaseWorker, "PATCH", "/api/v1/persons/"+person, map[string]any{"active": false})
+	waitFor(t, 10*time.Second, "the deactivated person's badge is still enabled", func() bool {
+		recs := e.records(person)
+		return len(recs) == 1 && !recs[0].Active
+	})
+	if _, ok := e.labOn(person); ok {
+		t.Fatal("the deactivated person's record still opens the lab")
+	}
+	if n := e.count(`SELECT count(*) FROM access_syncs`); n != syncs {
+		t.Fatalf("%d syncs ran meanwhile: the change must reach the badge without one", n-syncs)
+	}
+}
+
+// Profile rules and mappings name ids of the access control system: each is checked against its catalogue,
+// read live, and bounded; a bad one is a 400 naming the field, and nothing is stored.
+func TestProfileRulesAndMappingsAreCheckedAgainstTheCatalogue(t *testing.T) {
+	e := newAccessEnv(t)
+	e.ready()
+	rule := func(body map[string]any) resp {
+		return e.call(domain.RoleSecurityController, "POST", "/api/v1/access/profile-rules", body)
+	}
+	for _, b := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"acsProfileId": "999"}, "acsProfileId"},
+		{map[string]any{"acsProfileId": strings.Repeat("2", 300000)}, "acsProfileId"},
+		{map[string]any{"acsProfileId": "2\u202e"}, "acsProfileId"},
+		{map[string]any{"acsProfileId": ""}, "acsProfileId"},
+		{map[string]any{}, "acsProfileId"},
+		{map[string]any{"acsProfileId": "2", "supplierId": uuid.NewString()}, "supplierId"},
+		{map[string]any{"acsProfileId": "2", "locationId": uuid.NewString()}, "locationId"},
+	} {
+		wantField(t, rule(b.body), http.StatusBadRequest, b.field, fmt.Sprintf("rule %.80v", b.body))
+	}
+	if n := e.count(`SELECT count(*) FROM access_profile_rules`); n != 0 {
+		t.Fatalf("%d rules stored from refused requests", n)
+	}
+	r := rule(map[string]any{"acsProfileId": " " + strconv.Itoa(credoidsim.ProfileContractorSC) + " "})
+	if r.status != http.StatusCreated || r.json(t)["acsProfileId"] != strconv.Itoa(credoidsim.ProfileContractorSC) {
+		t.Fatalf("a rule naming a catalogue profile: %d %s", r.status, r.body)
+	}
+
+	put := func(body map[string]any) resp {
+		return e.call(domain.RoleSecurityController, "PUT", "/api/v1/access/mappings", body)
+	}
+	site := e.must(http.StatusCreated, domain.RoleAdmin, "POST", "/api/v1/locations",
+		map[string]any{"code": "FAR", "name": "Farnborough", "timeZone": "Europe/London"})["id"]
+	good := map[string]any{"companies": []any{map[string]any{"supplierId": nil, "acsCompanyId": strconv.Itoa(credoidsim.CompanyOwn)}},
+		"locations": []any{map[string]any{"locationId": site, "acsLocationId": strconv.Itoa(credoidsim.LocationSiteA)}}}
+	wantField(t, put(map[string]any{"companies": []any{map[string]any{"supplierId": nil, "acsCompanyId": "77"}}}),
+		http.StatusBadRequest, "companies[0].acsCompanyId", "a company not in the catalogue")
+	wantField(t, put(map[string]any{"locations": []any{map[string]any{"locationId": site, "acsLocationId": strings.Repeat("1", 300000)}}}),
+		http.StatusBadRequest, "locations[0].acsLocationId", "a 300,000-character location")
+	if n := e.count(`SELECT (SELECT count(*) FROM access_company_map) + (SELECT count(*) FROM access_location_map)`); n != 0 {
+		t.Fatalf("%d mappings stored from refused requests", n)
+	}
+	if r := put(good); r.status != http.StatusOK {
+		t.Fatalf("mappings from the catalogue: %d %s", r.status, r.body)
+	}
+}

@@ -257,6 +257,9 @@ func (s *Server) updatePerson(c *gin.Context) error {
 	if err != nil {
 		return notFoundAs(err, "person")
 	}
+	// The badge follows at once: the person's name, number, company, site or deactivation reaches the
+	// access control system through their access review, not at the next sync.
+	s.review(c, p.ID)
 	c.JSON(http.StatusOK, viewPerson(c, p))
 	return nil
 }

@@ -71,6 +71,11 @@ var constraintFields = map[string]string{
 	"suppliers_name_key":          "name",
 	"locations_code_key":          "code",
 	"staff_users_email_key":       "email",
+
+	"access_profile_rules_supplier_id_fkey": "supplierId",
+	"access_profile_rules_location_id_fkey": "locationId",
+	"access_company_map_supplier_id_fkey":   "companies",
+	"access_location_map_location_id_fkey":  "locations",
 }
 
 // writeError answers with the problem err stands for.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,10 +161,10 @@ func TestCRUDRoundTrip(t *testing.T) {
 		t.Fatalf("access not cleared: %+v", found[0].Access)
 	}
 
-	if err := c.DeleteUser(ctx, got.ID); err != nil {
+	if err := c.DeleteUser(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteUser(ctx, got.ID); err != nil {
+	if err := c.DeleteUser(ctx, got); err != nil {
 		t.Fatalf("deleting a deleted user: %v", err)
 	}
 	if err := c.UpdateUser(ctx, got, desired); access.KindOf(err) != access.ErrNotFound {
@@ -366,7 +367,7 @@ func TestForbiddenIsNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sim.SetFaults(credoidsim.Faults{Forbidden: []string{"DELETE /api/users/{id}"}})
-	err = e.client.DeleteUser(ctx, u.ID)
+	err = e.client.DeleteUser(ctx, u)
 	var ae *access.Error
 	if !errors.As(err, &ae) || ae.Kind != access.ErrForbidden || ae.Status != 403 || ae.Retryable() {
 		t.Fatalf("err = %v", err)
@@ -616,6 +617,29 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// Only CredoID's "Access granted" type is classed as granted; a refused swipe, a forced or held door and a
+// type the client does not know are not.
+func TestEventsGrantedByTypeID(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	types := []string{"Access granted", "Access denied", "Door forced open", "Door held open", "Something new"}
+	for _, typ := range types {
+		e.sim.AddEvent(credoidsim.Swipe{UserID: 42, DoorName: "Lab A In", Type: typ})
+	}
+	got, err := e.client.Events(ctx, time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(types) {
+		t.Fatalf("%d events, want %d", len(got), len(types))
+	}
+	for i, ev := range got {
+		if ev.Type != types[i] || ev.Granted != (i == 0) {
+			t.Fatalf("event %d: type %q granted %v", i, ev.Type, ev.Granted)
+		}
+	}
+}
+
 // The client's errors never carry the token either.
 func TestErrorsCarryNoSecrets(t *testing.T) {
 	ctx := context.Background()
@@ -639,5 +663,58 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 	_, err := c.Users(ctx)
 	if err == nil || token == "" || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// After a restore that renumbers the users, the id a record was read under names another person's record:
+// every write (person fields, access, delete) reads the record first, finds another key, and writes
+// nothing, so the other person's badge is left exactly as it was.
+func TestWritesCheckTheRecordsKeyFirst(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	a, err := e.client.CreateUser(ctx, person(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := person(2)
+	b.Levels = []access.Assignment{{LevelID: strconv.Itoa(credoidsim.LevelSiteAGeneral)}}
+	if b, err = e.client.CreateUser(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.RenumberUsers()
+	aID, _ := strconv.Atoi(a.ID)
+	other, _ := e.sim.User(aID) // b's record, now under a's old id
+	if other.Additional1 != b.ExternalID {
+		t.Fatalf("the renumbering did not give a's id to b: %+v", other)
+	}
+	writes := e.sim.Stats().Writes
+
+	disabled := a
+	disabled.Active = false
+	lab := access.Access{Levels: []access.Assignment{{LevelID: strconv.Itoa(credoidsim.LevelSiteALab)}}}
+	for name, err := range map[string]error{
+		"update":     e.client.UpdateUser(ctx, a, disabled),
+		"set access": e.client.SetAccess(ctx, a, lab),
+		"delete":     e.client.DeleteUser(ctx, a),
+	} {
+		var ae *access.Error
+		if !errors.As(err, &ae) || ae.Kind != access.ErrWrongRecord || ae.Found != b.ExternalID {
+			t.Fatalf("%s of a stale id: %v, want ErrWrongRecord naming the key found", name, err)
+		}
+	}
+	if n := e.sim.Stats().Writes; n != writes {
+		t.Fatalf("%d writes to a record that is not ours", n-writes)
+	}
+	if now, _ := e.sim.User(aID); !reflect.DeepEqual(now, other) {
+		t.Fatalf("the other person's record changed:\n%+v\nwas\n%+v", now, other)
+	}
+
+	// Found again by its key, a's record is written.
+	found, err := e.client.FindUsers(ctx, a.ExternalID)
+	if err != nil || len(found) != 1 || found[0].ID == a.ID {
+		t.Fatalf("a's record by its key: %+v %v", found, err)
+	}
+	if err := e.client.SetAccess(ctx, found[0], lab); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -170,30 +170,45 @@ func (c *Client) CreateUser(ctx context.Context, u access.User) (access.User, er
 // holds it (not as current says, which may be stale: rewriting that would undo an operator's change
 // unseen).
 func (c *Client) UpdateUser(ctx context.Context, current, desired access.User) error {
-	return c.rewrite(ctx, current.ID, func(op string, rec *UserRecord) error { return c.setPerson(op, rec, desired) })
+	return c.rewrite(ctx, current, func(op string, rec *UserRecord) error { return c.setPerson(op, rec, desired) })
 }
 
 // SetAccess makes the user's levels and profiles exactly a, each level with its validity.
 func (c *Client) SetAccess(ctx context.Context, current access.User, a access.Access) error {
-	return c.rewrite(ctx, current.ID, func(op string, rec *UserRecord) error { return c.setAccess(op, rec, a) })
+	return c.rewrite(ctx, current, func(op string, rec *UserRecord) error { return c.setAccess(op, rec, a) })
 }
 
-// DeleteUser deletes a user; one already gone (e.g. by CredoID's hourly clean-up) is not an error.
-func (c *Client) DeleteUser(ctx context.Context, id string) error {
-	_, err := c.call(ctx, "DELETE /api/users/{id}", http.MethodDelete, userPath(id), nil, nil, nil)
+// DeleteUser deletes current's record, after reading it to check it is still current's
+// (access.CheckRecord); one already gone (e.g. by CredoID's hourly clean-up) is not an error.
+func (c *Client) DeleteUser(ctx context.Context, current access.User) error {
+	const op = "DELETE /api/users/{id}"
+	rec, err := c.get(ctx, current.ID)
+	if err == nil {
+		err = access.CheckRecord(op, current, keyOf(rec))
+	}
+	if err == nil {
+		_, err = c.call(ctx, op, http.MethodDelete, userPath(current.ID), nil, nil, nil)
+	}
 	if access.KindOf(err) == access.ErrNotFound {
 		return nil
 	}
 	return err
 }
 
-// rewrite reads a user's full record, edits it and writes the whole record back: CredoID has no partial
+// keyOf is what access.CheckRecord compares of a record: its id, external key and employee number.
+func keyOf(r UserRecord) access.User {
+	return access.User{ID: itoa(r.ID), ExternalID: r.Additional1, EmployeeNumber: r.EmployeeNumber}
+}
+
+// rewrite reads a user's full record, checks it is still current's (access.CheckRecord: an id alone never
+// decides whose record is written), edits it and writes the whole record back: CredoID has no partial
 // update [I]. The record is read afresh and every field is written back as read but the edited ones, so
 // what SignetAssure does not manage (identifications, fields this package does not know) survives. An
 // operator's change in the one round trip between the read and the write is lost: there is no ETag [I].
 // A user that is not there is ErrNotFound.
-func (c *Client) rewrite(ctx context.Context, id string, edit func(op string, rec *UserRecord) error) error {
+func (c *Client) rewrite(ctx context.Context, current access.User, edit func(op string, rec *UserRecord) error) error {
 	const op = "PUT /api/users/{id}"
+	id := current.ID
 	var raw json.RawMessage
 	if _, err := c.call(ctx, opUser, http.MethodGet, userPath(id), nil, nil, &raw); err != nil {
 		return err
@@ -207,6 +222,9 @@ func (c *Client) rewrite(ctx context.Context, id string, edit func(op string, re
 	}
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return &access.Error{Kind: access.ErrTransient, Op: opUser, Detail: "unreadable answer"}
+	}
+	if err := access.CheckRecord(op, current, keyOf(rec)); err != nil {
+		return err
 	}
 	if err := edit(op, &rec); err != nil {
 		return err

@@ -11,6 +11,11 @@ import (
 	"github.com/signetassure/signetassure/access"
 )
 
+// EventAccessGranted is the typeId of CredoID's "Access granted" event [I]: the one event type that says a
+// door let the badge through, so the only one that counts as a person's activity. The type id, not the
+// localized name, is compared: the name follows the operator's language.
+const EventAccessGranted = 1
+
 // Events reads the event feed, GET /api/events?from=&afterId=&take= [I], for backfill: the live feed is
 // a SignalR hub that does not replay what a client missed [M]. It returns events at or after since (the
 // zero time: from the start), oldest first, at most limit (none when limit <= 0), paging on the event id.
@@ -51,6 +56,7 @@ func (c *Client) Events(ctx context.Context, since time.Time, limit int) ([]acce
 				Type:       e.LocalizedTypeName,
 				Door:       e.DoorName,
 				LocationID: optID(e.LocationID),
+				Granted:    e.TypeID == EventAccessGranted,
 			})
 		}
 		if len(page) < take {

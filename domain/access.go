@@ -111,7 +111,7 @@ type AccessFinding struct {
 type AccessSync struct {
 	ID         string         `json:"id"`
 	Trigger    string         `json:"trigger"`
-	Status     string         `json:"status" enum:"running,completed,failed"`
+	Status     string         `json:"status" enum:"running,completed,completed_with_errors,failed"` // completed_with_errors: some persons were not reconciled (result.failed names them)
 	Total      int            `json:"total"`
 	Done       int            `json:"done"`
 	Errors     int            `json:"errors"`

@@ -185,6 +185,10 @@ type CatalogueConfig struct {
 type EventsConfig struct {
 	Collection `yaml:",inline"` // fields: id, at, userId, type, door, locationId
 	Since      string           `json:"since,omitempty"` // query parameter carrying the earliest time wanted
+	// Granted lists the values of events.fields.type that mean the ACS let the badge through. Only those
+	// events count as a person's activity (a refused swipe must not enable a badge disabled for
+	// inactivity); required, so no system's denials count by default.
+	Granted []string `json:"granted,omitempty"`
 }
 
 // Webhook verifies inbound deliveries signed with Standard Webhooks and maps them with events.fields.
@@ -422,6 +426,16 @@ func (cfg *Config) Validate() error {
 
 	c.collection("events", cfg.Events.Collection, eventFieldNames, []string{"id", "at"}, false)
 	c.required("events.since", cfg.Events.Since)
+	if len(cfg.Events.Granted) == 0 {
+		c.fail("events.granted", "required: the event types (values of events.fields.type) that mean access was granted")
+	} else if _, ok := cfg.Events.Fields["type"]; !ok {
+		c.fail("events.fields.type", "required with events.granted")
+	}
+	for i, g := range cfg.Events.Granted {
+		if strings.TrimSpace(g) == "" {
+			c.fail(fmt.Sprintf("events.granted[%d]", i), "must not be empty")
+		}
+	}
 	if w := cfg.Webhook; w != nil {
 		c.required("webhook.secret", w.Secret)
 		if strings.Contains(w.Secret, "${") || strings.HasPrefix(w.Secret, "whsec_") {

@@ -47,6 +47,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"catalogue.levels.list: required", func(c *restacs.Config) { c.Catalogue.Levels.List = "" }},
 		{"events.fields.at: required", func(c *restacs.Config) { delete(c.Events.Fields, "at") }},
 		{"events.since: required", func(c *restacs.Config) { c.Events.Since = "" }},
+		{"events.granted: required", func(c *restacs.Config) { c.Events.Granted = nil }},
+		{"events.fields.type: required with events.granted", func(c *restacs.Config) { delete(c.Events.Fields, "type") }},
 		{"webhook.secret: name the secret", func(c *restacs.Config) { c.Webhook.Secret = "whsec_c2VjcmV0" }},
 	} {
 		t.Run(tc.want, func(t *testing.T) {

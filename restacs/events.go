@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -19,6 +20,7 @@ func (c *Connector) eventFrom(item any) (access.Event, error) {
 	f := c.cfg.Events.Fields
 	e := access.Event{ID: read(item, f, "id"), UserID: read(item, f, "userId"), Type: read(item, f, "type"),
 		Door: read(item, f, "door"), LocationID: read(item, f, "locationId")}
+	e.Granted = slices.Contains(c.cfg.Events.Granted, e.Type)
 	if e.ID == "" {
 		return e, fmt.Errorf("restacs: an event has no id at events.fields.id")
 	}

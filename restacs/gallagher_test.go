@@ -124,10 +124,10 @@ func TestGallagherUserLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, found[0].Active)
 
-	require.NoError(t, g.conn.DeleteUser(ctx, created.ID))
+	require.NoError(t, g.conn.DeleteUser(ctx, created))
 	_, ok = g.cardholder(t, created.ID)
 	require.False(t, ok)
-	require.NoError(t, g.conn.DeleteUser(ctx, created.ID), "deleting a user already gone is not an error")
+	require.NoError(t, g.conn.DeleteUser(ctx, created), "deleting a user already gone is not an error")
 
 	// Unmanaged seeded cardholders are listed too, with no external id.
 	all, err := g.conn.Users(ctx)
@@ -230,7 +230,7 @@ func TestGallagherHeldRecordIsConflict(t *testing.T) {
 	disabled := created
 	disabled.Active = false
 	require.Equal(t, access.ErrConflict, access.KindOf(g.conn.UpdateUser(ctx, created, disabled)))
-	require.Equal(t, access.ErrConflict, access.KindOf(g.conn.DeleteUser(ctx, created.ID)))
+	require.Equal(t, access.ErrConflict, access.KindOf(g.conn.DeleteUser(ctx, created)))
 
 	require.NoError(t, g.sim.SetFaults(gallaghersim.Faults{}))
 	require.NoError(t, g.conn.UpdateUser(ctx, created, disabled))
@@ -311,8 +311,9 @@ func TestGallagherEventsPolled(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 4)
 	require.Equal(t, access.Event{ID: evs[0].ID, At: time.Date(2025, 2, 1, 9, 1, 0, 0, time.UTC), UserID: created.ID,
-		Type: "Access granted", Door: "Lab A In", LocationID: "3"}, evs[0])
+		Type: "Access granted", Door: "Lab A In", LocationID: "3", Granted: true}, evs[0])
 	require.Equal(t, "Access denied", evs[3].Type)
+	require.False(t, evs[3].Granted, "a denied swipe is not classed as granted")
 	require.Equal(t, "4", evs[3].LocationID)
 
 	// At most limit, oldest first.
@@ -532,4 +533,31 @@ func TestGallagherRepeatedPatchSettles(t *testing.T) {
 	require.NoError(t, lossy().SetAccess(ctx, u, access.Access{Levels: []access.Assignment{labA, reception}}))
 	require.Equal(t, before+1, patches())
 	require.Equal(t, []string{"5", "7"}, groups(u.ID))
+}
+
+// Every write reads the cardholder first: one that carries another key than the record the write was
+// planned on (the system restored or renumbered) is an ErrWrongRecord, and nothing is sent.
+func TestGallagherWritesCheckTheRecordsKeyFirst(t *testing.T) {
+	g := newGallagher(t, gallaghersim.Options{})
+	created, err := g.conn.CreateUser(ctx, person())
+	require.NoError(t, err)
+	stale := created
+	stale.ExternalID = access.ExternalID(uuid.New()) // the person the id named before the restore
+	writes := g.sim.Stats().Writes
+	disabled := stale
+	disabled.Active = false
+	for name, err := range map[string]error{
+		"update":     g.conn.UpdateUser(ctx, stale, disabled),
+		"set access": g.conn.SetAccess(ctx, stale, access.Access{Levels: []access.Assignment{{LevelID: "6"}}}),
+		"delete":     g.conn.DeleteUser(ctx, stale),
+	} {
+		var ae *access.Error
+		require.ErrorAs(t, err, &ae, name)
+		require.Equal(t, access.ErrWrongRecord, ae.Kind, name)
+		require.Equal(t, created.ExternalID, ae.Found, name)
+	}
+	require.Equal(t, writes, g.sim.Stats().Writes, "nothing written to a record that is not the one planned on")
+	ch, ok := g.cardholder(t, created.ID)
+	require.True(t, ok)
+	require.True(t, ch.Authorised)
 }

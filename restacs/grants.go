@@ -91,6 +91,9 @@ func (c *Connector) SetAccess(ctx context.Context, current access.User, a access
 		}
 		want[l.LevelID] = l
 	}
+	if err := c.verify(ctx, "SetAccess", current); err != nil {
+		return err
+	}
 	if c.cfg.Access.Style == "put-set" {
 		return c.putSet(ctx, current, a.Levels)
 	}

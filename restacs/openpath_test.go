@@ -249,8 +249,8 @@ func TestOpenpathPutSetAndStatus(t *testing.T) {
 		Access: access.Access{Levels: []access.Assignment{{LevelID: "lab"}}}})
 	require.Equal(t, access.ErrValidation, access.KindOf(err), "a level id that is not a number")
 
-	require.NoError(t, conn.DeleteUser(ctx, "1"))
-	require.NoError(t, conn.DeleteUser(ctx, "1"))
+	require.NoError(t, conn.DeleteUser(ctx, got))
+	require.NoError(t, conn.DeleteUser(ctx, got))
 }
 
 func count(f *openpathFake, call string) int {
@@ -301,7 +301,7 @@ func TestOpenpathEventsByCursor(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 5)
 	la, _ := time.LoadLocation("America/Los_Angeles")
-	require.Equal(t, access.Event{ID: "104", At: time.Date(2025, 2, 1, 9, 4, 0, 0, la).UTC(), UserID: "1", Type: "granted", Door: "Front door", LocationID: "10"}, evs[4])
+	require.Equal(t, access.Event{ID: "104", At: time.Date(2025, 2, 1, 9, 4, 0, 0, la).UTC(), UserID: "1", Type: "granted", Door: "Front door", LocationID: "10", Granted: true}, evs[4])
 }
 
 func TestOpenpathBadPasswordIsAuth(t *testing.T) {

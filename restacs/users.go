@@ -180,6 +180,18 @@ func (c *Connector) getUser(ctx context.Context, id string) (any, error) {
 	return get(doc, c.cfg.Users.Record), nil
 }
 
+// verify reads the record at current.ID and checks it is still current's (access.CheckRecord) before op
+// writes to it: an id alone never decides whose record is written.
+func (c *Connector) verify(ctx context.Context, op string, current access.User) error {
+	rec, err := c.getUser(ctx, current.ID)
+	if err != nil {
+		return err
+	}
+	have := c.userFrom(rec)
+	have.ID = current.ID
+	return access.CheckRecord(op, current, have)
+}
+
 // CreateUser creates u and then gives it u's access. When the access write fails the user exists: the
 // answer is then u with its new ID and the error, and the next sync finds it by its external id.
 func (c *Connector) CreateUser(ctx context.Context, u access.User) (access.User, error) {
@@ -232,16 +244,23 @@ func (c *Connector) UpdateUser(ctx context.Context, current, desired access.User
 	if err != nil || n == 0 {
 		return err
 	}
+	if err := c.verify(ctx, c.cfg.Users.Update.Request, current); err != nil {
+		return err
+	}
 	_, _, err = c.call(ctx, c.cfg.Users.Update.Request, current.ID, nil, body)
 	return err
 }
 
-// DeleteUser removes a user; one already gone is not an error.
-func (c *Connector) DeleteUser(ctx context.Context, id string) error {
-	if id == "" {
+// DeleteUser removes current's record, once read and found still current's; one already gone is not an
+// error.
+func (c *Connector) DeleteUser(ctx context.Context, current access.User) error {
+	if current.ID == "" {
 		return fmt.Errorf("restacs: DeleteUser: empty id")
 	}
-	_, _, err := c.call(ctx, c.cfg.Users.Delete, id, nil, nil)
+	err := c.verify(ctx, c.cfg.Users.Delete, current)
+	if err == nil {
+		_, _, err = c.call(ctx, c.cfg.Users.Delete, current.ID, nil, nil)
+	}
 	if access.KindOf(err) == access.ErrNotFound {
 		return nil
 	}

@@ -399,11 +399,27 @@ func (s *Store) SaveLink(ctx context.Context, personID uuid.UUID, userID *string
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
-		VALUES ($1, $2, $3, $4, now())
-		ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
-		pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
-	return classify(err)
+	return classify(s.tx(ctx, nil, func(tx pgx.Tx) error {
+		// The record was found by the person's key: another person still linked to its id (an ACS restored
+		// or renumbered) loses that link, and finds their own record by their key.
+		if _, err := tx.Exec(ctx, `UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+			WHERE acs_user_id = $2 AND person_id <> $1`, personID, userID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
+			VALUES ($1, $2, $3, $4, now())
+			ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
+			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
+		return err
+	}))
+}
+
+// DropLink forgets that the person's record is userID (it turned out to carry another key); the link's
+// state and inactivity clock stay.
+func (s *Store) DropLink(ctx context.Context, personID uuid.UUID, userID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+		WHERE person_id = $1 AND acs_user_id = $2`, personID, userID)
+	return err
 }
 
 // AccessLink is the person's ACS record with its inactivity dates; ErrNotFound when the person has none.
@@ -541,9 +557,11 @@ func (s *Store) SetGrantStatus(ctx context.Context, actor Actor, id string, stat
 // ---- events
 
 // AddAccessEvents stores events not seen before, attributing each to the person whose record it names,
-// and moves those persons' last-seen time on. It returns the events that were new.
+// and moves those persons' last-seen time on by the granted ones only (a refused swipe is not activity).
+// It returns the events that were new.
 func (s *Store) AddAccessEvents(ctx context.Context, events []access.Event) ([]domain.AccessEvent, error) {
 	var added []domain.AccessEvent
+	var granted []int64
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		for _, e := range events {
 			rows, _ := tx.Query(ctx, `INSERT INTO access_events (id, at, acs_user_id, person_id, type, door, acs_location_id)
@@ -555,10 +573,13 @@ func (s *Store) AddAccessEvents(ctx context.Context, events []access.Event) ([]d
 				return err
 			}
 			added = append(added, ev...)
+			if e.Granted {
+				granted = append(granted, seqs(ev)...)
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE access_links l SET last_event_at = e.at FROM
 			(SELECT person_id, max(at) AS at FROM access_events WHERE seq = ANY($1) AND person_id IS NOT NULL GROUP BY person_id) e
-			WHERE l.person_id = e.person_id AND (l.last_event_at IS NULL OR l.last_event_at < e.at)`, seqs(added))
+			WHERE l.person_id = e.person_id AND (l.last_event_at IS NULL OR l.last_event_at < e.at)`, granted)
 		return err
 	})
 	return added, err

@@ -502,6 +502,19 @@ async function clearances(params) {
         h("td", {}, "open person"), h("td", {}, c.level), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.sourceCaseRef || "—")))));
 }
 
+// syncs lists the badge-system syncs: a sync in which anyone could not be reconciled is
+// "completed with errors", naming who and why (the kind of refusal; the details are on the person's page).
+async function syncs() {
+  const list = await call("GET", "/access/syncs?limit=50");
+  show(h("h1", {}, "Door syncs"),
+    has("security_controller") ? form([], "Sync now", () => call("POST", "/access/syncs")) : null,
+    h("table", {}, h("tr", {}, ["Started", "Trigger", "Status", "Reconciled", "Errors", "Not reconciled"].map((t) => h("th", {}, t))),
+      list.items.map((s) => h("tr", {}, h("td", {}, date(s.startedAt)), h("td", {}, s.trigger),
+        h("td", {}, badge(s.status)), h("td", {}, s.done + " / " + s.total), h("td", {}, String(s.errors)),
+        h("td", {}, ((s.result || {}).failed || []).map((f) =>
+          h("div", {}, h("a", { href: "#/persons/" + f.personId }, "person"), " ", f.kind.replace(/_/g, " "))))))));
+}
+
 async function notifications() {
   const ns = await call("GET", "/me/notifications?limit=100");
   show(h("h1", {}, "Notifications"), ns.length ? h("table", {}, ns.map((n) => h("tr", {},
@@ -530,6 +543,7 @@ async function route() {
     if (parts[0] === "broadcasts" && parts[1]) return await broadcastDetail(parts[1]);
     if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
+    if (parts[0] === "syncs") return await syncs();
     return await cases(params);
   } catch (err) {
     if (err.message !== "signed out") show(failure(err));

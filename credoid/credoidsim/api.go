@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -77,6 +78,10 @@ func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &rec) {
 		return
 	}
+	if err := s.refused(rec); err != nil {
+		s.problem(w, err)
+		return
+	}
 	copies := 1
 	if s.Faults().DuplicateCreates {
 		copies = 2
@@ -88,6 +93,15 @@ func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/users/"+strconv.Itoa(out.ID))
 	writeJSON(w, http.StatusCreated, out)
+}
+
+// refused is the RefuseEmployeeNumbers fault's answer to a record sent in, nil when it does not apply.
+func (s *Sim) refused(rec credoid.UserRecord) error {
+	if rec.EmployeeNumber == "" || !slices.Contains(s.Faults().RefuseEmployeeNumbers, rec.EmployeeNumber) {
+		return nil
+	}
+	return &apiError{status: http.StatusBadRequest, title: "One or more validation errors occurred.",
+		fields: map[string][]string{"EmployeeNumber": {"The employee number is not accepted."}}}
 }
 
 func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +121,10 @@ func (s *Sim) putUser(w http.ResponseWriter, r *http.Request) {
 	var rec credoid.UserRecord
 	id, ok := s.pathID(w, r)
 	if !ok || !s.decode(w, r, &rec) {
+		return
+	}
+	if err := s.refused(rec); err != nil {
+		s.problem(w, err)
 		return
 	}
 	out, err := s.update(id, rec)

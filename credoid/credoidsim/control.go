@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/signetassure/signetassure/credoid"
@@ -119,6 +120,13 @@ func (s *Sim) control(mux *http.ServeMux) {
 			n, err := s.DeleteLevel(id)
 			ok(w, map[string]int{"usersAffected": n}, err)
 		}
+	})
+	mux.HandleFunc("POST /sim/operator/renumber", func(w http.ResponseWriter, r *http.Request) {
+		moved := map[string]int{}
+		for from, to := range s.RenumberUsers() {
+			moved[strconv.Itoa(from)] = to
+		}
+		ok(w, map[string]map[string]int{"moved": moved}, nil)
 	})
 	mux.HandleFunc("POST /sim/operator/cleanup", func(w http.ResponseWriter, r *http.Request) {
 		ok(w, map[string][]int{"deleted": s.Cleanup()}, nil)

@@ -19,7 +19,7 @@ type Swipe struct {
 }
 
 // eventTypes are the type ids of the names the simulator knows [I]; another name gets type id 0.
-var eventTypes = map[string]int{"Access granted": 1, "Access denied": 2, "Door forced open": 3, "Door held open": 4}
+var eventTypes = map[string]int{"Access granted": credoid.EventAccessGranted, "Access denied": 2, "Door forced open": 3, "Door held open": 4}
 
 type storedEvent struct {
 	at  time.Time

@@ -45,6 +45,10 @@ type Faults struct {
 	// Forbidden lists routes the operator's role lacks, answered 403 after authentication, e.g.
 	// "DELETE /api/users/{id}" (the route patterns of Stats.ByRoute).
 	Forbidden []string `json:"forbidden,omitempty"`
+	// RefuseEmployeeNumbers: a POST or PUT of a user carrying one of these employee numbers is refused with
+	// 400 naming EmployeeNumber, as a server whose validation rejects that value would: a permanent
+	// refusal for one person while everyone else's writes go through.
+	RefuseEmployeeNumbers []string `json:"refuseEmployeeNumbers,omitempty"`
 	// Seed, when not 0, reseeds the dice as the faults are set, so a single-threaded run repeats exactly.
 	Seed uint64 `json:"seed,omitempty"`
 }
@@ -64,6 +68,7 @@ func (s *Sim) SetFaults(f Faults) {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
 	f.FailKinds, f.Forbidden = slices.Clone(f.FailKinds), slices.Clone(f.Forbidden)
+	f.RefuseEmployeeNumbers = slices.Clone(f.RefuseEmployeeNumbers)
 	s.faults = f
 	if f.Seed != 0 {
 		s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed))
@@ -76,6 +81,7 @@ func (s *Sim) Faults() Faults {
 	defer s.ctl.Unlock()
 	f := s.faults
 	f.FailKinds, f.Forbidden = slices.Clone(f.FailKinds), slices.Clone(f.Forbidden)
+	f.RefuseEmployeeNumbers = slices.Clone(f.RefuseEmployeeNumbers)
 	return f
 }
 

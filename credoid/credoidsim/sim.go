@@ -32,6 +32,8 @@
 //	PATCH  /sim/operator/levels/{id}    {"name"}: renames a level
 //	DELETE /sim/operator/levels/{id}    deletes a level from the catalogue, every profile and every user
 //	POST /sim/operator/cleanup          the hourly clean-up, now: deletes users whose expirationDate passed
+//	POST /sim/operator/renumber         a restore that renumbers: the users get the same ids in reverse
+//	                                    order, so an id names another person's record; {"moved":{old:new}}
 //	POST /sim/events                    a badge swipe {"userId","doorName","locationId","time"?,"type"?,
 //	                                    "duplicate"?}
 //	POST /sim/reset                     back to a fresh start (data, tokens, faults, stats)

@@ -459,6 +459,32 @@ func TestOperatorActions(t *testing.T) {
 	}
 }
 
+// A renumbering restore swaps the ids of the users: the id that named one person's record names another's,
+// and the indexes follow.
+func TestRenumberUsers(t *testing.T) {
+	h := start(t)
+	h.login()
+	expect(t, h.do("POST", "/api/users", ada), 201)
+	var dup credoid.UserRecord
+	h.do("POST", "/sim/operator/users", strings.Replace(strings.Replace(ada, `"additional1":"sa:0b8d",`, "", 1), "E1001", "E2002", 1)).decode(t, &dup)
+	before := h.sim.UsersByExternalID("sa:0b8d")
+	if len(before) != 1 || before[0].ID == dup.ID {
+		t.Fatalf("before: %+v", before)
+	}
+	a := h.do("POST", "/sim/operator/renumber", nil)
+	if a.status != 200 || strings.TrimSpace(string(a.body)) != fmt.Sprintf(`{"moved":{"%d":%d,"%d":%d}}`, before[0].ID, dup.ID, dup.ID, before[0].ID) {
+		t.Fatalf("%d %s", a.status, a.body)
+	}
+	after := h.sim.UsersByExternalID("sa:0b8d")
+	if len(after) != 1 || after[0].ID != dup.ID || after[0].EmployeeNumber != "E1001" {
+		t.Fatalf("after: %+v", after)
+	}
+	if rec, _ := h.sim.User(before[0].ID); rec.Additional1 != "" || rec.EmployeeNumber != "E2002" {
+		t.Fatalf("the old id now names %+v, want the other record", rec)
+	}
+	problem(t, h.do("POST", "/api/users", strings.Replace(ada, `"additional1":"sa:0b8d",`, "", 1)), 409) // E1001 still indexed
+}
+
 func TestCleanup(t *testing.T) {
 	h := start(t) // the clock says 2025-02-01 09:00 UTC
 	mk := func(name, expires string) int {

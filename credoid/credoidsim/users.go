@@ -315,6 +315,29 @@ func (s *Sim) User(id int) (credoid.UserRecord, bool) {
 	return s.record(u), true
 }
 
+// RenumberUsers gives the users the same set of ids in reverse order (the user with the lowest id gets the
+// highest, and so on), as a restore from a backup or a migration that renumbers records would: an id that
+// named one person's record now names another's. Events keep the ids they were recorded with. It returns
+// the new id of each old one.
+func (s *Sim) RenumberUsers() map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	moved := make(map[int]int, len(s.order))
+	users := make(map[int]*user, len(s.users))
+	for i, id := range s.order {
+		u := s.users[id]
+		s.index(u, false)
+		u.id = s.order[len(s.order)-1-i]
+		moved[id] = u.id
+		users[u.id] = u
+	}
+	s.users = users
+	for _, u := range users {
+		s.index(u, true)
+	}
+	return moved
+}
+
 // UsersByExternalID returns the users whose additional1 is externalID (more than one is a duplicate).
 func (s *Sim) UsersByExternalID(externalID string) []credoid.UserRecord {
 	s.mu.RLock()
