@@ -610,40 +610,7 @@ func TestAppendOnly(t *testing.T) {
 // migration also goes down and up again.
 func TestMigrationChainsExistingEntries(t *testing.T) {
 	ctx := context.Background()
-	u, err := url.Parse(testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "sa_test_audit_" + strings.ToLower(rand.Text()[:10])
-	admin, err := pgx.Connect(ctx, testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	t.Cleanup(func() {
-		if admin, err := pgx.Connect(ctx, testenv.ServerURL()); err == nil {
-			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		}
-	})
-	u.Path = "/" + name
-	dbURL := u.String()
-
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(testenv.RepoRoot() + "/schema")); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, conn, m := unmigrated(t)
 	if err := m.MigrateTo(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -804,4 +771,95 @@ func TestSigningKeyNeverInDatabase(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints t WHERE strpos(t::text, $1) > 0`, fmt.Sprintf("%x", sig)); n != 1 {
 		t.Errorf("the search finds the signature in %d rows, want 1", n)
 	}
+}
+
+// unmigrated is a new, empty database: its URL, a connection and a migrator with the schema loaded.
+func unmigrated(t *testing.T) (string, *pgx.Conn, *migrate.Migrator) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := url.Parse(testenv.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "sa_test_audit_" + strings.ToLower(rand.Text()[:10])
+	admin, err := pgx.Connect(ctx, testenv.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close(ctx)
+	t.Cleanup(func() {
+		if admin, err := pgx.Connect(ctx, testenv.ServerURL()); err == nil {
+			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			admin.Close(ctx)
+		}
+	})
+	u.Path = "/" + name
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(os.DirFS(testenv.RepoRoot() + "/schema")); err != nil {
+		t.Fatal(err)
+	}
+	return u.String(), conn, m
+}
+
+// Checkpoints signed before checkpoints were chained keep verifying after the migration that chains them,
+// and the first chained checkpoint follows the newest of them.
+func TestMigrationKeepsUnchainedCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	dbURL, conn, m := unmigrated(t)
+	var before int32 = -1
+	for i, mig := range m.Migrations {
+		if strings.Contains(mig.Name, "audit_checkpoint_chain") {
+			before = int32(i)
+		}
+	}
+	if before < 0 {
+		t.Fatal("no audit_checkpoint_chain migration")
+	}
+	if err := m.MigrateTo(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	keys := newKeys(t, "k1", "")
+	for i := range 2 {
+		var seq int64
+		var hash []byte
+		if err := conn.QueryRow(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('old', 't', $1)
+			RETURNING seq, hash`, fmt.Sprint(i)).Scan(&seq, &hash); err != nil {
+			t.Fatal(err)
+		}
+		// As the code before the migration signed them.
+		if _, err := conn.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, 'k1', $3)`,
+			seq, hash, ed25519.Sign(keys.Signing, audit.CheckpointMessage(seq, hash))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := schema.Migrate(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e := env{ctx: ctx, url: dbURL, db: db, keys: keys}
+	wantClean(t, e.verify(t, publicOnly(t, keys)), 2, 2)
+	if _, err := db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 't', '3')`); err != nil {
+		t.Fatal(err)
+	}
+	e.checkpoint(t, keys)
+	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints WHERE seq = 3 AND version = 2 AND prev_seq = 2
+		AND prev_hash = (SELECT hash FROM audit_log WHERE seq = 2)`); n != 1 {
+		t.Error("the first chained checkpoint does not follow the newest unchained one")
+	}
+	wantClean(t, e.verify(t, publicOnly(t, keys)), 3, 3)
 }
