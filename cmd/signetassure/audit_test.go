@@ -229,27 +229,7 @@ func TestAuditVerifyCadence(t *testing.T) {
 	t.Run("quiet log between checkpoints", func(t *testing.T) {
 		a := newAuditCLI(t, auditKeyEnv(t, nil))
 		a.entries(2, 3*time.Hour)
-		// The checkpoint of three hours ago, as the schedule signed it then (its time is signed).
-		keys, err := audit.ParseKeys(func(k string) string { return a.env[k] })
-		if err != nil {
-			t.Fatal(err)
-		}
-		var hash []byte
-		conn, err := pgx.Connect(a.ctx, a.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(a.ctx)
-		if err := conn.QueryRow(a.ctx, `SELECT hash FROM audit_chain`).Scan(&hash); err != nil {
-			t.Fatal(err)
-		}
-		c := audit.SignedCheckpoint{Version: 2, Seq: 2, Hash: hash, SignedAt: time.Now().Add(-3*time.Hour + time.Minute).Truncate(time.Microsecond),
-			PrevHash: make([]byte, 32), KeyID: keys.KeyID}
-		c.Signature = ed25519.Sign(keys.Signing, c.Message())
-		if _, err := conn.Exec(a.ctx, `INSERT INTO audit_checkpoints (version, seq, hash, signed_at, prev_seq, prev_hash, key_id, signature)
-			VALUES (2, $1, $2, $3, 0, $4, $5, $6)`, c.Seq, c.Hash, c.SignedAt, c.PrevHash, c.KeyID, c.Signature); err != nil {
-			t.Fatal(err)
-		}
+		a.pastCheckpoint(3*time.Hour - time.Minute)
 		a.entries(1, time.Minute)
 		a.must("checkpoint")
 		out, err := run(a, a.publicOnly(), "verify")
@@ -260,6 +240,41 @@ func TestAuditVerifyCadence(t *testing.T) {
 		a.sql(`SET session_replication_role = replica`, `UPDATE audit_checkpoints SET signed_at = signed_at - interval '1 hour' WHERE seq = 2`)
 		a.wantNotIntact(audit.CheckpointSignatureInvalid, 2)
 	})
+	t.Run("checkpoints far apart with entries between", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(2, 3*time.Hour)
+		a.pastCheckpoint(3*time.Hour - time.Minute)
+		a.entries(1, 2*time.Hour)
+		a.entries(1, time.Minute)
+		a.must("checkpoint")
+		a.wantNotIntact(audit.CadenceGap, 3)
+	})
+}
+
+// pastCheckpoint stores a checkpoint of the chain head as the schedule would have signed it ago before
+// now (its time is signed, so only the key's holder can make one).
+func (a *auditCLI) pastCheckpoint(ago time.Duration) {
+	a.t.Helper()
+	keys, err := audit.ParseKeys(func(k string) string { return a.env[k] })
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	conn, err := pgx.Connect(a.ctx, a.url)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer conn.Close(a.ctx)
+	c := audit.SignedCheckpoint{Version: 2, SignedAt: time.Now().Add(-ago).Truncate(time.Microsecond), KeyID: keys.KeyID}
+	if err := conn.QueryRow(a.ctx, `SELECT c.seq, c.hash, coalesce(p.seq, 0), coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+		FROM audit_chain c LEFT JOIN (SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) p ON true`).
+		Scan(&c.Seq, &c.Hash, &c.PrevSeq, &c.PrevHash); err != nil {
+		a.t.Fatal(err)
+	}
+	c.Signature = ed25519.Sign(keys.Signing, c.Message())
+	if _, err := conn.Exec(a.ctx, `INSERT INTO audit_checkpoints (version, seq, hash, signed_at, prev_seq, prev_hash, key_id, signature)
+		VALUES (2, $1, $2, $3, $4, $5, $6, $7)`, c.Seq, c.Hash, c.SignedAt, c.PrevSeq, c.PrevHash, c.KeyID, c.Signature); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // run runs an audit command with other variables.
