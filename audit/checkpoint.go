@@ -29,7 +29,7 @@ type CheckpointResult struct {
 type ChainError struct{ Problem Problem }
 
 func (e *ChainError) Error() string {
-	return "audit chain does not verify since the newest checkpoint, not signing it: " + e.Problem.String()
+	return "not signing the audit chain's head: " + e.Problem.String()
 }
 
 // Checkpoint signs the chain head with keys.Signing when it has moved since the newest checkpoint, chaining
