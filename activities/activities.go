@@ -23,8 +23,9 @@ type Activities struct {
 	Store *store.Store
 	// Partners gives clients of partner sites, with the credentials they issued us.
 	Partners partners.Directory
-	// AuditKeys sign the audit log's checkpoints.
-	AuditKeys audit.Keys
+	// AuditKeys sign the audit log's checkpoints; AuditSinks witness them outside the database.
+	AuditKeys  audit.Keys
+	AuditSinks []audit.Sink
 	// Access drives the access control system.
 	Access AccessSettings
 	// Messaging sends SMS, WhatsApp and e-mail.
@@ -33,10 +34,12 @@ type Activities struct {
 	Identity IdentitySettings
 }
 
-// SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint. Its result
-// (sequence number and hash) also stays in the workflow's history, a copy outside the database.
+// SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint, and appends
+// every checkpoint the witness sinks lack to them (a retry appends nothing twice). It refuses, without
+// retrying, to sign a chain that does not verify since the newest checkpoint or no longer holds a sink's
+// newest checkpoint. Its result (sequence number and hash) also stays in the workflow's history.
 func (a *Activities) SignAuditCheckpoint(ctx context.Context) (audit.CheckpointResult, error) {
-	res, err := a.Store.AuditCheckpoint(ctx, a.AuditKeys)
+	res, err := a.Store.AuditCheckpoint(ctx, a.AuditKeys, a.AuditSinks...)
 	var broken *audit.ChainError
 	if errors.As(err, &broken) || errors.Is(err, audit.ErrNoSigningKey) {
 		return res, temporal.NewNonRetryableApplicationError(err.Error(), "AuditChainBroken", err)

@@ -234,14 +234,20 @@ func TestCheckpoint(t *testing.T) {
 	if again := e.checkpoint(t, e.keys); again.Signed || again.Seq != 3 || again.KeyID != "k1" {
 		t.Errorf("checkpoint again: %+v, want the one at seq 3, not signed again", again)
 	}
-	var hash, sig []byte
+	var hash, sig, prevHash []byte
 	var keyID string
-	if err := e.db.QueryRow(e.ctx, `SELECT c.hash, c.key_id, c.signature FROM audit_checkpoints c
-		JOIN audit_log l ON l.seq = c.seq AND l.hash = c.hash WHERE c.seq = 3`).Scan(&hash, &keyID, &sig); err != nil {
+	var prevSeq int64
+	var signedAt time.Time
+	if err := e.db.QueryRow(e.ctx, `SELECT c.hash, c.key_id, c.signature, c.signed_at, c.prev_seq, c.prev_hash
+		FROM audit_checkpoints c JOIN audit_log l ON l.seq = c.seq AND l.hash = c.hash WHERE c.seq = 3 AND c.version = 2`).
+		Scan(&hash, &keyID, &sig, &signedAt, &prevSeq, &prevHash); err != nil {
 		t.Fatalf("checkpoint at seq 3 with the entry's hash: %v", err)
 	}
-	msg := "signetassure-audit-v1\n3\n" + fmt.Sprintf("%x", hash)
-	if string(audit.CheckpointMessage(3, hash)) != msg || !ed25519.Verify(e.keys.Verify["k1"], []byte(msg), sig) {
+	if prevSeq != 0 || string(prevHash) != string(make([]byte, 32)) || time.Since(signedAt) > time.Minute || time.Since(signedAt) < 0 {
+		t.Errorf("first checkpoint: prev %d %x, signed %s: want prev 0 and zeros, signed just now", prevSeq, prevHash, signedAt)
+	}
+	msg := fmt.Sprintf("signetassure-audit-v2\n3\n%x\n%s\n0\n%x", hash, signedAt.UTC().Format("2006-01-02T15:04:05.000000Z"), prevHash)
+	if !ed25519.Verify(e.keys.Verify["k1"], []byte(msg), sig) {
 		t.Error("the signature does not verify over the documented message")
 	}
 	wantClean(t, e.verify(t, e.keys.Verify), 3, 1)
@@ -256,8 +262,9 @@ func TestCheckpoint(t *testing.T) {
 	if r.LastCheckpointSeq != 5 || !strings.Contains(r.String(), "newest checkpoint at seq 5, 1 entries since") {
 		t.Errorf("report %+v %q: want the newest checkpoint at seq 5", r, r)
 	}
-	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints`); n != 2 {
-		t.Errorf("%d checkpoints, want 2", n)
+	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints c WHERE c.version = 2 AND c.prev_seq =
+		coalesce((SELECT max(p.seq) FROM audit_checkpoints p WHERE p.seq < c.seq), 0)`); n != 2 {
+		t.Errorf("%d checkpoints chained to the one before, want 2", n)
 	}
 }
 
@@ -603,40 +610,7 @@ func TestAppendOnly(t *testing.T) {
 // migration also goes down and up again.
 func TestMigrationChainsExistingEntries(t *testing.T) {
 	ctx := context.Background()
-	u, err := url.Parse(testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "sa_test_audit_" + strings.ToLower(rand.Text()[:10])
-	admin, err := pgx.Connect(ctx, testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	t.Cleanup(func() {
-		if admin, err := pgx.Connect(ctx, testenv.ServerURL()); err == nil {
-			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		}
-	})
-	u.Path = "/" + name
-	dbURL := u.String()
-
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(testenv.RepoRoot() + "/schema")); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, conn, m := unmigrated(t)
 	if err := m.MigrateTo(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -672,4 +646,220 @@ func TestMigrationChainsExistingEntries(t *testing.T) {
 		t.Fatalf("up again: %v", err)
 	}
 	wantClean(t, e.verify(t, e.keys.Verify), 8, 0)
+}
+
+// Each checkpoint commits to the one before it: a deleted checkpoint leaves a gap Verify names, with only
+// the public keys.
+func TestDeletedCheckpointIsDetected(t *testing.T) {
+	setupThree := func(t *testing.T) env {
+		e := setup(t)
+		for range 3 {
+			e.write(t, 2)
+			e.checkpoint(t, e.keys)
+		}
+		wantClean(t, e.verify(t, e.keys.Verify), 6, 3)
+		return e
+	}
+	t.Run("middle", func(t *testing.T) {
+		e := setupThree(t)
+		e.tamper(t, `DELETE FROM audit_checkpoints WHERE seq = 4`)
+		r := e.verify(t, publicOnly(t, e.keys))
+		wantProblem(t, r, audit.CheckpointRemoved, 4, 0)
+		if r.Checkpoints != 1 || !strings.Contains(r.Problem.Message, "checkpoint at seq 6") {
+			t.Errorf("report %s: want the first checkpoint verified and the one naming the missing one quoted", r)
+		}
+	})
+	t.Run("first", func(t *testing.T) {
+		e := setupThree(t)
+		e.tamper(t, `DELETE FROM audit_checkpoints WHERE seq = 2`)
+		wantProblem(t, e.verify(t, publicOnly(t, e.keys)), audit.CheckpointRemoved, 2, 0)
+	})
+	t.Run("all but the newest", func(t *testing.T) {
+		e := setupThree(t)
+		e.tamper(t, `DELETE FROM audit_checkpoints WHERE seq < 6`)
+		wantProblem(t, e.verify(t, publicOnly(t, e.keys)), audit.CheckpointRemoved, 4, 0)
+	})
+	t.Run("the next checkpoint does not chain over the gap", func(t *testing.T) {
+		e := setupThree(t)
+		e.tamper(t, `DELETE FROM audit_checkpoints WHERE seq = 6`)
+		e.write(t, 1)
+		// The newest is gone: the next checkpoint chains to the one left, and the log verifies from it.
+		if res := e.checkpoint(t, e.keys); !res.Signed || res.Seq != 7 {
+			t.Fatalf("checkpoint %+v", res)
+		}
+		if n := e.count(t, `SELECT prev_seq FROM audit_checkpoints WHERE seq = 7`); n != 4 {
+			t.Errorf("the new checkpoint follows seq %d, want 4 (the newest left)", n)
+		}
+	})
+}
+
+// Checkpoints signed before they were chained (version 1) verify as before, and the first chained one
+// commits to the newest of them.
+func TestUnchainedCheckpointsStillVerify(t *testing.T) {
+	e := setup(t)
+	for _, seq := range []int64{2, 4} {
+		e.write(t, 2)
+		var hash []byte
+		if err := e.db.QueryRow(e.ctx, `SELECT hash FROM audit_chain`).Scan(&hash); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.Exec(e.ctx, `INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, 'k1', $3)`,
+			seq, hash, ed25519.Sign(e.keys.Signing, audit.CheckpointMessage(seq, hash))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantClean(t, e.verify(t, e.keys.Verify), 4, 2)
+	e.write(t, 2)
+	e.checkpoint(t, e.keys)
+	var version, prevSeq int64
+	var prevHash []byte
+	if err := e.db.QueryRow(e.ctx, `SELECT version, prev_seq, prev_hash FROM audit_checkpoints WHERE seq = 6`).
+		Scan(&version, &prevSeq, &prevHash); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 || prevSeq != 4 || e.count(t, `SELECT count(*) FROM audit_log WHERE seq = 4 AND hash = $1`, prevHash) != 1 {
+		t.Errorf("new checkpoint: version %d, prev seq %d: want version 2 chained to seq 4 and its hash", version, prevSeq)
+	}
+	wantClean(t, e.verify(t, publicOnly(t, e.keys)), 6, 3)
+	e.tamper(t, `DELETE FROM audit_checkpoints WHERE seq = 4`)
+	wantProblem(t, e.verify(t, e.keys.Verify), audit.CheckpointRemoved, 4, 0)
+}
+
+// publicOnly are keys' public keys as AUDIT_VERIFY_KEYS alone gives them, without the signing key.
+func publicOnly(t *testing.T, keys audit.Keys) audit.PublicKeys {
+	t.Helper()
+	k, err := audit.ParseKeys(vars(map[string]string{audit.EnvVerifyKeys: keys.PublicKey()}))
+	if err != nil || k.Signing != nil {
+		t.Fatalf("public keys only: %+v, %v", k, err)
+	}
+	return k.Verify
+}
+
+// The signing key appears nowhere in the database after checkpoints are signed and witnessed.
+func TestSigningKeyNeverInDatabase(t *testing.T) {
+	e := setup(t)
+	e.write(t, 3)
+	e.checkpoint(t, e.keys)
+	e.write(t, 1)
+	if _, err := audit.Checkpoint(e.ctx, e.db, e.keys, audit.FileSink{Path: t.TempDir() + "/witness.jsonl"}); err != nil {
+		t.Fatal(err)
+	}
+	seed := e.keys.Signing.Seed()
+	forms := []string{base64.StdEncoding.EncodeToString(seed), base64.RawURLEncoding.EncodeToString(seed),
+		fmt.Sprintf("%x", seed), base64.StdEncoding.EncodeToString(e.keys.Signing), fmt.Sprintf("%x", []byte(e.keys.Signing))}
+	rows, err := e.db.Query(e.ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
+		WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) < 10 {
+		t.Fatalf("tables %v, %v", tables, err)
+	}
+	for _, table := range tables {
+		for _, f := range forms {
+			if n := e.count(t, `SELECT count(*) FROM `+table+` t WHERE strpos(t::text, $1) > 0`, f); n != 0 {
+				t.Errorf("the signing key is in %s (%d rows)", table, n)
+			}
+		}
+	}
+	// The search does see bytea columns: it finds a checkpoint's signature.
+	var sig []byte
+	if err := e.db.QueryRow(e.ctx, `SELECT signature FROM audit_checkpoints LIMIT 1`).Scan(&sig); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints t WHERE strpos(t::text, $1) > 0`, fmt.Sprintf("%x", sig)); n != 1 {
+		t.Errorf("the search finds the signature in %d rows, want 1", n)
+	}
+}
+
+// unmigrated is a new, empty database: its URL, a connection and a migrator with the schema loaded.
+func unmigrated(t *testing.T) (string, *pgx.Conn, *migrate.Migrator) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := url.Parse(testenv.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "sa_test_audit_" + strings.ToLower(rand.Text()[:10])
+	admin, err := pgx.Connect(ctx, testenv.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close(ctx)
+	t.Cleanup(func() {
+		if admin, err := pgx.Connect(ctx, testenv.ServerURL()); err == nil {
+			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			admin.Close(ctx)
+		}
+	})
+	u.Path = "/" + name
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(os.DirFS(testenv.RepoRoot() + "/schema")); err != nil {
+		t.Fatal(err)
+	}
+	return u.String(), conn, m
+}
+
+// Checkpoints signed before checkpoints were chained keep verifying after the migration that chains them,
+// and the first chained checkpoint follows the newest of them.
+func TestMigrationKeepsUnchainedCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	dbURL, conn, m := unmigrated(t)
+	var before int32 = -1
+	for i, mig := range m.Migrations {
+		if strings.Contains(mig.Name, "audit_checkpoint_chain") {
+			before = int32(i)
+		}
+	}
+	if before < 0 {
+		t.Fatal("no audit_checkpoint_chain migration")
+	}
+	if err := m.MigrateTo(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	keys := newKeys(t, "k1", "")
+	for i := range 2 {
+		var seq int64
+		var hash []byte
+		if err := conn.QueryRow(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('old', 't', $1)
+			RETURNING seq, hash`, fmt.Sprint(i)).Scan(&seq, &hash); err != nil {
+			t.Fatal(err)
+		}
+		// As the code before the migration signed them.
+		if _, err := conn.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, 'k1', $3)`,
+			seq, hash, ed25519.Sign(keys.Signing, audit.CheckpointMessage(seq, hash))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := schema.Migrate(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e := env{ctx: ctx, url: dbURL, db: db, keys: keys}
+	wantClean(t, e.verify(t, publicOnly(t, keys)), 2, 2)
+	if _, err := db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 't', '3')`); err != nil {
+		t.Fatal(err)
+	}
+	e.checkpoint(t, keys)
+	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints WHERE seq = 3 AND version = 2 AND prev_seq = 2
+		AND prev_hash = (SELECT hash FROM audit_log WHERE seq = 2)`); n != 1 {
+		t.Error("the first chained checkpoint does not follow the newest unchained one")
+	}
+	wantClean(t, e.verify(t, publicOnly(t, keys)), 3, 3)
 }

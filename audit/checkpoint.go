@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,89 +19,196 @@ type CheckpointResult struct {
 	// Signed: Checkpoint signed this one now. False when the head had not moved since the newest checkpoint
 	// (the result is that checkpoint) or there are no entries yet (Seq 0).
 	Signed bool
+	// Witnessed is how many checkpoints Checkpoint appended to its sinks (the new one, and any a sink
+	// missed before).
+	Witnessed int `json:",omitempty"`
 }
 
-// ChainError: Checkpoint found the entries since the newest checkpoint do not verify, and signed nothing.
+// ChainError: Checkpoint found the entries since the newest checkpoint do not verify, or the database no
+// longer holds a checkpoint a sink witnessed, and signed nothing.
 type ChainError struct{ Problem Problem }
 
 func (e *ChainError) Error() string {
-	return "audit chain does not verify since the newest checkpoint, not signing it: " + e.Problem.String()
+	return "not signing the audit chain's head: " + e.Problem.String()
 }
 
-// Checkpoint signs the chain head with keys.Signing when it has moved since the newest checkpoint, and
-// stores the checkpoint. It is idempotent: with no new entries it signs nothing. It first checks that the
-// newest checkpoint verifies with keys.Verify and the entries since it chain from it to the head, so it
-// never signs over a broken chain (ChainError). Run it periodically; each checkpoint fixes every entry up
-// to it.
-func Checkpoint(ctx context.Context, db DB, keys Keys) (CheckpointResult, error) {
+// Checkpoint signs the chain head with keys.Signing when it has moved since the newest checkpoint, chaining
+// the new checkpoint to that one, stores it, and appends every checkpoint a sink does not hold yet to it.
+// It is idempotent: with no new entries it signs nothing, and a sink gets each checkpoint once. It first
+// checks that each sink's newest checkpoint is in the database unchanged (so it never signs a head that
+// does not extend a witnessed checkpoint), that the newest checkpoint verifies with keys.Verify, and that
+// the entries since it chain from it to the head; otherwise it signs nothing (ChainError). Run it
+// periodically; each checkpoint fixes every entry up to it.
+func Checkpoint(ctx context.Context, db DB, keys Keys, sinks ...Sink) (CheckpointResult, error) {
 	if keys.Signing == nil {
 		return CheckpointResult{}, ErrNoSigningKey
 	}
-	res, err := headToSign(ctx, db, keys.Verify)
-	if err != nil || !res.Signed {
+	for _, s := range sinks {
+		if err := s.Extend(ctx, func(newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
+			return nil, witnessedInDB(ctx, db, keys.Verify, newest)
+		}); err != nil {
+			return CheckpointResult{}, err
+		}
+	}
+	res, err := sign(ctx, db, keys)
+	if err != nil {
 		return res, err
 	}
-	res.KeyID = keys.KeyID
-	sig := ed25519.Sign(keys.Signing, CheckpointMessage(res.Seq, res.Hash))
-	// A concurrent Checkpoint may have stored this seq already (then Signed is false).
-	err = pgx.BeginTxFunc(ctx, db, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, key_id, signature) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (seq) DO NOTHING`, res.Seq, res.Hash, res.KeyID, sig)
-		res.Signed = tag.RowsAffected() == 1
-		return err
-	})
-	if err != nil {
-		return CheckpointResult{}, fmt.Errorf("store audit checkpoint: %w", err)
+	for _, s := range sinks {
+		if err := s.Extend(ctx, func(newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
+			add, err := unwitnessed(ctx, db, keys.Verify, newest)
+			res.Witnessed += len(add)
+			return add, err
+		}); err != nil {
+			return res, fmt.Errorf("witness audit checkpoint: %w", err)
+		}
 	}
 	return res, nil
 }
 
-// headToSign reads, in one snapshot, the chain head and the newest checkpoint and checks the entries
-// between them. Signed is true when the head is to be signed.
-func headToSign(ctx context.Context, db DB, keys PublicKeys) (CheckpointResult, error) {
-	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+// sign signs and stores the head when it moved since the newest checkpoint. Signers are serialised by a
+// lock on audit_checkpoints taken before the transaction's snapshot, so each checkpoint chains to the one
+// stored last; readers and audit writers do not wait for it.
+func sign(ctx context.Context, db DB, keys Keys) (res CheckpointResult, err error) {
+	err = pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE audit_checkpoints IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("lock audit checkpoints: %w", err)
+		}
+		var prev SignedCheckpoint
+		var now time.Time
+		if res, prev, now, err = headToSign(ctx, tx, keys.Verify); err != nil || !res.Signed {
+			return err
+		}
+		c := SignedCheckpoint{Version: 2, Seq: res.Seq, Hash: res.Hash, SignedAt: now.Truncate(time.Microsecond),
+			PrevSeq: prev.Seq, PrevHash: prev.Hash, KeyID: keys.KeyID}
+		c.Signature = ed25519.Sign(keys.Signing, c.Message())
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_checkpoints (version, seq, hash, signed_at, prev_seq, prev_hash, key_id, signature)
+			VALUES (2, $1, $2, $3, $4, $5, $6, $7)`, c.Seq, c.Hash, c.SignedAt, c.PrevSeq, c.PrevHash, c.KeyID, c.Signature); err != nil {
+			return fmt.Errorf("store audit checkpoint: %w", err)
+		}
+		res.KeyID = keys.KeyID
+		return nil
+	})
 	if err != nil {
 		return CheckpointResult{}, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	return res, nil
+}
+
+// headToSign reads, in tx's snapshot, the chain head, the newest checkpoint and the database's time, and
+// checks the entries between them. Signed is true when the head is to be signed; prev is the newest
+// checkpoint (seq 0 and the genesis hash when there is none).
+func headToSign(ctx context.Context, tx pgx.Tx, keys PublicKeys) (res CheckpointResult, prev SignedCheckpoint, now time.Time, err error) {
+	prev = SignedCheckpoint{Hash: genesis}
 	var headSeq int64
 	var headHash []byte
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_chain WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
-		return CheckpointResult{}, fmt.Errorf("read audit chain head: %w", err)
+	if err := tx.QueryRow(ctx, `SELECT seq, hash, clock_timestamp() FROM audit_chain WHERE id = 1`).Scan(&headSeq, &headHash, &now); err != nil {
+		return res, prev, now, fmt.Errorf("read audit chain head: %w", err)
 	}
-	last := CheckpointResult{Hash: genesis}
-	var lastCP checkpoint
-	err = tx.QueryRow(ctx, `SELECT seq, hash, key_id, signature, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`).
-		Scan(&lastCP.seq, &lastCP.hash, &lastCP.keyID, &lastCP.signature, &lastCP.signedAt)
-	switch {
-	case err == nil:
-		last = CheckpointResult{Seq: lastCP.seq, Hash: lastCP.hash, KeyID: lastCP.keyID}
-		if w := (&walker{keys: keys}); !w.checkpointSigned(lastCP, 0) {
-			return CheckpointResult{}, &ChainError{*w.report.Problem}
+	newest, err := readCheckpoints(ctx, tx, `ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return res, prev, now, err
+	}
+	if len(newest) == 1 {
+		prev = newest[0]
+		if p := signatureProblem(keys, prev, 0); p != nil {
+			return res, prev, now, &ChainError{*p}
 		}
-	case !errors.Is(err, pgx.ErrNoRows):
-		return CheckpointResult{}, fmt.Errorf("read audit checkpoints: %w", err)
 	}
+	last := CheckpointResult{Seq: prev.Seq, Hash: prev.Hash, KeyID: prev.KeyID}
 	if headSeq == 0 && last.Seq == 0 {
-		return CheckpointResult{}, nil
+		return CheckpointResult{}, prev, now, nil
 	}
 	if headSeq <= last.Seq {
 		if headSeq == last.Seq && bytes.Equal(headHash, last.Hash) {
-			return last, nil
+			return last, prev, now, nil
 		}
-		return CheckpointResult{}, &ChainError{Problem{Kind: Removed, Seq: headSeq + 1,
+		return res, prev, now, &ChainError{Problem{Kind: Removed, Seq: headSeq + 1,
 			Message: fmt.Sprintf("the chain head (seq %d) is not the newest checkpoint's (seq %d) or after it", headSeq, last.Seq)}}
 	}
 	w := &walker{next: last.Seq + 1, prev: last.Hash}
 	ok, err := w.walk(ctx, tx, last.Seq)
 	if err != nil {
-		return CheckpointResult{}, err
+		return res, prev, now, err
 	}
 	if ok {
 		w.end(headSeq, headHash, true)
 	}
 	if w.report.Problem != nil {
-		return CheckpointResult{}, &ChainError{*w.report.Problem}
+		return res, prev, now, &ChainError{*w.report.Problem}
 	}
-	return CheckpointResult{Seq: headSeq, Hash: headHash, Signed: true}, nil
+	return CheckpointResult{Seq: headSeq, Hash: headHash, Signed: true}, prev, now, nil
+}
+
+// witnessedInDB checks that a sink's newest checkpoint (nil: none) verifies, is in the database unchanged,
+// and that the log still has its hash at its seq; a ChainError when not.
+func witnessedInDB(ctx context.Context, db DB, keys PublicKeys, newest *SignedCheckpoint) error {
+	if newest == nil {
+		return nil
+	}
+	if p := signatureProblem(keys, *newest, 0); p != nil {
+		p.Message = "witness: " + p.Message
+		return &ChainError{*p}
+	}
+	var stored []SignedCheckpoint
+	var logHash []byte
+	err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if stored, err = readCheckpoints(ctx, tx, `WHERE seq = $1`, newest.Seq); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT hash FROM audit_log WHERE seq = $1`, newest.Seq).Scan(&logHash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the witnessed audit checkpoint: %w", err)
+	}
+	switch {
+	case len(stored) == 0:
+		return &ChainError{Problem{Kind: WitnessMismatch, Seq: newest.Seq, KeyID: newest.KeyID,
+			Message: "the witnessed " + newest.describe() + " is missing from the database: it was deleted"}}
+	case !stored[0].Equal(*newest):
+		return &ChainError{Problem{Kind: WitnessMismatch, Seq: newest.Seq, KeyID: newest.KeyID,
+			Message: "the database's checkpoint at this seq differs from the witnessed " + newest.describe()}}
+	case !bytes.Equal(logHash, newest.Hash):
+		return &ChainError{Problem{Kind: WitnessMismatch, Seq: newest.Seq, KeyID: newest.KeyID,
+			Message: "the log's hash here differs from the witnessed " + newest.describe() + ": the log was rewritten after it was witnessed"}}
+	}
+	return nil
+}
+
+// unwitnessed are the database's checkpoints after a sink's newest (nil: all of them), in seq order, each
+// verified and chained to the one before; a ChainError when one is not.
+func unwitnessed(ctx context.Context, db DB, keys PublicKeys, newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
+	if err := witnessedInDB(ctx, db, keys, newest); err != nil {
+		return nil, err
+	}
+	var after int64
+	if newest != nil {
+		after = newest.Seq
+	}
+	var add []SignedCheckpoint
+	err := pgx.BeginTxFunc(ctx, db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		add, err = readCheckpoints(ctx, tx, `WHERE seq > $1 ORDER BY seq`, after)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	prev := newest
+	for i, c := range add {
+		p := signatureProblem(keys, c, 0)
+		if p == nil {
+			p = linkProblem(prev, c)
+		}
+		if p != nil {
+			return nil, &ChainError{*p}
+		}
+		prev = &add[i]
+	}
+	return add, nil
 }

@@ -37,10 +37,8 @@ type Config struct {
 	TrustedProxies []string
 	// PartnerHealthEvery is how often partner sites are probed with /whoami.
 	PartnerHealthEvery time.Duration
-	// AuditKeys sign and verify the audit log's checkpoints (AUDIT_SIGNING_KEY, AUDIT_SIGNING_KEY_ID,
-	// AUDIT_VERIFY_KEYS); AuditCheckpointEvery is how often the worker signs one.
-	AuditKeys            audit.Keys
-	AuditCheckpointEvery time.Duration
+	// Audit signs, witnesses and verifies the audit log's checkpoints.
+	Audit Audit
 	// ACS is the access control system and how SignetAssure drives it.
 	ACS ACS
 	// Messaging is the message providers and broadcasts.
@@ -83,11 +81,8 @@ func Load() (Config, error) {
 	if c.PartnerHealthEvery, err = domain.ParseDays(env("PARTNER_HEALTH_INTERVAL", "15m")); err != nil {
 		return c, fmt.Errorf("PARTNER_HEALTH_INTERVAL: %w", err)
 	}
-	if c.AuditKeys, err = audit.LoadKeys(); err != nil {
+	if c.Audit, err = LoadAudit(os.Getenv); err != nil {
 		return c, err
-	}
-	if c.AuditCheckpointEvery, err = domain.ParseDays(env("AUDIT_CHECKPOINT_INTERVAL", "5m")); err != nil {
-		return c, fmt.Errorf("AUDIT_CHECKPOINT_INTERVAL: %w", err)
 	}
 	if c.ACS, err = loadACS(); err != nil {
 		return c, err
@@ -99,6 +94,56 @@ func Load() (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// Audit configures the audit log's checkpoints: the keys that sign and verify them, their cadence, and
+// the witness they are also written to outside the database.
+type Audit struct {
+	// Keys sign and verify checkpoints (AUDIT_SIGNING_KEY, AUDIT_SIGNING_KEY_ID, AUDIT_VERIFY_KEYS).
+	Keys audit.Keys
+	// CheckpointEvery is how often the worker signs the chain head (AUDIT_CHECKPOINT_INTERVAL); Grace is
+	// how much longer an entry may wait for a checkpoint before `audit verify` reports a cadence gap
+	// (AUDIT_CHECKPOINT_GRACE).
+	CheckpointEvery, Grace time.Duration
+	// WitnessFile is the append-only file every signed checkpoint is also written to (AUDIT_WITNESS_FILE);
+	// empty: none.
+	WitnessFile string
+}
+
+// LoadAudit reads the audit settings from the variables getenv gives.
+func LoadAudit(getenv func(string) string) (Audit, error) {
+	a := Audit{WitnessFile: strings.TrimSpace(getenv("AUDIT_WITNESS_FILE"))}
+	var err error
+	if a.Keys, err = audit.ParseKeys(getenv); err != nil {
+		return a, err
+	}
+	for _, d := range []struct {
+		name, def string
+		dst       *time.Duration
+	}{
+		{"AUDIT_CHECKPOINT_INTERVAL", "5m", &a.CheckpointEvery},
+		{"AUDIT_CHECKPOINT_GRACE", "1h", &a.Grace},
+	} {
+		v := strings.TrimSpace(getenv(d.name))
+		if v == "" {
+			v = d.def
+		}
+		if *d.dst, err = domain.ParseDays(v); err != nil {
+			return a, fmt.Errorf("%s: %w", d.name, err)
+		}
+	}
+	return a, nil
+}
+
+// Cadence is how long an entry may go without a checkpoint covering it: the interval and its grace.
+func (a Audit) Cadence() time.Duration { return a.CheckpointEvery + a.Grace }
+
+// Sinks are the witnesses every signed checkpoint is written to.
+func (a Audit) Sinks() []audit.Sink {
+	if a.WitnessFile == "" {
+		return nil
+	}
+	return []audit.Sink{audit.FileSink{Path: a.WitnessFile}}
 }
 
 // ACS configures the access control system. CREDOID_URL selects CredoID; ACS_REST_CONFIG (a YAML or JSON

@@ -2,9 +2,11 @@ package config
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 )
 
@@ -54,5 +56,24 @@ func TestLoadRefusesBadValues(t *testing.T) {
 				t.Fatalf("%s=%s accepted", env[0], env[1])
 			}
 		})
+	}
+}
+
+func TestLoadAudit(t *testing.T) {
+	get := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	a, err := LoadAudit(get(nil))
+	if err != nil || a.CheckpointEvery != 5*time.Minute || a.Grace != time.Hour || a.Cadence() != 65*time.Minute ||
+		a.WitnessFile != "" || a.Sinks() != nil || a.Keys.Signing != nil {
+		t.Fatalf("defaults: %+v, %v", a, err)
+	}
+	a, err = LoadAudit(get(map[string]string{"AUDIT_CHECKPOINT_INTERVAL": "10m", "AUDIT_CHECKPOINT_GRACE": "2h",
+		"AUDIT_WITNESS_FILE": " /var/lib/sa/witness.jsonl "}))
+	if err != nil || a.Cadence() != 130*time.Minute || len(a.Sinks()) != 1 || a.Sinks()[0] != audit.Sink(audit.FileSink{Path: "/var/lib/sa/witness.jsonl"}) {
+		t.Fatalf("set: %+v, %v", a, err)
+	}
+	for name, v := range map[string]string{"AUDIT_CHECKPOINT_GRACE": "soon", "AUDIT_CHECKPOINT_INTERVAL": "-5m"} {
+		if _, err := LoadAudit(get(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v, want an error naming it", name, v, err)
+		}
 	}
 }

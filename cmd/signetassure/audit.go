@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,9 +17,14 @@ import (
 const auditUsage = `usage: signetassure audit <command>
 
 commands:
-  verify       check the audit log's hash chain and signed checkpoints; exit 1 naming the first entry
-               altered, removed or reordered
-  checkpoint   sign the audit chain's head now (AUDIT_SIGNING_KEY), if it moved since the last checkpoint
+  verify [--witness FILE]
+               check the audit log's hash chain, its signed checkpoints and their chain, and that no entry
+               waited longer than AUDIT_CHECKPOINT_INTERVAL + AUDIT_CHECKPOINT_GRACE for a checkpoint; with
+               a witness file (default AUDIT_WITNESS_FILE), that every checkpoint in it is in the database
+               and on the log. Exit 1 naming the first problem. Needs only the public keys
+               (AUDIT_VERIFY_KEYS), not the signing key
+  checkpoint   sign the audit chain's head now (AUDIT_SIGNING_KEY), if it moved since the last checkpoint,
+               and append it to AUDIT_WITNESS_FILE
   public-key   print the signing key's public key as an AUDIT_VERIFY_KEYS item (id:base64), to keep
                verifying its checkpoints after the key is replaced
 `
@@ -39,15 +45,31 @@ func runAudit(ctx context.Context, cfg config.Config, args []string) error {
 	return err
 }
 
-// auditCommand runs an audit subcommand against the database at databaseURL with the keys getenv gives,
-// writing its result to out.
+// auditCommand runs an audit subcommand against the database at databaseURL with the settings getenv
+// gives (config.LoadAudit), writing its result to out.
 func auditCommand(ctx context.Context, databaseURL string, args []string, getenv func(string) string, out io.Writer) error {
-	if len(args) != 1 {
+	if len(args) == 0 {
 		return errAuditUsage
 	}
-	keys, err := audit.ParseKeys(getenv)
+	settings, err := config.LoadAudit(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	keys := settings.Keys
+	flags := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	witness := flags.String("witness", settings.WitnessFile, "")
+	switch args[0] {
+	case "verify":
+		if err := flags.Parse(args[1:]); err != nil || flags.NArg() > 0 {
+			return errAuditUsage
+		}
+	case "checkpoint", "public-key", "help", "-h", "--help":
+		if len(args) != 1 {
+			return errAuditUsage
+		}
+	default:
+		return errAuditUsage
 	}
 	switch args[0] {
 	case "verify", "checkpoint":
@@ -57,11 +79,9 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 		}
 		fmt.Fprintln(out, keys.PublicKey())
 		return nil
-	case "help", "-h", "--help":
+	default:
 		fmt.Fprint(out, auditUsage)
 		return nil
-	default:
-		return errAuditUsage
 	}
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
@@ -69,7 +89,7 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if args[0] == "checkpoint" {
-		res, err := audit.Checkpoint(ctx, conn, keys)
+		res, err := audit.Checkpoint(ctx, conn, keys, settings.Sinks()...)
 		switch {
 		case err != nil:
 			return err
@@ -82,7 +102,12 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 		}
 		return nil
 	}
-	report, err := audit.Verify(ctx, conn, keys.Verify)
+	opts := audit.VerifyOptions{Keys: keys.Verify, WitnessFile: *witness}
+	if len(keys.Verify) > 0 {
+		// With no key configured, checkpoints are not expected (none can be verified either).
+		opts.Cadence = settings.Cadence()
+	}
+	report, err := audit.VerifyWith(ctx, conn, opts)
 	if err != nil {
 		return err
 	}

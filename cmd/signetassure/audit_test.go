@@ -3,14 +3,30 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 func TestAuditCommand(t *testing.T) {
@@ -83,5 +99,454 @@ func TestAuditCommand(t *testing.T) {
 	env = nil
 	if _, err := run("checkpoint"); !errors.Is(err, audit.ErrNoSigningKey) {
 		t.Errorf("checkpoint without a key: %v", err)
+	}
+}
+
+// auditCLI runs audit subcommands on a fresh database with the variables in env.
+type auditCLI struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+	env map[string]string
+}
+
+func newAuditCLI(t *testing.T, env map[string]string) *auditCLI {
+	return &auditCLI{t: t, ctx: context.Background(), url: testenv.DatabaseURL(t), env: env}
+}
+
+func (a *auditCLI) run(args ...string) (string, error) {
+	var out bytes.Buffer
+	err := auditCommand(a.ctx, a.url, args, func(k string) string { return a.env[k] }, &out)
+	return out.String(), err
+}
+
+// must runs a command that must succeed.
+func (a *auditCLI) must(args ...string) string {
+	a.t.Helper()
+	out, err := a.run(args...)
+	if err != nil {
+		a.t.Fatalf("audit %q: %q, %v", args, out, err)
+	}
+	return out
+}
+
+// wantNotIntact runs verify and wants it to name kind at seq.
+func (a *auditCLI) wantNotIntact(kind audit.ProblemKind, seq int64, args ...string) string {
+	a.t.Helper()
+	out, err := a.run(append([]string{"verify"}, args...)...)
+	if want := fmt.Sprintf("%s at seq %d", kind, seq); !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
+		a.t.Fatalf("verify %q: %q, %v; want %q", args, out, err, want)
+	}
+	return out
+}
+
+// sql runs statements; a superuser's tampering switches the append-only triggers off first.
+func (a *auditCLI) sql(sqls ...string) {
+	a.t.Helper()
+	conn, err := pgx.Connect(a.ctx, a.url)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer conn.Close(a.ctx)
+	for _, sql := range sqls {
+		if _, err := conn.Exec(a.ctx, sql); err != nil {
+			a.t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// entries writes n entries written ago before now.
+func (a *auditCLI) entries(n int, ago time.Duration) {
+	a.t.Helper()
+	a.sql(fmt.Sprintf(`INSERT INTO audit_log (at, action, entity_type, entity_id)
+		SELECT now() - make_interval(secs => %f), 'a', 'b', i::text FROM generate_series(1, %d) i`, ago.Seconds(), n))
+}
+
+func auditKeyEnv(t *testing.T, extra map[string]string) map[string]string {
+	seed, err := audit.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{audit.EnvSigningKey: seed, "AUDIT_CHECKPOINT_INTERVAL": "5m", "AUDIT_CHECKPOINT_GRACE": "10m"}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// publicOnly is env without the signing key, its public key in AUDIT_VERIFY_KEYS instead.
+func (a *auditCLI) publicOnly() map[string]string {
+	pub := strings.TrimSpace(a.must("public-key"))
+	env := map[string]string{audit.EnvVerifyKeys: pub}
+	for k, v := range a.env {
+		if k != audit.EnvSigningKey && k != audit.EnvVerifyKeys {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// Entries left without a checkpoint longer than the interval and its grace are a cadence gap: checkpoints
+// deleted, or the schedule stopped; a quiet log between timely checkpoints is not.
+func TestAuditVerifyCadence(t *testing.T) {
+	t.Run("checkpoints all deleted", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(3, 3*time.Hour)
+		a.must("checkpoint")
+		a.entries(2, 2*time.Hour)
+		a.sql(`SET session_replication_role = replica`, `DELETE FROM audit_checkpoints`)
+		out := a.wantNotIntact(audit.CadenceGap, 1)
+		if !strings.Contains(out, "no checkpoint at all is left") || !strings.Contains(out, "15m0s") {
+			t.Errorf("verify: %q: want it to say no checkpoint is left and the allowed delay", out)
+		}
+	})
+	t.Run("uncovered too long", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(2, 10*time.Minute)
+		a.must("checkpoint")
+		a.entries(1, 16*time.Minute)
+		a.entries(1, 10*time.Minute)
+		a.wantNotIntact(audit.CadenceGap, 3)
+	})
+	t.Run("covered too late", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(2, 10*time.Minute)
+		a.must("checkpoint")
+		a.entries(2, time.Hour)
+		a.must("checkpoint")
+		a.wantNotIntact(audit.CadenceGap, 3)
+	})
+	t.Run("within the cadence", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, map[string]string{"AUDIT_CHECKPOINT_GRACE": "1h"}))
+		a.entries(2, time.Hour)
+		a.must("checkpoint")
+		a.entries(2, 50*time.Minute)
+		out := a.must("verify")
+		if !strings.HasPrefix(out, "audit log intact: 4 entries, 1 checkpoints verified") {
+			t.Errorf("verify: %q", out)
+		}
+	})
+	t.Run("quiet log between checkpoints", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(2, 3*time.Hour)
+		a.pastCheckpoint(3*time.Hour - time.Minute)
+		a.entries(1, time.Minute)
+		a.must("checkpoint")
+		out, err := run(a, a.publicOnly(), "verify")
+		if err != nil || !strings.HasPrefix(out, "audit log intact: 3 entries, 2 checkpoints verified") {
+			t.Errorf("verify: %q, %v: three quiet hours between two checkpoints are no gap", out, err)
+		}
+		// Its time cannot be moved to hide a gap.
+		a.sql(`SET session_replication_role = replica`, `UPDATE audit_checkpoints SET signed_at = signed_at - interval '1 hour' WHERE seq = 2`)
+		a.wantNotIntact(audit.CheckpointSignatureInvalid, 2)
+	})
+	t.Run("checkpoints far apart with entries between", func(t *testing.T) {
+		a := newAuditCLI(t, auditKeyEnv(t, nil))
+		a.entries(2, 3*time.Hour)
+		a.pastCheckpoint(3*time.Hour - time.Minute)
+		a.entries(1, 2*time.Hour)
+		a.entries(1, time.Minute)
+		a.must("checkpoint")
+		a.wantNotIntact(audit.CadenceGap, 3)
+	})
+}
+
+// pastCheckpoint stores a checkpoint of the chain head as the schedule would have signed it ago before
+// now (its time is signed, so only the key's holder can make one).
+func (a *auditCLI) pastCheckpoint(ago time.Duration) {
+	a.t.Helper()
+	keys, err := audit.ParseKeys(func(k string) string { return a.env[k] })
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	conn, err := pgx.Connect(a.ctx, a.url)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer conn.Close(a.ctx)
+	c := audit.SignedCheckpoint{Version: 2, SignedAt: time.Now().Add(-ago).Truncate(time.Microsecond), KeyID: keys.KeyID}
+	if err := conn.QueryRow(a.ctx, `SELECT c.seq, c.hash, coalesce(p.seq, 0), coalesce(p.hash, decode(repeat('00', 32), 'hex'))
+		FROM audit_chain c LEFT JOIN (SELECT seq, hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) p ON true`).
+		Scan(&c.Seq, &c.Hash, &c.PrevSeq, &c.PrevHash); err != nil {
+		a.t.Fatal(err)
+	}
+	c.Signature = ed25519.Sign(keys.Signing, c.Message())
+	if _, err := conn.Exec(a.ctx, `INSERT INTO audit_checkpoints (version, seq, hash, signed_at, prev_seq, prev_hash, key_id, signature)
+		VALUES (2, $1, $2, $3, $4, $5, $6, $7)`, c.Seq, c.Hash, c.SignedAt, c.PrevSeq, c.PrevHash, c.KeyID, c.Signature); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// run runs an audit command with other variables.
+func run(a *auditCLI, env map[string]string, args ...string) (string, error) {
+	saved := a.env
+	defer func() { a.env = saved }()
+	a.env = env
+	return a.run(args...)
+}
+
+// readWitness reads a witness file's lines.
+func readWitness(t *testing.T, path string) []audit.SignedCheckpoint {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cps []audit.SignedCheckpoint
+	for line := range strings.Lines(string(data)) {
+		var c audit.SignedCheckpoint
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("witness line %q: %v", line, err)
+		}
+		cps = append(cps, c)
+	}
+	return cps
+}
+
+// Every signed checkpoint is appended to the witness file once, even after a run that stored it but did
+// not write it; verify compares the file with the database, with the public keys alone.
+func TestAuditWitnessFile(t *testing.T) {
+	dir := t.TempDir()
+	witness := filepath.Join(dir, "witness.jsonl")
+	a := newAuditCLI(t, auditKeyEnv(t, map[string]string{"AUDIT_WITNESS_FILE": witness}))
+	a.entries(3, time.Minute)
+	a.must("checkpoint")
+	a.entries(2, 0)
+	a.must("checkpoint")
+	a.must("checkpoint")
+	// A run that stored its checkpoint and stopped before writing it out (a crash): the next run writes it.
+	keys, err := audit.ParseKeys(func(k string) string { return a.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.entries(1, 0)
+	conn, err := pgx.Connect(a.ctx, a.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(a.ctx)
+	if res, err := audit.Checkpoint(a.ctx, conn, keys); err != nil || !res.Signed {
+		t.Fatalf("checkpoint without the sink: %+v, %v", res, err)
+	}
+	if out := a.must("checkpoint"); !strings.Contains(out, "nothing to sign") {
+		t.Errorf("checkpoint: %q", out)
+	}
+	lines := readWitness(t, witness)
+	var seqs []int64
+	for _, c := range lines {
+		seqs = append(seqs, c.Seq)
+	}
+	if fmt.Sprint(seqs) != "[3 5 6]" {
+		t.Fatalf("witness file seqs %v, want [3 5 6], each once", seqs)
+	}
+	rows, _ := conn.Query(a.ctx, `SELECT seq, hash, key_id, signature, signed_at, prev_seq FROM audit_checkpoints ORDER BY seq`)
+	i := 0
+	for rows.Next() {
+		var c audit.SignedCheckpoint
+		if err := rows.Scan(&c.Seq, &c.Hash, &c.KeyID, &c.Signature, &c.SignedAt, &c.PrevSeq); err != nil {
+			t.Fatal(err)
+		}
+		w := lines[i]
+		if w.Seq != c.Seq || !bytes.Equal(w.Hash, c.Hash) || !bytes.Equal(w.Signature, c.Signature) || !w.SignedAt.Equal(c.SignedAt) ||
+			w.PrevSeq != c.PrevSeq || w.KeyID != c.KeyID || !ed25519.Verify(keys.Verify[c.KeyID], w.Message(), w.Signature) {
+			t.Errorf("witness line %d %+v differs from the database's %+v or does not verify", i+1, w, c)
+		}
+		i++
+	}
+	if i != 3 {
+		t.Errorf("%d checkpoints in the database, want 3", i)
+	}
+	if info, err := os.Stat(witness); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("witness file: %v, %v: want mode 0600", info, err)
+	}
+
+	public := a.publicOnly()
+	out, err := run(a, public, "verify")
+	if err != nil || !strings.HasPrefix(out, "audit log intact: 6 entries, 3 checkpoints verified") || !strings.Contains(out, "3 witnessed checkpoints match") {
+		t.Fatalf("verify with the public key and the witness: %q, %v", out, err)
+	}
+	other := filepath.Join(dir, "copy.jsonl")
+	data, _ := os.ReadFile(witness)
+	write := func(b []byte) {
+		if err := os.WriteFile(other, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(data)
+	if out, err := run(a, public, "verify", "--witness", other); err != nil || !strings.Contains(out, "3 witnessed checkpoints match") {
+		t.Errorf("verify --witness copy: %q, %v", out, err)
+	}
+	// A last line cut short (a write that did not finish) is not a checkpoint yet.
+	write(append(bytes.Clone(data), `{"v":2,"seq":9`...))
+	if out, err := run(a, public, "verify", "--witness", other); err != nil || !strings.Contains(out, "3 witnessed checkpoints match") {
+		t.Errorf("verify with a torn last line: %q, %v", out, err)
+	}
+
+	lineWith := func(n int, edit func(*audit.SignedCheckpoint)) []byte {
+		var b bytes.Buffer
+		for i, c := range readWitness(t, witness) {
+			if i == n {
+				edit(&c)
+			}
+			line, _ := json.Marshal(c)
+			b.Write(append(line, '\n'))
+		}
+		return b.Bytes()
+	}
+	for name, tc := range map[string]struct {
+		file []byte
+		kind audit.ProblemKind
+		seq  int64
+	}{
+		"hash changed":       {lineWith(1, func(c *audit.SignedCheckpoint) { c.Hash[0] ^= 1 }), audit.CheckpointSignatureInvalid, 5},
+		"time changed":       {lineWith(0, func(c *audit.SignedCheckpoint) { c.SignedAt = c.SignedAt.Add(time.Second) }), audit.CheckpointSignatureInvalid, 3},
+		"beyond the log":     {lineWith(2, func(c *audit.SignedCheckpoint) { c.Seq = 9 }), audit.CheckpointSignatureInvalid, 9},
+		"not a checkpoint":   {append(bytes.Clone(data), "hello\n"...), audit.WitnessMalformed, 0},
+		"out of order":       {append(bytes.Clone(data), strings.SplitAfter(string(data), "\n")[0]...), audit.WitnessMalformed, 3},
+		"signed by intruder": {lineWith(0, func(c *audit.SignedCheckpoint) { c.KeyID = "intruder" }), audit.CheckpointUnknownKey, 3},
+	} {
+		write(tc.file)
+		out, err := run(a, public, "verify", "--witness", other)
+		if want := fmt.Sprintf("%s at seq %d", tc.kind, tc.seq); !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
+			t.Errorf("%s: verify: %q, %v; want %q", name, out, err, want)
+		}
+	}
+	if _, err := run(a, public, "verify", "--witness", filepath.Join(dir, "missing")); err == nil || errors.Is(err, errAuditNotIntact) {
+		t.Errorf("verify with a missing witness file: %v, want a read error", err)
+	}
+	for _, args := range [][]string{{"verify", "--witness"}, {"verify", "--nonsense"}, {"checkpoint", "--witness", other}} {
+		if _, err := run(a, public, args...); !errors.Is(err, errAuditUsage) {
+			t.Errorf("audit %q: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// The finding's forgery: a superuser rewrites an entry, rehashes the chain and deletes the checkpoints.
+// The checkpoint refuses to sign a head that does not extend the witnessed checkpoint; one signed without
+// the witness is caught by verify with the witness file, which names the fork.
+func TestAuditForgeryAgainstWitness(t *testing.T) {
+	witness := filepath.Join(t.TempDir(), "witness.jsonl")
+	a := newAuditCLI(t, auditKeyEnv(t, map[string]string{"AUDIT_WITNESS_FILE": witness}))
+	a.entries(4, 2*time.Minute)
+	a.must("checkpoint")
+	a.entries(2, time.Minute)
+	a.must("checkpoint")
+	a.entries(1, 0)
+	a.sql(`SET session_replication_role = replica`, `UPDATE audit_log SET entity_id = 'forged' WHERE seq = 2`, auditRehash,
+		`DELETE FROM audit_checkpoints`)
+
+	_, err := a.run("checkpoint")
+	var ce *audit.ChainError
+	if !errors.As(err, &ce) || ce.Problem.Kind != audit.WitnessMismatch || ce.Problem.Seq != 6 {
+		t.Fatalf("checkpoint after the forgery: %v; want it refused, naming the witnessed checkpoint at seq 6", err)
+	}
+	if n := testenv.Count(t, a.url, `SELECT count(*) FROM audit_checkpoints`); n != 0 {
+		t.Fatalf("%d checkpoints signed over the forgery", n)
+	}
+	// A signer without the witness file signs the forged head.
+	noWitness := maps.Clone(a.env)
+	delete(noWitness, "AUDIT_WITNESS_FILE")
+	if out, err := run(a, noWitness, "checkpoint"); err != nil || !strings.Contains(out, "signed audit checkpoint at seq 7") {
+		t.Fatalf("checkpoint without the witness: %q, %v", out, err)
+	}
+	public := a.publicOnly()
+	delete(public, "AUDIT_WITNESS_FILE")
+	// The rewrite is consistent and freshly signed: without the witness nothing is wrong in the database.
+	if out, err := run(a, public, "verify"); err != nil {
+		t.Fatalf("verify without the witness: %q, %v; the forgery should be undetectable there", out, err)
+	}
+	out, err := run(a, public, "verify", "--witness", witness)
+	if !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, "witness_mismatch at seq 4") || !strings.Contains(out, "fork") {
+		t.Errorf("verify --witness: %q, %v; want the fork named at the first witnessed checkpoint, seq 4", out, err)
+	}
+	// The signer with the witness still refuses, and writes nothing.
+	if _, err := a.run("checkpoint"); !errors.As(err, &ce) || ce.Problem.Kind != audit.WitnessMismatch {
+		t.Errorf("checkpoint with the witness after the forged checkpoint: %v", err)
+	}
+	if n := len(readWitness(t, witness)); n != 2 {
+		t.Errorf("%d witness lines, want the 2 from before the forgery", n)
+	}
+}
+
+// auditRehash recomputes every hash in seq order and moves the head, as an attacker who knows the formula
+// would.
+const auditRehash = `DO $$
+DECLARE r record; h bytea := decode(repeat('00', 32), 'hex');
+BEGIN
+	FOR r IN SELECT * FROM audit_log ORDER BY seq LOOP
+		UPDATE audit_log SET prev_hash = h,
+			hash = audit_entry_hash(h, r.seq, r.at, r.actor_id, r.action, r.entity_type, r.entity_id, r.detail, r.dedup_key)
+			WHERE id = r.id RETURNING hash INTO h;
+	END LOOP;
+	UPDATE audit_chain SET hash = h;
+END $$`
+
+// The scheduled checkpoint (the AuditCheckpoint workflow and its activity, on a real Temporal server)
+// writes each checkpoint to the witness file once, and after the forgery refuses, without retrying, to
+// sign a head that does not extend the witnessed checkpoint.
+func TestScheduledCheckpointWitnessed(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Temporal(t)
+	url := testenv.DatabaseURL(t)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	witness := filepath.Join(t.TempDir(), "witness.jsonl")
+	keys, err := config.LoadAudit(func(k string) string { return auditKeyEnv(t, nil)[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.WitnessFile = witness
+	queue := testenv.WorkerWith(t, c, &activities.Activities{Store: st, AuditKeys: keys.Keys, AuditSinks: keys.Sinks()})
+	checkpoint := func() (audit.CheckpointResult, error) {
+		t.Helper()
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "audit-checkpoint-" + rand.Text()[:8], TaskQueue: queue},
+			workflows.AuditCheckpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res audit.CheckpointResult
+		err = run.Get(ctx, &res)
+		return res, err
+	}
+	for i := range 3 {
+		if _, err := st.CreateSupplier(ctx, nil, domain.Supplier{Name: fmt.Sprint("Supplier ", i), Tier: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := checkpoint(); err != nil || !res.Signed || res.Seq != 3 || res.Witnessed != 1 {
+		t.Fatalf("scheduled checkpoint: %+v, %v; want seq 3 signed and witnessed", res, err)
+	}
+	if res, err := checkpoint(); err != nil || res.Signed || res.Witnessed != 0 {
+		t.Fatalf("scheduled checkpoint again: %+v, %v; want nothing signed or written", res, err)
+	}
+	if lines := readWitness(t, witness); len(lines) != 1 || lines[0].Seq != 3 {
+		t.Fatalf("witness file %+v, want the checkpoint at seq 3 once", lines)
+	}
+
+	testenv.Exec(t, url, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('a', 'b', 'c')`)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range []string{`SET session_replication_role = replica`, `UPDATE audit_log SET action = 'forged' WHERE seq = 1`,
+		auditRehash, `DELETE FROM audit_checkpoints`} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	_, err = checkpoint()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "AuditChainBroken" || !strings.Contains(appErr.Error(), "witness_mismatch at seq 3") {
+		t.Fatalf("scheduled checkpoint after the forgery: %v; want it refused as AuditChainBroken naming the witnessed seq 3", err)
+	}
+	if n := testenv.Count(t, url, `SELECT count(*) FROM audit_checkpoints`); n != 0 {
+		t.Errorf("%d checkpoints signed over the forgery", n)
+	}
+	if lines := readWitness(t, witness); len(lines) != 1 {
+		t.Errorf("%d witness lines, want 1", len(lines))
 	}
 }

@@ -43,15 +43,18 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := migrate(ctx, cfg, log); err != nil {
 		return err
 	}
-	if cfg.AuditKeys.Signing == nil {
+	if cfg.Audit.Keys.Signing == nil {
 		key, err := devSecret(dataDir, "audit-signing-key", audit.GenerateKey)
 		if err != nil {
 			return err
 		}
 		os.Setenv(audit.EnvSigningKey, key)
-		if cfg.AuditKeys, err = audit.LoadKeys(); err != nil {
+		if cfg.Audit.Keys, err = audit.LoadKeys(); err != nil {
 			return err
 		}
+	}
+	if cfg.Audit.WitnessFile == "" {
+		cfg.Audit.WitnessFile = filepath.Join(dataDir, "audit-witness.jsonl")
 	}
 	if len(cfg.Keyring.KeyIDs()) == 0 {
 		key, err := devSecret(dataDir, "partner-credential-key", func() (string, error) { return partners.GenerateKey(), nil })

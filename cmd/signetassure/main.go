@@ -139,8 +139,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	}
 	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)
 	every := worker.Intervals{PartnerHealth: cfg.PartnerHealthEvery}
-	if cfg.AuditKeys.Signing != nil {
-		every.AuditCheckpoint = cfg.AuditCheckpointEvery
+	if cfg.Audit.Keys.Signing != nil {
+		every.AuditCheckpoint = cfg.Audit.CheckpointEvery
 	}
 	if acs != nil {
 		every.AccessSync = cfg.ACS.SyncEvery
@@ -155,9 +155,10 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		return fmt.Errorf("temporal schedules: %w", err)
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
-		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.AuditKeys,
-		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
-		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
+		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.Audit.Keys,
+		AuditSinks: cfg.Audit.Sinks(),
+		Access:     activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
+		Messaging:  cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
 	if err := w.Start(); err != nil {
 		return err
 	}
