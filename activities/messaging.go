@@ -123,6 +123,18 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 		StaffUserID: in.StaffUserID,
 		Recipient:   to, Subject: r.Subject, Body: r.Body, Status: messaging.StatusPending, StatusAt: now,
 		ClearanceID: in.ClearanceID, BroadcastID: in.BroadcastID}
+	// What goes to the provider besides the body: the e-mail's HTML part, or the approved WhatsApp
+	// template with its variables (WhatsApp takes no free-form text outside the 24-hour session).
+	if ch == messaging.Email {
+		m.HTML = r.HTML
+	}
+	if ch == messaging.WhatsApp && t.ContentSID != "" {
+		m.ContentSID = t.ContentSID
+		if m.ContentVariables, err = messaging.ContentVariables(t.ContentVariables, vars); err != nil {
+			return domain.Message{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+		}
+	}
 	if in.CaseRef != "" {
 		m.CaseRef = &in.CaseRef
 	}
@@ -225,7 +237,7 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 		return m, err
 	}
 	out := messaging.Outgoing{ID: m.ID, Channel: m.Channel, To: m.Recipient, Subject: m.Subject, Body: m.Body,
-		FirstAttempt: first}
+		HTML: m.HTML, ContentSID: m.ContentSID, ContentVariables: m.ContentVariables, FirstAttempt: first}
 	if earlier {
 		r, found, err := p.Find(ctx, out)
 		if err != nil {

@@ -16,11 +16,11 @@ import (
 
 // ---- templates ----
 
-const templateCols = `name, channel, version, subject, body, html, content_sid, created_by, created_at`
+const templateCols = `name, channel, version, subject, body, html, content_sid, content_variables, created_by, created_at`
 
 func scanTemplate(r pgx.CollectableRow) (domain.Template, error) {
 	var t domain.Template
-	err := r.Scan(&t.Name, &t.Channel, &t.Version, &t.Subject, &t.Body, &t.HTML, &t.ContentSID, &t.CreatedBy, &t.CreatedAt)
+	err := r.Scan(&t.Name, &t.Channel, &t.Version, &t.Subject, &t.Body, &t.HTML, &t.ContentSID, &t.ContentVariables, &t.CreatedBy, &t.CreatedAt)
 	return t, err
 }
 
@@ -49,9 +49,9 @@ func (s *Store) AddTemplateVersion(ctx context.Context, actor Actor, t domain.Te
 			return err
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO message_templates (name, channel, version, subject, body, html,
-			content_sid, created_by) SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7
-			FROM message_templates WHERE name = $1 AND channel = $2 RETURNING `+templateCols,
-			t.Name, t.Channel, t.Subject, t.Body, t.HTML, t.ContentSID, (*uuid.UUID)(actor))
+			content_sid, content_variables, created_by) SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6,
+			$8, $7 FROM message_templates WHERE name = $1 AND channel = $2 RETURNING `+templateCols,
+			t.Name, t.Channel, t.Subject, t.Body, t.HTML, t.ContentSID, (*uuid.UUID)(actor), nonNilStrings(t.ContentVariables))
 		var err error
 		out, err = pgx.CollectExactlyOneRow(rows, scanTemplate)
 		return err
@@ -62,13 +62,13 @@ func (s *Store) AddTemplateVersion(ctx context.Context, actor Actor, t domain.Te
 // ---- the outbox ----
 
 const messageCols = `id, channel, template, template_version, person_id, staff_user_id, recipient, subject, body,
-	status, status_at, status_reason, provider, provider_id, error_code, price::text, price_unit, segments,
+	html, content_sid, content_variables, price_status, price_note, status, status_at, status_reason, provider, provider_id, error_code, price::text, price_unit, segments,
 	handover_started_at, case_ref, clearance_id, broadcast_id, created_at, updated_at`
 
 func scanMessage(r pgx.CollectableRow) (domain.Message, error) {
 	var m domain.Message
 	err := r.Scan(&m.ID, &m.Channel, &m.Template, &m.TemplateVersion, &m.PersonID, &m.StaffUserID, &m.Recipient,
-		&m.Subject, &m.Body, &m.Status, &m.StatusAt, &m.StatusReason, &m.Provider, &m.ProviderID, &m.ErrorCode,
+		&m.Subject, &m.Body, &m.HTML, &m.ContentSID, &m.ContentVariables, &m.PriceStatus, &m.PriceNote, &m.Status, &m.StatusAt, &m.StatusReason, &m.Provider, &m.ProviderID, &m.ErrorCode,
 		&m.Price, &m.PriceUnit, &m.Segments, &m.HandoverStartedAt, &m.CaseRef, &m.ClearanceID, &m.BroadcastID,
 		&m.CreatedAt, &m.UpdatedAt)
 	return m, err
@@ -80,11 +80,12 @@ func (s *Store) CreateMessage(ctx context.Context, m domain.Message) (stored dom
 	err = s.tx(ctx, nil, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO messages (id, channel, template, template_version, person_id,
 			staff_user_id, recipient, subject, body, status, status_at, status_reason, case_ref, clearance_id,
-			broadcast_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $11)
+			broadcast_id, created_at, updated_at, html, content_sid, content_variables)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $11, $16, $17, $18)
 			ON CONFLICT (id) DO NOTHING RETURNING `+messageCols,
 			m.ID, m.Channel, m.Template, m.TemplateVersion, m.PersonID, m.StaffUserID, m.Recipient, m.Subject,
-			m.Body, m.Status, m.StatusAt, m.StatusReason, m.CaseRef, m.ClearanceID, m.BroadcastID)
+			m.Body, m.Status, m.StatusAt, m.StatusReason, m.CaseRef, m.ClearanceID, m.BroadcastID, m.HTML, m.ContentSID,
+			m.ContentVariables)
 		var err error
 		stored, err = pgx.CollectExactlyOneRow(rows, scanMessage)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -530,4 +531,12 @@ func (s *Store) SetReminderPolicy(ctx context.Context, actor Actor, p domain.Rem
 			Scan(&out.NudgeDays, &out.RenewalLeadDays, &out.InfoReminderDays, &out.UpdatedBy, &out.UpdatedAt)
 	})
 	return out, err
+}
+
+// nonNilStrings is s, or an empty list for a text[] column that takes no NULL.
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
