@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 // A WhatsApp template with an approved Content template goes out as that template with its variables,
@@ -88,4 +91,58 @@ func TestEmailSentWithHTMLPart(t *testing.T) {
 	assert.Equal(t, "text/html", mails[0].Content[1].Type)
 	assert.Equal(t, "<p>Your <b>SC&lt;1&gt;</b> clearance expires on 2031-01-31.</p>", mails[0].Content[1].Value,
 		"the HTML part, its values escaped")
+}
+
+// runCosts runs the message cost workflow once and returns how many messages it priced.
+func (e *env) runCosts(name string) (int, error) {
+	e.t.Helper()
+	run, err := e.tc.ExecuteWorkflow(context.Background(), clientStart(name, e.queue), workflows.MessageCosts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var priced int
+	err = run.Get(context.Background(), &priced)
+	return priced, err
+}
+
+// A message Twilio cannot price (it no longer knows it, or states no price) is skipped and marked; the
+// messages after it are priced all the same.
+func TestMessageCostsSkipWhatCannotBePriced(t *testing.T) {
+	var p providers
+	e := newEnv(t, withProviders(&p))
+	f := p.twilio.Faults()
+	f.Lost = []string{"+447400123451"}        // fetching it answers 404
+	f.Unpriceable = []string{"+447400123452"} // Twilio states no price for it
+	p.twilio.SetFaults(f)
+	var ids []string
+	for _, mobile := range []string{"07400 123451", "07400 123452", "07400 123453"} {
+		person := e.messagePerson(mobile, "")
+		m := e.sendMessage(person, "sms", "renewal_nudge", reminderVars)
+		e.waitMessage(m["id"].(string), messaging.StatusDelivered) // in this order: the lost one is the oldest
+		ids = append(ids, m["id"].(string))
+	}
+
+	priced, err := e.runCosts("costs-1")
+	require.NoError(t, err, "a message that cannot be priced does not fail the run")
+	assert.Equal(t, 1, priced, "the message after the ones that cannot be priced is priced")
+	get := func(id string) map[string]any {
+		return e.must(http.StatusOK, domain.RoleCaseWorker, "GET", "/api/v1/messages/"+id, nil)
+	}
+	lost, unpriced, ok := get(ids[0]), get(ids[1]), get(ids[2])
+	assert.Equal(t, "-0.04000", ok["price"])
+	assert.Equal(t, "priced", ok["priceStatus"])
+	assert.Equal(t, "unpriceable", lost["priceStatus"], "Twilio's 404 is final")
+	assert.Contains(t, lost["priceNote"], "20404")
+	assert.Nil(t, lost["price"])
+	assert.Equal(t, "pending", unpriced["priceStatus"], "a price not stated yet is asked for again")
+
+	// Asked again run after run, it is given up on after a bounded number of tries; nothing else changes.
+	for run := 2; get(ids[1])["priceStatus"] == "pending"; run++ {
+		require.LessOrEqual(t, run, 20, "never given up on")
+		priced, err := e.runCosts(fmt.Sprintf("costs-%d", run))
+		require.NoError(t, err)
+		assert.Equal(t, 0, priced)
+	}
+	assert.Equal(t, "no price stated", get(ids[1])["priceNote"])
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM messages WHERE price IS NOT NULL`))
 }

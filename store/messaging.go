@@ -301,19 +301,36 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]domain.Message
 	return page(ctx, s, "messages", messageCols, &w, "created_at DESC, id", f.Page, scanMessage)
 }
 
-// UnpricedMessages lists Twilio messages past sending whose cost is not known yet, oldest first.
+// UnpricedMessages lists Twilio messages past sending whose cost is still to be read: those never
+// looked at first, then the ones looked at longest ago, so a message the provider will not price never
+// holds up the others.
 func (s *Store) UnpricedMessages(ctx context.Context, limit int) ([]domain.Message, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE price IS NULL AND provider = 'twilio'
-		AND status IN ('sent', 'delivered', 'read', 'undelivered', 'failed') AND provider_id IS NOT NULL
-		ORDER BY status_at LIMIT $1`, limit)
+	rows, _ := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE price_status = 'pending'
+		AND price IS NULL AND provider = 'twilio' AND status IN ('sent', 'delivered', 'read', 'undelivered', 'failed')
+		AND provider_id IS NOT NULL ORDER BY price_checked_at NULLS FIRST, status_at LIMIT $1`, limit)
 	return pgx.CollectRows(rows, scanMessage)
 }
 
 // SetMessagePrice records a message's cost.
 func (s *Store) SetMessagePrice(ctx context.Context, id, price, unit string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE messages SET price = $2::numeric, price_unit = $3, updated_at = now()
-		WHERE id = $1`, id, price, unit)
+	_, err := s.pool.Exec(ctx, `UPDATE messages SET price = $2::numeric, price_unit = $3, price_status = 'priced',
+		price_note = '', price_checked_at = now(), updated_at = now() WHERE id = $1`, id, price, unit)
 	return classify(err)
+}
+
+// MessageNotPriced notes that the provider stated no cost for a message this time, and why. After
+// giveUpAfter such tries, or at once when final (the provider will never price it), the message is
+// marked unpriceable and no longer asked about. It reports whether it was.
+func (s *Store) MessageNotPriced(ctx context.Context, id, note string, giveUpAfter int, final bool) (bool, error) {
+	var unpriceable bool
+	err := s.pool.QueryRow(ctx, `UPDATE messages SET price_attempts = price_attempts + 1, price_checked_at = now(),
+		price_note = $2, price_status = CASE WHEN $4 OR price_attempts + 1 >= $3 THEN 'unpriceable' ELSE price_status END
+		WHERE id = $1 AND price_status = 'pending' RETURNING price_status = 'unpriceable'`,
+		id, note, giveUpAfter, final).Scan(&unpriceable)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return unpriceable, classify(err)
 }
 
 // ---- consent ----
