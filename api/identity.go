@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/signicat"
@@ -77,7 +78,8 @@ func (s *Server) identityRoutes() []op {
 		{method: http.MethodPost, path: IdentityCallbackPath + ":caseRef",
 			summary: "The identity provider's callback (Authorization: the case's callback secret)", public: true,
 			req: new(identityCallbackPath), resp: new(IdentityCallbackAck),
-			alt: map[int]any{http.StatusForbidden: new(Problem)}, handle: s.identityCallback},
+			alt:    map[int]any{http.StatusForbidden: new(Problem), http.StatusServiceUnavailable: new(Problem)},
+			handle: s.identityCallback},
 		{method: http.MethodGet, path: IdentityReturnPath,
 			summary: "Where the subject lands after the capture flow (HTML)", public: true, resp: new(string),
 			handle: s.identityReturn},
@@ -252,17 +254,28 @@ func (s *Server) identityCallback(c *gin.Context) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	first, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, string(n.Status))
+	pending, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, string(n.Status))
 	if err != nil {
 		return err
 	}
-	if first {
+	if pending {
 		ctx, cancel := s.temporalCtx(c)
 		defer cancel()
-		// The callback is a hint: if the check cannot be woken, its polling finds the result.
-		if err := workflows.SignalIdentityCheck(ctx, s.Temporal, ref, workflows.IdentityCallback{ProcessID: n.ProcessID,
-			Status: string(n.Status)}); err != nil {
-			s.Log.Warn("identity: callback not passed to the check", "caseRef", ref, "error", err)
+		err := workflows.SignalIdentityCheck(ctx, s.Temporal, ref, workflows.IdentityCallback{ProcessID: n.ProcessID,
+			Status: string(n.Status)})
+		var notRunning *serviceerror.NotFound
+		if err != nil && !errors.As(err, &notRunning) {
+			// Not passed on: the provider is told to try again (it does, with backoff), and the callback stays
+			// pending so its retry passes it on; otherwise the check would wait for its next poll.
+			s.Log.Warn("identity: callback not passed to the check; the provider is asked to retry", "caseRef", ref,
+				"error", err)
+			c.Header("Retry-After", "5")
+			return problem(http.StatusServiceUnavailable, "unavailable",
+				"the callback could not be passed on to the identity check; try again")
+		}
+		// Passed on, or the check no longer runs (it has finished): nothing is left to wake.
+		if err := s.Store.IdentityCallbackPassed(c, ref, n.ProcessID, string(n.Status)); err != nil {
+			return err
 		}
 	}
 	c.JSON(http.StatusOK, IdentityCallbackAck{Received: true})

@@ -38,8 +38,14 @@ CREATE TABLE identity_evidence (
     FOREIGN KEY (case_ref, attempt) REFERENCES identity_checks (case_ref, attempt)
 );
 
+-- A callback is kept once passed on to the identity check; until then (the workflow engine could not be
+-- reached and the provider was answered 503) the provider's retry passes it on again.
+ALTER TABLE identity_callbacks ADD COLUMN passed_at timestamptz;
+UPDATE identity_callbacks SET passed_at = received_at;
+
 ---- create above / drop below ----
 
+ALTER TABLE identity_callbacks DROP COLUMN passed_at;
 DROP TABLE identity_evidence;
 DROP INDEX messages_unpriced_idx;
 ALTER TABLE messages DROP COLUMN price_note, DROP COLUMN price_checked_at, DROP COLUMN price_attempts,

@@ -206,11 +206,21 @@ func (s *Store) IdentityCallbackSecret(ctx context.Context, caseRef string) ([]b
 	return hash, classify(err)
 }
 
-// RecordIdentityCallback notes a callback; first is false for a repeat of the same process and status.
-func (s *Store) RecordIdentityCallback(ctx context.Context, caseRef, processID, status string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO identity_callbacks (case_ref, process_id, status) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, caseRef, processID, status)
-	return err == nil && tag.RowsAffected() == 1, classify(err)
+// RecordIdentityCallback notes a callback; pending is true unless the same process and status was
+// received and passed on to the identity check before (a repeat). A callback received but not passed on
+// stays pending, so the provider's retry passes it on.
+func (s *Store) RecordIdentityCallback(ctx context.Context, caseRef, processID, status string) (pending bool, err error) {
+	err = s.pool.QueryRow(ctx, `INSERT INTO identity_callbacks (case_ref, process_id, status) VALUES ($1, $2, $3)
+		ON CONFLICT (case_ref, process_id, status) DO UPDATE SET received_at = identity_callbacks.received_at
+		RETURNING passed_at IS NULL`, caseRef, processID, status).Scan(&pending)
+	return pending, classify(err)
+}
+
+// IdentityCallbackPassed notes that a callback was passed on to the identity check.
+func (s *Store) IdentityCallbackPassed(ctx context.Context, caseRef, processID, status string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE identity_callbacks SET passed_at = now() WHERE case_ref = $1 AND process_id = $2
+		AND status = $3 AND passed_at IS NULL`, caseRef, processID, status)
+	return classify(err)
 }
 
 // IdentityUpload is a staff-attended check's images (data URLs) awaiting hand-over to the provider.
