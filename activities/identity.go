@@ -330,10 +330,7 @@ func (a *Activities) keepEvidence(ctx context.Context, ref IdentityRef) (string,
 	}
 	ev := store.IdentityEvidence{CaseRef: ref.CaseRef, Attempt: ref.Attempt, KeyID: keyID, Sealed: sealed,
 		SHA256: hex.EncodeToString(sum[:]), Bytes: n}
-	if err := a.Store.KeepIdentityEvidence(ctx, ev); err != nil {
-		return "", err
-	}
-	return ev.SHA256, nil
+	return a.Store.KeepIdentityEvidence(ctx, ev)
 }
 
 // cappedWriter writes at most left bytes to w and fails beyond.

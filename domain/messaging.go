@@ -50,8 +50,8 @@ type Message struct {
 	PriceUnit        *string           `json:"priceUnit"`
 	Segments         *int              `json:"segments"`
 	// PriceStatus is pending until the provider states the cost (priced), or unpriceable when it would
-	// not after several tries (PriceNote says why).
-	PriceStatus string `json:"priceStatus"`
+	// not after several tries (PriceNote says why); empty for a provider that states no cost.
+	PriceStatus string `json:"priceStatus,omitempty"`
 	PriceNote   string `json:"priceNote,omitempty"`
 	// HandoverStartedAt is set while a hand-over may have reached the provider unacknowledged.
 	HandoverStartedAt *time.Time     `json:"-"`

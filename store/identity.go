@@ -163,15 +163,20 @@ func (s *Store) HasIdentityEvidence(ctx context.Context, caseRef string, attempt
 }
 
 // KeepIdentityEvidence stores an accepted check's sealed result archive and its digest on the attempt,
-// once: a repeat keeps what was stored first.
-func (s *Store) KeepIdentityEvidence(ctx context.Context, ev IdentityEvidence) error {
+// once: a repeat keeps what was stored first, whose digest it returns.
+func (s *Store) KeepIdentityEvidence(ctx context.Context, ev IdentityEvidence) (string, error) {
+	var kept string
 	audit := &AuditEntry{Action: "identity.evidence.kept", EntityType: "vetting_case", EntityID: ev.CaseRef,
 		Detail:   map[string]any{"attempt": ev.Attempt, "sha256": ev.SHA256, "bytes": ev.Bytes, "keyId": ev.KeyID},
 		DedupKey: "identity/" + ev.CaseRef + "/" + strconv.Itoa(ev.Attempt) + "/evidence"}
-	return s.tx(ctx, audit, func(tx pgx.Tx) error {
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO identity_evidence (case_ref, attempt, key_id, sealed, sha256, bytes)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 			ev.CaseRef, ev.Attempt, ev.KeyID, ev.Sealed, ev.SHA256, ev.Bytes); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT sha256 FROM identity_evidence WHERE case_ref = $1 AND attempt = $2`,
+			ev.CaseRef, ev.Attempt).Scan(&kept); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE identity_checks c SET evidence_sha256 = e.sha256, evidence_bytes = e.bytes,
@@ -180,6 +185,7 @@ func (s *Store) KeepIdentityEvidence(ctx context.Context, ev IdentityEvidence) e
 				AND e.attempt = c.attempt AND c.evidence_sha256 <> e.sha256`, ev.CaseRef, ev.Attempt)
 		return err
 	})
+	return kept, err
 }
 
 // IdentityEvidenceOf reads an attempt's kept result archive, still sealed; ErrNotFound when none is kept.

@@ -71,6 +71,9 @@ func scanMessage(r pgx.CollectableRow) (domain.Message, error) {
 		&m.Subject, &m.Body, &m.HTML, &m.ContentSID, &m.ContentVariables, &m.PriceStatus, &m.PriceNote, &m.Status, &m.StatusAt, &m.StatusReason, &m.Provider, &m.ProviderID, &m.ErrorCode,
 		&m.Price, &m.PriceUnit, &m.Segments, &m.HandoverStartedAt, &m.CaseRef, &m.ClearanceID, &m.BroadcastID,
 		&m.CreatedAt, &m.UpdatedAt)
+	if m.Provider != "twilio" {
+		m.PriceStatus = "" // only Twilio states a cost
+	}
 	return m, err
 }
 
