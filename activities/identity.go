@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/store"
 )
@@ -42,6 +44,9 @@ type IdentitySettings struct {
 	CallbackURL string
 	RedirectURL string
 	Plan        IdentityPlan
+	// Evidence seals an accepted check's result archive before it is kept (and the provider's copy
+	// deleted).
+	Evidence *partners.Keyring
 }
 
 // IdentityPlan is how a case's identity check runs: which provider (empty: none configured), how long the
@@ -285,18 +290,61 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 	if err != nil {
 		return IdentityOutcome{}, nonRetryable(err)
 	}
-	if check.Status == domain.IdentityAccepted && check.EvidenceSHA256 == "" {
-		h := sha256.New()
-		n, err := a.Identity.Client.DownloadResult(ctx, in.DossierID, in.ProcessID, h)
+	if check.Status == domain.IdentityAccepted {
+		sum, err := a.keepEvidence(ctx, in.IdentityRef)
 		if err != nil {
-			return IdentityOutcome{}, providerError("download result", err)
-		}
-		check.EvidenceSHA256 = hex.EncodeToString(h.Sum(nil))
-		if err := a.Store.SetIdentityEvidence(ctx, in.CaseRef, in.Attempt, check.EvidenceSHA256, n); err != nil {
 			return IdentityOutcome{}, err
 		}
+		check.EvidenceSHA256 = sum
 	}
 	return outcomeOf(check), nil
+}
+
+// maxEvidenceBytes bounds a result archive kept as evidence.
+const maxEvidenceBytes = 64 << 20
+
+// keepEvidence keeps an accepted attempt's result archive, once: downloaded from the provider, sealed
+// with the evidence key, and stored with its SHA-256 (which it returns). It must succeed before the
+// provider's copy is deleted: any failure is an error, and the activity is retried.
+func (a *Activities) keepEvidence(ctx context.Context, ref IdentityRef) (string, error) {
+	kept, err := a.Store.HasIdentityEvidence(ctx, ref.CaseRef, ref.Attempt)
+	if err != nil || kept {
+		if err == nil {
+			var c domain.IdentityCheck
+			c, err = a.Store.IdentityCheck(ctx, ref.CaseRef, ref.Attempt)
+			return c.EvidenceSHA256, err
+		}
+		return "", err
+	}
+	var buf bytes.Buffer
+	n, err := a.Identity.Client.DownloadResult(ctx, ref.DossierID, ref.ProcessID, &cappedWriter{w: &buf, left: maxEvidenceBytes})
+	if err != nil {
+		return "", providerError("download result", err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	keyID, sealed, err := a.Identity.Evidence.Seal(buf.Bytes(), store.IdentityEvidenceAAD(ref.CaseRef, ref.Attempt))
+	clear(buf.Bytes())
+	if err != nil {
+		// Retried (the provider's copy is kept meanwhile) until someone configures EVIDENCE_KEY.
+		return "", fmt.Errorf("identity evidence not sealed: %w", err)
+	}
+	ev := store.IdentityEvidence{CaseRef: ref.CaseRef, Attempt: ref.Attempt, KeyID: keyID, Sealed: sealed,
+		SHA256: hex.EncodeToString(sum[:]), Bytes: n}
+	return a.Store.KeepIdentityEvidence(ctx, ev)
+}
+
+// cappedWriter writes at most left bytes to w and fails beyond.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		return 0, fmt.Errorf("the result archive is larger than %d MiB", maxEvidenceBytes>>20)
+	}
+	c.left -= int64(len(p))
+	return c.w.Write(p)
 }
 
 func outcomeOf(c domain.IdentityCheck) IdentityOutcome {

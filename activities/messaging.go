@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -123,6 +125,18 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 		StaffUserID: in.StaffUserID,
 		Recipient:   to, Subject: r.Subject, Body: r.Body, Status: messaging.StatusPending, StatusAt: now,
 		ClearanceID: in.ClearanceID, BroadcastID: in.BroadcastID}
+	// What goes to the provider besides the body: the e-mail's HTML part, or the approved WhatsApp
+	// template with its variables (WhatsApp takes no free-form text outside the 24-hour session).
+	if ch == messaging.Email {
+		m.HTML = r.HTML
+	}
+	if ch == messaging.WhatsApp && t.ContentSID != "" {
+		m.ContentSID = t.ContentSID
+		if m.ContentVariables, err = messaging.ContentVariables(t.ContentVariables, vars); err != nil {
+			return domain.Message{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+		}
+	}
 	if in.CaseRef != "" {
 		m.CaseRef = &in.CaseRef
 	}
@@ -225,7 +239,7 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 		return m, err
 	}
 	out := messaging.Outgoing{ID: m.ID, Channel: m.Channel, To: m.Recipient, Subject: m.Subject, Body: m.Body,
-		FirstAttempt: first}
+		HTML: m.HTML, ContentSID: m.ContentSID, ContentVariables: m.ContentVariables, FirstAttempt: first}
 	if earlier {
 		r, found, err := p.Find(ctx, out)
 		if err != nil {
@@ -266,8 +280,18 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 	return m, err
 }
 
+// Cost fetching gives up on a message after maxPriceTries reads without a price (an hour of the
+// default five-minute schedule), and ends a run after maxPriceOutages provider failures in a row (the
+// provider is down: the next run carries on).
+const (
+	maxPriceTries   = 12
+	maxPriceOutages = 3
+)
+
 // FetchMessageCosts reads the cost of messages past sending whose cost the provider had not stated yet.
-// It returns how many it priced.
+// A message it cannot price (no price stated, or the provider no longer knows it) is noted and skipped,
+// and after maxPriceTries, or at once when the provider refuses to know it, marked unpriceable: it never
+// holds up the messages after it. It returns how many it priced.
 func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 	p, ok := a.Messaging.Channels[messaging.SMS]
 	if !ok || p.Name != "twilio" {
@@ -277,20 +301,56 @@ func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	priced := 0
-	for _, m := range ms {
+	log := activity.GetLogger(ctx)
+	priced, outages := 0, 0
+	for i, m := range ms {
 		r, err := p.Fetch(ctx, *m.ProviderID)
 		if err != nil {
-			return priced, err
-		}
-		if r.Price == "" {
+			kind := messaging.KindOf(err)
+			if kind == messaging.Refused {
+				return priced, temporal.NewNonRetryableApplicationError(err.Error(), ErrMessagingRefused, err)
+			}
+			// The provider's word that it cannot give this message (404, 4xx) is final; its outages are
+			// retried by later runs, message by message, up to maxPriceTries.
+			final := kind == messaging.Invalid || kind == messaging.OptedOut
+			gaveUp, nerr := a.Store.MessageNotPriced(ctx, m.ID, "fetch: "+err.Error(), maxPriceTries, final)
+			if nerr != nil {
+				return priced, nerr
+			}
+			if gaveUp {
+				log.Warn("message cost: the provider cannot price the message; marked unpriceable", "message", m.ID,
+					"kind", kind)
+			}
+			if !final {
+				if outages++; outages >= maxPriceOutages {
+					return priced, fmt.Errorf("message cost: the provider failed %d times in a row: %w", outages, err)
+				}
+			}
+			activity.RecordHeartbeat(ctx, i)
 			continue
 		}
-		if err := a.Store.SetMessagePrice(ctx, m.ID, r.Price, r.PriceUnit); err != nil {
-			return priced, err
+		outages = 0
+		// numeric(12, 5): a price outside it (or no number at all) could never be stored.
+		v, perr := strconv.ParseFloat(r.Price, 64)
+		if perr == nil && !(math.Abs(v) < 1e7) {
+			perr = fmt.Errorf("price out of range")
 		}
-		priced++
-		activity.RecordHeartbeat(ctx, priced)
+		switch {
+		case r.Price == "":
+			if _, err := a.Store.MessageNotPriced(ctx, m.ID, "no price stated", maxPriceTries, false); err != nil {
+				return priced, err
+			}
+		case perr != nil:
+			if _, err := a.Store.MessageNotPriced(ctx, m.ID, "unreadable price", maxPriceTries, true); err != nil {
+				return priced, err
+			}
+		default:
+			if err := a.Store.SetMessagePrice(ctx, m.ID, r.Price, r.PriceUnit); err != nil {
+				return priced, err
+			}
+			priced++
+		}
+		activity.RecordHeartbeat(ctx, i)
 	}
 	return priced, nil
 }

@@ -5,16 +5,21 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
@@ -25,6 +30,8 @@ import (
 type IdentityHooks struct {
 	Client   *signicat.Client
 	Attended string
+	// Evidence opens the sealed result archives of accepted checks.
+	Evidence *partners.Keyring
 }
 
 // Identity paths outside /api/v1/cases: the provider's callbacks (under the public URL, followed by the
@@ -53,6 +60,10 @@ type (
 	identityCallbackPath struct {
 		CaseRef string `path:"caseRef"`
 	}
+	identityEvidencePath struct {
+		CaseRef string `path:"caseRef"`
+		Attempt int    `path:"attempt" minimum:"1"`
+	}
 	// IdentityCallbackAck answers a provider's callback.
 	IdentityCallbackAck struct {
 		Received bool `json:"received"`
@@ -71,13 +82,18 @@ func (s *Server) identityRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/identity-check/retry",
 			summary: "Start a new attempt of the identity check (a new process at the provider)", roles: caseWorkers,
 			req: new(caseRefPath), resp: new(CaseView), handle: s.retryIdentityCheck},
+		{method: http.MethodGet, path: "/api/v1/cases/:caseRef/identity-checks/:attempt/evidence",
+			summary: "Download an accepted identity check's result archive (zip) as the provider gave it; every download is audited",
+			roles:   evidenceReaders, req: new(identityEvidencePath), resp: new([]byte), contentType: "application/zip",
+			handle: s.identityEvidence},
 		{method: http.MethodGet, path: "/api/v1/identity/document-types",
 			summary: "The identity documents the provider verifies for a staff-attended check", roles: allStaff,
 			resp: new(List[signicat.DocumentType]), handle: s.documentTypes},
 		{method: http.MethodPost, path: IdentityCallbackPath + ":caseRef",
 			summary: "The identity provider's callback (Authorization: the case's callback secret)", public: true,
 			req: new(identityCallbackPath), resp: new(IdentityCallbackAck),
-			alt: map[int]any{http.StatusForbidden: new(Problem)}, handle: s.identityCallback},
+			alt:    map[int]any{http.StatusForbidden: new(Problem), http.StatusServiceUnavailable: new(Problem)},
+			handle: s.identityCallback},
 		{method: http.MethodGet, path: IdentityReturnPath,
 			summary: "Where the subject lands after the capture flow (HTML)", public: true, resp: new(string),
 			handle: s.identityReturn},
@@ -94,6 +110,51 @@ func (s *Server) identityChecks(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, List[domain.IdentityCheck]{Items: nonNil(checks), Total: len(checks)})
+	return nil
+}
+
+// evidenceReaders may download identity evidence (the document and face images themselves): the officer
+// who decides the case on it and the security controller, not every role that reads a case.
+var evidenceReaders = []domain.Role{domain.RoleVettingOfficer, domain.RoleSecurityController}
+
+// identityEvidence streams an attempt's kept result archive, opened with the evidence key and checked
+// against its digest, after writing the download to the audit log (who, which case and attempt, digest).
+func (s *Server) identityEvidence(c *gin.Context) error {
+	ref := c.Param("caseRef")
+	attempt, err := strconv.Atoi(c.Param("attempt"))
+	if err != nil || attempt < 1 || attempt > 1_000_000 {
+		return invalid(FieldError{Field: "attempt", Message: "must be a whole number from 1"})
+	}
+	if _, err := s.Store.Case(c, ref); err != nil {
+		return notFoundAs(err, "case")
+	}
+	ev, err := s.Store.IdentityEvidenceOf(c, ref, attempt)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(http.StatusNotFound, "not-found", "no evidence is kept for this attempt (it is not an accepted check)")
+	} else if err != nil {
+		return err
+	}
+	zip, err := s.Identity.Evidence.Open(ev.KeyID, ev.Sealed, store.IdentityEvidenceAAD(ref, attempt))
+	if err != nil {
+		s.Log.Error("identity: evidence does not open", "caseRef", ref, "attempt", attempt, "keyId", ev.KeyID, "error", err)
+		return problem(http.StatusInternalServerError, "evidence-unreadable",
+			"the evidence cannot be opened with the configured EVIDENCE_KEY")
+	}
+	sum := sha256.Sum256(zip)
+	if hex.EncodeToString(sum[:]) != ev.SHA256 {
+		s.Log.Error("identity: evidence does not match its digest", "caseRef", ref, "attempt", attempt)
+		return problem(http.StatusInternalServerError, "evidence-altered", "the evidence does not match its digest")
+	}
+	if err := s.Store.Audit(c, store.AuditEntry{Actor: actor(c), Action: "identity.evidence.downloaded",
+		EntityType: "vetting_case", EntityID: ref, Detail: map[string]any{"attempt": attempt, "sha256": ev.SHA256,
+			"bytes": ev.Bytes}}); err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="identity-%s-%d.zip"`, ref, attempt))
+	c.Header("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":") // RFC 9530
+	c.Data(http.StatusOK, "application/zip", zip)
 	return nil
 }
 
@@ -252,17 +313,28 @@ func (s *Server) identityCallback(c *gin.Context) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	first, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, string(n.Status))
+	pending, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, string(n.Status))
 	if err != nil {
 		return err
 	}
-	if first {
+	if pending {
 		ctx, cancel := s.temporalCtx(c)
 		defer cancel()
-		// The callback is a hint: if the check cannot be woken, its polling finds the result.
-		if err := workflows.SignalIdentityCheck(ctx, s.Temporal, ref, workflows.IdentityCallback{ProcessID: n.ProcessID,
-			Status: string(n.Status)}); err != nil {
-			s.Log.Warn("identity: callback not passed to the check", "caseRef", ref, "error", err)
+		err := workflows.SignalIdentityCheck(ctx, s.Temporal, ref, workflows.IdentityCallback{ProcessID: n.ProcessID,
+			Status: string(n.Status)})
+		var notRunning *serviceerror.NotFound
+		if err != nil && !errors.As(err, &notRunning) {
+			// Not passed on: the provider is told to try again (it does, with backoff), and the callback stays
+			// pending so its retry passes it on; otherwise the check would wait for its next poll.
+			s.Log.Warn("identity: callback not passed to the check; the provider is asked to retry", "caseRef", ref,
+				"error", err)
+			c.Header("Retry-After", "5")
+			return problem(http.StatusServiceUnavailable, "unavailable",
+				"the callback could not be passed on to the identity check; try again")
+		}
+		// Passed on, or the check no longer runs (it has finished): nothing is left to wake.
+		if err := s.Store.IdentityCallbackPassed(c, ref, n.ProcessID, string(n.Status)); err != nil {
+			return err
 		}
 	}
 	c.JSON(http.StatusOK, IdentityCallbackAck{Received: true})

@@ -38,8 +38,9 @@ func withIdentity(sim **signicatsim.Sim) envOption {
 		e.identity = activities.IdentitySettings{Client: client, Attended: "onfido",
 			Capture:     signicat.CaptureProvider{Provider: "onfido", ProcessType: "documentSelfie"},
 			CallbackURL: public + api.IdentityCallbackPath, RedirectURL: public + api.IdentityReturnPath,
-			Plan: activities.IdentityPlan{LinkValidity: time.Hour, PollFirst: 300 * time.Millisecond, PollMax: time.Second}}
-		e.identityHooks = api.IdentityHooks{Client: client, Attended: "onfido"}
+			Plan:     activities.IdentityPlan{LinkValidity: time.Hour, PollFirst: 300 * time.Millisecond, PollMax: time.Second},
+			Evidence: testenv.Keyring()}
+		e.identityHooks = api.IdentityHooks{Client: client, Attended: "onfido", Evidence: testenv.Keyring()}
 		*sim = s
 	}
 }

@@ -45,6 +45,9 @@ var varName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 // contentSID is a Twilio Content API template id.
 var contentSID = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
 
+// maxContentVariables is the most variables a WhatsApp Content template is given.
+const maxContentVariables = 50
+
 // maxBodyLen is the longest template body on each channel: Twilio's 1,600 characters for SMS, WhatsApp's
 // 4,096, and a generous bound for e-mail.
 var maxBodyLen = map[messaging.Channel]int{messaging.SMS: 1600, messaging.WhatsApp: 4096, messaging.Email: 100_000}
@@ -74,6 +77,8 @@ type TemplateInput struct {
 	Body       *string `json:"body" required:"true" description:"Go template text: {{.Name}} for a variable"`
 	HTML       *string `json:"html,omitempty" description:"e-mail only: an HTML alternative (Go html/template)"`
 	ContentSID *string `json:"contentSid,omitempty" description:"WhatsApp only: an approved Twilio Content template (HX...)"`
+	// ContentVariables map our variables onto the Content template's numbered placeholders.
+	ContentVariables []string `json:"contentVariables,omitempty" description:"with contentSid: the variables that fill the Content template's placeholders in order, the first {{1}}, the second {{2}}, e.g. [\"Level\", \"ValidTo\"]"`
 }
 
 // ConsentInput records what a person said about being messaged on a channel, at their current mobile
@@ -368,7 +373,11 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	for k, v := range in.Vars {
 		vars[k] = v
 	}
-	if _, err := messaging.Render(t.Subject, t.Body, t.HTML, vars); err != nil {
+	_, err = messaging.Render(t.Subject, t.Body, t.HTML, vars)
+	if err == nil && ch == messaging.WhatsApp && t.ContentSID != "" {
+		_, err = messaging.ContentVariables(t.ContentVariables, vars)
+	}
+	if err != nil {
 		if m := missingVar.FindStringSubmatch(err.Error()); m != nil {
 			return invalid(FieldError{Field: "vars." + m[1], Message: "is required by the template " + name + " on " + string(ch)})
 		}
@@ -487,6 +496,25 @@ func (s *Server) addTemplate(c *gin.Context) error {
 		} else if !contentSID.MatchString(t.ContentSID) {
 			errs.add("contentSid", "must be a Twilio Content template id (HX and 32 hexadecimal digits)")
 		}
+	}
+	switch {
+	case len(in.ContentVariables) > 0 && t.ContentSID == "":
+		errs.add("contentVariables", "is only for a template with a contentSid")
+	case len(in.ContentVariables) > maxContentVariables:
+		errs.add("contentVariables", "must list at most %d variables", maxContentVariables)
+	default:
+		seen := map[string]bool{}
+		for i, v := range in.ContentVariables {
+			field := fmt.Sprintf("contentVariables[%d]", i)
+			switch {
+			case !varName.MatchString(v):
+				errs.add(field, "is not a variable name (letters, digits and _)")
+			case seen[v]:
+				errs.add(field, "lists %s twice", v)
+			}
+			seen[v] = true
+		}
+		t.ContentVariables = in.ContentVariables
 	}
 	for _, part := range []struct{ field, subject, body, html string }{
 		{"subject", t.Subject, "", ""}, {"body", "", t.Body, ""}, {"html", "", "", t.HTML}} {

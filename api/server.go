@@ -146,6 +146,8 @@ type op struct {
 	req      any // a struct whose path, query and json tags describe the request
 	resp     any
 	status   int // success status; 200 when zero
+	// contentType is the success answer's media type when it is not JSON (application/zip).
+	contentType string
 	// alt holds other success answers: status and body.
 	alt map[int]any
 	// handle answers the request, or returns the error to answer as problem+json.
@@ -185,7 +187,11 @@ func (s *Server) add(o op) error {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status))
+	if o.contentType != "" {
+		oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status), openapi.WithContentType(o.contentType))
+	} else {
+		oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status))
+	}
 	if o.external != nil {
 		oc.AddSecurity("partnerKey")
 		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(http.StatusTooManyRequests), openapi.WithContentType("application/problem+json"))

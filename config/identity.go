@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/signicat"
 )
 
@@ -23,6 +25,32 @@ type Identity struct {
 	Capture  signicat.CaptureProvider
 	Attended string
 	Plan     activities.IdentityPlan
+	// Evidence seals accepted checks' result archives kept in PostgreSQL (EVIDENCE_KEY); required when
+	// identity checks are on.
+	Evidence *partners.Keyring
+}
+
+// EnvEvidenceKey is the app key that seals identity evidence at rest: base64 of 32 random bytes, or, to
+// rotate, "id:base64,id2:base64" (the last listed seals; every listed one opens).
+const EnvEvidenceKey = "EVIDENCE_KEY"
+
+// ParseEvidenceKey reads EVIDENCE_KEY's value; an empty value gives an empty keyring, which seals nothing.
+// Its errors name the variable, never the key.
+func ParseEvidenceKey(v string) (*partners.Keyring, error) {
+	v = strings.TrimSpace(v)
+	if v != "" && !strings.Contains(v, ":") {
+		v = "k1:" + v
+	}
+	k, err := partners.ParseKeyring(v, "")
+	if err != nil {
+		// The keyring's errors name its own variable (and never key material): say which one it is here.
+		msg := strings.ReplaceAll(err.Error(), partners.EnvCredentialKeys, EnvEvidenceKey)
+		if !strings.HasPrefix(msg, EnvEvidenceKey) {
+			msg = EnvEvidenceKey + ": " + msg
+		}
+		return nil, errors.New(msg)
+	}
+	return k, nil
 }
 
 // SignicatConfig reads the Assure client's settings; ok is false when SIGNICAT_CLIENT_ID is not set.
@@ -61,9 +89,16 @@ func loadIdentity() (Identity, error) {
 		}
 		p.Reminders = append(p.Reminders, d)
 	}
+	if id.Evidence, err = ParseEvidenceKey(os.Getenv(EnvEvidenceKey)); err != nil {
+		return id, err
+	}
 	if cfg, ok := SignicatConfig(); ok {
 		if id.Client, err = signicat.New(cfg); err != nil {
 			return id, fmt.Errorf("SIGNICAT_*: %w", err)
+		}
+		if len(id.Evidence.KeyIDs()) == 0 {
+			return id, fmt.Errorf("%s: required with SIGNICAT_CLIENT_ID (accepted checks' result archives are kept sealed with it)",
+				EnvEvidenceKey)
 		}
 	}
 	return id, nil
@@ -73,10 +108,11 @@ func loadIdentity() (Identity, error) {
 // addressed under publicURL.
 func (i Identity) Settings(publicURL string) activities.IdentitySettings {
 	return activities.IdentitySettings{Client: i.Client, Capture: i.Capture, Attended: i.Attended, Plan: i.Plan,
+		Evidence:    i.Evidence,
 		CallbackURL: publicURL + api.IdentityCallbackPath, RedirectURL: publicURL + api.IdentityReturnPath}
 }
 
 // Hooks is what the API needs of the identity provider.
 func (i Identity) Hooks() api.IdentityHooks {
-	return api.IdentityHooks{Client: i.Client, Attended: i.Attended}
+	return api.IdentityHooks{Client: i.Client, Attended: i.Attended, Evidence: i.Evidence}
 }

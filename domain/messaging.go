@@ -17,8 +17,11 @@ type Template struct {
 	Body       string            `json:"body"`
 	HTML       string            `json:"html,omitempty"`
 	ContentSID string            `json:"contentSid,omitempty"`
-	CreatedBy  *uuid.UUID        `json:"createdBy"`
-	CreatedAt  time.Time         `json:"createdAt"`
+	// ContentVariables name, in order, the variables that fill the Content template's numbered
+	// placeholders: the first fills {{1}}, the second {{2}}, and so on.
+	ContentVariables []string   `json:"contentVariables,omitempty"`
+	CreatedBy        *uuid.UUID `json:"createdBy"`
+	CreatedAt        time.Time  `json:"createdAt"`
 }
 
 // Message is one message in the outbox: what was sent to whom, why, where it is and what it cost.
@@ -32,15 +35,24 @@ type Message struct {
 	Recipient       string            `json:"recipient"`
 	Subject         string            `json:"subject,omitempty"`
 	Body            string            `json:"body"`
-	Status          messaging.Status  `json:"status"`
-	StatusAt        time.Time         `json:"statusAt"`
-	StatusReason    string            `json:"statusReason,omitempty"`
-	Provider        string            `json:"provider,omitempty"`
-	ProviderID      *string           `json:"providerId"`
-	ErrorCode       *int              `json:"errorCode"`
-	Price           *string           `json:"price"`
-	PriceUnit       *string           `json:"priceUnit"`
-	Segments        *int              `json:"segments"`
+	// HTML is an e-mail's HTML part; ContentSID and ContentVariables (keyed "1", "2", ...) the WhatsApp
+	// Content template handed to Twilio instead of the body.
+	HTML             string            `json:"html,omitempty"`
+	ContentSID       string            `json:"contentSid,omitempty"`
+	ContentVariables map[string]string `json:"contentVariables,omitempty"`
+	Status           messaging.Status  `json:"status"`
+	StatusAt         time.Time         `json:"statusAt"`
+	StatusReason     string            `json:"statusReason,omitempty"`
+	Provider         string            `json:"provider,omitempty"`
+	ProviderID       *string           `json:"providerId"`
+	ErrorCode        *int              `json:"errorCode"`
+	Price            *string           `json:"price"`
+	PriceUnit        *string           `json:"priceUnit"`
+	Segments         *int              `json:"segments"`
+	// PriceStatus is pending until the provider states the cost (priced), or unpriceable when it would
+	// not after several tries (PriceNote says why); empty for a provider that states no cost.
+	PriceStatus string `json:"priceStatus,omitempty"`
+	PriceNote   string `json:"priceNote,omitempty"`
 	// HandoverStartedAt is set while a hand-over may have reached the provider unacknowledged.
 	HandoverStartedAt *time.Time     `json:"-"`
 	CaseRef           *string        `json:"caseRef"`

@@ -2,7 +2,9 @@ package messaging
 
 import (
 	"bytes"
+	"fmt"
 	htmltemplate "html/template"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -56,4 +58,23 @@ func CheckTemplate(subject, body, html string) error {
 	}
 	_, err := htmltemplate.New("h").Parse(html)
 	return err
+}
+
+// ContentVariables are a WhatsApp Content template's variables as Twilio numbers them: names lists, in
+// order, the variables that fill its placeholders, so the first name's value becomes "1", the second's "2",
+// and so on. A name vars lacks is an error in text/template's words (map has no entry for key "Name"),
+// never an empty placeholder. No names: nil (a template without variables).
+func ContentVariables(names []string, vars map[string]string) (map[string]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(names))
+	for i, name := range names {
+		v, ok := vars[name]
+		if !ok {
+			return nil, fmt.Errorf("content variable %d: map has no entry for key %q", i+1, name)
+		}
+		out[strconv.Itoa(i+1)] = v
+	}
+	return out, nil
 }

@@ -135,11 +135,66 @@ func (s *Store) FinishIdentityCheck(ctx context.Context, caseRef string, attempt
 
 var errAlreadyFinished = errors.New("identity check already finished")
 
-// SetIdentityEvidence keeps the digest of an accepted check's result archive.
-func (s *Store) SetIdentityEvidence(ctx context.Context, caseRef string, attempt int, sha256hex string, size int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE identity_checks SET evidence_sha256 = $3, evidence_bytes = $4, updated_at = now()
-		WHERE case_ref = $1 AND attempt = $2 AND evidence_sha256 = ''`, caseRef, attempt, sha256hex, size)
-	return classify(err)
+// IdentityEvidence is an accepted check's result archive as kept: sealed (AES-256-GCM, nonce first)
+// under the app key KeyID, bound to its case and attempt (IdentityEvidenceAAD), with the SHA-256 and size
+// of the archive itself.
+type IdentityEvidence struct {
+	CaseRef  string
+	Attempt  int
+	KeyID    string
+	Sealed   []byte
+	SHA256   string
+	Bytes    int64
+	StoredAt time.Time
+}
+
+// IdentityEvidenceAAD is the associated data an attempt's evidence is sealed with: sealed evidence
+// copied to another attempt's row does not open.
+func IdentityEvidenceAAD(caseRef string, attempt int) []byte {
+	return []byte("signetassure/identity_evidence/v1\x00" + caseRef + "\x00" + strconv.Itoa(attempt))
+}
+
+// HasIdentityEvidence reports whether an attempt's result archive is kept.
+func (s *Store) HasIdentityEvidence(ctx context.Context, caseRef string, attempt int) (bool, error) {
+	var kept bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identity_evidence WHERE case_ref = $1 AND attempt = $2)`,
+		caseRef, attempt).Scan(&kept)
+	return kept, classify(err)
+}
+
+// KeepIdentityEvidence stores an accepted check's sealed result archive and its digest on the attempt,
+// once: a repeat keeps what was stored first, whose digest it returns.
+func (s *Store) KeepIdentityEvidence(ctx context.Context, ev IdentityEvidence) (string, error) {
+	var kept string
+	audit := &AuditEntry{Action: "identity.evidence.kept", EntityType: "vetting_case", EntityID: ev.CaseRef,
+		Detail:   map[string]any{"attempt": ev.Attempt, "sha256": ev.SHA256, "bytes": ev.Bytes, "keyId": ev.KeyID},
+		DedupKey: "identity/" + ev.CaseRef + "/" + strconv.Itoa(ev.Attempt) + "/evidence"}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO identity_evidence (case_ref, attempt, key_id, sealed, sha256, bytes)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+			ev.CaseRef, ev.Attempt, ev.KeyID, ev.Sealed, ev.SHA256, ev.Bytes); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT sha256 FROM identity_evidence WHERE case_ref = $1 AND attempt = $2`,
+			ev.CaseRef, ev.Attempt).Scan(&kept); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE identity_checks c SET evidence_sha256 = e.sha256, evidence_bytes = e.bytes,
+				updated_at = now()
+			FROM identity_evidence e WHERE c.case_ref = $1 AND c.attempt = $2 AND e.case_ref = c.case_ref
+				AND e.attempt = c.attempt AND c.evidence_sha256 <> e.sha256`, ev.CaseRef, ev.Attempt)
+		return err
+	})
+	return kept, err
+}
+
+// IdentityEvidenceOf reads an attempt's kept result archive, still sealed; ErrNotFound when none is kept.
+func (s *Store) IdentityEvidenceOf(ctx context.Context, caseRef string, attempt int) (IdentityEvidence, error) {
+	ev := IdentityEvidence{CaseRef: caseRef, Attempt: attempt}
+	err := s.pool.QueryRow(ctx, `SELECT key_id, sealed, sha256, bytes, stored_at FROM identity_evidence
+		WHERE case_ref = $1 AND attempt = $2`, caseRef, attempt).Scan(&ev.KeyID, &ev.Sealed, &ev.SHA256, &ev.Bytes,
+		&ev.StoredAt)
+	return ev, classify(err)
 }
 
 // IdentityDataDeleted records that the provider deleted an attempt's process and, when dossier, the
@@ -206,11 +261,21 @@ func (s *Store) IdentityCallbackSecret(ctx context.Context, caseRef string) ([]b
 	return hash, classify(err)
 }
 
-// RecordIdentityCallback notes a callback; first is false for a repeat of the same process and status.
-func (s *Store) RecordIdentityCallback(ctx context.Context, caseRef, processID, status string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO identity_callbacks (case_ref, process_id, status) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, caseRef, processID, status)
-	return err == nil && tag.RowsAffected() == 1, classify(err)
+// RecordIdentityCallback notes a callback; pending is true unless the same process and status was
+// received and passed on to the identity check before (a repeat). A callback received but not passed on
+// stays pending, so the provider's retry passes it on.
+func (s *Store) RecordIdentityCallback(ctx context.Context, caseRef, processID, status string) (pending bool, err error) {
+	err = s.pool.QueryRow(ctx, `INSERT INTO identity_callbacks (case_ref, process_id, status) VALUES ($1, $2, $3)
+		ON CONFLICT (case_ref, process_id, status) DO UPDATE SET received_at = identity_callbacks.received_at
+		RETURNING passed_at IS NULL`, caseRef, processID, status).Scan(&pending)
+	return pending, classify(err)
+}
+
+// IdentityCallbackPassed notes that a callback was passed on to the identity check.
+func (s *Store) IdentityCallbackPassed(ctx context.Context, caseRef, processID, status string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE identity_callbacks SET passed_at = now() WHERE case_ref = $1 AND process_id = $2
+		AND status = $3 AND passed_at IS NULL`, caseRef, processID, status)
+	return classify(err)
 }
 
 // IdentityUpload is a staff-attended check's images (data URLs) awaiting hand-over to the provider.

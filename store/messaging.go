@@ -16,11 +16,11 @@ import (
 
 // ---- templates ----
 
-const templateCols = `name, channel, version, subject, body, html, content_sid, created_by, created_at`
+const templateCols = `name, channel, version, subject, body, html, content_sid, content_variables, created_by, created_at`
 
 func scanTemplate(r pgx.CollectableRow) (domain.Template, error) {
 	var t domain.Template
-	err := r.Scan(&t.Name, &t.Channel, &t.Version, &t.Subject, &t.Body, &t.HTML, &t.ContentSID, &t.CreatedBy, &t.CreatedAt)
+	err := r.Scan(&t.Name, &t.Channel, &t.Version, &t.Subject, &t.Body, &t.HTML, &t.ContentSID, &t.ContentVariables, &t.CreatedBy, &t.CreatedAt)
 	return t, err
 }
 
@@ -49,9 +49,9 @@ func (s *Store) AddTemplateVersion(ctx context.Context, actor Actor, t domain.Te
 			return err
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO message_templates (name, channel, version, subject, body, html,
-			content_sid, created_by) SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6, $7
-			FROM message_templates WHERE name = $1 AND channel = $2 RETURNING `+templateCols,
-			t.Name, t.Channel, t.Subject, t.Body, t.HTML, t.ContentSID, (*uuid.UUID)(actor))
+			content_sid, content_variables, created_by) SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4, $5, $6,
+			$8, $7 FROM message_templates WHERE name = $1 AND channel = $2 RETURNING `+templateCols,
+			t.Name, t.Channel, t.Subject, t.Body, t.HTML, t.ContentSID, (*uuid.UUID)(actor), nonNilStrings(t.ContentVariables))
 		var err error
 		out, err = pgx.CollectExactlyOneRow(rows, scanTemplate)
 		return err
@@ -62,15 +62,18 @@ func (s *Store) AddTemplateVersion(ctx context.Context, actor Actor, t domain.Te
 // ---- the outbox ----
 
 const messageCols = `id, channel, template, template_version, person_id, staff_user_id, recipient, subject, body,
-	status, status_at, status_reason, provider, provider_id, error_code, price::text, price_unit, segments,
+	html, content_sid, content_variables, price_status, price_note, status, status_at, status_reason, provider, provider_id, error_code, price::text, price_unit, segments,
 	handover_started_at, case_ref, clearance_id, broadcast_id, created_at, updated_at`
 
 func scanMessage(r pgx.CollectableRow) (domain.Message, error) {
 	var m domain.Message
 	err := r.Scan(&m.ID, &m.Channel, &m.Template, &m.TemplateVersion, &m.PersonID, &m.StaffUserID, &m.Recipient,
-		&m.Subject, &m.Body, &m.Status, &m.StatusAt, &m.StatusReason, &m.Provider, &m.ProviderID, &m.ErrorCode,
+		&m.Subject, &m.Body, &m.HTML, &m.ContentSID, &m.ContentVariables, &m.PriceStatus, &m.PriceNote, &m.Status, &m.StatusAt, &m.StatusReason, &m.Provider, &m.ProviderID, &m.ErrorCode,
 		&m.Price, &m.PriceUnit, &m.Segments, &m.HandoverStartedAt, &m.CaseRef, &m.ClearanceID, &m.BroadcastID,
 		&m.CreatedAt, &m.UpdatedAt)
+	if m.Provider != "twilio" {
+		m.PriceStatus = "" // only Twilio states a cost
+	}
 	return m, err
 }
 
@@ -80,11 +83,12 @@ func (s *Store) CreateMessage(ctx context.Context, m domain.Message) (stored dom
 	err = s.tx(ctx, nil, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO messages (id, channel, template, template_version, person_id,
 			staff_user_id, recipient, subject, body, status, status_at, status_reason, case_ref, clearance_id,
-			broadcast_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $11)
+			broadcast_id, created_at, updated_at, html, content_sid, content_variables)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, $11, $16, $17, $18)
 			ON CONFLICT (id) DO NOTHING RETURNING `+messageCols,
 			m.ID, m.Channel, m.Template, m.TemplateVersion, m.PersonID, m.StaffUserID, m.Recipient, m.Subject,
-			m.Body, m.Status, m.StatusAt, m.StatusReason, m.CaseRef, m.ClearanceID, m.BroadcastID)
+			m.Body, m.Status, m.StatusAt, m.StatusReason, m.CaseRef, m.ClearanceID, m.BroadcastID, m.HTML, m.ContentSID,
+			m.ContentVariables)
 		var err error
 		stored, err = pgx.CollectExactlyOneRow(rows, scanMessage)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -300,19 +304,36 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]domain.Message
 	return page(ctx, s, "messages", messageCols, &w, "created_at DESC, id", f.Page, scanMessage)
 }
 
-// UnpricedMessages lists Twilio messages past sending whose cost is not known yet, oldest first.
+// UnpricedMessages lists Twilio messages past sending whose cost is still to be read: those never
+// looked at first, then the ones looked at longest ago, so a message the provider will not price never
+// holds up the others.
 func (s *Store) UnpricedMessages(ctx context.Context, limit int) ([]domain.Message, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE price IS NULL AND provider = 'twilio'
-		AND status IN ('sent', 'delivered', 'read', 'undelivered', 'failed') AND provider_id IS NOT NULL
-		ORDER BY status_at LIMIT $1`, limit)
+	rows, _ := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE price_status = 'pending'
+		AND price IS NULL AND provider = 'twilio' AND status IN ('sent', 'delivered', 'read', 'undelivered', 'failed')
+		AND provider_id IS NOT NULL ORDER BY price_checked_at NULLS FIRST, status_at LIMIT $1`, limit)
 	return pgx.CollectRows(rows, scanMessage)
 }
 
 // SetMessagePrice records a message's cost.
 func (s *Store) SetMessagePrice(ctx context.Context, id, price, unit string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE messages SET price = $2::numeric, price_unit = $3, updated_at = now()
-		WHERE id = $1`, id, price, unit)
+	_, err := s.pool.Exec(ctx, `UPDATE messages SET price = $2::numeric, price_unit = $3, price_status = 'priced',
+		price_note = '', price_checked_at = now(), updated_at = now() WHERE id = $1`, id, price, unit)
 	return classify(err)
+}
+
+// MessageNotPriced notes that the provider stated no cost for a message this time, and why. After
+// giveUpAfter such tries, or at once when final (the provider will never price it), the message is
+// marked unpriceable and no longer asked about. It reports whether it was.
+func (s *Store) MessageNotPriced(ctx context.Context, id, note string, giveUpAfter int, final bool) (bool, error) {
+	var unpriceable bool
+	err := s.pool.QueryRow(ctx, `UPDATE messages SET price_attempts = price_attempts + 1, price_checked_at = now(),
+		price_note = $2, price_status = CASE WHEN $4 OR price_attempts + 1 >= $3 THEN 'unpriceable' ELSE price_status END
+		WHERE id = $1 AND price_status = 'pending' RETURNING price_status = 'unpriceable'`,
+		id, note, giveUpAfter, final).Scan(&unpriceable)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return unpriceable, classify(err)
 }
 
 // ---- consent ----
@@ -530,4 +551,12 @@ func (s *Store) SetReminderPolicy(ctx context.Context, actor Actor, p domain.Rem
 			Scan(&out.NudgeDays, &out.RenewalLeadDays, &out.InfoReminderDays, &out.UpdatedBy, &out.UpdatedAt)
 	})
 	return out, err
+}
+
+// nonNilStrings is s, or an empty list for a text[] column that takes no NULL.
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -175,8 +175,25 @@ function identityAttempt(a) {
         row("Document", r.documentType), row("Document expiry", r.documentExpiry, "documentExpired"),
         row("Issuing country", r.issuingCountry), row("Nationality", r.nationality)] : null,
       a.evidenceSha256 ? row("Evidence SHA-256", [h("code", { class: "digest", title: a.evidenceSha256 }, a.evidenceSha256.slice(0, 16) + "…"),
-        a.evidenceBytes ? h("span", { class: "muted" }, " " + a.evidenceBytes + " bytes") : ""]) : null,
+        a.evidenceBytes ? h("span", { class: "muted" }, " " + a.evidenceBytes + " bytes") : "",
+        has("vetting_officer", "security_controller")
+          ? [" ", h("button", { type: "button", onclick: (ev) => downloadEvidence(a, ev.target) }, "Download (audited)")] : ""]) : null,
       deleted ? row("Provider copy", "Deleted at Signicat " + when(deleted)) : null));
+}
+
+// downloadEvidence saves an accepted attempt's result archive (a zip, as the provider gave it); the
+// download is written to the audit log.
+async function downloadEvidence(a, btn) {
+  const res = await fetch(api + "/cases/" + encodeURIComponent(a.caseRef) + "/identity-checks/" + a.attempt + "/evidence",
+    { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+  if (!res.ok) {
+    const p = await res.json().catch(() => null);
+    btn.after(failure(new Error((p && p.detail) || res.statusText)));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  h("a", { href: url, download: "identity-" + a.caseRef + "-" + a.attempt + ".zip" }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 // readImage checks a chosen image (PNG or JPEG, at most 10 MiB) and reads it as a data URL.

@@ -65,6 +65,15 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	if len(cfg.Identity.Evidence.KeyIDs()) == 0 {
+		key, err := devSecret(dataDir, "evidence-key", func() (string, error) { return partners.GenerateKey(), nil })
+		if err != nil {
+			return err
+		}
+		if cfg.Identity.Evidence, err = config.ParseEvidenceKey(key); err != nil {
+			return err
+		}
+	}
 
 	simURL := ""
 	if cfg.ACS.CredoID == nil && cfg.ACS.RESTConfig == nil {

@@ -26,6 +26,7 @@ type message struct {
 	from, fromName, to string
 	subject            string
 	text, html         string
+	content            []ContentPart // as given, in order
 	templateID         string
 	templateData       string
 	customArgs         map[string]string
@@ -175,13 +176,10 @@ type v3Mail struct {
 	From             *v3Address          `json:"from"`
 	Subject          string              `json:"subject"`
 	Personalizations []v3Personalization `json:"personalizations"`
-	Content          []struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	} `json:"content"`
-	TemplateID string            `json:"template_id"`
-	CustomArgs map[string]string `json:"custom_args"`
-	Categories []string          `json:"categories"`
+	Content          []ContentPart       `json:"content"`
+	TemplateID       string              `json:"template_id"`
+	CustomArgs       map[string]string   `json:"custom_args"`
+	Categories       []string            `json:"categories"`
 }
 
 type v3Address struct {
@@ -250,6 +248,11 @@ func (m *v3Mail) validate() []apiError {
 		if c.Type == "" {
 			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i), "The content type cannot be empty."))
 		}
+		// SendGrid takes text/plain first, then text/html, then anything else.
+		if rank := contentRank(c.Type); i > 0 && rank < contentRank(m.Content[i-1].Type) {
+			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i),
+				"If present, text/plain and text/html may only be provided in this order, before any other content."))
+		}
 		if c.Value == "" {
 			errs = append(errs, fieldError(fmt.Sprintf("content.%d.value", i),
 				"The content value must be a string at least one character in length."))
@@ -257,6 +260,17 @@ func (m *v3Mail) validate() []apiError {
 	}
 	slices.SortStableFunc(errs, func(a, b apiError) int { return cmp.Compare(deref(a.Field), deref(b.Field)) })
 	return errs
+}
+
+// contentRank orders content parts as SendGrid wants them: text/plain, text/html, the rest.
+func contentRank(typ string) int {
+	switch strings.ToLower(typ) {
+	case "text/plain":
+		return 0
+	case "text/html":
+		return 1
+	}
+	return 2
 }
 
 func deref(p *string) string {
@@ -347,6 +361,7 @@ func (s *Sim) accept(m *v3Mail) (xid string, hang bool) {
 					subject:      subject,
 					text:         text,
 					html:         html,
+					content:      slices.Clone(m.Content),
 					templateID:   m.TemplateID,
 					templateData: data,
 					customArgs:   args,

@@ -78,15 +78,17 @@ type Stats struct {
 
 // Message is one recipient's copy of an accepted e-mail.
 type Message struct {
-	MessageID    string            `json:"messageId"` // the X-Message-Id
-	MsgID        string            `json:"msgId"`     // the sg_message_id (Email Activity msg_id)
-	Accepted     time.Time         `json:"accepted"`
-	From         string            `json:"from"`
-	FromName     string            `json:"fromName,omitempty"`
-	To           string            `json:"to"`
-	Subject      string            `json:"subject"`
-	Text         string            `json:"text,omitempty"`
-	HTML         string            `json:"html,omitempty"`
+	MessageID string    `json:"messageId"` // the X-Message-Id
+	MsgID     string    `json:"msgId"`     // the sg_message_id (Email Activity msg_id)
+	Accepted  time.Time `json:"accepted"`
+	From      string    `json:"from"`
+	FromName  string    `json:"fromName,omitempty"`
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Text      string    `json:"text,omitempty"`
+	HTML      string    `json:"html,omitempty"`
+	// Content is the mail's content parts as they were sent, in order (type and value).
+	Content      []ContentPart     `json:"content,omitempty"`
 	TemplateID   string            `json:"templateId,omitempty"`
 	TemplateData string            `json:"templateData,omitempty"`
 	CustomArgs   map[string]string `json:"customArgs,omitempty"`
@@ -95,6 +97,12 @@ type Message struct {
 	Opens        int               `json:"opens"`
 	Clicks       int               `json:"clicks"`
 	Events       []EventRecord     `json:"events"`
+}
+
+// ContentPart is one entry of a mail's content: its MIME type and value.
+type ContentPart struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
 }
 
 // EventRecord is an event that happened to a message.
@@ -127,7 +135,7 @@ type State struct {
 func (m *message) view() Message {
 	return Message{
 		MessageID: m.xid, MsgID: m.msgID, Accepted: m.accepted, From: m.from, FromName: m.fromName, To: m.to,
-		Subject: m.subject, Text: m.text, HTML: m.html, TemplateID: m.templateID, TemplateData: m.templateData,
+		Subject: m.subject, Text: m.text, HTML: m.html, Content: slices.Clone(m.content), TemplateID: m.templateID, TemplateData: m.templateData,
 		CustomArgs: maps.Clone(m.customArgs), Categories: slices.Clone(m.categories), Status: m.status,
 		Opens: m.opens, Clicks: m.clicks, Events: slices.Clone(m.events),
 	}

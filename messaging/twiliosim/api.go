@@ -472,6 +472,7 @@ func (s *Sim) fetchMessage(w http.ResponseWriter, r *http.Request) {
 	var body wireMessage
 	if found {
 		body = s.wire(m)
+		found = !slices.Contains(s.faults.Lost, m.number())
 	}
 	s.mu.Unlock()
 	if !ok || !found {

@@ -175,6 +175,10 @@ type Faults struct {
 	DeliveryFailRate float64 `json:"deliveryFailRate"`
 	// Unreachable numbers (E.164, without whatsapp:) end undelivered (30003) after being sent.
 	Unreachable []string `json:"unreachable"`
+	// Unpriceable numbers' messages are never priced: their price stays null. Fetching a message to a
+	// Lost number answers 404 (20404), as for a message Twilio no longer holds (E.164, without whatsapp:).
+	Unpriceable []string `json:"unpriceable"`
+	Lost        []string `json:"lost"`
 	// WhatsAppSession enforces WhatsApp's 24-hour rule: a free-form WhatsApp message (no ContentSid) to
 	// a number that has not written in the last 24 hours ends failed (63016).
 	WhatsAppSession bool           `json:"whatsAppSession"`
@@ -427,6 +431,7 @@ func (s *Sim) Faults() Faults {
 func (s *Sim) faultsLocked() Faults {
 	f := s.faults
 	f.Unreachable = slices.Clone(f.Unreachable)
+	f.Unpriceable, f.Lost = slices.Clone(f.Unpriceable), slices.Clone(f.Lost)
 	return f
 }
 
@@ -451,10 +456,12 @@ func (s *Sim) UpdateFaults(patch []byte) (Faults, error) {
 }
 
 func (s *Sim) setFaultsLocked(f Faults) {
-	f.Unreachable = slices.Clone(f.Unreachable)
-	for i, n := range f.Unreachable {
-		if e, ok := e164(n); ok {
-			f.Unreachable[i] = e
+	for _, list := range []*[]string{&f.Unreachable, &f.Unpriceable, &f.Lost} {
+		*list = slices.Clone(*list)
+		for i, n := range *list {
+			if e, ok := e164(n); ok {
+				(*list)[i] = e
+			}
 		}
 	}
 	if f.FailStatus != http.StatusInternalServerError {
@@ -731,7 +738,9 @@ func (s *Sim) advance(sid string) {
 		}
 		s.setStatus(m, "sent", now)
 		m.Sent = now
-		m.Price, m.PriceUnit = price(m), PriceUnit
+		if !slices.Contains(s.faults.Unpriceable, m.number()) {
+			m.Price, m.PriceUnit = price(m), PriceUnit
+		}
 		posts = s.statusPosts(m)
 		if s.faults.Callbacks.OutOfOrder {
 			m.held, posts = posts, nil

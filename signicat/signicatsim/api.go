@@ -666,6 +666,9 @@ func (s *Sim) download(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
+	s.mu.Lock()
+	s.served[out.ProcessID] = b
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+out.ProcessID+`.zip"`)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))

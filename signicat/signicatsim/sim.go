@@ -239,6 +239,9 @@ type Sim struct {
 	captures map[string]*capture
 	faults   Faults
 	stats    Stats
+	// served holds the last result zip served for each process (by process id), for tests to compare
+	// with what the client kept.
+	served map[string][]byte
 
 	qmu   sync.Mutex
 	queue jobQueue
@@ -366,9 +369,18 @@ func (s *Sim) reset() {
 	s.order = nil
 	s.procs = map[string]*process{}
 	s.captures = map[string]*capture{}
+	s.served = map[string][]byte{}
 	s.stats = Stats{}
 	s.setFaultsLocked(Faults{})
 	s.mu.Unlock()
+}
+
+// ServedZip returns the last result zip served for a process: the bytes exactly as downloaded.
+func (s *Sim) ServedZip(processID string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.served[processID]
+	return bytes.Clone(b), ok
 }
 
 // Faults returns the faults in force.
