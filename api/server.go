@@ -80,8 +80,8 @@ type Server struct {
 	// authFailures limits failed partner authentication per caller address.
 	authFailures *failureLimiter
 	engine       *gin.Engine
-	spec    *openapi3.Reflector
-	specDoc []byte
+	spec         *openapi3.Reflector
+	specDoc      []byte
 }
 
 // New builds the API and its OpenAPI document.

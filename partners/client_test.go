@@ -121,7 +121,7 @@ func TestLookupSendsBearerAndJSONAndDecodesTheAnswer(t *testing.T) {
 		Subject: &LookupSubject{FirstName: "Jane", LastName: "Davies", Active: true},
 		Matches: []LookupMatch{{
 			ClearanceLevel: domain.LevelSC,
-			ValidFrom: domain.NewDate(2024, time.September, 1), ValidTo: domain.NewDate(2027, time.September, 1),
+			ValidFrom:      domain.NewDate(2024, time.September, 1), ValidTo: domain.NewDate(2027, time.September, 1),
 			IssuingAuthority: "Acme Defence Ltd",
 		}},
 		QueriedAt:  time.Date(2026, 5, 20, 9, 15, 0, 0, time.UTC),

@@ -87,8 +87,8 @@ func TestDialRefusesInternalAddresses(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	for _, u := range []string{
-		"http://localhost:" + port,   // a name resolving to loopback
-		"http://127.0.0.1:" + port,   // the literal
+		"http://localhost:" + port, // a name resolving to loopback
+		"http://127.0.0.1:" + port, // the literal
 		"http://[::ffff:127.0.0.1]:" + port,
 		"http://169.254.169.254:" + port, // link-local: refused before any packet is sent
 		"http://[fe80::1]:" + port,

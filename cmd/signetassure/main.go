@@ -156,7 +156,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		return fmt.Errorf("temporal schedules: %w", err)
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
-		Partners:  partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback}, AuditKeys: cfg.AuditKeys,
+		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback}, AuditKeys: cfg.AuditKeys,
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
 		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
 	if err := w.Start(); err != nil {
