@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/signetassure/signetassure/domain"
 )
 
 // Where partner calls may go. A partner's base URL is set by an admin, but where its name resolves is
@@ -86,18 +88,22 @@ func AddressAllowed(addr netip.Addr, allowLoopback bool) bool {
 }
 
 // CheckBaseURL checks a partner's base URL and returns it normalised (no trailing slash): https only (http
-// too when allowLoopback is set, for partners on this machine in development), a host, no userinfo, no
+// too for localhost or a loopback address when allowLoopback is set: partners on this machine in
+// development), a host, no userinfo, no
 // query, no fragment, and no literal address that AddressAllowed refuses. Its error wraps ErrBaseURL and
 // says what is wrong, never repeating the URL.
 func CheckBaseURL(raw string, allowLoopback bool) (string, error) {
 	bad := func(why string) (string, error) { return "", fmt.Errorf("%w: %s", ErrBaseURL, why) }
-	raw = strings.TrimSpace(raw)
+	raw, err := domain.CleanText(raw, domain.TextLine, 2000)
+	if err != nil {
+		return bad("must be a URL of at most 2000 plain characters (no control, bidirectional or invisible ones)")
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || !u.IsAbs() || u.Opaque != "":
 		return bad("must be an absolute https URL")
-	case u.Scheme != "https" && !(allowLoopback && u.Scheme == "http"):
-		return bad("must be an https URL")
+	case u.Scheme != "https" && !(allowLoopback && u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+		return bad("must be an https URL (http only for a partner on this machine in loopback development)")
 	case u.User != nil:
 		return bad("must not hold a user name or password")
 	case u.RawQuery != "" || u.ForceQuery:
@@ -116,6 +122,15 @@ func CheckBaseURL(raw string, allowLoopback bool) (string, error) {
 		}
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// isLoopbackHost reports whether host is "localhost" or a loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 // dialControl refuses, at connect time, an address AddressAllowed refuses: whatever a name resolved to.

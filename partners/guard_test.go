@@ -22,6 +22,7 @@ func TestCheckBaseURL(t *testing.T) {
 		{"  https://vetting.example/signet  ", false, "https://vetting.example/signet"},
 		{"https://93.184.215.14:8443", false, "https://93.184.215.14:8443"},
 		{"http://vetting.example", false, ""},
+		{"http://vetting.example", true, ""},
 		{"http://127.0.0.1:8080", true, "http://127.0.0.1:8080"},
 		{"http://localhost:8080", true, "http://localhost:8080"},
 		{"https://127.0.0.1", false, ""},
