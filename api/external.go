@@ -401,7 +401,9 @@ func (s *Server) externalReturn(c *gin.Context) error {
 	}
 	if err != nil || cs.DelegatedSiteID == nil || *cs.DelegatedSiteID != site.ID {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = notFound("case delegated to you")
+			p := notFound("case delegated to you")
+			p.Errors = []FieldError{{Field: "caseRef", Message: "names no case delegated to you"}}
+			err = p
 		}
 		return s.externalFailure(c, call, err)
 	}

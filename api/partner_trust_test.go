@@ -430,3 +430,92 @@ func TestUnreachablePartnerHasOneWording(t *testing.T) {
 		t.Fatalf("answer %s", answers[0])
 	}
 }
+
+// The three partner endpoints given NUL, a bidirectional override, a zero-width character or a
+// megabyte in each string field, and dates outside the calendar or not in it: never a 5xx, every refusal
+// names its field, nothing changes, and each call is in the audit log (or, without a valid key, counted
+// against its address) with the status answered.
+func TestPartnerEndpointsBadInputSweep(t *testing.T) {
+	e := newEnv(t)
+	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
+	ref := e.delegate(site, "new", "SC")
+	e.clear(e.createPerson("Jane", "Davies", "1985-04-12"), "SC")
+	from, to := validity(-30, 5)
+	bad := map[string]string{"NUL": "Jane\x00Davies", "bidi override": "Jane\u202eseivaD", "zero width": "Ja\u200bne",
+		"1 MB": strings.Repeat("J", 1_000_000)}
+	badDates := []string{"0001-01-01", "9999-12-31", "2026-02-30"}
+	type call struct {
+		endpoint, field string
+		body            map[string]any
+	}
+	var calls []call
+	lookup := map[string]any{"firstName": "Jane", "lastName": "Davies", "dob": "1985-04-12", "reason": "Site access"}
+	ret := map[string]any{"caseRef": ref, "outcome": "cleared", "clearanceLevel": "SC", "validFrom": from, "validTo": to,
+		"partnerCaseId": "BA-1"}
+	with := func(base map[string]any, field, v string) map[string]any {
+		m := map[string]any{}
+		for k, x := range base {
+			m[k] = x
+		}
+		m[field] = v
+		return m
+	}
+	for _, f := range []string{"firstName", "lastName", "reason"} {
+		for _, v := range bad {
+			calls = append(calls, call{"lookup", f, with(lookup, f, v)})
+		}
+	}
+	for _, v := range badDates {
+		calls = append(calls, call{"lookup", "dob", with(lookup, "dob", v)})
+	}
+	for _, f := range []string{"caseRef", "outcome", "clearanceLevel", "partnerCaseId"} {
+		for _, v := range bad {
+			calls = append(calls, call{"return", f, with(ret, f, v)})
+		}
+	}
+	for _, f := range []string{"validFrom", "validTo"} {
+		for _, v := range badDates {
+			calls = append(calls, call{"return", f, with(ret, f, v)})
+		}
+	}
+	state := func() string {
+		return fmt.Sprint(e.count(`SELECT count(*) FROM clearances`), e.count(`SELECT count(*) FROM partner_returns`),
+			e.count(`SELECT count(*) FROM disclosures`), e.count(`SELECT count(*) FROM vetting_cases WHERE status = 'with_partner'`))
+	}
+	before := state()
+	for _, c := range calls {
+		name := fmt.Sprintf("%s %s %.12q", c.endpoint, c.field, fmt.Sprint(c.body[c.field]))
+		entries := e.count(`SELECT count(*) FROM audit_log WHERE action = $1`, "external."+c.endpoint)
+		r := e.partnerCall(key, "POST", "/api/external/vetting/"+c.endpoint, c.body)
+		if r.status >= 500 || r.status < 400 {
+			t.Fatalf("%s: %d %s", name, r.status, r.body)
+		}
+		if f := problemField(t, r); f != c.field {
+			t.Fatalf("%s: the refusal names %q: %.300s", name, f, r.body)
+		}
+		if n := e.count(`SELECT count(*) FROM audit_log WHERE action = $1`, "external."+c.endpoint); n != entries+1 {
+			t.Fatalf("%s: %d audit entries", name, n-entries)
+		}
+		if a := e.lastExternalAudit(c.endpoint); a["status"] != float64(r.status) || a["partnerOrg"] != "Beacon Aerospace" {
+			t.Fatalf("%s: audit entry %v", name, a)
+		}
+	}
+	if after := state(); after != before {
+		t.Fatalf("bad input changed the record: %s -> %s", before, after)
+	}
+	// /whoami has no body: its one string is the key itself. Sent straight to the handler, as a proxy
+	// could pass it on.
+	for name, v := range bad {
+		failures := e.authFailures()
+		req := httptest.NewRequest("GET", "/api/external/vetting/whoami", nil)
+		req.Header["Authorization"] = []string{"Bearer " + key[:13] + v}
+		w := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(w, req)
+		if w.Code != 401 {
+			t.Fatalf("whoami with %s: %d %s", name, w.Code, w.Body)
+		}
+		if e.authFailures() != failures+1 {
+			t.Fatalf("whoami with %s: not counted", name)
+		}
+	}
+}
