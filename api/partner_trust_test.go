@@ -137,6 +137,7 @@ func TestOfficerOutcomeOutOfBounds(t *testing.T) {
 		{"BPSS", "1900-01-01", day(today.AddDate(1, 0, 0)), 422, "validFrom"},
 		{"BPSS", day(today), day(today.AddDate(10, 0, 0)), 422, "validTo"},
 		{"BPSS", day(today), "9999-12-31", 400, "validTo"},
+		{"BPSS", day(today), day(today.AddDate(0, 0, -1)), 422, "validTo"},
 	} {
 		r := e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
 			"outcome": "cleared", "level": tc.level, "validFrom": tc.from, "validTo": tc.to})
