@@ -198,7 +198,9 @@ func (s *Server) add(o op) error {
 	oc.AddRespStructure(o.resp, openapi.WithHTTPStatus(status))
 	if o.external != nil {
 		oc.AddSecurity("partnerKey")
-		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(http.StatusTooManyRequests), openapi.WithContentType("application/problem+json"))
+		for _, st := range []int{http.StatusTooManyRequests, http.StatusUnprocessableEntity} {
+			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
+		}
 	} else if !o.public {
 		oc.AddSecurity("bearer")
 		oc.SetDescription("Roles: " + roleList(o.roles))
