@@ -352,6 +352,14 @@ func TestExternalServerErrorIsAudited(t *testing.T) {
 	if strings.Contains(string(r.body), "Davies") {
 		t.Fatalf("a failed lookup disclosed: %s", r.body)
 	}
+	// The entry is written as the call ends, after its answer: wait for it, with a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.count(`SELECT count(*) FROM audit_log WHERE action = 'external.lookup'`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed lookup left no audit entry")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	a := e.lastExternalAudit("lookup")
 	if a["status"] != float64(r.status) || a["outcome"] != "error" || a["partnerOrg"] != "Beacon Aerospace" {
 		t.Fatalf("audit entry of the failed lookup: %v", a)
