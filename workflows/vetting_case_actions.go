@@ -270,7 +270,8 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 // the clearance it superseded to end. Its start is not the case's outcome: a start that fails is logged,
 // and the clearance still lapses with the access sync.
 func (w *vettingCase) followClearanceLifecycle(ctx workflow.Context, clearanceID uuid.UUID) {
-	if err := FollowClearance(ctx, clearanceID, ClearanceInput{SLA: w.in.SLA, IssuingAuthority: w.Case.IssuingAuthority}); err != nil {
+	if err := FollowClearance(ctx, clearanceID, ClearanceInput{SLA: w.in.SLA, IssuingAuthority: w.Case.IssuingAuthority,
+		Validity: w.in.Validity}); err != nil {
 		workflow.GetLogger(ctx).Error("case: the clearance's workflow did not start", "caseRef", w.Case.CaseRef,
 			"clearance", clearanceID, "error", err)
 	}

@@ -955,7 +955,8 @@ func TestVettingCaseStartsTheClearanceWorkflow(t *testing.T) {
 	require.Len(t, followed, 1, "one clearance workflow")
 	assert.Equal(t, ClearanceWorkflowID(id), followed[0].WorkflowID)
 	assert.Equal(t, testStart.Add(2*oneDay), followed[0].Now)
-	assert.Equal(t, ClearanceInput{ClearanceID: id, SLA: h.in.SLA, IssuingAuthority: "Ministry of Defence"}, inputs[0])
+	assert.Equal(t, ClearanceInput{ClearanceID: id, SLA: h.in.SLA, IssuingAuthority: "Ministry of Defence",
+		Validity: domain.DefaultValidityPolicy()}, inputs[0], "the renewal case it opens keeps the case's decision bounds")
 }
 
 // A refused case grants no clearance and starts no clearance workflow.
