@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/client"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
@@ -526,5 +527,36 @@ func TestPartnerEndpointsBadInputSweep(t *testing.T) {
 		if e.authFailures() != failures+1 {
 			t.Fatalf("whoami with %s: not counted", name)
 		}
+	}
+}
+
+// panicky is a Temporal client whose every call panics (its embedded interface is nil).
+type panicky struct{ client.Client }
+
+// A panic inside an external call is answered 500 and still leaves the call's audit entry.
+func TestExternalPanicIsAudited(t *testing.T) {
+	e := newEnv(t)
+	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
+	ref := e.delegate(site, "new", "SC")
+	from, to := validity(-30, 5)
+	body, _ := json.Marshal(map[string]any{"caseRef": ref, "outcome": "cleared", "clearanceLevel": "SC", "validFrom": from,
+		"validTo": to, "partnerCaseId": "BA-1"})
+	real := e.srv.Temporal
+	e.srv.Temporal = panicky{}
+	req := httptest.NewRequest("POST", "/api/external/vetting/return", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.RemoteAddr = "203.0.113.9:4711"
+	w := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(w, req)
+	e.srv.Temporal = real
+	if w.Code != 500 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("a panicking return: %d %s", w.Code, w.Body)
+	}
+	a := e.lastExternalAudit("return")
+	if a["status"] != float64(500) || a["outcome"] != "error" || a["callerIp"] != "203.0.113.9" || a["partnerOrg"] != "Beacon Aerospace" {
+		t.Fatalf("audit entry of the panicking return: %v", a)
+	}
+	if c := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref, nil); c["status"] != "with_partner" {
+		t.Fatalf("case after a panicking return: %v", c["status"])
 	}
 }
