@@ -28,12 +28,15 @@ type RecordPartnerReturnInput struct {
 	KeyPrefix     string
 	CallerIP      string
 	Answer        ReturnAnswer
+	// Request is the return as the partner posted it, kept to tell a repeat from a reuse of its
+	// partnerCaseId (absent in returns recorded before it was kept).
+	Request *partners.ReturnRequest `json:",omitempty"`
 }
 
 // RecordPartnerReturn stores the answer to a partner's /return and the call's audit entry, in one
 // transaction, so a repeat of the call gets the same answer.
 func (a *Activities) RecordPartnerReturn(ctx context.Context, in RecordPartnerReturnInput) error {
-	return nonRetryable(a.Store.RecordPartnerReturn(ctx, in.SiteID, in.PartnerCaseID, in.Answer.CaseRef, in.Answer,
+	return nonRetryable(a.Store.RecordPartnerReturn(ctx, in.SiteID, in.PartnerCaseID, in.Answer.CaseRef, in.Request, in.Answer,
 		store.AuditEntry{Action: "external.return", EntityType: "partner_site", EntityID: in.SiteID.String(),
 			DedupKey: "external.return/" + in.SiteID.String() + "/" + in.PartnerCaseID,
 			Detail: map[string]any{"endpoint": partners.PathReturn, "partnerOrg": in.PartnerOrg, "keyPrefix": in.KeyPrefix,
@@ -87,7 +90,7 @@ func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 		}
 		problem := ""
 		if err != nil {
-			problem = err.Error()
+			problem = partners.Describe(err)
 		} else {
 			healthy++
 		}
@@ -103,8 +106,8 @@ func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 func (a *Activities) partnerClient(ctx context.Context, siteID uuid.UUID) (*partners.Client, domain.PartnerSite, error) {
 	client, site, err := a.Partners.Client(ctx, siteID)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, partners.ErrOpen) || errors.Is(err, partners.ErrUnknownKey) ||
-		errors.Is(err, partners.ErrNoKeys) {
-		return nil, site, temporal.NewNonRetryableApplicationError("no usable credential for the partner site: "+err.Error(), ErrPartnerRefused, nil)
+		errors.Is(err, partners.ErrNoKeys) || errors.Is(err, partners.ErrBaseURL) {
+		return nil, site, temporal.NewNonRetryableApplicationError("no usable credential or base URL for the partner site: "+err.Error(), ErrPartnerRefused, err)
 	}
 	return client, site, err
 }

@@ -29,7 +29,7 @@ func partnerSetup(t *testing.T) (*testsuite.TestActivityEnvironment, *store.Stor
 	st := testenv.Store(t)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(&activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()}})
+	env.RegisterActivity(&activities.Activities{Store: st, Partners: partners.Directory{Store: st, Keyring: testenv.Keyring(), AllowLoopback: true}})
 	return env, st
 }
 

@@ -25,15 +25,26 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 type TokenAuth struct{ Store *store.Store }
 
 func (a TokenAuth) Authenticate(ctx context.Context, r *http.Request) (domain.StaffUser, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+	token, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
 		return domain.StaffUser{}, ErrUnauthenticated
 	}
-	u, err := a.Store.UserByToken(ctx, strings.TrimSpace(token))
+	u, err := a.Store.UserByToken(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
 		return u, ErrUnauthenticated
 	}
 	return u, err
+}
+
+// bearerToken reads "Authorization: Bearer <token>", for staff tokens and partner keys alike. The scheme
+// is case-insensitive (RFC 9110 §11.1: "bearer" is "Bearer"); spaces around the token are dropped.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
 }
 
 const principalKey = "signetassure.principal"

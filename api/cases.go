@@ -197,7 +197,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	opener := actorID(c)
 	st, err := workflows.OpenCase(ctx, s.Temporal, s.TaskQueue, workflows.VettingCaseInput{
 		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
-		OpenedBy: &opener, SLA: s.SLA.For(typ, level), ForSiteID: forSite, ForCaseRef: forCase,
+		OpenedBy: &opener, SLA: s.SLA.For(typ, level), ForSiteID: forSite, ForCaseRef: forCase, Validity: s.Validity,
 	})
 	var pending *workflows.CasePending
 	if errors.As(err, &pending) {
@@ -409,14 +409,21 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 		if in.ValidTo == nil {
 			errs.add("validTo", "is required for a %s outcome", o.Outcome)
 		}
-		if !o.ValidFrom.IsZero() && !o.ValidTo.IsZero() && !o.ValidTo.After(o.ValidFrom) {
-			errs.add("validTo", "must be after validFrom")
-		}
 	} else if in.Level != nil || in.ValidFrom != nil || in.ValidTo != nil {
 		errs.add("outcome", "a %s outcome takes no level, validFrom or validTo", o.Outcome)
 	}
 	if err := errs.err(); err != nil {
 		return err
+	}
+	if o.Outcome.GrantsClearance() {
+		cs, err := s.Store.Case(c, c.Param("caseRef"))
+		if err != nil {
+			return notFoundAs(err, "case")
+		}
+		if err := s.Validity.CheckDecision(cs.RequestedLevel, domain.Decision{Outcome: o.Outcome, Level: o.Level,
+			ValidFrom: o.ValidFrom, ValidTo: o.ValidTo}, today()); err != nil {
+			return outOfBounds(err, nil)
+		}
 	}
 	return s.caseAction(c, workflows.UpdateRecordOutcome, o)
 }

@@ -42,8 +42,9 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		t.Fatalf("owner = %v", c["ownerId"])
 	}
 	e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "References received"})
+	from, to := validity(-30, 5)
 	c = e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
-		"outcome": "cleared", "level": "SC", "validFrom": "2026-05-15", "validTo": "2031-05-15"})
+		"outcome": "cleared", "level": "SC", "validFrom": from, "validTo": to})
 	if c["status"] != "cleared" || c["closedAt"] == nil {
 		t.Fatalf("case after outcome: %v", c)
 	}
@@ -54,7 +55,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		t.Fatalf("person has %d clearances, want 1", len(cls))
 	}
 	cl := cls[0]
-	if cl["level"] != "SC" || cl["status"] != "active" || cl["validFrom"] != "2026-05-15" || cl["validTo"] != "2031-05-15" ||
+	if cl["level"] != "SC" || cl["status"] != "active" || cl["validFrom"] != from || cl["validTo"] != to ||
 		cl["sourceCaseRef"] != ref || cl["issuingAuthority"] != "SignetAssure" {
 		t.Fatalf("clearance = %v", cl)
 	}
@@ -98,8 +99,9 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 	// A second clearance at the same level supersedes the first.
 	ref2 := e.openCase(person, "renewal", "SC")
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref2+"/owner", map[string]any{"ownerId": officer})
+	from2, to2 := validity(30, 10)
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref2+"/outcome", map[string]any{
-		"outcome": "cleared", "level": "SC", "validFrom": "2031-05-01", "validTo": "2041-05-01"})
+		"outcome": "cleared", "level": "SC", "validFrom": from2, "validTo": to2})
 	if n := e.count(`SELECT count(*) FROM clearances WHERE person_id = $1 AND status = 'active'`, person); n != 1 {
 		t.Fatalf("%d active SC clearances, want 1", n)
 	}
@@ -120,7 +122,8 @@ func TestCaseTransitionsRefused(t *testing.T) {
 	if r.status != 409 || !strings.Contains(string(r.body), ref) {
 		t.Fatalf("duplicate open: %d %s", r.status, r.body)
 	}
-	outcome := map[string]any{"outcome": "cleared", "level": "CTC", "validFrom": "2026-01-01", "validTo": "2029-01-01"}
+	from, to := validity(0, 3)
+	outcome := map[string]any{"outcome": "cleared", "level": "CTC", "validFrom": from, "validTo": to}
 	r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", outcome)
 	if r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "no vetting owner") {
 		t.Fatalf("outcome without owner: %d %s", r.status, r.body)

@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -40,6 +42,8 @@ type externalCall struct {
 	holder   store.KeyHolder
 	prefix   string
 	ip       string
+	// recorded is set once the call is in the audit log (or counted as a failed authentication).
+	recorded bool
 }
 
 const externalCallKey = "signetassure.external"
@@ -63,22 +67,32 @@ func badKey() *Problem {
 }
 
 // partnerAuth authenticates a partner key, checks its address, scope and rate (perMinute calls; 0: no
-// limit), and audits every refusal.
+// limit), and audits every refusal. A caller whose keys keep failing is refused (429) for a while, and its
+// failed calls are counted per address and minute instead of each taking an audit entry. Whatever
+// happens next, a panic or a database error included, the call leaves an audit entry with the status
+// answered.
 func (s *Server) partnerAuth(endpoint, scope string, perMinute int) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		call := &externalCall{endpoint: endpoint, ip: c.ClientIP()}
 		c.Set(externalCallKey, call)
-		bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		bearer = strings.TrimSpace(bearer)
+		defer s.auditUnrecorded(c, call)
+		if wait, blocked := s.authFailures.blocked(call.ip, time.Now()); blocked {
+			c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			s.refuseUnauthenticated(c, call, problem(http.StatusTooManyRequests, "rate-limited",
+				"too many calls with invalid keys from this address"), "rate_limited")
+			return
+		}
+		bearer, ok := bearerToken(c.GetHeader("Authorization"))
 		call.prefix = store.KeyPrefixOf(bearer)
 		var err error
-		if ok && bearer != "" {
+		if ok {
 			call.holder, err = s.Store.AuthenticateKey(c, bearer)
 		}
 		switch {
-		case !ok || bearer == "" || errors.Is(err, store.ErrBadKey):
+		case !ok || errors.Is(err, store.ErrBadKey):
+			s.authFailures.fail(call.ip, time.Now())
 			c.Header("WWW-Authenticate", `Bearer realm="signetassure-partners"`)
-			s.refuseExternal(c, call, badKey(), "unauthenticated")
+			s.refuseUnauthenticated(c, call, badKey(), "unauthenticated")
 			return
 		case err != nil:
 			s.refuseExternal(c, call, err, "error")
@@ -110,10 +124,44 @@ func (s *Server) partnerAuth(endpoint, scope string, perMinute int) gin.HandlerF
 	}
 }
 
+// auditUnrecorded runs after every external call: a panic is answered 500, and a call that left no
+// audit entry (a database error, a panic, an answer written without one) gets one with the status
+// answered.
+func (s *Server) auditUnrecorded(c *gin.Context, call *externalCall) {
+	if r := recover(); r != nil {
+		s.Log.Error("panic", "route", c.FullPath(), "panic", r)
+		if !c.Writer.Written() {
+			s.writeError(c, problem(http.StatusInternalServerError, "internal", "an internal error occurred"))
+		}
+	}
+	if call.recorded {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
+	defer cancel()
+	if err := s.Store.Audit(ctx, call.audit(c.Writer.Status(), "error", "")); err != nil {
+		s.Log.Error("external call not audited", "route", c.FullPath(), "status", c.Writer.Status(), "error", err)
+	}
+}
+
+// refuseUnauthenticated answers a call without a valid key (or from an address past its allowance of
+// failures) and counts it against its address and the minute, outside the audit chain. Should the count
+// not be written, the caller gets 503 rather than an unrecorded answer.
+func (s *Server) refuseUnauthenticated(c *gin.Context, call *externalCall, p *Problem, outcome string) {
+	call.recorded = true
+	if err := s.Store.CountAuthFailure(c, call.ip, call.endpoint, outcome); err != nil {
+		s.Log.Error("failed authentication not counted", "route", c.FullPath(), "error", err)
+		c.Writer.Header().Del("Retry-After")
+		p = problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
+	}
+	s.writeError(c, p)
+}
+
 // refuseExternal answers a refused external call and audits it. Should the audit entry not be written,
 // the caller gets 503 rather than an unrecorded answer.
 func (s *Server) refuseExternal(c *gin.Context, call *externalCall, err error, outcome string) {
 	p := s.asProblem(c, err)
+	call.recorded = true
 	if aerr := s.Store.Audit(c, call.audit(p.Status, outcome, "")); aerr != nil {
 		p = problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
 	}
@@ -151,14 +199,30 @@ func ParseLookup(body []byte) (partners.LookupRequest, error) {
 		return partners.LookupRequest{}, err
 	}
 	var errs fields
-	req := partners.LookupRequest{FirstName: requiredName(&errs, "firstName", in.FirstName),
-		LastName: requiredName(&errs, "lastName", in.LastName), Reason: requiredText(&errs, "reason", in.Reason)}
+	req := partners.LookupRequest{FirstName: partnerText(&errs, "firstName", in.FirstName, 200),
+		LastName: partnerText(&errs, "lastName", in.LastName, 200), Reason: partnerText(&errs, "reason", in.Reason, 0)}
 	if in.DOB == nil {
 		errs.add("dob", "is required")
 	} else {
 		req.DOB = fieldDate(&errs, "dob", in.DOB)
 	}
 	return req, errs.err()
+}
+
+// partnerText reads a required one-line text field of a partner's call through the one text boundary
+// (domain.CleanText): no control, bidirectional or invisible characters, at most max characters (0:
+// domain.MaxLine).
+func partnerText(errs *fields, name string, v *string, max int) string {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		errs.add(name, "is required")
+		return ""
+	}
+	t, err := domain.CleanText(*v, domain.TextLine, max)
+	if err != nil {
+		errs.add(name, "%s", err.Error())
+		return ""
+	}
+	return t
 }
 
 func (s *Server) externalLookup(c *gin.Context) error {
@@ -185,42 +249,30 @@ func (s *Server) externalLookup(c *gin.Context) error {
 	}
 	batch := store.DisclosureBatch{Disclosures: disclosures, Audit: call.audit(http.StatusOK, outcome, strings.Join(subjects, " "))}
 	if err := s.Store.RecordDisclosures(c, batch); err != nil {
-		return err // nothing is disclosed that was not recorded
+		return err // nothing is disclosed that was not recorded; the call is audited with the error answered
 	}
+	call.recorded = true
 	c.JSON(http.StatusOK, answer)
 	return nil
 }
 
 // lookup resolves a lookup to its answer and the disclosures it makes: the minimum sufficient for an
-// access decision, never an address, NI number, line manager, contact details or internal id.
+// access decision (the clearances held, heldClearances), never an address, NI number, line manager,
+// contact details, internal id, case or refusal.
 func (s *Server) lookup(c *gin.Context, call *externalCall, req partners.LookupRequest) (partners.LookupAnswer, []domain.Disclosure, error) {
 	answer := partners.LookupAnswer{Matches: []partners.LookupMatch{}, QueriedAt: time.Now().UTC(), PartnerOrg: call.holder.Site.OrgName}
 	persons, err := s.Store.PersonsByNameAndBirth(c, req.FirstName, req.LastName, req.DOB)
 	if err != nil || len(persons) == 0 {
 		return answer, nil, err
 	}
-	org, err := s.Store.Organisation(c)
-	if err != nil {
-		return answer, nil, err
-	}
 	today := domain.DateOf(time.Now().UTC())
 	var disclosures []domain.Disclosure
 	for _, p := range persons {
-		cases, _, err := s.Store.Cases(c, store.CaseFilter{PersonID: &p.ID, Page: store.Page{Limit: 200}})
-		if err != nil {
-			return answer, nil, err
-		}
 		clearances, err := s.Store.PersonClearances(c, p.ID)
 		if err != nil {
 			return answer, nil, err
 		}
-		var matches []partners.LookupMatch
-		for _, cs := range cases {
-			if cs.Status == domain.StatusWithdrawn {
-				continue
-			}
-			matches = append(matches, lookupMatch(cs, clearances, org.Name, today))
-		}
+		matches := heldClearances(clearances, today)
 		answer.Matches = append(answer.Matches, matches...)
 		if answer.Subject == nil {
 			answer.Subject = &partners.LookupSubject{FirstName: p.FirstName, LastName: p.LastName, Active: p.Active}
@@ -234,26 +286,29 @@ func (s *Server) lookup(c *gin.Context, call *externalCall, req partners.LookupR
 	return answer, disclosures, nil
 }
 
-func lookupMatch(cs domain.Case, clearances []domain.Clearance, org string, today domain.Date) partners.LookupMatch {
-	m := partners.LookupMatch{CaseRef: cs.CaseRef, Type: cs.Type, Status: cs.Status, ClearanceLevel: cs.RequestedLevel,
-		ValidFrom: cs.ValidFrom, ValidTo: cs.ValidTo, IssuingAuthority: cs.IssuingAuthority}
-	if cs.OutcomeLevel != nil {
-		m.ClearanceLevel = *cs.OutcomeLevel
-	}
-	if cs.OwnerID != nil {
-		m.VettingOwner = "Vetting Officer (" + org + ")"
-	}
+// heldClearances is what a lookup discloses of a person's clearances: each one they hold or held, with
+// its level, validity and issuing authority, and whether it no longer holds. A superseded clearance is
+// left out (the one that replaced it is there); a revoked or suspended one is shown as expired, without
+// saying why; a refusal, an open case and the level a case was opened at are never shown.
+func heldClearances(clearances []domain.Clearance, today domain.Date) []partners.LookupMatch {
+	matches := []partners.LookupMatch{}
 	for _, cl := range clearances {
-		if cl.SourceCaseRef != nil && *cl.SourceCaseRef == cs.CaseRef {
-			m.Expired = cl.Status == domain.ClearanceExpired || cl.Status == domain.ClearanceRevoked ||
-				cl.Status == domain.ClearanceSuspended || cl.ValidTo.Before(today)
-			m.RenewalDue = !m.Expired && cl.ValidTo.Before(domain.DateOf(today.Time().Add(renewalLead)))
+		if cl.Status == domain.ClearanceSuperseded {
+			continue
 		}
+		m := partners.LookupMatch{ClearanceLevel: cl.Level, ValidFrom: cl.ValidFrom, ValidTo: cl.ValidTo,
+			IssuingAuthority: cl.IssuingAuthority}
+		m.Expired = cl.Status != domain.ClearanceActive || cl.ValidTo.Before(today)
+		m.RenewalDue = !m.Expired && cl.ValidTo.Before(domain.DateOf(today.Time().Add(renewalLead)))
+		matches = append(matches, m)
 	}
-	return m
+	return matches
 }
 
-// ParseReturn reads and checks a /return body.
+// ParseReturn reads and checks a /return body's form: what each field must look like. Whether the
+// outcome fits the case (domain.ValidityPolicy.CheckDecision) is checked once the case is found. A
+// caseRef of any shape that names no case delegated to the caller is answered 404, so it is only
+// required here.
 func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 	var in struct {
 		CaseRef        *string `json:"caseRef"`
@@ -268,12 +323,12 @@ func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 	}
 	var errs fields
 	var req partners.ReturnRequest
-	if in.CaseRef == nil || !domain.IsCaseRef(*in.CaseRef) {
-		errs.add("caseRef", "must be a case reference (v_...)")
+	if in.CaseRef == nil || *in.CaseRef == "" {
+		errs.add("caseRef", "is required")
 	} else {
 		req.CaseRef = *in.CaseRef
 	}
-	req.PartnerCaseID = requiredName(&errs, "partnerCaseId", in.PartnerCaseID)
+	req.PartnerCaseID = partnerText(&errs, "partnerCaseId", in.PartnerCaseID, 200)
 	req.Outcome = enumField(&errs, "outcome", in.Outcome, domain.Outcome.Valid, domain.Outcomes)
 	if req.Outcome.GrantsClearance() {
 		req.ClearanceLevel = enumField(&errs, "clearanceLevel", in.ClearanceLevel, domain.Level.Valid, domain.Levels)
@@ -285,11 +340,29 @@ func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 		}
 		req.ValidFrom = fieldDate(&errs, "validFrom", in.ValidFrom)
 		req.ValidTo = fieldDate(&errs, "validTo", in.ValidTo)
-		if !req.ValidFrom.IsZero() && !req.ValidTo.IsZero() && !req.ValidTo.After(req.ValidFrom) {
-			errs.add("validTo", "must be after validFrom")
-		}
+	} else if req.Outcome.Valid() && (in.ClearanceLevel != nil || in.ValidFrom != nil || in.ValidTo != nil) {
+		errs.add("outcome", "a %s outcome takes no clearanceLevel, validFrom or validTo", req.Outcome)
 	}
 	return req, errs.err()
+}
+
+// sameReturn reports whether two returns say the same thing (dates compared as dates).
+func sameReturn(a, b partners.ReturnRequest) bool {
+	return a.CaseRef == b.CaseRef && a.Outcome == b.Outcome && a.ClearanceLevel == b.ClearanceLevel &&
+		a.ValidFrom.String() == b.ValidFrom.String() && a.ValidTo.String() == b.ValidTo.String() &&
+		a.PartnerCaseID == b.PartnerCaseID
+}
+
+// repeatOf compares a return with the one recorded under its partnerCaseId (answer and request as
+// stored): true when it is a repeat of it, false when the partnerCaseId is reused for something else. A
+// return recorded before requests were kept is compared on what its answer echoes.
+func repeatOf(req partners.ReturnRequest, answer, request []byte) bool {
+	if len(request) > 0 && string(request) != "null" {
+		var first partners.ReturnRequest
+		return json.Unmarshal(request, &first) == nil && sameReturn(req, first)
+	}
+	var first partners.ReturnAnswer
+	return json.Unmarshal(answer, &first) == nil && first.CaseRef == req.CaseRef && first.Outcome == req.Outcome
 }
 
 func (s *Server) externalReturn(c *gin.Context) error {
@@ -303,25 +376,43 @@ func (s *Server) externalReturn(c *gin.Context) error {
 		return s.externalFailure(c, call, err)
 	}
 	site := call.holder.Site
-	// A repeat gets the first answer and changes nothing.
-	if first, err := s.Store.PartnerReturn(c, site.ID, req.PartnerCaseID); err == nil {
+	// A repeat gets the first answer and changes nothing; the same partnerCaseId with another body is a
+	// conflict, never a silent drop of the new outcome.
+	if answer, request, err := s.Store.PartnerReturn(c, site.ID, req.PartnerCaseID); err == nil {
+		if !repeatOf(req, answer, request) {
+			p := conflict("partnerCaseId: already used for another return")
+			p.Errors = []FieldError{{Field: "partnerCaseId", Message: "already used for another return (another case, outcome, level or dates)"}}
+			return s.externalFailure(c, call, p)
+		}
+		call.recorded = true
 		if err := s.Store.Audit(c, call.audit(http.StatusOK, "repeat", req.CaseRef)); err != nil {
 			return err
 		}
-		c.Data(http.StatusOK, "application/json", first)
+		c.Data(http.StatusOK, "application/json", answer)
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return s.externalFailure(c, call, err)
 	}
-	cs, err := s.Store.Case(c, req.CaseRef)
+	var cs domain.Case
+	if domain.IsCaseRef(req.CaseRef) {
+		cs, err = s.Store.Case(c, req.CaseRef)
+	} else {
+		err = store.ErrNotFound // a reference of another shape names no case
+	}
 	if err != nil || cs.DelegatedSiteID == nil || *cs.DelegatedSiteID != site.ID {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
-			err = notFound("case delegated to you")
+			p := notFound("case delegated to you")
+			p.Errors = []FieldError{{Field: "caseRef", Message: "names no case delegated to you"}}
+			err = p
 		}
 		return s.externalFailure(c, call, err)
 	}
 	if cs.Status.Closed() {
 		return s.externalFailure(c, call, conflict("the case is closed ("+string(cs.Status)+")"))
+	}
+	if err := s.Validity.CheckDecision(cs.RequestedLevel, domain.Decision{Outcome: req.Outcome, Level: req.ClearanceLevel,
+		ValidFrom: req.ValidFrom, ValidTo: req.ValidTo}, today()); err != nil {
+		return s.externalFailure(c, call, outOfBounds(err, map[string]string{"level": "clearanceLevel"}))
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
@@ -332,12 +423,14 @@ func (s *Server) externalReturn(c *gin.Context) error {
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
+	call.recorded = true // the workflow wrote the return and its audit entry in one transaction
 	c.JSON(http.StatusOK, answer)
 	return nil
 }
 
 func (s *Server) externalWhoAmI(c *gin.Context) error {
 	call := externalCallOf(c)
+	call.recorded = true
 	if err := s.Store.Audit(c, call.audit(http.StatusOK, "ok", "")); err != nil {
 		return err
 	}
@@ -349,6 +442,7 @@ func (s *Server) externalWhoAmI(c *gin.Context) error {
 // externalFailure audits a call that failed after authentication and returns the problem to answer.
 func (s *Server) externalFailure(c *gin.Context, call *externalCall, err error) error {
 	p := s.asProblem(c, err)
+	call.recorded = true
 	if aerr := s.Store.Audit(c, call.audit(p.Status, "refused", "")); aerr != nil {
 		return problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
 	}

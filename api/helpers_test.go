@@ -59,6 +59,8 @@ type env struct {
 	// identity is the identity provider the worker and the API use; set by withIdentity.
 	identity      activities.IdentitySettings
 	identityHooks api.IdentityHooks
+	// strictPartners refuses http and loopback partners, as in production (withoutLoopbackPartners).
+	strictPartners bool
 	// front stands for the public address outside services call back at; made by publicURL.
 	front string
 }
@@ -158,8 +160,9 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	e.sla = sla
 	e.logs = &syncBuffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
-		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring()},
-		LookupLimit: e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
+		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners},
+		AllowLoopbackPartners: !e.strictPartners,
+		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
 		Identity: e.identityHooks,
 		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -24,7 +23,7 @@ type (
 	// SiteInput adds a partner site.
 	SiteInput struct {
 		OrgName      *string `json:"orgName" required:"true"`
-		BaseURL      *string `json:"baseUrl" required:"true" format:"uri" description:"the partner's SignetAssure, https://..."`
+		BaseURL      *string `json:"baseUrl" required:"true" format:"uri" description:"the partner's SignetAssure, https://... (no user name, query or fragment; not an internal address)"`
 		ContactName  *string `json:"contactName,omitempty"`
 		ContactEmail *string `json:"contactEmail,omitempty" format:"email"`
 	}
@@ -127,10 +126,11 @@ func (s *Server) createSite(c *gin.Context) error {
 	site := domain.PartnerSite{OrgName: requiredName(&errs, "orgName", in.OrgName), ContactName: optionalText(in.ContactName)}
 	if in.BaseURL == nil {
 		errs.add("baseUrl", "is required")
-	} else if u, err := url.Parse(strings.TrimSpace(*in.BaseURL)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs.add("baseUrl", "must be an http(s) URL")
+	} else if base, err := partners.CheckBaseURL(*in.BaseURL, s.AllowLoopbackPartners); err != nil {
+		_, why, _ := strings.Cut(err.Error(), ": ")
+		errs.add("baseUrl", "%s", why)
 	} else {
-		site.BaseURL = strings.TrimSuffix(u.String(), "/")
+		site.BaseURL = base
 	}
 	if e := optionalText(in.ContactEmail); e != "" {
 		if addr, err := domain.ParseEmail(e); err != nil {
@@ -337,17 +337,20 @@ func (s *Server) verifyPerson(c *gin.Context) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid(FieldError{Field: "siteId", Message: "must be an active partner site we hold a credential for"})
 	}
+	if errors.Is(err, partners.ErrBaseURL) {
+		return problem(http.StatusBadGateway, "partner-unreachable", partners.Unreachable)
+	}
 	if err != nil {
 		return err
 	}
 	answer, err := client.Lookup(c, partners.LookupRequest{FirstName: person.FirstName, LastName: person.LastName,
 		DOB: person.DateOfBirth, Reason: reason})
 	if err != nil {
-		var pe *partners.Error
-		if errors.As(err, &pe) {
-			return problem(http.StatusBadGateway, "partner-refused", "the partner answered "+http.StatusText(pe.Status))
+		if _, answered := errors.AsType[*partners.Error](err); answered {
+			return problem(http.StatusBadGateway, "partner-refused", partners.Describe(err))
 		}
-		return problem(http.StatusBadGateway, "partner-unreachable", "the partner could not be reached")
+		// One wording whatever the cause (refused, timed out, no such name, TLS, an address not allowed).
+		return problem(http.StatusBadGateway, "partner-unreachable", partners.Unreachable)
 	}
 	v, err := s.Store.RecordVerification(c, actor(c), store.Verification{PersonID: id, SiteID: *siteID, Reason: reason,
 		Found: answer.Found, Answer: answer.Raw})

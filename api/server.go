@@ -49,6 +49,11 @@ type Deps struct {
 	Messaging MessagingHooks
 	// Identity is the identity provider, for staff-attended checks.
 	Identity IdentityHooks
+	// Validity bounds the outcomes officers and partners record (default
+	// domain.DefaultValidityPolicy); it goes into each case's workflow, which checks it again.
+	Validity domain.ValidityPolicy
+	// AllowLoopbackPartners accepts http and loopback partner base URLs (loopback development).
+	AllowLoopbackPartners bool
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
@@ -72,9 +77,11 @@ type MessagingHooks struct {
 // Server is the HTTP API.
 type Server struct {
 	Deps
-	engine  *gin.Engine
-	spec    *openapi3.Reflector
-	specDoc []byte
+	// authFailures limits failed partner authentication per caller address.
+	authFailures *failureLimiter
+	engine       *gin.Engine
+	spec         *openapi3.Reflector
+	specDoc      []byte
 }
 
 // New builds the API and its OpenAPI document.
@@ -91,8 +98,11 @@ func New(d Deps) (*Server, error) {
 	if d.Auth == nil {
 		d.Auth = TokenAuth{Store: d.Store}
 	}
+	if d.Validity == nil {
+		d.Validity = domain.DefaultValidityPolicy()
+	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{Deps: d, engine: gin.New()}
+	s := &Server{Deps: d, engine: gin.New(), authFailures: newFailureLimiter()}
 	s.engine.ContextWithFallback = true
 	if err := s.engine.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
@@ -194,7 +204,9 @@ func (s *Server) add(o op) error {
 	}
 	if o.external != nil {
 		oc.AddSecurity("partnerKey")
-		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(http.StatusTooManyRequests), openapi.WithContentType("application/problem+json"))
+		for _, st := range []int{http.StatusTooManyRequests, http.StatusUnprocessableEntity} {
+			oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
+		}
 	} else if !o.public {
 		oc.AddSecurity("bearer")
 		oc.SetDescription("Roles: " + roleList(o.roles))

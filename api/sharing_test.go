@@ -41,15 +41,29 @@ func trust(e *env, baseURL, org string) (siteID, key string) {
 	return site["id"].(string), k["key"].(string)
 }
 
-// clear drives a new case on e for the person to cleared at level.
+// clear drives a new case on e for the person to cleared at level, valid from 90 days ago for three
+// years (dates relative to the clock, so the clearance is unexpired and not yet due for renewal).
 func (e *env) clear(person, level string) string {
+	e.t.Helper()
+	from := time.Now().UTC().AddDate(0, 0, -90)
+	return e.clearFor(person, level, from.Format(time.DateOnly), from.AddDate(3, 0, 0).Format(time.DateOnly))
+}
+
+// clearFor drives a new case on e for the person to cleared at level, valid from..to.
+func (e *env) clearFor(person, level, from, to string) string {
 	e.t.Helper()
 	ref := e.openCase(person, "new", level)
 	officer := e.users[domain.RoleVettingOfficer].ID.String()
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
-		"outcome": "cleared", "level": level, "validFrom": "2024-09-01", "validTo": "2027-09-01"})
+		"outcome": "cleared", "level": level, "validFrom": from, "validTo": to})
 	return ref
+}
+
+// validity is a validity from days after today for years, as the API writes dates.
+func validity(days, years int) (from, to string) {
+	f := time.Now().UTC().AddDate(0, 0, days)
+	return f.Format(time.DateOnly), f.AddDate(years, 0, 0).Format(time.DateOnly)
 }
 
 func TestSharingBetweenTwoOrganisations(t *testing.T) {
@@ -70,12 +84,12 @@ func TestSharingBetweenTwoOrganisations(t *testing.T) {
 	if err := json.Unmarshal(raw, &answer); err != nil {
 		t.Fatal(err)
 	}
-	if len(answer.Matches) != 1 || answer.Matches[0].CaseRef != clearedRef || answer.Matches[0].ClearanceLevel != "SC" ||
+	if len(answer.Matches) != 1 || answer.Matches[0].ClearanceLevel != "SC" || answer.Matches[0].RenewalDue ||
 		answer.Matches[0].IssuingAuthority != "Acme Defence Ltd" || answer.Matches[0].Expired || answer.PartnerOrg != "Beacon Aerospace" ||
 		answer.Subject == nil || answer.Subject.LastName != "Davies" {
 		t.Fatalf("lookup answer: %s", raw)
 	}
-	for _, forbidden := range []string{"address", "niNumber", "lineManager", "email", "mobile", "personId", "Test Street", "AB123456C", janeAtAcme} {
+	for _, forbidden := range []string{"address", "niNumber", "lineManager", "email", "mobile", "personId", "Test Street", "AB123456C", janeAtAcme, clearedRef} {
 		if strings.Contains(string(raw), forbidden) {
 			t.Fatalf("the lookup answer discloses %q: %s", forbidden, raw)
 		}
@@ -106,24 +120,27 @@ func TestSharingBetweenTwoOrganisations(t *testing.T) {
 		"personId": amirAtBeacon, "type": "new", "level": "SC", "forSiteId": p.acmeAtBeacon, "forCaseRef": ref})["caseRef"].(string)
 	officer := beacon.users[domain.RoleVettingOfficer].ID.String()
 	beacon.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+forAcme+"/owner", map[string]any{"ownerId": officer})
+	from, to := validity(-30, 5)
 	beacon.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+forAcme+"/outcome", map[string]any{
-		"outcome": "cleared", "level": "SC", "validFrom": "2026-05-15", "validTo": "2031-05-15"})
+		"outcome": "cleared", "level": "SC", "validFrom": from, "validTo": to})
 	acmeCase := acme.waitStatus(ref, "cleared")
 	if kinds := strings.Join(timelineKinds(acmeCase), ","); !strings.HasSuffix(kinds, "delegated,outcome") {
 		t.Fatalf("Acme's timeline: %s", kinds)
 	}
 	var cls []map[string]any
 	acme.decode(acme.must200List(domain.RoleCaseWorker, "/api/v1/persons/"+amir+"/clearances"), &cls)
-	if len(cls) != 1 || cls[0]["level"] != "SC" || cls[0]["validTo"] != "2031-05-15" || cls[0]["sourceCaseRef"] != ref {
+	if len(cls) != 1 || cls[0]["level"] != "SC" || cls[0]["validTo"] != to || cls[0]["sourceCaseRef"] != ref {
 		t.Fatalf("mirrored clearance: %v", cls)
 	}
 	beaconCase := beacon.waitKind(forAcme, "returned_to_partner")
 	_ = beaconCase
 
 	// A repeat of the return (same partnerCaseId) gets the first answer and changes nothing.
-	client := partners.New(acme.url, p.keyForBeacon, nil)
+	client := partners.New(acme.url, p.keyForBeacon, partners.HTTPClient(true))
+	fromDate, _ := domain.ParseDate(from)
+	toDate, _ := domain.ParseDate(to)
 	again, err := client.Return(context.Background(), partners.ReturnRequest{CaseRef: ref, Outcome: "cleared",
-		ClearanceLevel: "SC", ValidFrom: domain.NewDate(2026, 5, 15), ValidTo: domain.NewDate(2031, 5, 15), PartnerCaseID: forAcme})
+		ClearanceLevel: "SC", ValidFrom: fromDate, ValidTo: toDate, PartnerCaseID: forAcme})
 	if err != nil || again.CaseRef != ref || again.Status != "cleared" {
 		t.Fatalf("repeated return: %+v %v", again, err)
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	Keyring *partners.Keyring
 	// TrustedProxies are load balancers whose X-Forwarded-For names the caller (CIDRs or addresses).
 	TrustedProxies []string
+	// PartnerAllowLoopback lets partner sites run on this machine over http (loopback development;
+	// PARTNER_ALLOW_LOOPBACK, which `signetassure dev` sets). Private and link-local addresses stay refused.
+	PartnerAllowLoopback bool
+	// ClearanceValidity is the longest each level's clearance may be valid for (CLEARANCE_MAX_VALIDITY).
+	ClearanceValidity domain.ValidityPolicy
 	// PartnerHealthEvery is how often partner sites are probed with /whoami.
 	PartnerHealthEvery time.Duration
 	// Audit signs, witnesses and verifies the audit log's checkpoints.
@@ -77,6 +82,12 @@ func Load() (Config, error) {
 		if p = strings.TrimSpace(p); p != "" {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
+	}
+	if c.PartnerAllowLoopback, err = strconv.ParseBool(env("PARTNER_ALLOW_LOOPBACK", "false")); err != nil {
+		return c, fmt.Errorf("PARTNER_ALLOW_LOOPBACK: want true or false")
+	}
+	if c.ClearanceValidity, err = domain.ParseValidityPolicy(env("CLEARANCE_MAX_VALIDITY", "")); err != nil {
+		return c, fmt.Errorf("CLEARANCE_MAX_VALIDITY: %w", err)
 	}
 	if c.PartnerHealthEvery, err = domain.ParseDays(env("PARTNER_HEALTH_INTERVAL", "15m")); err != nil {
 		return c, fmt.Errorf("PARTNER_HEALTH_INTERVAL: %w", err)

@@ -77,3 +77,25 @@ func TestLoadAudit(t *testing.T) {
 		}
 	}
 }
+
+func TestClearanceValidityAndLoopbackSettings(t *testing.T) {
+	t.Setenv("CLEARANCE_MAX_VALIDITY", "")
+	t.Setenv("PARTNER_ALLOW_LOOPBACK", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClearanceValidity.Max(domain.LevelSC) != (domain.Period{Years: 10}) || c.PartnerAllowLoopback {
+		t.Fatalf("defaults: %v %v", c.ClearanceValidity, c.PartnerAllowLoopback)
+	}
+	t.Setenv("CLEARANCE_MAX_VALIDITY", "SC=5y")
+	t.Setenv("PARTNER_ALLOW_LOOPBACK", "true")
+	if c, err = Load(); err != nil || c.ClearanceValidity.Max(domain.LevelSC) != (domain.Period{Years: 5}) ||
+		c.ClearanceValidity.Max(domain.LevelDV) != (domain.Period{Years: 7}) || !c.PartnerAllowLoopback {
+		t.Fatalf("from the environment: %v %v %v", c.ClearanceValidity, c.PartnerAllowLoopback, err)
+	}
+	t.Setenv("CLEARANCE_MAX_VALIDITY", "SC=forever")
+	if _, err := Load(); err == nil {
+		t.Fatal("CLEARANCE_MAX_VALIDITY=SC=forever accepted")
+	}
+}

@@ -137,9 +137,11 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 		{"DV", "renewal", []func(string) error{identified, assign, askInfo}},
 		{"SC", "new", []func(string) error{identified, assign, decide("cleared", "SC", now.AddDate(0, 0, -10), now.AddDate(10, 0, -10))}},
 		{"CTC", "new", []func(string) error{identified, assign, decide("cleared", "CTC", now.AddDate(0, -1, 0), now.AddDate(3, -1, 0))}},
-		{"SC", "renewal", []func(string) error{identified, assign, decide("cleared", "SC", now.AddDate(-5, 0, 30), now.AddDate(0, 0, 30))}},
-		{"DV", "new", []func(string) error{identified, assign, decide("cleared", "DV", now.AddDate(-7, 0, 75), now.AddDate(0, 0, 75))}},
-		{"BPSS", "new", []func(string) error{identified, assign, decide("cleared", "BPSS", now.AddDate(-3, 0, 150), now.AddDate(0, 0, 150))}},
+		// Clearances near expiry: an outcome may be dated at most a year back (domain.MaxBackdateYears), so
+		// these were recorded late, for a short validity.
+		{"SC", "renewal", []func(string) error{identified, assign, decide("cleared", "SC", now.AddDate(0, -11, 0), now.AddDate(0, 0, 30))}},
+		{"DV", "new", []func(string) error{identified, assign, decide("cleared", "DV", now.AddDate(0, -11, 0), now.AddDate(0, 0, 75))}},
+		{"BPSS", "new", []func(string) error{identified, assign, decide("cleared", "BPSS", now.AddDate(0, -11, 0), now.AddDate(0, 0, 150))}},
 		{"SC", "new", []func(string) error{identified, assign, decide("with_advisory", "SC", now, now.AddDate(5, 0, 0))}},
 		{"SC", "new", []func(string) error{identified, assign, decide("refused", "", now, now)}},
 		{"CTC", "new", []func(string) error{decide("withdrawn", "", now, now)}},

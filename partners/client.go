@@ -40,15 +40,14 @@ type Client struct {
 }
 
 // New returns a client of the partner whose SignetAssure answers at baseURL (e.g. "https://vetting.example"),
-// calling with bearerSecret. A nil httpClient means one with a DefaultTimeout timeout. The client never
-// follows redirects (a redirect is answered as an *Error): the bearer secret goes to baseURL only.
+// calling with bearerSecret. A nil httpClient means HTTPClient(false): public addresses only, checked at
+// dial time, and a DefaultTimeout timeout. The client never follows redirects (a redirect is answered as
+// an *Error): the bearer secret goes to baseURL only.
 func New(baseURL, bearerSecret string, httpClient *http.Client) *Client {
-	var hc http.Client
-	if httpClient != nil {
-		hc = *httpClient
-	} else {
-		hc.Timeout = DefaultTimeout
+	if httpClient == nil {
+		httpClient = HTTPClient(false)
 	}
+	hc := *httpClient
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{base: strings.TrimRight(strings.TrimSpace(baseURL), "/"), secret: bearerSecret, http: &hc}
 }

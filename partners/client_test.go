@@ -28,13 +28,9 @@ const exampleLookupAnswer = `{
   "subject": { "firstName": "Jane", "lastName": "Davies", "active": true },
   "matches": [
     {
-      "caseRef":          "v_2c1f...",
-      "type":             "renewal",
-      "status":           "cleared",
       "clearanceLevel":   "SC",
       "validFrom":        "2024-09-01",
       "validTo":          "2027-09-01",
-      "vettingOwner":     "Vetting Officer (Site B)",
       "issuingAuthority": "Acme Defence Ltd",
       "expired":          false,
       "renewalDue":       false
@@ -43,6 +39,9 @@ const exampleLookupAnswer = `{
   "queriedAt":  "2026-05-20T09:15:00Z",
   "partnerOrg": "Beacon Aerospace"
 }`
+
+// loopback calls the fake partners, which listen on this machine.
+var loopback = HTTPClient(true)
 
 // partner is a fake partner: handle answers every call; it records what it was sent.
 type partner struct {
@@ -98,7 +97,7 @@ func jsonEqual(t *testing.T, got []byte, want string) {
 
 func TestLookupSendsBearerAndJSONAndDecodesTheAnswer(t *testing.T) {
 	p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, exampleLookupAnswer) })
-	c := New(p.srv.URL, testSecret, nil)
+	c := New(p.srv.URL, testSecret, loopback)
 	a, err := c.Lookup(context.Background(), LookupRequest{
 		FirstName: "Jane", LastName: "Davies", DOB: domain.NewDate(1985, time.April, 12), Reason: "Pre-site access verification",
 	})
@@ -121,9 +120,9 @@ func TestLookupSendsBearerAndJSONAndDecodesTheAnswer(t *testing.T) {
 		Found:   true,
 		Subject: &LookupSubject{FirstName: "Jane", LastName: "Davies", Active: true},
 		Matches: []LookupMatch{{
-			CaseRef: "v_2c1f...", Type: domain.CaseRenewal, Status: domain.StatusCleared, ClearanceLevel: domain.LevelSC,
-			ValidFrom: domain.NewDate(2024, time.September, 1), ValidTo: domain.NewDate(2027, time.September, 1),
-			VettingOwner: "Vetting Officer (Site B)", IssuingAuthority: "Acme Defence Ltd",
+			ClearanceLevel: domain.LevelSC,
+			ValidFrom:      domain.NewDate(2024, time.September, 1), ValidTo: domain.NewDate(2027, time.September, 1),
+			IssuingAuthority: "Acme Defence Ltd",
 		}},
 		QueriedAt:  time.Date(2026, 5, 20, 9, 15, 0, 0, time.UTC),
 		PartnerOrg: "Beacon Aerospace",
@@ -165,7 +164,7 @@ func TestLookupNotFound(t *testing.T) {
 		`{"found":false,"matches":null,"queriedAt":"2026-05-20T09:15:00Z","partnerOrg":"B"}`,
 	} {
 		p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, body) })
-		a, err := New(p.srv.URL, testSecret, nil).Lookup(context.Background(), LookupRequest{FirstName: "A", LastName: "B", DOB: domain.NewDate(1990, 1, 1)})
+		a, err := New(p.srv.URL, testSecret, loopback).Lookup(context.Background(), LookupRequest{FirstName: "A", LastName: "B", DOB: domain.NewDate(1990, 1, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +177,7 @@ func TestLookupNotFound(t *testing.T) {
 func TestReturnSendsTheOutcomeAndKeepsTheRawAnswer(t *testing.T) {
 	const answer = `{"caseRef":"v_2c1f","outcome":"cleared","status":"cleared","partnerCaseId":"BA-VET-00421","receivedAt":"2026-05-20T09:15:00Z","extra":{"n":1}}`
 	p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, answer) })
-	c := New(p.srv.URL, testSecret, nil)
+	c := New(p.srv.URL, testSecret, loopback)
 	a, err := c.Return(context.Background(), ReturnRequest{
 		CaseRef: "v_2c1f", Outcome: domain.OutcomeCleared, ClearanceLevel: domain.LevelSC,
 		ValidFrom: domain.NewDate(2026, 5, 15), ValidTo: domain.NewDate(2031, 5, 15), PartnerCaseID: "BA-VET-00421",
@@ -217,7 +216,7 @@ func TestReturnAnswerMustEchoCaseRefAndOutcome(t *testing.T) {
 		`{"caseRef":"v_1","outcome":"refused","status":{}}`: false, // not the contract's types
 	} {
 		p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, body) })
-		a, err := New(p.srv.URL, testSecret, nil).Return(context.Background(),
+		a, err := New(p.srv.URL, testSecret, loopback).Return(context.Background(),
 			ReturnRequest{CaseRef: "v_1", Outcome: domain.OutcomeRefused, PartnerCaseID: "P-1"})
 		if ok {
 			if err != nil || string(a.Raw) != body {
@@ -236,7 +235,7 @@ func TestWhoAmI(t *testing.T) {
 		answerJSON(w, 200, `{"partnerOrg":"Beacon Aerospace","keyName":"prime-integration","scopes":["vetting:read","vetting:return"]}`)
 	})
 	// A base URL with a path prefix and a trailing slash.
-	a, err := New(p.srv.URL+"/signet/", testSecret, nil).WhoAmI(context.Background())
+	a, err := New(p.srv.URL+"/signet/", testSecret, loopback).WhoAmI(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +256,7 @@ func TestProblemAnswersAreNotRetryable(t *testing.T) {
 			body := fmt.Sprintf(`{"type":"https://signetassure.dev/problems/x","title":%q,"status":%d,"detail":"Jane Davies 1985-04-12 is the detail","errors":[{"field":"dob","message":"1985-04-12 is wrong"}]}`,
 				http.StatusText(status), status)
 			p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerProblem(w, status, body) })
-			_, err := New(p.srv.URL, testSecret, nil).Lookup(context.Background(), LookupRequest{FirstName: "Jane", LastName: "Davies", DOB: domain.NewDate(1985, 4, 12)})
+			_, err := New(p.srv.URL, testSecret, loopback).Lookup(context.Background(), LookupRequest{FirstName: "Jane", LastName: "Davies", DOB: domain.NewDate(1985, 4, 12)})
 			e, ok := errors.AsType[*Error](err)
 			if !ok {
 				t.Fatalf("err = %v (%T), want *Error", err, err)
@@ -287,7 +286,7 @@ func TestTooManyRequestsIsRetryableAfterRetryAfter(t *testing.T) {
 		w.Header().Set("Retry-After", "30")
 		answerProblem(w, 429, `{"type":"https://signetassure.dev/problems/rate-limited","title":"Too Many Requests","status":429}`)
 	})
-	_, err := New(p.srv.URL, testSecret, nil).WhoAmI(context.Background())
+	_, err := New(p.srv.URL, testSecret, loopback).WhoAmI(context.Background())
 	e, ok := errors.AsType[*Error](err)
 	if !ok || e.Status != 429 || e.RetryAfter != 30*time.Second || e.Problem == nil || e.Problem.Status != 429 {
 		t.Fatalf("err = %#v", err)
@@ -329,7 +328,7 @@ func TestServerErrorsAndRequestTimeoutAreRetryable(t *testing.T) {
 		{408, ``},
 	} {
 		p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerProblem(w, tc.status, tc.body) })
-		_, err := New(p.srv.URL, testSecret, nil).Return(context.Background(), ReturnRequest{CaseRef: "v_1", Outcome: domain.OutcomeWithdrawn, PartnerCaseID: "X"})
+		_, err := New(p.srv.URL, testSecret, loopback).Return(context.Background(), ReturnRequest{CaseRef: "v_1", Outcome: domain.OutcomeWithdrawn, PartnerCaseID: "X"})
 		e, ok := errors.AsType[*Error](err)
 		if !ok || e.Status != tc.status || !e.Retryable() || !IsRetryable(err) {
 			t.Errorf("%d: err = %v, want a retryable *Error", tc.status, err)
@@ -348,7 +347,7 @@ func TestConnectionRefusedIsRetryable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	_, err = New("http://"+addr, testSecret, nil).Lookup(context.Background(), LookupRequest{FirstName: "A"})
+	_, err = New("http://"+addr, testSecret, loopback).Lookup(context.Background(), LookupRequest{FirstName: "A"})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -376,7 +375,7 @@ func TestTimeoutIsRetryableButCancelIsNot(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err = New(p.srv.URL, testSecret, nil).WhoAmI(ctx)
+	_, err = New(p.srv.URL, testSecret, loopback).WhoAmI(ctx)
 	if err == nil || IsRetryable(err) || !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: err = %v, retryable %v", err, IsRetryable(err))
 	}
@@ -443,7 +442,11 @@ func TestSecretNeverInErrors(t *testing.T) {
 			if tc.handler != nil {
 				u = newPartner(t, tc.handler).srv.URL
 			}
-			c := New(u, testSecret, tc.client)
+			hc := tc.client
+			if hc == nil {
+				hc = loopback
+			}
+			c := New(u, testSecret, hc)
 			_, e1 := c.Lookup(context.Background(), LookupRequest{FirstName: "A", LastName: "B", DOB: domain.NewDate(1990, 1, 1)})
 			_, e2 := c.Return(context.Background(), ReturnRequest{CaseRef: "v_1", Outcome: domain.OutcomeCleared, PartnerCaseID: "P"})
 			_, e3 := c.WhoAmI(context.Background())
@@ -472,7 +475,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	p := newPartner(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	})
-	_, err := New(p.srv.URL, testSecret, nil).WhoAmI(context.Background())
+	_, err := New(p.srv.URL, testSecret, loopback).WhoAmI(context.Background())
 	e, ok := errors.AsType[*Error](err)
 	if !ok || e.Status != http.StatusTemporaryRedirect || IsRetryable(err) {
 		t.Errorf("err = %v", err)
@@ -494,7 +497,7 @@ func TestAnswerSizeLimit(t *testing.T) {
 	}{{MaxAnswerBytes, true}, {MaxAnswerBytes + 1, false}, {3 * MaxAnswerBytes, false}} {
 		body := answer(tc.size)
 		p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, body) })
-		a, err := New(p.srv.URL, testSecret, nil).Lookup(context.Background(), LookupRequest{FirstName: "A"})
+		a, err := New(p.srv.URL, testSecret, loopback).Lookup(context.Background(), LookupRequest{FirstName: "A"})
 		if tc.ok {
 			if err != nil || len(a.PartnerOrg) != tc.size-44 {
 				t.Errorf("%d bytes: %v (%d)", tc.size, err, len(a.PartnerOrg))
@@ -509,7 +512,7 @@ func TestAnswerSizeLimit(t *testing.T) {
 	// An oversized problem is still an *Error with its status, without a problem.
 	big := `{"type":"x","title":"t","status":400,"detail":"` + strings.Repeat("d", MaxAnswerBytes) + `"}`
 	p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerProblem(w, 400, big) })
-	_, err := New(p.srv.URL, testSecret, nil).WhoAmI(context.Background())
+	_, err := New(p.srv.URL, testSecret, loopback).WhoAmI(context.Background())
 	if e, ok := errors.AsType[*Error](err); !ok || e.Status != 400 || e.Problem != nil {
 		t.Errorf("err = %v", err)
 	}
@@ -518,7 +521,7 @@ func TestAnswerSizeLimit(t *testing.T) {
 func TestInvalidAnswersAreNotRetryable(t *testing.T) {
 	for _, body := range []string{``, `<html></html>`, `{"found":`, `[]`, `{"found":"yes"}`, `{"matches":[{"validFrom":"01/02/2024"}]}`} {
 		p := newPartner(t, func(w http.ResponseWriter, r *http.Request) { answerJSON(w, 200, body) })
-		_, err := New(p.srv.URL, testSecret, nil).Lookup(context.Background(), LookupRequest{FirstName: "A"})
+		_, err := New(p.srv.URL, testSecret, loopback).Lookup(context.Background(), LookupRequest{FirstName: "A"})
 		if !errors.Is(err, ErrInvalidAnswer) || IsRetryable(err) {
 			t.Errorf("answer %q: err = %v", body, err)
 		}

@@ -20,13 +20,23 @@ type Credentials interface {
 type Directory struct {
 	Store   Credentials
 	Keyring *Keyring
-	HTTP    *http.Client
+	// HTTP calls the partners; nil means HTTPClient(AllowLoopback), which checks every connection's
+	// address.
+	HTTP *http.Client
+	// AllowLoopback lets partners run on this machine over http (loopback development,
+	// PARTNER_ALLOW_LOOPBACK); private, link-local and other internal addresses stay refused.
+	AllowLoopback bool
 }
 
 // Client returns a client of the site. The store's not-found error comes back as it is when the site
-// does not exist or we hold no live credential for it.
+// does not exist or we hold no live credential for it; an error wrapping ErrBaseURL when the site's base
+// URL is not allowed (one recorded before the rules).
 func (d Directory) Client(ctx context.Context, siteID uuid.UUID) (*Client, domain.PartnerSite, error) {
 	site, err := d.Store.Site(ctx, siteID)
+	if err != nil {
+		return nil, site, err
+	}
+	base, err := CheckBaseURL(site.BaseURL, d.AllowLoopback)
 	if err != nil {
 		return nil, site, err
 	}
@@ -38,5 +48,9 @@ func (d Directory) Client(ctx context.Context, siteID uuid.UUID) (*Client, domai
 	if err != nil {
 		return nil, site, err
 	}
-	return New(site.BaseURL, string(secret), d.HTTP), site, nil
+	hc := d.HTTP
+	if hc == nil {
+		hc = HTTPClient(d.AllowLoopback)
+	}
+	return New(base, string(secret), hc), site, nil
 }

@@ -31,13 +31,15 @@ type LookupRequest struct {
 	Reason    string      `json:"reason"`
 }
 
-// LookupAnswer is the minimum sufficient data for an access decision: never an address, NI number or line
-// manager.
+// LookupAnswer is the minimum sufficient data for an access decision: whether the person is known and
+// the clearances they hold. Never an address, NI number, line manager or contact details; never a
+// refusal, a case or the level a case was opened at.
 type LookupAnswer struct {
 	Found bool `json:"found"`
 	// Subject is null when nothing was found.
 	Subject *LookupSubject `json:"subject"`
-	// Matches is [] (not null) when nothing was found.
+	// Matches are the clearances the subject holds or held (superseded ones left out), [] (not null)
+	// when there are none.
 	Matches    []LookupMatch `json:"matches"`
 	QueriedAt  time.Time     `json:"queriedAt"`
 	PartnerOrg string        `json:"partnerOrg"`
@@ -53,18 +55,16 @@ type LookupSubject struct {
 	Active    bool   `json:"active"`
 }
 
-// LookupMatch is one vetting case (and the clearance it gave) of the subject.
+// LookupMatch is one clearance of the subject: its level, validity and issuing authority, whether it no
+// longer holds (expired, or ended early: revoked or suspended, without saying which) and whether its
+// renewal is due.
 type LookupMatch struct {
-	CaseRef          string            `json:"caseRef"`
-	Type             domain.CaseType   `json:"type"`
-	Status           domain.CaseStatus `json:"status"`
-	ClearanceLevel   domain.Level      `json:"clearanceLevel"`
-	ValidFrom        domain.Date       `json:"validFrom"` // null when the case gave no clearance
-	ValidTo          domain.Date       `json:"validTo"`
-	VettingOwner     string            `json:"vettingOwner"`
-	IssuingAuthority string            `json:"issuingAuthority"`
-	Expired          bool              `json:"expired"`
-	RenewalDue       bool              `json:"renewalDue"`
+	ClearanceLevel   domain.Level `json:"clearanceLevel"`
+	ValidFrom        domain.Date  `json:"validFrom"`
+	ValidTo          domain.Date  `json:"validTo"`
+	IssuingAuthority string       `json:"issuingAuthority"`
+	Expired          bool         `json:"expired"`
+	RenewalDue       bool         `json:"renewalDue"`
 }
 
 // ReturnRequest posts the outcome of a vetting check run on a partner's behalf back against the originating

@@ -55,23 +55,34 @@ func (s *Store) PersonDisclosures(ctx context.Context, personID uuid.UUID) ([]do
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Disclosure])
 }
 
-// PartnerReturn is the answer stored for an outcome a partner posted back.
-func (s *Store) PartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID string) (json.RawMessage, error) {
-	var answer json.RawMessage
-	err := s.pool.QueryRow(ctx, `SELECT answer FROM partner_returns WHERE site_id = $1 AND partner_case_id = $2`,
-		siteID, partnerCaseID).Scan(&answer)
-	return answer, classify(err)
+// PartnerReturn is the answer stored for an outcome a partner posted back, with the request it answered
+// (null for a return stored before requests were kept).
+func (s *Store) PartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID string) (answer, request json.RawMessage, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT answer, request FROM partner_returns WHERE site_id = $1 AND partner_case_id = $2`,
+		siteID, partnerCaseID).Scan(&answer, &request)
+	return answer, request, classify(err)
 }
 
-// RecordPartnerReturn stores the answer to a partner's return with the call's audit entry, in one
-// transaction; a repeat keeps the first answer.
+// RecordPartnerReturn stores the answer to a partner's return, and the request it answered, with the
+// call's audit entry, in one transaction; a repeat keeps the first answer.
 func (s *Store) RecordPartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID, caseRef string,
-	answer any, audit AuditEntry) error {
+	request, answer any, audit AuditEntry) error {
 	return s.tx(ctx, &audit, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO partner_returns (site_id, partner_case_id, case_ref, answer)
-			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, siteID, partnerCaseID, caseRef, answer)
+		_, err := tx.Exec(ctx, `INSERT INTO partner_returns (site_id, partner_case_id, case_ref, request, answer)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, siteID, partnerCaseID, caseRef, request, answer)
 		return err
 	})
+}
+
+// CountAuthFailure counts one refused, unauthenticated call to an external endpoint against its caller's
+// address and the current minute: one row per address, endpoint, outcome and minute, kept outside the
+// audit chain, so a flood of bad keys adds a bounded number of rows and every call is still counted.
+func (s *Store) CountAuthFailure(ctx context.Context, callerIP, endpoint, outcome string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO external_auth_failures AS f (minute, caller_ip, endpoint, outcome, count)
+		VALUES (date_trunc('minute', now()), $1, $2, $3, 1)
+		ON CONFLICT (minute, caller_ip, endpoint, outcome) DO UPDATE SET count = f.count + 1, last_at = now()`,
+		callerIP, endpoint, outcome)
+	return err
 }
 
 // Verification is the answer of a partner we asked about one of our persons.

@@ -379,7 +379,7 @@ func (w *clearanceLifecycle) openRenewal(ctx workflow.Context) error {
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: caseSearchAttributes(ref, domain.CaseRenewal, domain.StatusOpened, w.Level, nil),
 	}), VettingCase, VettingCaseInput{CaseRef: ref, PersonID: w.PersonID, Type: domain.CaseRenewal, Level: w.Level,
-		IssuingAuthority: w.in.IssuingAuthority, SLA: w.in.SLA})
+		IssuingAuthority: w.in.IssuingAuthority, SLA: w.in.SLA, Validity: w.in.Validity})
 	if err := child.GetChildWorkflowExecution().Get(startCtx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return err
 	}

@@ -54,6 +54,9 @@ type ClearanceInput struct {
 	ClearanceID      uuid.UUID
 	SLA              domain.SLA
 	IssuingAuthority string
+	// Validity is the decision bounds the renewal case is opened with (those of the case that granted the
+	// clearance; none: the renewal case gets the default).
+	Validity domain.ValidityPolicy `json:",omitempty"`
 	// Resume carries the state over a continue-as-new.
 	Resume *ClearanceState `json:",omitempty"`
 }

@@ -81,6 +81,10 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 			w.Case.ForCaseRef = &ref
 		}
 	}
+	// The decision bounds: a case started before them replays with the checks it had.
+	if w.in.Validity == nil && workflow.GetVersion(ctx, "decision-bounds", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		w.in.Validity = domain.DefaultValidityPolicy()
+	}
 	w.lock = workflow.NewMutex(ctx)
 	w.root = ctx
 	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {

@@ -27,9 +27,9 @@ func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 		{UpdateRequestInformation, w.requestInformation, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) }},
 		{UpdateInformationReceived, w.informationReceived, w.checkInformationReceived},
 		{UpdateAddNote, w.addNote, w.checkAddNote},
-		{UpdateRecordOutcome, w.recordOutcome, w.checkRecordOutcome},
+		{UpdateRecordOutcome, w.recordOutcome, func(o RecordOutcome) error { return w.checkRecordOutcome(ctx, o) }},
 		{UpdateDelegate, w.delegate, func(d DelegateCase) error { return w.checkDelegate(ctx, d) }},
-		{UpdatePartnerReturn, w.partnerReturn, w.checkPartnerReturn},
+		{UpdatePartnerReturn, w.partnerReturn, func(r PartnerReturn) error { return w.checkPartnerReturn(ctx, r) }},
 		{UpdateRetryIdentityCheck, w.retryIdentityCheck, w.checkRetryIdentityCheck},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
@@ -148,7 +148,7 @@ func (w *vettingCase) addNote(ctx workflow.Context, n AddNote) (CaseState, error
 	})
 }
 
-func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
+func (w *vettingCase) checkRecordOutcome(ctx workflow.Context, o RecordOutcome) error {
 	if err := w.checkOpen(); err != nil {
 		return err
 	}
@@ -170,11 +170,26 @@ func (w *vettingCase) checkRecordOutcome(o RecordOutcome) error {
 	if w.Case.Status == domain.StatusAwaitingInformation {
 		return invalidTransition("information requested from the subject is still awaited")
 	}
-	return checkDecision(o.Outcome, o.Level, o.ValidFrom, o.ValidTo)
+	return w.checkDecision(ctx, o.Outcome, o.Level, o.ValidFrom, o.ValidTo)
 }
 
-// checkDecision checks what an outcome needs: a level and validity for one that grants a clearance.
-func checkDecision(outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
+// checkDecision checks an outcome against the decision bounds (domain.ValidityPolicy.CheckDecision) the
+// case was started with. A case started before the bounds keeps the checks it had, so its history
+// replays.
+func (w *vettingCase) checkDecision(ctx workflow.Context, outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
+	if w.in.Validity != nil {
+		err := w.in.Validity.CheckDecision(w.Case.RequestedLevel, domain.Decision{Outcome: outcome, Level: level,
+			ValidFrom: from, ValidTo: to}, domain.DateOf(workflow.Now(ctx).UTC()))
+		if err != nil {
+			return invalidInput("%s", err.Error())
+		}
+		return nil
+	}
+	return checkDecisionUnbounded(outcome, level, from, to)
+}
+
+// checkDecisionUnbounded is the check of cases started before the decision bounds.
+func checkDecisionUnbounded(outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
 	if !outcome.Valid() {
 		return invalidInput("outcome: must be one of cleared, refused, with_advisory, withdrawn")
 	}
@@ -194,7 +209,7 @@ func checkDecision(outcome domain.Outcome, level domain.Level, from, to domain.D
 }
 
 func (w *vettingCase) recordOutcome(ctx workflow.Context, o RecordOutcome) (CaseState, error) {
-	return w.act(ctx, func() error { return w.checkRecordOutcome(o) }, func() error {
+	return w.act(ctx, func() error { return w.checkRecordOutcome(ctx, o) }, func() error {
 		return w.decide(ctx, &o.Actor, o.Outcome, o.Level, o.ValidFrom, o.ValidTo, nil)
 	})
 }
@@ -255,7 +270,8 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 // the clearance it superseded to end. Its start is not the case's outcome: a start that fails is logged,
 // and the clearance still lapses with the access sync.
 func (w *vettingCase) followClearanceLifecycle(ctx workflow.Context, clearanceID uuid.UUID) {
-	if err := FollowClearance(ctx, clearanceID, ClearanceInput{SLA: w.in.SLA, IssuingAuthority: w.Case.IssuingAuthority}); err != nil {
+	if err := FollowClearance(ctx, clearanceID, ClearanceInput{SLA: w.in.SLA, IssuingAuthority: w.Case.IssuingAuthority,
+		Validity: w.in.Validity}); err != nil {
 		workflow.GetLogger(ctx).Error("case: the clearance's workflow did not start", "caseRef", w.Case.CaseRef,
 			"clearance", clearanceID, "error", err)
 	}

@@ -51,6 +51,10 @@ type VettingCaseInput struct {
 	// is posted back to that partner.
 	ForSiteID  *uuid.UUID `json:",omitempty"`
 	ForCaseRef string     `json:",omitempty"`
+	// Validity bounds the outcomes recorded on the case (the configured CLEARANCE_MAX_VALIDITY). A case
+	// started without it (before the bounds, or by another workflow) gets domain.DefaultValidityPolicy;
+	// one already running when the bounds came keeps the checks it had.
+	Validity domain.ValidityPolicy `json:",omitempty"`
 	// Resume carries the state over a continue-as-new.
 	Resume *CaseState `json:",omitempty"`
 }

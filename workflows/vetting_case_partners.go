@@ -12,6 +12,7 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 )
 
 // Delegation: a case worker hands an open case to a partner site, which runs the check and posts the
@@ -88,7 +89,7 @@ func (w *vettingCase) delegate(ctx workflow.Context, d DelegateCase) (CaseState,
 	})
 }
 
-func (w *vettingCase) checkPartnerReturn(r PartnerReturn) error {
+func (w *vettingCase) checkPartnerReturn(ctx workflow.Context, r PartnerReturn) error {
 	if w.Case.DelegatedSiteID == nil || *w.Case.DelegatedSiteID != r.SiteID {
 		return temporal.NewNonRetryableApplicationError("the case was not delegated to this partner", ErrNotDelegated, nil)
 	}
@@ -98,7 +99,7 @@ func (w *vettingCase) checkPartnerReturn(r PartnerReturn) error {
 	if strings.TrimSpace(r.PartnerCaseID) == "" {
 		return invalidInput("partnerCaseId: required")
 	}
-	return checkDecision(r.Outcome, r.Level, r.ValidFrom, r.ValidTo)
+	return w.checkDecision(ctx, r.Outcome, r.Level, r.ValidFrom, r.ValidTo)
 }
 
 // partnerReturn closes a delegated case with the outcome the partner posted back, as an officer's
@@ -106,7 +107,7 @@ func (w *vettingCase) checkPartnerReturn(r PartnerReturn) error {
 // of the call gets the same answer.
 func (w *vettingCase) partnerReturn(ctx workflow.Context, r PartnerReturn) (activities.ReturnAnswer, error) {
 	var answer activities.ReturnAnswer
-	_, err := w.act(ctx, func() error { return w.checkPartnerReturn(r) }, func() error {
+	_, err := w.act(ctx, func() error { return w.checkPartnerReturn(ctx, r) }, func() error {
 		if err := w.decide(ctx, nil, r.Outcome, r.Level, r.ValidFrom, r.ValidTo, map[string]any{
 			"partnerOrg": r.SiteName, "siteId": r.SiteID.String(), "partnerCaseId": r.PartnerCaseID}); err != nil {
 			return err
@@ -115,7 +116,9 @@ func (w *vettingCase) partnerReturn(ctx workflow.Context, r PartnerReturn) (acti
 			PartnerCaseID: r.PartnerCaseID, ReceivedAt: workflow.Now(ctx).UTC()}
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordPartnerReturn,
 			activities.RecordPartnerReturnInput{SiteID: r.SiteID, PartnerOrg: r.SiteName, PartnerCaseID: r.PartnerCaseID,
-				KeyPrefix: r.KeyPrefix, CallerIP: r.CallerIP, Answer: answer}).Get(ctx, nil)
+				KeyPrefix: r.KeyPrefix, CallerIP: r.CallerIP, Answer: answer, Request: &partners.ReturnRequest{
+					CaseRef: w.Case.CaseRef, Outcome: r.Outcome, ClearanceLevel: r.Level, ValidFrom: r.ValidFrom,
+					ValidTo: r.ValidTo, PartnerCaseID: r.PartnerCaseID}}).Get(ctx, nil)
 	})
 	return answer, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 )
 
 const partnerOrg = "Northgate Defence Ltd"
@@ -215,6 +216,9 @@ func TestVettingCasePartnerReturnCleared(t *testing.T) {
 	assert.Equal(t, "abcd2345", rec.KeyPrefix)
 	assert.Equal(t, "203.0.113.7", rec.CallerIP)
 	assert.Equal(t, want, returned.Result, "the update answers the partner with what was stored")
+	require.NotNil(t, rec.Request, "the request is kept, to tell a repeat from a reuse of its partnerCaseId")
+	assert.Equal(t, partners.ReturnRequest{CaseRef: h.in.CaseRef, Outcome: domain.OutcomeCleared, ClearanceLevel: domain.LevelSC,
+		ValidFrom: from, ValidTo: from.AddYears(5), PartnerCaseID: "NG-77"}, *rec.Request)
 
 	assert.Equal(t, domain.StatusCleared, final.Case.Status)
 	require.NotNil(t, final.Case.Outcome)
@@ -421,4 +425,27 @@ func TestVettingCasePartnerReturnAfterDeadline(t *testing.T) {
 		"delegation_reminder", "delegation_overdue", "outcome"}, h.kinds())
 	assert.Equal(t, domain.StatusWithdrawn, final.Case.Status)
 	assert.Empty(t, h.clearances)
+}
+
+// A partner's return out of bounds is refused by the case's own validator, whoever sends it: a level
+// above the case's (eDV on a BPSS aftercare case), a validity longer than the level's.
+func TestVettingCasePartnerReturnOutOfBounds(t *testing.T) {
+	h := newCase(t, domain.LevelBPSS, defaultSLA(t, domain.LevelBPSS))
+	h.in.Type = domain.CaseAftercare
+	site := uuid.New()
+	today := domain.DateOf(testStart)
+	h.sendAt(time.Hour, UpdateDelegate, delegateTo(site, testStart.Add(20*oneDay)))
+	edv := clearedReturn(site, "NG-1", domain.LevelEDV, today)
+	tooLong := clearedReturn(site, "NG-2", domain.LevelBPSS, today)
+	tooLong.ValidTo = today.AddYears(4)
+	higher := h.sendAt(2*time.Hour, UpdatePartnerReturn, edv)
+	long := h.sendAt(3*time.Hour, UpdatePartnerReturn, tooLong)
+	h.sendAt(4*time.Hour, UpdateRecordOutcome, RecordOutcome{Actor: uuid.New(), Outcome: domain.OutcomeWithdrawn})
+	h.run()
+	mustReject(t, higher, ErrInvalidCaseInput, "eDV on a BPSS case")
+	assert.Contains(t, higher.Err.Error(), "level:")
+	mustReject(t, long, ErrInvalidCaseInput, "BPSS for 4 years")
+	assert.Contains(t, long.Err.Error(), "validTo:")
+	assert.Empty(t, h.clearances)
+	assert.Empty(t, h.returns)
 }

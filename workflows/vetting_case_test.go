@@ -955,7 +955,8 @@ func TestVettingCaseStartsTheClearanceWorkflow(t *testing.T) {
 	require.Len(t, followed, 1, "one clearance workflow")
 	assert.Equal(t, ClearanceWorkflowID(id), followed[0].WorkflowID)
 	assert.Equal(t, testStart.Add(2*oneDay), followed[0].Now)
-	assert.Equal(t, ClearanceInput{ClearanceID: id, SLA: h.in.SLA, IssuingAuthority: "Ministry of Defence"}, inputs[0])
+	assert.Equal(t, ClearanceInput{ClearanceID: id, SLA: h.in.SLA, IssuingAuthority: "Ministry of Defence",
+		Validity: domain.DefaultValidityPolicy()}, inputs[0], "the renewal case it opens keeps the case's decision bounds")
 }
 
 // A refused case grants no clearance and starts no clearance workflow.
@@ -972,4 +973,54 @@ func TestVettingCaseRefusedStartsNoClearanceWorkflow(t *testing.T) {
 	h.sendAt(2*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
 	h.run()
 	assert.False(t, started)
+}
+
+// The case's validators check the decision bounds themselves (whatever route an update comes by): a level
+// above the case's, a validity longer than the level's (the policy the case was started with, or the
+// default), a validFrom over a year from the workflow's today. Nothing is written for a refused outcome.
+func TestVettingCaseDecisionBounds(t *testing.T) {
+	policy, err := domain.ParseValidityPolicy("SC=2y")
+	require.NoError(t, err)
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	h.in.Validity = policy
+	owner := uuid.New()
+	today := domain.DateOf(testStart)
+	cleared := func(level domain.Level, from, to domain.Date) RecordOutcome {
+		return RecordOutcome{Actor: owner, Outcome: domain.OutcomeCleared, Level: level, ValidFrom: from, ValidTo: to}
+	}
+	h.sendAt(1*time.Hour, UpdateAssignOwner, AssignOwner{Actor: owner, OwnerID: owner})
+	higher := h.sendAt(2*time.Hour, UpdateRecordOutcome, cleared(domain.LevelEDV, today, today.AddYears(1)))
+	tooLong := h.sendAt(3*time.Hour, UpdateRecordOutcome, cleared(domain.LevelSC, today, today.AddYears(3)))
+	longPast := h.sendAt(4*time.Hour, UpdateRecordOutcome, cleared(domain.LevelSC, today.AddYears(-2), today))
+	farAhead := h.sendAt(5*time.Hour, UpdateRecordOutcome, cleared(domain.LevelSC, today.AddYears(2), today.AddYears(3)))
+	outside := h.sendAt(6*time.Hour, UpdateRecordOutcome, cleared(domain.LevelSC, domain.NewDate(1900, 1, 1), domain.NewDate(9999, 12, 31)))
+	lower := h.sendAt(7*time.Hour, UpdateRecordOutcome, cleared(domain.LevelCTC, today, today.AddYears(2)))
+	h.run()
+
+	for name, u := range map[string]*sentUpdate{"level above the case's": higher, "longer than SC=2y": tooLong,
+		"validFrom two years ago": longPast, "validFrom two years ahead": farAhead, "1900 to 9999": outside} {
+		mustReject(t, u, ErrInvalidCaseInput, name)
+	}
+	assert.Contains(t, higher.Err.Error(), "level:")
+	assert.Contains(t, tooLong.Err.Error(), "validTo:")
+	assert.Contains(t, longPast.Err.Error(), "validFrom:")
+	mustComplete(t, lower, "a lower level within bounds")
+	require.Len(t, h.clearances, 1)
+	assert.Equal(t, domain.LevelCTC, h.clearances[0].Level)
+}
+
+// A case started without a policy (by an API before the bounds, or by another workflow) gets the default
+// one: DV for at most 7 years.
+func TestVettingCaseDefaultDecisionBounds(t *testing.T) {
+	h := newCase(t, domain.LevelDV, defaultSLA(t, domain.LevelDV))
+	owner := uuid.New()
+	today := domain.DateOf(testStart)
+	h.sendAt(1*time.Hour, UpdateAssignOwner, AssignOwner{Actor: owner, OwnerID: owner})
+	tooLong := h.sendAt(2*time.Hour, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeCleared,
+		Level: domain.LevelDV, ValidFrom: today, ValidTo: today.AddYears(7).AddDays(1)})
+	ok := h.sendAt(3*time.Hour, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeCleared,
+		Level: domain.LevelDV, ValidFrom: today, ValidTo: today.AddYears(7)})
+	h.run()
+	mustReject(t, tooLong, ErrInvalidCaseInput, "DV for 7 years and a day")
+	mustComplete(t, ok, "DV for 7 years")
 }

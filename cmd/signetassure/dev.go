@@ -56,6 +56,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.Audit.WitnessFile == "" {
 		cfg.Audit.WitnessFile = filepath.Join(dataDir, "audit-witness.jsonl")
 	}
+	// Partners in development run on this machine (a second `signetassure dev`, over http).
+	cfg.PartnerAllowLoopback = true
 	if len(cfg.Keyring.KeyIDs()) == 0 {
 		key, err := devSecret(dataDir, "partner-credential-key", func() (string, error) { return partners.GenerateKey(), nil })
 		if err != nil {

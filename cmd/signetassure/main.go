@@ -118,7 +118,8 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		return err
 	}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
-		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, TrustedProxies: cfg.TrustedProxies,
+		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
+		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks()})
 	if err != nil {
 		return err
@@ -155,10 +156,10 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		return fmt.Errorf("temporal schedules: %w", err)
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
-		Partners: partners.Directory{Store: st, Keyring: cfg.Keyring}, AuditKeys: cfg.Audit.Keys,
-		AuditSinks: cfg.Audit.Sinks(),
-		Access:     activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
-		Messaging:  cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
+		Partners:  partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
+		AuditKeys: cfg.Audit.Keys, AuditSinks: cfg.Audit.Sinks(),
+		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
+		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
 	if err := w.Start(); err != nil {
 		return err
 	}

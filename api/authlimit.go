@@ -1,0 +1,81 @@
+package api
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Failed partner authentication is limited per caller address: a caller that presents bad keys gets 429
+// (with Retry-After) for every call, good key or not, until its allowance refills. IPv6 callers are
+// counted per /64, the block one host usually holds. The state is per API process.
+const (
+	// AuthFailureBurst is how many failed authentications a caller may make at once.
+	AuthFailureBurst = 10
+	// AuthFailuresPerMinute is how fast that allowance refills.
+	AuthFailuresPerMinute = 10
+	// maxTrackedCallers bounds the memory the limiter holds: past it, callers whose allowance is full
+	// again are forgotten.
+	maxTrackedCallers = 10000
+)
+
+type failureLimiter struct {
+	mu      sync.Mutex
+	callers map[string]*rate.Limiter
+}
+
+func newFailureLimiter() *failureLimiter {
+	return &failureLimiter{callers: map[string]*rate.Limiter{}}
+}
+
+// callerKey is the address a caller is counted under: itself, or its /64 for IPv6.
+func callerKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// blocked reports whether the caller used up its allowance of failures, and how long until one more is
+// allowed.
+func (f *failureLimiter) blocked(ip string, now time.Time) (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.callers[callerKey(ip)]
+	if !ok {
+		return 0, false
+	}
+	tokens := l.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(l.Limit()) * float64(time.Second)), true
+}
+
+// fail counts one failed authentication of the caller.
+func (f *failureLimiter) fail(ip string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := callerKey(ip)
+	l, ok := f.callers[key]
+	if !ok {
+		if len(f.callers) >= maxTrackedCallers {
+			for k, c := range f.callers {
+				if c.TokensAt(now) >= AuthFailureBurst {
+					delete(f.callers, k)
+				}
+			}
+		}
+		l = rate.NewLimiter(rate.Limit(AuthFailuresPerMinute/60.0), AuthFailureBurst)
+		f.callers[key] = l
+	}
+	l.AllowN(now, 1)
+}
