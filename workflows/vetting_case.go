@@ -24,7 +24,7 @@ var dbActivity = workflow.ActivityOptions{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
+		NonRetryableErrorTypes: activities.PermanentErrors,
 	},
 }
 
@@ -363,7 +363,8 @@ func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
 // deadline).
 var policyActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
+		NonRetryableErrorTypes: activities.PermanentErrors},
 }
 
 // informSubject tells the subject what information is requested of them and by when, and sets the
