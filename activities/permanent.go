@@ -48,14 +48,18 @@ func Permanent(err error) error {
 
 // PermanentErrorsInterceptor passes every activity's error through Permanent, so no activity retries data
 // the database refused, whichever activity wrote it.
-type PermanentErrorsInterceptor struct{ interceptor.WorkerInterceptorBase }
+type PermanentErrorsInterceptor struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*PermanentErrorsInterceptor) InterceptActivity(ctx context.Context,
 	next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	return &permanentActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
 }
 
-type permanentActivity struct{ interceptor.ActivityInboundInterceptorBase }
+type permanentActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+}
 
 func (a *permanentActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := a.Next.ExecuteActivity(ctx, in)
