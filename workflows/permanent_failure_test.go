@@ -1,0 +1,185 @@
+package workflows
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/domain"
+)
+
+// dataRejected is the error every activity returns when PostgreSQL refuses its data (activities.Permanent).
+func dataRejected() error {
+	return temporal.NewNonRetryableApplicationError("the database refused the data: SQLSTATE 22P05 (data exception)",
+		activities.ErrDataRejected, nil)
+}
+
+// refuseEvents makes ApplyCaseEvent refuse the events refuse picks, as the database refuses a NUL, and
+// counts the attempts at them.
+func (h *caseHarness) refuseEvents(refuse func(activities.CaseEventInput) bool) *refusals {
+	r := &refusals{}
+	h.env.OnActivity(activities.A.ApplyCaseEvent, mock.Anything, mock.MatchedBy(refuse)).Return(
+		func(context.Context, activities.CaseEventInput) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.n++
+			if r.n > runaway {
+				return temporal.NewNonRetryableApplicationError("refusals run away", "Runaway", nil)
+			}
+			return dataRejected()
+		})
+	return r
+}
+
+type refusals struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *refusals) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
+
+// assertFailureRecorded checks the timeline says an event of kind failed, with the reason and none of its
+// data, and that who hears of the case was told.
+func assertFailureRecorded(t *testing.T, h *caseHarness, kind string, to []uuid.UUID, roles []domain.Role) {
+	t.Helper()
+	var found bool
+	for _, e := range h.eventsOf(kindRecordingFailed) {
+		if e.Event.Detail["kind"] != kind {
+			continue
+		}
+		found = true
+		assert.Contains(t, e.Event.Summary, "SQLSTATE 22P05", "the timeline says why")
+		assert.Nil(t, e.Event.ActorID)
+		for _, s := range []string{e.Event.Summary, e.Event.Detail["reason"].(string)} {
+			assert.NotContains(t, s, "Mallory", "the refused data stays out of the timeline")
+			assert.NotContains(t, s, "\x00")
+		}
+	}
+	require.True(t, found, "a %s event on the timeline for %s; kinds %v", kindRecordingFailed, kind, h.kinds())
+	var told bool
+	for _, n := range h.noticesOf(kindRecordingFailed) {
+		if strings.Contains(n.Message, " "+kind+" ") {
+			told = true
+			assert.Equal(t, to, n.UserIDs)
+			assert.Equal(t, roles, n.Roles)
+			assert.NotContains(t, n.Message, "Mallory")
+		}
+	}
+	assert.True(t, told, "the failure of %s is notified", kind)
+}
+
+// A note the database refuses (a NUL in its text, bypassing the API) is refused to the caller as
+// unprocessable, tried once, and recorded as a failure on the timeline for the owner; the next note, the
+// SLA reminders and escalation and the outcome all still work.
+func TestVettingCaseRefusedNoteDoesNotFreezeIt(t *testing.T) {
+	h := newCase(t, domain.LevelDV, defaultSLA(t, domain.LevelDV))
+	owner := uuid.New()
+	bad := h.refuseEvents(func(in activities.CaseEventInput) bool {
+		text, _ := in.Event.Detail["text"].(string)
+		return strings.Contains(text, "\x00")
+	})
+	h.sendAt(oneDay, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	refused := h.sendAt(2*oneDay, UpdateAddNote, AddNote{Actor: owner, Text: "Mallory\x00 was here"})
+	next := h.sendAt(2*oneDay+time.Minute, UpdateAddNote, AddNote{Actor: owner, Text: "A clean note"})
+	decided := h.sendAt(100*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelDV, domain.DateOf(testStart.Add(100*oneDay))))
+	final := h.run()
+
+	require.True(t, refused.Accepted, "the validator lets the note through to the activity")
+	require.True(t, refused.Completed)
+	assertErrType(t, refused.Err, activities.ErrDataRejected, "the refused note")
+	var rej *Rejection
+	require.ErrorAs(t, rejection(refused.Err), &rej)
+	assert.True(t, rej.Unprocessable, "the API answers 422")
+	assert.Equal(t, 1, bad.count(), "a refused event is not retried")
+	assertFailureRecorded(t, h, "note", []uuid.UUID{owner}, nil)
+
+	mustComplete(t, next, "the next note")
+	mustComplete(t, decided, "the outcome")
+	assert.Equal(t, []string{"opened", "identity_check", "with_officer", "owner_assigned", kindRecordingFailed, "note",
+		"sla_reminder", "sla_reminder", "escalated", "outcome"}, h.kinds())
+	assert.Len(t, h.noticesOf("sla_reminder"), 2, "the SLA timers still fire")
+	assert.Len(t, h.noticesOf("sla_escalation"), 1)
+	assert.Equal(t, domain.StatusCleared, final.Case.Status)
+}
+
+// Events the case writes on its own (an SLA reminder, the escalation) that the database refuses are
+// recorded as failures for the security controllers, each tried once; the case goes on to its next
+// timer and its outcome.
+func TestVettingCaseRefusedTimerEventsDoNotFreezeIt(t *testing.T) {
+	h := newCase(t, domain.LevelDV, defaultSLA(t, domain.LevelDV))
+	var mu sync.Mutex
+	seen := map[string]int{}
+	bad := h.refuseEvents(func(in activities.CaseEventInput) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if in.Event.Kind != "sla_reminder" && in.Event.Kind != "escalated" {
+			return false
+		}
+		seen[in.Event.Kind]++
+		// The first reminder, and every escalation.
+		return in.Event.Kind == "escalated" || seen[in.Event.Kind] == 1
+	})
+	withdraw := h.sendAt(97*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: uuid.New(), Outcome: domain.OutcomeWithdrawn})
+	final := h.run()
+
+	controllers := []domain.Role{domain.RoleSecurityController}
+	assertFailureRecorded(t, h, "sla_reminder", nil, controllers)
+	assertFailureRecorded(t, h, "escalated", nil, controllers)
+	assert.Equal(t, 2, bad.count(), "each refused event is tried once: no loop on the escalation")
+	assert.Equal(t, []string{"opened", "identity_check", "with_officer", kindRecordingFailed, "sla_reminder",
+		kindRecordingFailed, "outcome"}, h.kinds())
+	reminders := h.noticesOf("sla_reminder")
+	require.Len(t, reminders, 1, "the second reminder still comes")
+	assertNear(t, testStart.Add(94*oneDay), reminders[0].Now, "second reminder")
+	mustComplete(t, withdraw, "the outcome after the failures")
+	assert.Equal(t, domain.StatusWithdrawn, final.Case.Status)
+}
+
+// An identity check's result whose details the database refuses goes on the timeline without them: the
+// case reaches the officer, the owner hears of the failure, and the check can be repeated.
+func TestVettingCaseRefusedIdentityResultDoesNotFreezeIt(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	h.identityPlan = testIdentityPlan
+	h.refuseEvents(func(in activities.CaseEventInput) bool {
+		reason, _ := in.Event.Detail["failReason"].(string)
+		return strings.Contains(reason, "\x00")
+	})
+	h.env.OnWorkflow(IdentityCheck, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in IdentityCheckInput) (activities.IdentityOutcome, error) {
+			if err := workflow.Sleep(ctx, oneDay); err != nil {
+				return activities.IdentityOutcome{}, err
+			}
+			if in.Attempt == 1 {
+				return activities.IdentityOutcome{Attempt: 1, Status: domain.IdentityRejected, Mode: "capture",
+					FailReason: "Mallory\x00"}, nil
+			}
+			return activities.IdentityOutcome{Attempt: 2, Status: domain.IdentityAccepted, Mode: "capture"}, nil
+		})
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	var afterFirst CaseState
+	h.at(2*oneDay, func() { afterFirst = h.query() })
+	retry := h.sendAt(2*oneDay+time.Hour, UpdateRetryIdentityCheck, RetryIdentityCheck{Actor: owner})
+	decided := h.sendAt(5*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart)))
+	final := h.run()
+
+	assertFailureRecorded(t, h, "identity_result", []uuid.UUID{owner}, nil)
+	assert.Equal(t, domain.StatusWithOfficer, afterFirst.Case.Status, "the case reached the officer")
+	results := h.eventsOf("identity_result")
+	require.Len(t, results, 2)
+	assert.Equal(t, "Identity check rejected (its details could not be recorded)", results[0].Event.Summary)
+	assert.NotContains(t, results[0].Event.Detail, "failReason")
+	mustComplete(t, retry, "a retry of the check")
+	mustComplete(t, decided, "the outcome")
+	assert.Equal(t, domain.StatusCleared, final.Case.Status)
+}
