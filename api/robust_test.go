@@ -2,11 +2,14 @@ package api_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -46,5 +49,31 @@ func TestRefusedNoteDoesNotFreezeTheCase(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM staff_notifications WHERE case_ref = $1 AND kind = 'recording_failed'
 		AND user_id = $2 AND position('Mallory' in message) = 0`, ref, e.users[domain.RoleSecurityController].ID); n != 1 {
 		t.Fatalf("%d recording failures notified to the security controller, want 1", n)
+	}
+}
+
+// Text in Twilio's webhooks that no line may hold (a NUL, a bidirectional override) is dropped before it
+// is stored, never refused: the webhooks are answered as usual (Twilio would retry a failure for ever), a
+// message's newlines are kept.
+func TestTwilioWebhookTextCleaned(t *testing.T) {
+	e := newHookEnv(t)
+	person := e.createPerson("Opt", "Out", "1980-01-01")
+	in := "/api/v1/messaging/twilio/inbound"
+	wantStatus(t, e.signedTwilio(in, url.Values{"MessageSid": {"SMin\x00bad"}, "From": {"+447400123456"},
+		"To": {"+447400000000"}, "Body": {"SAFE\x00 at\u202e gate\nsecond line"}, "ProfileName": {"Eve\u202e\x00"}}),
+		http.StatusOK, "inbound with a NUL")
+	if n := e.count(`SELECT count(*) FROM inbound_messages WHERE provider_id = 'SMinbad'
+		AND body = 'SAFE at gate'||chr(10)||'second line'`); n != 1 {
+		t.Fatalf("%d clean inbound messages stored, want 1", n)
+	}
+
+	e.accepted("m_dirtystatus", messaging.SMS, person, "+447400123456", "twilio", "SMdirty")
+	status := "/api/v1/messaging/twilio/status?m=m_dirtystatus"
+	wantStatus(t, e.signedTwilio(status, url.Values{"MessageSid": {"SMdirty"}, "MessageStatus": {"undelivered"},
+		"ErrorCode": {"30003"}, "ErrorMessage": {"Unreachable\x00 \u202ehandset"}, "To": {"+447400123456\x00"}}),
+		http.StatusNoContent, "status callback with a NUL")
+	m := e.message("m_dirtystatus")
+	if m["status"] != "undelivered" || m["statusReason"] != "Unreachable handset" {
+		t.Fatalf("message after the callback: status %v, reason %q", m["status"], m["statusReason"])
 	}
 }
