@@ -538,8 +538,3 @@ func (s *Store) SetReminderPolicy(ctx context.Context, actor Actor, p domain.Rem
 	})
 	return out, err
 }
-
-// providerLine makes one line of text from a message provider storable (domain.SanitizeText): what no line
-// may hold (NUL, control, bidirectional and invisible characters) is dropped, never refused, so neither
-// the provider's retries of a webhook nor our activity's retries loop on it.
-func providerLine(s string) string { return domain.SanitizeText(s, domain.TextLine, 0) }
