@@ -183,3 +183,46 @@ func TestVettingCaseRefusedIdentityResultDoesNotFreezeIt(t *testing.T) {
 	mustComplete(t, decided, "the outcome")
 	assert.Equal(t, domain.StatusCleared, final.Case.Status)
 }
+
+// A clearance whose reads and writes the database refuses at some of its moments goes on to the next:
+// the 90-day nudge is skipped, the renewal case not tried again, the owner told of each (with the reason,
+// tried once), and a lapse that cannot be recorded ends the workflow rather than freezing it.
+func TestClearanceRefusedStepsDoNotFreezeIt(t *testing.T) {
+	h := newClearance(t, domain.LevelSC, domain.DateOf(testStart), 5)
+	owner := uuid.New()
+	h.owner = &owner
+	var mu sync.Mutex
+	refused := map[string]int{}
+	refuse := func(what string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		refused[what]++
+		return temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
+			activities.ErrDataRejected) // retryable as raised: the retry policy must stop it
+	}
+	h.env.OnActivity(activities.A.LoadClearance, mock.Anything, mock.MatchedBy(func(uuid.UUID) bool {
+		now := h.env.Now().UTC()
+		return now.Equal(h.day(90)) || now.Equal(h.day(150))
+	})).Return(func(context.Context, uuid.UUID) (activities.ClearanceInfo, error) {
+		return activities.ClearanceInfo{}, refuse("load")
+	})
+	h.env.OnActivity(activities.A.ExpireClearance, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ExpireClearanceInput) (bool, error) { return false, refuse("expire") })
+	st := h.run()
+
+	assert.Equal(t, map[string]int{"load": 2, "expire": 1}, refused, "each refused step tried once")
+	h.assertNudges(180, 30, 7)
+	assert.Equal(t, []int{90}, st.NudgesSkipped)
+	assert.True(t, st.RenewalFailed)
+	assert.Empty(t, h.cases, "the renewal case is not tried again")
+	assert.Equal(t, ClearanceEndFailed, st.Ended)
+	failed := h.noticesOf("clearance_step_failed")
+	require.Len(t, failed, 3, "the nudge, the renewal case and the lapse")
+	for i, at := range []time.Time{h.day(150), h.day(90), h.day(-1)} {
+		assert.Equal(t, at, failed[i].Now)
+		assert.Contains(t, failed[i].Message, "SQLSTATE 22021")
+		h.assertToOwner(failed[i])
+	}
+	assert.Contains(t, failed[0].Message, "the renewal case could not be completed")
+	assert.Contains(t, failed[2].Message, "the lapse could not be completed")
+}
