@@ -226,3 +226,51 @@ func TestClearanceRefusedStepsDoNotFreezeIt(t *testing.T) {
 	assert.Contains(t, failed[0].Message, "the renewal case could not be completed")
 	assert.Contains(t, failed[2].Message, "the lapse could not be completed")
 }
+
+// A grant whose data the database refuses is refused to its requester as unprocessable, tried once, and
+// the workflow ends cleanly.
+func TestAccessGrantRefusedDataIsUnprocessable(t *testing.T) {
+	h := newGrant(t, oneDay, oneYear, 5*oneYear)
+	attempts := 0
+	h.env.OnActivity(activities.A.RecordGrant, mock.Anything, mock.Anything).Return(
+		func(context.Context, domain.AccessGrant) (domain.AccessGrant, error) {
+			attempts++
+			return domain.AccessGrant{}, temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
+				activities.ErrDataRejected)
+		})
+	_, requested := h.run(nil)
+	require.True(t, requested.Completed)
+	assertErrType(t, requested.Err, activities.ErrDataRejected, "the grant requested")
+	var rej *Rejection
+	require.ErrorAs(t, rejection(requested.Err), &rej)
+	assert.True(t, rej.Unprocessable, "the API answers 422")
+	assert.Equal(t, 1, attempts, "not retried")
+	assert.Empty(t, h.statuses)
+}
+
+// A revoke whose reason the database refuses is refused to its caller, tried once; the grant runs on and
+// the next revoke ends it.
+func TestAccessGrantRefusedRevokeDoesNotFreezeIt(t *testing.T) {
+	h := newGrant(t, oneDay, oneYear, 5*oneYear)
+	attempts := 0
+	h.env.OnActivity(activities.A.SetGrantStatus, mock.Anything, mock.MatchedBy(func(in activities.GrantStatusInput) bool {
+		return strings.Contains(in.Reason, "\x00")
+	})).Return(func(context.Context, activities.GrantStatusInput) (domain.AccessGrant, error) {
+		attempts++
+		return domain.AccessGrant{}, dataRejected()
+	})
+	actor := uuid.New()
+	bad := h.revokeAt(10*oneDay, RevokeGrant{Actor: actor, Reason: "Mallory\x00"})
+	good := h.revokeAt(20*oneDay, RevokeGrant{Actor: actor, Reason: "left the project"})
+	st, _ := h.run(nil)
+
+	require.True(t, bad.Completed)
+	assertErrType(t, bad.Err, activities.ErrDataRejected, "the refused revoke")
+	assert.NotContains(t, bad.Err.Error(), "Mallory")
+	assert.Equal(t, 1, attempts, "not retried")
+	require.True(t, good.Completed)
+	require.NoError(t, good.Err)
+	require.Equal(t, []domain.GrantStatus{domain.GrantActive, domain.GrantRevoked}, h.statusesSeen())
+	assert.Equal(t, testStart.Add(20*oneDay), h.statuses[1].At)
+	assert.Equal(t, domain.GrantRevoked, st.Grant.Status)
+}
