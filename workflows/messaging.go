@@ -113,9 +113,16 @@ func (b *broadcastRun) run(ctx workflow.Context) (BroadcastState, error) {
 			BroadcastID: b.in.BroadcastID, Shard: i, Rate: rate, Text: b.in.Text})
 	}
 	var failed error
-	for _, f := range shards {
+	for i, f := range shards {
 		var r activities.BroadcastShardResult
 		if err := f.Get(ctx, &r); err != nil {
+			if failedForGood(ctx, err) {
+				// Its recipients not handed over show as not sent; the broadcast goes on to collect the
+				// replies of the others.
+				workflow.GetLogger(ctx).Error("broadcast: a shard failed for good", "broadcast", b.in.BroadcastID,
+					"shard", i, "error", err)
+				continue
+			}
 			failed = err // the other shards still finish: nobody is left out because one shard failed
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signetassure/signetassure/activities"
@@ -273,4 +274,54 @@ func TestAccessGrantRefusedRevokeDoesNotFreezeIt(t *testing.T) {
 	require.Equal(t, []domain.GrantStatus{domain.GrantActive, domain.GrantRevoked}, h.statusesSeen())
 	assert.Equal(t, testStart.Add(20*oneDay), h.statuses[1].At)
 	assert.Equal(t, domain.GrantRevoked, st.Grant.Status)
+}
+
+// A broadcast shard whose data the database refuses is tried once; the broadcast goes on with the others,
+// collects replies and answers its close.
+func TestBroadcastRefusedShardDoesNotFreezeIt(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(testStart)
+	env.SetTestTimeout(time.Minute)
+	id := uuid.New()
+	env.OnActivity(activities.A.PrepareBroadcast, mock.Anything, mock.Anything).Return(20, nil)
+	var mu sync.Mutex
+	attempts := map[int]int{}
+	env.OnActivity(activities.A.SendBroadcastShard, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BroadcastShardInput) (activities.BroadcastShardResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts[in.Shard]++
+			if in.Shard == 0 {
+				return activities.BroadcastShardResult{}, temporal.NewApplicationError(
+					"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected)
+			}
+			return activities.BroadcastShardResult{Handed: 10}, nil
+		})
+	var phases []string
+	env.OnActivity(activities.A.SetBroadcastStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SetBroadcastStatusInput) error {
+			mu.Lock()
+			defer mu.Unlock()
+			phases = append(phases, in.Status)
+			return nil
+		})
+	closed := &sentUpdate{}
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateCloseBroadcast, "", &testsuite.TestUpdateCallback{
+			OnAccept:   func() { closed.Accepted = true },
+			OnReject:   func(err error) { closed.Rejected, closed.Err = true, err },
+			OnComplete: func(_ any, err error) { closed.Completed, closed.Err = true, err },
+		})
+	}, time.Hour)
+	env.ExecuteWorkflow(Broadcast, BroadcastInput{BroadcastID: id, Text: "Drill", Shards: 2, ReplyUntil: testStart.Add(oneDay)})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var st BroadcastState
+	require.NoError(t, env.GetWorkflowResult(&st))
+	assert.Equal(t, map[int]int{0: 1, 1: 1}, attempts, "the refused shard is tried once")
+	assert.Equal(t, 10, st.Handed)
+	assert.Equal(t, []string{domain.BroadcastCollecting, domain.BroadcastClosed}, phases)
+	require.True(t, closed.Completed, "the close is answered")
+	assert.NoError(t, closed.Err)
 }
