@@ -111,7 +111,14 @@ func AccessEvents(ctx workflow.Context, in AccessEventsInput) error {
 	})
 	if err := workflow.ExecuteActivity(ctx, activities.A.FollowAccessEvents,
 		activities.FollowInput{Every: in.Every, For: time.Hour}).Get(ctx, nil); err != nil {
-		return err
+		if !failedForGood(ctx, err) {
+			return err
+		}
+		// The feed goes on: what the database refused is logged, and the feed read again after a while.
+		workflow.GetLogger(ctx).Error("access events: the feed's events were refused", "error", err)
+		if err := workflow.Sleep(ctx, max(in.Every, time.Minute)); err != nil {
+			return err
+		}
 	}
 	return workflow.NewContinueAsNewError(ctx, AccessEvents, in)
 }

@@ -325,3 +325,24 @@ func TestBroadcastRefusedShardDoesNotFreezeIt(t *testing.T) {
 	require.True(t, closed.Completed, "the close is answered")
 	assert.NoError(t, closed.Err)
 }
+
+// The access control system's event feed, its events refused by the database, is not retried into a loop
+// and does not stop: it waits a while and reads on in a new run.
+func TestAccessEventsRefusedFeedGoesOn(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(testStart)
+	env.SetTestTimeout(time.Minute)
+	attempts := 0
+	env.OnActivity(activities.A.FollowAccessEvents, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.FollowInput) (int, error) {
+			attempts++
+			return 0, temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
+				activities.ErrDataRejected)
+		})
+	env.ExecuteWorkflow(AccessEvents, AccessEventsInput{Every: 5 * time.Second})
+	require.True(t, env.IsWorkflowCompleted())
+	assert.True(t, workflow.IsContinueAsNewError(env.GetWorkflowError()), "it reads on in a new run: %v", env.GetWorkflowError())
+	assert.Equal(t, 1, attempts, "not retried")
+	assert.Equal(t, testStart.Add(time.Minute), env.Now().UTC(), "after a minute's wait")
+}
