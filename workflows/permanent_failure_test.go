@@ -346,3 +346,55 @@ func TestAccessEventsRefusedFeedGoesOn(t *testing.T) {
 	assert.Equal(t, 1, attempts, "not retried")
 	assert.Equal(t, testStart.Add(time.Minute), env.Now().UTC(), "after a minute's wait")
 }
+
+// An identity check whose result the database refuses is tried once and ends (no retry loop); its case
+// records the failure with the reason, tells the owner, and the officer can repeat the check.
+func TestIdentityCheckRefusedResultDoesNotFreezeIt(t *testing.T) {
+	h := newIdentityCheck(t)
+	h.status = func(now time.Time) domain.IdentityStatus {
+		if after(now, oneDay) {
+			return domain.IdentityAccepted
+		}
+		return domain.IdentityPending
+	}
+	finishes := 0
+	h.env.OnActivity(activities.A.FinishIdentity, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.FinishInput) (activities.IdentityOutcome, error) {
+			finishes++
+			return activities.IdentityOutcome{}, temporal.NewApplicationError(
+				"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected)
+		})
+	_, err := h.run()
+	assertErrType(t, err, activities.ErrDataRejected, "the check's end")
+	assert.Equal(t, 1, finishes, "the refused result is not retried")
+	assert.Less(t, h.env.Now().Sub(testStart), 2*oneDay, "it ended when the result came")
+
+	// The case it belongs to: the failed attempt goes on the timeline and to the owner; a retry runs.
+	c := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	c.identityPlan = testIdentityPlan
+	c.env.OnWorkflow(IdentityCheck, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in IdentityCheckInput) (activities.IdentityOutcome, error) {
+			if err := workflow.Sleep(ctx, oneDay); err != nil {
+				return activities.IdentityOutcome{}, err
+			}
+			if in.Attempt == 1 {
+				return activities.IdentityOutcome{}, temporal.NewNonRetryableApplicationError(
+					"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected, nil)
+			}
+			return activities.IdentityOutcome{Attempt: 2, Status: domain.IdentityAccepted, Mode: "capture"}, nil
+		})
+	owner := uuid.New()
+	c.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	retry := c.sendAt(2*oneDay, UpdateRetryIdentityCheck, RetryIdentityCheck{Actor: owner})
+	decided := c.sendAt(5*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart)))
+	st := c.run()
+	results := c.eventsOf("identity_result")
+	require.Len(t, results, 2)
+	assert.Contains(t, results[0].Event.Summary, "failed (the database refused the data: SQLSTATE 22021")
+	flagged := c.noticesOf("identity_result")
+	require.NotEmpty(t, flagged)
+	assert.Equal(t, []uuid.UUID{owner}, flagged[0].UserIDs)
+	mustComplete(t, retry, "the retry after the failure")
+	mustComplete(t, decided, "the outcome")
+	assert.Equal(t, domain.StatusCleared, st.Case.Status)
+}
