@@ -287,6 +287,12 @@ func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 			continue
 		}
 		if err := a.Store.SetMessagePrice(ctx, m.ID, r.Price, r.PriceUnit); err != nil {
+			if _, ok := refused(err); ok {
+				// A price the database cannot take (not a number) stays unknown; the others are read on.
+				activity.GetLogger(ctx).Warn("messaging: the provider's price was refused", "message", m.ID,
+					"error", Permanent(err))
+				continue
+			}
 			return priced, err
 		}
 		priced++

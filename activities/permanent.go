@@ -23,18 +23,13 @@ var PermanentErrors = []string{ErrInvalidInput, ErrDataRejected}
 // (the server's message and detail can quote the values refused, which may be personal data, and must not
 // reach the workflow's history); anything else is returned as it is.
 func Permanent(err error) error {
-	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) {
+	pgErr, ok := refused(err)
+	if !ok {
 		return err
 	}
-	var what string
-	switch {
-	case strings.HasPrefix(pgErr.Code, "22"):
-		what = "data exception"
-	case strings.HasPrefix(pgErr.Code, "23"):
+	what := "data exception"
+	if strings.HasPrefix(pgErr.Code, "23") {
 		what = "integrity constraint violation"
-	default:
-		return err
 	}
 	msg := "the database refused the data: SQLSTATE " + pgErr.Code + " (" + what
 	for _, n := range []struct{ name, value string }{{"table", pgErr.TableName}, {"column", pgErr.ColumnName},
@@ -44,6 +39,15 @@ func Permanent(err error) error {
 		}
 	}
 	return temporal.NewNonRetryableApplicationError(msg+")", ErrDataRejected, nil)
+}
+
+// refused reports whether err is PostgreSQL refusing the data itself (SQLSTATE class 22 or 23).
+func refused(err error) (*pgconn.PgError, bool) {
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) {
+		return nil, false
+	}
+	return pgErr, strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
 }
 
 // PermanentErrorsInterceptor passes every activity's error through Permanent, so no activity retries data

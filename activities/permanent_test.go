@@ -2,7 +2,11 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -68,5 +73,55 @@ func TestDataTheDatabaseRefusesIsNotRetried(t *testing.T) {
 	}
 	if n := testenv.Count(t, url, `SELECT count(*) FROM case_events WHERE case_ref = $1`, ref); n != 0 {
 		t.Errorf("%d events written, want none", n)
+	}
+}
+
+// A price Twilio states that the database cannot take is passed over: the other messages' costs are
+// still read and recorded, and the activity does not fail on it run after run.
+func TestMessageCostRefusedIsPassedOver(t *testing.T) {
+	url := testenv.DatabaseURL(t)
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	prices := map[string]string{"SMbad": "n/a", "SMgood": "-0.04000"}
+	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sid := strings.TrimSuffix(path.Base(r.URL.Path), ".json")
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": "delivered", "price": prices[sid],
+			"price_unit": "gbp", "num_segments": "1"})
+	}))
+	t.Cleanup(twilio.Close)
+	provider := messaging.NewTwilio(messaging.TwilioConfig{AccountSID: "AC1", AuthToken: "t", From: "+447400000000",
+		BaseURL: twilio.URL}, nil)
+	now := time.Now().UTC()
+	for i, sid := range []string{"SMbad", "SMgood"} {
+		id := "m_cost" + sid
+		if _, _, err := st.CreateMessage(context.Background(), domain.Message{ID: id, Channel: messaging.SMS,
+			Template: "broadcast", TemplateVersion: 1, Recipient: "+447400123456", Body: "Test", Status: messaging.StatusPending,
+			StatusAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.MessageAccepted(context.Background(), id, "twilio", messaging.Receipt{ProviderID: sid,
+			Status: messaging.StatusSent}, now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}}})
+	env.RegisterActivity(&activities.Activities{Store: st, Messaging: activities.MessagingSettings{
+		Channels: map[messaging.Channel]activities.Provider{messaging.SMS: {Name: "twilio", Provider: provider}}}})
+	v, err := env.ExecuteActivity(activities.A.FetchMessageCosts)
+	if err != nil {
+		t.Fatalf("costs with a price the database refuses: %v", err)
+	}
+	var n int
+	if err := v.Get(&n); err != nil || n != 1 {
+		t.Fatalf("priced %d (%v), want 1", n, err)
+	}
+	if got := testenv.Count(t, url, `SELECT count(*) FROM messages WHERE id = 'm_costSMgood' AND price = -0.04`); got != 1 {
+		t.Fatal("the good price was not recorded")
 	}
 }
