@@ -398,3 +398,22 @@ func TestIdentityCheckRefusedResultDoesNotFreezeIt(t *testing.T) {
 	mustComplete(t, decided, "the outcome")
 	assert.Equal(t, domain.StatusCleared, st.Case.Status)
 }
+
+// A scheduled sync whose data the database refuses is tried once and its run ends, failed and visible in
+// the Temporal UI, instead of retrying for ever: the schedule's next run starts afresh.
+func TestAccessSyncRefusedDataEndsTheRun(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(testStart)
+	env.SetTestTimeout(time.Minute)
+	attempts := 0
+	env.OnActivity(activities.A.ExpireClearances, mock.Anything).Return(func(context.Context) ([]uuid.UUID, error) {
+		attempts++
+		return nil, temporal.NewApplicationError("the database refused the data: SQLSTATE 23514 (integrity constraint violation)",
+			activities.ErrDataRejected)
+	})
+	env.ExecuteWorkflow(AccessSync, AccessSyncInput{})
+	require.True(t, env.IsWorkflowCompleted())
+	assertErrType(t, env.GetWorkflowError(), activities.ErrDataRejected, "the sync run")
+	assert.Equal(t, 1, attempts, "not retried")
+}
