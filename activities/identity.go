@@ -274,7 +274,7 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 			return IdentityOutcome{}, temporal.NewNonRetryableApplicationError("process "+string(p.Status)+" is not final",
 				ErrInvalidInput, nil)
 		default:
-			f.Status, f.FailReason = domain.IdentityStatus(p.Status), p.FailReason
+			f.Status, f.FailReason = domain.IdentityStatus(p.Status), providerText(p.FailReason)
 			if p.FinalResult != nil {
 				person, err := a.Store.Person(ctx, in.PersonID)
 				if err != nil {
@@ -443,17 +443,23 @@ func newestProcess(d signicat.Dossier, since time.Time) string {
 	return id
 }
 
-// normalise turns the provider's result into ours: dates parsed, countries upper case.
+// providerText makes a string from the provider storable and comparable (domain.SanitizeText): what no
+// name or code may hold (NUL, control, bidirectional and invisible characters) is dropped, never refused,
+// so an odd answer is recorded, not retried.
+func providerText(s string) string { return domain.SanitizeText(s, domain.TextLine, 0) }
+
+// normalise turns the provider's result into ours: text cleaned, dates parsed, countries upper case.
 func normalise(r signicat.FinalResult, documentType string) domain.IdentityResult {
-	out := domain.IdentityResult{FirstName: r.FirstName, LastName: r.LastName, DocumentType: r.DocumentType,
-		IssuingCountry: strings.ToUpper(r.IssuingCountry), Nationality: strings.ToUpper(r.Nationality)}
+	out := domain.IdentityResult{FirstName: providerText(r.FirstName), LastName: providerText(r.LastName),
+		DocumentType: providerText(r.DocumentType), IssuingCountry: strings.ToUpper(providerText(r.IssuingCountry)),
+		Nationality: strings.ToUpper(providerText(r.Nationality))}
 	if out.DocumentType == "" {
-		out.DocumentType = documentType
+		out.DocumentType = providerText(documentType)
 	}
-	if d, err := domain.ParseDate(r.DateOfBirth); err == nil {
+	if d, err := domain.ParseDate(providerText(r.DateOfBirth)); err == nil {
 		out.DateOfBirth = &d
 	}
-	if d, err := domain.ParseDate(r.DateOfExpiry); err == nil {
+	if d, err := domain.ParseDate(providerText(r.DateOfExpiry)); err == nil {
 		out.DocumentExpiry = &d
 	}
 	return out

@@ -346,9 +346,16 @@ func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 			}
 		default:
 			if err := a.Store.SetMessagePrice(ctx, m.ID, r.Price, r.PriceUnit); err != nil {
-				return priced, err
+				if _, ok := refused(err); !ok {
+					return priced, err
+				}
+				// A price the database cannot take stays unknown; the others are read on.
+				if _, err := a.Store.MessageNotPriced(ctx, m.ID, "price refused: "+Permanent(err).Error(), maxPriceTries, true); err != nil {
+					return priced, err
+				}
+			} else {
+				priced++
 			}
-			priced++
 		}
 		activity.RecordHeartbeat(ctx, i)
 	}

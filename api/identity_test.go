@@ -69,7 +69,13 @@ var documentExpiry = domain.DateOf(time.Now().UTC()).AddYears(5).String()
 // the outcome they pick. It returns where the page sends them back to.
 func capture(t *testing.T, captureURL, status, dob string) *url.URL {
 	t.Helper()
-	form := url.Values{"firstName": {"ADA AUGUSTA"}, "lastName": {"Lovelace"}, "dateOfBirth": {dob},
+	return captureAs(t, captureURL, status, dob, "ADA AUGUSTA", "Lovelace")
+}
+
+// captureAs is capture with the names on the document.
+func captureAs(t *testing.T, captureURL, status, dob, firstName, lastName string) *url.URL {
+	t.Helper()
+	form := url.Values{"firstName": {firstName}, "lastName": {lastName}, "dateOfBirth": {dob},
 		"documentType": {"passport"}, "documentNumber": {"123456789"}, "dateOfExpiry": {documentExpiry},
 		"issuingCountry": {"gbr"}, "nationality": {"GBR"}, "status": {status}}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -212,12 +218,12 @@ func TestIdentityCheckDateOfBirthMismatchFlagged(t *testing.T) {
 	result := identityResult(t, c)
 	assert.Equal(t, []any{"dateOfBirth"}, result["detail"].(map[string]any)["mismatches"])
 	assert.Contains(t, result["summary"], "date of birth")
-	// The flag is written by an activity after the case reached the officer: wait for it, then check
-	// it is written once.
-	flagged := `SELECT count(*) FROM staff_notifications WHERE kind = 'identity_result' AND case_ref = '` + ref + `'`
-	e.eventually(10*time.Second, func() bool { return testenv.Count(t, e.database, flagged) > 0 },
-		func() string { return "the mismatch is not flagged to staff" })
-	assert.Equal(t, 1, testenv.Count(t, e.database, flagged), "the mismatch is flagged to staff once")
+	// The flag is written just after the case moves to the officer.
+	flagged := func() int {
+		return testenv.Count(t, e.database, `SELECT count(*) FROM staff_notifications WHERE kind = 'identity_result' AND case_ref = $1`, ref)
+	}
+	e.eventually(5*time.Second, func() bool { return flagged() > 0 }, func() string { return "the mismatch is not flagged to staff" })
+	assert.Equal(t, 1, flagged(), "the mismatch is flagged to staff once")
 }
 
 // pngDataURL is a small image with a PNG signature.
@@ -269,4 +275,26 @@ func TestIdentityCheckStaffAttendedImages(t *testing.T) {
 	again := e.call(domain.RoleCaseWorker, "POST", path, map[string]any{"documentType": "passport",
 		"front": pngDataURL(), "selfie": pngDataURL()})
 	assert.Equal(t, http.StatusConflict, again.status, "no check runs any more: %s", again.body)
+}
+
+// Names the provider returns with a NUL and a bidirectional override are cleaned before they are compared
+// and stored: the check completes at once, accepted, with no mismatch, and nothing of it is retried.
+func TestIdentityCheckProviderTextCleaned(t *testing.T) {
+	var sim *signicatsim.Sim
+	e := newEnv(t, withIdentity(&sim))
+	ref, check := e.identityCase()
+	captureAs(t, check["captureUrl"].(string), "accepted", "1985-12-10", "ADA\x00 AUGUSTA", "Love\u202elace\x00")
+	c := e.waitStatus(ref, "with_officer")
+	result := identityResult(t, c)
+	detail := result["detail"].(map[string]any)
+	assert.Equal(t, "accepted", detail["status"], "summary %v", result["summary"])
+	assert.Empty(t, detail["mismatches"], "the cleaned names match the person record")
+	assert.NotContains(t, timelineKinds(c), "recording_failed")
+
+	got := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref+"/identity-checks", nil)["items"].([]any)[0].(map[string]any)
+	r := got["result"].(map[string]any)
+	assert.Equal(t, "ADA AUGUSTA", r["firstName"])
+	assert.Equal(t, "Lovelace", r["lastName"])
+	assert.Equal(t, 1, testenv.Count(t, e.database, `SELECT count(*) FROM identity_checks
+		WHERE first_name = 'ADA AUGUSTA' AND last_name = 'Lovelace' AND status = 'accepted'`), "stored clean")
 }

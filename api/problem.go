@@ -113,6 +113,9 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 		if rej.NotFound {
 			return problem(http.StatusNotFound, "not-found", rej.Message)
 		}
+		if rej.Unprocessable {
+			return problem(http.StatusUnprocessableEntity, "unprocessable", rej.Message)
+		}
 		field, msg, ok := strings.Cut(rej.Message, ": ")
 		if !ok {
 			field, msg = "body", rej.Message

@@ -564,6 +564,9 @@ func (s *Store) AddAccessEvents(ctx context.Context, events []access.Event) ([]d
 	var granted []int64
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		for _, e := range events {
+			for _, f := range []*string{&e.ID, &e.UserID, &e.Type, &e.Door, &e.LocationID} {
+				*f = providerLine(*f)
+			}
 			rows, _ := tx.Query(ctx, `INSERT INTO access_events (id, at, acs_user_id, person_id, type, door, acs_location_id)
 				VALUES ($1, $2, nullif($3, ''), (SELECT person_id FROM access_links WHERE acs_user_id = nullif($3, '')), $4, $5, $6)
 				ON CONFLICT (id) DO NOTHING RETURNING seq, id, at, acs_user_id, person_id, type, door`,
@@ -619,6 +622,7 @@ func (s *Store) PersonAccessEvents(ctx context.Context, personID uuid.UUID, afte
 
 // JournalOp records an operation's state; the same operation id is one row however often it is attempted.
 func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, status, errText string) error {
+	errText = domain.SanitizeText(errText, domain.TextFree, 0) // the ACS's answer may be quoted in it
 	detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
 	var sync *string
 	if syncID != "" {
@@ -721,6 +725,10 @@ func (s *Store) RecordFindings(ctx context.Context, fs []access.Finding) ([]acce
 	var added []access.Finding
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		for _, f := range fs {
+			f.UserID = providerLine(f.UserID)
+			if f.Detail != nil {
+				f.Detail = providerJSON(f.Detail).(map[string]any)
+			}
 			detail, err := json.Marshal(orEmpty(f.Detail))
 			if err != nil {
 				return err

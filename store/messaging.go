@@ -154,6 +154,7 @@ func (s *Store) HandoverNotApplied(ctx context.Context, id string) error {
 
 // MessageAccepted records the provider's acceptance of a message.
 func (s *Store) MessageAccepted(ctx context.Context, id, provider string, r messaging.Receipt, at time.Time) (domain.Message, error) {
+	r.ProviderID, r.PriceUnit, r.Error = providerLine(r.ProviderID), providerLine(r.PriceUnit), providerLine(r.Error)
 	var out domain.Message
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		st := r.Status
@@ -178,6 +179,7 @@ func (s *Store) MessageAccepted(ctx context.Context, id, provider string, r mess
 // MessageNotSent closes a pending message that will not be handed over: failed (the provider refused it)
 // or suppressed (the recipient opted out), with the reason and the provider's code.
 func (s *Store) MessageNotSent(ctx context.Context, id string, st messaging.Status, code int, reason string, at time.Time) (domain.Message, error) {
+	reason = providerLine(reason)
 	var out domain.Message
 	var codeArg *int
 	if code != 0 {
@@ -207,6 +209,9 @@ func (s *Store) MessageNotSent(ctx context.Context, id string, st messaging.Stat
 // ranking below the message's status (arriving out of order) is kept in the history only. An opt-out
 // event also opts the recipient out of the channel. ErrNotFound: no such message.
 func (s *Store) ApplyMessageEvent(ctx context.Context, provider string, ev messaging.Event) (domain.Message, bool, error) {
+	for _, f := range []*string{&ev.MessageID, &ev.ProviderID, &ev.EventID, &ev.Raw, &ev.Reason, &ev.Recipient} {
+		*f = providerLine(*f)
+	}
 	var out domain.Message
 	applied := false
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
@@ -421,6 +426,8 @@ const (
 // number a broadcast still collecting replies was sent to is that broadcast's reply, tallied by its first
 // word when that is one of the broadcast's keywords (the latest reply counts).
 func (s *Store) ReceiveInbound(ctx context.Context, in messaging.Inbound) (domain.InboundMessage, bool, error) {
+	in.ProviderID, in.From, in.To = providerLine(in.ProviderID), providerLine(in.From), providerLine(in.To)
+	in.Body, in.ProfileName = domain.SanitizeText(in.Body, domain.TextFree, 0), providerLine(in.ProfileName)
 	var out domain.InboundMessage
 	created := false
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {

@@ -3,15 +3,19 @@ package worker
 
 import (
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/workflows"
 )
 
-// New returns a worker on taskQueue with every workflow and activity registered.
+// New returns a worker on taskQueue with every workflow and activity registered. Every activity's
+// error passes through activities.Permanent: data the database refuses is never retried.
 func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
-	w := worker.New(c, taskQueue, worker.Options{})
+	w := worker.New(c, taskQueue, worker.Options{
+		Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}},
+	})
 	Register(w, acts)
 	return w
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,7 +30,8 @@ func AccessSync(ctx workflow.Context, in AccessSyncInput) (activities.SyncResult
 		}
 	}
 	feed := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 3}})
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 3,
+			NonRetryableErrorTypes: activities.PermanentErrors}})
 	if err := workflow.ExecuteActivity(feed, activities.A.PollAccessEvents).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("access sync: event feed not read", "error", err)
 	}
@@ -38,7 +40,7 @@ func AccessSync(ctx workflow.Context, in AccessSyncInput) (activities.SyncResult
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Minute, MaximumAttempts: 10,
-			NonRetryableErrorTypes: []string{activities.ErrAccessRefused}},
+			NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrAccessRefused})},
 	})
 	err := workflow.ExecuteActivity(sync, activities.A.SyncAccess, activities.SyncInput{
 		SyncID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger}).Get(ctx, &res)
@@ -104,11 +106,19 @@ func AccessEvents(ctx workflow.Context, in AccessEventsInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
 		HeartbeatTimeout:    max(3*in.Every, time.Minute),
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumInterval: 5 * time.Minute},
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: activities.PermanentErrors},
 	})
 	if err := workflow.ExecuteActivity(ctx, activities.A.FollowAccessEvents,
 		activities.FollowInput{Every: in.Every, For: time.Hour}).Get(ctx, nil); err != nil {
-		return err
+		if !failedForGood(ctx, err) {
+			return err
+		}
+		// The feed goes on: what the database refused is logged, and the feed read again after a while.
+		workflow.GetLogger(ctx).Error("access events: the feed's events were refused", "error", err)
+		if err := workflow.Sleep(ctx, max(in.Every, time.Minute)); err != nil {
+			return err
+		}
 	}
 	return workflow.NewContinueAsNewError(ctx, AccessEvents, in)
 }

@@ -21,6 +21,10 @@ type accessGrant struct {
 	// revoke is set by the revoke update; recheck by a clearance change.
 	revoke  *RevokeGrant
 	recheck bool
+	// revokeFailures counts revokes the database refused for good, the last one's error in revokeErr: the
+	// revoke is refused to its caller and the grant goes on.
+	revokeFailures int
+	revokeErr      error
 }
 
 // AccessGrant runs one access grant: it records the grant, waits for its start, puts the level on the
@@ -60,7 +64,11 @@ func (w *accessGrant) setup(ctx workflow.Context) error {
 		if w.revoke == nil {
 			w.revoke = &r
 		}
-		err := workflow.Await(ctx, func() bool { return !w.Grant.Status.Open() })
+		failures := w.revokeFailures
+		err := workflow.Await(ctx, func() bool { return !w.Grant.Status.Open() || w.revokeFailures > failures })
+		if err == nil && w.Grant.Status.Open() {
+			err = w.revokeErr
+		}
 		return w.GrantState, err
 	}, workflow.UpdateHandlerOptions{Validator: func(r RevokeGrant) error {
 		switch {
@@ -90,6 +98,10 @@ func (w *accessGrant) run(ctx workflow.Context) error {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && (appErr.Type() == activities.ErrNotEligible || appErr.Type() == activities.ErrInvalidInput) {
 			w.refused = temporal.NewNonRetryableApplicationError(appErr.Message(), ErrGrantRefused, nil)
+			return nil
+		}
+		if failedForGood(ctx, err) { // the database refused the grant's data: refused as unprocessable
+			w.refused = temporal.NewNonRetryableApplicationError(safeReason(err), activities.ErrDataRejected, nil)
 			return nil
 		}
 		return err
@@ -138,7 +150,14 @@ func (w *accessGrant) waitUntil(ctx workflow.Context, t time.Time) (ended bool, 
 	}
 	if r := w.revoke; r != nil {
 		actor := r.Actor
-		return true, w.setStatus(ctx, domain.GrantRevoked, r.Reason, &actor)
+		err := w.setStatus(ctx, domain.GrantRevoked, r.Reason, &actor)
+		if err != nil && failedForGood(ctx, err) {
+			// The revoke could not be recorded: its caller is told, and the grant goes on as it was.
+			w.revoke, w.revokeErr = nil, temporal.NewNonRetryableApplicationError(safeReason(err), activities.ErrDataRejected, nil)
+			w.revokeFailures++
+			return false, nil
+		}
+		return true, err
 	}
 	if w.recheck {
 		w.recheck = false

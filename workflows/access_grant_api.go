@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,6 @@ var grantActivity = workflow.ActivityOptions{
 		InitialInterval:        5 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrAccessRefused},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrAccessRefused}),
 	},
 }

@@ -92,7 +92,12 @@ func (w *clearanceLifecycle) onRenewed() {
 func (w *clearanceLifecycle) run(ctx workflow.Context) error {
 	if !w.Loaded {
 		if err := w.step(ctx, w.start); err != nil {
-			return err
+			if !failedForGood(ctx, err) {
+				return err
+			}
+			w.stepFailed(ctx, "the clearance could not be read", err)
+			w.end(ctx, ClearanceEndFailed)
+			return nil
 		}
 	}
 	for w.Ended == "" {
@@ -117,10 +122,41 @@ func (w *clearanceLifecycle) run(ctx workflow.Context) error {
 			}
 		}
 		if err := w.step(ctx, fire); err != nil {
-			return err
+			if !failedForGood(ctx, err) {
+				return err
+			}
+			w.skipFailed(ctx, at, err)
 		}
 	}
 	return nil
+}
+
+// skipFailed passes over what was due at a moment whose step failed for good (its data refused, the
+// clearance gone), so the workflow goes on to its next moment: the nudges due then are skipped, the
+// renewal case is not opened again, and a lapse that could not be recorded ends the workflow (the access
+// sync lapses the clearance). The owner or the security controllers are told.
+func (w *clearanceLifecycle) skipFailed(ctx workflow.Context, at time.Time, err error) {
+	what := "a renewal reminder"
+	for _, d := range w.Policy.NudgeDays {
+		if !w.nudgeDone(d) && w.nudgeAt(d).Equal(at) {
+			w.NudgesSkipped = append(w.NudgesSkipped, d)
+		}
+	}
+	if w.RenewalCaseRef == "" && w.Policy.RenewalLeadDays > 0 && w.renewalAt().Equal(at) {
+		w.RenewalFailed, what = true, "the renewal case"
+	}
+	if !at.Before(w.lapseAt()) {
+		what = "the lapse"
+		w.end(ctx, ClearanceEndFailed)
+	}
+	w.stepFailed(ctx, what+" could not be completed", err)
+}
+
+// stepFailed tells the owner or the security controllers that a step failed for good, and why (never
+// the data refused).
+func (w *clearanceLifecycle) stepFailed(ctx workflow.Context, what string, err error) {
+	w.notify(ctx, fmt.Sprintf("clearance/%s/failed/%d", w.ClearanceID, workflow.Now(ctx).Unix()), "clearance_step_failed",
+		w.SourceCaseRef, fmt.Sprintf("%s clearance %s: %s: %s", w.Level, w.ClearanceID, what, safeReason(err)))
 }
 
 // step runs one step in a context the renewal signal cancels: once the clearance is renewed, nothing more
@@ -287,7 +323,7 @@ func (w *clearanceLifecycle) nextTimer(now time.Time) (time.Time, func(workflow.
 			consider(w.nudgeAt(d), func(ctx workflow.Context) error { return w.nudge(ctx, d) })
 		}
 	}
-	if w.RenewalCaseRef == "" && w.Policy.RenewalLeadDays > 0 {
+	if w.RenewalCaseRef == "" && !w.RenewalFailed && w.Policy.RenewalLeadDays > 0 {
 		consider(w.renewalAt(), w.openRenewal)
 	}
 	return at, fire

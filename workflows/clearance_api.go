@@ -46,6 +46,9 @@ const (
 const (
 	ClearanceEndRenewed = "renewed"
 	ClearanceEndLapsed  = "lapsed"
+	// ClearanceEndFailed: the clearance could not be read, or its lapse not recorded, for good; the
+	// owner (or the security controllers) were told, and the access sync lapses it.
+	ClearanceEndFailed = "failed"
 )
 
 // ClearanceInput starts a clearance's lifecycle. SLA and IssuingAuthority are those of the renewal case it
@@ -89,6 +92,8 @@ type ClearanceState struct {
 	// opened (RenewalOpened).
 	RenewalCaseRef string `json:",omitempty"`
 	RenewalOpened  bool   `json:",omitempty"`
+	// RenewalFailed is set when the renewal case could not be opened for good (the owner was told).
+	RenewalFailed bool `json:",omitempty"`
 	// Ended says why the workflow ended ("" while it runs): ClearanceEndRenewed, ClearanceEndLapsed, or the
 	// status the clearance was found in.
 	Ended   string     `json:",omitempty"`

@@ -10,14 +10,18 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/signetassure/signetassure/activities"
 )
 
 // Rejection is an action a workflow refused: an invalid transition or a closed record (Conflict), an
-// action from someone it does not concern (NotFound), or bad input.
+// action from someone it does not concern (NotFound), data the system of record refused (Unprocessable),
+// or bad input.
 type Rejection struct {
-	Conflict bool
-	NotFound bool
-	Message  string
+	Conflict      bool
+	NotFound      bool
+	Unprocessable bool
+	Message       string
 }
 
 func (e *Rejection) Error() string { return e.Message }
@@ -41,6 +45,9 @@ func rejection(err error) error {
 			return &Rejection{Message: appErr.Message()}
 		case ErrNotDelegated:
 			return &Rejection{NotFound: true, Message: appErr.Message()}
+		case activities.ErrDataRejected:
+			return &Rejection{Unprocessable: true, Message: "the action could not be recorded and was not applied: " +
+				appErr.Message()}
 		}
 	}
 	return err

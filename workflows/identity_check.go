@@ -20,14 +20,14 @@ var identityActivity = workflow.ActivityOptions{
 	ScheduleToCloseTimeout: 24 * time.Hour,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrIdentityRejected}},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
 }
 
 // identityPollActivity reads the provider's process: a few quick tries, since the next poll comes anyway.
 var identityPollActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrIdentityRejected}},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
 }
 
 // attendedActivity hands a case worker's images over while they wait for the answer: a short budget.
@@ -35,7 +35,7 @@ var attendedActivity = workflow.ActivityOptions{
 	StartToCloseTimeout:    time.Minute,
 	ScheduleToCloseTimeout: 2 * time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrIdentityRejected}},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
 }
 
 // identityCheck is one attempt's workflow state.

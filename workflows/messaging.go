@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -19,7 +20,7 @@ var sendActivity = workflow.ActivityOptions{
 		InitialInterval:        2 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrMessagingRefused},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrMessagingRefused}),
 	},
 }
 
@@ -42,7 +43,8 @@ func MessageCosts(ctx workflow.Context) (int, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumAttempts: 3},
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumAttempts: 3,
+			NonRetryableErrorTypes: activities.PermanentErrors},
 	})
 	var n int
 	err := workflow.ExecuteActivity(ctx, activities.A.FetchMessageCosts).Get(ctx, &n)
@@ -99,7 +101,7 @@ func (b *broadcastRun) run(ctx workflow.Context) (BroadcastState, error) {
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 5 * time.Minute, NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrMessagingRefused}},
+			MaximumInterval: 5 * time.Minute, NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrMessagingRefused})},
 	})
 	rate := 0.0
 	if b.in.Rate > 0 {
@@ -111,9 +113,16 @@ func (b *broadcastRun) run(ctx workflow.Context) (BroadcastState, error) {
 			BroadcastID: b.in.BroadcastID, Shard: i, Rate: rate, Text: b.in.Text})
 	}
 	var failed error
-	for _, f := range shards {
+	for i, f := range shards {
 		var r activities.BroadcastShardResult
 		if err := f.Get(ctx, &r); err != nil {
+			if failedForGood(ctx, err) {
+				// Its recipients not handed over show as not sent; the broadcast goes on to collect the
+				// replies of the others.
+				workflow.GetLogger(ctx).Error("broadcast: a shard failed for good", "broadcast", b.in.BroadcastID,
+					"shard", i, "error", err)
+				continue
+			}
 			failed = err // the other shards still finish: nobody is left out because one shard failed
 			continue
 		}

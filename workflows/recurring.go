@@ -21,7 +21,8 @@ const (
 func PartnerHealth(ctx workflow.Context) (int, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 3},
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 3,
+			NonRetryableErrorTypes: activities.PermanentErrors},
 	})
 	var healthy int
 	err := workflow.ExecuteActivity(ctx, activities.A.CheckPartnerHealth).Get(ctx, &healthy)
@@ -33,7 +34,8 @@ func PartnerHealth(ctx workflow.Context) (int, error) {
 func AuditCheckpoint(ctx workflow.Context) (audit.CheckpointResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 5},
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 5,
+			NonRetryableErrorTypes: activities.PermanentErrors},
 	})
 	var res audit.CheckpointResult
 	err := workflow.ExecuteActivity(ctx, activities.A.SignAuditCheckpoint).Get(ctx, &res)

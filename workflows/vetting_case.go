@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ var dbActivity = workflow.ActivityOptions{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
+		NonRetryableErrorTypes: activities.PermanentErrors,
 	},
 }
 
@@ -123,7 +124,8 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 			}
 		}
 		if !wasWoken {
-			if err := w.locked(ctx, func() error { return w.fireDue(ctx) }); err != nil {
+			// A moment whose event the database refused is on the timeline as a failure: the case goes on.
+			if err := w.locked(ctx, func() error { return w.fireDue(ctx) }); err != nil && !failedForGood(ctx, err) {
 				return w.CaseState, err
 			}
 		}
@@ -263,7 +265,17 @@ func (w *vettingCase) identityDone(ctx workflow.Context, out activities.Identity
 	if err := w.record(ctx, "identity_result", nil, summary, detail, func(c *domain.Case) {
 		c.Status = domain.StatusWithOfficer
 	}); err != nil {
-		return err
+		if !failedForGood(ctx, err) {
+			return err
+		}
+		// The result's details were refused: the outcome alone goes on the timeline, and the case to the
+		// officer, who can repeat the check.
+		summary = "Identity check " + string(out.Status) + " (its details could not be recorded)"
+		if err := w.record(ctx, "identity_result", nil, summary, map[string]any{"attempt": out.Attempt,
+			"status": out.Status, "mode": out.Mode}, func(c *domain.Case) { c.Status = domain.StatusWithOfficer }); err != nil {
+			w.Ready = true
+			return err
+		}
 	}
 	if !w.Ready {
 		w.Ready = true
@@ -345,6 +357,9 @@ func (w *vettingCase) escalate(ctx workflow.Context) error {
 	msg := fmt.Sprintf("Case %s passed its SLA (due %s): escalated to the security controller",
 		w.Case.CaseRef, w.Case.DueAt.Format(time.DateOnly))
 	if err := w.record(ctx, "escalated", nil, msg, nil, func(c *domain.Case) { c.EscalatedAt = &now }); err != nil {
+		if failedForGood(ctx, err) {
+			w.Case.EscalatedAt = &now // escalated once: its failure went to the controllers
+		}
 		return err
 	}
 	owner, _ := w.ownerOrControllers()
@@ -367,7 +382,8 @@ func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
 // deadline).
 var policyActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
+		NonRetryableErrorTypes: activities.PermanentErrors},
 }
 
 // informSubject tells the subject what information is requested of them and by when, and sets the
@@ -446,8 +462,13 @@ func (w *vettingCase) ownerOrControllers() ([]uuid.UUID, []domain.Role) {
 }
 
 func (w *vettingCase) notify(ctx workflow.Context, kind, msg string, to []uuid.UUID, roles []domain.Role) error {
+	return w.notifyKey(ctx, fmt.Sprintf("%s/%d", w.Case.CaseRef, w.Case.Version), kind, msg, to, roles)
+}
+
+// notifyKey notifies staff once per key.
+func (w *vettingCase) notifyKey(ctx workflow.Context, key, kind, msg string, to []uuid.UUID, roles []domain.Role) error {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.NotifyStaff, activities.NotifyInput{
-		Key: fmt.Sprintf("%s/%d", w.Case.CaseRef, w.Case.Version), Kind: kind, CaseRef: w.Case.CaseRef,
+		Key: key, Kind: kind, CaseRef: w.Case.CaseRef,
 		Message: msg, At: workflow.Now(ctx).UTC(), UserIDs: to, Roles: roles,
 	}).Get(ctx, nil)
 }
@@ -470,6 +491,9 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 		Summary: summary, Detail: detail}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ApplyCaseEvent,
 		activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil); err != nil {
+		if kind != kindRecordingFailed && failedForGood(ctx, err) {
+			w.recordingFailed(ctx, kind, err)
+		}
 		return err
 	}
 	prev := w.Case
@@ -483,6 +507,49 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 			next.Status, level, next.OwnerID)...)
 	}
 	return nil
+}
+
+// kindRecordingFailed is the timeline event of an event the database refused.
+const kindRecordingFailed = "recording_failed"
+
+// failedForGood reports whether err is an activity's permanent failure (the database refused the data, or
+// input no retry can fix), which the workflow records and goes on from rather than failing or retrying.
+// Histories from before it did are replayed as they ran.
+func failedForGood(ctx workflow.Context, err error) bool {
+	var actErr *temporal.ActivityError
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &actErr) || !errors.As(err, &appErr) || !slices.Contains(activities.PermanentErrors, appErr.Type()) {
+		return false
+	}
+	return workflow.GetVersion(ctx, "permanent-failure", workflow.DefaultVersion, 1) != workflow.DefaultVersion
+}
+
+// safeReason is what a permanent failure says on the timeline and to staff: the application error's own
+// message, which names error codes and schema objects, never the data refused.
+func safeReason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return "unknown error"
+}
+
+// recordingFailed puts on the timeline that an event of kind could not be recorded, and why (never the
+// event's data), and tells the owner or the security controllers. The event's change was not applied;
+// the case goes on as it was.
+func (w *vettingCase) recordingFailed(ctx workflow.Context, kind string, err error) {
+	reason := safeReason(err)
+	msg := fmt.Sprintf("A %s event could not be recorded and was not applied: %s", kind, reason)
+	if rerr := w.record(ctx, kindRecordingFailed, nil, msg, map[string]any{"kind": kind, "reason": reason}, nil); rerr != nil {
+		workflow.GetLogger(ctx).Error("case: recording failure not recorded", "caseRef", w.Case.CaseRef, "kind", kind,
+			"error", rerr)
+	}
+	to, roles := w.ownerOrControllers()
+	if nerr := w.notifyKey(ctx, fmt.Sprintf("%s/%d/%s", w.Case.CaseRef, w.Case.Version, kindRecordingFailed),
+		kindRecordingFailed, "Case "+w.Case.CaseRef+": "+msg, to, roles); nerr != nil {
+		workflow.GetLogger(ctx).Error("case: recording failure not notified", "caseRef", w.Case.CaseRef, "kind", kind,
+			"error", nerr)
+	}
 }
 
 // locked runs fn holding the case's lock.

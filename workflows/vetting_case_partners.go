@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ var partnerActivity = workflow.ActivityOptions{
 		InitialInterval:        10 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Hour,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrPartnerRefused},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrPartnerRefused}),
 	},
 }
 
