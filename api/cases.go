@@ -140,7 +140,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	var errs fields
 	key := idempotencyKey(c, &errs)
 	personID := fieldID(&errs, "personId", in.PersonID)
-	if personID == nil && in.PersonID == nil {
+	if in.PersonID == nil || *in.PersonID == "" {
 		errs.add("personId", "is required")
 	}
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
@@ -179,7 +179,7 @@ func (s *Server) openCase(c *gin.Context) error {
 		ref = keyedCaseRef(actorID(c), key)
 	}
 	if len(existing) > 0 && existing[0].CaseRef != ref {
-		return conflict("the person already has an open " + string(typ) + " case at " + string(level) + ": " + existing[0].CaseRef)
+		return caseAlreadyOpen(typ, level, existing[0].CaseRef)
 	}
 	authority := ""
 	if in.IssuingAuthority != nil {
@@ -212,8 +212,21 @@ func (s *Server) openCase(c *gin.Context) error {
 	if st.Case.PersonID != *personID || st.Case.Type != typ || st.Case.RequestedLevel != level {
 		return conflict("this Idempotency-Key was used for another request")
 	}
+	if st.DuplicateOf != "" {
+		// Another request opened the same case first (the database lets one of them in).
+		return caseAlreadyOpen(typ, level, st.DuplicateOf)
+	}
 	c.Header("Location", "/api/v1/cases/"+st.Case.CaseRef)
 	return s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
+}
+
+// caseAlreadyOpen is the 409 answering a request to open a case the person has open already: it names
+// that case in its detail and under personId.
+func caseAlreadyOpen(typ domain.CaseType, level domain.Level, ref string) *Problem {
+	msg := "already has an open " + string(typ) + " case at " + string(level) + ": " + ref
+	p := conflict("the person " + msg)
+	p.Errors = []FieldError{{Field: "personId", Message: msg}}
+	return p
 }
 
 func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {

@@ -1,0 +1,152 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/workflows"
+)
+
+// Opening a case without a person (an empty or missing personId) is a 400 naming personId, not a crash,
+// and writes nothing.
+func TestOpenCaseRequiresPersonID(t *testing.T) {
+	e := newEnv(t)
+	audit := e.count(`SELECT count(*) FROM audit_log`)
+	for _, body := range []map[string]any{
+		{"personId": ""},
+		{"personId": "", "type": "new", "level": "SC"},
+		{"type": "new", "level": "SC"},
+	} {
+		r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", body)
+		require.Equal(t, 400, r.status, "%v: %s", body, r.body)
+		assert.Equal(t, "personId", problemField(t, r), "%v", body)
+	}
+	assert.Zero(t, e.count(`SELECT count(*) FROM vetting_cases`))
+	assert.Equal(t, audit, e.count(`SELECT count(*) FROM audit_log`), "a refused request wrote to the audit log")
+}
+
+// smsTo is the SMS the Twilio simulator was given for number.
+func (p *providers) smsTo(number string) []string {
+	var out []string
+	for _, m := range p.twilio.Messages() {
+		if m.To == number {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// A double submit (the same case opened by two requests at once, without an Idempotency-Key) opens one
+// case: one row, one identity check at the provider, one link sent; the other request is answered 409
+// naming the case that was opened.
+func TestDoubleSubmitOpensOneCase(t *testing.T) {
+	var sim *signicatsim.Sim
+	var p providers
+	e := newEnv(t, withProviders(&p), withIdentity(&sim))
+	person := e.createPerson("Ada", "Lovelace", "1985-12-10")
+	body := map[string]any{"personId": person, "type": "new", "level": "SC"}
+
+	const n = 3
+	answers := make([]resp, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range answers {
+		wg.Go(func() {
+			<-start
+			answers[i] = e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", body)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var opened string
+	var refused []resp
+	for _, r := range answers {
+		switch r.status {
+		case 201:
+			require.Empty(t, opened, "two cases opened: %s and %s", opened, r.body)
+			opened = r.json(t)["caseRef"].(string)
+		case 409:
+			refused = append(refused, r)
+		default:
+			t.Fatalf("double submit answered %d: %s", r.status, r.body)
+		}
+	}
+	require.NotEmpty(t, opened, "no request opened the case")
+	require.Len(t, refused, n-1)
+	for _, r := range refused {
+		assert.Contains(t, r.json(t)["detail"], opened, "the 409 names the case that was opened")
+		assert.Equal(t, "personId", problemField(t, r))
+	}
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, person))
+
+	// The case that was opened sends its link; the refused ones ended before doing anything.
+	e.eventually(10*time.Second, func() bool { return len(p.smsTo("+447400123456")) >= 1 },
+		func() string { return "no identity link sent" })
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM identity_checks`))
+	processes := 0
+	for _, d := range sim.State().Dossiers {
+		processes += len(d.Processes)
+	}
+	assert.Equal(t, 1, processes, "identity processes started at the provider")
+	assert.Len(t, p.smsTo("+447400123456"), 1, "messages sent to the person")
+}
+
+// The database, not the API's check, keeps a person to one open case of a type at a level: a case
+// workflow started past that check (as by a request racing another) ends without writing or sending
+// anything, and says which case is open.
+func TestSecondOpenCaseEndsItself(t *testing.T) {
+	var sim *signicatsim.Sim
+	var p providers
+	e := newEnv(t, withProviders(&p), withIdentity(&sim))
+	person := e.createPerson("Ada", "Lovelace", "1985-12-10")
+	first := e.openCase(person, "new", "SC")
+	e.eventually(10*time.Second, func() bool { return len(p.smsTo("+447400123456")) == 1 },
+		func() string { return "no identity link sent" })
+	audit := e.count(`SELECT count(*) FROM audit_log`)
+
+	second := domain.NewCaseRef()
+	opener := e.users[domain.RoleCaseWorker].ID
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := workflows.OpenCase(ctx, e.tc, e.queue, workflows.VettingCaseInput{CaseRef: second,
+		PersonID: mustUUID(t, person), Type: domain.CaseNew, Level: domain.LevelSC, IssuingAuthority: "Test",
+		OpenedBy: &opener, SLA: e.sla.For(domain.CaseNew, domain.LevelSC)})
+	require.NoError(t, err)
+	assert.Equal(t, first, st.DuplicateOf)
+	var ended workflows.CaseState
+	require.NoError(t, e.tc.GetWorkflow(ctx, workflows.VettingCaseWorkflowID(second), "").Get(ctx, &ended),
+		"the second case's workflow completes")
+	assert.Equal(t, first, ended.DuplicateOf)
+	assert.Zero(t, e.count(`SELECT count(*) FROM vetting_cases WHERE case_ref = $1`, second))
+	assert.Equal(t, audit, e.count(`SELECT count(*) FROM audit_log`), "the second case wrote to the audit log")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM identity_checks`))
+	assert.Len(t, p.smsTo("+447400123456"), 1, "messages sent to the person")
+	e.eventually(10*time.Second, func() bool {
+		res, err := e.tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: "CaseRef = '" + second + "' AND CaseStatus = '" + workflows.DuplicateCaseStatus + "'"})
+		return err == nil && res.Count == 1
+	}, func() string { return "the ended workflow's CaseStatus does not say duplicate" })
+
+	// Opening it again through the API (a retry) is refused naming the open case, as the API's check does.
+	r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": person, "type": "new", "level": "SC"})
+	require.Equal(t, 409, r.status, "%s", r.body)
+	assert.True(t, strings.Contains(r.json(t)["detail"].(string), first), "%s", r.body)
+}
+
+func mustUUID(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	require.NoError(t, err)
+	return id
+}
