@@ -312,15 +312,22 @@ func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	if err != nil {
 		return notFoundAs(err, "case")
 	}
-	if cs.Status.Closed() {
-		return conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
+	closed := conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
+	if cs.Status.Closed() && updateID == "" {
+		return closed
 	}
+	// A keyed action on a closed case goes to the workflow all the same: it may be the retry of the action
+	// that closed it (answered 503 when the workflow engine was slow), which the workflow answers alike.
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, updateID, action); err != nil {
 		if ctx.Err() != nil {
 			return problem(http.StatusServiceUnavailable, "unavailable", "the workflow engine did not answer in time: "+
 				"the action may still be applied, so look at the case before repeating it, or repeat it with the same Idempotency-Key")
+		}
+		var rej *workflows.Rejection
+		if cs.Status.Closed() && errors.As(err, &rej) && rej.Conflict {
+			return closed
 		}
 		return err
 	}

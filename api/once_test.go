@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
+	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/signicat/signicatsim"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -149,4 +155,106 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 	id, err := uuid.Parse(s)
 	require.NoError(t, err)
 	return id
+}
+
+// outcomeBody is a cleared outcome valid from today for five years.
+func outcomeBody(outcome string) map[string]any {
+	from := time.Now().UTC()
+	return map[string]any{"outcome": outcome, "level": "SC", "validFrom": from.Format(time.DateOnly),
+		"validTo": from.AddDate(5, 0, 0).Format(time.DateOnly)}
+}
+
+// A keyed retry of an action that succeeded is answered as the first time: the same status and body,
+// once from the kept answer and, were none kept (the first answer was a 503), from the workflow. The same
+// key with another request is refused naming Idempotency-Key.
+func TestKeyedRetryAfterSuccessAnsweredAlike(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Mary", "Seacole", "1980-11-23")
+	ref := e.openCase(person, "new", "SC")
+	officer := e.users[domain.RoleVettingOfficer].ID.String()
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
+	key := map[string]string{"Idempotency-Key": "outcome-" + ref}
+	path := "/api/v1/cases/" + ref + "/outcome"
+
+	first := e.callWith(domain.RoleVettingOfficer, "POST", path, outcomeBody("cleared"), key)
+	require.Equal(t, 200, first.status, "%s", first.body)
+	require.Equal(t, "cleared", first.json(t)["status"])
+
+	again := e.callWith(domain.RoleVettingOfficer, "POST", path, outcomeBody("cleared"), key)
+	require.Equal(t, 200, again.status, "%s", again.body)
+	assert.JSONEq(t, string(first.body), string(again.body), "the retry is answered with the first answer")
+	assert.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+
+	other := e.callWith(domain.RoleVettingOfficer, "POST", path, map[string]any{"outcome": "withdrawn"}, key)
+	require.Equal(t, 422, other.status, "%s", other.body)
+	assert.Equal(t, "Idempotency-Key", problemField(t, other))
+
+	// Another user's key of the same name is their own.
+	mine := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "x"}, key)
+	assert.Equal(t, 409, mine.status, "a note on a closed case: %s", mine.body)
+
+	// Had the first answer been a 503 (not kept), the retry reaches the workflow, which answers it as the
+	// action it already carried out.
+	testenv.Exec(t, e.database, `DELETE FROM idempotency_keys`)
+	var ended workflows.CaseState
+	require.NoError(t, e.tc.GetWorkflow(context.Background(), workflows.VettingCaseWorkflowID(ref), "").Get(context.Background(), &ended),
+		"the case's workflow has ended")
+	late := e.callWith(domain.RoleVettingOfficer, "POST", path, outcomeBody("cleared"), key)
+	require.Equal(t, 200, late.status, "%s", late.body)
+	assert.Equal(t, "cleared", late.json(t)["status"])
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1 AND kind = 'outcome'`, ref))
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM clearances WHERE source_case_ref = $1`, ref))
+
+	// Without a key, or with a new one, an outcome on the closed case is refused.
+	r := e.call(domain.RoleVettingOfficer, "POST", path, outcomeBody("cleared"))
+	assert.Equal(t, 409, r.status, "%s", r.body)
+	r = e.callWith(domain.RoleVettingOfficer, "POST", path, outcomeBody("cleared"), map[string]string{"Idempotency-Key": "new"})
+	assert.Equal(t, 409, r.status, "%s", r.body)
+	assert.Contains(t, r.json(t)["detail"], "closed")
+}
+
+// A keyed request answered 5xx keeps nothing: its retry is carried out. A retry while the first is still
+// being carried out is told so (409) and changes nothing.
+func TestKeyedRequestNotKeptOn5xxAndInProgress(t *testing.T) {
+	e := newEnv(t)
+	person := e.createPerson("Tomasz", "Nowak", "1975-05-05")
+	key := map[string]string{"Idempotency-Key": "open-" + person}
+	open := map[string]any{"personId": person, "type": "new", "level": "SC"}
+
+	dead, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: nopLogger{}})
+	require.NoError(t, err)
+	noTemporal := &env{t: t, tokens: e.tokens, queue: e.queue}
+	noTemporal.start(e.st, dead)
+	r := noTemporal.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key)
+	require.Equal(t, 503, r.status, "%s", r.body)
+	assert.Zero(t, e.count(`SELECT count(*) FROM idempotency_keys`), "a 503 was kept")
+
+	// No worker on the queue: the request waits for its case to start, holding the key.
+	idle := &env{t: t, tokens: e.tokens, queue: "no-worker-" + e.queue}
+	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: e.sla, TemporalTimeout: 2 * time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	idle.url = ts.URL
+	done := make(chan resp, 1)
+	go func() { done <- idle.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key) }()
+	e.eventually(5*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM idempotency_keys WHERE status IS NULL`) == 1
+	}, func() string { return "the request did not claim its key" })
+	during := idle.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key)
+	require.Equal(t, 409, during.status, "%s", during.body)
+	assert.Equal(t, "Idempotency-Key", problemField(t, during))
+	assert.NotEmpty(t, during.header.Get("Retry-After"))
+	pending := <-done
+	require.Equal(t, 202, pending.status, "%s", pending.body)
+	ref := pending.json(t)["caseRef"].(string)
+
+	// A worker runs: the retry is answered as the first request was, and the case goes on.
+	again := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", open, key)
+	require.Equal(t, 202, again.status, "%s", again.body)
+	assert.Equal(t, ref, again.json(t)["caseRef"])
+	testenv.WorkerOn(t, e.tc, e.st, idle.queue)
+	e.waitStatus(ref, "with_officer")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, person))
 }
