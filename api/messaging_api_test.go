@@ -734,8 +734,8 @@ func TestMessagingBroadcastValidation(t *testing.T) {
 	if again.json(t)["id"] != id || e.count(`SELECT count(*) FROM broadcasts`) != 1 {
 		t.Errorf("a repeat made another broadcast: %s", again.body)
 	}
-	wantProblem(t, e.callWith(domain.RoleVettingOfficer, "POST", "/api/v1/broadcasts", ok(map[string]any{"text": "Other"}), key),
-		http.StatusConflict, "the key reused for another broadcast")
+	wantField(t, e.callWith(domain.RoleVettingOfficer, "POST", "/api/v1/broadcasts", ok(map[string]any{"text": "Other"}), key),
+		http.StatusUnprocessableEntity, "Idempotency-Key", "the key reused for another broadcast")
 
 	var prog map[string]any
 	waitFor(t, 20*time.Second, "the broadcast's messages recorded", func() bool {

@@ -258,3 +258,55 @@ func TestKeyedRequestNotKeptOn5xxAndInProgress(t *testing.T) {
 	e.waitStatus(ref, "with_officer")
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, person))
 }
+
+// A broadcast asked for while Temporal is unreachable leaves nothing behind (no row, no audit entry, no
+// kept answer) and is answered 503; once Temporal is back, the retry makes exactly one broadcast, which
+// messages each member once.
+func TestBroadcastNotOrphanedWhenTemporalDown(t *testing.T) {
+	var p providers
+	e := newEnv(t, withProviders(&p))
+	members := []string{e.messagePerson("07400 300001", ""), e.messagePerson("07400 300002", "")}
+	group := e.must(201, domain.RoleSecurityController, "POST", "/api/v1/groups", map[string]any{
+		"name": "Day shift", "kind": "manual", "memberIds": members})["id"].(string)
+	body := map[string]any{"groupId": group, "text": "Drill at Site B. Reply SAFE or HELP."}
+	key := map[string]string{"Idempotency-Key": "drill-" + group}
+
+	dead, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: nopLogger{}})
+	require.NoError(t, err)
+	srv, err := api.New(api.Deps{Store: e.st, Temporal: dead, TaskQueue: e.queue, SLA: e.sla, Messaging: e.hooks,
+		TemporalTimeout: 2 * time.Second, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	down := &env{t: t, tokens: e.tokens, url: ts.URL}
+	for _, h := range []map[string]string{nil, key} {
+		r := down.callWith(domain.RoleSecurityController, "POST", "/api/v1/broadcasts", body, h)
+		require.Equal(t, 503, r.status, "%s", r.body)
+		assert.Contains(t, r.json(t)["detail"], "nothing was changed")
+	}
+	assert.Zero(t, e.count(`SELECT count(*) FROM broadcasts`), "broadcasts written without their workflow")
+	assert.Zero(t, e.count(`SELECT count(*) FROM audit_log WHERE action = 'broadcast.create'`))
+	assert.Zero(t, e.count(`SELECT count(*) FROM idempotency_keys`))
+
+	first := e.callWith(domain.RoleSecurityController, "POST", "/api/v1/broadcasts", body, key)
+	require.Equal(t, 202, first.status, "%s", first.body)
+	id := first.json(t)["id"].(string)
+	again := e.callWith(domain.RoleSecurityController, "POST", "/api/v1/broadcasts", body, key)
+	require.Equal(t, 202, again.status, "%s", again.body)
+	assert.Equal(t, id, again.json(t)["id"])
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM broadcasts`))
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'broadcast.create' AND entity_id = $1`, id))
+	e.eventually(15*time.Second, func() bool { return p.twilio.Stats().Accepted >= 2 },
+		func() string { return "the broadcast's messages were not sent" })
+	e.waitBroadcastSent(id)
+	assert.Len(t, p.smsTo("+447400300001"), 1)
+	assert.Len(t, p.smsTo("+447400300002"), 1)
+}
+
+// waitBroadcastSent waits until a broadcast has handed every message over (it collects replies).
+func (e *env) waitBroadcastSent(id string) {
+	e.t.Helper()
+	e.eventually(15*time.Second, func() bool {
+		return e.must(200, domain.RoleAuditor, "GET", "/api/v1/broadcasts/"+id, nil)["status"] == domain.BroadcastCollecting
+	}, func() string { return "broadcast " + id + " is not collecting replies" })
+}
