@@ -403,7 +403,7 @@ func TestMessagingSendValidation(t *testing.T) {
 	}
 	other := e.callWith(domain.RoleSecurityController, "POST", "/api/v1/messages", map[string]any{"personId": person,
 		"template": "broadcast", "channel": "sms", "vars": map[string]string{"Text": "hi"}}, key)
-	wantProblem(t, other, http.StatusConflict, "the key reused for another request")
+	wantField(t, other, http.StatusUnprocessableEntity, "Idempotency-Key", "the key reused for another request")
 	// Absent, the channel is the person's preferred one (e-mail by default); they have no address there.
 	pref := e.must(http.StatusCreated, domain.RoleVettingOfficer, "POST", "/api/v1/messages", map[string]any{"personId": person,
 		"template": "renewal_nudge", "vars": map[string]string{"Level": "SC", "ValidTo": "2031-01-31", "DaysLeft": "90"}})
