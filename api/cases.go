@@ -32,6 +32,8 @@ type idempotent struct {
 	IdempotencyKey string `json:"-" header:"Idempotency-Key" maxLength:"200"`
 }
 
+func (idempotent) takesIdempotencyKey() {}
+
 // CasePending answers opening a case that no worker has taken up yet: the case exists and goes on when
 // a worker runs; its Location is where it will be.
 type CasePending struct {

@@ -318,3 +318,34 @@ func (e *env) waitBroadcastSent(id string) {
 		return e.must(200, domain.RoleAuditor, "GET", "/api/v1/broadcasts/"+id, nil)["status"] == domain.BroadcastCollecting
 	}, func() string { return "broadcast " + id + " is not collecting replies" })
 }
+
+// Every staff write route documents the Idempotency-Key header it takes, and the 422 of a key reused.
+func TestOpenAPIDocumentsIdempotencyKeyOnEveryWrite(t *testing.T) {
+	e := newEnv(t)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security   []map[string]any `json:"security"`
+			Parameters []struct{ In, Name string }
+			Responses  map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	require.NoError(t, jsonUnmarshal(e.call("", "GET", "/api/openapi.json", nil).body, &doc))
+	writes := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if method == "get" || len(op.Security) == 0 || op.Security[0]["bearer"] == nil {
+				continue
+			}
+			writes++
+			keys := 0
+			for _, p := range op.Parameters {
+				if p.In == "header" && p.Name == "Idempotency-Key" {
+					keys++
+				}
+			}
+			assert.Equal(t, 1, keys, "%s %s documents Idempotency-Key", method, path)
+			assert.Contains(t, op.Responses, "422", "%s %s documents the 422 of a reused key", method, path)
+		}
+	}
+	assert.Greater(t, writes, 20, "staff write routes found")
+}

@@ -184,6 +184,9 @@ func (s *Server) add(o op) error {
 	if o.req != nil {
 		oc.AddReqStructure(o.req)
 	}
+	if _, declared := o.req.(interface{ takesIdempotencyKey() }); !declared && !o.public && o.external == nil && writes(o.method) {
+		oc.AddReqStructure(new(idempotent)) // every staff write takes an Idempotency-Key
+	}
 	status := o.status
 	if status == 0 {
 		status = http.StatusOK
