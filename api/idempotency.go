@@ -37,8 +37,13 @@ func (w *keyedAnswer) WriteString(s string) (int, error) {
 // the same request by the same user (same method, path and body), marked Idempotent-Replayed. The key
 // used for another request is a 422; a repeat while the first is still being carried out is a 409 to
 // retry later. A 5xx is not kept: the retry is carried out again, and the keyed workflow ids and update
-// ids the handlers derive from the key keep it single.
-func (s *Server) idempotent(c *gin.Context) {
+// ids the handlers derive from the key keep it single. The answer of a route whose answer holds a secret
+// shown once (secret) is not kept: its repeat is told the request was carried out (409).
+func (s *Server) idempotent(secret bool) gin.HandlerFunc {
+	return func(c *gin.Context) { s.idempotently(c, secret) }
+}
+
+func (s *Server) idempotently(c *gin.Context, secret bool) {
 	var errs fields
 	key := idempotencyKey(c, &errs)
 	if err := errs.err(); err != nil {
@@ -67,7 +72,7 @@ func (s *Server) idempotent(c *gin.Context) {
 		return
 	}
 	if !claim.Claimed {
-		s.answerAgain(c, req, claim)
+		s.answerAgain(c, req, claim, secret)
 		return
 	}
 	w := &keyedAnswer{ResponseWriter: c.Writer}
@@ -82,8 +87,12 @@ func (s *Server) idempotent(c *gin.Context) {
 		if panicked != nil || status >= 500 {
 			err = s.Store.ReleaseIdempotencyKey(ctx, req)
 		} else {
-			err = s.Store.AnswerIdempotencyKey(ctx, req, store.KeyedAnswer{Status: status,
-				ContentType: w.Header().Get("Content-Type"), Location: w.Header().Get("Location"), Body: w.body.Bytes()})
+			a := store.KeyedAnswer{Status: status, ContentType: w.Header().Get("Content-Type"),
+				Location: w.Header().Get("Location"), Body: w.body.Bytes()}
+			if secret {
+				a.ContentType, a.Body = "", nil // never kept
+			}
+			err = s.Store.AnswerIdempotencyKey(ctx, req, a)
 		}
 		if err != nil {
 			s.Log.Warn("idempotency key not recorded", "route", c.FullPath(), "error", err)
@@ -96,7 +105,7 @@ func (s *Server) idempotent(c *gin.Context) {
 }
 
 // answerAgain answers a request whose key an earlier request holds.
-func (s *Server) answerAgain(c *gin.Context, req store.KeyedRequest, claim store.KeyedClaim) {
+func (s *Server) answerAgain(c *gin.Context, req store.KeyedRequest, claim store.KeyedClaim, secret bool) {
 	switch {
 	case !req.Same(claim.Earlier):
 		p := problem(http.StatusUnprocessableEntity, "idempotency-key-reused",
@@ -108,6 +117,11 @@ func (s *Server) answerAgain(c *gin.Context, req store.KeyedRequest, claim store
 		p := problem(http.StatusConflict, "idempotency-key-in-progress",
 			"Idempotency-Key: a request with this key is still being carried out; retry it shortly")
 		p.Errors = []FieldError{{Field: "Idempotency-Key", Message: "a request with this key is in progress"}}
+		s.writeError(c, p)
+	case secret && claim.Answer.Status < 300:
+		p := problem(http.StatusConflict, "idempotency-key-done",
+			"Idempotency-Key: this request was carried out; its answer held a secret shown once, which is not kept")
+		p.Errors = []FieldError{{Field: "Idempotency-Key", Message: "the request was carried out; its secret is not shown again"}}
 		s.writeError(c, p)
 	default:
 		a := claim.Answer

@@ -349,3 +349,27 @@ func TestOpenAPIDocumentsIdempotencyKeyOnEveryWrite(t *testing.T) {
 	}
 	assert.Greater(t, writes, 20, "staff write routes found")
 }
+
+// The answer that shows a partner key's secret once is never kept for a keyed retry: the retry is told
+// the key was issued, and no second key is.
+func TestKeyedRetryNeverKeepsASecret(t *testing.T) {
+	e := newEnv(t)
+	site := e.must(201, domain.RoleAdmin, "POST", "/api/v1/partners",
+		map[string]any{"orgName": "Beacon Aerospace", "baseUrl": "https://beacon.invalid"})["id"].(string)
+	path := "/api/v1/partners/" + site + "/keys"
+	body := map[string]any{"name": "lookups", "scopes": []string{"vetting:read"}}
+	key := map[string]string{"Idempotency-Key": "issue-" + site}
+	first := e.callWith(domain.RoleAdmin, "POST", path, body, key)
+	require.Equal(t, 201, first.status, "%s", first.body)
+	secret := first.json(t)["key"].(string)
+	require.True(t, strings.HasPrefix(secret, "sap_"), "%s", first.body)
+	assert.Zero(t, e.count(`SELECT count(*) FROM idempotency_keys WHERE body IS NOT NULL AND position($1 in convert_from(body, 'UTF8')) > 0`, secret),
+		"the secret is kept")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM idempotency_keys WHERE status = 201`))
+
+	again := e.callWith(domain.RoleAdmin, "POST", path, body, key)
+	require.Equal(t, 409, again.status, "%s", again.body)
+	assert.Equal(t, "Idempotency-Key", problemField(t, again))
+	assert.NotContains(t, string(again.body), secret)
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM partner_keys WHERE site_id = $1`, site), "keys issued")
+}

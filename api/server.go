@@ -150,6 +150,8 @@ type op struct {
 	alt map[int]any
 	// handle answers the request, or returns the error to answer as problem+json.
 	handle func(*gin.Context) error
+	// secret: the answer holds a secret shown once, never kept for a keyed retry.
+	secret bool
 }
 
 // allStaff is every role: reading is open to all staff.
@@ -163,7 +165,7 @@ func (s *Server) add(o op) error {
 	case !o.public:
 		handlers = append(handlers, s.authenticate, requireRole(o.roles))
 		if writes(o.method) {
-			handlers = append(handlers, s.idempotent)
+			handlers = append(handlers, s.idempotent(o.secret))
 		}
 	}
 	handlers = append(handlers, func(c *gin.Context) {
