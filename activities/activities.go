@@ -53,6 +53,10 @@ var A *Activities
 // ErrInvalidInput is the application error type for input no retry can fix.
 const ErrInvalidInput = "InvalidInput"
 
+// ErrCaseAlreadyOpen is the application error type of a new case not written because the person has
+// another open case of its type at its level; its detail is that case's reference.
+const ErrCaseAlreadyOpen = "CaseAlreadyOpen"
+
 // nonRetryable turns constraint violations (a reference to a missing row) into non-retryable errors;
 // anything else (the database unreachable) is retried.
 func nonRetryable(err error) error {
@@ -69,9 +73,15 @@ type CaseEventInput struct {
 	Event domain.CaseEvent
 }
 
-// ApplyCaseEvent writes a case event and the case read model.
+// ApplyCaseEvent writes a case event and the case read model. A new case whose person has another open
+// case of its type at its level is an ErrCaseAlreadyOpen error, with that case's reference as its detail.
 func (a *Activities) ApplyCaseEvent(ctx context.Context, in CaseEventInput) error {
-	return nonRetryable(a.Store.ApplyCaseEvent(ctx, in.Case, in.Event))
+	err := a.Store.ApplyCaseEvent(ctx, in.Case, in.Event)
+	var open *store.CaseOpenError
+	if errors.As(err, &open) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCaseAlreadyOpen, nil, open.CaseRef)
+	}
+	return nonRetryable(err)
 }
 
 // RecordClearance puts a clearance granted by a case on the person's record.

@@ -352,36 +352,50 @@ func (s *Server) createBroadcast(c *gin.Context) error {
 	} else if err != nil {
 		return err
 	}
-	id := newBroadcastID(actorID(c), key)
-	b, err := s.Store.Broadcast(c, id)
+	// The broadcast's workflow writes its row as its first step: with Temporal unreachable nothing is
+	// written, and a broadcast never exists without the workflow that sends it.
+	user := actorID(c)
+	now := time.Now().UTC()
+	start := workflows.BroadcastInput{BroadcastID: newBroadcastID(user, key), Text: text, Rate: rate,
+		Shards: workflows.BroadcastShards, ReplyUntil: now.Add(window), GroupID: g.ID, Keywords: keywords,
+		CreatedBy: &user, CreatedAt: now}
+	b, err := s.Store.Broadcast(c, start.BroadcastID)
 	switch {
 	case err == nil:
-		// A repeated request: the broadcast is made; make sure its workflow runs.
+		// A repeated request: the broadcast is made; make sure its workflow runs, as it was asked for.
 		if b.GroupID != g.ID || b.Body != text {
 			return conflict("this Idempotency-Key was used for another request")
 		}
+		start.Text, start.Rate, start.ReplyUntil, start.Keywords, start.CreatedAt = b.Body, b.Rate, b.ReplyUntil, b.Keywords, b.CreatedAt
 	case errors.Is(err, store.ErrNotFound):
 		if g.Members == 0 {
 			return conflict("the group has no members")
-		}
-		now := time.Now().UTC()
-		if b, err = s.Store.CreateBroadcast(c, actor(c), domain.Broadcast{ID: id, GroupID: g.ID, Body: text,
-			Keywords: keywords, Rate: rate, ReplyUntil: now.Add(window), CreatedAt: now}); err != nil {
-			return err
 		}
 	default:
 		return err
 	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
-	err = workflows.StartBroadcast(ctx, s.Temporal, s.TaskQueue, workflows.BroadcastInput{BroadcastID: b.ID,
-		Text: b.Body, Rate: b.Rate, Shards: workflows.BroadcastShards, ReplyUntil: b.ReplyUntil})
+	_, err = workflows.CreateBroadcast(ctx, s.Temporal, s.TaskQueue, start)
 	var rej *workflows.Rejection
-	if err != nil && !(errors.As(err, &rej) && rej.Conflict) { // Conflict: it ran and finished before
+	var pending *workflows.Pending
+	switch {
+	case errors.As(err, &pending):
+		// No worker took it up in time: the broadcast is written and sent once one runs.
+		c.Header("Location", "/api/v1/broadcasts/"+start.BroadcastID.String())
+		c.JSON(http.StatusAccepted, domain.Broadcast{ID: start.BroadcastID, GroupID: start.GroupID, Body: start.Text,
+			Keywords: start.Keywords, Rate: start.Rate, Status: domain.BroadcastPreparing, ReplyUntil: start.ReplyUntil,
+			CreatedBy: start.CreatedBy, CreatedAt: start.CreatedAt})
+		return nil
+	case err != nil && !(errors.As(err, &rej) && rej.Conflict): // Conflict: it ran and finished before
 		return err
 	}
-	if b, err = s.Store.Broadcast(c, b.ID); err != nil {
+	if b, err = s.Store.Broadcast(c, start.BroadcastID); err != nil {
 		return err
+	}
+	if b.GroupID != g.ID || b.Body != text {
+		// The key's broadcast was started by another request (its workflow runs with what that asked for).
+		return conflict("this Idempotency-Key was used for another request")
 	}
 	c.Header("Location", "/api/v1/broadcasts/"+b.ID.String())
 	c.JSON(http.StatusAccepted, b)

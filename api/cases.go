@@ -32,6 +32,8 @@ type idempotent struct {
 	IdempotencyKey string `json:"-" header:"Idempotency-Key" maxLength:"200"`
 }
 
+func (idempotent) takesIdempotencyKey() {}
+
 // CasePending answers opening a case that no worker has taken up yet: the case exists and goes on when
 // a worker runs; its Location is where it will be.
 type CasePending struct {
@@ -140,7 +142,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	var errs fields
 	key := idempotencyKey(c, &errs)
 	personID := fieldID(&errs, "personId", in.PersonID)
-	if personID == nil && in.PersonID == nil {
+	if in.PersonID == nil || *in.PersonID == "" {
 		errs.add("personId", "is required")
 	}
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
@@ -179,7 +181,7 @@ func (s *Server) openCase(c *gin.Context) error {
 		ref = keyedCaseRef(actorID(c), key)
 	}
 	if len(existing) > 0 && existing[0].CaseRef != ref {
-		return conflict("the person already has an open " + string(typ) + " case at " + string(level) + ": " + existing[0].CaseRef)
+		return caseAlreadyOpen(typ, level, existing[0].CaseRef)
 	}
 	authority := ""
 	if in.IssuingAuthority != nil {
@@ -212,8 +214,21 @@ func (s *Server) openCase(c *gin.Context) error {
 	if st.Case.PersonID != *personID || st.Case.Type != typ || st.Case.RequestedLevel != level {
 		return conflict("this Idempotency-Key was used for another request")
 	}
+	if st.DuplicateOf != "" {
+		// Another request opened the same case first (the database lets one of them in).
+		return caseAlreadyOpen(typ, level, st.DuplicateOf)
+	}
 	c.Header("Location", "/api/v1/cases/"+st.Case.CaseRef)
 	return s.respondCase(c, st.Case.CaseRef, http.StatusCreated)
+}
+
+// caseAlreadyOpen is the 409 answering a request to open a case the person has open already: it names
+// that case in its detail and under personId.
+func caseAlreadyOpen(typ domain.CaseType, level domain.Level, ref string) *Problem {
+	msg := "already has an open " + string(typ) + " case at " + string(level) + ": " + ref
+	p := conflict("the person " + msg)
+	p.Errors = []FieldError{{Field: "personId", Message: msg}}
+	return p
 }
 
 func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {
@@ -299,15 +314,22 @@ func (s *Server) caseAction(c *gin.Context, update string, action any) error {
 	if err != nil {
 		return notFoundAs(err, "case")
 	}
-	if cs.Status.Closed() {
-		return conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
+	closed := conflict("case " + ref + " is closed (" + string(cs.Status) + ")")
+	if cs.Status.Closed() && updateID == "" {
+		return closed
 	}
+	// A keyed action on a closed case goes to the workflow all the same: it may be the retry of the action
+	// that closed it (answered 503 when the workflow engine was slow), which the workflow answers alike.
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	if _, err := workflows.UpdateCase(ctx, s.Temporal, ref, update, updateID, action); err != nil {
 		if ctx.Err() != nil {
 			return problem(http.StatusServiceUnavailable, "unavailable", "the workflow engine did not answer in time: "+
 				"the action may still be applied, so look at the case before repeating it, or repeat it with the same Idempotency-Key")
+		}
+		var rej *workflows.Rejection
+		if cs.Status.Closed() && errors.As(err, &rej) && rej.Conflict {
+			return closed
 		}
 		return err
 	}

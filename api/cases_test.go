@@ -245,7 +245,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		t.Fatalf("%d cases for one keyed request", n)
 	}
 	r := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/cases", map[string]any{"personId": other, "type": "new", "level": "SC"}, key)
-	if r.status != 409 {
+	if r.status != 422 || problemField(t, r) != "Idempotency-Key" {
 		t.Fatalf("key reused for another person: %d %s", r.status, r.body)
 	}
 	if n := e.count(`SELECT count(*) FROM vetting_cases WHERE person_id = $1`, other); n != 0 {

@@ -287,10 +287,16 @@ func problemField(t *testing.T, r resp) string {
 //	SA_RECORD_HISTORY=1 go test ./api -run 'TestCaseClearedEndToEnd|TestCaseTransitionsRefused'
 func (e *env) recordHistory(ref, name string) {
 	e.t.Helper()
+	e.recordWorkflowHistory(workflows.VettingCaseWorkflowID(ref), name)
+}
+
+// recordWorkflowHistory is recordHistory for any workflow (the replayer knows VettingCase and Broadcast).
+func (e *env) recordWorkflowHistory(workflowID, name string) {
+	e.t.Helper()
 	if os.Getenv("SA_RECORD_HISTORY") == "" {
 		return
 	}
-	it := e.tc.GetWorkflowHistory(context.Background(), workflows.VettingCaseWorkflowID(ref), "", false, 0)
+	it := e.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()

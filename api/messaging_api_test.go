@@ -403,7 +403,7 @@ func TestMessagingSendValidation(t *testing.T) {
 	}
 	other := e.callWith(domain.RoleSecurityController, "POST", "/api/v1/messages", map[string]any{"personId": person,
 		"template": "broadcast", "channel": "sms", "vars": map[string]string{"Text": "hi"}}, key)
-	wantProblem(t, other, http.StatusConflict, "the key reused for another request")
+	wantField(t, other, http.StatusUnprocessableEntity, "Idempotency-Key", "the key reused for another request")
 	// Absent, the channel is the person's preferred one (e-mail by default); they have no address there.
 	pref := e.must(http.StatusCreated, domain.RoleVettingOfficer, "POST", "/api/v1/messages", map[string]any{"personId": person,
 		"template": "renewal_nudge", "vars": map[string]string{"Level": "SC", "ValidTo": "2031-01-31", "DaysLeft": "90"}})
@@ -734,8 +734,8 @@ func TestMessagingBroadcastValidation(t *testing.T) {
 	if again.json(t)["id"] != id || e.count(`SELECT count(*) FROM broadcasts`) != 1 {
 		t.Errorf("a repeat made another broadcast: %s", again.body)
 	}
-	wantProblem(t, e.callWith(domain.RoleVettingOfficer, "POST", "/api/v1/broadcasts", ok(map[string]any{"text": "Other"}), key),
-		http.StatusConflict, "the key reused for another broadcast")
+	wantField(t, e.callWith(domain.RoleVettingOfficer, "POST", "/api/v1/broadcasts", ok(map[string]any{"text": "Other"}), key),
+		http.StatusUnprocessableEntity, "Idempotency-Key", "the key reused for another broadcast")
 
 	var prog map[string]any
 	waitFor(t, 20*time.Second, "the broadcast's messages recorded", func() bool {

@@ -162,6 +162,8 @@ type op struct {
 	alt map[int]any
 	// handle answers the request, or returns the error to answer as problem+json.
 	handle func(*gin.Context) error
+	// secret: the answer holds a secret shown once, never kept for a keyed retry.
+	secret bool
 }
 
 // allStaff is every role: reading is open to all staff.
@@ -174,6 +176,9 @@ func (s *Server) add(o op) error {
 		handlers = append(handlers, o.external)
 	case !o.public:
 		handlers = append(handlers, s.authenticate, requireRole(o.roles))
+		if writes(o.method) {
+			handlers = append(handlers, s.idempotent(o.secret))
+		}
 	}
 	handlers = append(handlers, func(c *gin.Context) {
 		if err := o.handle(c); err != nil {
@@ -192,6 +197,9 @@ func (s *Server) add(o op) error {
 	}
 	if o.req != nil {
 		oc.AddReqStructure(o.req)
+	}
+	if _, declared := o.req.(interface{ takesIdempotencyKey() }); !declared && !o.public && o.external == nil && writes(o.method) {
+		oc.AddReqStructure(new(idempotent)) // every staff write takes an Idempotency-Key
 	}
 	status := o.status
 	if status == 0 {
@@ -222,7 +230,22 @@ func (s *Server) add(o op) error {
 	for _, st := range []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable} {
 		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
 	}
+	if !o.public && o.external == nil && writes(o.method) {
+		// An Idempotency-Key used for another request.
+		oc.AddRespStructure(new(Problem), openapi.WithHTTPStatus(http.StatusUnprocessableEntity),
+			openapi.WithContentType("application/problem+json"))
+	}
 	return s.spec.AddOperation(oc)
+}
+
+// writes reports whether a method changes something: staff requests of these methods take an
+// Idempotency-Key.
+func writes(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 func roleList(rs []domain.Role) string {

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -24,10 +26,39 @@ func scanCase(r pgx.CollectableRow) (domain.Case, error) {
 	return c, err
 }
 
+// openCaseKey is the unique index that allows one open case per person, case type and requested level.
+const openCaseKey = "vetting_cases_one_open_key"
+
+// CaseOpenError says a case could not be written because the person has another open case of its type at
+// its level: CaseRef.
+type CaseOpenError struct{ CaseRef string }
+
+func (e *CaseOpenError) Error() string {
+	return "the person already has an open case of this type and level: " + e.CaseRef
+}
+
 // ApplyCaseEvent writes one timeline event and the case snapshot after it, with its audit entry, in one
 // transaction. It is idempotent: a repeat of the same event changes nothing, and a snapshot older than the
-// stored one never overwrites it. Only the case workflow calls it.
+// stored one never overwrites it. Only the case workflow calls it. A new case whose person has another
+// open case of its type at its level is not written: the error is a *CaseOpenError naming that case.
 func (s *Store) ApplyCaseEvent(ctx context.Context, c domain.Case, e domain.CaseEvent) error {
+	err := s.applyCaseEvent(ctx, c, e)
+	var ce *ConstraintError
+	if !errors.As(err, &ce) || ce.Constraint != openCaseKey {
+		return err
+	}
+	ref, found, lookErr := s.OpenCase(ctx, c.PersonID, c.Type, c.RequestedLevel)
+	switch {
+	case lookErr != nil:
+		return lookErr
+	case !found || ref == c.CaseRef:
+		// The other case closed meanwhile: writing again may succeed.
+		return fmt.Errorf("case %s: another open case closed while it was written; try again", c.CaseRef)
+	}
+	return &CaseOpenError{CaseRef: ref}
+}
+
+func (s *Store) applyCaseEvent(ctx context.Context, c domain.Case, e domain.CaseEvent) error {
 	audit := &AuditEntry{Actor: e.ActorID, Action: "case." + e.Kind, EntityType: "vetting_case", EntityID: c.CaseRef,
 		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + strconv.Itoa(e.Seq)}
 	return s.tx(ctx, audit, func(tx pgx.Tx) error {

@@ -595,12 +595,14 @@ func TestCasesFilter(t *testing.T) {
 	}
 }
 
-// openCase makes a case row for a clearance to come from.
+// openCase makes a case row for a clearance to come from: a case decided (closed), so a person may
+// have any number of them.
 func (e env) openCase(t *testing.T, person uuid.UUID, level domain.Level) string {
 	t.Helper()
 	ref := domain.NewCaseRef()
-	c := newCase(ref, person, 1, domain.StatusOpened)
+	c := newCase(ref, person, 1, domain.StatusCleared)
 	c.RequestedLevel = level
+	c.ClosedAt, c.Outcome = ptr(at(1)), ptr(domain.OutcomeCleared)
 	if err := e.st.ApplyCaseEvent(e.ctx, c, event(1, "opened", nil)); err != nil {
 		t.Fatal(err)
 	}

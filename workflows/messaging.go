@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -56,6 +57,8 @@ type broadcastRun struct {
 	in    BroadcastInput
 	state BroadcastState
 	close bool
+	// created is set once the broadcast's row is written.
+	created bool
 }
 
 // Broadcast sends an emergency SMS to every member of a group with a UK mobile, then collects their
@@ -87,11 +90,28 @@ func Broadcast(ctx workflow.Context, in BroadcastInput) (BroadcastState, error) 
 	}}); err != nil {
 		return b.state, err
 	}
+	// The request that starts the broadcast waits until its row is written.
+	if err := workflow.SetUpdateHandler(ctx, UpdateBroadcastCreated, func(ctx workflow.Context) (BroadcastState, error) {
+		err := workflow.Await(ctx, func() bool { return b.created })
+		return b.state, err
+	}); err != nil {
+		return b.state, err
+	}
 	return b.run(ctx)
 }
 
 func (b *broadcastRun) run(ctx workflow.Context) (BroadcastState, error) {
 	db := workflow.WithActivityOptions(ctx, dbActivity)
+	// The workflow writes its broadcast's row, so a broadcast is never left behind without one. Broadcasts
+	// started before (and any started without a group, whose row was written beforehand) skip this.
+	if b.in.GroupID != uuid.Nil && workflow.GetVersion(ctx, "broadcast-owns-row", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		if err := workflow.ExecuteActivity(db, activities.A.CreateBroadcast, domain.Broadcast{ID: b.in.BroadcastID,
+			GroupID: b.in.GroupID, Body: b.in.Text, Keywords: b.in.Keywords, Rate: b.in.Rate, ReplyUntil: b.in.ReplyUntil,
+			CreatedBy: b.in.CreatedBy, CreatedAt: b.in.CreatedAt}).Get(ctx, nil); err != nil {
+			return b.state, err
+		}
+	}
+	b.created = true
 	if err := workflow.ExecuteActivity(db, activities.A.PrepareBroadcast, activities.PrepareBroadcastInput{
 		BroadcastID: b.in.BroadcastID, Shards: b.in.Shards}).Get(ctx, &b.state.Recipients); err != nil {
 		return b.state, err

@@ -9,8 +9,8 @@ import (
 	"github.com/signetassure/signetassure/workflows"
 )
 
-// The recorded histories of real cases (see api.recordHistory) must replay against today's workflow
-// code: a change that would break running cases fails here.
+// The recorded histories of real cases (see api.recordHistory) and broadcasts must replay against today's
+// workflow code: a change that would break running cases fails here.
 func TestRecordedHistoriesReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil || len(files) < 2 {
@@ -20,6 +20,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.VettingCase)
+			r.RegisterWorkflow(workflows.Broadcast)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

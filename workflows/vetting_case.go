@@ -99,6 +99,9 @@ func (w *vettingCase) run(ctx workflow.Context) (CaseState, error) {
 		if err := w.locked(ctx, func() error { return w.open(ctx) }); err != nil {
 			return w.CaseState, err
 		}
+		if w.DuplicateOf != "" {
+			return w.endDuplicate(ctx)
+		}
 	}
 	for !w.Case.Status.Closed() {
 		// Messages to the subject still being tried, and a running identity check, finish first: they are
@@ -163,11 +166,39 @@ func (w *vettingCase) continueAsNew(ctx workflow.Context) (CaseState, error) {
 	return w.CaseState, workflow.NewContinueAsNewError(ctx, VettingCase, next)
 }
 
+// alreadyOpen is the reference of the case an ApplyCaseEvent error says the person has open already, or "".
+func alreadyOpen(err error) string {
+	var appErr *temporal.ApplicationError
+	var ref string
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrCaseAlreadyOpen && appErr.Details(&ref) == nil {
+		return ref
+	}
+	return ""
+}
+
+// endDuplicate ends a case that was never opened because the person has the same case open already
+// (DuplicateOf): it wrote nothing, sent nothing, and its search attributes say so.
+func (w *vettingCase) endDuplicate(ctx workflow.Context) (CaseState, error) {
+	workflow.GetLogger(ctx).Info("case: not opened, the same case is open", "caseRef", w.Case.CaseRef, "openCase", w.DuplicateOf)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, CaseStatusKey.ValueSet(DuplicateCaseStatus)); err != nil {
+		return w.CaseState, err
+	}
+	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.CaseState, err
+}
+
 // open records the case as opened, runs the identity check and hands the case to the vetting officer.
 func (w *vettingCase) open(ctx workflow.Context) error {
 	if w.Case.Version == 0 {
 		if err := w.record(ctx, "opened", w.in.OpenedBy, fmt.Sprintf("%s case opened at level %s, due %s",
 			w.Case.Type, w.Case.RequestedLevel, w.Case.DueAt.Format(time.DateOnly)), nil, nil); err != nil {
+			if other := alreadyOpen(err); other != "" &&
+				workflow.GetVersion(ctx, "one-open-case", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+				// Another request opened the same case first: this one ends having done nothing, and
+				// answers with the case that was opened.
+				w.DuplicateOf, w.Ready = other, true
+				return nil
+			}
 			return err
 		}
 	}

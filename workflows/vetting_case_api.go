@@ -87,7 +87,14 @@ type CaseState struct {
 	IdentityAttempt int                         `json:",omitempty"`
 	IdentityRunning bool                        `json:",omitempty"`
 	Identity        *activities.IdentityOutcome `json:",omitempty"`
+	// DuplicateOf is set when the case was never opened because the person has the same case (type and
+	// level) open already: that case's reference. The workflow ends at once, having written nothing.
+	DuplicateOf string `json:",omitempty"`
 }
+
+// DuplicateCaseStatus is the CaseStatus search attribute of a case workflow that ended because the same
+// case was open already.
+const DuplicateCaseStatus = "duplicate"
 
 // SubjectReminder is a reminder to the subject, Days before the information requested of them is due.
 type SubjectReminder struct {
@@ -125,17 +132,28 @@ type (
 
 // OpenCase starts a case's workflow and returns once the case has reached its first wait, so its read
 // model is written when this returns. Opening a case reference that is open already answers with that
-// case (a retried request); one that is closed is ErrCaseClosed.
+// case (a retried request), and one whose workflow has ended with the state it ended in (a retry of a
+// request answered long ago). A case the person has open already (the same type and level, opened by
+// another request meanwhile) is not opened: the state's DuplicateOf names that case.
 func OpenCase(ctx context.Context, c client.Client, taskQueue string, in VettingCaseInput) (CaseState, error) {
 	var st CaseState
+	id := VettingCaseWorkflowID(in.CaseRef)
 	err := updateWithStart(ctx, c, client.StartWorkflowOptions{
-		ID:                    VettingCaseWorkflowID(in.CaseRef),
+		ID:                    id,
 		TaskQueue:             taskQueue,
 		TypedSearchAttributes: caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
 	}, VettingCase, in, UpdateCaseOpened, &st)
 	var pending *Pending
-	if errors.As(err, &pending) {
+	var rej *Rejection
+	switch {
+	case errors.As(err, &pending):
 		return st, &CasePending{CaseRef: in.CaseRef}
+	case errors.As(err, &rej) && rej.Conflict:
+		// The reference's workflow has ended: its result is how it ended.
+		var ended CaseState
+		if getErr := c.GetWorkflow(ctx, id, "").Get(ctx, &ended); getErr == nil {
+			return ended, nil
+		}
 	}
 	return st, err
 }

@@ -23,10 +23,23 @@ const badge = (s) => h("span", { class: "badge " + (s || "") }, s || "—");
 const date = (s) => (s ? String(s).slice(0, 10) : "—");
 const has = (...roles) => me && me.roles.some((r) => roles.includes(r));
 
-async function call(method, path, body) {
+// randomID is a random 128-bit id (crypto.randomUUID needs a secure context; getRandomValues does not).
+const randomID = () => crypto.randomUUID ? crypto.randomUUID()
+  : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+// acting is the user action being carried out (a form's submission) while its handler starts. Every write
+// carries an Idempotency-Key: the action's id and the write's place in it, so the same action sent again
+// (a double click, or a retry after a failure) is carried out once; a write outside an action gets a
+// random key. A handler that waits before it writes takes its key first (nextKey).
+let acting = null;
+const nextKey = () => (acting ? acting.id + "." + acting.n++ : randomID());
+
+async function call(method, path, body, key) {
+  const headers = { Authorization: "Bearer " + sessionStorage.getItem("token"), "Content-Type": "application/json" };
+  if (method !== "GET") headers["Idempotency-Key"] = key || nextKey();
   const res = await fetch(api + path, {
     method,
-    headers: { Authorization: "Bearer " + sessionStorage.getItem("token"), "Content-Type": "application/json" },
+    headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
@@ -41,15 +54,26 @@ async function call(method, path, body) {
 function show(...nodes) { main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
 function failure(err) { return h("div", { class: "error", role: "alert" }, err.message); }
 
-// form builds a form whose submit calls fn(values) and re-renders on success.
+// form builds a form whose submit calls fn(values) and re-renders on success. Each submission is a user
+// action (see acting): submitted again with the same values (a double click, or a retry after a failure)
+// it is the same action, with the same Idempotency-Keys; changed values make a new one.
 function form(fields, label, fn) {
   const errBox = h("div");
-  const f = h("form", { class: "inline" }, fields, h("button", { type: "submit" }, label), errBox);
+  const button = h("button", { type: "submit" }, label);
+  const f = h("form", { class: "inline" }, fields, button, errBox);
+  let action = null;
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const values = {};
     for (const el of f.elements) if (el.name && el.value !== "") values[el.name] = el.value;
-    try { await fn(values); route(); } catch (err) { errBox.replaceChildren(failure(err)); }
+    const sent = JSON.stringify(values);
+    if (!action || action.values !== sent) action = { values: sent, id: randomID() };
+    action.n = 0;
+    let done;
+    acting = action;
+    try { done = Promise.resolve(fn(values)); } catch (err) { done = Promise.reject(err); } finally { acting = null; }
+    button.disabled = true;
+    try { await done; action = null; route(); } catch (err) { errBox.replaceChildren(failure(err)); } finally { button.disabled = false; }
   });
   return f;
 }
@@ -87,7 +111,7 @@ async function caseDetail(ref) {
     call("GET", "/cases/" + encodeURIComponent(ref) + "/identity-checks")]);
   const person = await call("GET", "/persons/" + c.personId);
   const closed = ["cleared", "refused", "with_advisory", "withdrawn"].includes(c.status);
-  const post = (path, body) => call("POST", "/cases/" + encodeURIComponent(ref) + path, body);
+  const post = (path, body, key) => call("POST", "/cases/" + encodeURIComponent(ref) + path, body, key);
   const actions = [];
   if (!closed && has("vetting_officer") && c.ownerId !== me.id)
     actions.push(form([], "Assign to me", () => post("/owner", { ownerId: me.id })));
@@ -226,6 +250,7 @@ function identityUpload(types, post) {
   sides();
   const f = form([h("label", {}, "Document type", docType), h("label", {}, "Front (required)", files.front),
     h("label", {}, backLabel, files.back), h("label", {}, "Selfie (required)", files.selfie)], "Upload and verify", async (v) => {
+    const key = nextKey(); // taken before the images are read
     const button = f.querySelector("button[type=submit]");
     button.disabled = true;
     try {
@@ -235,7 +260,7 @@ function identityUpload(types, post) {
         if (chosen) body[name] = await readImage(name, chosen);
         else if (el.required) throw new Error(name + ": is required");
       }
-      await post("/identity-check/images", body);
+      await post("/identity-check/images", body, key);
     } finally { button.disabled = false; }
   });
   return f;
