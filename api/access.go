@@ -47,27 +47,27 @@ type GrantInput struct {
 	StartsAt *string `json:"startsAt" required:"true"`
 	EndsAt   *string `json:"endsAt" required:"true"`
 	TimeZone *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
-	Reason   *string `json:"reason,omitempty" maxLength:"4000"`
+	Reason   *string `json:"reason,omitempty" text:"free"`
 }
 
 // RevokeGrantInput ends a grant now.
 type RevokeGrantInput struct {
 	ID     string  `path:"id"`
-	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+	Reason *string `json:"reason" required:"true" text:"free"`
 }
 
 // ClearanceStatusInput suspends, revokes or reinstates a clearance.
 type ClearanceStatusInput struct {
 	ID     string  `path:"id" format:"uuid"`
 	Status *string `json:"status" required:"true" enum:"suspended,revoked,active"`
-	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+	Reason *string `json:"reason" required:"true" text:"free"`
 }
 
 // ResolveFindingInput closes a finding; for a duplicate, keepUserId names the record to govern.
 type ResolveFindingInput struct {
 	ID         string  `path:"id"`
 	KeepUserID *string `json:"keepUserId,omitempty"`
-	Note       *string `json:"note,omitempty" maxLength:"4000"`
+	Note       *string `json:"note,omitempty" text:"free"`
 }
 
 // PersonAccess is a person's access: their record in the ACS with the dates inactivity will disable and

@@ -142,10 +142,10 @@ func externalCallOf(c *gin.Context) *externalCall {
 // ParseLookup reads and checks a /lookup body.
 func ParseLookup(body []byte) (partners.LookupRequest, error) {
 	var in struct {
-		FirstName *string `json:"firstName"`
-		LastName  *string `json:"lastName"`
+		FirstName *string `json:"firstName" maxLength:"200"`
+		LastName  *string `json:"lastName" maxLength:"200"`
 		DOB       *string `json:"dob"`
-		Reason    *string `json:"reason"`
+		Reason    *string `json:"reason" text:"free"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.LookupRequest{}, err
@@ -261,7 +261,7 @@ func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 		ClearanceLevel *string `json:"clearanceLevel"`
 		ValidFrom      *string `json:"validFrom"`
 		ValidTo        *string `json:"validTo"`
-		PartnerCaseID  *string `json:"partnerCaseId"`
+		PartnerCaseID  *string `json:"partnerCaseId" maxLength:"200"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.ReturnRequest{}, err

@@ -46,9 +46,9 @@ type (
 	AttendedImagesInput struct {
 		CaseRef      string  `path:"caseRef"`
 		DocumentType *string `json:"documentType"`
-		Front        *string `json:"front" description:"PNG or JPEG data URL of the document's front"`
-		Back         *string `json:"back" description:"PNG or JPEG data URL of the back (two-sided documents)"`
-		Selfie       *string `json:"selfie" description:"PNG or JPEG data URL of the person's face"`
+		Front        *string `json:"front" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
+		Back         *string `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (two-sided documents)"`
+		Selfie       *string `json:"selfie" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
 	}
 	identityCallbackPath struct {
 		CaseRef string `path:"caseRef"`

@@ -23,7 +23,7 @@ import (
 type (
 	// SiteInput adds a partner site.
 	SiteInput struct {
-		OrgName      *string `json:"orgName" required:"true"`
+		OrgName      *string `json:"orgName" required:"true" maxLength:"200"`
 		BaseURL      *string `json:"baseUrl" required:"true" format:"uri" description:"the partner's SignetAssure, https://..."`
 		ContactName  *string `json:"contactName,omitempty"`
 		ContactEmail *string `json:"contactEmail,omitempty" format:"email"`
@@ -31,7 +31,7 @@ type (
 	// KeyInput issues a key to a partner site.
 	KeyInput struct {
 		idPath
-		Name      *string  `json:"name" required:"true"`
+		Name      *string  `json:"name" required:"true" maxLength:"200"`
 		Scopes    []string `json:"scopes" required:"true" description:"vetting:read, vetting:return"`
 		IPAllow   []string `json:"ipAllow,omitempty" description:"CIDRs (IPv4 or IPv6); empty: any address"`
 		ExpiresAt *string  `json:"expiresAt,omitempty" format:"date-time"`
@@ -44,8 +44,8 @@ type (
 	// CredentialInput stores a bearer secret a partner issued to us.
 	CredentialInput struct {
 		idPath
-		Name   *string `json:"name" required:"true"`
-		Secret *string `json:"secret" required:"true" description:"sealed at rest; never shown again"`
+		Name   *string `json:"name" required:"true" maxLength:"200"`
+		Secret *string `json:"secret" required:"true" maxLength:"4096" description:"sealed at rest; never shown again"`
 	}
 	keyPath struct {
 		ID    string `path:"id" format:"uuid"`
@@ -68,14 +68,14 @@ type (
 	VerifyInput struct {
 		personPath
 		SiteID *string `json:"siteId" required:"true" format:"uuid"`
-		Reason *string `json:"reason" required:"true"`
+		Reason *string `json:"reason" required:"true" text:"free"`
 	}
 	// DisclosureInput records a disclosure made outside SignetAssure (a letter, a call).
 	DisclosureInput struct {
 		personPath
-		Recipient *string `json:"recipient" required:"true"`
-		Reason    *string `json:"reason" required:"true"`
-		Disclosed *string `json:"disclosed" required:"true" description:"what was disclosed"`
+		Recipient *string `json:"recipient" required:"true" maxLength:"200"`
+		Reason    *string `json:"reason" required:"true" text:"free"`
+		Disclosed *string `json:"disclosed" required:"true" text:"free" description:"what was disclosed"`
 	}
 )
 

@@ -136,7 +136,8 @@ func unavailable(err error) bool {
 const maxBody = 1 << 20
 
 // decode reads a JSON request body strictly: one object, no unknown fields, no trailing data, at most
-// maxBody bytes. Its errors name the field at fault.
+// maxBody bytes, then passes every string and date it holds through the text and date boundary
+// (cleanRequest). Its errors name each field at fault; nothing of a refused body reaches a handler.
 func decode(c *gin.Context, dst any) error {
 	body, err := readBody(c)
 	if err != nil {
@@ -155,10 +156,10 @@ func decodeBytes(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return invalid(FieldError{Field: "body", Message: "must hold a single JSON object"})
 	}
-	return nil
+	return cleanRequest(dst).err()
 }
 
 func jsonProblem(err error) error {

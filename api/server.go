@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/swaggest/jsonschema-go"
 	"github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi3"
 	"go.temporal.io/sdk/client"
@@ -104,6 +105,7 @@ func New(d Deps) (*Server, error) {
 		s.writeError(c, problem(http.StatusMethodNotAllowed, "method-not-allowed", "method not allowed on this route"))
 	})
 	s.spec = openapi3.NewReflector()
+	s.spec.DefaultOptions = append(s.spec.DefaultOptions, jsonschema.InterceptProp(documentTextLimits))
 	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
 		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
 	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")

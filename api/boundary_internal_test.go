@@ -1,0 +1,180 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+type walkRule struct {
+	Name string `json:"name" maxLength:"10"`
+	Tags []string
+}
+
+type walkEmbedded struct {
+	Key string `json:"key"`
+}
+
+type walkInput struct {
+	walkEmbedded
+	hidden  string
+	Title   *string           `json:"title"`
+	Body    *string           `json:"body,omitempty" text:"free"`
+	Rules   []walkRule        `json:"rules"`
+	Vars    map[string]string `json:"vars" maxLength:"5"`
+	Any     map[string]any    `json:"any"`
+	Due     *domain.Date      `json:"due"`
+	Starts  domain.Date       `json:"starts"`
+	At      *time.Time        `json:"at"`
+	Skipped string            `json:"-"`
+}
+
+func decodeWalk(t *testing.T, body string) (walkInput, []FieldError) {
+	t.Helper()
+	var in walkInput
+	err := decodeBytes([]byte(body), &in)
+	if err == nil {
+		return in, nil
+	}
+	var p *Problem
+	if !errors.As(err, &p) || p.Status != 400 {
+		t.Fatalf("decode(%s): %v, want a 400 problem", body, err)
+	}
+	return in, p.Errors
+}
+
+func fieldNames(errs []FieldError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Field)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestCleanRequestCleansInPlace(t *testing.T) {
+	in, errs := decodeWalk(t, `{"key":"  k ","title":" Zoe\u0308 ","body":"line one\r\nline two\t ",
+		"rules":[{"name":" a ","Tags":[" x "]}],"vars":{" First ":" Jo "},"any":{"n":{"deep":[" v "]}}}`)
+	if errs != nil {
+		t.Fatalf("refused: %+v", errs)
+	}
+	if in.Key != "k" || *in.Title != "Zoë" || *in.Body != "line one\nline two" {
+		t.Errorf("key %q title %q body %q", in.Key, *in.Title, *in.Body)
+	}
+	if in.Rules[0].Name != "a" || in.Rules[0].Tags[0] != "x" {
+		t.Errorf("rules: %+v", in.Rules)
+	}
+	if v, ok := in.Vars["First"]; !ok || v != "Jo" || len(in.Vars) != 1 {
+		t.Errorf("vars: %q", in.Vars)
+	}
+	deep := in.Any["n"].(map[string]any)["deep"].([]any)[0]
+	if deep != "v" {
+		t.Errorf("any.n.deep[0] = %q", deep)
+	}
+}
+
+func TestCleanRequestNamesEveryBadFieldByItsPath(t *testing.T) {
+	_, errs := decodeWalk(t, `{"key":"a\u0000","title":"Zo\u200be","body":"x\u202ey",
+		"rules":[{"name":"ok"},{"name":"eleven char","Tags":["ok","b\u0007"]}],
+		"vars":{"firstName":"123456","ok":"fine","bad\u0000key":"v"},
+		"any":{"n":{"deep":["ok","\u0000"]}},
+		"due":"0001-01-01","starts":"9999-12-31","at":"1899-12-31T23:00:00Z"}`)
+	want := []string{"any.n.deep[1]", "at", "body", "due", "key", "rules[1].Tags[1]", "rules[1].name", "starts",
+		"title", "vars", "vars.firstName"}
+	if got := fieldNames(errs); !slices.Equal(got, want) {
+		t.Fatalf("fields at fault: %q\nwant %q\n%+v", got, want, errs)
+	}
+	for _, e := range errs {
+		if strings.ContainsRune(e.Message, 0) || strings.Contains(e.Message, "bad") {
+			t.Errorf("%s: the message echoes the input: %q", e.Field, e.Message)
+		}
+	}
+}
+
+func TestCleanRequestLimits(t *testing.T) {
+	long := strings.Repeat("é", domain.MaxLine+1)
+	_, errs := decodeWalk(t, `{"title":"`+long+`"}`)
+	if got := fieldNames(errs); !slices.Equal(got, []string{"title"}) {
+		t.Errorf("a one-line field of %d characters: %q", domain.MaxLine+1, got)
+	}
+	// Free text keeps its lines and takes up to MaxFree.
+	in, errs := decodeWalk(t, `{"body":"`+strings.Repeat("é\\n", domain.MaxFree/2)+`"}`)
+	if errs != nil || strings.Count(*in.Body, "\n") != domain.MaxFree/2-1 {
+		t.Errorf("free text of %d characters: %+v", domain.MaxFree, errs)
+	}
+	_, errs = decodeWalk(t, `{"body":"`+strings.Repeat("a", domain.MaxFree+1)+`"}`)
+	if got := fieldNames(errs); !slices.Equal(got, []string{"body"}) {
+		t.Errorf("free text of %d characters: %q", domain.MaxFree+1, got)
+	}
+	// The zero-width space is kept out of names, not out of free text where it is harmless.
+	if _, errs := decodeWalk(t, `{"body":"a\u200bb"}`); errs != nil {
+		t.Errorf("a zero-width space in free text: %+v", errs)
+	}
+}
+
+func TestCleanRequestDates(t *testing.T) {
+	in, errs := decodeWalk(t, `{"due":"1900-01-01","starts":"2100-12-31","at":"2026-05-01T10:00:00+01:00"}`)
+	if errs != nil || in.Due.String() != "1900-01-01" || in.Starts.String() != "2100-12-31" {
+		t.Fatalf("dates at the ends of the range: %+v %v %v", errs, in.Due, in.Starts)
+	}
+	// Absent dates are for the handler's required checks.
+	if _, errs := decodeWalk(t, `{}`); errs != nil {
+		t.Errorf("no dates: %+v", errs)
+	}
+}
+
+func TestDecodeRefusesTrailingData(t *testing.T) {
+	for _, body := range []string{`{}]`, `{} {}`, `{}x`, `{}}`} {
+		_, errs := decodeWalk(t, body)
+		if got := fieldNames(errs); !slices.Equal(got, []string{"body"}) {
+			t.Errorf("%s: %q, want body refused", body, got)
+		}
+	}
+	if _, errs := decodeWalk(t, "{}\n\t "); errs != nil {
+		t.Errorf("trailing white space: %+v", errs)
+	}
+}
+
+// The OpenAPI document states the limits the boundary applies.
+func TestOpenAPIDocumentsTextLimits(t *testing.T) {
+	s, err := New(Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					MaxLength *int `json:"maxLength"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(s.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for schema, field := range map[string]string{"ApiAddNoteInput": "text", "ApiRequestInformationInput": "description"} {
+		p, ok := doc.Components.Schemas[schema].Properties[field]
+		if !ok || p.MaxLength == nil || *p.MaxLength != domain.MaxFree {
+			t.Errorf("%s.%s: maxLength %v, want %d", schema, field, p.MaxLength, domain.MaxFree)
+		}
+	}
+	if want := maxImageBytes*4/3 + 64; ruleOf(field(t, AttendedImagesInput{}, "Front")).max != want {
+		t.Errorf("an image data URL's maxLength is not %d", want)
+	}
+}
+
+func field(t *testing.T, v any, name string) reflect.StructField {
+	t.Helper()
+	f, ok := reflect.TypeOf(v).FieldByName(name)
+	if !ok {
+		t.Fatalf("%T has no field %s", v, name)
+	}
+	return f
+}
