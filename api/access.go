@@ -317,23 +317,32 @@ func grantTime(errs *fields, name string, v *string, zone *time.Location, end bo
 		errs.add(name, "is required")
 		return time.Time{}
 	}
-	s := strings.TrimSpace(*v)
+	t, ok := parseGrantTime(*v, zone, end)
+	if !ok {
+		errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
+	} else if !timeInRange(t) {
+		errs.add(name, "must be from %s to %s", domain.MinDate, domain.MaxDate)
+		return time.Time{}
+	}
+	return t
+}
+
+func parseGrantTime(s string, zone *time.Location, end bool) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC()
+		return t.UTC(), true
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
-			return t.UTC()
+			return t.UTC(), true
 		}
 	}
 	if d, err := time.ParseInLocation(time.DateOnly, s, zone); err == nil {
 		if end {
 			d = d.AddDate(0, 0, 1)
 		}
-		return d.UTC()
+		return d.UTC(), true
 	}
-	errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // zoneFor is the zone a person's dates are read in: their site's, else the organisation's.

@@ -1,15 +1,25 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
 )
 
 type walkRule struct {
@@ -177,4 +187,45 @@ func field(t *testing.T, v any, name string) reflect.StructField {
 		t.Fatalf("%T has no field %s", v, name)
 	}
 	return f
+}
+
+// PostgreSQL going away (an administrator's shutdown, SQLSTATE 57P01) is "unavailable", a 503 that
+// says nothing was changed, not a 500.
+func TestPostgresShutdownIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.DatabaseURL(t)
+	victim, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close(ctx)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var terminated bool
+	if err := admin.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, victim.PgConn().PID()).Scan(&terminated); err != nil || !terminated {
+		t.Fatalf("pg_terminate_backend: %v %v", terminated, err)
+	}
+	_, err = victim.Exec(ctx, `SELECT 1`)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "57P01" {
+		t.Fatalf("a query on a terminated connection: %v, want SQLSTATE 57P01", err)
+	}
+	s := &Server{Deps: Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest("GET", "/api/v1/persons", nil)
+	for _, code := range []string{"57P01", "57P02", "57P03", "08006", "08003"} {
+		wrapped := fmt.Errorf("store: %w", &pgconn.PgError{Code: code})
+		if code == "57P01" {
+			wrapped = fmt.Errorf("store: %w", err)
+		}
+		if p := s.asProblem(c, wrapped); p.Status != 503 {
+			t.Errorf("SQLSTATE %s: %d, want 503", code, p.Status)
+		}
+	}
+	if p := s.asProblem(c, &pgconn.PgError{Code: "22P05"}); p.Status != 500 {
+		t.Errorf("SQLSTATE 22P05 (a bug, not an outage): %d, want 500", p.Status)
+	}
 }

@@ -309,10 +309,7 @@ func (s *Server) createBroadcast(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	groupID := fieldID(&errs, "groupId", in.GroupID)
-	if in.GroupID == nil || *in.GroupID == "" {
-		errs.add("groupId", "is required")
-	}
+	groupID := requiredID(&errs, "groupId", in.GroupID)
 	text := requiredText(&errs, "text", in.Text) // at most four SMS segments: its maxLength
 	keywords := replyKeywords(&errs, in.Keywords)
 	window := s.replyWindow()

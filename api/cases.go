@@ -138,10 +138,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	personID := fieldID(&errs, "personId", in.PersonID)
-	if personID == nil && in.PersonID == nil {
-		errs.add("personId", "is required")
-	}
+	personID := requiredID(&errs, "personId", in.PersonID)
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
 	level := enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
 	forSite := fieldID(&errs, "forSiteId", in.ForSiteID)
@@ -321,10 +318,7 @@ func (s *Server) assignOwner(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	owner := fieldID(&errs, "ownerId", in.OwnerID)
-	if owner == nil && len(errs) == 0 {
-		errs.add("ownerId", "is required")
-	}
+	owner := requiredID(&errs, "ownerId", in.OwnerID)
 	if owner != nil {
 		u, err := s.Store.User(c, *owner)
 		if err != nil && err != store.ErrNotFound {

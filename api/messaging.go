@@ -211,16 +211,21 @@ func (q *query) instant(name string, zone *time.Location, end bool) *time.Time {
 		return nil
 	}
 	// An offset's + arrives as a space when the client did not escape it.
-	if t, err := time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1)); err == nil {
+	t, err := time.Parse(time.RFC3339Nano, strings.Replace(v, " ", "+", 1))
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, v, zone)
+		if err == nil && end {
+			t = t.AddDate(0, 0, 1)
+		}
+	}
+	switch {
+	case err != nil:
+		q.errs.add(name, "must be RFC 3339 (2026-05-01T09:00:00Z) or a date (2026-05-01)")
+	case !timeInRange(t):
+		q.errs.add(name, "must be from %s to %s", domain.MinDate, domain.MaxDate)
+	default:
 		return &t
 	}
-	if d, err := time.ParseInLocation(time.DateOnly, v, zone); err == nil {
-		if end {
-			d = d.AddDate(0, 0, 1)
-		}
-		return &d
-	}
-	q.errs.add(name, "must be RFC 3339 (2026-05-01T09:00:00Z) or a date (2026-05-01)")
 	return nil
 }
 
@@ -315,10 +320,7 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	personID := fieldID(&errs, "personId", in.PersonID)
-	if in.PersonID == nil || *in.PersonID == "" {
-		errs.add("personId", "is required")
-	}
+	personID := requiredID(&errs, "personId", in.PersonID)
 	var ch messaging.Channel
 	if in.Channel != nil {
 		ch = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)

@@ -218,8 +218,8 @@ func (s *Server) issueKey(c *gin.Context) error {
 	}
 	if in.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
-		if err != nil || !t.After(time.Now()) {
-			errs.add("expiresAt", "must be a future time (RFC 3339)")
+		if err != nil || !t.After(time.Now()) || !timeInRange(t) {
+			errs.add("expiresAt", "must be a future time (RFC 3339) up to %s", domain.MaxDate)
 		}
 		k.ExpiresAt = &t
 	}
@@ -288,10 +288,7 @@ func (s *Server) delegateCase(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	siteID := fieldID(&errs, "siteId", in.SiteID)
-	if in.SiteID == nil {
-		errs.add("siteId", "is required")
-	}
+	siteID := requiredID(&errs, "siteId", in.SiteID)
 	due := fieldDate(&errs, "dueDate", in.DueDate)
 	if in.DueDate == nil {
 		errs.add("dueDate", "is required")
@@ -325,10 +322,7 @@ func (s *Server) verifyPerson(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	siteID := fieldID(&errs, "siteId", in.SiteID)
-	if in.SiteID == nil {
-		errs.add("siteId", "is required")
-	}
+	siteID := requiredID(&errs, "siteId", in.SiteID)
 	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err

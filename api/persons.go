@@ -252,7 +252,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 
 func (s *Server) listPersons(c *gin.Context) error {
 	q := query{c: c}
-	f := store.PersonFilter{Query: c.Query("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
+	f := store.PersonFilter{Query: q.text("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
 		Active: q.bool("active"), Page: q.page()}
 	if err := q.errs.err(); err != nil {
 		return err

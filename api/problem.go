@@ -121,8 +121,14 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	return problem(http.StatusInternalServerError, "internal", "an internal error occurred")
 }
 
-// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time.
+// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time, or
+// PostgreSQL is going away (shut down, restarting, the connection lost: SQLSTATE 57P01-57P03, class 08).
 func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+		strings.HasPrefix(pgErr.Code, "08")) {
+		return true
+	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	var tUnavail *serviceerror.Unavailable

@@ -286,15 +286,15 @@ func (s *Server) myNotifications(c *gin.Context) error {
 }
 
 func (s *Server) auditTrail(c *gin.Context) error {
-	var errs fields
-	typ, id := c.Query("entityType"), c.Query("entityId")
+	q := query{c: c}
+	typ, id := q.text("entityType"), q.text("entityId")
 	if typ == "" {
-		errs.add("entityType", "is required")
+		q.errs.add("entityType", "is required")
 	}
 	if id == "" {
-		errs.add("entityId", "is required")
+		q.errs.add("entityId", "is required")
 	}
-	if err := errs.err(); err != nil {
+	if err := q.errs.err(); err != nil {
 		return err
 	}
 	trail, err := s.Store.AuditTrail(c, typ, id)

@@ -46,6 +46,9 @@ type Deps struct {
 	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
 	// (default 20 s).
 	TemporalTimeout time.Duration
+	// BodyTimeout bounds reading a request's body (default 60 s), so a body sent a byte at a time does
+	// not hold a connection.
+	BodyTimeout time.Duration
 	// Messaging verifies the message providers' webhooks and paces broadcasts.
 	Messaging MessagingHooks
 	// Identity is the identity provider, for staff-attended checks.
@@ -83,6 +86,9 @@ func New(d Deps) (*Server, error) {
 	if d.TemporalTimeout == 0 {
 		d.TemporalTimeout = 20 * time.Second
 	}
+	if d.BodyTimeout == 0 {
+		d.BodyTimeout = 60 * time.Second
+	}
 	if d.LookupLimit == 0 {
 		d.LookupLimit = LookupLimit
 	}
@@ -99,7 +105,7 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.logRequests, s.recover)
+	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
 	s.engine.NoMethod(func(c *gin.Context) {
 		s.writeError(c, problem(http.StatusMethodNotAllowed, "method-not-allowed", "method not allowed on this route"))
@@ -123,6 +129,14 @@ func New(d Deps) (*Server, error) {
 
 // Handler is the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// HTTPServer is an http.Server for the API with its time limits: headers within 10 s, an idle
+// connection closed after 2 minutes, and each body within BodyTimeout (readBodyUpTo). No ReadTimeout or
+// WriteTimeout: they would also end the live event streams.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10}
+}
 
 // OpenAPI is the OpenAPI 3 document of every route.
 func (s *Server) OpenAPI() []byte { return s.specDoc }
@@ -243,6 +257,25 @@ func (s *Server) logRequests(c *gin.Context) {
 		attrs = append(attrs, "user", u.ID.String())
 	}
 	s.Log.Info("http", attrs...)
+}
+
+// noStore keeps every API answer, problems included, out of caches: they carry personal data and
+// answers that change.
+func noStore(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		c.Header("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+// bodyTimeoutKey holds the time a request's body may take to arrive (see readBodyUpTo).
+type bodyTimeoutKeyType struct{}
+
+var bodyTimeoutKey bodyTimeoutKeyType
+
+func (s *Server) bodyTimeout(c *gin.Context) {
+	c.Set(bodyTimeoutKey, s.BodyTimeout)
+	c.Next()
 }
 
 func (s *Server) recover(c *gin.Context) {
