@@ -70,6 +70,19 @@ type ResolveFindingInput struct {
 	Note       *string `json:"note,omitempty" text:"free"`
 }
 
+// MappingsInput replaces the mappings of suppliers (or own staff: no supplierId) to the access control
+// system's companies, and of sites to its locations.
+type MappingsInput struct {
+	Companies []struct {
+		SupplierID   *string `json:"supplierId" format:"uuid" description:"absent or null: own staff"`
+		ACSCompanyID string  `json:"acsCompanyId"`
+	} `json:"companies"`
+	Locations []struct {
+		LocationID    *string `json:"locationId" format:"uuid"`
+		ACSLocationID string  `json:"acsLocationId"`
+	} `json:"locations"`
+}
+
 // PersonAccess is a person's access: their record in the ACS with the dates inactivity will disable and
 // remove it, their grants, what syncs found, and the changes made.
 type PersonAccess struct {
@@ -113,7 +126,7 @@ func (s *Server) accessRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/access/mappings", summary: "Company and location mapping to the access control system",
 			roles: allStaff, resp: new(store.Mappings), handle: s.getMappings},
 		{method: http.MethodPut, path: "/api/v1/access/mappings", summary: "Replace the company and location mapping",
-			roles: accessAdmins, req: new(store.Mappings), resp: new(store.Mappings), handle: s.setMappings},
+			roles: accessAdmins, req: new(MappingsInput), resp: new(store.Mappings), handle: s.setMappings},
 		{method: http.MethodGet, path: "/api/v1/access/profile-rules", summary: "Rules assigning access profiles on sync",
 			roles: allStaff, resp: new([]domain.ProfileRule), handle: s.listProfileRules},
 		{method: http.MethodPost, path: "/api/v1/access/profile-rules", summary: "Add a profile rule",
@@ -210,38 +223,49 @@ func (s *Server) getMappings(c *gin.Context) error {
 }
 
 func (s *Server) setMappings(c *gin.Context) error {
-	var in store.Mappings
+	var in MappingsInput
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	var errs fields
+	var m store.Mappings
 	seen := map[string]bool{}
-	for i, m := range in.Companies {
+	for i, cm := range in.Companies {
+		at := "companies[" + strconv.Itoa(i) + "]"
+		supplier := fieldID(&errs, at+".supplierId", cm.SupplierID)
 		key := "own"
-		if m.SupplierID != nil {
-			key = m.SupplierID.String()
+		if supplier != nil {
+			key = supplier.String()
 		}
-		if strings.TrimSpace(m.ACSCompanyID) == "" {
-			errs.add("companies["+strconv.Itoa(i)+"].acsCompanyId", "is required")
+		if cm.ACSCompanyID == "" {
+			errs.add(at+".acsCompanyId", "is required")
 		}
 		if seen[key] {
-			errs.add("companies["+strconv.Itoa(i)+"].supplierId", "is mapped twice")
+			errs.add(at+".supplierId", "is mapped twice")
 		}
 		seen[key] = true
+		m.Companies = append(m.Companies, store.CompanyMapping{SupplierID: supplier, ACSCompanyID: cm.ACSCompanyID})
 	}
-	for i, m := range in.Locations {
-		if strings.TrimSpace(m.ACSLocationID) == "" {
-			errs.add("locations["+strconv.Itoa(i)+"].acsLocationId", "is required")
+	for i, lm := range in.Locations {
+		at := "locations[" + strconv.Itoa(i) + "]"
+		if lm.ACSLocationID == "" {
+			errs.add(at+".acsLocationId", "is required")
 		}
-		if m.LocationID == uuid.Nil || seen[m.LocationID.String()] {
-			errs.add("locations["+strconv.Itoa(i)+"].locationId", "is required, once")
+		location := requiredID(&errs, at+".locationId", lm.LocationID)
+		if location == nil {
+			continue
 		}
-		seen[m.LocationID.String()] = true
+		if seen[location.String()] {
+			errs.add(at+".locationId", "is mapped twice")
+			continue
+		}
+		seen[location.String()] = true
+		m.Locations = append(m.Locations, store.LocationMapping{LocationID: *location, ACSLocationID: lm.ACSLocationID})
 	}
 	if err := errs.err(); err != nil {
 		return err
 	}
-	if err := s.Store.SetAccessMappings(c, actor(c), in); err != nil {
+	if err := s.Store.SetAccessMappings(c, actor(c), m); err != nil {
 		return err
 	}
 	return s.getMappings(c)

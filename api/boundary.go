@@ -203,17 +203,35 @@ func (q *query) text(name string) string {
 	return clean
 }
 
-// documentTextLimits gives every text:"free" field of a request its domain.MaxFree limit in the
-// OpenAPI document, as the boundary applies it, unless its maxLength says otherwise.
+// documentTextLimits shows the boundary's rule for each request field in the OpenAPI document: a
+// text:"free" string gets "x-text": "free" (newlines allowed) and the domain.MaxFree limit unless its
+// maxLength says otherwise; a maxLength on a map or a list is moved onto its values, which it bounds.
 func documentTextLimits(p jsonschema.InterceptPropParams) error {
-	if !p.Processed || p.PropertySchema == nil || p.PropertySchema.MaxLength != nil {
+	ps := p.PropertySchema
+	if !p.Processed || ps == nil {
 		return nil
+	}
+	if ps.MaxLength != nil && !ps.HasType(jsonschema.String) {
+		var elem *jsonschema.Schema
+		switch {
+		case ps.AdditionalProperties != nil && ps.AdditionalProperties.TypeObject != nil:
+			elem = ps.AdditionalProperties.TypeObject
+		case ps.Items != nil && ps.Items.SchemaOrBool != nil && ps.Items.SchemaOrBool.TypeObject != nil:
+			elem = ps.Items.SchemaOrBool.TypeObject
+		}
+		if elem != nil && elem.HasType(jsonschema.String) {
+			elem.MaxLength, ps.MaxLength = ps.MaxLength, nil
+		}
 	}
 	if ruleOf(p.Field).kind != domain.TextFree {
 		return nil
 	}
-	if p.PropertySchema.HasType(jsonschema.String) {
-		p.PropertySchema.WithMaxLength(domain.MaxFree)
+	if ps.ExtraProperties == nil {
+		ps.ExtraProperties = map[string]any{}
+	}
+	ps.ExtraProperties["x-text"] = "free"
+	if ps.MaxLength == nil && ps.HasType(jsonschema.String) {
+		ps.WithMaxLength(domain.MaxFree)
 	}
 	return nil
 }

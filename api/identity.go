@@ -134,7 +134,16 @@ func (s *Server) attendedImages(c *gin.Context) error {
 	if err := decodeBytes(body, &in); err != nil {
 		return err
 	}
+	// The images are checked before anything is asked of the store or the provider.
+	var errs fields
 	ref := c.Param("caseRef")
+	up := store.IdentityUpload{ID: uuid.New(), CaseRef: ref}
+	up.Front = imageField(&errs, "front", in.Front, true)
+	up.Back = imageField(&errs, "back", in.Back, false)
+	up.Selfie = imageField(&errs, "selfie", in.Selfie, true)
+	if err := errs.err(); err != nil {
+		return err
+	}
 	cs, err := s.Store.Case(c, ref)
 	if err != nil {
 		return notFoundAs(err, "case")
@@ -143,7 +152,6 @@ func (s *Server) attendedImages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs fields
 	docType := requiredText(&errs, "documentType", in.DocumentType)
 	i := slices.IndexFunc(types, func(t signicat.DocumentType) bool { return t.DocumentType == docType })
 	if docType != "" && i < 0 {
@@ -153,10 +161,10 @@ func (s *Server) attendedImages(c *gin.Context) error {
 		}
 		errs.add("documentType", "must be one of %s", strings.Join(names, ", "))
 	}
-	up := store.IdentityUpload{ID: uuid.New(), CaseRef: ref, DocumentType: docType}
-	up.Front = imageField(&errs, "front", in.Front, true)
-	up.Back = imageField(&errs, "back", in.Back, i >= 0 && types[i].TwoSided)
-	up.Selfie = imageField(&errs, "selfie", in.Selfie, true)
+	up.DocumentType = docType
+	if i >= 0 && types[i].TwoSided && up.Back == "" {
+		errs.add("back", "is required")
+	}
 	if err := errs.err(); err != nil {
 		return err
 	}
