@@ -745,9 +745,9 @@ func (s *Server) accessWebhook(c *gin.Context) error {
 	if !ok {
 		return notFound("webhook")
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		return invalid(FieldError{Field: "body", Message: "unreadable or larger than 1 MiB"})
+	body, err := readBody(c)
+	if err != nil {
+		return err
 	}
 	events, err := recv.ParseWebhook(c.Request, body)
 	if err != nil {

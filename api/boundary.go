@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/swaggest/jsonschema-go"
 
 	"github.com/signetassure/signetassure/domain"
@@ -187,6 +188,17 @@ func fieldName(path string) string {
 		return "body"
 	}
 	return path
+}
+
+// cleanParams reports whether every path parameter is clean one-line text (a reference, an id, a code),
+// which a path that names something always is; the others name nothing, and never reach the store.
+func cleanParams(c *gin.Context) bool {
+	for _, p := range c.Params {
+		if clean, err := domain.CleanText(p.Value, domain.TextLine, domain.MaxLine); err != nil || clean != p.Value {
+			return false
+		}
+	}
+	return true
 }
 
 // textQuery reads a free-string query parameter through the same boundary as a body's strings.

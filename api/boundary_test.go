@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -45,6 +47,25 @@ func TestBoundarySmallFindings(t *testing.T) {
 		}
 		if p := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/persons/"+person, nil); p["firstName"] != "Ada" {
 			t.Fatalf("the refused PATCH changed the person: %v", p["firstName"])
+		}
+	})
+
+	t.Run("access mappings are read with named ids", func(t *testing.T) {
+		supplier := e.must(201, domain.RoleAdmin, "POST", "/api/v1/suppliers", map[string]any{"name": "Mapped Ltd", "tier": 1})["id"]
+		location := e.must(201, domain.RoleAdmin, "POST", "/api/v1/locations", map[string]any{"code": "MAP", "name": "Mapped Site"})["id"]
+		r := e.call(domain.RoleAdmin, "PUT", "/api/v1/access/mappings", map[string]any{
+			"companies": []any{map[string]any{"acsCompanyId": "1"}, map[string]any{"supplierId": "not-an-id", "acsCompanyId": "2"}},
+			"locations": []any{map[string]any{"locationId": location, "acsLocationId": "7"}}})
+		if r.status != 400 || problemField(t, r) != "companies[1].supplierId" {
+			t.Fatalf("a malformed supplierId: %d %s", r.status, r.body)
+		}
+		m := e.must(200, domain.RoleAdmin, "PUT", "/api/v1/access/mappings", map[string]any{
+			"companies": []any{map[string]any{"acsCompanyId": " 1 "}, map[string]any{"supplierId": supplier, "acsCompanyId": "2"}},
+			"locations": []any{map[string]any{"locationId": location, "acsLocationId": "7"}}})
+		got, _ := json.Marshal(m)
+		want := fmt.Sprintf(`{"companies":[{"acsCompanyId":"1","supplierId":null},{"acsCompanyId":"2","supplierId":%q}],"locations":[{"acsLocationId":"7","locationId":%q}]}`, supplier, location)
+		if string(got) != want {
+			t.Fatalf("mappings: %s\nwant %s", got, want)
 		}
 	})
 
@@ -164,4 +185,26 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 // today is the date n days from now (UTC), as the API reads dates.
 func today(n int) string {
 	return time.Now().UTC().AddDate(0, 0, n).Format(time.DateOnly)
+}
+
+// A path parameter is text from the caller too: one that is not clean text names nothing.
+func TestBadPathParametersNameNothing(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		role         domain.Role
+		method, path string
+		body         any
+	}{
+		{domain.RoleCaseWorker, "GET", "/api/v1/cases/v_a%00b", nil},
+		{domain.RoleCaseWorker, "GET", "/api/v1/cases/v_a%E2%80%AEb/identity-checks", nil},
+		{domain.RoleSecurityController, "PUT", "/api/v1/access/levels/a%00b/policy", map[string]any{"requiredLevel": "SC"}},
+		{domain.RoleSecurityController, "POST", "/api/v1/access/findings/a%00b/resolve", map[string]any{}},
+		{domain.RoleCaseWorker, "GET", "/api/v1/messages/m_a%00b", nil},
+		{domain.RoleCaseWorker, "GET", "/api/v1/messages/" + strings.Repeat("m", 2000), nil},
+	} {
+		r := e.call(tc.role, tc.method, tc.path, tc.body)
+		if r.status != 404 {
+			t.Errorf("%s %s: %d %s, want 404", tc.method, tc.path, r.status, r.body)
+		}
+	}
 }

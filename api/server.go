@@ -180,6 +180,10 @@ func (s *Server) add(o op) error {
 		handlers = append(handlers, s.authenticate, requireRole(o.roles))
 	}
 	handlers = append(handlers, func(c *gin.Context) {
+		if !cleanParams(c) {
+			s.writeError(c, notFound("resource"))
+			return
+		}
 		if err := o.handle(c); err != nil {
 			s.writeError(c, err)
 		}
