@@ -69,6 +69,13 @@ func TestBoundarySmallFindings(t *testing.T) {
 		}
 	})
 
+	t.Run("free query strings pass the text boundary", func(t *testing.T) {
+		r := e.call(domain.RoleAuditor, "GET", "/api/v1/audit?entityType=person&entityId="+url.QueryEscape("a\x00b"), nil)
+		if r.status != 400 || problemField(t, r) != "entityId" || strings.Count(string(r.body), `"field"`) != 1 {
+			t.Fatalf("audit trail of an id with a NUL: %d %s", r.status, r.body)
+		}
+	})
+
 	t.Run("every API answer is no-store", func(t *testing.T) {
 		for _, r := range []resp{
 			e.call(domain.RoleCaseWorker, "GET", "/api/v1/persons/"+person, nil),

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -288,11 +289,10 @@ func (s *Server) myNotifications(c *gin.Context) error {
 func (s *Server) auditTrail(c *gin.Context) error {
 	q := query{c: c}
 	typ, id := q.text("entityType"), q.text("entityId")
-	if typ == "" {
-		q.errs.add("entityType", "is required")
-	}
-	if id == "" {
-		q.errs.add("entityId", "is required")
+	for _, f := range []struct{ name, v string }{{"entityType", typ}, {"entityId", id}} {
+		if f.v == "" && !slices.ContainsFunc(q.errs, func(e FieldError) bool { return e.Field == f.name }) {
+			q.errs.add(f.name, "is required")
+		}
 	}
 	if err := q.errs.err(); err != nil {
 		return err
