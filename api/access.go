@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-contrib/sse"
@@ -294,11 +293,7 @@ func (s *Server) createProfileRule(c *gin.Context) error {
 			errs.add("ownStaff", "cannot be set with supplierId")
 		}
 	}
-	if in.ACSProfileID == nil || strings.TrimSpace(*in.ACSProfileID) == "" {
-		errs.add("acsProfileId", "is required")
-	} else {
-		r.ACSProfileID = strings.TrimSpace(*in.ACSProfileID)
-	}
+	r.ACSProfileID = requiredText(&errs, "acsProfileId", in.ACSProfileID)
 	if err := errs.err(); err != nil {
 		return err
 	}
@@ -337,11 +332,11 @@ func (s *Server) reviewEveryone(c *gin.Context) {
 // grantTime reads a grant date: RFC 3339 with an offset, a local date-time, or a date (its start, or for
 // an end its end), in zone.
 func grantTime(errs *fields, name string, v *string, zone *time.Location, end bool) time.Time {
-	if v == nil || strings.TrimSpace(*v) == "" {
-		errs.add(name, "is required")
+	s := requiredText(errs, name, v)
+	if s == "" {
 		return time.Time{}
 	}
-	t, ok := parseGrantTime(*v, zone, end)
+	t, ok := parseGrantTime(s, zone, end)
 	if !ok {
 		errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
 	} else if !timeInRange(t) {
@@ -400,7 +395,7 @@ func (s *Server) requestGrant(c *gin.Context) error {
 		return err
 	}
 	if in.TimeZone != nil {
-		zoneName = strings.TrimSpace(*in.TimeZone)
+		zoneName = *in.TimeZone
 	}
 	zone, zErr := time.LoadLocation(zoneName)
 	if zErr != nil || zoneName == "" || zoneName == "Local" {
@@ -415,15 +410,8 @@ func (s *Server) requestGrant(c *gin.Context) error {
 	} else if !g.EndsAt.IsZero() && !g.EndsAt.After(time.Now()) {
 		errs.add("endsAt", "must be in the future")
 	}
-	if in.Reason != nil {
-		g.Reason = strings.TrimSpace(*in.Reason)
-		if len(g.Reason) > 4000 {
-			errs.add("reason", "must be at most 4000 characters")
-		}
-	}
-	if in.LevelID == nil || strings.TrimSpace(*in.LevelID) == "" {
-		errs.add("levelId", "is required")
-	} else if g.LevelID = strings.TrimSpace(*in.LevelID); errs.err() == nil {
+	g.Reason = optionalText(in.Reason)
+	if g.LevelID = requiredText(&errs, "levelId", in.LevelID); errs.err() == nil {
 		if _, err := s.Store.AccessLevel(c, g.LevelID); errors.Is(err, store.ErrNotFound) {
 			errs.add("levelId", "refers to no access level")
 		} else if err != nil {
@@ -485,9 +473,7 @@ func (s *Server) revokeGrant(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
-		errs.add("reason", "is required")
-	}
+	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err
 	}
@@ -501,7 +487,7 @@ func (s *Server) revokeGrant(c *gin.Context) error {
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	st, err := workflows.RevokeAccessGrant(ctx, s.Temporal, id, updateID, workflows.RevokeGrant{Actor: actorID(c),
-		Reason: strings.TrimSpace(*in.Reason)})
+		Reason: reason})
 	if err != nil {
 		return err
 	}
@@ -522,13 +508,11 @@ func (s *Server) setClearanceStatus(c *gin.Context) error {
 	status := enumField(&errs, "status", in.Status, func(s string) bool {
 		return s == "suspended" || s == "revoked" || s == "active"
 	}, []string{"suspended", "revoked", "active"})
-	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
-		errs.add("reason", "is required")
-	}
+	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	cl, err := s.Store.SetClearanceStatus(c, actor(c), id, status, strings.TrimSpace(*in.Reason))
+	cl, err := s.Store.SetClearanceStatus(c, actor(c), id, status, reason)
 	switch {
 	case errors.Is(err, store.ErrWrongState):
 		return conflict("only an active clearance can be suspended or revoked, and only a suspended one reinstated")
@@ -693,14 +677,7 @@ func (s *Server) resolveFinding(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	keep, note := "", ""
-	if in.KeepUserID != nil {
-		keep = strings.TrimSpace(*in.KeepUserID)
-	}
-	if in.Note != nil {
-		note = strings.TrimSpace(*in.Note)
-	}
-	f, err := s.Store.ResolveFinding(c, actor(c), c.Param("id"), keep, note)
+	f, err := s.Store.ResolveFinding(c, actor(c), c.Param("id"), optionalText(in.KeepUserID), optionalText(in.Note))
 	if err != nil {
 		return notFoundAs(err, "finding")
 	}
