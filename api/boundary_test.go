@@ -76,6 +76,21 @@ func TestBoundarySmallFindings(t *testing.T) {
 		}
 	})
 
+	t.Run("what the workflow records is the cleaned text", func(t *testing.T) {
+		cv := e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes",
+			map[string]any{"text": "  Zoe\u0308 said:\r\n\tline two \u200b ok  "})
+		const want = "Zo\u00eb said:\n\tline two \u200b ok"
+		timeline := cv["timeline"].([]any)
+		last := timeline[len(timeline)-1].(map[string]any)
+		if got := last["detail"].(map[string]any)["text"]; last["kind"] != "note" || got != want {
+			t.Fatalf("the note recorded: %q %q", last["kind"], got)
+		}
+		if n := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1 AND kind = 'note' AND detail->>'text' = $2`,
+			ref, want); n != 1 {
+			t.Fatalf("%d notes in the database as the boundary cleaned it", n)
+		}
+	})
+
 	t.Run("every API answer is no-store", func(t *testing.T) {
 		for _, r := range []resp{
 			e.call(domain.RoleCaseWorker, "GET", "/api/v1/persons/"+person, nil),
