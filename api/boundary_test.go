@@ -230,3 +230,24 @@ func TestBadPathParametersNameNothing(t *testing.T) {
 		}
 	}
 }
+
+// A message's vars are text from the caller: a NUL never reaches the workflow or Twilio, and what Twilio
+// receives is filled in from the cleaned values.
+func TestMessageVarsReachTheProviderCleaned(t *testing.T) {
+	var p providers
+	e := newEnv(t, withProviders(&p))
+	person := e.messagePerson("07400 123456", "ada@example.org")
+	r := e.call(domain.RoleVettingOfficer, "POST", "/api/v1/messages", map[string]any{"personId": person,
+		"channel": "sms", "template": "renewal_nudge", "vars": map[string]string{"Level": "SC", "ValidTo": "2031-01-31\x00", "DaysLeft": "90"}})
+	if r.status != 400 || problemField(t, r) != "vars.ValidTo" {
+		t.Fatalf("a var with a NUL: %d %s", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM messages`); n != 0 || p.twilio.Stats().Accepted != 0 {
+		t.Fatalf("a refused message went on: %d in the outbox, %d at Twilio", n, p.twilio.Stats().Accepted)
+	}
+	sms := e.sendMessage(person, "sms", "renewal_nudge", map[string]string{"Level": "  SC ", "ValidTo": " 2031-01-31", "DaysLeft": "90 "})
+	msgs := p.twilio.Messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, "your SC clearance expires on 2031-01-31 (90 days).") {
+		t.Fatalf("Twilio received %+v (answered %v)", msgs, sms["body"])
+	}
+}
