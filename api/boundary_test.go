@@ -202,6 +202,28 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM persons`); n != 0 {
 		t.Fatalf("%d persons written", n)
 	}
+
+	// A body no handler reads (the call is refused first) does not hold the connection either.
+	conn2, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	if _, err := io.WriteString(conn2, "POST /api/v1/persons HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 1000\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn2.SetReadDeadline(time.Now().Add(15 * time.Second))
+	br := bufio.NewReader(conn2)
+	res2, err := http.ReadResponse(br, nil)
+	if err != nil || res2.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an unauthenticated call with a stalled body: %v %v", res2, err)
+	}
+	_, _ = io.Copy(io.Discard, res2.Body)
+	start = time.Now()
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("the connection is still held %s after the answer: %v", time.Since(start).Round(time.Millisecond), err)
+	}
 }
 
 // today is the date n days from now (UTC), as the API reads dates.

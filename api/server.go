@@ -277,8 +277,15 @@ type bodyTimeoutKeyType struct{}
 
 var bodyTimeoutKey bodyTimeoutKeyType
 
+// bodyTimeout bounds the time a request's body may take: readBodyUpTo reads it within BodyTimeout and
+// then lifts the bound; a body no handler reads (a refused call) keeps it, so the connection is closed
+// rather than held while the server waits to discard a trickle. Requests without a body (a stream) are
+// not bounded.
 func (s *Server) bodyTimeout(c *gin.Context) {
 	c.Set(bodyTimeoutKey, s.BodyTimeout)
+	if c.Request.ContentLength != 0 && s.BodyTimeout > 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.BodyTimeout))
+	}
 	c.Next()
 }
 
