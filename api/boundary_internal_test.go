@@ -175,6 +175,29 @@ func TestOpenAPIDocumentsTextLimits(t *testing.T) {
 			t.Errorf("%s.%s: maxLength %v, want %d", schema, field, p.MaxLength, domain.MaxFree)
 		}
 	}
+	var vars struct {
+		Components struct {
+			Schemas struct {
+				Send struct {
+					Properties struct {
+						Vars struct {
+							MaxLength            *int `json:"maxLength"`
+							AdditionalProperties struct {
+								MaxLength *int `json:"maxLength"`
+							} `json:"additionalProperties"`
+						} `json:"vars"`
+					} `json:"properties"`
+				} `json:"ApiSendMessageInput"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(s.OpenAPI(), &vars); err != nil {
+		t.Fatal(err)
+	}
+	if v := vars.Components.Schemas.Send.Properties.Vars; v.MaxLength != nil || v.AdditionalProperties.MaxLength == nil ||
+		*v.AdditionalProperties.MaxLength != 2000 {
+		t.Errorf("vars: maxLength %v on the map, %v on its values; want none and 2000", v.MaxLength, v.AdditionalProperties.MaxLength)
+	}
 	if want := maxImageBytes*4/3 + 64; ruleOf(field(t, AttendedImagesInput{}, "Front")).max != want {
 		t.Errorf("an image data URL's maxLength is not %d", want)
 	}
