@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-contrib/sse"
@@ -39,9 +38,6 @@ type ProfileRuleInput struct {
 	ACSProfileID   *string `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
 }
 
-// maxACSID bounds an access control system's id as given to the API.
-const maxACSID = 100
-
 // GrantInput requests an access level for a person. Dates are RFC 3339 with an offset, a local date-time
 // ("2026-12-01T08:00") or a date ("2026-12-01": from the start of that day; as endsAt, to its end), read in
 // timeZone, which defaults to the person's site's zone.
@@ -51,27 +47,40 @@ type GrantInput struct {
 	StartsAt *string `json:"startsAt" required:"true"`
 	EndsAt   *string `json:"endsAt" required:"true"`
 	TimeZone *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
-	Reason   *string `json:"reason,omitempty" maxLength:"4000"`
+	Reason   *string `json:"reason,omitempty" text:"free"`
 }
 
 // RevokeGrantInput ends a grant now.
 type RevokeGrantInput struct {
 	ID     string  `path:"id"`
-	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+	Reason *string `json:"reason" required:"true" text:"free"`
 }
 
 // ClearanceStatusInput suspends, revokes or reinstates a clearance.
 type ClearanceStatusInput struct {
 	ID     string  `path:"id" format:"uuid"`
 	Status *string `json:"status" required:"true" enum:"suspended,revoked,active"`
-	Reason *string `json:"reason" required:"true" maxLength:"4000"`
+	Reason *string `json:"reason" required:"true" text:"free"`
 }
 
 // ResolveFindingInput closes a finding; for a duplicate, keepUserId names the record to govern.
 type ResolveFindingInput struct {
 	ID         string  `path:"id"`
 	KeepUserID *string `json:"keepUserId,omitempty"`
-	Note       *string `json:"note,omitempty" maxLength:"4000"`
+	Note       *string `json:"note,omitempty" text:"free"`
+}
+
+// MappingsInput replaces the mappings of suppliers (or own staff: no supplierId) to the access control
+// system's companies, and of sites to its locations.
+type MappingsInput struct {
+	Companies []struct {
+		SupplierID   *string `json:"supplierId" format:"uuid" description:"absent or null: own staff"`
+		ACSCompanyID string  `json:"acsCompanyId" maxLength:"100"`
+	} `json:"companies"`
+	Locations []struct {
+		LocationID    *string `json:"locationId" format:"uuid"`
+		ACSLocationID string  `json:"acsLocationId" maxLength:"100"`
+	} `json:"locations"`
 }
 
 // PersonAccess is a person's access: their record in the ACS with the dates inactivity will disable and
@@ -117,7 +126,7 @@ func (s *Server) accessRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/access/mappings", summary: "Company and location mapping to the access control system",
 			roles: allStaff, resp: new(store.Mappings), handle: s.getMappings},
 		{method: http.MethodPut, path: "/api/v1/access/mappings", summary: "Replace the company and location mapping",
-			roles: accessAdmins, req: new(store.Mappings), resp: new(store.Mappings), handle: s.setMappings},
+			roles: accessAdmins, req: new(MappingsInput), resp: new(store.Mappings), handle: s.setMappings},
 		{method: http.MethodGet, path: "/api/v1/access/profile-rules", summary: "Rules assigning access profiles on sync",
 			roles: allStaff, resp: new([]domain.ProfileRule), handle: s.listProfileRules},
 		{method: http.MethodPost, path: "/api/v1/access/profile-rules", summary: "Add a profile rule",
@@ -209,13 +218,10 @@ func (s *Server) acsCatalogue(c *gin.Context) (access.Catalogue, error) {
 	return cat, nil
 }
 
-// acsID checks an id given for an ACS reference: one line of text, bounded, and one of known (the
-// catalogue's ids of that kind). It answers the cleaned id, "" after adding a field error.
-func acsID(errs *fields, name, v string, known []string, kind string) string {
-	id, err := domain.CleanText(v, domain.TextLine, maxACSID)
+// acsID checks an id given for an ACS reference (cleaned and bounded at the request boundary) is one of
+// known: the catalogue's ids of that kind. It answers the id, "" after adding a field error.
+func acsID(errs *fields, name, id string, known []string, kind string) string {
 	switch {
-	case err != nil:
-		errs.add(name, "%s", err.Error())
 	case id == "":
 		errs.add(name, "is required")
 	case !slices.Contains(known, id):
@@ -250,7 +256,7 @@ func (s *Server) getMappings(c *gin.Context) error {
 }
 
 func (s *Server) setMappings(c *gin.Context) error {
-	var in store.Mappings
+	var in MappingsInput
 	if err := decode(c, &in); err != nil {
 		return err
 	}
@@ -260,29 +266,40 @@ func (s *Server) setMappings(c *gin.Context) error {
 	}
 	companies, locations := refIDs(cat.Companies), refIDs(cat.Locations)
 	var errs fields
+	var m store.Mappings
 	seen := map[string]bool{}
-	for i, m := range in.Companies {
+	for i, cm := range in.Companies {
+		at := "companies[" + strconv.Itoa(i) + "]"
+		supplier := fieldID(&errs, at+".supplierId", cm.SupplierID)
 		key := "own"
-		if m.SupplierID != nil {
-			key = m.SupplierID.String()
+		if supplier != nil {
+			key = supplier.String()
 		}
-		in.Companies[i].ACSCompanyID = acsID(&errs, "companies["+strconv.Itoa(i)+"].acsCompanyId", m.ACSCompanyID, companies, "company")
 		if seen[key] {
-			errs.add("companies["+strconv.Itoa(i)+"].supplierId", "is mapped twice")
+			errs.add(at+".supplierId", "is mapped twice")
 		}
 		seen[key] = true
+		m.Companies = append(m.Companies, store.CompanyMapping{SupplierID: supplier,
+			ACSCompanyID: acsID(&errs, at+".acsCompanyId", cm.ACSCompanyID, companies, "company")})
 	}
-	for i, m := range in.Locations {
-		in.Locations[i].ACSLocationID = acsID(&errs, "locations["+strconv.Itoa(i)+"].acsLocationId", m.ACSLocationID, locations, "location")
-		if m.LocationID == uuid.Nil || seen[m.LocationID.String()] {
-			errs.add("locations["+strconv.Itoa(i)+"].locationId", "is required, once")
+	for i, lm := range in.Locations {
+		at := "locations[" + strconv.Itoa(i) + "]"
+		acsLocation := acsID(&errs, at+".acsLocationId", lm.ACSLocationID, locations, "location")
+		location := requiredID(&errs, at+".locationId", lm.LocationID)
+		if location == nil {
+			continue
 		}
-		seen[m.LocationID.String()] = true
+		if seen[location.String()] {
+			errs.add(at+".locationId", "is mapped twice")
+			continue
+		}
+		seen[location.String()] = true
+		m.Locations = append(m.Locations, store.LocationMapping{LocationID: *location, ACSLocationID: acsLocation})
 	}
 	if err := errs.err(); err != nil {
 		return err
 	}
-	if err := s.Store.SetAccessMappings(c, actor(c), in); err != nil {
+	if err := s.Store.SetAccessMappings(c, actor(c), m); err != nil {
 		return err
 	}
 	return s.getMappings(c)
@@ -311,9 +328,7 @@ func (s *Server) createProfileRule(c *gin.Context) error {
 			errs.add("ownStaff", "cannot be set with supplierId")
 		}
 	}
-	if in.ACSProfileID == nil {
-		errs.add("acsProfileId", "is required")
-	}
+	r.ACSProfileID = requiredText(&errs, "acsProfileId", in.ACSProfileID)
 	if err := errs.err(); err != nil {
 		return err // refused before the access control system is asked
 	}
@@ -325,7 +340,7 @@ func (s *Server) createProfileRule(c *gin.Context) error {
 	for i, p := range cat.Profiles {
 		profiles[i] = p.ID
 	}
-	r.ACSProfileID = acsID(&errs, "acsProfileId", *in.ACSProfileID, profiles, "profile")
+	r.ACSProfileID = acsID(&errs, "acsProfileId", r.ACSProfileID, profiles, "profile")
 	if err := errs.err(); err != nil {
 		return err
 	}
@@ -364,27 +379,36 @@ func (s *Server) reviewEveryone(c *gin.Context) {
 // grantTime reads a grant date: RFC 3339 with an offset, a local date-time, or a date (its start, or for
 // an end its end), in zone.
 func grantTime(errs *fields, name string, v *string, zone *time.Location, end bool) time.Time {
-	if v == nil || strings.TrimSpace(*v) == "" {
-		errs.add(name, "is required")
+	s := requiredText(errs, name, v)
+	if s == "" {
 		return time.Time{}
 	}
-	s := strings.TrimSpace(*v)
+	t, ok := parseGrantTime(s, zone, end)
+	if !ok {
+		errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
+	} else if !timeInRange(t) {
+		errs.add(name, "must be from %s to %s", domain.MinDate, domain.MaxDate)
+		return time.Time{}
+	}
+	return t
+}
+
+func parseGrantTime(s string, zone *time.Location, end bool) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC()
+		return t.UTC(), true
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
-			return t.UTC()
+			return t.UTC(), true
 		}
 	}
 	if d, err := time.ParseInLocation(time.DateOnly, s, zone); err == nil {
 		if end {
 			d = d.AddDate(0, 0, 1)
 		}
-		return d.UTC()
+		return d.UTC(), true
 	}
-	errs.add(name, "must be a date (2026-12-01), a local date-time (2026-12-01T08:00) or RFC 3339 with an offset")
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // zoneFor is the zone a person's dates are read in: their site's, else the organisation's.
@@ -418,7 +442,7 @@ func (s *Server) requestGrant(c *gin.Context) error {
 		return err
 	}
 	if in.TimeZone != nil {
-		zoneName = strings.TrimSpace(*in.TimeZone)
+		zoneName = *in.TimeZone
 	}
 	zone, zErr := time.LoadLocation(zoneName)
 	if zErr != nil || zoneName == "" || zoneName == "Local" {
@@ -433,15 +457,8 @@ func (s *Server) requestGrant(c *gin.Context) error {
 	} else if !g.EndsAt.IsZero() && !g.EndsAt.After(time.Now()) {
 		errs.add("endsAt", "must be in the future")
 	}
-	if in.Reason != nil {
-		g.Reason = strings.TrimSpace(*in.Reason)
-		if len(g.Reason) > 4000 {
-			errs.add("reason", "must be at most 4000 characters")
-		}
-	}
-	if in.LevelID == nil || strings.TrimSpace(*in.LevelID) == "" {
-		errs.add("levelId", "is required")
-	} else if g.LevelID = strings.TrimSpace(*in.LevelID); errs.err() == nil {
+	g.Reason = optionalText(in.Reason)
+	if g.LevelID = requiredText(&errs, "levelId", in.LevelID); errs.err() == nil {
 		if _, err := s.Store.AccessLevel(c, g.LevelID); errors.Is(err, store.ErrNotFound) {
 			errs.add("levelId", "refers to no access level")
 		} else if err != nil {
@@ -503,9 +520,7 @@ func (s *Server) revokeGrant(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
-		errs.add("reason", "is required")
-	}
+	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err
 	}
@@ -519,7 +534,7 @@ func (s *Server) revokeGrant(c *gin.Context) error {
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
 	st, err := workflows.RevokeAccessGrant(ctx, s.Temporal, id, updateID, workflows.RevokeGrant{Actor: actorID(c),
-		Reason: strings.TrimSpace(*in.Reason)})
+		Reason: reason})
 	if err != nil {
 		return err
 	}
@@ -540,13 +555,11 @@ func (s *Server) setClearanceStatus(c *gin.Context) error {
 	status := enumField(&errs, "status", in.Status, func(s string) bool {
 		return s == "suspended" || s == "revoked" || s == "active"
 	}, []string{"suspended", "revoked", "active"})
-	if in.Reason == nil || strings.TrimSpace(*in.Reason) == "" {
-		errs.add("reason", "is required")
-	}
+	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err
 	}
-	cl, err := s.Store.SetClearanceStatus(c, actor(c), id, status, strings.TrimSpace(*in.Reason))
+	cl, err := s.Store.SetClearanceStatus(c, actor(c), id, status, reason)
 	switch {
 	case errors.Is(err, store.ErrWrongState):
 		return conflict("only an active clearance can be suspended or revoked, and only a suspended one reinstated")
@@ -711,14 +724,7 @@ func (s *Server) resolveFinding(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	keep, note := "", ""
-	if in.KeepUserID != nil {
-		keep = strings.TrimSpace(*in.KeepUserID)
-	}
-	if in.Note != nil {
-		note = strings.TrimSpace(*in.Note)
-	}
-	f, err := s.Store.ResolveFinding(c, actor(c), c.Param("id"), keep, note)
+	f, err := s.Store.ResolveFinding(c, actor(c), c.Param("id"), optionalText(in.KeepUserID), optionalText(in.Note))
 	if err != nil {
 		return notFoundAs(err, "finding")
 	}
@@ -763,9 +769,9 @@ func (s *Server) accessWebhook(c *gin.Context) error {
 	if !ok {
 		return notFound("webhook")
 	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		return invalid(FieldError{Field: "body", Message: "unreadable or larger than 1 MiB"})
+	body, err := readBody(c)
+	if err != nil {
+		return err
 	}
 	events, err := recv.ParseWebhook(c.Request, body)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -21,12 +20,10 @@ import (
 
 // Broadcast limits.
 const (
-	// maxBroadcastText is four concatenated GSM-7 SMS segments (4 × 153 characters).
-	maxBroadcastText = 612
-	maxKeywords      = 10
-	maxGroupMembers  = 5000
-	minReplyWindow   = time.Minute
-	maxReplyWindow   = 30 * 24 * time.Hour
+	maxKeywords     = 10
+	maxGroupMembers = 5000
+	minReplyWindow  = time.Minute
+	maxReplyWindow  = 30 * 24 * time.Hour
 	// defaultBroadcastRate and defaultReplyWindow apply when the deployment sets none.
 	defaultBroadcastRate = 10
 	defaultReplyWindow   = 24 * time.Hour
@@ -54,7 +51,7 @@ type GroupInput struct {
 type CreateBroadcastInput struct {
 	idempotent
 	GroupID     *string  `json:"groupId" required:"true" format:"uuid"`
-	Text        *string  `json:"text" required:"true" minLength:"1" maxLength:"612"`
+	Text        *string  `json:"text" required:"true" minLength:"1" maxLength:"612" text:"free" description:"at most four concatenated GSM-7 SMS segments (4 × 153 characters)"`
 	Keywords    []string `json:"keywords,omitempty" minItems:"1" maxItems:"10" description:"the reply keywords replies are tallied by (default SAFE, HELP); one word each, letters and digits, no opt-out or opt-in word"`
 	ReplyWindow *string  `json:"replyWindow,omitempty" description:"how long replies are collected, e.g. 24h or 2d (default: the deployment's)"`
 	Rate        *float64 `json:"rate,omitempty" description:"messages a second; at most the deployment's provider rate (the default)"`
@@ -312,16 +309,8 @@ func (s *Server) createBroadcast(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	groupID := fieldID(&errs, "groupId", in.GroupID)
-	if in.GroupID == nil || *in.GroupID == "" {
-		errs.add("groupId", "is required")
-	}
-	text := ""
-	if in.Text == nil || strings.TrimSpace(*in.Text) == "" {
-		errs.add("text", "is required")
-	} else if text = strings.TrimSpace(*in.Text); utf8.RuneCountInString(text) > maxBroadcastText {
-		errs.add("text", "must be at most %d characters (four SMS segments)", maxBroadcastText)
-	}
+	groupID := requiredID(&errs, "groupId", in.GroupID)
+	text := requiredText(&errs, "text", in.Text) // at most four SMS segments: its maxLength
 	keywords := replyKeywords(&errs, in.Keywords)
 	window := s.replyWindow()
 	if in.ReplyWindow != nil {

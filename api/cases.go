@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -79,18 +78,18 @@ type (
 	RequestInformationInput struct {
 		caseRefPath
 		idempotent
-		Description *string `json:"description" required:"true" maxLength:"4000"`
+		Description *string `json:"description" required:"true" text:"free"`
 		DueDate     *string `json:"dueDate" required:"true" format:"date" description:"the information is overdue after this day (UTC)"`
 	}
 	InformationReceivedInput struct {
 		caseRefPath
 		idempotent
-		Note *string `json:"note,omitempty" maxLength:"4000"`
+		Note *string `json:"note,omitempty" text:"free"`
 	}
 	AddNoteInput struct {
 		caseRefPath
 		idempotent
-		Text *string `json:"text" required:"true" maxLength:"4000"`
+		Text *string `json:"text" required:"true" text:"free"`
 	}
 	RecordOutcomeInput struct {
 		caseRefPath
@@ -141,10 +140,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	}
 	var errs fields
 	key := idempotencyKey(c, &errs)
-	personID := fieldID(&errs, "personId", in.PersonID)
-	if in.PersonID == nil || *in.PersonID == "" {
-		errs.add("personId", "is required")
-	}
+	personID := requiredID(&errs, "personId", in.PersonID)
 	typ := enumField(&errs, "type", in.Type, domain.CaseType.Valid, domain.CaseTypes)
 	level := enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
 	forSite := fieldID(&errs, "forSiteId", in.ForSiteID)
@@ -183,10 +179,7 @@ func (s *Server) openCase(c *gin.Context) error {
 	if len(existing) > 0 && existing[0].CaseRef != ref {
 		return caseAlreadyOpen(typ, level, existing[0].CaseRef)
 	}
-	authority := ""
-	if in.IssuingAuthority != nil {
-		authority = strings.TrimSpace(*in.IssuingAuthority)
-	}
+	authority := optionalText(in.IssuingAuthority)
 	if authority == "" {
 		org, err := s.Store.Organisation(c)
 		if err != nil {
@@ -347,10 +340,7 @@ func (s *Server) assignOwner(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	owner := fieldID(&errs, "ownerId", in.OwnerID)
-	if owner == nil && len(errs) == 0 {
-		errs.add("ownerId", "is required")
-	}
+	owner := requiredID(&errs, "ownerId", in.OwnerID)
 	if owner != nil {
 		u, err := s.Store.User(c, *owner)
 		if err != nil && err != store.ErrNotFound {
@@ -392,12 +382,8 @@ func (s *Server) informationReceived(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	var errs fields
-	note := optionalNote(&errs, "note", in.Note)
-	if err := errs.err(); err != nil {
-		return err
-	}
-	return s.caseAction(c, workflows.UpdateInformationReceived, workflows.InformationReceived{Actor: actorID(c), Note: note})
+	return s.caseAction(c, workflows.UpdateInformationReceived, workflows.InformationReceived{Actor: actorID(c),
+		Note: optionalText(in.Note)})
 }
 
 func (s *Server) addNote(c *gin.Context) error {
@@ -450,24 +436,12 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 	return s.caseAction(c, workflows.UpdateRecordOutcome, o)
 }
 
-// maxText is the longest note or description.
-const maxText = 4000
-
+// requiredText reads a text field that must not be empty; the request boundary has cleaned it and
+// checked its length (decode).
 func requiredText(errs *fields, name string, v *string) string {
-	if v == nil || strings.TrimSpace(*v) == "" {
+	if v == nil || *v == "" {
 		errs.add(name, "is required")
 		return ""
 	}
-	return optionalNote(errs, name, v)
-}
-
-func optionalNote(errs *fields, name string, v *string) string {
-	if v == nil {
-		return ""
-	}
-	t := strings.TrimSpace(*v)
-	if len(t) > maxText {
-		errs.add(name, "must be at most %d characters", maxText)
-	}
-	return t
+	return *v
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -190,10 +191,10 @@ func externalCallOf(c *gin.Context) *externalCall {
 // ParseLookup reads and checks a /lookup body.
 func ParseLookup(body []byte) (partners.LookupRequest, error) {
 	var in struct {
-		FirstName *string `json:"firstName"`
-		LastName  *string `json:"lastName"`
+		FirstName *string `json:"firstName" maxLength:"200"`
+		LastName  *string `json:"lastName" maxLength:"200"`
 		DOB       *string `json:"dob"`
-		Reason    *string `json:"reason"`
+		Reason    *string `json:"reason" text:"free"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.LookupRequest{}, err
@@ -316,7 +317,7 @@ func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 		ClearanceLevel *string `json:"clearanceLevel"`
 		ValidFrom      *string `json:"validFrom"`
 		ValidTo        *string `json:"validTo"`
-		PartnerCaseID  *string `json:"partnerCaseId"`
+		PartnerCaseID  *string `json:"partnerCaseId" maxLength:"200"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.ReturnRequest{}, err
@@ -452,13 +453,29 @@ func (s *Server) externalFailure(c *gin.Context, call *externalCall, err error) 
 // readBody reads a request body of at most maxBody bytes.
 func readBody(c *gin.Context) ([]byte, error) { return readBodyUpTo(c, maxBody) }
 
-// readBodyUpTo reads a request body of at most limit bytes.
+// readBodyUpTo reads a request body of at most limit bytes, within the server's BodyTimeout: a body
+// trickled in slowly does not hold a connection.
 func readBodyUpTo(c *gin.Context, limit int64) ([]byte, error) {
+	v, _ := c.Get(bodyTimeoutKey)
+	if d, ok := v.(time.Duration); ok && d > 0 {
+		rc := http.NewResponseController(c.Writer)
+		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			// Cleared once read: the connection's next request, or a stream, has its own time.
+			defer rc.SetReadDeadline(time.Time{})
+		}
+	}
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	var tooBig *http.MaxBytesError
+	var netErr net.Error
 	if errors.As(err, &tooBig) {
 		return nil, invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", limit)})
+	}
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		p := problem(http.StatusRequestTimeout, "timeout", "the request body did not arrive in time; nothing was changed")
+		p.Errors = []FieldError{{Field: "body", Message: "did not arrive in time"}}
+		c.Header("Connection", "close")
+		return nil, p
 	}
 	if err != nil {
 		return nil, invalid(FieldError{Field: "body", Message: "could not be read"})

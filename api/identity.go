@@ -53,9 +53,9 @@ type (
 	AttendedImagesInput struct {
 		CaseRef      string  `path:"caseRef"`
 		DocumentType *string `json:"documentType"`
-		Front        *string `json:"front" description:"PNG or JPEG data URL of the document's front"`
-		Back         *string `json:"back" description:"PNG or JPEG data URL of the back (two-sided documents)"`
-		Selfie       *string `json:"selfie" description:"PNG or JPEG data URL of the person's face"`
+		Front        *string `json:"front" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
+		Back         *string `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (two-sided documents)"`
+		Selfie       *string `json:"selfie" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
 	}
 	identityCallbackPath struct {
 		CaseRef string `path:"caseRef"`
@@ -195,7 +195,16 @@ func (s *Server) attendedImages(c *gin.Context) error {
 	if err := decodeBytes(body, &in); err != nil {
 		return err
 	}
+	// The images are checked before anything is asked of the store or the provider.
+	var errs fields
 	ref := c.Param("caseRef")
+	up := store.IdentityUpload{ID: uuid.New(), CaseRef: ref}
+	up.Front = imageField(&errs, "front", in.Front, true)
+	up.Back = imageField(&errs, "back", in.Back, false)
+	up.Selfie = imageField(&errs, "selfie", in.Selfie, true)
+	if err := errs.err(); err != nil {
+		return err
+	}
 	cs, err := s.Store.Case(c, ref)
 	if err != nil {
 		return notFoundAs(err, "case")
@@ -204,7 +213,6 @@ func (s *Server) attendedImages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs fields
 	docType := requiredText(&errs, "documentType", in.DocumentType)
 	i := slices.IndexFunc(types, func(t signicat.DocumentType) bool { return t.DocumentType == docType })
 	if docType != "" && i < 0 {
@@ -214,10 +222,10 @@ func (s *Server) attendedImages(c *gin.Context) error {
 		}
 		errs.add("documentType", "must be one of %s", strings.Join(names, ", "))
 	}
-	up := store.IdentityUpload{ID: uuid.New(), CaseRef: ref, DocumentType: docType}
-	up.Front = imageField(&errs, "front", in.Front, true)
-	up.Back = imageField(&errs, "back", in.Back, i >= 0 && types[i].TwoSided)
-	up.Selfie = imageField(&errs, "selfie", in.Selfie, true)
+	up.DocumentType = docType
+	if i >= 0 && types[i].TwoSided && up.Back == "" {
+		errs.add("back", "is required")
+	}
 	if err := errs.err(); err != nil {
 		return err
 	}

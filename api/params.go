@@ -172,6 +172,19 @@ func fieldID(errs *fields, name string, v *string) *uuid.UUID {
 	return &id
 }
 
+// requiredID parses an id field that must be given: absent or "" is "is required", never a nil id.
+func requiredID(errs *fields, name string, v *string) *uuid.UUID {
+	if v == nil || *v == "" {
+		errs.add(name, "is required")
+		return nil
+	}
+	return fieldID(errs, name, v)
+}
+
+// timeInRange reports whether an instant falls on a day from domain.MinDate to domain.MaxDate (in UTC),
+// the dates anything accepts.
+func timeInRange(t time.Time) bool { return domain.DateOf(t.UTC()).InRange() }
+
 func today() domain.Date { return domain.DateOf(time.Now().UTC()) }
 
 // single reads a query parameter that takes one value of an enumeration.

@@ -22,7 +22,7 @@ import (
 type (
 	// SiteInput adds a partner site.
 	SiteInput struct {
-		OrgName      *string `json:"orgName" required:"true"`
+		OrgName      *string `json:"orgName" required:"true" maxLength:"200"`
 		BaseURL      *string `json:"baseUrl" required:"true" format:"uri" description:"the partner's SignetAssure, https://... (no user name, query or fragment; not an internal address)"`
 		ContactName  *string `json:"contactName,omitempty"`
 		ContactEmail *string `json:"contactEmail,omitempty" format:"email"`
@@ -30,7 +30,7 @@ type (
 	// KeyInput issues a key to a partner site.
 	KeyInput struct {
 		idPath
-		Name      *string  `json:"name" required:"true"`
+		Name      *string  `json:"name" required:"true" maxLength:"200"`
 		Scopes    []string `json:"scopes" required:"true" description:"vetting:read, vetting:return"`
 		IPAllow   []string `json:"ipAllow,omitempty" description:"CIDRs (IPv4 or IPv6); empty: any address"`
 		ExpiresAt *string  `json:"expiresAt,omitempty" format:"date-time"`
@@ -43,8 +43,8 @@ type (
 	// CredentialInput stores a bearer secret a partner issued to us.
 	CredentialInput struct {
 		idPath
-		Name   *string `json:"name" required:"true"`
-		Secret *string `json:"secret" required:"true" description:"sealed at rest; never shown again"`
+		Name   *string `json:"name" required:"true" maxLength:"200"`
+		Secret *string `json:"secret" required:"true" maxLength:"4096" description:"sealed at rest; never shown again"`
 	}
 	keyPath struct {
 		ID    string `path:"id" format:"uuid"`
@@ -67,14 +67,14 @@ type (
 	VerifyInput struct {
 		personPath
 		SiteID *string `json:"siteId" required:"true" format:"uuid"`
-		Reason *string `json:"reason" required:"true"`
+		Reason *string `json:"reason" required:"true" text:"free"`
 	}
 	// DisclosureInput records a disclosure made outside SignetAssure (a letter, a call).
 	DisclosureInput struct {
 		personPath
-		Recipient *string `json:"recipient" required:"true"`
-		Reason    *string `json:"reason" required:"true"`
-		Disclosed *string `json:"disclosed" required:"true" description:"what was disclosed"`
+		Recipient *string `json:"recipient" required:"true" maxLength:"200"`
+		Reason    *string `json:"reason" required:"true" text:"free"`
+		Disclosed *string `json:"disclosed" required:"true" text:"free" description:"what was disclosed"`
 	}
 )
 
@@ -219,8 +219,8 @@ func (s *Server) issueKey(c *gin.Context) error {
 	}
 	if in.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
-		if err != nil || !t.After(time.Now()) {
-			errs.add("expiresAt", "must be a future time (RFC 3339)")
+		if err != nil || !t.After(time.Now()) || !timeInRange(t) {
+			errs.add("expiresAt", "must be a future time (RFC 3339) up to %s", domain.MaxDate)
 		}
 		k.ExpiresAt = &t
 	}
@@ -289,10 +289,7 @@ func (s *Server) delegateCase(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	siteID := fieldID(&errs, "siteId", in.SiteID)
-	if in.SiteID == nil {
-		errs.add("siteId", "is required")
-	}
+	siteID := requiredID(&errs, "siteId", in.SiteID)
 	due := fieldDate(&errs, "dueDate", in.DueDate)
 	if in.DueDate == nil {
 		errs.add("dueDate", "is required")
@@ -326,10 +323,7 @@ func (s *Server) verifyPerson(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	siteID := fieldID(&errs, "siteId", in.SiteID)
-	if in.SiteID == nil {
-		errs.add("siteId", "is required")
-	}
+	siteID := requiredID(&errs, "siteId", in.SiteID)
 	reason := requiredText(&errs, "reason", in.Reason)
 	if err := errs.err(); err != nil {
 		return err

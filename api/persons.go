@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,7 +23,7 @@ type PersonInput struct {
 	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
 	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
 	LineManager    *string `json:"lineManager,omitempty" description:"sensitive" maxLength:"200"`
-	Address        *string `json:"address,omitempty" description:"sensitive" maxLength:"500"`
+	Address        *string `json:"address,omitempty" description:"sensitive" maxLength:"500" text:"free"`
 	NINumber       *string `json:"niNumber,omitempty" description:"sensitive: National Insurance number"`
 	Active         *bool   `json:"active,omitempty"`
 	// PreferredChannel is how the person is told of renewals and requests (default email).
@@ -36,27 +35,24 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 	var errs fields
 	var changed []string
 	set := func(name string) { changed = append(changed, name) }
-	text := func(name string, v *string, dst *string, required bool, max int) {
+	// The request boundary has cleaned and bounded each string (see the fields' maxLength tags).
+	text := func(name string, v *string, dst *string, required bool) {
 		if v == nil {
 			if required {
 				errs.add(name, "is required")
 			}
 			return
 		}
-		s := strings.TrimSpace(*v)
-		switch {
-		case required && s == "":
+		if required && *v == "" {
 			errs.add(name, "must not be empty")
-		case len(s) > max:
-			errs.add(name, "must be at most %d characters", max)
-		default:
-			*dst = s
-			set(name)
+			return
 		}
+		*dst = *v
+		set(name)
 	}
-	text("firstName", in.FirstName, &p.FirstName, creating || in.FirstName != nil, 100)
-	text("middleNames", in.MiddleNames, &p.MiddleNames, false, 200)
-	text("lastName", in.LastName, &p.LastName, creating || in.LastName != nil, 100)
+	text("firstName", in.FirstName, &p.FirstName, creating || in.FirstName != nil)
+	text("middleNames", in.MiddleNames, &p.MiddleNames, false)
+	text("lastName", in.LastName, &p.LastName, creating || in.LastName != nil)
 	if in.DateOfBirth == nil && creating {
 		errs.add("dateOfBirth", "is required")
 	} else if in.DateOfBirth != nil {
@@ -65,8 +61,6 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 		case dob.IsZero():
 		case dob.After(today()):
 			errs.add("dateOfBirth", "must not be in the future")
-		case dob.Before(domain.NewDate(1900, 1, 1)):
-			errs.add("dateOfBirth", "must be after 1900-01-01")
 		default:
 			p.DateOfBirth = dob
 			set("dateOfBirth")
@@ -102,7 +96,7 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 	}
 	if in.EmployeeNumber != nil {
 		p.EmployeeNumber = nil
-		if s := strings.TrimSpace(*in.EmployeeNumber); s != "" {
+		if s := *in.EmployeeNumber; s != "" {
 			p.EmployeeNumber = &s
 		}
 		set("employeeNumber")
@@ -115,19 +109,14 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 		p.LocationID = fieldID(&errs, "locationId", in.LocationID)
 		set("locationId")
 	}
-	sensitive := func(name string, v *string, dst *domain.Sensitive, max int) {
-		if v == nil {
-			return
-		}
-		if s := strings.TrimSpace(*v); len(s) > max {
-			errs.add(name, "must be at most %d characters", max)
-		} else {
-			*dst = domain.NewSensitive(s)
+	sensitive := func(name string, v *string, dst *domain.Sensitive) {
+		if v != nil {
+			*dst = domain.NewSensitive(*v)
 			set(name)
 		}
 	}
-	sensitive("lineManager", in.LineManager, &p.LineManager, 200)
-	sensitive("address", in.Address, &p.Address, 500)
+	sensitive("lineManager", in.LineManager, &p.LineManager)
+	sensitive("address", in.Address, &p.Address)
 	if in.NINumber != nil {
 		if *in.NINumber == "" {
 			p.NINumber = domain.NewSensitive("")
@@ -266,7 +255,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 
 func (s *Server) listPersons(c *gin.Context) error {
 	q := query{c: c}
-	f := store.PersonFilter{Query: c.Query("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
+	f := store.PersonFilter{Query: q.text("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
 		Active: q.bool("active"), Page: q.page()}
 	if err := q.errs.err(); err != nil {
 		return err

@@ -129,8 +129,14 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	return problem(http.StatusInternalServerError, "internal", "an internal error occurred")
 }
 
-// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time.
+// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time, or
+// PostgreSQL is going away (shut down, restarting, the connection lost: SQLSTATE 57P01-57P03, class 08).
 func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
+		strings.HasPrefix(pgErr.Code, "08")) {
+		return true
+	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
 	var tUnavail *serviceerror.Unavailable
@@ -144,7 +150,8 @@ func unavailable(err error) bool {
 const maxBody = 1 << 20
 
 // decode reads a JSON request body strictly: one object, no unknown fields, no trailing data, at most
-// maxBody bytes. Its errors name the field at fault.
+// maxBody bytes, then passes every string and date it holds through the text and date boundary
+// (cleanRequest). Its errors name each field at fault; nothing of a refused body reaches a handler.
 func decode(c *gin.Context, dst any) error {
 	body, err := readBody(c)
 	if err != nil {
@@ -163,10 +170,10 @@ func decodeBytes(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return invalid(FieldError{Field: "body", Message: "must hold a single JSON object"})
 	}
-	return nil
+	return cleanRequest(dst).err()
 }
 
 func jsonProblem(err error) error {

@@ -3,7 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,14 +63,14 @@ func (s *Server) ready(c *gin.Context) error {
 
 // OrganisationInput sets this deployment's organisation settings.
 type OrganisationInput struct {
-	Name             *string `json:"name" required:"true"`
-	IssuingAuthority *string `json:"issuingAuthority" required:"true"`
+	Name             *string `json:"name" required:"true" maxLength:"200"`
+	IssuingAuthority *string `json:"issuingAuthority" required:"true" maxLength:"200"`
 	TimeZone         *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
 }
 
 // SupplierInput adds a supplier.
 type SupplierInput struct {
-	Name          *string `json:"name" required:"true"`
+	Name          *string `json:"name" required:"true" maxLength:"200"`
 	Tier          *int    `json:"tier" required:"true" minimum:"1" maximum:"9"`
 	CompanyNumber *string `json:"companyNumber,omitempty"`
 	ContactEmail  *string `json:"contactEmail,omitempty" format:"email"`
@@ -78,10 +78,10 @@ type SupplierInput struct {
 
 // LocationInput adds a site.
 type LocationInput struct {
-	Code     *string `json:"code" required:"true"`
-	Name     *string `json:"name" required:"true"`
+	Code     *string `json:"code" required:"true" maxLength:"200"`
+	Name     *string `json:"name" required:"true" maxLength:"200"`
 	TimeZone *string `json:"timeZone,omitempty"`
-	Address  *string `json:"address,omitempty"`
+	Address  *string `json:"address,omitempty" text:"free"`
 }
 
 type idPath struct {
@@ -161,23 +161,16 @@ func (s *Server) putOrganisation(c *gin.Context) error {
 	return respond(c, o, err)
 }
 
-func requiredName(errs *fields, name string, v *string) string {
-	if v == nil || strings.TrimSpace(*v) == "" {
-		errs.add(name, "is required")
-		return ""
-	}
-	t := strings.TrimSpace(*v)
-	if len(t) > 200 {
-		errs.add(name, "must be at most 200 characters")
-	}
-	return t
-}
+// requiredName reads a one-line field that must not be empty (the request boundary has cleaned it and
+// checked its maxLength).
+func requiredName(errs *fields, name string, v *string) string { return requiredText(errs, name, v) }
 
+// optionalText reads an optional text field, already cleaned by the request boundary.
 func optionalText(v *string) string {
 	if v == nil {
 		return ""
 	}
-	return strings.TrimSpace(*v)
+	return *v
 }
 
 func timeZone(errs *fields, v *string) string {
@@ -294,15 +287,14 @@ func (s *Server) myNotifications(c *gin.Context) error {
 }
 
 func (s *Server) auditTrail(c *gin.Context) error {
-	var errs fields
-	typ, id := c.Query("entityType"), c.Query("entityId")
-	if typ == "" {
-		errs.add("entityType", "is required")
+	q := query{c: c}
+	typ, id := q.text("entityType"), q.text("entityId")
+	for _, f := range []struct{ name, v string }{{"entityType", typ}, {"entityId", id}} {
+		if f.v == "" && !slices.ContainsFunc(q.errs, func(e FieldError) bool { return e.Field == f.name }) {
+			q.errs.add(f.name, "is required")
+		}
 	}
-	if id == "" {
-		errs.add("entityId", "is required")
-	}
-	if err := errs.err(); err != nil {
+	if err := q.errs.err(); err != nil {
 		return err
 	}
 	trail, err := s.Store.AuditTrail(c, typ, id)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/swaggest/jsonschema-go"
 	"github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi3"
 	"go.temporal.io/sdk/client"
@@ -45,6 +46,9 @@ type Deps struct {
 	// TemporalTimeout bounds each call to Temporal, so a request never hangs on a missing worker
 	// (default 20 s).
 	TemporalTimeout time.Duration
+	// BodyTimeout bounds reading a request's body (default 60 s), so a body sent a byte at a time does
+	// not hold a connection.
+	BodyTimeout time.Duration
 	// Messaging verifies the message providers' webhooks and paces broadcasts.
 	Messaging MessagingHooks
 	// Identity is the identity provider, for staff-attended checks.
@@ -89,6 +93,9 @@ func New(d Deps) (*Server, error) {
 	if d.TemporalTimeout == 0 {
 		d.TemporalTimeout = 20 * time.Second
 	}
+	if d.BodyTimeout == 0 {
+		d.BodyTimeout = 60 * time.Second
+	}
 	if d.LookupLimit == 0 {
 		d.LookupLimit = LookupLimit
 	}
@@ -108,12 +115,13 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.logRequests, s.recover)
+	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
 	s.engine.NoMethod(func(c *gin.Context) {
 		s.writeError(c, problem(http.StatusMethodNotAllowed, "method-not-allowed", "method not allowed on this route"))
 	})
 	s.spec = openapi3.NewReflector()
+	s.spec.DefaultOptions = append(s.spec.DefaultOptions, jsonschema.InterceptProp(documentTextLimits))
 	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
 		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
 	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")
@@ -131,6 +139,14 @@ func New(d Deps) (*Server, error) {
 
 // Handler is the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// HTTPServer is an http.Server for the API with its time limits: headers within 10 s, an idle
+// connection closed after 2 minutes, and each body within BodyTimeout (readBodyUpTo). No ReadTimeout or
+// WriteTimeout: they would also end the live event streams.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10}
+}
 
 // OpenAPI is the OpenAPI 3 document of every route.
 func (s *Server) OpenAPI() []byte { return s.specDoc }
@@ -181,6 +197,10 @@ func (s *Server) add(o op) error {
 		}
 	}
 	handlers = append(handlers, func(c *gin.Context) {
+		if !cleanParams(c) {
+			s.writeError(c, notFound("resource"))
+			return
+		}
 		if err := o.handle(c); err != nil {
 			s.writeError(c, err)
 		}
@@ -282,6 +302,32 @@ func (s *Server) logRequests(c *gin.Context) {
 		attrs = append(attrs, "user", u.ID.String())
 	}
 	s.Log.Info("http", attrs...)
+}
+
+// noStore keeps every API answer, problems included, out of caches: they carry personal data and
+// answers that change.
+func noStore(c *gin.Context) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		c.Header("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+// bodyTimeoutKey holds the time a request's body may take to arrive (see readBodyUpTo).
+type bodyTimeoutKeyType struct{}
+
+var bodyTimeoutKey bodyTimeoutKeyType
+
+// bodyTimeout bounds the time a request's body may take: readBodyUpTo reads it within BodyTimeout and
+// then lifts the bound; a body no handler reads (a refused call) keeps it, so the connection is closed
+// rather than held while the server waits to discard a trickle. Requests without a body (a stream) are
+// not bounded.
+func (s *Server) bodyTimeout(c *gin.Context) {
+	c.Set(bodyTimeoutKey, s.BodyTimeout)
+	if c.Request.ContentLength != 0 && s.BodyTimeout > 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.BodyTimeout))
+	}
+	c.Next()
 }
 
 func (s *Server) recover(c *gin.Context) {

@@ -15,11 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -129,7 +127,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		return err
 	}
 	log.Info("api listening", "addr", cfg.HTTPAddr)
-	return serveUntil(ctx, &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
+	return serveUntil(ctx, srv.HTTPServer(), ln)
 }
 
 // runWorker runs the Temporal worker until ctx ends.
