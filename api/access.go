@@ -218,18 +218,12 @@ func (s *Server) acsCatalogue(c *gin.Context) (access.Catalogue, error) {
 	return cat, nil
 }
 
-// acsID checks an id given for an ACS reference (cleaned and bounded at the request boundary) is one of
-// known: the catalogue's ids of that kind. It answers the id, "" after adding a field error.
-func acsID(errs *fields, name, id string, known []string, kind string) string {
-	switch {
-	case id == "":
-		errs.add(name, "is required")
-	case !slices.Contains(known, id):
+// inCatalogue checks that an id given for an ACS reference (cleaned, bounded and required before) is one
+// of known: the catalogue's ids of that kind.
+func inCatalogue(errs *fields, name, id string, known []string, kind string) {
+	if !slices.Contains(known, id) {
 		errs.add(name, "is not a %s in the access control system's catalogue", kind)
-	default:
-		return id
 	}
-	return ""
 }
 
 func refIDs(rs []access.Ref) []string {
@@ -260,11 +254,6 @@ func (s *Server) setMappings(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	cat, err := s.acsCatalogue(c)
-	if err != nil {
-		return err
-	}
-	companies, locations := refIDs(cat.Companies), refIDs(cat.Locations)
 	var errs fields
 	var m store.Mappings
 	seen := map[string]bool{}
@@ -280,11 +269,11 @@ func (s *Server) setMappings(c *gin.Context) error {
 		}
 		seen[key] = true
 		m.Companies = append(m.Companies, store.CompanyMapping{SupplierID: supplier,
-			ACSCompanyID: acsID(&errs, at+".acsCompanyId", cm.ACSCompanyID, companies, "company")})
+			ACSCompanyID: requiredText(&errs, at+".acsCompanyId", &cm.ACSCompanyID)})
 	}
 	for i, lm := range in.Locations {
 		at := "locations[" + strconv.Itoa(i) + "]"
-		acsLocation := acsID(&errs, at+".acsLocationId", lm.ACSLocationID, locations, "location")
+		acsLocation := requiredText(&errs, at+".acsLocationId", &lm.ACSLocationID)
 		location := requiredID(&errs, at+".locationId", lm.LocationID)
 		if location == nil {
 			continue
@@ -295,6 +284,20 @@ func (s *Server) setMappings(c *gin.Context) error {
 		}
 		seen[location.String()] = true
 		m.Locations = append(m.Locations, store.LocationMapping{LocationID: *location, ACSLocationID: acsLocation})
+	}
+	if err := errs.err(); err != nil {
+		return err // refused before the access control system is asked
+	}
+	cat, err := s.acsCatalogue(c)
+	if err != nil {
+		return err
+	}
+	companies, locations := refIDs(cat.Companies), refIDs(cat.Locations)
+	for i, cm := range m.Companies {
+		inCatalogue(&errs, "companies["+strconv.Itoa(i)+"].acsCompanyId", cm.ACSCompanyID, companies, "company")
+	}
+	for i, lm := range in.Locations {
+		inCatalogue(&errs, "locations["+strconv.Itoa(i)+"].acsLocationId", lm.ACSLocationID, locations, "location")
 	}
 	if err := errs.err(); err != nil {
 		return err
@@ -340,7 +343,7 @@ func (s *Server) createProfileRule(c *gin.Context) error {
 	for i, p := range cat.Profiles {
 		profiles[i] = p.ID
 	}
-	r.ACSProfileID = acsID(&errs, "acsProfileId", r.ACSProfileID, profiles, "profile")
+	inCatalogue(&errs, "acsProfileId", r.ACSProfileID, profiles, "profile")
 	if err := errs.err(); err != nil {
 		return err
 	}

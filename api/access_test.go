@@ -848,7 +848,7 @@ func TestProfileRulesAndMappingsAreCheckedAgainstTheCatalogue(t *testing.T) {
 	}
 	site := e.must(http.StatusCreated, domain.RoleAdmin, "POST", "/api/v1/locations",
 		map[string]any{"code": "FAR", "name": "Farnborough", "timeZone": "Europe/London"})["id"]
-	good := map[string]any{"companies": []any{map[string]any{"supplierId": nil, "acsCompanyId": strconv.Itoa(credoidsim.CompanyOwn)}},
+	good := map[string]any{"companies": []any{map[string]any{"supplierId": nil, "acsCompanyId": " " + strconv.Itoa(credoidsim.CompanyOwn) + " "}},
 		"locations": []any{map[string]any{"locationId": site, "acsLocationId": strconv.Itoa(credoidsim.LocationSiteA)}}}
 	wantField(t, put(map[string]any{"companies": []any{map[string]any{"supplierId": nil, "acsCompanyId": "77"}}}),
 		http.StatusBadRequest, "companies[0].acsCompanyId", "a company not in the catalogue")
@@ -857,7 +857,8 @@ func TestProfileRulesAndMappingsAreCheckedAgainstTheCatalogue(t *testing.T) {
 	if n := e.count(`SELECT (SELECT count(*) FROM access_company_map) + (SELECT count(*) FROM access_location_map)`); n != 0 {
 		t.Fatalf("%d mappings stored from refused requests", n)
 	}
-	if r := put(good); r.status != http.StatusOK {
-		t.Fatalf("mappings from the catalogue: %d %s", r.status, r.body)
+	if r := put(good); r.status != http.StatusOK ||
+		!strings.Contains(string(r.body), `"acsCompanyId":"`+strconv.Itoa(credoidsim.CompanyOwn)+`"`) {
+		t.Fatalf("mappings from the catalogue, ids as the boundary cleaned them: %d %s", r.status, r.body)
 	}
 }
