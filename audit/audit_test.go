@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
@@ -610,10 +607,7 @@ func TestAppendOnly(t *testing.T) {
 // migration also goes down and up again.
 func TestMigrationChainsExistingEntries(t *testing.T) {
 	ctx := context.Background()
-	dbURL, conn, m := unmigrated(t)
-	if err := m.MigrateTo(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, conn, m := testenv.MigratedBefore(t, "audit_chain")
 	if _, err := conn.Exec(ctx, `INSERT INTO audit_log (at, actor_id, action, entity_type, entity_id, detail, dedup_key)
 		SELECT now() - make_interval(secs => 10 - i), CASE WHEN i % 2 = 0 THEN gen_random_uuid() END, 'old.' || i,
 			'thing', i::text, jsonb_build_object('i', i, 'name', 'é'), CASE WHEN i % 3 = 0 THEN 'd' || i END
@@ -773,62 +767,11 @@ func TestSigningKeyNeverInDatabase(t *testing.T) {
 	}
 }
 
-// unmigrated is a new, empty database: its URL, a connection and a migrator with the schema loaded.
-func unmigrated(t *testing.T) (string, *pgx.Conn, *migrate.Migrator) {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "sa_test_audit_" + strings.ToLower(rand.Text()[:10])
-	admin, err := pgx.Connect(ctx, testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	t.Cleanup(func() {
-		if admin, err := pgx.Connect(ctx, testenv.ServerURL()); err == nil {
-			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		}
-	})
-	u.Path = "/" + name
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(testenv.RepoRoot() + "/schema")); err != nil {
-		t.Fatal(err)
-	}
-	return u.String(), conn, m
-}
-
 // Checkpoints signed before checkpoints were chained keep verifying after the migration that chains them,
 // and the first chained checkpoint follows the newest of them.
 func TestMigrationKeepsUnchainedCheckpoints(t *testing.T) {
 	ctx := context.Background()
-	dbURL, conn, m := unmigrated(t)
-	var before int32 = -1
-	for i, mig := range m.Migrations {
-		if strings.Contains(mig.Name, "audit_checkpoint_chain") {
-			before = int32(i)
-		}
-	}
-	if before < 0 {
-		t.Fatal("no audit_checkpoint_chain migration")
-	}
-	if err := m.MigrateTo(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, conn, _ := testenv.MigratedBefore(t, "audit_checkpoint_chain")
 	keys := newKeys(t, "k1", "")
 	for i := range 2 {
 		var seq int64

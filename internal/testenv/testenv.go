@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/tern/v2/migrate"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
@@ -38,6 +39,17 @@ func ServerURL() string {
 
 // DatabaseURL creates a fresh, migrated database for the test and drops it when the test ends.
 func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	url := EmptyDatabaseURL(t)
+	if err := schema.Migrate(context.Background(), url); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return url
+}
+
+// EmptyDatabaseURL creates a fresh database without any schema for the test and drops it when the test
+// ends.
+func EmptyDatabaseURL(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgx.ParseConfig(ServerURL())
@@ -61,11 +73,39 @@ func DatabaseURL(t testing.TB) string {
 			admin.Close(context.Background())
 		}
 	})
-	url := withDatabase(t, ServerURL(), name)
-	if err := schema.Migrate(ctx, url); err != nil {
-		t.Fatalf("migrate: %v", err)
+	return withDatabase(t, ServerURL(), name)
+}
+
+// MigratedBefore creates a fresh database migrated up to, not including, the first migration whose file
+// name contains migration: the schema as it was before that migration, to test what the migration does
+// to data written before it. It returns the database's URL, a connection to it (closed when the test
+// ends) and the migrator, which can take the database further.
+func MigratedBefore(t testing.TB, migration string) (string, *pgx.Conn, *migrate.Migrator) {
+	t.Helper()
+	ctx := context.Background()
+	url := EmptyDatabaseURL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return url
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(os.DirFS(filepath.Join(RepoRoot(), "schema"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, mig := range m.Migrations {
+		if strings.Contains(mig.Name, migration) {
+			if err := m.MigrateTo(ctx, mig.Sequence-1); err != nil {
+				t.Fatalf("migrate to before %s: %v", mig.Name, err)
+			}
+			return url, conn, m
+		}
+	}
+	t.Fatalf("no migration named *%s*", migration)
+	return "", nil, nil
 }
 
 // withDatabase is a postgres:// URL naming another database on the same server.

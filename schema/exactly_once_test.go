@@ -2,14 +2,8 @@ package schema_test
 
 import (
 	"context"
-	"crypto/rand"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/schema"
@@ -19,47 +13,7 @@ import (
 // not migrated past it: the migration names the cases to withdraw, and goes through once they are.
 func TestOneOpenCaseMigrationNamesDuplicates(t *testing.T) {
 	ctx := context.Background()
-	u, err := url.Parse(testenv.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "sa_test_dups_" + strings.ToLower(rand.Text()[:10])
-	u.Path = "/" + name
-	dbURL := u.String()
-	t.Cleanup(func() {
-		admin, err := pgx.Connect(ctx, testenv.ServerURL())
-		if err == nil {
-			admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		}
-	})
-	if err := schema.EnsureDatabase(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(".")); err != nil {
-		t.Fatal(err)
-	}
-	var before int32 = -1
-	for _, mig := range m.Migrations {
-		if strings.Contains(mig.Name, "exactly_once") {
-			before = mig.Sequence - 1
-		}
-	}
-	if before < 0 {
-		t.Fatal("no exactly_once migration")
-	}
-	if err := m.MigrateTo(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, conn, _ := testenv.MigratedBefore(t, "exactly_once")
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql, args...); err != nil {
@@ -74,7 +28,7 @@ func TestOneOpenCaseMigrationNamesDuplicates(t *testing.T) {
 			opened_at, due_at, version, updated_at) VALUES ($1, '6f1c1c40-0000-4000-8000-000000000001', 'new', 'SC',
 			'with_officer', 'SignetAssure', now(), now() + interval '25 days', 1, now())`, ref)
 	}
-	err = schema.Migrate(ctx, dbURL)
+	err := schema.Migrate(ctx, dbURL)
 	if err == nil || !strings.Contains(err.Error(), refs[0]) || !strings.Contains(err.Error(), refs[1]) {
 		t.Fatalf("migrating over duplicate open cases: %v, want an error naming both", err)
 	}
