@@ -380,17 +380,9 @@ func (s *Server) externalReturn(c *gin.Context) error {
 	// A repeat gets the first answer and changes nothing; the same partnerCaseId with another body is a
 	// conflict, never a silent drop of the new outcome.
 	if answer, request, err := s.Store.PartnerReturn(c, site.ID, req.PartnerCaseID); err == nil {
-		if !repeatOf(req, answer, request) {
-			p := conflict("partnerCaseId: already used for another return")
-			p.Errors = []FieldError{{Field: "partnerCaseId", Message: "already used for another return (another case, outcome, level or dates)"}}
-			return s.externalFailure(c, call, p)
-		}
-		call.recorded = true
-		if err := s.Store.Audit(c, call.audit(http.StatusOK, "repeat", req.CaseRef)); err != nil {
+		if done, err := s.returnRecorded(c, call, req, answer, request); done {
 			return err
 		}
-		c.Data(http.StatusOK, "application/json", answer)
-		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return s.externalFailure(c, call, err)
 	}
@@ -415,18 +407,55 @@ func (s *Server) externalReturn(c *gin.Context) error {
 		ValidFrom: req.ValidFrom, ValidTo: req.ValidTo}, today()); err != nil {
 		return s.externalFailure(c, call, outOfBounds(err, map[string]string{"level": "clearanceLevel"}))
 	}
+	// Claim the partnerCaseId before the return is carried out: of two returns sent at once under one
+	// partnerCaseId (for two cases, say), one is carried out and the other refused.
+	answer, request, err := s.Store.ClaimPartnerReturn(c, site.ID, req.PartnerCaseID, req.CaseRef, req)
+	if err != nil {
+		return s.externalFailure(c, call, err)
+	}
+	if done, err := s.returnRecorded(c, call, req, answer, request); done {
+		return err
+	}
 	ctx, cancel := s.temporalCtx(c)
 	defer cancel()
-	answer, err := workflows.ReturnToCase(ctx, s.Temporal, req.CaseRef, workflows.PartnerReturn{
+	answered, err := workflows.ReturnToCase(ctx, s.Temporal, req.CaseRef, workflows.PartnerReturn{
 		SiteID: site.ID, SiteName: site.OrgName, PartnerCaseID: req.PartnerCaseID, Outcome: req.Outcome,
 		Level: req.ClearanceLevel, ValidFrom: req.ValidFrom, ValidTo: req.ValidTo, KeyPrefix: call.prefix, CallerIP: call.ip,
 	})
 	if err != nil {
+		// A return the case refused frees its partnerCaseId for a corrected one; one that may yet have
+		// been carried out (no answer in time) keeps it, for its retry.
+		if s.asProblem(c, err).Status < http.StatusInternalServerError {
+			if rerr := s.Store.ReleasePartnerReturn(c, site.ID, req.PartnerCaseID); rerr != nil {
+				s.Log.Warn("partner return: claim not released", "error", rerr)
+			}
+		}
 		return s.externalFailure(c, call, err)
 	}
 	call.recorded = true // the workflow wrote the return and its audit entry in one transaction
-	c.JSON(http.StatusOK, answer)
+	c.JSON(http.StatusOK, answered)
 	return nil
+}
+
+// returnRecorded answers a return whose partnerCaseId is recorded already (answer and request as stored;
+// answer nil while the recorded one is not carried out yet): done, with a 409 when the partnerCaseId was
+// used for another return, with the first answer when this repeats an answered one. A repeat of one not
+// yet answered is not done: it is carried out (once: the update id is the partnerCaseId's).
+func (s *Server) returnRecorded(c *gin.Context, call *externalCall, req partners.ReturnRequest, answer, request []byte) (bool, error) {
+	if !repeatOf(req, answer, request) {
+		p := conflict("partnerCaseId: already used for another return")
+		p.Errors = []FieldError{{Field: "partnerCaseId", Message: "already used for another return (another case, outcome, level or dates)"}}
+		return true, s.externalFailure(c, call, p)
+	}
+	if len(answer) == 0 {
+		return false, nil
+	}
+	call.recorded = true
+	if err := s.Store.Audit(c, call.audit(http.StatusOK, "repeat", req.CaseRef)); err != nil {
+		return true, err
+	}
+	c.Data(http.StatusOK, "application/json", answer)
+	return true, nil
 }
 
 func (s *Server) externalWhoAmI(c *gin.Context) error {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,6 +209,57 @@ func TestPartnerCaseIDReuse(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM clearances`); n != 1 {
 		t.Fatalf("%d clearances", n)
+	}
+}
+
+// Two returns sent at once under one partnerCaseId for two cases: one is carried out, the other is 409,
+// and the other case still waits for its partner. A return the case refuses frees its partnerCaseId.
+func TestPartnerCaseIDClaimedOnce(t *testing.T) {
+	e := newEnv(t)
+	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
+	from, to := validity(-30, 5)
+	for round := range 3 {
+		refs := []string{e.delegate(site, "new", "SC"), e.delegate(site, "upgrade", "SC")}
+		id := fmt.Sprintf("BA-RACE-%d", round)
+		statuses := make([]int, len(refs))
+		var wg sync.WaitGroup
+		for i, ref := range refs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = e.partnerCall(key, "POST", "/api/external/vetting/return", map[string]any{"caseRef": ref,
+					"outcome": "cleared", "clearanceLevel": "SC", "validFrom": from, "validTo": to, "partnerCaseId": id}).status
+			}()
+		}
+		wg.Wait()
+		slices.Sort(statuses)
+		if statuses[0] != 200 || statuses[1] != 409 {
+			t.Fatalf("round %d: two returns under one partnerCaseId answered %v, want one 200 and one 409", round, statuses)
+		}
+		closed := 0
+		for _, ref := range refs {
+			if c := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref, nil); c["status"] == "cleared" {
+				closed++
+			} else if c["status"] != "with_partner" {
+				t.Fatalf("round %d: case %s is %v", round, ref, c["status"])
+			}
+		}
+		if closed != 1 {
+			t.Fatalf("round %d: %d cases closed by one partnerCaseId", round, closed)
+		}
+	}
+
+	// Refused by the case (its partner's level is above the case's): the partnerCaseId is free again.
+	ref := e.delegate(site, "new", "CTC")
+	r := e.partnerCall(key, "POST", "/api/external/vetting/return", map[string]any{"caseRef": ref, "outcome": "cleared",
+		"clearanceLevel": "SC", "validFrom": from, "validTo": to, "partnerCaseId": "BA-FIX"})
+	if r.status != 422 {
+		t.Fatalf("a return above the case's level: %d %s", r.status, r.body)
+	}
+	r = e.partnerCall(key, "POST", "/api/external/vetting/return", map[string]any{"caseRef": ref, "outcome": "cleared",
+		"clearanceLevel": "CTC", "validFrom": from, "validTo": to, "partnerCaseId": "BA-FIX"})
+	if r.status != 200 {
+		t.Fatalf("the corrected return under the same partnerCaseId: %d %s", r.status, r.body)
 	}
 }
 

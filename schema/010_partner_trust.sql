@@ -4,6 +4,9 @@
 -- keys adds a bounded number of rows while every call is still accounted for.
 
 ALTER TABLE partner_returns ADD COLUMN request jsonb;
+-- A return is claimed (its request, no answer yet) before it is carried out, so two sent at once under one
+-- partnerCaseId cannot both be.
+ALTER TABLE partner_returns ALTER COLUMN answer DROP NOT NULL;
 
 CREATE TABLE external_auth_failures (
     minute     timestamptz NOT NULL,
@@ -19,4 +22,6 @@ CREATE TABLE external_auth_failures (
 ---- create above / drop below ----
 
 DROP TABLE external_auth_failures;
+DELETE FROM partner_returns WHERE answer IS NULL;
+ALTER TABLE partner_returns ALTER COLUMN answer SET NOT NULL;
 ALTER TABLE partner_returns DROP COLUMN request;

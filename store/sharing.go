@@ -63,13 +63,37 @@ func (s *Store) PartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCase
 	return answer, request, classify(err)
 }
 
+// ClaimPartnerReturn claims a partner's partnerCaseId for a return about to be carried out on caseRef,
+// unless it is claimed already, and answers the row as it then stands: the request it was claimed for
+// and, once that return was carried out, its answer (nil until then). Of two returns sent at once under
+// one partnerCaseId, one claims it.
+func (s *Store) ClaimPartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID, caseRef string,
+	request any) (answer, claimed json.RawMessage, err error) {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO partner_returns (site_id, partner_case_id, case_ref, request)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, siteID, partnerCaseID, caseRef, request); err != nil {
+		return nil, nil, classify(err)
+	}
+	return s.PartnerReturn(ctx, siteID, partnerCaseID)
+}
+
+// ReleasePartnerReturn gives up a claim whose return was refused, so the partner may send another under
+// the same partnerCaseId; an answered return stays.
+func (s *Store) ReleasePartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM partner_returns WHERE site_id = $1 AND partner_case_id = $2 AND answer IS NULL`,
+		siteID, partnerCaseID)
+	return classify(err)
+}
+
 // RecordPartnerReturn stores the answer to a partner's return, and the request it answered, with the
-// call's audit entry, in one transaction; a repeat keeps the first answer.
+// call's audit entry, in one transaction: it fills in the claim on the same case, or records the return
+// where none was claimed; a repeat keeps the first answer.
 func (s *Store) RecordPartnerReturn(ctx context.Context, siteID uuid.UUID, partnerCaseID, caseRef string,
 	request, answer any, audit AuditEntry) error {
 	return s.tx(ctx, &audit, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO partner_returns (site_id, partner_case_id, case_ref, request, answer)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, siteID, partnerCaseID, caseRef, request, answer)
+		_, err := tx.Exec(ctx, `INSERT INTO partner_returns AS r (site_id, partner_case_id, case_ref, request, answer)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (site_id, partner_case_id) DO UPDATE SET answer = EXCLUDED.answer
+			WHERE r.answer IS NULL AND r.case_ref = EXCLUDED.case_ref`, siteID, partnerCaseID, caseRef, request, answer)
 		return err
 	})
 }
