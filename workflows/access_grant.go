@@ -74,8 +74,8 @@ func (w *accessGrant) setup(ctx workflow.Context) error {
 		switch {
 		case strings.TrimSpace(r.Reason) == "":
 			return invalidInput("reason: say why the grant is revoked")
-		case len(r.Reason) > maxNoteLength:
-			return invalidInput("reason: at most %d characters", maxNoteLength)
+		case tooLong(r.Reason):
+			return invalidInput("reason: at most %d characters", domain.MaxFree)
 		case !w.Grant.Status.Open():
 			return invalidTransition("the grant is %s already", w.Grant.Status)
 		}

@@ -75,8 +75,8 @@ func (w *vettingCase) checkRequestInformation(ctx workflow.Context, r RequestInf
 	if w.Case.Status != domain.StatusWithOfficer {
 		return invalidTransition("information can be requested only while the case is with the officer (it is %s)", w.Case.Status)
 	}
-	if strings.TrimSpace(r.Description) == "" || len(r.Description) > maxNoteLength {
-		return invalidInput("description: must be 1 to %d characters", maxNoteLength)
+	if strings.TrimSpace(r.Description) == "" || tooLong(r.Description) {
+		return invalidInput("description: must be 1 to %d characters", domain.MaxFree)
 	}
 	if !r.DueAt.After(workflow.Now(ctx)) {
 		return invalidInput("dueAt: must be in the future")
@@ -111,8 +111,8 @@ func (w *vettingCase) checkInformationReceived(r InformationReceived) error {
 	if w.Case.Status != domain.StatusAwaitingInformation {
 		return invalidTransition("no information is awaited on this case (it is %s)", w.Case.Status)
 	}
-	if len(r.Note) > maxNoteLength {
-		return invalidInput("note: at most %d characters", maxNoteLength)
+	if tooLong(r.Note) {
+		return invalidInput("note: at most %d characters", domain.MaxFree)
 	}
 	return nil
 }
@@ -136,8 +136,8 @@ func (w *vettingCase) checkAddNote(n AddNote) error {
 	if err := w.checkOpen(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(n.Text) == "" || len(n.Text) > maxNoteLength {
-		return invalidInput("text: must be 1 to %d characters", maxNoteLength)
+	if strings.TrimSpace(n.Text) == "" || tooLong(n.Text) {
+		return invalidInput("text: must be 1 to %d characters", domain.MaxFree)
 	}
 	return nil
 }

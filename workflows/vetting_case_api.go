@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
@@ -35,7 +36,6 @@ const (
 	QueryCaseState            = "state"
 	ErrInvalidTransition      = "InvalidTransition"
 	ErrInvalidCaseInput       = "InvalidInput"
-	maxNoteLength             = 4000
 )
 
 // VettingCaseInput starts a case. It holds opaque ids only: the person is named by id.
@@ -211,3 +211,7 @@ func ReturnToCase(ctx context.Context, c client.Client, caseRef string, r Partne
 		"partner-return/"+r.SiteID.String()+"/"+r.PartnerCaseID, r, &answer)
 	return answer, err
 }
+
+// tooLong reports whether free text (a note, a description, a reason) is longer than the request boundary
+// lets through, counted alike: in characters.
+func tooLong(text string) bool { return utf8.RuneCountInString(text) > domain.MaxFree }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -1023,4 +1024,18 @@ func TestVettingCaseDefaultDecisionBounds(t *testing.T) {
 	h.run()
 	mustReject(t, tooLong, ErrInvalidCaseInput, "DV for 7 years and a day")
 	mustComplete(t, ok, "DV for 7 years")
+}
+
+// A note is bounded in characters, as the API's request boundary counts it: 4,000 characters of accented
+// text (8,000 bytes) are a note; one more is not.
+func TestVettingCaseNoteLengthInCharacters(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	owner := uuid.New()
+	h.sendAt(oneDay, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	longest := h.sendAt(2*oneDay, UpdateAddNote, AddNote{Actor: owner, Text: strings.Repeat("é", domain.MaxFree)})
+	longer := h.sendAt(2*oneDay+time.Minute, UpdateAddNote, AddNote{Actor: owner, Text: strings.Repeat("é", domain.MaxFree+1)})
+	h.sendAt(3*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart.Add(3*oneDay))))
+	h.run()
+	mustComplete(t, longest, "a note of 4,000 characters")
+	mustReject(t, longer, ErrInvalidCaseInput, "a note of 4,001 characters")
 }
