@@ -44,9 +44,10 @@ func TestExternalErrorPaths(t *testing.T) {
 	person := e.createPerson("Jane", "Davies", "1985-04-12")
 	notDelegated := e.openCase(person, "new", "SC")
 	lookup := map[string]any{"firstName": "Jane", "lastName": "Davies", "dob": "1985-04-12", "reason": "Site access"}
+	from, to := validity(-30, 5)
 	ret := func(ref string) map[string]any {
-		return map[string]any{"caseRef": ref, "outcome": "cleared", "clearanceLevel": "SC", "validFrom": "2026-01-01",
-			"validTo": "2031-01-01", "partnerCaseId": "BA-1"}
+		return map[string]any{"caseRef": ref, "outcome": "cleared", "clearanceLevel": "SC", "validFrom": from,
+			"validTo": to, "partnerCaseId": "BA-1"}
 	}
 	var unauthorized []string
 	for _, tc := range []struct {
