@@ -397,16 +397,16 @@ func (s *Sim) accept(m *v3Mail) (xid string, hang bool) {
 
 // activityMessage is a message as the Email Activity API shows it.
 type activityMessage struct {
-	FromEmail     string          `json:"from_email"`
-	MsgID         string          `json:"msg_id"`
-	Subject       string          `json:"subject"`
-	ToEmail       string          `json:"to_email"`
-	Status        string          `json:"status"` // processed, delivered, not_delivered
-	OpensCount    int             `json:"opens_count"`
-	ClicksCount   int             `json:"clicks_count"`
-	LastEventTime string          `json:"last_event_time"`
-	TemplateID    string          `json:"template_id,omitempty"`
-	Events        []activityEvent `json:"events,omitempty"` // GET /v3/messages/{msg_id} only
+	FromEmail     string           `json:"from_email"`
+	MsgID         string           `json:"msg_id"`
+	Subject       string           `json:"subject"`
+	ToEmail       string           `json:"to_email"`
+	Status        string           `json:"status"` // processed, delivered, not_delivered
+	OpensCount    int              `json:"opens_count"`
+	ClicksCount   int              `json:"clicks_count"`
+	LastEventTime string           `json:"last_event_time"`
+	TemplateID    string           `json:"template_id,omitempty"`
+	Events        *[]activityEvent `json:"events,omitempty"` // GET /v3/messages/{msg_id} only: a list, empty before the first event
 }
 
 type activityEvent struct {
@@ -433,9 +433,11 @@ func (m *message) activity(withEvents bool) activityMessage {
 		TemplateID: m.templateID,
 	}
 	if withEvents {
+		events := []activityEvent{}
 		for _, e := range m.events {
-			a.Events = append(a.Events, activityEvent{EventName: e.Event, Processed: e.At.UTC().Format(time.RFC3339), Reason: e.Reason})
+			events = append(events, activityEvent{EventName: e.Event, Processed: e.At.UTC().Format(time.RFC3339), Reason: e.Reason})
 		}
+		a.Events = &events
 	}
 	return a
 }
