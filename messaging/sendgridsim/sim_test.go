@@ -760,4 +760,3 @@ func TestPageStateAndControl(t *testing.T) {
 	assert.Equal(t, sendgridsim.Faults{}, h.sim.Faults())
 	assert.Empty(t, h.sim.State(-1).Suppressions)
 }
-
