@@ -737,10 +737,12 @@ func TestMessagingBroadcastValidation(t *testing.T) {
 	wantField(t, e.callWith(domain.RoleVettingOfficer, "POST", "/api/v1/broadcasts", ok(map[string]any{"text": "Other"}), key),
 		http.StatusUnprocessableEntity, "Idempotency-Key", "the key reused for another broadcast")
 
+	// Its messages are recorded and sent: the broadcast collects replies (a close then ends it at once).
 	var prog map[string]any
-	waitFor(t, 20*time.Second, "the broadcast's messages recorded", func() bool {
-		prog = e.must(http.StatusOK, domain.RoleAuditor, "GET", "/api/v1/broadcasts/"+id, nil)["progress"].(map[string]any)
-		return prog["suppressed"] == float64(1)
+	waitFor(t, 20*time.Second, "the broadcast's messages recorded and sent", func() bool {
+		got := e.must(http.StatusOK, domain.RoleAuditor, "GET", "/api/v1/broadcasts/"+id, nil)
+		prog = got["progress"].(map[string]any)
+		return prog["suppressed"] == float64(1) && got["status"] == domain.BroadcastCollecting
 	})
 	if prog["recipients"] != float64(2) || prog["skipped"] != float64(1) || prog["sent"] != float64(0) {
 		t.Errorf("progress %v: want 2 recipients, 1 skipped (no mobile), 1 suppressed (no provider)", prog)
