@@ -37,6 +37,15 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
+	// The terminal is kept for what a person reads (the URLs and tokens, last); the logs go to a file.
+	logFile, err := os.OpenFile(filepath.Join(dataDir, "signetassure.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log = cfg.LoggerTo(logFile)
+	fmt.Fprintf(os.Stderr, "starting SignetAssure on this machine (logs: %s, %s)\n", logFile.Name(),
+		filepath.Join(dataDir, "temporal.log"))
 	if _, err := os.Stat(cli); err != nil {
 		return fmt.Errorf("temporal CLI not found at %s: run `make bin/temporal` (make run does it)", cli)
 	}
