@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +32,7 @@ func TestWorkerKilledMidBroadcastSendsOnce(t *testing.T) {
 	}
 	t.Parallel()
 	began := time.Now()
-	bin := filepath.Join(t.TempDir(), "signetassure")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 
 	// Where Twilio's status callbacks go: this test reads the outcome from the simulator and the database.
 	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))

@@ -38,14 +38,20 @@ commands:
   api       run the REST API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations
-  sim       run a simulator of an access control system (sim credoid, sim gallagher)
-  audit     verify the audit log (audit verify) or sign its head now (audit checkpoint)
+  sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat)
+  audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key
+  help      print this (signetassure sim and signetassure audit help print theirs)
 `
 
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "help", "-h", "--help": // before the configuration: help works whatever the environment holds
+		fmt.Print(usage)
+		return
 	}
 	cfg, err := config.Load()
 	if err != nil {
@@ -70,9 +76,6 @@ func main() {
 		err = runAudit(ctx, cfg, os.Args[2:])
 	case "sim":
 		err = runSim(ctx, log, os.Args[2:])
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		return
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

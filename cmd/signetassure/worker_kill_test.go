@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,10 +42,7 @@ func TestWorkerKilledMidSyncRecovers(t *testing.T) {
 	}
 	t.Parallel()
 	began := time.Now()
-	bin := filepath.Join(t.TempDir(), "signetassure")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	t.Logf("built in %s", time.Since(began).Round(time.Millisecond))
 
 	sim := credoidsim.New(credoidsim.Options{Username: "operator", Password: "pw", Seed: true})

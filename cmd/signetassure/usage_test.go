@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildBinary builds the signetassure binary into the test's temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "signetassure")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// `signetassure help` lists every command and subcommand there is, and answers even when the
+// environment's configuration is not valid (help is what a person reaches for then).
+func TestHelpListsEveryCommandWithoutConfiguration(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "help")
+	cmd.Env = append(os.Environ(), "LOG_LEVEL=chatty", "CASE_SLA=SC=25d")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("help with a bad configuration: %v\n%s", err, out)
+	}
+	for _, want := range []string{"dev ", "api ", "worker ", "migrate ", "sim credoid|gallagher|twilio|sendgrid|signicat",
+		"audit verify [--witness FILE]", "audit checkpoint", "audit public-key", "help "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("help does not list %q:\n%s", want, out)
+		}
+	}
+}
