@@ -3,6 +3,10 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL_CLI := bin/temporal
 TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 BENCH_CASES ?= 200
+# Linters, pinned, run from the Go module proxy: staticcheck, and workflowcheck (Temporal's check that
+# workflow code is deterministic).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
 .PHONY: run build test bench vet temporal-cli clean
 
@@ -22,6 +26,8 @@ $(TEMPORAL_STAMP):
 vet:
 	go vet ./...
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	go run $(STATICCHECK) ./...
+	go run $(WORKFLOWCHECK) ./...
 
 # Every test, against the real PostgreSQL (DATABASE_URL's server; each test makes its own database)
 # and a real Temporal dev server started from ./bin/temporal.

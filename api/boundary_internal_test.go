@@ -33,7 +33,7 @@ type walkEmbedded struct {
 
 type walkInput struct {
 	walkEmbedded
-	hidden  string
+	hidden  string            //lint:ignore U1000 the walker must pass over an unexported field
 	Title   *string           `json:"title"`
 	Body    *string           `json:"body,omitempty" text:"free"`
 	Rules   []walkRule        `json:"rules"`

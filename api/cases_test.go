@@ -31,7 +31,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		t.Fatalf("timeline = %v", kinds)
 	}
 	due, _ := time.Parse(time.RFC3339Nano, opened["dueAt"].(string))
-	if days := due.Sub(time.Now()).Hours() / 24; days < 24.9 || days > 25.1 {
+	if days := time.Until(due).Hours() / 24; days < 24.9 || days > 25.1 {
 		t.Fatalf("an SC case is due in 25 days, got %.1f", days)
 	}
 	e.waitVisible(fmt.Sprintf("CaseRef = '%s' AND CaseStatus = 'with_officer' AND ClearanceLevel = 'SC' AND CaseType = 'new'", ref))

@@ -287,6 +287,8 @@ func (w *vettingCase) identityDone(ctx workflow.Context, out activities.Identity
 	summary := identitySummary(out)
 	detail := map[string]any{"attempt": out.Attempt, "status": out.Status, "mode": out.Mode,
 		"mismatches": out.Mismatches, "providerDataDeleted": out.ProviderDataDeleted}
+	// Copied into a map: the order the keys come in does not matter.
+	//workflowcheck:ignore
 	for k, v := range map[string]string{"documentType": out.DocumentType, "documentExpiry": out.DocumentExpiry,
 		"issuingCountry": out.IssuingCountry, "evidenceSha256": out.EvidenceSHA256, "failReason": out.FailReason} {
 		if v != "" {

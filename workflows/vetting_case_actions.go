@@ -219,6 +219,8 @@ func (w *vettingCase) recordOutcome(ctx workflow.Context, o RecordOutcome) (Case
 func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome domain.Outcome, level domain.Level,
 	from, to domain.Date, extra map[string]any) error {
 	detail := map[string]any{"outcome": outcome}
+	// Copied into a map: the order the keys come in does not matter.
+	//workflowcheck:ignore
 	for k, v := range extra {
 		detail[k] = v
 	}

@@ -794,10 +794,9 @@ var testReminderPolicy = domain.ReminderPolicy{NudgeDays: []int{180, 90, 30, 7},
 // subjectOutbox records the messages a case sends its subject, with the workflow clock; err, when set,
 // answers every one.
 type subjectOutbox struct {
-	mu    sync.Mutex
-	sent  []messageCall
-	err   error
-	state []CaseState
+	mu   sync.Mutex
+	sent []messageCall
+	err  error
 }
 
 // captureMessages answers the case's SendMessage calls (before run's default does).

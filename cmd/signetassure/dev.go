@@ -29,7 +29,7 @@ import (
 
 // runDev runs everything on one machine: the pinned Temporal CLI's dev server with its Web UI (state kept
 // in the data folder), migrations, the worker, the API and the demo data; it prints where to go.
-func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+func runDev(ctx context.Context, cfg config.Config) error {
 	dataDir := envOr("SIGNETASSURE_DATA_DIR", ".data")
 	cli := envOr("TEMPORAL_CLI", filepath.Join("bin", "temporal"))
 	temporalPort := envOr("TEMPORAL_DEV_PORT", "7233")
@@ -43,7 +43,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer logFile.Close()
-	log = cfg.LoggerTo(logFile)
+	log := cfg.LoggerTo(logFile)
 	fmt.Fprintf(os.Stderr, "starting SignetAssure on this machine (logs: %s, %s)\n", logFile.Name(),
 		filepath.Join(dataDir, "temporal.log"))
 	if _, err := os.Stat(cli); err != nil {

@@ -42,7 +42,7 @@ func startProviderSims(ctx context.Context, dataDir string, cfg *config.Config, 
 			InboundURL: m.PublicURL + config.TwilioInboundPath, DefaultFrom: devSMSFrom,
 			AutoReply: envOr("TWILIO_SIM_AUTO_REPLY", "SAFE"), AutoReplyRate: 0.7})
 		if sims.twilio, err = serveSim(ctx, "TWILIO_SIM_ADDR", "127.0.0.1:8093", sim.Handler(), sim.Close, log); err != nil {
-			return sims, fmt.Errorf("Twilio simulator: %w", err)
+			return sims, fmt.Errorf("the Twilio simulator: %w", err)
 		}
 		m.Twilio = &messaging.TwilioConfig{AccountSID: twiliosim.DefaultAccountSID, AuthToken: token, From: devSMSFrom,
 			WhatsAppFrom: devWhatsAppFrom, BaseURL: sims.twilio, StatusCallback: m.PublicURL + config.TwilioStatusPath}
@@ -75,7 +75,7 @@ func startProviderSims(ctx context.Context, dataDir string, cfg *config.Config, 
 		}
 		sim := signicatsim.New(signicatsim.Options{ClientID: signicatsim.DefaultClientID, ClientSecret: secret})
 		if sims.signicat, err = serveSim(ctx, "SIGNICAT_SIM_ADDR", "127.0.0.1:8095", sim.Handler(), sim.Close, log); err != nil {
-			return sims, fmt.Errorf("Signicat simulator: %w", err)
+			return sims, fmt.Errorf("the Signicat simulator: %w", err)
 		}
 		if cfg.Identity.Client, err = signicat.New(signicat.Config{BaseURL: sims.signicat,
 			ClientID: signicatsim.DefaultClientID, ClientSecret: secret}); err != nil {

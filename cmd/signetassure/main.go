@@ -63,7 +63,7 @@ func main() {
 	defer stop()
 	switch os.Args[1] {
 	case "dev":
-		err = runDev(ctx, cfg, log)
+		err = runDev(ctx, cfg)
 	case "api":
 		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client) error { return serveAPI(ctx, cfg, log, st, tc) })
 	case "worker":

@@ -584,12 +584,6 @@ func (s *Sim) picked(number string, p float64) bool {
 	return float64(x>>11)/float64(1<<53) < p
 }
 
-func (s *Sim) delay() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return time.Duration(s.faults.DeliveryDelayMs) * time.Millisecond
-}
-
 // The background work: a time-ordered queue of jobs that one dispatcher hands to a fixed pool of
 // workers, so any number of messages costs no goroutines and the send endpoint never waits.
 

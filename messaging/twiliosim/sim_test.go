@@ -30,12 +30,11 @@ const (
 
 // receiver takes the simulator's webhooks and checks their signatures.
 type receiver struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	status   []url.Values
-	inbound  []url.Values
-	badSigs  atomic.Int32
-	failures atomic.Int32
+	srv     *httptest.Server
+	mu      sync.Mutex
+	status  []url.Values
+	inbound []url.Values
+	badSigs atomic.Int32
 }
 
 func newReceiver(t testing.TB) *receiver {
