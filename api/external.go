@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -477,37 +475,4 @@ func (s *Server) externalFailure(c *gin.Context, call *externalCall, err error) 
 		return problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
 	}
 	return p
-}
-
-// readBody reads a request body of at most maxBody bytes.
-func readBody(c *gin.Context) ([]byte, error) { return readBodyUpTo(c, maxBody) }
-
-// readBodyUpTo reads a request body of at most limit bytes, within the server's BodyTimeout: a body
-// trickled in slowly does not hold a connection.
-func readBodyUpTo(c *gin.Context, limit int64) ([]byte, error) {
-	v, _ := c.Get(bodyTimeoutKey)
-	if d, ok := v.(time.Duration); ok && d > 0 {
-		rc := http.NewResponseController(c.Writer)
-		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-			// Cleared once read: the connection's next request, or a stream, has its own time.
-			defer rc.SetReadDeadline(time.Time{})
-		}
-	}
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	var tooBig *http.MaxBytesError
-	var netErr net.Error
-	if errors.As(err, &tooBig) {
-		return nil, invalid(FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", limit)})
-	}
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		p := problem(http.StatusRequestTimeout, "timeout", "the request body did not arrive in time; nothing was changed")
-		p.Errors = []FieldError{{Field: "body", Message: "did not arrive in time"}}
-		c.Header("Connection", "close")
-		return nil, p
-	}
-	if err != nil {
-		return nil, invalid(FieldError{Field: "body", Message: "could not be read"})
-	}
-	return buf.Bytes(), nil
 }

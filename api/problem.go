@@ -1,12 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -144,67 +141,4 @@ func unavailable(err error) bool {
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.As(err, &tUnavail) ||
 		errors.As(err, &tDeadline) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "connection refused")
-}
-
-// maxBody is the largest request body accepted.
-const maxBody = 1 << 20
-
-// decode reads a JSON request body strictly: one object, no unknown fields, no trailing data, at most
-// maxBody bytes, then passes every string and date it holds through the text and date boundary
-// (cleanRequest). Its errors name each field at fault; nothing of a refused body reaches a handler.
-func decode(c *gin.Context, dst any) error {
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	return decodeBytes(body, dst)
-}
-
-// decodeBytes is decode for a body already read.
-func decodeBytes(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return invalid(FieldError{Field: "body", Message: "a JSON object is required"})
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonProblem(err)
-	}
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
-		return invalid(FieldError{Field: "body", Message: "must hold a single JSON object"})
-	}
-	return cleanRequest(dst).err()
-}
-
-func jsonProblem(err error) error {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return invalid(FieldError{Field: "body", Message: "malformed JSON"})
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return invalid(FieldError{Field: "body", Message: "must be a JSON object"})
-		}
-		return invalid(FieldError{Field: typ.Field, Message: "must be a " + jsonKind(typ.Type.Kind().String())})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return invalid(FieldError{Field: name, Message: "unknown field"})
-	}
-	return invalid(FieldError{Field: "body", Message: "malformed JSON"})
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "slice", "array":
-		return "list"
-	case "struct", "map":
-		return "object"
-	default:
-		return "number"
-	}
 }
