@@ -101,3 +101,86 @@ func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]dom
 	}
 	return page(ctx, s, "clearances", clearanceCols, &w, "valid_to, id", f.Page, scanClearance)
 }
+
+// ---- clearances the access side listens to
+
+// ExpireClearances marks active clearances whose last valid day is before today expired, and returns the
+// persons affected.
+func (s *Store) ExpireClearances(ctx context.Context, today domain.Date) ([]uuid.UUID, error) {
+	var persons []uuid.UUID
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE clearances SET status = 'expired', updated_at = now()
+			WHERE status = 'active' AND valid_to < $1 RETURNING id, person_id, level`, today)
+		var id, person uuid.UUID
+		var level string
+		_, err := pgx.ForEachRow(rows, []any{&id, &person, &level}, func() error {
+			persons = append(persons, person)
+			return writeAudit(ctx, tx, AuditEntry{Action: "clearance.expire", EntityType: "person", EntityID: person.String(),
+				Detail: map[string]any{"clearanceId": id, "level": level}})
+		})
+		return err
+	})
+	return persons, err
+}
+
+// SetClearanceStatus suspends, revokes or reinstates (active) a clearance. Only an active clearance can be
+// suspended or revoked, and only a suspended one reinstated.
+func (s *Store) SetClearanceStatus(ctx context.Context, actor Actor, id uuid.UUID, status, reason string) (domain.Clearance, error) {
+	from := "active"
+	if status == "active" {
+		from = "suspended"
+	}
+	var out domain.Clearance
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE clearances SET status = $2, updated_at = now() WHERE id = $1 AND status = $3
+			RETURNING `+clearanceCols, id, status, from)
+		var err error
+		out, err = pgx.CollectExactlyOneRow(rows, scanClearance)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT true FROM clearances WHERE id = $1`, id).Scan(&exists); err != nil {
+				return err
+			}
+			return ErrWrongState
+		}
+		if err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, AuditEntry{Actor: actor, Action: "clearance." + status, EntityType: "person",
+			EntityID: out.PersonID.String(), Detail: map[string]any{"clearanceId": id, "level": out.Level, "reason": reason}})
+	})
+	return out, err
+}
+
+// RevokeClearancesAt revokes a person's active or suspended clearance at level, because the check of
+// caseRef was refused. It returns how many were revoked.
+func (s *Store) RevokeClearancesAt(ctx context.Context, personID uuid.UUID, level domain.Level, caseRef string) (int, error) {
+	var n int
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE clearances SET status = 'revoked', updated_at = now()
+			WHERE person_id = $1 AND level = $2 AND status IN ('active', 'suspended') RETURNING id`, personID, level)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		n = len(ids)
+		for _, id := range ids {
+			if err := writeAudit(ctx, tx, AuditEntry{Action: "clearance.revoked", EntityType: "person", EntityID: personID.String(),
+				Detail: map[string]any{"clearanceId": id, "level": level, "refusedCaseRef": caseRef}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ErrWrongState: the record is not in a state that allows the change.
+var ErrWrongState = errors.New("not in a state that allows this change")
+
+// Clearance is one clearance.
+func (s *Store) Clearance(ctx context.Context, id uuid.UUID) (domain.Clearance, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+clearanceCols+` FROM clearances WHERE id = $1`, id)
+	c, err := pgx.CollectExactlyOneRow(rows, scanClearance)
+	return c, classify(err)
+}
