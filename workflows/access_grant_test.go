@@ -41,10 +41,7 @@ type statusCall struct {
 
 func newGrant(t *testing.T, startIn, length, clearanceFor time.Duration) *grantHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	start := testStart.Add(startIn)
 	return &grantHarness{t: t, env: env, clearanceUntil: testStart.Add(clearanceFor), grant: domain.AccessGrant{
 		ID: domain.NewGrantID(), PersonID: uuid.New(), LevelID: "5", StartsAt: start, EndsAt: start.Add(length),

@@ -73,10 +73,7 @@ var testSLA = domain.SLA{Due: 20 * oneDay, Reminders: []time.Duration{7 * oneDay
 // the day before the anniversary), with the schema's reminder policy.
 func newClearance(t *testing.T, level domain.Level, validFrom domain.Date, years int) *clearanceHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	env.SetWorkflowRunTimeout(20 * oneYear) // the test environment's default, ten years, is shorter than some clearances' lives
 	id, source := uuid.New(), domain.NewCaseRef()
 	policy := testReminderPolicy

@@ -46,10 +46,7 @@ type messageAt struct {
 }
 
 func newIdentityCheck(t *testing.T) *identityHarness {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	h := &identityHarness{t: t, env: env, in: IdentityCheckInput{CaseRef: domain.NewCaseRef(), PersonID: uuid.New(),
 		Attempt: 1, Plan: testIdentityPlan}}
 	h.status = func(time.Time) domain.IdentityStatus { return domain.IdentityPending }

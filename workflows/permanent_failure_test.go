@@ -279,10 +279,7 @@ func TestAccessGrantRefusedRevokeDoesNotFreezeIt(t *testing.T) {
 // A broadcast shard whose data the database refuses is tried once; the broadcast goes on with the others,
 // collects replies and answers its close.
 func TestBroadcastRefusedShardDoesNotFreezeIt(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	id := uuid.New()
 	env.OnActivity(activities.A.PrepareBroadcast, mock.Anything, mock.Anything).Return(20, nil)
 	var mu sync.Mutex
@@ -329,10 +326,7 @@ func TestBroadcastRefusedShardDoesNotFreezeIt(t *testing.T) {
 // The access control system's event feed, its events refused by the database, is not retried into a loop
 // and does not stop: it waits a while and reads on in a new run.
 func TestAccessEventsRefusedFeedGoesOn(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	attempts := 0
 	env.OnActivity(activities.A.FollowAccessEvents, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.FollowInput) (int, error) {
@@ -402,10 +396,7 @@ func TestIdentityCheckRefusedResultDoesNotFreezeIt(t *testing.T) {
 // A scheduled sync whose data the database refuses is tried once and its run ends, failed and visible in
 // the Temporal UI, instead of retrying for ever: the schedule's next run starts afresh.
 func TestAccessSyncRefusedDataEndsTheRun(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	attempts := 0
 	env.OnActivity(activities.A.ExpireClearances, mock.Anything).Return(func(context.Context) ([]uuid.UUID, error) {
 		attempts++

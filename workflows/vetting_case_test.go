@@ -30,6 +30,16 @@ const runaway = 100
 // testStart is when every test case is opened, on the test environment's clock.
 var testStart = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
 
+// newTestEnv is a time-skipping test environment whose clock starts at testStart; a test stuck for a
+// minute of real time fails.
+func newTestEnv() *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(testStart)
+	env.SetTestTimeout(time.Minute)
+	return env
+}
+
 // notifyCall is one NotifyStaff call and the workflow clock when it ran.
 type notifyCall struct {
 	activities.NotifyInput
@@ -85,10 +95,7 @@ type postCall struct {
 
 func newCase(t *testing.T, level domain.Level, sla domain.SLA) *caseHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(time.Minute)
+	env := newTestEnv()
 	opener := uuid.New()
 	return &caseHarness{t: t, env: env, slowEvents: map[string]time.Duration{}, in: VettingCaseInput{
 		CaseRef: domain.NewCaseRef(), PersonID: uuid.New(), Type: domain.CaseNew, Level: level,
