@@ -603,6 +603,21 @@ func TestAppendOnly(t *testing.T) {
 	wantClean(t, e.verify(t, e.keys.Verify), 4, 1)
 }
 
+// migrateRest takes a database made by testenv.MigratedBefore the rest of the way, and opens it for the test.
+func migrateRest(t *testing.T, dbURL string, keys audit.Keys) env {
+	t.Helper()
+	ctx := context.Background()
+	if err := schema.Migrate(ctx, dbURL); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return env{ctx: ctx, url: dbURL, db: db, keys: keys}
+}
+
 // Entries written before the chain existed are chained by the migration, in id order, and verify; the
 // migration also goes down and up again.
 func TestMigrationChainsExistingEntries(t *testing.T) {
@@ -614,20 +629,12 @@ func TestMigrationChainsExistingEntries(t *testing.T) {
 		FROM generate_series(1, 7) i`); err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.Migrate(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
-	db, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e := env{ctx: ctx, url: dbURL, db: db, keys: newKeys(t, "k1", "")}
+	e := migrateRest(t, dbURL, newKeys(t, "k1", ""))
 	if n := e.count(t, `SELECT count(*) FROM audit_log WHERE seq = id AND entity_id = id::text`); n != 7 {
 		t.Errorf("%d entries chained in id order, want 7", n)
 	}
 	wantClean(t, e.verify(t, e.keys.Verify), 7, 0)
-	if _, err := db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 'thing', '8')`); err != nil {
+	if _, err := e.db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 'thing', '8')`); err != nil {
 		t.Fatal(err)
 	}
 	e.checkpoint(t, e.keys)
@@ -786,17 +793,9 @@ func TestMigrationKeepsUnchainedCheckpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := schema.Migrate(ctx, dbURL); err != nil {
-		t.Fatal(err)
-	}
-	db, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e := env{ctx: ctx, url: dbURL, db: db, keys: keys}
+	e := migrateRest(t, dbURL, keys)
 	wantClean(t, e.verify(t, publicOnly(t, keys)), 2, 2)
-	if _, err := db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 't', '3')`); err != nil {
+	if _, err := e.db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 't', '3')`); err != nil {
 		t.Fatal(err)
 	}
 	e.checkpoint(t, keys)
