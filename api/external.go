@@ -192,36 +192,21 @@ func ParseLookup(body []byte) (partners.LookupRequest, error) {
 		FirstName *string `json:"firstName" maxLength:"200"`
 		LastName  *string `json:"lastName" maxLength:"200"`
 		DOB       *string `json:"dob"`
-		Reason    *string `json:"reason" text:"free"`
+		Reason    *string `json:"reason"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.LookupRequest{}, err
 	}
 	var errs fields
-	req := partners.LookupRequest{FirstName: partnerText(&errs, "firstName", in.FirstName, 200),
-		LastName: partnerText(&errs, "lastName", in.LastName, 200), Reason: partnerText(&errs, "reason", in.Reason, 0)}
+	// The strings are cleaned and bounded at the request boundary (decodeBytes), by the fields' tags.
+	req := partners.LookupRequest{FirstName: requiredText(&errs, "firstName", in.FirstName),
+		LastName: requiredText(&errs, "lastName", in.LastName), Reason: requiredText(&errs, "reason", in.Reason)}
 	if in.DOB == nil {
 		errs.add("dob", "is required")
 	} else {
 		req.DOB = fieldDate(&errs, "dob", in.DOB)
 	}
 	return req, errs.err()
-}
-
-// partnerText reads a required one-line text field of a partner's call through the one text boundary
-// (domain.CleanText): no control, bidirectional or invisible characters, at most max characters (0:
-// domain.MaxLine).
-func partnerText(errs *fields, name string, v *string, max int) string {
-	if v == nil || strings.TrimSpace(*v) == "" {
-		errs.add(name, "is required")
-		return ""
-	}
-	t, err := domain.CleanText(*v, domain.TextLine, max)
-	if err != nil {
-		errs.add(name, "%s", err.Error())
-		return ""
-	}
-	return t
 }
 
 func (s *Server) externalLookup(c *gin.Context) error {
@@ -327,7 +312,7 @@ func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 	} else {
 		req.CaseRef = *in.CaseRef
 	}
-	req.PartnerCaseID = partnerText(&errs, "partnerCaseId", in.PartnerCaseID, 200)
+	req.PartnerCaseID = requiredText(&errs, "partnerCaseId", in.PartnerCaseID)
 	req.Outcome = enumField(&errs, "outcome", in.Outcome, domain.Outcome.Valid, domain.Outcomes)
 	if req.Outcome.GrantsClearance() {
 		req.ClearanceLevel = enumField(&errs, "clearanceLevel", in.ClearanceLevel, domain.Level.Valid, domain.Levels)
