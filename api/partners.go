@@ -205,9 +205,9 @@ func (s *Server) issueKey(c *gin.Context) error {
 		}
 	}
 	for _, cidr := range in.IPAllow {
-		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			if a, aerr := netip.ParseAddr(strings.TrimSpace(cidr)); aerr == nil {
+			if a, aerr := netip.ParseAddr(cidr); aerr == nil {
 				p, err = a.Prefix(a.BitLen())
 			}
 		}
@@ -268,14 +268,12 @@ func (s *Server) addCredential(c *gin.Context) error {
 	}
 	var errs fields
 	cred := domain.PartnerCredential{SiteID: site.ID, Name: requiredName(&errs, "name", in.Name)}
-	if in.Secret == nil || strings.TrimSpace(*in.Secret) == "" {
-		errs.add("secret", "is required")
-	}
+	secret := requiredText(&errs, "secret", in.Secret)
 	if err := errs.err(); err != nil {
 		return err
 	}
 	cred, err = s.Store.AddCredential(c, actor(c), cred, func(id uuid.UUID) (string, []byte, error) {
-		return s.Keyring.Seal([]byte(strings.TrimSpace(*in.Secret)), partners.CredentialAAD(site.ID.String(), id.String()))
+		return s.Keyring.Seal([]byte(secret), partners.CredentialAAD(site.ID.String(), id.String()))
 	})
 	if errors.Is(err, store.ErrSiteRevoked) {
 		return conflict("the partner site is revoked")
