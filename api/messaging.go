@@ -234,31 +234,11 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	var errs fields
-	key := idempotencyKey(c, &errs)
-	personID := requiredID(&errs, "personId", in.PersonID)
-	var ch messaging.Channel
-	if in.Channel != nil {
-		ch = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)
-	}
-	name := ""
-	if in.Template == nil || *in.Template == "" {
-		errs.add("template", "is required")
-	} else if name = *in.Template; !templateName.MatchString(name) {
-		errs.add("template", "is not a template name")
-	}
-	if len(in.Vars) > 50 {
-		errs.add("vars", "must hold at most 50 variables")
-	}
-	for k := range in.Vars {
-		if !varName.MatchString(k) {
-			errs.add("vars."+k, "is not a variable name (letters, digits and _)")
-		}
-	}
-	if err := errs.err(); err != nil {
+	key, personID, ch, name, err := checkSendMessage(c, in)
+	if err != nil {
 		return err
 	}
-	p, err := s.Store.Person(c, *personID)
+	p, err := s.Store.Person(c, personID)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid(FieldError{Field: "personId", Message: "no person has this id"})
 	} else if err != nil {
@@ -269,30 +249,8 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	if ch == "" {
 		ch = p.PreferredChannel.OrDefault()
 	}
-	t, err := s.Store.LatestTemplate(c, name, ch)
-	if errors.Is(err, store.ErrNotFound) {
-		where := string(ch)
-		if in.Channel == nil {
-			where += ", the person's preferred channel"
-		}
-		return invalid(FieldError{Field: "template", Message: fmt.Sprintf("there is no template %q on %s", name, where)})
-	} else if err != nil {
+	if err := s.checkTemplateFills(c, p, ch, name, in); err != nil {
 		return err
-	}
-	// The activity fills the template in the same way: a variable missing here is missing there.
-	vars := map[string]string{"FirstName": p.FirstName, "LastName": p.LastName}
-	for k, v := range in.Vars {
-		vars[k] = v
-	}
-	_, err = messaging.Render(t.Subject, t.Body, t.HTML, vars)
-	if err == nil && ch == messaging.WhatsApp && t.ContentSID != "" {
-		_, err = messaging.ContentVariables(t.ContentVariables, vars)
-	}
-	if err != nil {
-		if m := missingVar.FindStringSubmatch(err.Error()); m != nil {
-			return invalid(FieldError{Field: "vars." + m[1], Message: "is required by the template " + name + " on " + string(ch)})
-		}
-		return invalid(FieldError{Field: "vars", Message: "do not fill the template in: " + err.Error()})
 	}
 
 	sender := actorID(c)
@@ -349,6 +307,63 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		return conflict("this Idempotency-Key was used for another request")
 	}
 	return s.answerMessage(c, m, http.StatusCreated)
+}
+
+// checkSendMessage checks a send request's fields; the channel is empty when the request names none.
+func checkSendMessage(c *gin.Context, in SendMessageInput) (key string, personID uuid.UUID, ch messaging.Channel, name string, err error) {
+	var errs fields
+	key = idempotencyKey(c, &errs)
+	id := requiredID(&errs, "personId", in.PersonID)
+	if in.Channel != nil {
+		ch = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)
+	}
+	if in.Template == nil || *in.Template == "" {
+		errs.add("template", "is required")
+	} else if name = *in.Template; !templateName.MatchString(name) {
+		errs.add("template", "is not a template name")
+	}
+	if len(in.Vars) > 50 {
+		errs.add("vars", "must hold at most 50 variables")
+	}
+	for k := range in.Vars {
+		if !varName.MatchString(k) {
+			errs.add("vars."+k, "is not a variable name (letters, digits and _)")
+		}
+	}
+	if err := errs.err(); err != nil {
+		return "", uuid.Nil, "", "", err
+	}
+	return key, *id, ch, name, nil
+}
+
+// checkTemplateFills checks that the template name exists on the channel and that the person and the
+// request's variables fill it in, as the send activity will.
+func (s *Server) checkTemplateFills(c *gin.Context, p domain.Person, ch messaging.Channel, name string, in SendMessageInput) error {
+	t, err := s.Store.LatestTemplate(c, name, ch)
+	if errors.Is(err, store.ErrNotFound) {
+		where := string(ch)
+		if in.Channel == nil {
+			where += ", the person's preferred channel"
+		}
+		return invalid(FieldError{Field: "template", Message: fmt.Sprintf("there is no template %q on %s", name, where)})
+	} else if err != nil {
+		return err
+	}
+	vars := map[string]string{"FirstName": p.FirstName, "LastName": p.LastName}
+	for k, v := range in.Vars {
+		vars[k] = v
+	}
+	_, err = messaging.Render(t.Subject, t.Body, t.HTML, vars)
+	if err == nil && ch == messaging.WhatsApp && t.ContentSID != "" {
+		_, err = messaging.ContentVariables(t.ContentVariables, vars)
+	}
+	if err != nil {
+		if m := missingVar.FindStringSubmatch(err.Error()); m != nil {
+			return invalid(FieldError{Field: "vars." + m[1], Message: "is required by the template " + name + " on " + string(ch)})
+		}
+		return invalid(FieldError{Field: "vars", Message: "do not fill the template in: " + err.Error()})
+	}
+	return nil
 }
 
 func (s *Server) answerMessage(c *gin.Context, m domain.Message, status int) error {

@@ -32,108 +32,128 @@ type PersonInput struct {
 
 // apply checks the input and applies it to p, returning the names of the fields it sets.
 func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
-	var errs fields
-	var changed []string
-	set := func(name string) { changed = append(changed, name) }
+	e := &personEdit{}
+	in.applyName(e, p, creating)
+	in.applyContact(e, p)
+	in.applyEmployment(e, p)
+	in.applySensitive(e, p)
+	if in.Active != nil {
+		p.Active = *in.Active
+		e.set("active")
+	} else if creating {
+		p.Active = true
+	}
+	return e.changed, e.errs.err()
+}
+
+// personEdit collects what an edit of a person sets and what is wrong with it.
+type personEdit struct {
+	errs    fields
+	changed []string
+}
+
+func (e *personEdit) set(name string) { e.changed = append(e.changed, name) }
+
+// parsed sets *dst from v through parse: "" clears it, and a value parse refuses is the field's error.
+func (e *personEdit) parsed(name string, v *string, dst *string, parse func(string) (string, error), wrong string) {
+	if v == nil {
+		return
+	}
+	if *v == "" {
+		*dst = ""
+	} else if ok, err := parse(*v); err != nil {
+		e.errs.add(name, "%s", wrong)
+	} else {
+		*dst = ok
+	}
+	e.set(name)
+}
+
+// applyName sets the names and the date of birth; creating, the first and last names and the date of
+// birth are required.
+func (in PersonInput) applyName(e *personEdit, p *domain.Person, creating bool) {
 	// The request boundary has cleaned and bounded each string (see the fields' maxLength tags).
 	text := func(name string, v *string, dst *string, required bool) {
 		if v == nil {
 			if required {
-				errs.add(name, "is required")
+				e.errs.add(name, "is required")
 			}
 			return
 		}
 		if required && *v == "" {
-			errs.add(name, "must not be empty")
+			e.errs.add(name, "must not be empty")
 			return
 		}
 		*dst = *v
-		set(name)
+		e.set(name)
 	}
 	text("firstName", in.FirstName, &p.FirstName, creating || in.FirstName != nil)
 	text("middleNames", in.MiddleNames, &p.MiddleNames, false)
 	text("lastName", in.LastName, &p.LastName, creating || in.LastName != nil)
 	if in.DateOfBirth == nil && creating {
-		errs.add("dateOfBirth", "is required")
+		e.errs.add("dateOfBirth", "is required")
 	} else if in.DateOfBirth != nil {
-		dob := fieldDate(&errs, "dateOfBirth", in.DateOfBirth)
+		dob := fieldDate(&e.errs, "dateOfBirth", in.DateOfBirth)
 		switch {
 		case dob.IsZero():
 		case dob.After(today()):
-			errs.add("dateOfBirth", "must not be in the future")
+			e.errs.add("dateOfBirth", "must not be in the future")
 		default:
 			p.DateOfBirth = dob
-			set("dateOfBirth")
+			e.set("dateOfBirth")
 		}
 	}
-	if in.Email != nil {
-		if *in.Email == "" {
-			p.Email = ""
-		} else if e, err := domain.ParseEmail(*in.Email); err != nil {
-			errs.add("email", "is not an e-mail address")
-		} else {
-			p.Email = e
-		}
-		set("email")
-	}
-	if in.Mobile != nil {
-		if *in.Mobile == "" {
-			p.Mobile = ""
-		} else if m, err := domain.ParseUKMobile(*in.Mobile); err != nil {
-			errs.add("mobile", "must be a valid UK mobile number")
-		} else {
-			p.Mobile = m
-		}
-		set("mobile")
-	}
+}
+
+// applyContact sets how the person is reached.
+func (in PersonInput) applyContact(e *personEdit, p *domain.Person) {
+	e.parsed("email", in.Email, &p.Email, domain.ParseEmail, "is not an e-mail address")
+	e.parsed("mobile", in.Mobile, &p.Mobile, domain.ParseUKMobile, "must be a valid UK mobile number")
 	if in.PreferredChannel != nil {
 		if ch := messaging.Channel(*in.PreferredChannel); ch.Valid() {
 			p.PreferredChannel = ch
-			set("preferredChannel")
+			e.set("preferredChannel")
 		} else {
-			errs.add("preferredChannel", "must be one of sms, whatsapp, email")
+			e.errs.add("preferredChannel", "must be one of sms, whatsapp, email")
 		}
 	}
+}
+
+// applyEmployment sets the employee number, the supplier and the location; "" clears each.
+func (in PersonInput) applyEmployment(e *personEdit, p *domain.Person) {
 	if in.EmployeeNumber != nil {
 		p.EmployeeNumber = nil
 		if s := *in.EmployeeNumber; s != "" {
 			p.EmployeeNumber = &s
 		}
-		set("employeeNumber")
+		e.set("employeeNumber")
 	}
 	if in.SupplierID != nil {
-		p.SupplierID = fieldID(&errs, "supplierId", in.SupplierID)
-		set("supplierId")
+		p.SupplierID = fieldID(&e.errs, "supplierId", in.SupplierID)
+		e.set("supplierId")
 	}
 	if in.LocationID != nil {
-		p.LocationID = fieldID(&errs, "locationId", in.LocationID)
-		set("locationId")
+		p.LocationID = fieldID(&e.errs, "locationId", in.LocationID)
+		e.set("locationId")
 	}
+}
+
+// applySensitive sets the fields only some roles see.
+func (in PersonInput) applySensitive(e *personEdit, p *domain.Person) {
 	sensitive := func(name string, v *string, dst *domain.Sensitive) {
 		if v != nil {
 			*dst = domain.NewSensitive(*v)
-			set(name)
+			e.set(name)
 		}
 	}
 	sensitive("lineManager", in.LineManager, &p.LineManager)
 	sensitive("address", in.Address, &p.Address)
 	if in.NINumber != nil {
-		if *in.NINumber == "" {
-			p.NINumber = domain.NewSensitive("")
-		} else if ni, err := domain.ParseNINumber(*in.NINumber); err != nil {
-			errs.add("niNumber", "is not a valid National Insurance number")
-		} else {
-			p.NINumber = domain.NewSensitive(ni)
-		}
-		set("niNumber")
+		// An edit with errors is not applied, so a refused number needs no guard here.
+		var ni string
+		e.parsed("niNumber", in.NINumber, &ni, domain.ParseNINumber, "is not a valid National Insurance number")
+		p.NINumber = domain.NewSensitive(ni)
 	}
-	if in.Active != nil {
-		p.Active = *in.Active
-		set("active")
-	} else if creating {
-		p.Active = true
-	}
-	return changed, errs.err()
 }
 
 // PersonView is a person as the API shows them. The sensitive fields appear only for roles that may see them.

@@ -40,145 +40,193 @@ func (s *Store) DesiredAccess(ctx context.Context, now time.Time, ids []uuid.UUI
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
+	var snap accessSnapshot
+	if err := snap.read(ctx, tx, now, ids); err != nil {
+		return nil, err
+	}
+	out := make([]access.Desired, 0, len(snap.persons))
+	for _, p := range snap.persons {
+		out = append(out, snap.desired(p, now, in))
+	}
+	return out, tx.Commit(ctx)
+}
+
+// accessSnapshot is what DesiredAccess reads, in one repeatable-read transaction: the catalogue's rules
+// and mappings, the persons in scope, the clearances they hold today and their open grants.
+type accessSnapshot struct {
+	rules      []domain.ProfileRule
+	ownCompany string
+	companies  map[uuid.UUID]string // supplier → ACS company
+	locations  map[uuid.UUID]string // location → ACS location
+	persons    []personInScope
+	held       map[uuid.UUID][]domain.Level
+	levels     map[uuid.UUID][]access.Assignment
+}
+
+// personInScope is a person with their ACS link and the moments their inactivity clock counts from.
+type personInScope struct {
+	ID                    uuid.UUID
+	First, Last, Email    string
+	EmployeeNumber        string
+	SupplierID            *uuid.UUID
+	LocationID            *uuid.UUID
+	Active                bool
+	LinkUser              *string
+	Linked                bool
+	Pushed                []byte
+	LinkCreated, LastSeen *time.Time
+	LastGrant             *time.Time
+}
+
+func (a *accessSnapshot) read(ctx context.Context, tx pgx.Tx, now time.Time, ids []uuid.UUID) error {
+	if err := a.readCatalogue(ctx, tx); err != nil {
+		return err
+	}
+	if err := a.readPersons(ctx, tx, now, ids); err != nil {
+		return err
+	}
+	inScope := make([]uuid.UUID, len(a.persons))
+	for i, p := range a.persons {
+		inScope[i] = p.ID
+	}
+	if err := a.readHeld(ctx, tx, now, inScope); err != nil {
+		return err
+	}
+	return a.readLevels(ctx, tx, now, inScope)
+}
+
+func (a *accessSnapshot) readCatalogue(ctx context.Context, tx pgx.Tx) error {
 	rows, _ := tx.Query(ctx, `SELECT `+ruleCols+` FROM access_profile_rules`)
 	rules, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.ProfileRule])
 	if err != nil {
-		return nil, err
+		return err
 	}
+	a.rules = rules
 	rows, _ = tx.Query(ctx, `SELECT supplier_id, acs_company_id FROM access_company_map`)
 	companyMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CompanyMapping])
 	if err != nil {
-		return nil, err
+		return err
 	}
-	companies := map[uuid.UUID]string{}
-	var ownCompany string
+	a.companies = map[uuid.UUID]string{}
 	for _, m := range companyMap {
 		if m.SupplierID == nil {
-			ownCompany = m.ACSCompanyID
+			a.ownCompany = m.ACSCompanyID
 		} else {
-			companies[*m.SupplierID] = m.ACSCompanyID
+			a.companies[*m.SupplierID] = m.ACSCompanyID
 		}
 	}
 	rows, _ = tx.Query(ctx, `SELECT location_id, acs_location_id FROM access_location_map`)
 	locationMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[LocationMapping])
 	if err != nil {
-		return nil, err
+		return err
 	}
-	locations := map[uuid.UUID]string{}
+	a.locations = map[uuid.UUID]string{}
 	for _, m := range locationMap {
-		locations[m.LocationID] = m.ACSLocationID
+		a.locations[m.LocationID] = m.ACSLocationID
 	}
+	return nil
+}
 
+// readPersons reads the persons named, or when ids is nil every person in scope: with a record in the
+// ACS, an open grant, or (when profile rules exist) an active clearance.
+func (a *accessSnapshot) readPersons(ctx context.Context, tx pgx.Tx, now time.Time, ids []uuid.UUID) error {
 	scope := `SELECT p.id FROM persons p WHERE EXISTS (SELECT 1 FROM access_links l WHERE l.person_id = p.id)
 		OR EXISTS (SELECT 1 FROM access_grants g WHERE g.person_id = p.id AND g.status IN ('scheduled', 'active') AND g.ends_at > $1)
 		OR ($2 AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`
-	args := []any{now, len(rules) > 0}
+	args := []any{now, len(a.rules) > 0}
 	if ids != nil {
 		scope, args = `SELECT unnest($1::uuid[]) AS id`, []any{ids}
 	}
-	type row struct {
-		ID                    uuid.UUID
-		First, Last, Email    string
-		EmployeeNumber        string
-		SupplierID            *uuid.UUID
-		LocationID            *uuid.UUID
-		Active                bool
-		LinkUser              *string
-		Linked                bool
-		Pushed                []byte
-		LinkCreated, LastSeen *time.Time
-		LastGrant             *time.Time
-	}
-	rows, _ = tx.Query(ctx, `WITH scope AS (`+scope+`)
+	rows, _ := tx.Query(ctx, `WITH scope AS (`+scope+`)
 		SELECT p.id, p.first_name, p.last_name, p.email, coalesce(p.employee_number, ''), p.supplier_id, p.location_id,
 			p.active, l.acs_user_id, l.person_id IS NOT NULL, coalesce(l.pushed, '{}'), l.created_at, l.last_event_at,
 			(SELECT max(g.created_at) FROM access_grants g WHERE g.person_id = p.id)
 		FROM persons p JOIN scope ON scope.id = p.id LEFT JOIN access_links l ON l.person_id = p.id
 		ORDER BY p.id`, args...)
-	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
-	if err != nil {
-		return nil, err
-	}
-	inScope := make([]uuid.UUID, len(persons))
-	for i, p := range persons {
-		inScope[i] = p.ID
-	}
+	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[personInScope])
+	a.persons = persons
+	return err
+}
 
-	today := now.UTC().Format(time.DateOnly)
-	held := map[uuid.UUID][]domain.Level{}
-	rows, _ = tx.Query(ctx, `SELECT person_id, level FROM clearances WHERE status = 'active' AND person_id = ANY($1)
-		AND valid_from <= $2::date AND valid_to >= $2::date`, inScope, today)
+// readHeld reads the clearance levels each person holds today.
+func (a *accessSnapshot) readHeld(ctx context.Context, tx pgx.Tx, now time.Time, inScope []uuid.UUID) error {
+	a.held = map[uuid.UUID][]domain.Level{}
+	rows, _ := tx.Query(ctx, `SELECT person_id, level FROM clearances WHERE status = 'active' AND person_id = ANY($1)
+		AND valid_from <= $2::date AND valid_to >= $2::date`, inScope, now.UTC().Format(time.DateOnly))
 	var pid uuid.UUID
 	var lvl domain.Level
-	if _, err := pgx.ForEachRow(rows, []any{&pid, &lvl}, func() error {
-		held[pid] = append(held[pid], lvl)
+	_, err := pgx.ForEachRow(rows, []any{&pid, &lvl}, func() error {
+		a.held[pid] = append(a.held[pid], lvl)
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	holds := func(p uuid.UUID, min domain.Level) bool {
-		for _, l := range held[p] {
-			if l.AtLeast(min) {
-				return true
-			}
-		}
-		return false
-	}
+	})
+	return err
+}
 
-	levels := map[uuid.UUID][]access.Assignment{}
-	rows, _ = tx.Query(ctx, `SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
+func (a *accessSnapshot) holds(p uuid.UUID, min domain.Level) bool {
+	for _, l := range a.held[p] {
+		if l.AtLeast(min) {
+			return true
+		}
+	}
+	return false
+}
+
+// readLevels reads the access levels each person's running grants give, where the level is present and
+// the person holds the clearance it requires.
+func (a *accessSnapshot) readLevels(ctx context.Context, tx pgx.Tx, now time.Time, inScope []uuid.UUID) error {
+	a.levels = map[uuid.UUID][]access.Assignment{}
+	rows, _ := tx.Query(ctx, `SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
 		FROM access_grants g JOIN access_levels lv ON lv.id = g.level_id
 		WHERE g.person_id = ANY($1) AND g.status IN ('scheduled', 'active') AND lv.present
 		AND g.starts_at <= $2 AND g.ends_at > $2`, inScope, now)
-	var a access.Assignment
+	var pid uuid.UUID
+	var as access.Assignment
 	var required *domain.Level
-	if _, err := pgx.ForEachRow(rows, []any{&pid, &a.LevelID, &a.From, &a.To, &required}, func() error {
-		if required != nil && holds(pid, *required) {
-			levels[pid] = append(levels[pid], a)
+	_, err := pgx.ForEachRow(rows, []any{&pid, &as.LevelID, &as.From, &as.To, &required}, func() error {
+		if required != nil && a.holds(pid, *required) {
+			a.levels[pid] = append(a.levels[pid], as)
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
+	})
+	return err
+}
 
-	out := make([]access.Desired, 0, len(persons))
-	for _, p := range persons {
-		d := access.Desired{PersonID: p.ID, Present: true}
-		if p.LinkUser != nil {
-			d.LinkedUserID = *p.LinkUser
-		}
-		_ = json.Unmarshal(p.Pushed, &d.Pushed)
-		var profiles []string
-		for _, r := range rules {
-			if ruleMatches(r, p.SupplierID, p.LocationID, holds, p.ID) {
-				profiles = append(profiles, r.ACSProfileID)
-			}
-		}
-		approved := p.Active && (len(levels[p.ID]) > 0 || len(profiles) > 0)
-		if p.Linked {
-			disableAt, removeAt := in.dates(latestOf(*p.LinkCreated, p.LastSeen, p.LastGrant))
-			if !now.Before(removeAt) {
-				d.Present = false
-			}
-			if !now.Before(disableAt) {
-				approved = false
-			}
-		}
-		d.User = access.User{ExternalID: access.ExternalID(p.ID), EmployeeNumber: p.EmployeeNumber,
-			FirstName: p.First, LastName: p.Last, Email: p.Email, Active: approved, CompanyID: ownCompany}
-		if p.SupplierID != nil {
-			d.User.CompanyID = companies[*p.SupplierID]
-		}
-		if p.LocationID != nil {
-			d.User.LocationID = locations[*p.LocationID]
-		}
-		if approved {
-			d.User.Access = access.Access{Levels: levels[p.ID], Profiles: profiles}
-		}
-		d.User.Access = access.Normalise(d.User.Access)
-		out = append(out, d)
+// desired is the ACS record SignetAssure approves for p at now.
+func (a *accessSnapshot) desired(p personInScope, now time.Time, in Inactivity) access.Desired {
+	d := access.Desired{PersonID: p.ID, Present: true}
+	if p.LinkUser != nil {
+		d.LinkedUserID = *p.LinkUser
 	}
-	return out, tx.Commit(ctx)
+	_ = json.Unmarshal(p.Pushed, &d.Pushed)
+	var profiles []string
+	for _, r := range a.rules {
+		if ruleMatches(r, p.SupplierID, p.LocationID, a.holds, p.ID) {
+			profiles = append(profiles, r.ACSProfileID)
+		}
+	}
+	approved := p.Active && (len(a.levels[p.ID]) > 0 || len(profiles) > 0)
+	if p.Linked {
+		disableAt, removeAt := in.dates(latestOf(*p.LinkCreated, p.LastSeen, p.LastGrant))
+		if !now.Before(removeAt) {
+			d.Present = false
+		}
+		if !now.Before(disableAt) {
+			approved = false
+		}
+	}
+	d.User = access.User{ExternalID: access.ExternalID(p.ID), EmployeeNumber: p.EmployeeNumber,
+		FirstName: p.First, LastName: p.Last, Email: p.Email, Active: approved, CompanyID: a.ownCompany}
+	if p.SupplierID != nil {
+		d.User.CompanyID = a.companies[*p.SupplierID]
+	}
+	if p.LocationID != nil {
+		d.User.LocationID = a.locations[*p.LocationID]
+	}
+	if approved {
+		d.User.Access = access.Access{Levels: a.levels[p.ID], Profiles: profiles}
+	}
+	d.User.Access = access.Normalise(d.User.Access)
+	return d
 }
 
 func ruleMatches(r domain.ProfileRule, supplier, location *uuid.UUID, holds func(uuid.UUID, domain.Level) bool, person uuid.UUID) bool {
