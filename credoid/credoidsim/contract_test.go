@@ -1,7 +1,7 @@
 package credoidsim_test
 
 // Contract tests: the simulator's answers against CredoID's documented (and, where marked, inferred)
-// JSON, the fixtures in ../testdata/vendor (their sources are in its README.md), with the helper the
+// JSON, the fixtures in credoid/testdata/vendor (their sources are in its README.md), with the helper the
 // client tests use.
 
 import (
@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -20,13 +18,10 @@ import (
 	"github.com/signetassure/signetassure/internal/contracttest"
 )
 
+// credoidVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
 func credoidVendorFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return contracttest.Fixture(t, "credoid", name)
 }
 
 func TestContractCredoIDShapes(t *testing.T) {

@@ -28,6 +28,35 @@ func Load(t testing.TB, name string) []byte {
 	return b
 }
 
+// Fixture reads <module root>/<pkg>/testdata/vendor/<name>, e.g. Fixture(t, "signicat",
+// "notification.json"): a simulator's tests read its provider's fixtures through it, wherever the
+// simulator's package lives (the module root is the nearest directory above with a go.mod).
+func Fixture(t testing.TB, pkg, name string) []byte {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("contracttest: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("contracttest: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	b, err := os.ReadFile(filepath.Join(dir, pkg, "testdata", "vendor", name))
+	if err != nil {
+		t.Fatalf("contracttest: %v", err)
+	}
+	if !json.Valid(b) {
+		t.Fatalf("contracttest: %s/%s is not valid JSON", pkg, name)
+	}
+	return b
+}
+
 // JSON types as Shape names them.
 const (
 	Object = "object"

@@ -53,3 +53,19 @@ func TestMismatches(t *testing.T) {
 		})
 	}
 }
+
+func TestKnownCoversDescendants(t *testing.T) {
+	o := Options{Known: map[string]string{"a.b": "gap"}}
+	for path, want := range map[string]bool{"a.b": true, "a.b.c": true, "a.b[].c": true, "a.bc": false, "a": false} {
+		if _, _, ok := o.known(path); ok != want {
+			t.Errorf("%q: known %v, want %v", path, ok, want)
+		}
+	}
+}
+
+func TestFixtureFindsTheModuleRoot(t *testing.T) {
+	b := Fixture(t, "signicat", "notification.json")
+	if s, err := Shape(b); err != nil || s["status"] != String {
+		t.Errorf("got %v %v", s, err)
+	}
+}

@@ -1,7 +1,7 @@
 package sendgridsim_test
 
 // Contract tests: the simulator's answers and Event Webhook against SendGrid's documented JSON, the
-// fixtures in ../testdata/vendor/sendgrid (their sources are in its README.md), with the helper the
+// fixtures in messaging/testdata/vendor/sendgrid (their sources are in its README.md), with the helper the
 // client tests use.
 
 import (
@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,13 +18,10 @@ import (
 	"github.com/signetassure/signetassure/messaging/sendgridsim"
 )
 
+// sendGridVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
 func sendGridVendorFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", "sendgrid", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return contracttest.Fixture(t, "messaging", "sendgrid/"+name)
 }
 
 // Findings: documented event fields the simulator leaves out, by "event path".

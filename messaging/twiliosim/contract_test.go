@@ -1,7 +1,7 @@
 package twiliosim_test
 
 // Contract tests: the simulator's answers and webhooks against Twilio's documented JSON and forms, the
-// fixtures in ../testdata/vendor/twilio (their sources are in its README.md), with the helper the client
+// fixtures in messaging/testdata/vendor/twilio (their sources are in its README.md), with the helper the client
 // tests use.
 
 import (
@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,13 +20,10 @@ import (
 	"github.com/signetassure/signetassure/messaging/twiliosim"
 )
 
+// twilioVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
 func twilioVendorFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", "twilio", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return contracttest.Fixture(t, "messaging", "twilio/"+name)
 }
 
 // contractHooks keeps every webhook form the simulator posts, by path.

@@ -1,7 +1,7 @@
 package gallaghersim_test
 
 // Contract tests: the simulator's answers against Gallagher Command Centre's documented JSON, the fixtures
-// in ../testdata/vendor/gallagher (their sources are in its README.md), with the helper the client tests
+// in restacs/testdata/vendor/gallagher (their sources are in its README.md), with the helper the client tests
 // use.
 
 import (
@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,13 +17,10 @@ import (
 	"github.com/signetassure/signetassure/restacs/gallaghersim"
 )
 
+// gallagherVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
 func gallagherVendorFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", "gallagher", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return contracttest.Fixture(t, "restacs", "gallagher/"+name)
 }
 
 const pdfGap = "FINDING: the simulator serves personal data fields in a personalDataFields object; Gallagher documents them at the cardholder's root as \"@<PDF name>\""

@@ -1,7 +1,7 @@
 package signicatsim_test
 
 // Contract tests: the simulator's answers against Signicat's documented JSON, the fixtures in
-// ../testdata/vendor (their sources are in its README.md), with the helper the client tests use.
+// signicat/testdata/vendor (their sources are in its README.md), with the helper the client tests use.
 
 import (
 	"bytes"
@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,14 +20,10 @@ import (
 	"github.com/signetassure/signetassure/signicat/signicatsim"
 )
 
-// vendorFixture reads a fixture of the signicat package (the client's), so that there is one copy.
+// vendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
 func vendorFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return contracttest.Fixture(t, "signicat", name)
 }
 
 // contractCall sends a request to the simulator and returns the status and body.
