@@ -374,9 +374,13 @@ func TestPayloadGoldens(t *testing.T) {
 		samples[reflect.TypeOf(s)] = s
 	}
 
-	for _, name := range handlerConstants(t) {
+	constants := handlerConstants(t)
+	for _, name := range constants {
 		_, ok := handlerPayloads[name]
 		assert.True(t, ok, "workflows.%s names an update, query or signal: add its argument and result types to handlerPayloads", name)
+	}
+	for name := range handlerPayloads {
+		assert.Contains(t, constants, name, "handlerPayloads lists %s, which is no longer a constant of the workflows package", name)
 	}
 
 	want := payloadTypes(t)
