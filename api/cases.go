@@ -16,7 +16,30 @@ import (
 // CaseView is a case with its timeline.
 type CaseView struct {
 	domain.Case
-	Timeline []domain.CaseEvent `json:"timeline"`
+	Timeline []TimelineEvent `json:"timeline"`
+}
+
+// TimelineEvent is one entry on a case's timeline as the API shows it. It is not domain.CaseEvent, which
+// is a payload in the case workflow's history and names its case: here the case is the one shown.
+type TimelineEvent struct {
+	Seq     int        `json:"seq"`
+	At      time.Time  `json:"at"`
+	Kind    string     `json:"kind"`
+	ActorID *uuid.UUID `json:"actorId"`
+	// ActorName is the acting staff user's name.
+	ActorName string         `json:"actorName,omitempty"`
+	Summary   string         `json:"summary"`
+	Detail    map[string]any `json:"detail,omitempty"`
+}
+
+// timeline is a case's events as the API shows them; never nil.
+func timeline(events []domain.CaseEvent) []TimelineEvent {
+	out := make([]TimelineEvent, 0, len(events))
+	for _, e := range events {
+		out = append(out, TimelineEvent{Seq: e.Seq, At: e.At, Kind: e.Kind, ActorID: e.ActorID, ActorName: e.ActorName,
+			Summary: e.Summary, Detail: e.Detail})
+	}
+	return out
 }
 
 // CaseSummary is a case in a list, with the name of its subject.
@@ -244,7 +267,7 @@ func (s *Server) respondCase(c *gin.Context, ref string, status int) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(status, CaseView{Case: cs, Timeline: nonNil(events)})
+	c.JSON(status, CaseView{Case: cs, Timeline: timeline(events)})
 	return nil
 }
 

@@ -114,8 +114,10 @@ type Case struct {
 }
 
 // CaseEvent is one entry on a case's timeline: who did what, when. Seq numbers a case's events from 1.
+// It rides in the case workflow's history (activities.CaseEventInput), so every field is marshalled: the
+// API shows a timeline through its own type (api.TimelineEvent), which leaves out the case reference.
 type CaseEvent struct {
-	CaseRef string     `json:"-"`
+	CaseRef string     `json:"caseRef"`
 	Seq     int        `json:"seq"`
 	At      time.Time  `json:"at"`
 	Kind    string     `json:"kind"`

@@ -1,6 +1,3 @@
-// Package workflows holds SignetAssure's Temporal workflows. Per workflow, its *_api.go file holds its id,
-// the names of its updates and queries, its input and output types and the client calls that start and
-// drive it; the workflow itself stands beside it.
 package workflows
 
 import "go.temporal.io/sdk/temporal"
