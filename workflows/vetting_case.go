@@ -44,6 +44,8 @@ type vettingCase struct {
 	subjectCtx    workflow.Context
 	subjectCancel workflow.CancelFunc
 	sending       int
+	// recording is the case as the event being written will leave it, while it is written.
+	recording *domain.Case
 }
 
 // VettingCase runs one vetting case: opened, identity-checked, with the vetting officer until an outcome
@@ -522,8 +524,11 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 	next.UpdatedAt = now
 	ev := domain.CaseEvent{CaseRef: next.CaseRef, Seq: next.Version, At: now, Kind: kind, ActorID: actor,
 		Summary: summary, Detail: detail}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ApplyCaseEvent,
-		activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil); err != nil {
+	w.recording = &next
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ApplyCaseEvent,
+		activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil)
+	w.recording = nil
+	if err != nil {
 		if kind != kindRecordingFailed && failedForGood(ctx, err) {
 			w.recordingFailed(ctx, kind, err)
 		}
@@ -540,6 +545,27 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 			next.Status, level, next.OwnerID)...)
 	}
 	return nil
+}
+
+// asRecorded shows validators the case as the event being written will leave it, until the returned
+// function puts the case back. The database, which the API and the console read, has the event as soon as
+// it is written, before the workflow hears back: an officer acting on what they see then is not refused.
+// The handler checks again under the lock, once the write has ended.
+func (w *vettingCase) asRecorded() (restore func()) {
+	if w.recording == nil {
+		return func() {}
+	}
+	current := w.Case
+	w.Case = *w.recording
+	return func() { w.Case = current }
+}
+
+// validator is check run against the case as it is being recorded (asRecorded).
+func validator[T any](w *vettingCase, check func(T) error) func(T) error {
+	return func(v T) error {
+		defer w.asRecorded()()
+		return check(v)
+	}
 }
 
 // kindRecordingFailed is the timeline event of an event the database refused.

@@ -23,14 +23,14 @@ func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 	}
 	for _, a := range []action{
 		{UpdateCaseOpened, w.opened, func() error { return nil }},
-		{UpdateAssignOwner, w.assignOwner, w.checkAssignOwner},
-		{UpdateRequestInformation, w.requestInformation, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) }},
-		{UpdateInformationReceived, w.informationReceived, w.checkInformationReceived},
-		{UpdateAddNote, w.addNote, w.checkAddNote},
-		{UpdateRecordOutcome, w.recordOutcome, func(o RecordOutcome) error { return w.checkRecordOutcome(ctx, o) }},
-		{UpdateDelegate, w.delegate, func(d DelegateCase) error { return w.checkDelegate(ctx, d) }},
-		{UpdatePartnerReturn, w.partnerReturn, func(r PartnerReturn) error { return w.checkPartnerReturn(ctx, r) }},
-		{UpdateRetryIdentityCheck, w.retryIdentityCheck, w.checkRetryIdentityCheck},
+		{UpdateAssignOwner, w.assignOwner, validator(w, w.checkAssignOwner)},
+		{UpdateRequestInformation, w.requestInformation, validator(w, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) })},
+		{UpdateInformationReceived, w.informationReceived, validator(w, w.checkInformationReceived)},
+		{UpdateAddNote, w.addNote, validator(w, w.checkAddNote)},
+		{UpdateRecordOutcome, w.recordOutcome, validator(w, func(o RecordOutcome) error { return w.checkRecordOutcome(ctx, o) })},
+		{UpdateDelegate, w.delegate, validator(w, func(d DelegateCase) error { return w.checkDelegate(ctx, d) })},
+		{UpdatePartnerReturn, w.partnerReturn, validator(w, func(r PartnerReturn) error { return w.checkPartnerReturn(ctx, r) })},
+		{UpdateRetryIdentityCheck, w.retryIdentityCheck, validator(w, w.checkRetryIdentityCheck)},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
 			workflow.UpdateHandlerOptions{Validator: a.check}); err != nil {

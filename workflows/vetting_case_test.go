@@ -735,6 +735,29 @@ func TestVettingCaseInformationReceivedAsDeadlinePasses(t *testing.T) {
 	assert.Equal(t, domain.StatusRefused, final.Case.Status)
 }
 
+// The database, which the API and the console read, shows an event as soon as it is written, before the
+// workflow hears back: an officer who acts on what they see then is not refused. Information received is
+// still being written when the next request for information comes.
+func TestVettingCaseActionOnStateBeingWritten(t *testing.T) {
+	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
+	h.slowEvents["information_received"] = time.Hour
+	owner := uuid.New()
+	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
+	h.sendAt(oneDay, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "P60", DueAt: testStart.Add(11 * oneDay)})
+	received := h.sendAt(2*oneDay, UpdateInformationReceived, InformationReceived{Actor: owner})
+	again := h.sendAt(2*oneDay+30*time.Minute, UpdateRequestInformation,
+		RequestInformation{Actor: owner, Description: "P45", DueAt: testStart.Add(12 * oneDay)})
+	h.sendAt(3*oneDay, UpdateInformationReceived, InformationReceived{Actor: owner})
+	h.sendAt(4*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
+	final := h.run()
+
+	mustComplete(t, received, "information-received")
+	mustComplete(t, again, "request-information while the information received is being written")
+	assert.Equal(t, domain.StatusAwaitingInformation, again.State.Case.Status)
+	assert.Len(t, h.eventsOf("information_requested"), 2)
+	assert.Equal(t, domain.StatusRefused, final.Case.Status)
+}
+
 // An outcome still being written when the SLA falls due closes the case: a closed case is not escalated.
 func TestVettingCaseOutcomeRecordedAsSLAExpires(t *testing.T) {
 	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
