@@ -202,6 +202,7 @@ func auditActions(trail []map[string]any) []string {
 // with its dates while it runs, and taken off when it ends, with every step in the person's access page, the
 // audit trail and Temporal.
 func TestAccessGrantLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	var levels []map[string]any
@@ -316,6 +317,7 @@ func TestAccessGrantLifecycle(t *testing.T) {
 // A clearance suspended takes the person's access away at once: the grant resting on it is revoked and the
 // lab comes off their record. Reinstating the clearance does not bring the revoked grant back.
 func TestClearanceSuspendedRevokesAccess(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	person, clearance := e.clearedPerson("Amir")
@@ -382,6 +384,7 @@ func TestClearanceSuspendedRevokesAccess(t *testing.T) {
 // Grants the rules refuse are refused with a reason, and write nothing: no row, no workflow. A request
 // repeated with its Idempotency-Key is one grant.
 func TestGrantRefused(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	now := time.Now().UTC()
@@ -457,6 +460,7 @@ func TestGrantRefused(t *testing.T) {
 // A grant revoked over the API ends at once and its level comes off; revoking it again is a conflict, and a
 // revoke must say why.
 func TestGrantRevoke(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	person, _ := e.clearedPerson("Kwame")
@@ -578,6 +582,8 @@ func nextEvent(t *testing.T, events <-chan sseEvent, within time.Duration) (sseE
 // A badge swipe reaches the person's live access log within seconds; a client reconnecting with
 // Last-Event-ID gets only what it has not seen; the person's event list holds the swipe once, however often
 // CredoID served it.
+//
+// Not parallel: the event feed's workflow has one id per namespace.
 func TestAccessEventsLiveStream(t *testing.T) {
 	e := newAccessEnv(t)
 	e.ready()
@@ -640,6 +646,7 @@ func TestAccessEventsLiveStream(t *testing.T) {
 
 // Only security controllers and admins set a level's policy; auditors cannot request grants.
 func TestAccessRoles(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	if s := e.syncNow(); s["status"] != "completed" {
 		t.Fatalf("sync: %v", s)
@@ -675,6 +682,7 @@ func TestAccessRoles(t *testing.T) {
 // A sync started on demand answers at once with its id; its progress (done of total) shows while it runs,
 // and its result when it completes.
 func TestAccessSyncProgress(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	ctx := context.Background()
@@ -744,6 +752,7 @@ func TestAccessSyncProgress(t *testing.T) {
 // by the next sync, without writing to CredoID: the person's access page shows the record, and their badge
 // events are theirs.
 func TestAccessSyncLinksARecordWrittenBeforeACrash(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	ctx := context.Background()
@@ -784,6 +793,7 @@ func TestAccessSyncLinksARecordWrittenBeforeACrash(t *testing.T) {
 // A person's edit or deactivation reaches their badge at once, through their access review, not at the
 // next sync: a new name is on the record within seconds, and a deactivated person's badge is disabled.
 func TestPersonEditReachesTheBadgeAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	person, _ := e.clearedPerson("Nadia")
@@ -816,6 +826,7 @@ func TestPersonEditReachesTheBadgeAtOnce(t *testing.T) {
 // Profile rules and mappings name ids of the access control system: each is checked against its catalogue,
 // read live, and bounded; a bad one is a 400 naming the field, and nothing is stored.
 func TestProfileRulesAndMappingsAreCheckedAgainstTheCatalogue(t *testing.T) {
+	t.Parallel()
 	e := newAccessEnv(t)
 	e.ready()
 	rule := func(body map[string]any) resp {

@@ -23,6 +23,7 @@ import (
 // refused with a 400 problem naming that field, nothing may panic or answer 5xx, and nothing in the
 // database (so no case's timeline) may change.
 func TestBadInputSweep(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var doc openAPIDoc
 	if err := json.Unmarshal(e.srv.OpenAPI(), &doc); err != nil {

@@ -69,6 +69,7 @@ func fieldNames(errs []FieldError) []string {
 }
 
 func TestCleanRequestCleansInPlace(t *testing.T) {
+	t.Parallel()
 	in, errs := decodeWalk(t, `{"key":"  k ","title":" Zoe\u0308 ","body":"line one\r\nline two\t ",
 		"rules":[{"name":" a ","Tags":[" x "]}],"vars":{" First ":" Jo "},"any":{"n":{"deep":[" v "]}}}`)
 	if errs != nil {
@@ -90,6 +91,7 @@ func TestCleanRequestCleansInPlace(t *testing.T) {
 }
 
 func TestCleanRequestNamesEveryBadFieldByItsPath(t *testing.T) {
+	t.Parallel()
 	_, errs := decodeWalk(t, `{"key":"a\u0000","title":"Zo\u200be","body":"x\u202ey",
 		"rules":[{"name":"ok"},{"name":"eleven char","Tags":["ok","b\u0007"]}],
 		"vars":{"firstName":"123456","ok":"fine","bad\u0000key":"v"},
@@ -108,6 +110,7 @@ func TestCleanRequestNamesEveryBadFieldByItsPath(t *testing.T) {
 }
 
 func TestCleanRequestLimits(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", domain.MaxLine+1)
 	_, errs := decodeWalk(t, `{"title":"`+long+`"}`)
 	if got := fieldNames(errs); !slices.Equal(got, []string{"title"}) {
@@ -129,6 +132,7 @@ func TestCleanRequestLimits(t *testing.T) {
 }
 
 func TestCleanRequestDates(t *testing.T) {
+	t.Parallel()
 	in, errs := decodeWalk(t, `{"due":"1900-01-01","starts":"2100-12-31","at":"2026-05-01T10:00:00+01:00"}`)
 	if errs != nil || in.Due.String() != "1900-01-01" || in.Starts.String() != "2100-12-31" {
 		t.Fatalf("dates at the ends of the range: %+v %v %v", errs, in.Due, in.Starts)
@@ -140,6 +144,7 @@ func TestCleanRequestDates(t *testing.T) {
 }
 
 func TestDecodeRefusesTrailingData(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{`{}]`, `{} {}`, `{}x`, `{}}`} {
 		_, errs := decodeWalk(t, body)
 		if got := fieldNames(errs); !slices.Equal(got, []string{"body"}) {
@@ -153,6 +158,7 @@ func TestDecodeRefusesTrailingData(t *testing.T) {
 
 // The OpenAPI document states the limits the boundary applies.
 func TestOpenAPIDocumentsTextLimits(t *testing.T) {
+	t.Parallel()
 	s, err := New(Deps{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +221,7 @@ func field(t *testing.T, v any, name string) reflect.StructField {
 // PostgreSQL going away (an administrator's shutdown, SQLSTATE 57P01) is "unavailable", a 503 that
 // says nothing was changed, not a 500.
 func TestPostgresShutdownIsUnavailable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := testenv.DatabaseURL(t)
 	victim, err := pgx.Connect(ctx, url)

@@ -17,6 +17,7 @@ import (
 
 // The small holes of the request boundary (issue 11, finding 12, and the dates of finding 5).
 func TestBoundarySmallFindings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Ada", "Byron", "1980-01-01")
 	ref := e.openCase(person, "new", "SC")
@@ -150,6 +151,7 @@ func TestBoundarySmallFindings(t *testing.T) {
 
 // A body sent a byte at a time is cut off after BodyTimeout, and the connection freed.
 func TestSlowBodyIsCutOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: e.queue, SLA: e.sla,
 		BodyTimeout: 500 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
@@ -223,6 +225,7 @@ func today(n int) string {
 
 // A path parameter is text from the caller too: one that is not clean text names nothing.
 func TestBadPathParametersNameNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		role         domain.Role
@@ -246,6 +249,7 @@ func TestBadPathParametersNameNothing(t *testing.T) {
 // A message's vars are text from the caller: a NUL never reaches the workflow or Twilio, and what Twilio
 // receives is filled in from the cleaned values.
 func TestMessageVarsReachTheProviderCleaned(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123456", "ada@example.org")

@@ -15,6 +15,7 @@ import (
 // A case opened over HTTP, driven to cleared through the API, puts the clearance on the person's record
 // and is found in Temporal by its search attributes.
 func TestCaseClearedEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Jane", "Davies", "1985-04-12")
 
@@ -112,6 +113,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 
 // Officer actions the case's state does not allow are refused with 409 and change nothing.
 func TestCaseTransitionsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Amir", "Khan", "1979-02-03")
 	ref := e.openCase(person, "new", "CTC")
@@ -171,6 +173,7 @@ func TestCaseTransitionsRefused(t *testing.T) {
 
 // Only the case's owner decides it.
 func TestOutcomeByAnotherOfficerRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ref := e.openCase(e.createPerson("Grace", "Okafor", "1990-09-09"), "new", "SC")
 	other, err := e.st.CreateUser(context.Background(), nil, domain.StaffUser{DisplayName: "Other Officer",
@@ -227,6 +230,7 @@ func (e *env) decode(b []byte, v any) {
 
 // Requests retried with the same Idempotency-Key are carried out once: one case, one note.
 func TestIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Isla", "Fraser", "1993-03-03")
 	other := e.createPerson("Liam", "Byrne", "1981-08-08")

@@ -17,6 +17,7 @@ import (
 // the same values (a double click) sends the same key and is carried out once; changed values are a new
 // action with a new key. The console's own code runs in Node against the real API.
 func TestConsoleSendsIdempotencyKeyPerAction(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed: the console's code cannot run here")

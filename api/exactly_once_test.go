@@ -27,6 +27,7 @@ import (
 // Opening a case without a person (an empty or missing personId) is a 400 naming personId, not a crash,
 // and writes nothing.
 func TestOpenCaseRequiresPersonID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	audit := e.count(`SELECT count(*) FROM audit_log`)
 	for _, body := range []map[string]any{
@@ -57,6 +58,7 @@ func (p *providers) smsTo(number string) []string {
 // case: one row, one identity check at the provider, one link sent; the other request is answered 409
 // naming the case that was opened.
 func TestDoubleSubmitOpensOneCase(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	var p providers
 	e := newEnv(t, withProviders(&p), withIdentity(&sim))
@@ -113,6 +115,7 @@ func TestDoubleSubmitOpensOneCase(t *testing.T) {
 // workflow started past that check (as by a request racing another) ends without writing or sending
 // anything, and says which case is open.
 func TestSecondOpenCaseEndsItself(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	var p providers
 	e := newEnv(t, withProviders(&p), withIdentity(&sim))
@@ -170,6 +173,7 @@ func outcomeBody(outcome string) map[string]any {
 // once from the kept answer and, were none kept (the first answer was a 503), from the workflow. The same
 // key with another request is refused naming Idempotency-Key.
 func TestKeyedRetryAfterSuccessAnsweredAlike(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Mary", "Seacole", "1980-11-23")
 	ref := e.openCase(person, "new", "SC")
@@ -218,6 +222,7 @@ func TestKeyedRetryAfterSuccessAnsweredAlike(t *testing.T) {
 // A keyed request answered 5xx keeps nothing: its retry is carried out. A retry while the first is still
 // being carried out is told so (409) and changes nothing.
 func TestKeyedRequestNotKeptOn5xxAndInProgress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Tomasz", "Nowak", "1975-05-05")
 	key := map[string]string{"Idempotency-Key": "open-" + person}
@@ -265,6 +270,7 @@ func TestKeyedRequestNotKeptOn5xxAndInProgress(t *testing.T) {
 // kept answer) and is answered 503; once Temporal is back, the retry makes exactly one broadcast, which
 // messages each member once.
 func TestBroadcastNotOrphanedWhenTemporalDown(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	members := []string{e.messagePerson("07400 300001", ""), e.messagePerson("07400 300002", "")}
@@ -321,6 +327,7 @@ func (e *env) waitBroadcastSent(id string) {
 
 // Every staff write route documents the Idempotency-Key header it takes, and the 422 of a key reused.
 func TestOpenAPIDocumentsIdempotencyKeyOnEveryWrite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -353,6 +360,7 @@ func TestOpenAPIDocumentsIdempotencyKeyOnEveryWrite(t *testing.T) {
 // The answer that shows a partner key's secret once is never kept for a keyed retry: the retry is told
 // the key was issued, and no second key is.
 func TestKeyedRetryNeverKeepsASecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site := e.must(201, domain.RoleAdmin, "POST", "/api/v1/partners",
 		map[string]any{"orgName": "Beacon Aerospace", "baseUrl": "https://beacon.invalid"})["id"].(string)

@@ -28,6 +28,7 @@ func (e *env) authFailures() int {
 
 // Every refusal of the external endpoints, each written to the audit log.
 func TestExternalErrorPaths(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	readOnly := e.must(201, domain.RoleAdmin, "POST", "/api/v1/partners/"+site+"/keys",
@@ -135,6 +136,7 @@ func TestExternalErrorPaths(t *testing.T) {
 // in the store, so the last three reach the two processes within well under the second it takes the
 // limit to let one more call through.
 func TestLookupRateLimitAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	second := &env{t: t, tokens: e.tokens, queue: e.queue}
@@ -165,6 +167,7 @@ func TestLookupRateLimitAcrossProcesses(t *testing.T) {
 
 // The limiter itself, exact at its boundary for both contract limits.
 func TestRateLimitBoundary(t *testing.T) {
+	t.Parallel()
 	st := newEnv(t).st
 	for _, limit := range []int{api.LookupLimit, api.ReturnLimit} {
 		key := "boundary/" + time.Now().String()

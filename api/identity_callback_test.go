@@ -52,6 +52,7 @@ func withoutPolling(e *env) {
 // A callback that cannot be passed on to the identity check (Temporal unreachable) is answered 503, so
 // Signicat tries again; its retry, once Temporal answers, passes it on and wakes the check.
 func TestIdentityCallbackRetriedWhileTemporalUnreachable(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim), withoutPolling)
 	outage := newTemporalOutage(t, e.tc)

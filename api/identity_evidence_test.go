@@ -23,6 +23,7 @@ import (
 // An accepted check's result archive is kept, sealed, before Signicat's copy is deleted; the officer and
 // the security controller can download it (every download audited), other roles cannot.
 func TestIdentityEvidenceKeptAndDownloaded(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, check := e.identityCase()
@@ -92,6 +93,7 @@ func withoutEvidenceKey(e *env) {
 
 // When the result archive cannot be kept, Signicat's copy is not deleted: the check retries keeping it.
 func TestIdentityEvidenceNotKeptProviderCopyStays(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim), withoutEvidenceKey)
 	ref, check := e.identityCase()

@@ -100,6 +100,7 @@ func identityResult(t *testing.T, c map[string]any) map[string]any {
 }
 
 func TestIdentityCheckAcceptedThroughCallback(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, check := e.identityCase()
@@ -144,6 +145,7 @@ func TestIdentityCheckAcceptedThroughCallback(t *testing.T) {
 }
 
 func TestIdentityCheckCallbackDroppedPollingCompletes(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	sim.SetFaults(signicatsim.Faults{Callbacks: signicatsim.CallbacksDrop})
@@ -170,6 +172,7 @@ func TestIdentityCheckCallbackDroppedPollingCompletes(t *testing.T) {
 }
 
 func TestIdentityCheckDuplicateCallbacks(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	sim.SetFaults(signicatsim.Faults{Callbacks: signicatsim.CallbacksDuplicate})
@@ -190,6 +193,7 @@ func TestIdentityCheckDuplicateCallbacks(t *testing.T) {
 }
 
 func TestIdentityCallbackForgedAuthorization(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, check := e.identityCase()
@@ -210,6 +214,7 @@ func TestIdentityCallbackForgedAuthorization(t *testing.T) {
 }
 
 func TestIdentityCheckDateOfBirthMismatchFlagged(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, check := e.identityCase()
@@ -233,6 +238,7 @@ func pngDataURL() string {
 }
 
 func TestIdentityCheckStaffAttendedImages(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, _ := e.identityCase()
@@ -280,6 +286,7 @@ func TestIdentityCheckStaffAttendedImages(t *testing.T) {
 // Names the provider returns with a NUL and a bidirectional override are cleaned before they are compared
 // and stored: the check completes at once, accepted, with no mismatch, and nothing of it is retried.
 func TestIdentityCheckProviderTextCleaned(t *testing.T) {
+	t.Parallel()
 	var sim *signicatsim.Sim
 	e := newEnv(t, withIdentity(&sim))
 	ref, check := e.identityCase()

@@ -17,6 +17,7 @@ import (
 // A WhatsApp template with an approved Content template goes out as that template with its variables,
 // numbered as the template lists them: outside the 24-hour session WhatsApp takes nothing else (63016).
 func TestWhatsAppTemplateSentWithContentSid(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	f := p.twilio.Faults()
@@ -53,6 +54,7 @@ func TestWhatsAppTemplateSentWithContentSid(t *testing.T) {
 }
 
 func TestTemplateContentVariablesChecked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range []struct {
 		body  map[string]any
@@ -73,6 +75,7 @@ func TestTemplateContentVariablesChecked(t *testing.T) {
 
 // An e-mail template with an HTML part goes out with both parts: text/plain, then text/html.
 func TestEmailSentWithHTMLPart(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	e.must(http.StatusCreated, domain.RoleSecurityController, "POST", "/api/v1/message-templates", map[string]any{
@@ -108,6 +111,7 @@ func (e *env) runCosts(name string) (int, error) {
 // A message Twilio cannot price (it no longer knows it, or states no price) is skipped and marked; the
 // messages after it are priced all the same.
 func TestMessageCostsSkipWhatCannotBePriced(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	f := p.twilio.Faults()

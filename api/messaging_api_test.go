@@ -142,6 +142,7 @@ func wantProblem(t *testing.T, r resp, status int, what string) {
 // Twilio's status callbacks: only a signature over our public URL moves a message; repeats change nothing,
 // a receipt arriving late never moves a message back, and every event is in the history once.
 func TestMessagingTwilioStatusCallbacks(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Stat", "Us", "1980-01-01")
 	e.accepted("m_hookstatus1", messaging.SMS, person, "+447400123456", "twilio", "SMhook1")
@@ -224,6 +225,7 @@ func TestMessagingTwilioStatusCallbacks(t *testing.T) {
 // An inbound STOP opts the number out (the consents show it), START opts it back in; only signed
 // messages count, and a repeated webhook is one message.
 func TestMessagingTwilioInboundOptOut(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Opt", "Out", "1980-01-01")
 	path := "/api/v1/messaging/twilio/inbound"
@@ -288,6 +290,7 @@ func TestMessagingTwilioInboundOptOut(t *testing.T) {
 // SendGrid's events: a signature over the raw body and timestamp is required; signed events move their
 // messages, and events for messages we do not know are skipped.
 func TestMessagingSendGridEvents(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Mail", "Box", "1980-01-01")
 	e.accepted("m_hookmail1", messaging.Email, person, "mail@example.org", "sendgrid", "sgmsg1")
@@ -336,6 +339,7 @@ func TestMessagingSendGridEvents(t *testing.T) {
 
 // Without a token or key configured, the webhooks are not there.
 func TestMessagingWebhooksOffWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}}
 	for _, path := range []string{"/api/v1/messaging/twilio/status?m=x", "/api/v1/messaging/twilio/inbound"} {
@@ -349,6 +353,7 @@ func TestMessagingWebhooksOffWithoutSecrets(t *testing.T) {
 // Sending: bad requests name the field and send nothing; a good one answers 201 with the stored message,
 // suppressed when it cannot go (here: no provider), once per Idempotency-Key.
 func TestMessagingSendValidation(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Send", "Er", "1980-01-01")
 	bad := []struct {
@@ -447,6 +452,7 @@ func TestMessagingSendValidation(t *testing.T) {
 
 // Templates: a bad version names the field and adds nothing; a good one is the next version.
 func TestMessagingTemplates(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	before := e.count(`SELECT count(*) FROM message_templates`)
 	bad := []struct {
@@ -496,6 +502,7 @@ func TestMessagingTemplates(t *testing.T) {
 // Consent: a bad request names the field and records nothing; a person with no address on the channel is
 // 409; recorded consent shows, and something said earlier does not overwrite what was said later.
 func TestMessagingConsents(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Con", "Sent", "1980-01-01") // a mobile, no e-mail
 	put := func(role domain.Role, channel string, body any) resp {
@@ -556,6 +563,8 @@ func TestMessagingConsents(t *testing.T) {
 
 // The reminder policy: bad values name the field and change nothing; a good one is saved (sorted) and
 // the answer says how many running clearances were told.
+//
+// Not parallel: a new policy is signalled to every running clearance workflow in the namespace.
 func TestMessagingReminderPolicy(t *testing.T) {
 	e := newHookEnv(t)
 	orig := e.must(http.StatusOK, domain.RoleAuditor, "GET", "/api/v1/reminder-policy", nil)
@@ -609,6 +618,7 @@ func TestMessagingReminderPolicy(t *testing.T) {
 
 // Contact groups: each kind takes exactly its field; unknown ids name the field; names are unique.
 func TestMessagingGroups(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	site := e.must(http.StatusCreated, domain.RoleAdmin, "POST", "/api/v1/locations",
 		map[string]any{"code": "SA", "name": "Site A"})["id"].(string)
@@ -671,6 +681,7 @@ func TestMessagingGroups(t *testing.T) {
 // Broadcasts: bad requests name the field and start nothing; a good one runs (here every message is
 // suppressed: no provider), once per Idempotency-Key, shows its progress, and closes.
 func TestMessagingBroadcastValidation(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	withMobile := e.createPerson("Has", "Mobile", "1980-01-01")
 	noMobile := e.must(http.StatusCreated, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{
@@ -768,6 +779,7 @@ func TestMessagingBroadcastValidation(t *testing.T) {
 
 // A person's preferred channel goes in and comes back; a bad one names the field.
 func TestMessagingPreferredChannel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := e.must(http.StatusCreated, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{"firstName": "Pref",
 		"lastName": "Erred", "dateOfBirth": "1980-01-01", "preferredChannel": "whatsapp"})

@@ -113,6 +113,7 @@ var reminderVars = map[string]string{"Level": "SC", "ValidTo": "2031-01-31", "Da
 // Messages on all three channels go through the real SDKs, are accepted once each, and move to delivered
 // on signed receipts; the SMS's cost arrives when costs are read; the history holds every step once.
 func TestMessagesOnEveryChannelDelivered(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123456", "ada@example.org")
@@ -183,6 +184,7 @@ func TestMessagesOnEveryChannelDelivered(t *testing.T) {
 // STOP is honoured: the reply opts the number out, and the next SMS is recorded suppressed and never
 // reaches Twilio. START opts back in.
 func TestStopHonoured(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123457", "")
@@ -226,6 +228,7 @@ func TestStopHonoured(t *testing.T) {
 // A number that opted out at Twilio only (we never heard the STOP) is refused with 21610: the message is
 // recorded suppressed and the number opted out here too.
 func TestTwilio21610OptsOut(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123458", "")
@@ -251,6 +254,7 @@ func TestTwilio21610OptsOut(t *testing.T) {
 
 // WhatsApp needs recorded consent: without it the message is suppressed and never reaches Twilio.
 func TestWhatsAppWithoutConsentSuppressed(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123459", "")
@@ -265,6 +269,7 @@ func TestWhatsAppWithoutConsentSuppressed(t *testing.T) {
 
 // An e-mail unsubscribe (a signed SendGrid event) opts the address out: the next e-mail is suppressed.
 func TestEmailUnsubscribeHonoured(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("", "grace@example.org")
@@ -289,6 +294,7 @@ func TestEmailUnsubscribeHonoured(t *testing.T) {
 // A broadcast reaches every member with a UK mobile once (a shared number once), shows its progress,
 // tallies the replies by keyword live and lists who has not replied.
 func TestBroadcastRepliesTallied(t *testing.T) {
+	t.Parallel()
 	var p providers
 	e := newEnv(t, withProviders(&p))
 	mobiles := []string{"07400 200001", "07400 200002", "07400 200003", "07400 200004", "", "07400 200001"}

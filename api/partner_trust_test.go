@@ -62,6 +62,7 @@ func withoutLoopbackPartners() envOption { return func(e *env) { e.strictPartner
 // validFrom long past, dates outside the calendar the system keeps) is refused with 422 naming the field,
 // audited, and changes nothing: the case waits for the partner, no clearance is written, no answer kept.
 func TestPartnerReturnOutOfBounds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	bpss := e.delegate(site, "aftercare", "BPSS")
@@ -125,6 +126,7 @@ func TestPartnerReturnOutOfBounds(t *testing.T) {
 
 // The officer's route checks the same bounds: 422 naming the field, and the case is left open.
 func TestOfficerOutcomeOutOfBounds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ref := e.openCase(e.createPerson("Jane", "Davies", "1985-04-12"), "aftercare", "BPSS")
 	officer := e.users[domain.RoleVettingOfficer].ID.String()
@@ -159,6 +161,7 @@ func TestOfficerOutcomeOutOfBounds(t *testing.T) {
 // A partnerCaseId used again with another body is a conflict, never a silent drop of the new outcome;
 // the same body again gets the first answer.
 func TestPartnerCaseIDReuse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	first, second := e.delegate(site, "new", "SC"), e.delegate(site, "new", "SC")
@@ -215,6 +218,7 @@ func TestPartnerCaseIDReuse(t *testing.T) {
 // Two returns sent at once under one partnerCaseId for two cases: one is carried out, the other is 409,
 // and the other case still waits for its partner. A return the case refuses frees its partnerCaseId.
 func TestPartnerCaseIDClaimedOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	from, to := validity(-30, 5)
@@ -267,6 +271,7 @@ func TestPartnerCaseIDClaimedOnce(t *testing.T) {
 // person whose only case is open are found with no clearance, and neither the refusal nor the level
 // asked for is in the answer or in the disclosure recorded.
 func TestLookupDisclosesHeldClearancesOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	officer := e.users[domain.RoleVettingOfficer].ID.String()
@@ -317,6 +322,7 @@ func TestLookupDisclosesHeldClearancesOnly(t *testing.T) {
 // not clean text or too long, a NUL in it say, is refused at the request boundary like any field: 400
 // naming it.)
 func TestReturnUnknownCaseRefIs404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	for _, ref := range []string{"v_nosuchcase00000000000000", "V_X", "not a reference", "../../etc", strings.Repeat("v", 400)} {
@@ -334,6 +340,7 @@ func TestReturnUnknownCaseRefIs404(t *testing.T) {
 
 // RFC 9110: the authentication scheme is case-insensitive, for partner keys and staff tokens alike.
 func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
@@ -357,6 +364,7 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 // chain, and every call is counted; the address is refused with 429 and Retry-After once past its
 // allowance, even with a good key.
 func TestBadKeyFloodIsBoundedAndCounted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	chainBefore := e.count(`SELECT count(*) FROM audit_log`)
@@ -396,6 +404,7 @@ func TestBadKeyFloodIsBoundedAndCounted(t *testing.T) {
 
 // Any external call that fails inside, with a 5xx, still leaves an audit entry with the status answered.
 func TestExternalServerErrorIsAudited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	e.createPerson("Jane", "Davies", "1985-04-12")
@@ -425,6 +434,7 @@ func TestExternalServerErrorIsAudited(t *testing.T) {
 // A partner base URL must be https, without user name, query or fragment, and not an internal address;
 // http and loopback only in loopback development.
 func TestPartnerBaseURLRefusals(t *testing.T) {
+	t.Parallel()
 	strict := newEnv(t, withoutLoopbackPartners())
 	dev := newEnv(t)
 	for _, u := range []string{"http://vetting.example", "https://user:pass@vetting.example", "https://vetting.example/#x",
@@ -451,6 +461,7 @@ func TestPartnerBaseURLRefusals(t *testing.T) {
 // However a partner cannot be reached (nothing listens, its name does not resolve, TLS fails, its name
 // resolves to an address not allowed), the caller gets one answer, which tells it nothing of the cause.
 func TestUnreachablePartnerHasOneWording(t *testing.T) {
+	t.Parallel()
 	strict := newEnv(t, withoutLoopbackPartners())
 	dev := newEnv(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -501,6 +512,7 @@ func TestUnreachablePartnerHasOneWording(t *testing.T) {
 // names its field, nothing changes, and each call is in the audit log (or, without a valid key, counted
 // against its address) with the status answered.
 func TestPartnerEndpointsBadInputSweep(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	ref := e.delegate(site, "new", "SC")
@@ -590,6 +602,7 @@ type panicky struct{ client.Client }
 
 // A panic inside an external call is answered 500 and still leaves the call's audit entry.
 func TestExternalPanicIsAudited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	ref := e.delegate(site, "new", "SC")

@@ -17,6 +17,7 @@ import (
 // freeze the case: the action is refused at once, the timeline shows the failure without the text, the
 // security controllers are told, and the next note through the API is recorded within seconds.
 func TestRefusedNoteDoesNotFreezeTheCase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ref := e.openCase(e.createPerson("Jane", "Davies", "1985-04-12"), "new", "SC")
 	officer := e.users[domain.RoleVettingOfficer].ID
@@ -58,6 +59,7 @@ func TestRefusedNoteDoesNotFreezeTheCase(t *testing.T) {
 // is stored, never refused: the webhooks are answered as usual (Twilio would retry a failure for ever), a
 // message's newlines are kept.
 func TestTwilioWebhookTextCleaned(t *testing.T) {
+	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Opt", "Out", "1980-01-01")
 	in := "/api/v1/messaging/twilio/inbound"

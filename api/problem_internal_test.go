@@ -16,6 +16,7 @@ import (
 // An action a workflow could not record because the database refused its data is answered 422 with a
 // problem+json saying so, not 500.
 func TestUnprocessableRejectionIs422(t *testing.T) {
+	t.Parallel()
 	gin.SetMode(gin.TestMode)
 	w := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(w)

@@ -22,6 +22,7 @@ import (
 
 // Bad input is answered 400 problem+json naming the field, and nothing is written.
 func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Owen", "Price", "1970-01-01")
 	ref := e.openCase(person, "new", "SC")
@@ -106,6 +107,7 @@ func TestBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
 }
 
 func TestPersonsCRUDSearchAndConflicts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sup := e.must(201, domain.RoleAdmin, "POST", "/api/v1/suppliers", map[string]any{"name": "Beacon Aerospace", "tier": 1})
 	loc := e.must(201, domain.RoleAdmin, "POST", "/api/v1/locations", map[string]any{"code": "FAR", "name": "Farnborough"})
@@ -140,6 +142,7 @@ func TestPersonsCRUDSearchAndConflicts(t *testing.T) {
 // 401 for missing or bad credentials, 403 for a role that may not act; sensitive fields only for roles
 // entitled to them.
 func TestAuthAndSensitiveFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.createPerson("Siobhan", "O'Neill", "1982-07-08")
 	r := e.call("", "GET", "/api/v1/persons/"+id, nil)
@@ -173,6 +176,7 @@ func TestAuthAndSensitiveFields(t *testing.T) {
 
 // With Temporal or the database unreachable the API answers 503 and writes nothing.
 func TestDependenciesUnavailable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Tomasz", "Nowak", "1975-05-05")
 	dead, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: nopLogger{}})
@@ -217,6 +221,7 @@ func TestDependenciesUnavailable(t *testing.T) {
 
 // Every registered route is in the OpenAPI document, with its method.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.call("", "GET", "/api/openapi.json", nil)
 	var doc struct {
@@ -262,6 +267,7 @@ func urlQuery(s string) string { return neturl.QueryEscape(s) }
 
 // The case worker console is served, with a content security policy that lets it run only its own code.
 func TestConsoleIsServed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	page := e.call("", "GET", "/", nil)
 	if page.status != 200 || !strings.Contains(string(page.body), `<script src="/ui/app.js">`) {
@@ -283,6 +289,7 @@ func TestConsoleIsServed(t *testing.T) {
 // A case opened while no worker runs is not lost: the API answers 202 with its reference, and the case
 // reaches the officer once a worker starts.
 func TestCaseOpenedWithoutWorkerGoesOnLater(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	person := e.createPerson("Kwame", "Mensah", "1991-11-11")
 	idle := &env{t: t, tokens: e.tokens, queue: "no-worker-" + e.queue}

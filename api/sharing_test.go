@@ -67,6 +67,7 @@ func validity(days, years int) (from, to string) {
 }
 
 func TestSharingBetweenTwoOrganisations(t *testing.T) {
+	t.Parallel()
 	p := newPair(t)
 	acme, beacon := p.acme, p.beacon
 

@@ -15,6 +15,7 @@ import (
 // The API shows a timeline event as it always did: every field of domain.CaseEvent (the history payload)
 // but its case reference, which the case it is shown with names already.
 func TestTimelineEventIsTheCaseEventWithoutItsCaseRef(t *testing.T) {
+	t.Parallel()
 	actor := uuid.New()
 	ev := domain.CaseEvent{CaseRef: domain.NewCaseRef(), Seq: 3, At: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 		Kind: "note", ActorID: &actor, ActorName: "A. Officer", Summary: "a note", Detail: map[string]any{"text": "x"}}
