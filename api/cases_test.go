@@ -85,7 +85,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		ref, e.users[domain.RoleVettingOfficer].ID); n != 1 {
 		t.Fatal("the outcome's audit entry does not name the officer")
 	}
-	e.recordHistory(ref, "vetting_case_cleared")
+	e.recordHistory(ref, "cleared")
 	// The logs tell what happened without saying to whom.
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"route":"/api/v1/cases/:caseRef/outcome"`) {
@@ -150,7 +150,7 @@ func TestCaseTransitionsRefused(t *testing.T) {
 		t.Fatalf("status after information received = %v", c["status"])
 	}
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "refused"})
-	e.recordHistory(ref, "vetting_case_refused_after_information")
+	e.recordHistory(ref, "refused_after_information")
 	before := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1`, ref)
 	for _, path := range []string{"/notes", "/owner", "/outcome"} {
 		r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+path,

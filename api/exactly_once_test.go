@@ -135,7 +135,7 @@ func TestSecondOpenCaseEndsItself(t *testing.T) {
 	require.NoError(t, e.tc.GetWorkflow(ctx, workflows.VettingCaseWorkflowID(second), "").Get(ctx, &ended),
 		"the second case's workflow completes")
 	assert.Equal(t, first, ended.DuplicateOf)
-	e.recordHistory(second, "vetting_case_duplicate")
+	e.recordHistory(second, "duplicate")
 	assert.Zero(t, e.count(`SELECT count(*) FROM vetting_cases WHERE case_ref = $1`, second))
 	assert.Equal(t, audit, e.count(`SELECT count(*) FROM audit_log`), "the second case wrote to the audit log")
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM identity_checks`))
@@ -307,7 +307,7 @@ func TestBroadcastNotOrphanedWhenTemporalDown(t *testing.T) {
 		e.must(200, domain.RoleSecurityController, "POST", "/api/v1/broadcasts/"+id+"/close", nil)
 		wid := workflows.BroadcastWorkflowID(mustUUID(t, id))
 		require.NoError(t, e.tc.GetWorkflow(context.Background(), wid, "").Get(context.Background(), nil))
-		e.recordWorkflowHistory(wid, "broadcast_owns_row")
+		e.recordWorkflowHistory(wid, "owns_row")
 	}
 }
 
