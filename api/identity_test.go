@@ -141,6 +141,7 @@ func TestIdentityCheckAcceptedThroughCallback(t *testing.T) {
 	assert.Equal(t, 1, testenv.Count(t, e.database, `SELECT count(*) FROM identity_callbacks`))
 	assert.Equal(t, 1, testenv.Count(t, e.database,
 		`SELECT count(*) FROM audit_log WHERE action = 'identity.provider_data.deleted'`))
+	e.recordAll("identity_accepted")
 }
 
 func TestIdentityCheckCallbackDroppedPollingCompletes(t *testing.T) {

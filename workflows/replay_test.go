@@ -205,7 +205,7 @@ func TestEveryPatchReplayedOnBothSides(t *testing.T) {
 			if len(types) == 0 {
 				t.Fatalf("no recorded history holds the marker of GetVersion %q: record one that goes through its new side", id)
 			}
-			// The old side: a history of the same workflow recorded by code from before the patch.
+			// The old side: a history of the same workflow recorded by code without the patch.
 			if !git {
 				t.Skip("no git checkout: which histories predate the patch is not known")
 			}
@@ -246,18 +246,14 @@ func introducedIn(t *testing.T, id string) string {
 	return ""
 }
 
-// predates reports whether the code of commit came before the patch: an ancestor of it other than
-// itself (any commit of the history, when the patch is not committed yet). A commit this checkout does
-// not have predates nothing.
+// predates reports whether the code of commit came before the patch: commit does not hold it (the patch
+// is neither commit nor one of its ancestors; a branch that had not merged it yet counts). Any commit
+// this checkout has predates a patch not yet committed; a commit it does not have predates nothing.
 func predates(commit, patch string) bool {
-	if patch == "" {
-		return exec.Command("git", "merge-base", "--is-ancestor", commit, "HEAD").Run() == nil
-	}
-	full, err := exec.Command("git", "rev-parse", "--verify", "--quiet", commit+"^{commit}").Output()
-	if err != nil || strings.TrimSpace(string(full)) == patch {
+	if exec.Command("git", "rev-parse", "--verify", "--quiet", commit+"^{commit}").Run() != nil {
 		return false
 	}
-	return exec.Command("git", "merge-base", "--is-ancestor", commit, patch).Run() == nil
+	return patch == "" || exec.Command("git", "merge-base", "--is-ancestor", patch, commit).Run() != nil
 }
 
 // The replay test fails on a non-deterministic change. Planted here: a timer the case workflow starts

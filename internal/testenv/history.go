@@ -54,6 +54,7 @@ func RecordQueue(t testing.TB, c client.Client, queue, scenario string, max int)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	time.Sleep(2 * time.Second) // the server's visibility lists a workflow shortly after it is written
 	var runs []*workflowpb.WorkflowExecutionInfo
 	var token []byte
 	for {
