@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -303,7 +302,7 @@ func TestBroadcastNotOrphanedWhenTemporalDown(t *testing.T) {
 	e.waitBroadcastSent(id)
 	assert.Len(t, p.smsTo("+447400300001"), 1)
 	assert.Len(t, p.smsTo("+447400300002"), 1)
-	if os.Getenv("SA_RECORD_HISTORY") != "" {
+	if testenv.Recording() {
 		e.must(200, domain.RoleSecurityController, "POST", "/api/v1/broadcasts/"+id+"/close", nil)
 		wid := workflows.BroadcastWorkflowID(mustUUID(t, id))
 		require.NoError(t, e.tc.GetWorkflow(context.Background(), wid, "").Get(context.Background(), nil))
