@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func RecordQueue(t testing.TB, c client.Client, queue, scenario string, max int)
 	var token []byte
 	for {
 		r, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("TaskQueue = %q ORDER BY StartTime ASC", queue), NextPageToken: token})
+			Query: fmt.Sprintf("TaskQueue = %q", queue), NextPageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,6 +69,9 @@ func RecordQueue(t testing.TB, c client.Client, queue, scenario string, max int)
 			break
 		}
 	}
+	slices.SortStableFunc(runs, func(a, b *workflowpb.WorkflowExecutionInfo) int {
+		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
+	})
 	seen := map[string]int{}
 	for _, run := range runs {
 		typ := run.GetType().GetName()
