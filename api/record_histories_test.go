@@ -87,3 +87,39 @@ func TestRecordHistoriesOfCaseWithoutBounds(t *testing.T) {
 		"outcome": "cleared", "level": "SC", "validFrom": from, "validTo": to})
 	e.recordAll("without_bounds")
 }
+
+// A clearance cleared with 20 days left: its workflow sends the one nudge due at once (messages through
+// the providers' simulators) and opens the renewal case, which the officer then clears, ending the first
+// clearance's workflow as renewed.
+func TestRecordHistoriesOfClearanceNearExpiry(t *testing.T) {
+	if !testenv.Recording() {
+		t.Skip("records histories for the replay test when SA_RECORD_HISTORY is set")
+	}
+	var p providers
+	e := newEnv(t, withProviders(&p))
+	person := e.createPerson("Alan", "Turing", "1982-06-23")
+	ref := e.openCase(person, "new", "SC")
+	officer := e.users[domain.RoleVettingOfficer].ID.String()
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
+	today := time.Now().UTC()
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
+		"outcome": "cleared", "level": "SC", "validFrom": today.AddDate(0, 0, -30).Format(time.DateOnly),
+		"validTo": today.AddDate(0, 0, 20).Format(time.DateOnly)})
+	var renewal string
+	e.eventually(20*time.Second, func() bool {
+		renewal = ""
+		listed := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases?status=with_officer", nil)
+		for _, it := range listed["items"].([]any) {
+			if c := it.(map[string]any); c["caseRef"] != ref {
+				renewal, _ = c["caseRef"].(string)
+			}
+		}
+		return renewal != ""
+	}, func() string { return "no renewal case opened" })
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+renewal+"/owner", map[string]any{"ownerId": officer})
+	from, to := validity(15, 5)
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+renewal+"/outcome", map[string]any{
+		"outcome": "cleared", "level": "SC", "validFrom": from, "validTo": to})
+	time.Sleep(3 * time.Second) // the first clearance's workflow ends, the nudges are sent
+	e.recordAll("near_expiry_renewed")
+}
