@@ -198,6 +198,13 @@ func changeIDs(t *testing.T) []string {
 	return slices.Compact(ids)
 }
 
+// oldSideUnreachable are the patches whose old side no history can take: code from before them never
+// reached their GetVersion call. Every other patch needs a history that reaches it without the marker.
+var oldSideUnreachable = map[string]string{
+	"broadcast-owns-row": "the call is made only for a broadcast to a group (GroupID), which broadcasts started before had no field for",
+	"one-open-case":      "the call is made only when the first write is refused as CaseAlreadyOpen, which the same commit brought (with its unique index)",
+}
+
 func TestEveryPatchReplayedOnBothSides(t *testing.T) {
 	hs := histories(t)
 	git := gitAvailable()
@@ -213,7 +220,29 @@ func TestEveryPatchReplayedOnBothSides(t *testing.T) {
 			if len(types) == 0 {
 				t.Fatalf("no recorded history holds the marker of GetVersion %q: record one that goes through its new side", id)
 			}
-			// The old side: a history of the same workflow recorded by code without the patch.
+			// The old side taken: a history that reaches the GetVersion call without its marker, so gets
+			// DefaultVersion. A timer planted on that side makes exactly those histories fail.
+			var reached []string
+			for _, h := range hs {
+				if !types[h.typ] || slices.Contains(h.changeIDs, id) {
+					continue
+				}
+				if err := replayWith(quiet, h.path, &plantedTimer{changeID: id, oldSide: true}); err != nil {
+					if !nonDeterminism(err) {
+						t.Errorf("%s with a timer planted on the old side of %q: want a non-determinism error, got: %v", h.path, id, err)
+					}
+					reached = append(reached, filepath.Base(h.path))
+				}
+			}
+			if why, ok := oldSideUnreachable[id]; ok {
+				if len(reached) > 0 {
+					t.Errorf("GetVersion %q is listed as having an old side no history takes (%s), yet %v take it", id, why, reached)
+				}
+			} else if len(reached) == 0 {
+				t.Errorf("no recorded history reaches GetVersion %q without its marker: record one, with the code before the patch, that goes through the place it changed", id)
+			}
+			t.Logf("%q: old side taken by %v", id, reached)
+			// The old side recorded: a history of the same workflow recorded by code without the patch.
 			if !git {
 				t.Skip("no git checkout: which histories predate the patch is not known")
 			}
@@ -315,34 +344,36 @@ func nonDeterminism(err error) bool {
 }
 
 // plantedTimer is a workflow interceptor that starts a timer whenever the workflow takes the new side of
-// a GetVersion patch: a command the recorded histories do not have.
+// a GetVersion patch (the old side, DefaultVersion, with oldSide): a command the recorded histories do not
+// have.
 type plantedTimer struct {
 	interceptor.WorkerInterceptorBase
 	changeID string
+	oldSide  bool
 }
 
 func (p *plantedTimer) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
-	return &plantedInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, changeID: p.changeID}
+	return &plantedInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, planted: p}
 }
 
 type plantedInbound struct {
 	interceptor.WorkflowInboundInterceptorBase
-	changeID string
+	planted *plantedTimer
 }
 
 func (i *plantedInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
 	return i.Next.Init(&plantedOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound},
-		changeID: i.changeID})
+		planted: i.planted})
 }
 
 type plantedOutbound struct {
 	interceptor.WorkflowOutboundInterceptorBase
-	changeID string
+	planted *plantedTimer
 }
 
 func (o *plantedOutbound) GetVersion(ctx workflow.Context, changeID string, minSupported, maxSupported workflow.Version) workflow.Version {
 	v := o.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
-	if changeID == o.changeID && v != workflow.DefaultVersion {
+	if changeID == o.planted.changeID && (v == workflow.DefaultVersion) == o.planted.oldSide {
 		o.Next.NewTimer(ctx, time.Hour)
 	}
 	return v
