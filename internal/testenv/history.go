@@ -40,7 +40,7 @@ func RecordHistory(t testing.TB, c client.Client, workflowID, scenario string) {
 	if !Recording() {
 		return
 	}
-	h := history(t, c, workflowID)
+	h := history(t, c, workflowID, "")
 	writeHistory(t, h, scenario)
 }
 
@@ -83,13 +83,14 @@ func RecordQueue(t testing.TB, c client.Client, queue, scenario string, max int)
 		if seen[typ] > 1 {
 			name = fmt.Sprintf("%s-%d", scenario, seen[typ])
 		}
-		writeHistory(t, history(t, c, run.GetExecution().GetWorkflowId()), name)
+		writeHistory(t, history(t, c, run.GetExecution().GetWorkflowId(), run.GetExecution().GetRunId()), name)
 	}
 }
 
-func history(t testing.TB, c client.Client, workflowID string) *historypb.History {
+// history is one run's history (runID "": the latest run's).
+func history(t testing.TB, c client.Client, workflowID, runID string) *historypb.History {
 	t.Helper()
-	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()
