@@ -207,6 +207,17 @@ var oldSideUnreachable = map[string]string{
 
 func TestEveryPatchReplayedOnBothSides(t *testing.T) {
 	hs := histories(t)
+	// Only a history that replays as it is can show where a planted timer is (the others fail
+	// TestRecordedHistoriesReplay).
+	clean := map[string]bool{}
+	replays := func(path string) bool {
+		ok, done := clean[path]
+		if !done {
+			ok = replayWith(quiet, path) == nil
+			clean[path] = ok
+		}
+		return ok
+	}
 	git := gitAvailable()
 	for _, id := range changeIDs(t) {
 		t.Run(id, func(t *testing.T) {
@@ -224,7 +235,7 @@ func TestEveryPatchReplayedOnBothSides(t *testing.T) {
 			// DefaultVersion. A timer planted on that side makes exactly those histories fail.
 			var reached []string
 			for _, h := range hs {
-				if !types[h.typ] || slices.Contains(h.changeIDs, id) {
+				if !types[h.typ] || slices.Contains(h.changeIDs, id) || !replays(h.path) {
 					continue
 				}
 				if err := replayWith(quiet, h.path, &plantedTimer{changeID: id, oldSide: true}); err != nil {
@@ -310,7 +321,7 @@ func TestReplayFailsOnNonDeterministicChange(t *testing.T) {
 			}
 			var through int
 			for _, h := range hs {
-				if !types[h.typ] {
+				if !types[h.typ] || replayWith(quiet, h.path) != nil { // those fail TestRecordedHistoriesReplay
 					continue
 				}
 				err := replayWith(quiet, h.path, &plantedTimer{changeID: id})
