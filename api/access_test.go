@@ -312,6 +312,7 @@ func TestAccessGrantLifecycle(t *testing.T) {
 		t.Fatalf("audit trail out of order: %v", actions)
 	}
 
+	e.recordAll("grant_lifecycle")
 }
 
 // A clearance suspended takes the person's access away at once: the grant resting on it is revoked and the
@@ -379,6 +380,7 @@ func TestClearanceSuspendedRevokesAccess(t *testing.T) {
 		t.Fatalf("a new grant after reinstatement: %d %s", r.status, r.body)
 	}
 	waitFor(t, 10*time.Second, "the new grant's level never reached the record", func() bool { _, ok := e.labOn(person); return ok })
+	e.recordAll("clearance_suspended")
 }
 
 // Grants the rules refuse are refused with a reason, and write nothing: no row, no workflow. A request
@@ -642,6 +644,7 @@ func TestAccessEventsLiveStream(t *testing.T) {
 	if next.Door != "Site A gate" || next.Seq <= ev.Seq {
 		t.Fatalf("after reconnecting from %s the stream sent %+v", first.id, next)
 	}
+	e.recordAll("events_live_stream")
 }
 
 // Only security controllers and admins set a level's policy; auditors cannot request grants.
@@ -746,6 +749,7 @@ func TestAccessSyncProgress(t *testing.T) {
 	if n := len(e.sim.Users()); n != persons {
 		t.Fatalf("CredoID holds %d users, want %d", n, persons)
 	}
+	e.recordAll("sync_progress")
 }
 
 // A cardholder written for a person whose link was never saved (the worker died between the two) is linked

@@ -86,7 +86,6 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		ref, e.users[domain.RoleVettingOfficer].ID); n != 1 {
 		t.Fatal("the outcome's audit entry does not name the officer")
 	}
-	e.recordHistory(ref, "vetting_case_cleared")
 	// The logs tell what happened without saying to whom.
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"route":"/api/v1/cases/:caseRef/outcome"`) {
@@ -109,6 +108,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM clearances WHERE source_case_ref = $1 AND status = 'superseded'`, ref); n != 1 {
 		t.Fatal("the first clearance was not superseded")
 	}
+	e.recordAll("cleared_then_renewed")
 }
 
 // Officer actions the case's state does not allow are refused with 409 and change nothing.
@@ -152,7 +152,7 @@ func TestCaseTransitionsRefused(t *testing.T) {
 		t.Fatalf("status after information received = %v", c["status"])
 	}
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "refused"})
-	e.recordHistory(ref, "vetting_case_refused_after_information")
+	e.recordAll("refused_after_information")
 	before := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1`, ref)
 	for _, path := range []string{"/notes", "/owner", "/outcome"} {
 		r = e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+path,

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -138,7 +137,7 @@ func TestSecondOpenCaseEndsItself(t *testing.T) {
 	require.NoError(t, e.tc.GetWorkflow(ctx, workflows.VettingCaseWorkflowID(second), "").Get(ctx, &ended),
 		"the second case's workflow completes")
 	assert.Equal(t, first, ended.DuplicateOf)
-	e.recordHistory(second, "vetting_case_duplicate")
+	e.recordHistory(second, "duplicate")
 	assert.Zero(t, e.count(`SELECT count(*) FROM vetting_cases WHERE case_ref = $1`, second))
 	assert.Equal(t, audit, e.count(`SELECT count(*) FROM audit_log`), "the second case wrote to the audit log")
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM identity_checks`))
@@ -309,11 +308,11 @@ func TestBroadcastNotOrphanedWhenTemporalDown(t *testing.T) {
 	e.waitBroadcastSent(id)
 	assert.Len(t, p.smsTo("+447400300001"), 1)
 	assert.Len(t, p.smsTo("+447400300002"), 1)
-	if os.Getenv("SA_RECORD_HISTORY") != "" {
+	if testenv.Recording() {
 		e.must(200, domain.RoleSecurityController, "POST", "/api/v1/broadcasts/"+id+"/close", nil)
 		wid := workflows.BroadcastWorkflowID(mustUUID(t, id))
 		require.NoError(t, e.tc.GetWorkflow(context.Background(), wid, "").Get(context.Background(), nil))
-		e.recordWorkflowHistory(wid, "broadcast_owns_row")
+		e.recordWorkflowHistory(wid, "owns_row")
 	}
 }
 

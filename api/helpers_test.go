@@ -9,16 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
@@ -281,38 +277,27 @@ func problemField(t *testing.T, r resp) string {
 	return errs[0].(map[string]any)["field"].(string)
 }
 
-// recordHistory writes a case workflow's event history to workflows/testdata/<name>.json when
-// SA_RECORD_HISTORY is set, for the replay test that keeps running cases replayable across changes:
+// recordHistory records a case workflow's event history for the replay test when SA_RECORD_HISTORY is set
+// (testenv.RecordHistory: workflows/testdata/histories/VettingCase/<scenario>.<commit>.json, never
+// overwritten):
 //
 //	SA_RECORD_HISTORY=1 go test ./api -run 'TestCaseClearedEndToEnd|TestCaseTransitionsRefused'
-func (e *env) recordHistory(ref, name string) {
+func (e *env) recordHistory(ref, scenario string) {
 	e.t.Helper()
-	e.recordWorkflowHistory(workflows.VettingCaseWorkflowID(ref), name)
+	e.recordWorkflowHistory(workflows.VettingCaseWorkflowID(ref), scenario)
 }
 
-// recordWorkflowHistory is recordHistory for any workflow (the replayer knows VettingCase and Broadcast).
-func (e *env) recordWorkflowHistory(workflowID, name string) {
+// recordWorkflowHistory is recordHistory for any workflow.
+func (e *env) recordWorkflowHistory(workflowID, scenario string) {
 	e.t.Helper()
-	if os.Getenv("SA_RECORD_HISTORY") == "" {
-		return
-	}
-	it := e.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
-	var h historypb.History
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", name+".json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	testenv.RecordHistory(e.t, e.tc, workflowID, scenario)
+}
+
+// recordAll records every workflow the test ran on its task queue (up to three of each type), when
+// SA_RECORD_HISTORY is set.
+func (e *env) recordAll(scenario string) {
+	e.t.Helper()
+	testenv.RecordQueue(e.t, e.tc, e.queue, scenario, 3)
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

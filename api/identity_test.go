@@ -142,6 +142,7 @@ func TestIdentityCheckAcceptedThroughCallback(t *testing.T) {
 	assert.Equal(t, 1, testenv.Count(t, e.database, `SELECT count(*) FROM identity_callbacks`))
 	assert.Equal(t, 1, testenv.Count(t, e.database,
 		`SELECT count(*) FROM audit_log WHERE action = 'identity.provider_data.deleted'`))
+	e.recordAll("identity_accepted")
 }
 
 func TestIdentityCheckCallbackDroppedPollingCompletes(t *testing.T) {
@@ -169,6 +170,7 @@ func TestIdentityCheckCallbackDroppedPollingCompletes(t *testing.T) {
 	}, func() string { return "no second attempt" })
 	assert.EqualValues(t, 2, second["attempt"])
 	assert.Equal(t, 1, sim.Stats().DossiersCreated, "the person's dossier is reused")
+	e.recordAll("identity_polled")
 }
 
 func TestIdentityCheckDuplicateCallbacks(t *testing.T) {
@@ -229,6 +231,7 @@ func TestIdentityCheckDateOfBirthMismatchFlagged(t *testing.T) {
 	}
 	e.eventually(5*time.Second, func() bool { return flagged() > 0 }, func() string { return "the mismatch is not flagged to staff" })
 	assert.Equal(t, 1, flagged(), "the mismatch is flagged to staff once")
+	e.recordAll("identity_mismatch")
 }
 
 // pngDataURL is a small image with a PNG signature.
@@ -281,6 +284,7 @@ func TestIdentityCheckStaffAttendedImages(t *testing.T) {
 	again := e.call(domain.RoleCaseWorker, "POST", path, map[string]any{"documentType": "passport",
 		"front": pngDataURL(), "selfie": pngDataURL()})
 	assert.Equal(t, http.StatusConflict, again.status, "no check runs any more: %s", again.body)
+	e.recordAll("identity_staff_attended")
 }
 
 // Names the provider returns with a NUL and a bidirectional override are cleaned before they are compared

@@ -179,6 +179,7 @@ func TestMessagesOnEveryChannelDelivered(t *testing.T) {
 	if list["total"].(float64) != 1 {
 		t.Errorf("outbox search found %v, want the 1 SMS", list["total"])
 	}
+	e.recordAll("every_channel")
 }
 
 // STOP is honoured: the reply opts the number out, and the next SMS is recorded suppressed and never
@@ -355,4 +356,5 @@ func TestBroadcastRepliesTallied(t *testing.T) {
 	if n := testenv.Count(t, e.database, `SELECT count(*) FROM broadcast_recipients WHERE replied_at IS NOT NULL`); n != 3 {
 		t.Errorf("%d replies tallied after closing, want 3", n)
 	}
+	e.recordAll("replies_tallied")
 }

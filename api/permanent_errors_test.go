@@ -52,7 +52,7 @@ func TestRefusedNoteDoesNotFreezeTheCase(t *testing.T) {
 		t.Fatalf("%d recording failures notified to the security controller, want 1", n)
 	}
 	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "withdrawn"})
-	e.recordHistory(ref, "vetting_case_recording_failed")
+	e.recordHistory(ref, "recording_failed")
 }
 
 // Text in Twilio's webhooks that no line may hold (a NUL, a bidirectional override) is dropped before it

@@ -22,17 +22,8 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) worker.
 
 // Register adds SignetAssure's workflows and activities to a worker or a test environment.
 func Register(r worker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflow(workflows.VettingCase)
-	r.RegisterWorkflow(workflows.PartnerHealth)
-	r.RegisterWorkflow(workflows.AuditCheckpoint)
-	r.RegisterWorkflow(workflows.AccessGrant)
-	r.RegisterWorkflow(workflows.AccessReview)
-	r.RegisterWorkflow(workflows.AccessSync)
-	r.RegisterWorkflow(workflows.AccessEvents)
-	r.RegisterWorkflow(workflows.ClearanceLifecycle)
-	r.RegisterWorkflow(workflows.Broadcast)
-	r.RegisterWorkflow(workflows.SendOne)
-	r.RegisterWorkflow(workflows.IdentityCheck)
-	r.RegisterWorkflow(workflows.MessageCosts)
+	for _, wf := range workflows.All() {
+		r.RegisterWorkflow(wf)
+	}
 	r.RegisterActivity(acts)
 }
