@@ -575,17 +575,13 @@ func unmarshalledFields(t reflect.Type, seen map[reflect.Type]bool) []string {
 	return out
 }
 
-// Every payload in the recorded histories (testdata, and testdata/histories) decodes, every field known,
+// Every payload in the recorded histories (testdata/histories/<type>/) decodes, every field known,
 // into the type that takes it today: the histories' workflows inputs and results, activities' inputs and
 // results, updates' and signals' arguments and results. A field renamed or removed that a recorded history
 // still holds fails here, as it would fail (or be lost) for a workflow running since.
 func TestRecordedPayloadsDecode(t *testing.T) {
-	var files []string
-	for _, glob := range []string{"testdata/*.json", "testdata/histories/*.json"} {
-		fs, err := filepath.Glob(glob)
-		require.NoError(t, err)
-		files = append(files, fs...)
-	}
+	files, err := filepath.Glob("testdata/histories/*/*.json")
+	require.NoError(t, err)
 	require.NotEmpty(t, files, "recorded histories")
 	wfs, acts := registered(t)
 	handlers := map[string]signature{} // updates and signals, by name; queries are not in history
@@ -597,7 +593,7 @@ func TestRecordedPayloadsDecode(t *testing.T) {
 		}
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(f, "testdata/histories/"), func(t *testing.T) {
 			checkRecordedHistory(t, f, wfs, acts, handlers)
 		})
 	}
