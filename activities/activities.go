@@ -30,7 +30,7 @@ type Activities struct {
 	Access AccessSettings
 	// Messaging sends SMS, WhatsApp and e-mail.
 	Messaging MessagingSettings
-	// Identity verifies identity documents (Signicat Assure).
+	// Identity verifies identity documents (an identity.Provider: Signicat Assure).
 	Identity IdentitySettings
 }
 

@@ -18,27 +18,21 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/identity"
 	"github.com/signetassure/signetassure/partners"
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/store"
 )
-
-// IdentityProviderSignicat names Signicat Assure as the identity provider.
-const IdentityProviderSignicat = "signicat"
 
 // ErrIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
 // repeating it cannot help.
 const ErrIdentityRejected = "IdentityProviderRejected"
 
-// IdentitySettings configure identity verification. A nil Client means no identity provider is
+// IdentitySettings configure identity verification. A nil Provider means no identity provider is
 // configured: the vetting officer checks documents in person.
 type IdentitySettings struct {
-	// Client is the one Assure client of this process, sharing one token source among all activities.
-	Client *signicat.Client
-	// Capture is the provider and process type of the hosted capture flow the subject is sent to
-	// (e.g. onfido / documentSelfie); Attended is the provider staff-uploaded images are verified by.
-	Capture  signicat.CaptureProvider
-	Attended string
+	// Provider is this process's one identity provider (for Signicat Assure, one client sharing one token
+	// source among all activities).
+	Provider identity.Provider
 	// CallbackURL is the notification URL of a case's checks, without the case reference; RedirectURL
 	// is where the subject lands after the capture flow.
 	CallbackURL string
@@ -62,11 +56,11 @@ type IdentityPlan struct {
 
 // IdentityPlan says how identity checks run here; Provider is empty when none is configured.
 func (a *Activities) IdentityPlan(ctx context.Context) (IdentityPlan, error) {
-	if a.Identity.Client == nil {
+	if a.Identity.Provider == nil {
 		return IdentityPlan{}, nil
 	}
 	p := a.Identity.Plan
-	p.Provider = IdentityProviderSignicat
+	p.Provider = a.Identity.Provider.Name()
 	return p, nil
 }
 
@@ -103,11 +97,11 @@ func (a *Activities) StartIdentityCapture(ctx context.Context, ref IdentityRef) 
 	}
 	started := time.Now().UTC()
 	header, hash := callbackSecret()
-	var capture signicat.Capture
+	var capture identity.CaptureFlow
 	dossier, err := a.withDossier(ctx, ref.PersonID, func(dossier string) (err error) {
-		capture, err = a.Identity.Client.StartCapture(ctx, dossier, signicat.StartCapture{
-			Providers: []signicat.CaptureProvider{a.Identity.Capture}, RedirectURL: a.Identity.RedirectURL,
-			NotificationURL: a.Identity.CallbackURL + ref.CaseRef, AuthorizationHeader: header})
+		capture, err = a.Identity.Provider.StartCaptureFlow(ctx, dossier, identity.CaptureRequest{
+			RedirectURL: a.Identity.RedirectURL,
+			Notify:      identity.Notify{URL: a.Identity.CallbackURL + ref.CaseRef, Authorization: header}})
 		return err
 	})
 	if err != nil {
@@ -117,12 +111,12 @@ func (a *Activities) StartIdentityCapture(ctx context.Context, ref IdentityRef) 
 	// callback or a later poll names it.
 	process := capture.ProcessID
 	if process == "" {
-		if d, err := a.Identity.Client.GetDossier(ctx, dossier); err == nil {
-			process = newestProcess(d, started.Add(-time.Minute))
+		if procs, err := a.Identity.Provider.DossierProcesses(ctx, dossier); err == nil {
+			process = newestProcess(procs, started.Add(-time.Minute))
 		}
 	}
 	if err := a.Store.StartIdentityAttempt(ctx, nil, store.IdentityAttempt{CaseRef: ref.CaseRef, Attempt: ref.Attempt,
-		Provider: IdentityProviderSignicat, Mode: domain.IdentityModeCapture, DossierID: dossier, ProcessID: process,
+		Provider: a.Identity.Provider.Name(), Mode: domain.IdentityModeCapture, DossierID: dossier, ProcessID: process,
 		CaptureURL: capture.URL, SecretHash: hash}); err != nil {
 		return IdentityStarted{}, nonRetryable(err)
 	}
@@ -156,7 +150,7 @@ func (a *Activities) StartAttendedCheck(ctx context.Context, in AttendedInput) (
 		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", ErrInvalidInput, nil)
 	}
 	started := time.Now().UTC()
-	client := a.Identity.Client
+	provider := a.Identity.Provider
 	process := ""
 	if got, err := a.Store.IdentityCheck(ctx, in.CaseRef, in.Attempt); err == nil && got.Mode == domain.IdentityModeAttended &&
 		got.Status == domain.IdentityPending && got.ProcessID != "" {
@@ -165,27 +159,25 @@ func (a *Activities) StartAttendedCheck(ctx context.Context, in AttendedInput) (
 	dossier := in.DossierID
 	if process == "" {
 		header, hash := callbackSecret()
-		var p signicat.Process
 		dossier, err = a.withDossier(ctx, in.PersonID, func(dossier string) (err error) {
-			p, err = client.CreateProcess(ctx, dossier, signicat.CreateProcess{Provider: a.Identity.Attended,
-				DocumentType: up.DocumentType, NotificationURL: a.Identity.CallbackURL + in.CaseRef, AuthorizationHeader: header})
+			process, err = provider.NewAttendedProcess(ctx, dossier, identity.AttendedRequest{DocumentType: up.DocumentType,
+				Notify: identity.Notify{URL: a.Identity.CallbackURL + in.CaseRef, Authorization: header}})
 			return err
 		})
 		if err != nil {
 			return IdentityStarted{}, err
 		}
-		process = p.ProcessID
 		actor := in.Actor
 		if err := a.Store.StartIdentityAttempt(ctx, &actor, store.IdentityAttempt{CaseRef: in.CaseRef, Attempt: in.Attempt,
-			Provider: IdentityProviderSignicat, Mode: domain.IdentityModeAttended, DossierID: dossier, ProcessID: process,
+			Provider: provider.Name(), Mode: domain.IdentityModeAttended, DossierID: dossier, ProcessID: process,
 			SecretHash: hash}); err != nil {
 			return IdentityStarted{}, nonRetryable(err)
 		}
 	}
-	if err := client.SetImages(ctx, dossier, process, signicat.Images{Front: up.Front, Back: up.Back, Selfie: up.Selfie}); err != nil {
+	if err := provider.UploadImages(ctx, dossier, process, identity.Images{Front: up.Front, Back: up.Back, Selfie: up.Selfie}); err != nil {
 		return IdentityStarted{}, providerError("set images", err)
 	}
-	if err := client.StartVerification(ctx, dossier, process); err != nil {
+	if err := provider.StartVerification(ctx, dossier, process); err != nil {
 		return IdentityStarted{}, providerError("start verification", err)
 	}
 	if err := a.Store.SetIdentityProgress(ctx, in.CaseRef, in.Attempt, process, domain.IdentityProcessing); err != nil {
@@ -204,24 +196,24 @@ type IdentityPoll struct {
 // capture flow has not named it yet) and records its status. A process the provider no longer has is
 // canceled.
 func (a *Activities) IdentityProgress(ctx context.Context, ref IdentityRef) (IdentityPoll, error) {
-	client := a.Identity.Client
+	provider := a.Identity.Provider
 	if ref.ProcessID == "" {
-		d, err := client.GetDossier(ctx, ref.DossierID)
+		procs, err := provider.DossierProcesses(ctx, ref.DossierID)
 		if err != nil {
 			return IdentityPoll{}, providerError("get dossier", err)
 		}
-		if ref.ProcessID = newestProcess(d, ref.StartedAt.Add(-time.Minute)); ref.ProcessID == "" {
+		if ref.ProcessID = newestProcess(procs, ref.StartedAt.Add(-time.Minute)); ref.ProcessID == "" {
 			return IdentityPoll{Status: domain.IdentityPending}, nil
 		}
 	}
-	p, err := client.GetProcess(ctx, ref.DossierID, ref.ProcessID)
+	p, err := provider.ReadProcess(ctx, ref.DossierID, ref.ProcessID)
 	status := domain.IdentityStatus(p.Status)
 	switch {
-	case signicat.NotFound(err):
+	case identity.KindOf(err) == identity.NotFound:
 		status = domain.IdentityCanceled
 	case err != nil:
 		return IdentityPoll{}, providerError("get process", err)
-	case !p.Status.Final() && p.Status != signicat.StatusProcessing:
+	case !p.Status.Final() && p.Status != identity.StatusProcessing:
 		status = domain.IdentityPending
 	}
 	if !status.Final() {
@@ -264,9 +256,9 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 		f.Status, f.FailReason = domain.IdentityCanceled, "no process was started"
 	}
 	if f.Status == "" {
-		p, err := a.Identity.Client.GetProcess(ctx, in.DossierID, in.ProcessID)
+		p, err := a.Identity.Provider.ReadProcess(ctx, in.DossierID, in.ProcessID)
 		switch {
-		case signicat.NotFound(err):
+		case identity.KindOf(err) == identity.NotFound:
 			f.Status, f.FailReason = domain.IdentityCanceled, "the provider no longer holds the process"
 		case err != nil:
 			return IdentityOutcome{}, providerError("get process", err)
@@ -275,12 +267,12 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 				ErrInvalidInput, nil)
 		default:
 			f.Status, f.FailReason = domain.IdentityStatus(p.Status), providerText(p.FailReason)
-			if p.FinalResult != nil {
+			if p.Result != nil {
 				person, err := a.Store.Person(ctx, in.PersonID)
 				if err != nil {
 					return IdentityOutcome{}, nonRetryable(err)
 				}
-				r := normalise(*p.FinalResult, p.DocumentType)
+				r := normalise(*p.Result)
 				f.Result = &r
 				f.Mismatches = domain.CompareIdentity(person, r, domain.DateOf(time.Now()))
 			}
@@ -317,7 +309,7 @@ func (a *Activities) keepEvidence(ctx context.Context, ref IdentityRef) (string,
 		return "", err
 	}
 	var buf bytes.Buffer
-	n, err := a.Identity.Client.DownloadResult(ctx, ref.DossierID, ref.ProcessID, &cappedWriter{w: &buf, left: maxEvidenceBytes})
+	n, err := a.Identity.Provider.DownloadResult(ctx, ref.DossierID, ref.ProcessID, &cappedWriter{w: &buf, left: maxEvidenceBytes})
 	if err != nil {
 		return "", providerError("download result", err)
 	}
@@ -370,7 +362,7 @@ type DeleteInput struct {
 // person runs in it) at the provider and records the deletion. What the provider no longer holds counts
 // as deleted.
 func (a *Activities) DeleteIdentityData(ctx context.Context, in DeleteInput) error {
-	client := a.Identity.Client
+	provider := a.Identity.Provider
 	if in.Dossier {
 		inUse, err := a.Store.DossierInUse(ctx, in.DossierID, in.CaseRef, in.Attempt)
 		if err != nil {
@@ -379,12 +371,12 @@ func (a *Activities) DeleteIdentityData(ctx context.Context, in DeleteInput) err
 		in.Dossier = !inUse
 	}
 	if in.ProcessID != "" {
-		if err := client.DeleteProcess(ctx, in.DossierID, in.ProcessID); err != nil {
+		if err := provider.DeleteProcess(ctx, in.DossierID, in.ProcessID); err != nil {
 			return providerError("delete process", err)
 		}
 	}
 	if in.Dossier {
-		if err := client.DeleteDossier(ctx, in.DossierID); err != nil {
+		if err := provider.DeleteDossier(ctx, in.DossierID); err != nil {
 			return providerError("delete dossier", err)
 		}
 	}
@@ -396,7 +388,7 @@ func (a *Activities) DeleteIdentityData(ctx context.Context, in DeleteInput) err
 // made.
 func (a *Activities) withDossier(ctx context.Context, person uuid.UUID, call func(dossier string) error) (string, error) {
 	for try := 0; ; try++ {
-		dossier, err := a.Store.LiveDossier(ctx, person, IdentityProviderSignicat)
+		dossier, err := a.Store.LiveDossier(ctx, person, a.Identity.Provider.Name())
 		if errors.Is(err, store.ErrNotFound) {
 			dossier, err = a.newDossier(ctx, person)
 		}
@@ -404,7 +396,7 @@ func (a *Activities) withDossier(ctx context.Context, person uuid.UUID, call fun
 			return "", err
 		}
 		err = call(dossier)
-		if signicat.NotFound(err) && try == 0 {
+		if identity.KindOf(err) == identity.NotFound && try == 0 {
 			activity.GetLogger(ctx).Warn("identity: the provider no longer has the dossier; making a new one")
 			if err := a.Store.ForgetDossier(ctx, dossier); err != nil {
 				return "", err
@@ -416,28 +408,28 @@ func (a *Activities) withDossier(ctx context.Context, person uuid.UUID, call fun
 }
 
 func (a *Activities) newDossier(ctx context.Context, person uuid.UUID) (string, error) {
-	d, err := a.Identity.Client.CreateDossier(ctx)
+	dossier, err := a.Identity.Provider.NewDossier(ctx)
 	if err != nil {
 		return "", providerError("create dossier", err)
 	}
-	live, kept, err := a.Store.AddDossier(ctx, person, IdentityProviderSignicat, d.DossierID)
+	live, kept, err := a.Store.AddDossier(ctx, person, a.Identity.Provider.Name(), dossier)
 	if err != nil {
 		return "", err
 	}
 	if !kept { // another check made one first: ours goes
-		if err := a.Identity.Client.DeleteDossier(ctx, d.DossierID); err != nil {
+		if err := a.Identity.Provider.DeleteDossier(ctx, dossier); err != nil {
 			activity.GetLogger(ctx).Warn("identity: a spare dossier was not deleted", "error", err)
 		}
 	}
 	return live, nil
 }
 
-// newestProcess is the dossier's latest process created after since; "" when none.
-func newestProcess(d signicat.Dossier, since time.Time) string {
+// newestProcess is the latest of a dossier's processes created after since; "" when none.
+func newestProcess(procs []identity.Process, since time.Time) string {
 	id, at := "", since
-	for _, p := range d.Processes {
+	for _, p := range procs {
 		if !p.CreatedAt.Before(at) {
-			id, at = p.ProcessID, p.CreatedAt
+			id, at = p.ID, p.CreatedAt
 		}
 	}
 	return id
@@ -449,17 +441,14 @@ func newestProcess(d signicat.Dossier, since time.Time) string {
 func providerText(s string) string { return domain.SanitizeText(s, domain.TextLine, 0) }
 
 // normalise turns the provider's result into ours: text cleaned, dates parsed, countries upper case.
-func normalise(r signicat.FinalResult, documentType string) domain.IdentityResult {
+func normalise(r identity.Result) domain.IdentityResult {
 	out := domain.IdentityResult{FirstName: providerText(r.FirstName), LastName: providerText(r.LastName),
 		DocumentType: providerText(r.DocumentType), IssuingCountry: strings.ToUpper(providerText(r.IssuingCountry)),
 		Nationality: strings.ToUpper(providerText(r.Nationality))}
-	if out.DocumentType == "" {
-		out.DocumentType = providerText(documentType)
-	}
 	if d, err := domain.ParseDate(providerText(r.DateOfBirth)); err == nil {
 		out.DateOfBirth = &d
 	}
-	if d, err := domain.ParseDate(providerText(r.DateOfExpiry)); err == nil {
+	if d, err := domain.ParseDate(providerText(r.DocumentExpiry)); err == nil {
 		out.DocumentExpiry = &d
 	}
 	return out
@@ -474,9 +463,10 @@ func callbackSecret() (string, []byte) {
 	return header, sum[:]
 }
 
-// providerError makes the provider's refusals (4xx) non-retryable; its outages and timeouts are retried.
+// providerError makes the provider's refusals (a 4xx: identity.Rejected, identity.NotFound)
+// non-retryable; its outages and timeouts (identity.Transient) are retried.
 func providerError(op string, err error) error {
-	if err == nil || signicat.Retryable(err) {
+	if err == nil || identity.KindOf(err) == identity.Transient {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), ErrIdentityRejected, nil)

@@ -19,17 +19,16 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/identity"
 	"github.com/signetassure/signetassure/partners"
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
 
-// IdentityHooks is what the API knows of the identity provider: the client (for its document types;
-// nil when none is configured) and the provider staff-uploaded images are verified by.
+// IdentityHooks is what the API knows of the identity provider: the provider itself (for the document
+// types of a staff-attended check, and to read its callbacks; nil when none is configured).
 type IdentityHooks struct {
-	Client   *signicat.Client
-	Attended string
+	Provider identity.Provider
 	// Evidence opens the sealed result archives of accepted checks.
 	Evidence *partners.Keyring
 }
@@ -88,7 +87,7 @@ func (s *Server) identityRoutes() []op {
 			handle: s.identityEvidence},
 		{method: http.MethodGet, path: "/api/v1/identity/document-types",
 			summary: "The identity documents the provider verifies for a staff-attended check", roles: allStaff,
-			resp: new(List[signicat.DocumentType]), handle: s.documentTypes},
+			resp: new(List[identity.DocumentType]), handle: s.documentTypes},
 		{method: http.MethodPost, path: IdentityCallbackPath + ":caseRef",
 			summary: "The identity provider's callback (Authorization: the case's callback secret)", public: true,
 			req: new(identityCallbackPath), resp: new(IdentityCallbackAck),
@@ -167,16 +166,16 @@ func (s *Server) documentTypes(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, List[signicat.DocumentType]{Items: nonNil(types), Total: len(types)})
+	c.JSON(http.StatusOK, List[identity.DocumentType]{Items: nonNil(types), Total: len(types)})
 	return nil
 }
 
-// identityDocumentTypes are the attended provider's document types (cached by the client).
-func (s *Server) identityDocumentTypes(c *gin.Context) ([]signicat.DocumentType, error) {
-	if s.Identity.Client == nil {
+// identityDocumentTypes are the document types of a staff-attended check (the provider may cache them).
+func (s *Server) identityDocumentTypes(c *gin.Context) ([]identity.DocumentType, error) {
+	if s.Identity.Provider == nil {
 		return nil, conflict("no identity provider is configured")
 	}
-	types, err := s.Identity.Client.DocumentTypes(c, s.Identity.Attended)
+	types, err := s.Identity.Provider.AttendedDocumentTypes(c)
 	if err != nil {
 		s.Log.Warn("identity: document types not read", "error", err)
 		return nil, problem(http.StatusBadGateway, "identity-provider", "the identity provider did not answer; try again")
@@ -214,11 +213,11 @@ func (s *Server) attendedImages(c *gin.Context) error {
 		return err
 	}
 	docType := requiredText(&errs, "documentType", in.DocumentType)
-	i := slices.IndexFunc(types, func(t signicat.DocumentType) bool { return t.DocumentType == docType })
+	i := slices.IndexFunc(types, func(t identity.DocumentType) bool { return t.Type == docType })
 	if docType != "" && i < 0 {
 		names := make([]string, len(types))
 		for j, t := range types {
-			names[j] = t.DocumentType
+			names[j] = t.Type
 		}
 		errs.add("documentType", "must be one of %s", strings.Join(names, ", "))
 	}
@@ -307,21 +306,21 @@ func (s *Server) identityCallback(c *gin.Context) error {
 		s.Log.Warn("identity: callback with a wrong Authorization header refused", "caseRef", ref, "ip", c.ClientIP())
 		return refuse
 	}
-	var n signicat.Notification
-	if err := decode(c, &n); err != nil {
+	n, err := s.readIdentityCallback(c)
+	if err != nil {
 		return err
 	}
 	var errs fields
 	if strings.TrimSpace(n.ProcessID) == "" || len(n.ProcessID) > 200 {
 		errs.add("processId", "is required")
 	}
-	if strings.TrimSpace(string(n.Status)) == "" || len(n.Status) > 40 {
+	if strings.TrimSpace(n.Status) == "" || len(n.Status) > 40 {
 		errs.add("status", "is required")
 	}
 	if err := errs.err(); err != nil {
 		return err
 	}
-	pending, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, string(n.Status))
+	pending, err := s.Store.RecordIdentityCallback(c, ref, n.ProcessID, n.Status)
 	if err != nil {
 		return err
 	}
@@ -329,7 +328,7 @@ func (s *Server) identityCallback(c *gin.Context) error {
 		ctx, cancel := s.temporalCtx(c)
 		defer cancel()
 		err := workflows.SignalIdentityCheck(ctx, s.Temporal, ref, workflows.IdentityCallback{ProcessID: n.ProcessID,
-			Status: string(n.Status)})
+			Status: n.Status})
 		var notRunning *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notRunning) {
 			// Not passed on: the provider is told to try again (it does, with backoff), and the callback stays
@@ -341,12 +340,33 @@ func (s *Server) identityCallback(c *gin.Context) error {
 				"the callback could not be passed on to the identity check; try again")
 		}
 		// Passed on, or the check no longer runs (it has finished): nothing is left to wake.
-		if err := s.Store.IdentityCallbackPassed(c, ref, n.ProcessID, string(n.Status)); err != nil {
+		if err := s.Store.IdentityCallbackPassed(c, ref, n.ProcessID, n.Status); err != nil {
 			return err
 		}
 	}
 	c.JSON(http.StatusOK, IdentityCallbackAck{Received: true})
 	return nil
+}
+
+// readIdentityCallback reads an authorised callback's body with the provider's parser, and cleans it as
+// every request body is. A provider that does not call back has nothing to say here.
+func (s *Server) readIdentityCallback(c *gin.Context) (identity.Callback, error) {
+	parser, ok := s.Identity.Provider.(identity.CallbackParser)
+	if !ok {
+		return identity.Callback{}, notFound("identity callback")
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return identity.Callback{}, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return identity.Callback{}, invalid(FieldError{Field: "body", Message: "a JSON object is required"})
+	}
+	n, err := parser.ParseCallback(body)
+	if err != nil {
+		return identity.Callback{}, jsonProblem(err)
+	}
+	return n, cleanRequest(&n).err()
 }
 
 var identityReturnPage = template.Must(template.New("done").Parse(`<!doctype html>

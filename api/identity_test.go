@@ -30,17 +30,17 @@ func withIdentity(sim **signicatsim.Sim) envOption {
 		ts := httptest.NewServer(s.Handler())
 		e.t.Cleanup(func() { ts.Close(); s.Close() })
 		client, err := signicat.New(signicat.Config{BaseURL: ts.URL, ClientID: signicatsim.DefaultClientID,
-			ClientSecret: signicatsim.DefaultClientSecret, AuthStyle: signicat.AuthPost})
+			ClientSecret: signicatsim.DefaultClientSecret, AuthStyle: signicat.AuthPost,
+			Capture: signicat.CaptureProvider{Provider: "onfido", ProcessType: "documentSelfie"}, Attended: "onfido"})
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		public := e.publicURL()
-		e.identity = activities.IdentitySettings{Client: client, Attended: "onfido",
-			Capture:     signicat.CaptureProvider{Provider: "onfido", ProcessType: "documentSelfie"},
+		e.identity = activities.IdentitySettings{Provider: client,
 			CallbackURL: public + api.IdentityCallbackPath, RedirectURL: public + api.IdentityReturnPath,
 			Plan:     activities.IdentityPlan{LinkValidity: time.Hour, PollFirst: 300 * time.Millisecond, PollMax: time.Second},
 			Evidence: testenv.Keyring()}
-		e.identityHooks = api.IdentityHooks{Client: client, Attended: "onfido", Evidence: testenv.Keyring()}
+		e.identityHooks = api.IdentityHooks{Provider: client, Evidence: testenv.Keyring()}
 		*sim = s
 	}
 }

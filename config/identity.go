@@ -10,6 +10,7 @@ import (
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/identity"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/signicat"
 )
@@ -17,13 +18,9 @@ import (
 // Identity configures identity verification with Signicat Assure. SIGNICAT_CLIENT_ID switches it on;
 // without it, the vetting officer checks identity documents in person.
 type Identity struct {
-	// Client is this process's one Assure client (one token source shared by every activity); nil when
-	// no identity provider is configured.
-	Client *signicat.Client
-	// Capture is the provider and process type of the hosted capture flow; Attended the provider that
-	// verifies images a case worker uploads.
-	Capture  signicat.CaptureProvider
-	Attended string
+	// Provider is this process's one identity provider, an Assure client (one token source shared by
+	// every activity); nil when no identity provider is configured.
+	Provider identity.Provider
 	Plan     activities.IdentityPlan
 	// Evidence seals accepted checks' result archives kept in PostgreSQL (EVIDENCE_KEY); required when
 	// identity checks are on.
@@ -53,18 +50,21 @@ func ParseEvidenceKey(v string) (*partners.Keyring, error) {
 	return k, nil
 }
 
-// SignicatConfig reads the Assure client's settings; ok is false when SIGNICAT_CLIENT_ID is not set.
+// SignicatConfig reads the Assure client's settings, the providers of its capture flow and staff-attended
+// checks among them; ok is false when SIGNICAT_CLIENT_ID is not set.
 func SignicatConfig() (cfg signicat.Config, ok bool) {
 	base := strings.TrimRight(env("SIGNICAT_URL", "https://api.signicat.com"), "/")
 	return signicat.Config{BaseURL: base, TokenURL: env("SIGNICAT_TOKEN_URL", base+signicat.TokenPath),
 		ClientID: env("SIGNICAT_CLIENT_ID", ""), ClientSecret: os.Getenv("SIGNICAT_CLIENT_SECRET"),
-		AuthStyle: signicat.AuthStyle(env("SIGNICAT_AUTH_STYLE", string(signicat.AuthBasic)))}, env("SIGNICAT_CLIENT_ID", "") != ""
+		AuthStyle: signicat.AuthStyle(env("SIGNICAT_AUTH_STYLE", string(signicat.AuthBasic))),
+		Capture: signicat.CaptureProvider{Provider: env("SIGNICAT_CAPTURE_PROVIDER", signicat.DefaultCaptureProvider),
+			ProcessType: env("SIGNICAT_CAPTURE_PROCESS_TYPE", signicat.DefaultCaptureProcessType)},
+		Attended: env("SIGNICAT_ATTENDED_PROVIDER", signicat.DefaultAttended),
+	}, env("SIGNICAT_CLIENT_ID", "") != ""
 }
 
 func loadIdentity() (Identity, error) {
-	id := Identity{Capture: signicat.CaptureProvider{Provider: env("SIGNICAT_CAPTURE_PROVIDER", "onfido"),
-		ProcessType: env("SIGNICAT_CAPTURE_PROCESS_TYPE", "documentSelfie")},
-		Attended: env("SIGNICAT_ATTENDED_PROVIDER", "onfido")}
+	var id Identity
 	var err error
 	p := &id.Plan
 	for _, d := range []struct {
@@ -93,9 +93,11 @@ func loadIdentity() (Identity, error) {
 		return id, err
 	}
 	if cfg, ok := SignicatConfig(); ok {
-		if id.Client, err = signicat.New(cfg); err != nil {
+		client, err := signicat.New(cfg)
+		if err != nil {
 			return id, fmt.Errorf("SIGNICAT_*: %w", err)
 		}
+		id.Provider = client
 		if len(id.Evidence.KeyIDs()) == 0 {
 			return id, fmt.Errorf("%s: required with SIGNICAT_CLIENT_ID (accepted checks' result archives are kept sealed with it)",
 				EnvEvidenceKey)
@@ -107,12 +109,11 @@ func loadIdentity() (Identity, error) {
 // Settings is what the identity check's activities need; callbacks and the subject's return page are
 // addressed under publicURL.
 func (i Identity) Settings(publicURL string) activities.IdentitySettings {
-	return activities.IdentitySettings{Client: i.Client, Capture: i.Capture, Attended: i.Attended, Plan: i.Plan,
-		Evidence:    i.Evidence,
+	return activities.IdentitySettings{Provider: i.Provider, Plan: i.Plan, Evidence: i.Evidence,
 		CallbackURL: publicURL + api.IdentityCallbackPath, RedirectURL: publicURL + api.IdentityReturnPath}
 }
 
 // Hooks is what the API needs of the identity provider.
 func (i Identity) Hooks() api.IdentityHooks {
-	return api.IdentityHooks{Client: i.Client, Attended: i.Attended, Evidence: i.Evidence}
+	return api.IdentityHooks{Provider: i.Provider, Evidence: i.Evidence}
 }

@@ -37,12 +37,22 @@ type Config struct {
 	Timeout          time.Duration     // per call, token wait and 401 retry included; default 20s
 	DocumentTypesTTL time.Duration     // how long a provider's document types are kept; default 1h
 	Transport        http.RoundTripper // optional (tests); default http.DefaultTransport
+
+	// Capture is the provider and process type of the hosted capture flow StartCaptureFlow starts;
+	// default DefaultCaptureProvider with DefaultCaptureProcessType. Attended is the provider that verifies
+	// images uploaded through the API (NewAttendedProcess, AttendedDocumentTypes); default DefaultAttended.
+	Capture  CaptureProvider
+	Attended string
 }
 
 // Defaults of Config.
 const (
 	DefaultTimeout          = 20 * time.Second
 	DefaultDocumentTypesTTL = time.Hour
+
+	DefaultCaptureProvider    = "onfido"
+	DefaultCaptureProcessType = "documentSelfie"
+	DefaultAttended           = "onfido"
 )
 
 // renewBefore is how long before its expiry a token is renewed: the library's default margin, made
@@ -63,6 +73,9 @@ type Client struct {
 	timeout time.Duration
 	tokens  *tokens
 	redact  func(string) string // scrubs the secret and any token from error messages
+
+	capture  CaptureProvider // the identity.Provider's capture flow
+	attended string          // the identity.Provider's provider of staff-attended checks
 
 	docTTL   time.Duration
 	docMu    sync.Mutex
@@ -105,6 +118,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}
+	if cfg.Capture.Provider == "" {
+		cfg.Capture = CaptureProvider{Provider: DefaultCaptureProvider, ProcessType: DefaultCaptureProcessType}
+	}
+	if cfg.Attended == "" {
+		cfg.Attended = DefaultAttended
+	}
 
 	redact := redactor(cfg.ClientID, cfg.ClientSecret)
 	// The token source outlives every call, so it gets a context of its own, carrying the HTTP client it
@@ -129,6 +148,8 @@ func New(cfg Config) (*Client, error) {
 		timeout:  cfg.Timeout,
 		tokens:   t,
 		redact:   redact,
+		capture:  cfg.Capture,
+		attended: cfg.Attended,
 		docTTL:   cfg.DocumentTypesTTL,
 		docTypes: map[string]*docTypesEntry{},
 	}, nil

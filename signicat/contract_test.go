@@ -243,7 +243,7 @@ func TestContractProblemAnswer(t *testing.T) {
 	}
 }
 
-// The callback body is what api/identity.go decodes into signicat.Notification.
+// The callback body is what Client.ParseCallback decodes (into Notification) for api/identity.go.
 func TestContractNotification(t *testing.T) {
 	var n signicat.Notification
 	if err := json.Unmarshal(contracttest.Load(t, "notification.json"), &n); err != nil {

@@ -18,7 +18,7 @@ import (
 )
 
 // testIdentityPlan: two weeks to complete, reminders 7 and 2 days before, polls from a minute up to an hour.
-var testIdentityPlan = activities.IdentityPlan{Provider: activities.IdentityProviderSignicat, LinkValidity: 14 * oneDay,
+var testIdentityPlan = activities.IdentityPlan{Provider: "signicat", LinkValidity: 14 * oneDay,
 	Reminders: []time.Duration{2 * oneDay, 7 * oneDay}, PollFirst: time.Minute, PollMax: time.Hour}
 
 // identityHarness runs one identity check attempt with the provider faked: the process's status at each

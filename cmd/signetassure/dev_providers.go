@@ -68,7 +68,7 @@ func startProviderSims(ctx context.Context, dataDir string, cfg *config.Config, 
 		m.SendGridWebhookKey = pub
 		log.Info("SendGrid simulator started (no SENDGRID_API_KEY configured)", "url", sims.sendgrid)
 	}
-	if cfg.Identity.Client == nil {
+	if cfg.Identity.Provider == nil {
 		secret, err := devSecret(dataDir, "signicat-sim-client-secret", func() (string, error) { return rand.Text(), nil })
 		if err != nil {
 			return sims, err
@@ -77,10 +77,15 @@ func startProviderSims(ctx context.Context, dataDir string, cfg *config.Config, 
 		if sims.signicat, err = serveSim(ctx, "SIGNICAT_SIM_ADDR", "127.0.0.1:8095", sim.Handler(), sim.Close, log); err != nil {
 			return sims, fmt.Errorf("the Signicat simulator: %w", err)
 		}
-		if cfg.Identity.Client, err = signicat.New(signicat.Config{BaseURL: sims.signicat,
-			ClientID: signicatsim.DefaultClientID, ClientSecret: secret}); err != nil {
+		// The capture flow's and staff-attended checks' providers are configured as for the real Assure.
+		sc, _ := config.SignicatConfig()
+		sc.BaseURL, sc.TokenURL, sc.AuthStyle = sims.signicat, "", ""
+		sc.ClientID, sc.ClientSecret = signicatsim.DefaultClientID, secret
+		client, err := signicat.New(sc)
+		if err != nil {
 			return sims, err
 		}
+		cfg.Identity.Provider = client
 		log.Info("Signicat simulator started (no SIGNICAT_CLIENT_ID configured)", "url", sims.signicat)
 	}
 	return sims, nil

@@ -169,8 +169,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		system = acs.System()
 	}
 	identity := "none (officers check documents in person)"
-	if cfg.Identity.Client != nil {
-		identity = "signicat"
+	if cfg.Identity.Provider != nil {
+		identity = cfg.Identity.Provider.Name()
 	}
 	log.Info("worker started", "taskQueue", cfg.TaskQueue, "accessControl", system, "identity", identity)
 	<-ctx.Done()
