@@ -31,8 +31,8 @@ type AccessSettings struct {
 
 // Application error types of the access activities.
 const (
-	ErrAccessRefused = "AccessRefused" // the ACS refused for a reason retrying cannot fix (permissions, data)
-	ErrNotEligible   = "NotEligible"   // the person does not hold the clearance the level demands
+	TypeAccessRefused = "AccessRefused" // the ACS refused for a reason retrying cannot fix (permissions, data)
+	TypeNotEligible   = "NotEligible"   // the person does not hold the clearance the level demands
 )
 
 // PersonSync says what reconciling one person did.
@@ -69,7 +69,7 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		return res, err
 	}
 	if len(ds) == 0 {
-		return res, temporal.NewNonRetryableApplicationError("unknown person", ErrInvalidInput, store.ErrNotFound)
+		return res, temporal.NewNonRetryableApplicationError("unknown person", TypeInvalidInput, store.ErrNotFound)
 	}
 	d := ds[0]
 	found, err := a.Access.Connector.FindUsers(ctx, d.User.ExternalID)
@@ -233,7 +233,7 @@ func findingMessage(f access.Finding) string {
 func accessError(err error) error {
 	var e *access.Error
 	if errors.As(err, &e) && !e.Retryable() {
-		return temporal.NewNonRetryableApplicationError(e.Error(), ErrAccessRefused, err)
+		return temporal.NewNonRetryableApplicationError(e.Error(), TypeAccessRefused, err)
 	}
 	return err
 }
@@ -568,7 +568,7 @@ func (a *Activities) RecordGrant(ctx context.Context, g domain.AccessGrant) (dom
 		return g, nonRetryable(err)
 	}
 	if !el.Eligible {
-		return g, temporal.NewNonRetryableApplicationError(el.Reason, ErrNotEligible, nil)
+		return g, temporal.NewNonRetryableApplicationError(el.Reason, TypeNotEligible, nil)
 	}
 	stored, err := a.Store.CreateGrant(ctx, g)
 	return stored, nonRetryable(err)

@@ -26,9 +26,9 @@ import (
 // IdentityProviderSignicat names Signicat Assure as the identity provider.
 const IdentityProviderSignicat = "signicat"
 
-// ErrIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
+// TypeIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
 // repeating it cannot help.
-const ErrIdentityRejected = "IdentityProviderRejected"
+const TypeIdentityRejected = "IdentityProviderRejected"
 
 // IdentitySettings configure identity verification. A nil Client means no identity provider is
 // configured: the vetting officer checks documents in person.
@@ -153,7 +153,7 @@ func (a *Activities) StartAttendedCheck(ctx context.Context, in AttendedInput) (
 		return IdentityStarted{}, err
 	}
 	if up.CaseRef != in.CaseRef {
-		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", ErrInvalidInput, nil)
+		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", TypeInvalidInput, nil)
 	}
 	started := time.Now().UTC()
 	client := a.Identity.Client
@@ -272,7 +272,7 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 			return IdentityOutcome{}, providerError("get process", err)
 		case !p.Status.Final():
 			return IdentityOutcome{}, temporal.NewNonRetryableApplicationError("process "+string(p.Status)+" is not final",
-				ErrInvalidInput, nil)
+				TypeInvalidInput, nil)
 		default:
 			f.Status, f.FailReason = domain.IdentityStatus(p.Status), providerText(p.FailReason)
 			if p.FinalResult != nil {
@@ -479,5 +479,5 @@ func providerError(op string, err error) error {
 	if err == nil || signicat.Retryable(err) {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), ErrIdentityRejected, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), TypeIdentityRejected, nil)
 }

@@ -29,9 +29,9 @@ type Provider struct {
 	messaging.Provider
 }
 
-// ErrMessagingRefused is the application error type of a provider refusing our credentials or account:
+// TypeMessagingRefused is the application error type of a provider refusing our credentials or account:
 // no retry helps until someone fixes the configuration.
-const ErrMessagingRefused = "MessagingRefused"
+const TypeMessagingRefused = "MessagingRefused"
 
 // SendInput is one message to send: a template on a channel to a person, or to an address fixed before
 // (a broadcast's recipient). Key is the message id the workflow fixed: sending it again never sends twice.
@@ -118,7 +118,7 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 	r, err := messaging.Render(t.Subject, t.Body, t.HTML, vars)
 	if err != nil {
 		return domain.Message{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+			fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), TypeInvalidInput, err)
 	}
 	now := time.Now().UTC()
 	m := domain.Message{ID: in.Key, Channel: ch, Template: t.Name, TemplateVersion: t.Version, PersonID: in.PersonID,
@@ -134,7 +134,7 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 		m.ContentSID = t.ContentSID
 		if m.ContentVariables, err = messaging.ContentVariables(t.ContentVariables, vars); err != nil {
 			return domain.Message{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), TypeInvalidInput, err)
 		}
 	}
 	if in.CaseRef != "" {
@@ -275,7 +275,7 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 		}
 	}
 	if pe.Kind == messaging.Refused {
-		return m, temporal.NewNonRetryableApplicationError(pe.Error(), ErrMessagingRefused, err)
+		return m, temporal.NewNonRetryableApplicationError(pe.Error(), TypeMessagingRefused, err)
 	}
 	return m, err
 }
@@ -308,7 +308,7 @@ func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 		if err != nil {
 			kind := messaging.KindOf(err)
 			if kind == messaging.Refused {
-				return priced, temporal.NewNonRetryableApplicationError(err.Error(), ErrMessagingRefused, err)
+				return priced, temporal.NewNonRetryableApplicationError(err.Error(), TypeMessagingRefused, err)
 			}
 			// The provider's word that it cannot give this message (404, 4xx) is final; its outages are
 			// retried by later runs, message by message, up to maxPriceTries.

@@ -62,9 +62,9 @@ func TestDataTheDatabaseRefusesIsNotRetried(t *testing.T) {
 			if !errors.As(err, &appErr) {
 				t.Fatalf("error %v (%T), want a DataRejected application error", err, err)
 			}
-			if appErr.Type() != activities.ErrDataRejected || !appErr.NonRetryable() {
+			if appErr.Type() != activities.TypeDataRejected || !appErr.NonRetryable() {
 				t.Errorf("error type %q non-retryable %v, want %q non-retryable", appErr.Type(), appErr.NonRetryable(),
-					activities.ErrDataRejected)
+					activities.TypeDataRejected)
 			}
 			if strings.Contains(err.Error(), "Mallory") || strings.Contains(err.Error(), "Secret") {
 				t.Errorf("error %q quotes the data refused", err)

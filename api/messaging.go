@@ -330,11 +330,9 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		c.JSON(http.StatusAccepted, MessagePending{ID: id, Status: "pending",
 			Detail: "the message is accepted but not sent yet; it goes when a worker runs"})
 		return nil
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrMessagingRefused:
+	case errors.As(err, &appErr) && appErr.Type() == activities.TypeMessagingRefused:
 		return problem(http.StatusBadGateway, "message-provider-refused",
 			"the message provider refused our credentials or account; the message was not sent")
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrInvalidInput:
-		return invalid(FieldError{Field: "body", Message: appErr.Message()})
 	default:
 		return err
 	}

@@ -113,11 +113,14 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 		if rej.Unprocessable {
 			return problem(http.StatusUnprocessableEntity, "unprocessable", rej.Message)
 		}
-		field, msg, ok := strings.Cut(rej.Message, ": ")
-		if !ok {
-			field, msg = "body", rej.Message
+		errs := []FieldError{{Field: "body", Message: rej.Message}}
+		if len(rej.Fields) > 0 {
+			errs = make([]FieldError, len(rej.Fields))
+			for i, f := range rej.Fields {
+				errs[i] = FieldError{Field: f.Field, Message: f.Detail}
+			}
 		}
-		return invalid(FieldError{Field: field, Message: msg})
+		return invalid(errs...)
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")

@@ -135,25 +135,16 @@ type Decision struct {
 	ValidTo   Date
 }
 
-// DecisionError names the field of a decision out of bounds ("outcome", "level", "validFrom",
-// "validTo") and why.
-type DecisionError struct {
-	Field   string
-	Message string
-}
-
-func (e *DecisionError) Error() string { return e.Field + ": " + e.Message }
-
 // LevelRank is a level's place in Levels, lowest first (-1 for none).
 func LevelRank(l Level) int { return slices.Index(Levels, l) }
 
 // CheckDecision checks a decision on a case opened at level requested, today being today: the outcome
 // is one of Outcomes; one that grants a clearance has a level no higher than the one requested, a
 // validFrom within MaxBackdateYears of today, a validTo after it and no further from it than the
-// level's maximum validity, all dates from MinDate to MaxDate. It returns a *DecisionError or nil.
+// level's maximum validity, all dates from MinDate to MaxDate. It returns a *Rejection naming the field ("outcome", "level", "validFrom", "validTo") or nil.
 func (p ValidityPolicy) CheckDecision(requested Level, d Decision, today Date) error {
 	bad := func(field, format string, args ...any) error {
-		return &DecisionError{Field: field, Message: fmt.Sprintf(format, args...)}
+		return &Rejection{Field: field, Detail: fmt.Sprintf(format, args...)}
 	}
 	if !d.Outcome.Valid() {
 		return bad("outcome", "must be one of cleared, refused, with_advisory, withdrawn")

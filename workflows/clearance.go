@@ -49,7 +49,7 @@ func ClearanceLifecycle(ctx workflow.Context, in ClearanceInput) (ClearanceState
 
 func (w *clearanceLifecycle) setup(ctx workflow.Context) error {
 	if w.in.ClearanceID == uuid.Nil || w.in.SLA.Due <= 0 {
-		return invalidInput("invalid clearance input")
+		return reject("body", "invalid clearance input")
 	}
 	if w.in.Resume != nil {
 		w.ClearanceState = *w.in.Resume

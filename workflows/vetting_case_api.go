@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,8 +33,6 @@ const (
 	UpdateDelegate            = "delegate"
 	UpdatePartnerReturn       = "partner-return"
 	QueryCaseState            = "state"
-	ErrInvalidTransition      = "InvalidTransition"
-	ErrInvalidCaseInput       = "InvalidInput"
 )
 
 // VettingCaseInput starts a case. It holds opaque ids only: the person is named by id.
@@ -187,14 +184,6 @@ func caseSearchAttributeUpdates(ref string, t domain.CaseType, s domain.CaseStat
 		u = append(u, VettingOwnerKey.ValueSet(owner.String()))
 	}
 	return u
-}
-
-func invalidTransition(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidTransition, nil)
-}
-
-func invalidInput(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidCaseInput, nil)
 }
 
 // CasePending says a case's workflow was started but did not reach its first wait in time (no worker
