@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -128,8 +127,11 @@ func (s *Server) createSite(c *gin.Context) error {
 	if in.BaseURL == nil {
 		errs.add("baseUrl", "is required")
 	} else if base, err := partners.CheckBaseURL(*in.BaseURL, s.AllowLoopbackPartners); err != nil {
-		_, why, _ := strings.Cut(err.Error(), ": ")
-		errs.add("baseUrl", "%s", why)
+		var bad *partners.BaseURLError
+		if !errors.As(err, &bad) {
+			return err
+		}
+		errs.add("baseUrl", "%s", bad.Reason)
 	} else {
 		site.BaseURL = base
 	}
