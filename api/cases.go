@@ -33,14 +33,6 @@ type idempotent struct {
 
 func (idempotent) takesIdempotencyKey() {}
 
-// CasePending answers opening a case that no worker has taken up yet: the case exists and goes on when
-// a worker runs; its Location is where it will be.
-type CasePending struct {
-	CaseRef string `json:"caseRef"`
-	Status  string `json:"status" enum:"pending"`
-	Detail  string `json:"detail"`
-}
-
 // OpenCaseInput opens a vetting case for a person.
 type OpenCaseInput struct {
 	idempotent
@@ -112,7 +104,7 @@ func (s *Server) caseRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
-			alt: map[int]any{http.StatusAccepted: new(CasePending)}},
+			alt: map[int]any{http.StatusAccepted: new(Pending)}},
 		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
@@ -194,12 +186,10 @@ func (s *Server) openCase(c *gin.Context) error {
 		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
 		OpenedBy: &opener, SLA: s.SLA.For(typ, level), ForSiteID: forSite, ForCaseRef: forCase, Validity: s.Validity,
 	})
-	var pending *workflows.CasePending
+	var pending *workflows.Pending
 	if errors.As(err, &pending) {
-		c.Header("Location", "/api/v1/cases/"+pending.CaseRef)
-		c.JSON(http.StatusAccepted, CasePending{CaseRef: pending.CaseRef, Status: "pending",
+		return accepted(c, "/api/v1/cases/", Pending{ID: ref, CaseRef: ref,
 			Detail: "the case is opened but no worker has taken it up yet; it goes on when a worker runs"})
-		return nil
 	}
 	if err != nil {
 		return err

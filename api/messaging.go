@@ -37,13 +37,6 @@ type SendMessageInput struct {
 	Vars     map[string]string `json:"vars,omitempty" maxLength:"2000" description:"the template's variables, e.g. {\"DueAt\": \"2026-06-01\"}"`
 }
 
-// MessagePending answers a message no worker has taken up in time: it is sent when a worker runs.
-type MessagePending struct {
-	ID     string `json:"id"`
-	Status string `json:"status" enum:"pending"`
-	Detail string `json:"detail"`
-}
-
 type messageListQuery struct {
 	PersonID    string `query:"personId" format:"uuid"`
 	Channel     string `query:"channel" enum:"sms,whatsapp,email"`
@@ -81,7 +74,7 @@ func (s *Server) messagingRoutes() []op {
 			roles: allStaff, req: new(messagePath), resp: new(domain.Message), handle: s.getMessage},
 		{method: http.MethodPost, path: "/api/v1/messages", summary: "Send a template to a person (once per Idempotency-Key)",
 			roles: messageSenders, req: new(SendMessageInput), resp: new(domain.Message), status: http.StatusCreated,
-			alt: map[int]any{http.StatusAccepted: new(MessagePending)}, handle: s.sendMessage},
+			alt: map[int]any{http.StatusAccepted: new(Pending)}, handle: s.sendMessage},
 		{method: http.MethodGet, path: "/api/v1/inbox", summary: "Messages people sent us, newest first",
 			roles: allStaff, req: new(inboxQuery), resp: new(List[domain.InboundMessage]), handle: s.inbox},
 	}
@@ -326,10 +319,8 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		if m, err := s.Store.Message(c, id); err == nil {
 			return s.answerMessage(c, m, http.StatusAccepted)
 		}
-		c.Header("Location", "/api/v1/messages/"+id)
-		c.JSON(http.StatusAccepted, MessagePending{ID: id, Status: "pending",
+		return accepted(c, "/api/v1/messages/", Pending{ID: id,
 			Detail: "the message is accepted but not sent yet; it goes when a worker runs"})
-		return nil
 	case errors.As(err, &appErr) && appErr.Type() == activities.TypeMessagingRefused:
 		return problem(http.StatusBadGateway, "message-provider-refused",
 			"the message provider refused our credentials or account; the message was not sent")

@@ -145,3 +145,21 @@ func unavailable(err error) bool {
 		errors.As(err, &tDeadline) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "connection refused")
 }
+
+// Pending answers a request whose workflow no worker has taken up in time (a case, a grant, a message):
+// it exists and goes on when a worker runs; its Location is where it will be.
+type Pending struct {
+	ID string `json:"id"`
+	// CaseRef is a case's reference (its id), as the case answers have it.
+	CaseRef string `json:"caseRef,omitempty"`
+	Status  string `json:"status" enum:"pending"`
+	Detail  string `json:"detail"`
+}
+
+// accepted answers 202 with p, its status "pending" and its Location under base.
+func accepted(c *gin.Context, base string, p Pending) error {
+	p.Status = "pending"
+	c.Header("Location", base+p.ID)
+	c.JSON(http.StatusAccepted, p)
+	return nil
+}
