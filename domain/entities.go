@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // Organisation is this deployment's own settings: who we are, and in whose name clearances are issued.
@@ -56,9 +54,9 @@ type Person struct {
 	NINumber       Sensitive  `json:"-"`
 	Active         bool       `json:"active"`
 	// PreferredChannel is how the person prefers to be told (renewal nudges, requests for information).
-	PreferredChannel messaging.Channel `json:"preferredChannel"`
-	CreatedAt        time.Time         `json:"createdAt"`
-	UpdatedAt        time.Time         `json:"updatedAt"`
+	PreferredChannel Channel   `json:"preferredChannel"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // StaffUser is someone who works in SignetAssure.
