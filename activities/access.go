@@ -574,8 +574,14 @@ func (a *Activities) RecordGrant(ctx context.Context, g domain.AccessGrant) (dom
 	return stored, nonRetryable(err)
 }
 
-// GrantCheck is whether a grant may run on, and until when its clearance lasts.
-type GrantCheck = store.Eligibility
+// GrantCheck is whether a grant may run on, and until when its clearance lasts (the last valid day's end,
+// UTC). It is the activities' own type, in the workflow's history: the store's Eligibility is converted
+// to it.
+type GrantCheck struct {
+	Eligible   bool      `json:"eligible"`
+	Reason     string    `json:"reason,omitempty"`
+	ValidUntil time.Time `json:"validUntil"`
+}
 
 // CheckGrant re-checks a grant's person against its level's policy now.
 func (a *Activities) CheckGrant(ctx context.Context, grantID string) (GrantCheck, error) {
@@ -584,7 +590,7 @@ func (a *Activities) CheckGrant(ctx context.Context, grantID string) (GrantCheck
 		return GrantCheck{}, nonRetryable(err)
 	}
 	el, err := a.Store.GrantEligibility(ctx, g.PersonID, g.LevelID, time.Now())
-	return el, nonRetryable(err)
+	return GrantCheck{Eligible: el.Eligible, Reason: el.Reason, ValidUntil: el.ValidUntil}, nonRetryable(err)
 }
 
 // GrantStatusInput moves a grant on.
