@@ -25,17 +25,17 @@ var (
 
 // LevelPolicyInput sets the clearance a level demands; null makes the level ungrantable.
 type LevelPolicyInput struct {
-	ID            string  `path:"id"`
-	RequiredLevel *string `json:"requiredLevel" required:"true" nullable:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	ID            string        `path:"id"`
+	RequiredLevel *domain.Level `json:"requiredLevel" required:"true" nullable:"true"`
 }
 
 // ProfileRuleInput adds a profile rule; every condition given must hold.
 type ProfileRuleInput struct {
-	ClearanceLevel *string `json:"clearanceLevel,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	OwnStaff       *bool   `json:"ownStaff,omitempty"`
-	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
-	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
-	ACSProfileID   *string `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
+	ClearanceLevel *domain.Level `json:"clearanceLevel,omitempty"`
+	OwnStaff       *bool         `json:"ownStaff,omitempty"`
+	SupplierID     *string       `json:"supplierId,omitempty" format:"uuid"`
+	LocationID     *string       `json:"locationId,omitempty" format:"uuid"`
+	ACSProfileID   *string       `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
 }
 
 // GrantInput requests an access level for a person. Dates are RFC 3339 with an offset, a local date-time

@@ -36,10 +36,10 @@ func (idempotent) takesIdempotencyKey() {}
 // OpenCaseInput opens a vetting case for a person.
 type OpenCaseInput struct {
 	idempotent
-	PersonID         *string `json:"personId" required:"true" format:"uuid"`
-	Type             *string `json:"type" required:"true" enum:"new,renewal,upgrade,transfer,aftercare"`
-	Level            *string `json:"level" required:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	IssuingAuthority *string `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
+	PersonID         *string          `json:"personId" required:"true" format:"uuid"`
+	Type             *domain.CaseType `json:"type" required:"true"`
+	Level            *domain.Level    `json:"level" required:"true"`
+	IssuingAuthority *string          `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
 	// A check run for a partner: its outcome is posted back to that partner's /return.
 	ForSiteID  *string `json:"forSiteId,omitempty" format:"uuid" description:"the partner site this check runs for"`
 	ForCaseRef *string `json:"forCaseRef,omitempty" description:"the partner's case reference (v_...), with forSiteId"`
@@ -50,13 +50,13 @@ type caseRefPath struct {
 }
 
 type caseListQuery struct {
-	Status    string `query:"status" description:"comma-separated statuses"`
-	OwnerID   string `query:"ownerId" format:"uuid"`
-	PersonID  string `query:"personId" format:"uuid"`
-	Level     string `query:"level" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	Type      string `query:"type" enum:"new,renewal,upgrade,transfer,aftercare"`
-	DueBefore string `query:"dueBefore" format:"date"`
-	Open      bool   `query:"open"`
+	Status    string          `query:"status" description:"comma-separated statuses"`
+	OwnerID   string          `query:"ownerId" format:"uuid"`
+	PersonID  string          `query:"personId" format:"uuid"`
+	Level     domain.Level    `query:"level"`
+	Type      domain.CaseType `query:"type"`
+	DueBefore string          `query:"dueBefore" format:"date"`
+	Open      bool            `query:"open"`
 	pageQuery
 }
 
@@ -86,10 +86,10 @@ type (
 	RecordOutcomeInput struct {
 		caseRefPath
 		idempotent
-		Outcome   *string `json:"outcome" required:"true" enum:"cleared,refused,with_advisory,withdrawn"`
-		Level     *string `json:"level,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV" description:"required for cleared and with_advisory"`
-		ValidFrom *string `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
-		ValidTo   *string `json:"validTo,omitempty" format:"date" description:"required for cleared and with_advisory; after validFrom"`
+		Outcome   *domain.Outcome `json:"outcome" required:"true"`
+		Level     *domain.Level   `json:"level,omitempty" description:"required for cleared and with_advisory"`
+		ValidFrom *string         `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
+		ValidTo   *string         `json:"validTo,omitempty" format:"date" description:"required for cleared and with_advisory; after validFrom"`
 	}
 )
 
@@ -214,15 +214,15 @@ func caseAlreadyOpen(typ domain.CaseType, level domain.Level, ref string) *Probl
 	return p
 }
 
-func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {
+func enumField[T ~string](errs *fields, name string, v *T, valid func(T) bool, allowed []T) T {
 	if v == nil {
 		errs.add(name, "is required")
 		return ""
 	}
-	if !valid(T(*v)) {
-		errs.add(name, "must be one of %s", joinEnum(allowed))
+	if !valid(*v) {
+		errs.add(name, "must be one of %s", domain.OneOf(allowed))
 	}
-	return T(*v)
+	return *v
 }
 
 func (s *Server) respondCase(c *gin.Context, ref string, status int) error {

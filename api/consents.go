@@ -32,12 +32,12 @@ var consentMethod = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
 // ConsentInput records what a person said about being messaged on a channel, at their current mobile
 // (sms, whatsapp) or e-mail address.
 type ConsentInput struct {
-	ID       string  `path:"id" format:"uuid"`
-	Channel  string  `path:"channel" enum:"sms,whatsapp,email"`
-	Status   *string `json:"status" required:"true" enum:"opted_in,opted_out"`
-	Method   *string `json:"method" required:"true" description:"how it was given: written, web_form, verbal, whatsapp_optin, ..."`
-	Evidence *string `json:"evidence,omitempty" maxLength:"1000" description:"e.g. the form's reference; required to opt in to WhatsApp"`
-	At       *string `json:"at,omitempty" description:"when it was given (RFC 3339 or a date); default now, never in the future"`
+	ID       string         `path:"id" format:"uuid"`
+	Channel  domain.Channel `path:"channel"`
+	Status   *string        `json:"status" required:"true" enum:"opted_in,opted_out"`
+	Method   *string        `json:"method" required:"true" description:"how it was given: written, web_form, verbal, whatsapp_optin, ..."`
+	Evidence *string        `json:"evidence,omitempty" maxLength:"1000" description:"e.g. the form's reference; required to opt in to WhatsApp"`
+	At       *string        `json:"at,omitempty" description:"when it was given (RFC 3339 or a date); default now, never in the future"`
 }
 
 func (s *Server) personConsents(c *gin.Context) error {
@@ -66,7 +66,7 @@ func (s *Server) setConsent(c *gin.Context) error {
 	var errs fields
 	ch := messaging.Channel(c.Param("channel"))
 	if !ch.Valid() {
-		errs.add("channel", "must be one of %s", joinEnum(messaging.Channels))
+		errs.add("channel", "must be one of %s", domain.OneOf(messaging.Channels))
 	}
 	status := enumField(&errs, "status", in.Status, func(s string) bool {
 		return s == domain.ConsentOptedIn || s == domain.ConsentOptedOut

@@ -295,12 +295,12 @@ func heldClearances(clearances []domain.Clearance, today domain.Date) []partners
 // required here.
 func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 	var in struct {
-		CaseRef        *string `json:"caseRef"`
-		Outcome        *string `json:"outcome"`
-		ClearanceLevel *string `json:"clearanceLevel"`
-		ValidFrom      *string `json:"validFrom"`
-		ValidTo        *string `json:"validTo"`
-		PartnerCaseID  *string `json:"partnerCaseId" maxLength:"200"`
+		CaseRef        *string         `json:"caseRef"`
+		Outcome        *domain.Outcome `json:"outcome"`
+		ClearanceLevel *domain.Level   `json:"clearanceLevel"`
+		ValidFrom      *string         `json:"validFrom"`
+		ValidTo        *string         `json:"validTo"`
+		PartnerCaseID  *string         `json:"partnerCaseId" maxLength:"200"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.ReturnRequest{}, err

@@ -42,12 +42,12 @@ var maxBodyLen = map[messaging.Channel]int{messaging.SMS: 1600, messaging.WhatsA
 
 // TemplateInput adds a new version of a template on a channel.
 type TemplateInput struct {
-	Name       *string `json:"name" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
-	Channel    *string `json:"channel" required:"true" enum:"sms,whatsapp,email"`
-	Subject    *string `json:"subject,omitempty" description:"e-mail only, and required there" maxLength:"200"`
-	Body       *string `json:"body" required:"true" text:"free" maxLength:"100000" description:"Go template text: {{.Name}} for a variable; at most 1600 characters on sms, 4096 on whatsapp"`
-	HTML       *string `json:"html,omitempty" text:"free" maxLength:"100000" description:"e-mail only: an HTML alternative (Go html/template)"`
-	ContentSID *string `json:"contentSid,omitempty" description:"WhatsApp only: an approved Twilio Content template (HX...)"`
+	Name       *string         `json:"name" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
+	Channel    *domain.Channel `json:"channel" required:"true"`
+	Subject    *string         `json:"subject,omitempty" description:"e-mail only, and required there" maxLength:"200"`
+	Body       *string         `json:"body" required:"true" text:"free" maxLength:"100000" description:"Go template text: {{.Name}} for a variable; at most 1600 characters on sms, 4096 on whatsapp"`
+	HTML       *string         `json:"html,omitempty" text:"free" maxLength:"100000" description:"e-mail only: an HTML alternative (Go html/template)"`
+	ContentSID *string         `json:"contentSid,omitempty" description:"WhatsApp only: an approved Twilio Content template (HX...)"`
 	// ContentVariables map our variables onto the Content template's numbered placeholders.
 	ContentVariables []string `json:"contentVariables,omitempty" description:"with contentSid: the variables that fill the Content template's placeholders in order, the first {{1}}, the second {{2}}, e.g. [\"Level\", \"ValidTo\"]"`
 }

@@ -32,21 +32,21 @@ var (
 type SendMessageInput struct {
 	idempotent
 	PersonID *string           `json:"personId" required:"true" format:"uuid"`
-	Channel  *string           `json:"channel,omitempty" enum:"sms,whatsapp,email" description:"absent: the person's preferred channel"`
+	Channel  *domain.Channel   `json:"channel,omitempty" description:"absent: the person's preferred channel"`
 	Template *string           `json:"template" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
 	Vars     map[string]string `json:"vars,omitempty" maxLength:"2000" description:"the template's variables, e.g. {\"DueAt\": \"2026-06-01\"}"`
 }
 
 type messageListQuery struct {
-	PersonID    string `query:"personId" format:"uuid"`
-	Channel     string `query:"channel" enum:"sms,whatsapp,email"`
-	Status      string `query:"status" enum:"pending,suppressed,queued,sent,delivered,read,undelivered,failed"`
-	Template    string `query:"template"`
-	CaseRef     string `query:"caseRef"`
-	ClearanceID string `query:"clearanceId" format:"uuid"`
-	BroadcastID string `query:"broadcastId" format:"uuid"`
-	From        string `query:"from" description:"RFC 3339, or a date (from its start, in the organisation's zone)"`
-	To          string `query:"to" description:"RFC 3339 (before it), or a date (to its end, in the organisation's zone)"`
+	PersonID    string               `query:"personId" format:"uuid"`
+	Channel     domain.Channel       `query:"channel"`
+	Status      domain.MessageStatus `query:"status"`
+	Template    string               `query:"template"`
+	CaseRef     string               `query:"caseRef"`
+	ClearanceID string               `query:"clearanceId" format:"uuid"`
+	BroadcastID string               `query:"broadcastId" format:"uuid"`
+	From        string               `query:"from" description:"RFC 3339, or a date (from its start, in the organisation's zone)"`
+	To          string               `query:"to" description:"RFC 3339 (before it), or a date (to its end, in the organisation's zone)"`
 	pageQuery
 }
 

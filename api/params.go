@@ -122,20 +122,12 @@ func enum[T ~string](q *query, name string, valid func(T) bool, allowed []T) []T
 	for _, item := range strings.Split(v, ",") {
 		t := T(strings.TrimSpace(item))
 		if !valid(t) {
-			q.errs.add(name, "%q is not one of %s", item, joinEnum(allowed))
+			q.errs.add(name, "%q is not one of %s", item, domain.OneOf(allowed))
 			return nil
 		}
 		out = append(out, t)
 	}
 	return out
-}
-
-func joinEnum[T ~string](vs []T) string {
-	var s []string
-	for _, v := range vs {
-		s = append(s, string(v))
-	}
-	return strings.Join(s, ", ")
 }
 
 // pathID reads an id from the path; a malformed one names nothing that exists.

@@ -27,7 +27,7 @@ type PersonInput struct {
 	NINumber       *string `json:"niNumber,omitempty" description:"sensitive: National Insurance number"`
 	Active         *bool   `json:"active,omitempty"`
 	// PreferredChannel is how the person is told of renewals and requests (default email).
-	PreferredChannel *string `json:"preferredChannel,omitempty" enum:"sms,whatsapp,email"`
+	PreferredChannel *domain.Channel `json:"preferredChannel,omitempty"`
 }
 
 // apply checks the input and applies it to p, returning the names of the fields it sets.
@@ -91,7 +91,7 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 			p.PreferredChannel = ch
 			set("preferredChannel")
 		} else {
-			errs.add("preferredChannel", "must be one of sms, whatsapp, email")
+			errs.add("preferredChannel", "must be one of %s", domain.OneOf(domain.Channels))
 		}
 	}
 	if in.EmployeeNumber != nil {

@@ -2,7 +2,18 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/signetassure/signetassure/domain"
 )
 
 // openAPIDoc builds the server's OpenAPI document (no database needed) and decodes it into v.
@@ -68,5 +79,89 @@ func TestPendingIsOneAnswer(t *testing.T) {
 	}
 	if len(refs) != 1 {
 		t.Errorf("the 202 answers are %d types, want one: %v", len(refs), refs)
+	}
+}
+
+// domainEnums are the domain's lists of allowed values, by the request fields that take one.
+func domainEnums() map[string][]string {
+	list := func(vs []any) []string {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			out[i] = v.(string)
+		}
+		return out
+	}
+	levels := list(domain.Level("").Enum())
+	return map[string][]string{"level": levels, "clearanceLevel": levels, "requiredLevel": levels,
+		"type": list(domain.CaseType("").Enum()), "outcome": list(domain.Outcome("").Enum()),
+		"channel": list(domain.Channel("").Enum()), "preferredChannel": list(domain.Channel("").Enum()),
+		"role": list(domain.Role("").Enum())}
+}
+
+// The OpenAPI document's enums of levels, case types, outcomes, channels and roles are the domain's lists,
+// read from the domain's types; no request type in the API spells a list out again in a tag.
+func TestEnumsComeFromTheDomain(t *testing.T) {
+	enums := domainEnums()
+	var doc specDoc
+	openAPIDoc(t, &doc)
+	checked := 0
+	check := func(where, name string, s specSchema) {
+		want, ok := enums[name]
+		if !ok || !strings.HasPrefix(s.Ref, "#/components/schemas/Domain") {
+			return // a list of the API's own (the inbox's two channels), or no list
+		}
+		s = doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+		checked++
+		var got []string
+		for _, v := range s.Enum {
+			got = append(got, fmt.Sprint(v))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s %s: enum %v, want the domain's %v", where, name, got, want)
+		}
+	}
+	for name, s := range doc.Components.Schemas {
+		for prop, ps := range s.Properties {
+			check(name, prop, ps)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			for _, p := range op.Parameters {
+				check(method+" "+path, p.Name, p.Schema)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d fields checked", checked)
+	}
+	lists := map[string]string{}
+	for _, vs := range enums {
+		lists[strings.Join(vs, ",")] = strings.Join(vs, ",")
+	}
+	fset := token.NewFileSet()
+	pkgs, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range pkgs {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			field, ok := n.(*ast.Field)
+			if !ok || field.Tag == nil {
+				return true
+			}
+			tag, _ := strconv.Unquote(field.Tag.Value)
+			if enum := reflect.StructTag(tag).Get("enum"); lists[enum] != "" {
+				t.Errorf("%s: a tag spells out the domain's list %q", fset.Position(field.Pos()), enum)
+			}
+			return true
+		})
 	}
 }

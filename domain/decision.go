@@ -96,7 +96,7 @@ func ParseValidityPolicy(s string) (ValidityPolicy, error) {
 			name, period, ok := strings.Cut(item, "=")
 			level := Level(strings.TrimSpace(name))
 			if !ok || !level.Valid() {
-				return nil, fmt.Errorf("%q: want LEVEL=period (levels %s)", item, levelList())
+				return nil, fmt.Errorf("%q: want LEVEL=period (levels %s)", item, OneOf(Levels))
 			}
 			d, err := ParsePeriod(period)
 			if err != nil {
@@ -108,14 +108,6 @@ func ParseValidityPolicy(s string) (ValidityPolicy, error) {
 		}
 	}
 	return p, nil
-}
-
-func levelList() string {
-	var s []string
-	for _, l := range Levels {
-		s = append(s, string(l))
-	}
-	return strings.Join(s, ", ")
 }
 
 // Max is the longest a clearance of level may be valid for (DefaultMaxValidity's when the policy does
@@ -147,13 +139,13 @@ func (p ValidityPolicy) CheckDecision(requested Level, d Decision, today Date) e
 		return &Rejection{Field: field, Detail: fmt.Sprintf(format, args...)}
 	}
 	if !d.Outcome.Valid() {
-		return bad("outcome", "must be one of cleared, refused, with_advisory, withdrawn")
+		return bad("outcome", "must be one of %s", OneOf(Outcomes))
 	}
 	if !d.Outcome.GrantsClearance() {
 		return nil
 	}
 	if !d.Level.Valid() {
-		return bad("level", "must be one of %s", levelList())
+		return bad("level", "must be one of %s", OneOf(Levels))
 	}
 	if requested.Valid() && LevelRank(d.Level) > LevelRank(requested) {
 		return bad("level", "must be the level the case was opened at (%s) or lower", requested)

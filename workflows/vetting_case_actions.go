@@ -154,7 +154,7 @@ func (w *vettingCase) checkRecordOutcome(ctx workflow.Context, o RecordOutcome) 
 		return err
 	}
 	if !o.Outcome.Valid() {
-		return reject("outcome", "must be one of cleared, refused, with_advisory, withdrawn")
+		return reject("outcome", "must be one of %s", domain.OneOf(domain.Outcomes))
 	}
 	if o.Outcome == domain.OutcomeWithdrawn {
 		return nil
@@ -196,13 +196,13 @@ func (w *vettingCase) checkDecision(ctx workflow.Context, outcome domain.Outcome
 // checkDecisionUnbounded is the check of cases started before the decision bounds.
 func checkDecisionUnbounded(outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
 	if !outcome.Valid() {
-		return reject("outcome", "must be one of cleared, refused, with_advisory, withdrawn")
+		return reject("outcome", "must be one of %s", domain.OneOf(domain.Outcomes))
 	}
 	if !outcome.GrantsClearance() {
 		return nil
 	}
 	if !level.Valid() {
-		return reject("level", "must be one of BPSS, CTC, SC, eSC, DV, eDV")
+		return reject("level", "must be one of %s", domain.OneOf(domain.Levels))
 	}
 	if from.IsZero() || to.IsZero() {
 		return rejectAll(domain.Rejection{Field: "validFrom", Detail: fmt.Sprintf("required for a %s outcome", outcome)},
