@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -46,7 +47,16 @@ type OpenCaseInput struct {
 }
 
 type caseRefPath struct {
-	CaseRef string `path:"caseRef" pattern:"^v_[0-9a-z]+$"`
+	CaseRef caseRefParam `path:"caseRef"`
+}
+
+// caseRefParam is a case reference in a path: documented with domain.CaseRefPattern, the shape
+// domain.IsCaseRef accepts.
+type caseRefParam string
+
+func (caseRefParam) PrepareJSONSchema(s *jsonschema.Schema) error {
+	s.WithPattern(domain.CaseRefPattern)
+	return nil
 }
 
 type caseListQuery struct {

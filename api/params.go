@@ -214,7 +214,10 @@ func keyedID(user uuid.UUID, parts ...string) string {
 
 // keyedCaseRef is the case reference a case opened under an idempotency key gets: opaque, and the same
 // for a repeat of the request.
-func keyedCaseRef(user uuid.UUID, key string) string { return keyedRef("v_", user, "open-case", key) }
+func keyedCaseRef(user uuid.UUID, key string) string {
+	sum := sha256.Sum256([]byte(keyedID(user, "open-case", key)))
+	return domain.CaseRefOf(sum[:])
+}
 
 // keyedRef is an opaque reference (prefix and 26 base-32 characters) for what a user asked for under an
 // idempotency key.

@@ -8,10 +8,13 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/domain"
 )
@@ -163,5 +166,52 @@ func TestEnumsComeFromTheDomain(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// The case reference a path takes is documented with the shape domain.IsCaseRef accepts: every reference
+// one accepts the other does, and every one it refuses the other refuses.
+func TestCaseRefPathPatternIsIsCaseRef(t *testing.T) {
+	var doc specDoc
+	openAPIDoc(t, &doc)
+	refs := []string{domain.NewCaseRef(), "v_" + strings.Repeat("a", 20), "v_" + strings.Repeat("9", 62),
+		"v_abc", "v_" + strings.Repeat("a", 19), "v_" + strings.Repeat("a", 63), "V_ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		"v_ABCDEFGHIJKLMNOPQRSTUVWXYZ", "g_abcdefghijklmnopqrstuvwxyz", "v_abcdefghijklm-nopqrstuvwxyz", ""}
+	documented := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			for _, p := range op.Parameters {
+				if p.Name != "caseRef" || p.In != "path" {
+					continue
+				}
+				s := p.Schema
+				if s.Ref != "" {
+					s = doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+				}
+				documented++
+				re, err := regexp.Compile(s.Pattern)
+				if s.Pattern == "" || err != nil {
+					t.Errorf("%s %s: caseRef pattern %q (%v)", method, path, s.Pattern, err)
+					continue
+				}
+				for _, ref := range refs {
+					if re.MatchString(ref) != domain.IsCaseRef(ref) {
+						t.Errorf("%s %s: pattern %s says %v to %q, IsCaseRef %v", method, path, s.Pattern,
+							re.MatchString(ref), ref, domain.IsCaseRef(ref))
+					}
+				}
+			}
+		}
+	}
+	if documented < 5 {
+		t.Errorf("only %d caseRef path parameters documented", documented)
+	}
+}
+
+// A case opened under an idempotency key keeps the reference it always got, so a retry across an upgrade
+// finds its case.
+func TestKeyedCaseRefUnchanged(t *testing.T) {
+	if got := keyedCaseRef(uuid.MustParse("6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"), "open-1"); got != "v_zzkkkqaiw277jrwm4kctlabv2q" {
+		t.Errorf("keyedCaseRef = %q", got)
 	}
 }

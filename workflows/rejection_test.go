@@ -50,3 +50,8 @@ func TestRejectionNamesItsFields(t *testing.T) {
 	actErr := temporal.NewNonRetryableApplicationError("template welcome v1: no variable Name", activities.TypeInvalidInput, nil)
 	assert.Equal(t, []domain.Rejection{{Field: "body", Detail: "template welcome v1: no variable Name"}}, fieldsOf(t, actErr))
 }
+
+// A renewal case's reference, the id of a workflow in clearances' histories, is what it always was.
+func TestRenewalCaseRefUnchanged(t *testing.T) {
+	assert.Equal(t, "v_b6nvbr6ttu4qnhrdtgj577e2gi", RenewalCaseRef(uuid.MustParse("6f1c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")))
+}
