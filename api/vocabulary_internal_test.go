@@ -215,3 +215,24 @@ func TestKeyedCaseRefUnchanged(t *testing.T) {
 		t.Errorf("keyedCaseRef = %q", got)
 	}
 }
+
+// The scopes a partner key may be issued are documented from the domain's one list.
+func TestKeyScopesComeFromTheDomain(t *testing.T) {
+	var doc specDoc
+	openAPIDoc(t, &doc)
+	items := doc.Components.Schemas["ApiKeyInput"].Properties["scopes"].Items
+	if items == nil {
+		t.Fatal("ApiKeyInput.scopes has no items")
+	}
+	s := *items
+	if s.Ref != "" {
+		s = doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+	}
+	var got []string
+	for _, v := range s.Enum {
+		got = append(got, fmt.Sprint(v))
+	}
+	if want := []string{"vetting:read", "vetting:return"}; !slices.Equal(got, want) {
+		t.Errorf("scopes enum %v, want %v", got, want)
+	}
+}

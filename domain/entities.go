@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -166,11 +167,21 @@ type PartnerSite struct {
 	CreatedAt       time.Time  `json:"createdAt"`
 }
 
+// Scope is what a partner key may do: the one list of partner scopes (the partner contract's
+// partners.ScopeRead and ScopeReturn are these).
+type Scope string
+
 // Partner scopes.
 const (
-	ScopeVettingRead   = "vetting:read"
-	ScopeVettingReturn = "vetting:return"
+	ScopeVettingRead   Scope = "vetting:read"
+	ScopeVettingReturn Scope = "vetting:return"
 )
+
+// Scopes lists every partner scope.
+var Scopes = []Scope{ScopeVettingRead, ScopeVettingReturn}
+
+// Valid reports whether s is a partner scope.
+func (s Scope) Valid() bool { return slices.Contains(Scopes, s) }
 
 // PartnerKey is a key we issued to a partner site. Its secret is never stored or shown again.
 type PartnerKey struct {

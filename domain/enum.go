@@ -35,5 +35,8 @@ func (Channel) Enum() []any { return enumOf(Channels) }
 // Enum lists the message statuses (see Level.Enum).
 func (MessageStatus) Enum() []any { return enumOf(MessageStatuses) }
 
+// Enum lists the partner scopes (see Level.Enum).
+func (Scope) Enum() []any { return enumOf(Scopes) }
+
 // Enum lists the roles (see Level.Enum).
 func (Role) Enum() []any { return enumOf(Roles) }
