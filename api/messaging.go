@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
@@ -309,7 +308,6 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	_, err = workflows.SendMessage(ctx, s.Temporal, s.TaskQueue, activities.SendInput{Key: id, PersonID: &p.ID,
 		StaffUserID: &sender, Channel: ch, Template: name, Vars: in.Vars})
 	var rej *workflows.Rejection
-	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
 	case errors.As(err, &rej) && rej.Conflict:
@@ -321,9 +319,6 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		}
 		return accepted(c, "/api/v1/messages/", Pending{ID: id,
 			Detail: "the message is accepted but not sent yet; it goes when a worker runs"})
-	case errors.As(err, &appErr) && appErr.Type() == activities.TypeMessagingRefused:
-		return problem(http.StatusBadGateway, "message-provider-refused",
-			"the message provider refused our credentials or account; the message was not sent")
 	default:
 		return err
 	}

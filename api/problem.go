@@ -11,7 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
@@ -87,6 +89,7 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	var p *Problem
 	var ce *store.ConstraintError
 	var rej *workflows.Rejection
+	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -121,6 +124,9 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 			}
 		}
 		return invalid(errs...)
+	case errors.As(err, &appErr) && appErr.Type() == activities.TypeMessagingRefused:
+		return problem(http.StatusBadGateway, "message-provider-refused",
+			"the message provider refused our credentials or account; the message was not sent")
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")
