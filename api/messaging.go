@@ -141,8 +141,8 @@ func (s *Server) listMessages(c *gin.Context) error {
 	q := query{c: c}
 	f := store.MessageFilter{PersonID: q.uuid("personId"), ClearanceID: q.uuid("clearanceId"),
 		BroadcastID: q.uuid("broadcastId"), Page: q.page(),
-		Channel: single(&q, "channel", messaging.Channel.Valid, messaging.Channels),
-		Status:  single(&q, "status", func(st messaging.Status) bool { return st.Rank() >= 0 }, messaging.Statuses)}
+		Channel: single(&q, "channel", domain.Channel.Valid, domain.Channels),
+		Status:  single(&q, "status", func(st domain.MessageStatus) bool { return st.Rank() >= 0 }, domain.MessageStatuses)}
 	if v, ok := c.GetQuery("template"); ok {
 		if !templateName.MatchString(v) {
 			q.errs.add("template", "is not a template name")
@@ -186,8 +186,8 @@ func (s *Server) getMessage(c *gin.Context) error {
 func (s *Server) inbox(c *gin.Context) error {
 	q := query{c: c}
 	f := store.InboxFilter{PersonID: q.uuid("personId"), BroadcastID: q.uuid("broadcastId"), Page: q.page(),
-		Channel: single(&q, "channel", func(ch messaging.Channel) bool { return ch == messaging.SMS || ch == messaging.WhatsApp },
-			[]messaging.Channel{messaging.SMS, messaging.WhatsApp})}
+		Channel: single(&q, "channel", func(ch domain.Channel) bool { return ch == domain.ChannelSMS || ch == domain.ChannelWhatsApp },
+			[]domain.Channel{domain.ChannelSMS, domain.ChannelWhatsApp})}
 	if v, ok := c.GetQuery("keyword"); ok {
 		switch v = strings.TrimSpace(v); {
 		case v == store.KeywordOptOut, v == store.KeywordOptIn, v == store.KeywordHelp:
@@ -229,9 +229,9 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	var errs fields
 	key := idempotencyKey(c, &errs)
 	personID := requiredID(&errs, "personId", in.PersonID)
-	var ch messaging.Channel
+	var ch domain.Channel
 	if in.Channel != nil {
-		ch = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)
+		ch = enumField(&errs, "channel", in.Channel, domain.Channel.Valid, domain.Channels)
 	}
 	name := ""
 	if in.Template == nil || *in.Template == "" {
@@ -277,7 +277,7 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		vars[k] = v
 	}
 	_, err = messaging.Render(t.Subject, t.Body, t.HTML, vars)
-	if err == nil && ch == messaging.WhatsApp && t.ContentSID != "" {
+	if err == nil && ch == domain.ChannelWhatsApp && t.ContentSID != "" {
 		_, err = messaging.ContentVariables(t.ContentVariables, vars)
 	}
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	}
 	if key != "" {
 		// A repeat of a request carried out already answers with its message.
-		if m, err := s.Store.Message(c, id); err == nil && m.Status != messaging.StatusPending {
+		if m, err := s.Store.Message(c, id); err == nil && m.Status != domain.MessagePending {
 			if !same(m) {
 				return conflict("this Idempotency-Key was used for another request")
 			}

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -87,7 +86,7 @@ func (in PersonInput) apply(p *domain.Person, creating bool) ([]string, error) {
 		set("mobile")
 	}
 	if in.PreferredChannel != nil {
-		if ch := messaging.Channel(*in.PreferredChannel); ch.Valid() {
+		if ch := domain.Channel(*in.PreferredChannel); ch.Valid() {
 			p.PreferredChannel = ch
 			set("preferredChannel")
 		} else {
