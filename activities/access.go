@@ -91,7 +91,7 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 	}
 	for _, op := range ops {
 		id, err := a.apply(ctx, op, syncID)
-		if access.KindOf(err) == access.ErrWrongRecord {
+		if access.KindOf(err) == access.KindWrongRecord {
 			return res, errors.Join(err, a.wrongRecord(ctx, op, err))
 		}
 		if err != nil {
@@ -168,9 +168,9 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 		var u access.User
 		if u, err = acs.CreateUser(ctx, op.Desired); err == nil {
 			id = u.ID
-		} else if access.KindOf(err) == access.ErrConflict {
+		} else if access.KindOf(err) == access.KindConflict {
 			// Created meanwhile (a POST that timed out after the ACS saved it): the next attempt finds it.
-			err = &access.Error{Kind: access.ErrTransient, Op: "create user", Detail: "the record exists already; re-planning"}
+			err = &access.Error{Kind: access.KindTransient, Op: "create user", Detail: "the record exists already; re-planning"}
 		}
 	case access.OpUpdate:
 		err = acs.UpdateUser(ctx, op.Current, op.Desired)
