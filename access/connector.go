@@ -123,7 +123,7 @@ type Directory interface {
 // Every write to an existing record (UpdateUser, SetAccess, DeleteUser) first reads the record at
 // current.ID and checks with CheckRecord that it is still current's: an ACS restored from a backup or
 // renumbered gives ids to other people, and an id alone must never decide whose badge is written. A record
-// that is not is an ErrWrongRecord error, and nothing is written.
+// that is not is an KindWrongRecord error, and nothing is written.
 
 // Grants writes a user's access.
 type Grants interface {
@@ -158,16 +158,16 @@ type WebhookReceiver interface {
 type ErrorKind string
 
 const (
-	ErrAuth        ErrorKind = "auth"         // credentials refused, even after logging in again
-	ErrForbidden   ErrorKind = "forbidden"    // the operator lacks a permission or a licence: configuration
-	ErrNotFound    ErrorKind = "not_found"    // the record is not there (deleted, e.g. by CredoID's clean-up)
-	ErrConflict    ErrorKind = "conflict"     // a duplicate, or the record is held by an operator
-	ErrValidation  ErrorKind = "validation"   // the ACS refused the data; Fields says which
-	ErrRateLimited ErrorKind = "rate_limited" // 429, after the connector's own retries
-	ErrTransient   ErrorKind = "transient"    // 5xx, timeouts, connection failures, after the connector's retries
-	// ErrWrongRecord: the record at the id carries another key than the one it was planned from (the ACS was
+	KindAuth        ErrorKind = "auth"         // credentials refused, even after logging in again
+	KindForbidden   ErrorKind = "forbidden"    // the operator lacks a permission or a licence: configuration
+	KindNotFound    ErrorKind = "not_found"    // the record is not there (deleted, e.g. by CredoID's clean-up)
+	KindConflict    ErrorKind = "conflict"     // a duplicate, or the record is held by an operator
+	KindValidation  ErrorKind = "validation"   // the ACS refused the data; Fields says which
+	KindRateLimited ErrorKind = "rate_limited" // 429, after the connector's own retries
+	KindTransient   ErrorKind = "transient"    // 5xx, timeouts, connection failures, after the connector's retries
+	// KindWrongRecord: the record at the id carries another key than the one it was planned from (the ACS was
 	// restored or renumbered): nothing was written. Error.Found is the key it carries.
-	ErrWrongRecord ErrorKind = "wrong_record"
+	KindWrongRecord ErrorKind = "wrong_record"
 )
 
 // Error is an ACS's refusal or failure.
@@ -178,18 +178,18 @@ type Error struct {
 	Detail     string              // the ACS's message, never a secret
 	Fields     map[string][]string // validation errors by field
 	RetryAfter time.Duration       // what the ACS asked for, when it did
-	Found      string              // ErrWrongRecord: the external key the record carries ("" for none)
+	Found      string              // KindWrongRecord: the external key the record carries ("" for none)
 }
 
 // CheckRecord says whether have, the record the ACS holds at current.ID now, is still the record current
 // was read as: the same external key, and for a record without one (adopted by its employee number) the
-// same employee number still. Otherwise it is an ErrWrongRecord error naming op, and the caller writes
+// same employee number still. Otherwise it is an KindWrongRecord error naming op, and the caller writes
 // nothing.
 func CheckRecord(op string, current, have User) error {
 	if have.ExternalID == current.ExternalID && (current.ExternalID != "" || have.EmployeeNumber == current.EmployeeNumber) {
 		return nil
 	}
-	return &Error{Kind: ErrWrongRecord, Op: op, Found: have.ExternalID,
+	return &Error{Kind: KindWrongRecord, Op: op, Found: have.ExternalID,
 		Detail: "record " + current.ID + " is not the record it was linked as (another key, or renumbered); nothing written"}
 }
 
@@ -208,7 +208,7 @@ func (e *Error) Error() string {
 // answers are configuration or data problems: retrying them forever helps nobody. A wrong record is
 // retried: the next attempt looks the person's record up by their key again.
 func (e *Error) Retryable() bool {
-	return e.Kind == ErrRateLimited || e.Kind == ErrTransient || e.Kind == ErrWrongRecord
+	return e.Kind == KindRateLimited || e.Kind == KindTransient || e.Kind == KindWrongRecord
 }
 
 // KindOf is err's ErrorKind, or "" when err is not an *Error.
@@ -224,18 +224,18 @@ func KindOf(err error) ErrorKind {
 func KindForStatus(status int) ErrorKind {
 	switch {
 	case status == http.StatusUnauthorized:
-		return ErrAuth
+		return KindAuth
 	case status == http.StatusForbidden:
-		return ErrForbidden
+		return KindForbidden
 	case status == http.StatusNotFound || status == http.StatusGone:
-		return ErrNotFound
+		return KindNotFound
 	case status == http.StatusConflict || status == http.StatusPreconditionFailed || status == http.StatusLocked:
-		return ErrConflict
+		return KindConflict
 	case status == http.StatusTooManyRequests:
-		return ErrRateLimited
+		return KindRateLimited
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
-		return ErrValidation
+		return KindValidation
 	default:
-		return ErrTransient
+		return KindTransient
 	}
 }

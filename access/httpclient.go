@@ -159,7 +159,7 @@ func ErrorFrom(op string, resp *http.Response, body []byte, err error) *Error {
 		if err != nil && errors.Is(err, context.DeadlineExceeded) {
 			detail = "timed out"
 		}
-		return &Error{Kind: ErrTransient, Op: op, Detail: detail}
+		return &Error{Kind: KindTransient, Op: op, Detail: detail}
 	}
 	e := &Error{Kind: KindForStatus(resp.StatusCode), Status: resp.StatusCode, Op: op}
 	if d, ok := RetryAfter(resp.Header); ok {

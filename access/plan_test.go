@@ -143,10 +143,10 @@ func TestNormaliseMergesWindowsOfOneLevel(t *testing.T) {
 }
 
 func TestErrorKinds(t *testing.T) {
-	for status, kind := range map[int]ErrorKind{401: ErrAuth, 403: ErrForbidden, 404: ErrNotFound, 409: ErrConflict,
-		400: ErrValidation, 429: ErrRateLimited, 503: ErrTransient, 500: ErrTransient} {
+	for status, kind := range map[int]ErrorKind{401: KindAuth, 403: KindForbidden, 404: KindNotFound, 409: KindConflict,
+		400: KindValidation, 429: KindRateLimited, 503: KindTransient, 500: KindTransient} {
 		assert.Equal(t, kind, KindForStatus(status), "status %d", status)
 	}
-	assert.True(t, (&Error{Kind: ErrRateLimited}).Retryable())
-	assert.False(t, (&Error{Kind: ErrForbidden}).Retryable(), "a missing permission is configuration, not retried")
+	assert.True(t, (&Error{Kind: KindRateLimited}).Retryable())
+	assert.False(t, (&Error{Kind: KindForbidden}).Retryable(), "a missing permission is configuration, not retried")
 }

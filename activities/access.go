@@ -31,8 +31,8 @@ type AccessSettings struct {
 
 // Application error types of the access activities.
 const (
-	ErrAccessRefused = "AccessRefused" // the ACS refused for a reason retrying cannot fix (permissions, data)
-	ErrNotEligible   = "NotEligible"   // the person does not hold the clearance the level demands
+	TypeAccessRefused = "AccessRefused" // the ACS refused for a reason retrying cannot fix (permissions, data)
+	TypeNotEligible   = "NotEligible"   // the person does not hold the clearance the level demands
 )
 
 // PersonSync says what reconciling one person did.
@@ -69,7 +69,7 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 		return res, err
 	}
 	if len(ds) == 0 {
-		return res, temporal.NewNonRetryableApplicationError("unknown person", ErrInvalidInput, store.ErrNotFound)
+		return res, temporal.NewNonRetryableApplicationError("unknown person", TypeInvalidInput, store.ErrNotFound)
 	}
 	d := ds[0]
 	found, err := a.Access.Connector.FindUsers(ctx, d.User.ExternalID)
@@ -91,7 +91,7 @@ func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed 
 	}
 	for _, op := range ops {
 		id, err := a.apply(ctx, op, syncID)
-		if access.KindOf(err) == access.ErrWrongRecord {
+		if access.KindOf(err) == access.KindWrongRecord {
 			return res, errors.Join(err, a.wrongRecord(ctx, op, err))
 		}
 		if err != nil {
@@ -168,9 +168,9 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 		var u access.User
 		if u, err = acs.CreateUser(ctx, op.Desired); err == nil {
 			id = u.ID
-		} else if access.KindOf(err) == access.ErrConflict {
+		} else if access.KindOf(err) == access.KindConflict {
 			// Created meanwhile (a POST that timed out after the ACS saved it): the next attempt finds it.
-			err = &access.Error{Kind: access.ErrTransient, Op: "create user", Detail: "the record exists already; re-planning"}
+			err = &access.Error{Kind: access.KindTransient, Op: "create user", Detail: "the record exists already; re-planning"}
 		}
 	case access.OpUpdate:
 		err = acs.UpdateUser(ctx, op.Current, op.Desired)
@@ -233,7 +233,7 @@ func findingMessage(f access.Finding) string {
 func accessError(err error) error {
 	var e *access.Error
 	if errors.As(err, &e) && !e.Retryable() {
-		return temporal.NewNonRetryableApplicationError(e.Error(), ErrAccessRefused, err)
+		return temporal.NewNonRetryableApplicationError(e.Error(), TypeAccessRefused, err)
 	}
 	return err
 }
@@ -568,14 +568,20 @@ func (a *Activities) RecordGrant(ctx context.Context, g domain.AccessGrant) (dom
 		return g, nonRetryable(err)
 	}
 	if !el.Eligible {
-		return g, temporal.NewNonRetryableApplicationError(el.Reason, ErrNotEligible, nil)
+		return g, temporal.NewNonRetryableApplicationError(el.Reason, TypeNotEligible, nil)
 	}
 	stored, err := a.Store.CreateGrant(ctx, g)
 	return stored, nonRetryable(err)
 }
 
-// GrantCheck is whether a grant may run on, and until when its clearance lasts.
-type GrantCheck = store.Eligibility
+// GrantCheck is whether a grant may run on, and until when its clearance lasts (the last valid day's end,
+// UTC). It is the activities' own type, in the workflow's history: the store's Eligibility is converted
+// to it.
+type GrantCheck struct {
+	Eligible   bool      `json:"eligible"`
+	Reason     string    `json:"reason,omitempty"`
+	ValidUntil time.Time `json:"validUntil"`
+}
 
 // CheckGrant re-checks a grant's person against its level's policy now.
 func (a *Activities) CheckGrant(ctx context.Context, grantID string) (GrantCheck, error) {
@@ -584,7 +590,7 @@ func (a *Activities) CheckGrant(ctx context.Context, grantID string) (GrantCheck
 		return GrantCheck{}, nonRetryable(err)
 	}
 	el, err := a.Store.GrantEligibility(ctx, g.PersonID, g.LevelID, time.Now())
-	return el, nonRetryable(err)
+	return GrantCheck{Eligible: el.Eligible, Reason: el.Reason, ValidUntil: el.ValidUntil}, nonRetryable(err)
 }
 
 // GrantStatusInput moves a grant on.

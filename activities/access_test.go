@@ -327,7 +327,7 @@ func TestSyncGoesOnPastAPersonRefused(t *testing.T) {
 	require.NoError(t, v.Get(&res))
 	assert.Equal(t, 3, res.Done, "%v", res)
 	assert.Equal(t, 1, res.Errors)
-	assert.Equal(t, []activities.PersonFailure{{PersonID: refused.ID, Kind: string(access.ErrValidation)}}, res.Failed)
+	assert.Equal(t, []activities.PersonFailure{{PersonID: refused.ID, Kind: string(access.KindValidation)}}, res.Failed)
 	assert.Equal(t, 1, res.Passes, "a refusal is not tried again in vain")
 	for _, p := range people {
 		if p.ID != refused.ID {

@@ -42,7 +42,7 @@ func (a *Activities) SignAuditCheckpoint(ctx context.Context) (audit.CheckpointR
 	res, err := a.Store.AuditCheckpoint(ctx, a.AuditKeys, a.AuditSinks...)
 	var broken *audit.ChainError
 	if errors.As(err, &broken) || errors.Is(err, audit.ErrNoSigningKey) {
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), "AuditChainBroken", err)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), TypeAuditChainBroken, err)
 	}
 	return res, err
 }
@@ -50,19 +50,25 @@ func (a *Activities) SignAuditCheckpoint(ctx context.Context) (audit.CheckpointR
 // A is the nil receiver workflows use to name activity methods.
 var A *Activities
 
-// ErrInvalidInput is the application error type for input no retry can fix.
-const ErrInvalidInput = "InvalidInput"
+// TypeInvalidInput is the application error type for an activity's input no retry can fix (a reference
+// to a row that is not there, a template that does not render). A workflow's refusal of an action's input
+// is workflows.TypeRejectedInput, another thing.
+const TypeInvalidInput = "InvalidInput"
 
-// ErrCaseAlreadyOpen is the application error type of a new case not written because the person has
+// TypeAuditChainBroken is the application error type of an audit chain that does not verify: it is not
+// signed, and no retry helps.
+const TypeAuditChainBroken = "AuditChainBroken"
+
+// TypeCaseAlreadyOpen is the application error type of a new case not written because the person has
 // another open case of its type at its level; its detail is that case's reference.
-const ErrCaseAlreadyOpen = "CaseAlreadyOpen"
+const TypeCaseAlreadyOpen = "CaseAlreadyOpen"
 
 // nonRetryable turns constraint violations (a reference to a missing row) into non-retryable errors;
 // anything else (the database unreachable) is retried.
 func nonRetryable(err error) error {
 	var ce *store.ConstraintError
 	if errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeInvalidInput, err)
 	}
 	return err
 }
@@ -74,12 +80,12 @@ type CaseEventInput struct {
 }
 
 // ApplyCaseEvent writes a case event and the case read model. A new case whose person has another open
-// case of its type at its level is an ErrCaseAlreadyOpen error, with that case's reference as its detail.
+// case of its type at its level is a TypeCaseAlreadyOpen error, with that case's reference as its detail.
 func (a *Activities) ApplyCaseEvent(ctx context.Context, in CaseEventInput) error {
 	err := a.Store.ApplyCaseEvent(ctx, in.Case, in.Event)
 	var open *store.CaseOpenError
 	if errors.As(err, &open) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCaseAlreadyOpen, nil, open.CaseRef)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeCaseAlreadyOpen, nil, open.CaseRef)
 	}
 	return nonRetryable(err)
 }

@@ -81,7 +81,7 @@ func TestRecordClearanceForUnknownPersonIsNotRetried(t *testing.T) {
 	_, err := env.ExecuteActivity(activities.A.RecordClearance, domain.Clearance{PersonID: uuid.New(), Level: domain.LevelSC,
 		ValidFrom: domain.NewDate(2026, 1, 1), ValidTo: domain.NewDate(2031, 1, 1), SourceCaseRef: &ref, IssuingAuthority: "X"})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.ErrInvalidInput {
-		t.Fatalf("err = %v, want a non-retryable %s", err, activities.ErrInvalidInput)
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != activities.TypeInvalidInput {
+		t.Fatalf("err = %v, want a non-retryable %s", err, activities.TypeInvalidInput)
 	}
 }

@@ -40,7 +40,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		AccountSID: twiliosim.DefaultAccountSID, AuthToken: "benchtoken", From: "+447400000000", BaseURL: srv.URL}, nil)}
 	tc := testenv.Temporal(b)
 	queue := testenv.WorkerWith(b, tc, &activities.Activities{Store: st,
-		Messaging: activities.MessagingSettings{Channels: map[messaging.Channel]activities.Provider{messaging.SMS: twilio}}})
+		Messaging: activities.MessagingSettings{Channels: map[domain.Channel]activities.Provider{domain.ChannelSMS: twilio}}})
 
 	testenv.Exec(b, url, `INSERT INTO persons (id, first_name, last_name, search_name, date_of_birth, mobile, preferred_channel)
 		SELECT gen_random_uuid(), 'P' || i, 'Bench', 'p' || i || ' bench', '1980-01-01', '+4474004' || lpad(i::text, 5, '0'), 'sms'
@@ -64,7 +64,7 @@ func BenchmarkBroadcast(b *testing.B) {
 				defer wg.Done()
 				id := p.ID
 				in := activities.SendInput{Key: fmt.Sprintf("bench-%d-%s", i, uuid.NewString()), PersonID: &id,
-					Channel: messaging.SMS, Template: "broadcast", Vars: map[string]string{"Text": "Baseline"}}
+					Channel: domain.ChannelSMS, Template: "broadcast", Vars: map[string]string{"Text": "Baseline"}}
 				run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.MessageWorkflowID(in.Key),
 					TaskQueue: queue}, workflows.SendOne, in)
 				if err == nil {

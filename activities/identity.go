@@ -23,9 +23,9 @@ import (
 	"github.com/signetassure/signetassure/store"
 )
 
-// ErrIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
+// TypeIdentityRejected is the application error type for a request the identity provider refused (a 4xx):
 // repeating it cannot help.
-const ErrIdentityRejected = "IdentityProviderRejected"
+const TypeIdentityRejected = "IdentityProviderRejected"
 
 // IdentitySettings configure identity verification. A nil Provider means no identity provider is
 // configured: the vetting officer checks documents in person.
@@ -147,7 +147,7 @@ func (a *Activities) StartAttendedCheck(ctx context.Context, in AttendedInput) (
 		return IdentityStarted{}, err
 	}
 	if up.CaseRef != in.CaseRef {
-		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", ErrInvalidInput, nil)
+		return IdentityStarted{}, temporal.NewNonRetryableApplicationError("the upload belongs to another case", TypeInvalidInput, nil)
 	}
 	started := time.Now().UTC()
 	provider := a.Identity.Provider
@@ -264,7 +264,7 @@ func (a *Activities) FinishIdentity(ctx context.Context, in FinishInput) (Identi
 			return IdentityOutcome{}, providerError("get process", err)
 		case !p.Status.Final():
 			return IdentityOutcome{}, temporal.NewNonRetryableApplicationError("process "+string(p.Status)+" is not final",
-				ErrInvalidInput, nil)
+				TypeInvalidInput, nil)
 		default:
 			f.Status, f.FailReason = domain.IdentityStatus(p.Status), providerText(p.FailReason)
 			if p.Result != nil {
@@ -469,5 +469,5 @@ func providerError(op string, err error) error {
 	if err == nil || identity.KindOf(err) == identity.Transient {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), ErrIdentityRejected, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("identity provider: %s: %v", op, err), TypeIdentityRejected, nil)
 }

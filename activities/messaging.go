@@ -20,7 +20,7 @@ import (
 
 // MessagingSettings are the message providers, by channel.
 type MessagingSettings struct {
-	Channels map[messaging.Channel]Provider
+	Channels map[domain.Channel]Provider
 }
 
 // Provider is a message provider and the name messages record it under (twilio, sendgrid).
@@ -29,9 +29,9 @@ type Provider struct {
 	messaging.Provider
 }
 
-// ErrMessagingRefused is the application error type of a provider refusing our credentials or account:
+// TypeMessagingRefused is the application error type of a provider refusing our credentials or account:
 // no retry helps until someone fixes the configuration.
-const ErrMessagingRefused = "MessagingRefused"
+const TypeMessagingRefused = "MessagingRefused"
 
 // SendInput is one message to send: a template on a channel to a person, or to an address fixed before
 // (a broadcast's recipient). Key is the message id the workflow fixed: sending it again never sends twice.
@@ -41,7 +41,7 @@ type SendInput struct {
 	// StaffUserID is the staff user who asked for the message, if one did.
 	StaffUserID *uuid.UUID
 	// Channel "" is the person's preferred channel, or else one they can be reached on.
-	Channel messaging.Channel
+	Channel domain.Channel
 	// To is the address to use instead of the person's (a broadcast fixes its recipients' numbers).
 	To       string
 	Template string
@@ -55,8 +55,8 @@ type SendInput struct {
 // SendResult is where a message ended up.
 type SendResult struct {
 	ID      string
-	Channel messaging.Channel
-	Status  messaging.Status
+	Channel domain.Channel
+	Status  domain.MessageStatus
 	Reason  string
 }
 
@@ -118,30 +118,30 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 	r, err := messaging.Render(t.Subject, t.Body, t.HTML, vars)
 	if err != nil {
 		return domain.Message{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+			fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), TypeInvalidInput, err)
 	}
 	now := time.Now().UTC()
 	m := domain.Message{ID: in.Key, Channel: ch, Template: t.Name, TemplateVersion: t.Version, PersonID: in.PersonID,
 		StaffUserID: in.StaffUserID,
-		Recipient:   to, Subject: r.Subject, Body: r.Body, Status: messaging.StatusPending, StatusAt: now,
+		Recipient:   to, Subject: r.Subject, Body: r.Body, Status: domain.MessagePending, StatusAt: now,
 		ClearanceID: in.ClearanceID, BroadcastID: in.BroadcastID}
 	// What goes to the provider besides the body: the e-mail's HTML part, or the approved WhatsApp
 	// template with its variables (WhatsApp takes no free-form text outside the 24-hour session).
-	if ch == messaging.Email {
+	if ch == domain.ChannelEmail {
 		m.HTML = r.HTML
 	}
-	if ch == messaging.WhatsApp && t.ContentSID != "" {
+	if ch == domain.ChannelWhatsApp && t.ContentSID != "" {
 		m.ContentSID = t.ContentSID
 		if m.ContentVariables, err = messaging.ContentVariables(t.ContentVariables, vars); err != nil {
 			return domain.Message{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), ErrInvalidInput, err)
+				fmt.Sprintf("template %s v%d: %v", t.Name, t.Version, err), TypeInvalidInput, err)
 		}
 	}
 	if in.CaseRef != "" {
 		m.CaseRef = &in.CaseRef
 	}
 	if reason != "" {
-		m.Status, m.StatusReason = messaging.StatusSuppressed, reason
+		m.Status, m.StatusReason = domain.MessageSuppressed, reason
 	}
 	stored, _, err := a.Store.CreateMessage(ctx, m)
 	return stored, nonRetryable(err)
@@ -159,26 +159,26 @@ const (
 // route picks the channel and address, and says why the message may not be sent ("" when it may).
 // Asked for no channel, it takes the person's preferred one, or else the first of e-mail and SMS they
 // can be reached and may be messaged on.
-func (a *Activities) route(ctx context.Context, in SendInput, p *domain.Person) (messaging.Channel, string, string, error) {
-	address := func(ch messaging.Channel) string {
+func (a *Activities) route(ctx context.Context, in SendInput, p *domain.Person) (domain.Channel, string, string, error) {
+	address := func(ch domain.Channel) string {
 		switch {
 		case in.To != "":
 			return in.To
 		case p == nil:
 			return ""
-		case ch == messaging.Email:
+		case ch == domain.ChannelEmail:
 			return p.Email
 		default:
 			return p.Mobile
 		}
 	}
-	candidates := []messaging.Channel{in.Channel}
+	candidates := []domain.Channel{in.Channel}
 	if in.Channel == "" {
-		preferred := messaging.Email
+		preferred := domain.ChannelEmail
 		if p != nil {
 			preferred = p.PreferredChannel.OrDefault()
 		}
-		candidates = []messaging.Channel{preferred, messaging.Email, messaging.SMS}
+		candidates = []domain.Channel{preferred, domain.ChannelEmail, domain.ChannelSMS}
 	}
 	var firstReason string
 	for _, ch := range candidates {
@@ -198,7 +198,7 @@ func (a *Activities) route(ctx context.Context, in SendInput, p *domain.Person) 
 }
 
 // mayMessage says why an address may not be messaged on a channel, or "" when it may.
-func (a *Activities) mayMessage(ctx context.Context, ch messaging.Channel, to string) (string, error) {
+func (a *Activities) mayMessage(ctx context.Context, ch domain.Channel, to string) (string, error) {
 	if to == "" {
 		return ReasonNoAddress, nil
 	}
@@ -211,7 +211,7 @@ func (a *Activities) mayMessage(ctx context.Context, ch messaging.Channel, to st
 		return "", err
 	case found && c.Status == domain.ConsentOptedOut:
 		return ReasonOptedOut, nil
-	case ch == messaging.WhatsApp && !found:
+	case ch == domain.ChannelWhatsApp && !found:
 		return ReasonNoConsent, nil
 	}
 	return "", nil
@@ -220,19 +220,19 @@ func (a *Activities) mayMessage(ctx context.Context, ch messaging.Channel, to st
 // deliver hands a pending message to its provider. It returns an error only when trying again later
 // may succeed (or when our credentials were refused); a message the provider refuses is recorded failed.
 func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Message, error) {
-	if m.Status != messaging.StatusPending {
+	if m.Status != domain.MessagePending {
 		return m, nil
 	}
 	p, ok := a.Messaging.Channels[m.Channel]
 	if !ok {
-		return a.Store.MessageNotSent(ctx, m.ID, messaging.StatusSuppressed, 0, ReasonNoProvider, time.Now().UTC())
+		return a.Store.MessageNotSent(ctx, m.ID, domain.MessageSuppressed, 0, ReasonNoProvider, time.Now().UTC())
 	}
 	// A consent withdrawn since the message was recorded still stops it.
 	if reason, err := a.mayMessage(ctx, m.Channel, m.Recipient); err != nil || reason != "" {
 		if err != nil {
 			return m, err
 		}
-		return a.Store.MessageNotSent(ctx, m.ID, messaging.StatusSuppressed, 0, reason, time.Now().UTC())
+		return a.Store.MessageNotSent(ctx, m.ID, domain.MessageSuppressed, 0, reason, time.Now().UTC())
 	}
 	first, earlier, err := a.Store.StartHandover(ctx, m.ID, time.Now().UTC())
 	if err != nil {
@@ -265,9 +265,9 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 			Status: domain.ConsentOptedOut, Method: fmt.Sprintf("provider_%d", pe.Code), PersonID: m.PersonID, At: now}); err != nil {
 			return m, err
 		}
-		return a.Store.MessageNotSent(ctx, m.ID, messaging.StatusSuppressed, pe.Code, ReasonProviderOptOut, now)
+		return a.Store.MessageNotSent(ctx, m.ID, domain.MessageSuppressed, pe.Code, ReasonProviderOptOut, now)
 	case messaging.Invalid:
-		return a.Store.MessageNotSent(ctx, m.ID, messaging.StatusFailed, pe.Code, pe.Message, now)
+		return a.Store.MessageNotSent(ctx, m.ID, domain.MessageFailed, pe.Code, pe.Message, now)
 	}
 	if !pe.Ambiguous {
 		if err := a.Store.HandoverNotApplied(ctx, m.ID); err != nil {
@@ -275,7 +275,7 @@ func (a *Activities) deliver(ctx context.Context, m domain.Message) (domain.Mess
 		}
 	}
 	if pe.Kind == messaging.Refused {
-		return m, temporal.NewNonRetryableApplicationError(pe.Error(), ErrMessagingRefused, err)
+		return m, temporal.NewNonRetryableApplicationError(pe.Error(), TypeMessagingRefused, err)
 	}
 	return m, err
 }
@@ -293,7 +293,7 @@ const (
 // and after maxPriceTries, or at once when the provider refuses to know it, marked unpriceable: it never
 // holds up the messages after it. It returns how many it priced.
 func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
-	p, ok := a.Messaging.Channels[messaging.SMS]
+	p, ok := a.Messaging.Channels[domain.ChannelSMS]
 	if !ok || p.Name != "twilio" {
 		return 0, nil
 	}
@@ -308,7 +308,7 @@ func (a *Activities) FetchMessageCosts(ctx context.Context) (int, error) {
 		if err != nil {
 			kind := messaging.KindOf(err)
 			if kind == messaging.Refused {
-				return priced, temporal.NewNonRetryableApplicationError(err.Error(), ErrMessagingRefused, err)
+				return priced, temporal.NewNonRetryableApplicationError(err.Error(), TypeMessagingRefused, err)
 			}
 			// The provider's word that it cannot give this message (404, 4xx) is final; its outages are
 			// retried by later runs, message by message, up to maxPriceTries.
@@ -418,12 +418,12 @@ func (a *Activities) SendBroadcastShard(ctx context.Context, in BroadcastShardIn
 		for _, t := range targets {
 			person := t.PersonID
 			id := broadcastMessageID(bid, person)
-			m, err := a.message(ctx, SendInput{Key: id, PersonID: &person, Channel: messaging.SMS, To: t.Recipient,
+			m, err := a.message(ctx, SendInput{Key: id, PersonID: &person, Channel: domain.ChannelSMS, To: t.Recipient,
 				Template: "broadcast", Vars: map[string]string{"Text": in.Text}, BroadcastID: &bid}, cache)
 			if err != nil {
 				return res, err
 			}
-			if m.Status == messaging.StatusPending {
+			if m.Status == domain.MessagePending {
 				if err := limiter.Wait(ctx); err != nil {
 					return res, err
 				}
@@ -431,9 +431,9 @@ func (a *Activities) SendBroadcastShard(ctx context.Context, in BroadcastShardIn
 					return res, err
 				}
 				switch {
-				case m.Status == messaging.StatusSuppressed:
+				case m.Status == domain.MessageSuppressed:
 					res.Suppressed++
-				case m.Status == messaging.StatusFailed:
+				case m.Status == domain.MessageFailed:
 					res.Failed++
 				default:
 					res.Handed++

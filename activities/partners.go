@@ -13,9 +13,9 @@ import (
 	"github.com/signetassure/signetassure/store"
 )
 
-// ErrPartnerRefused is the application error type of a partner's refusal (a 4xx other than 408 and 429),
+// TypePartnerRefused is the application error type of a partner's refusal (a 4xx other than 408 and 429),
 // or of a partner we hold no live credential for: retrying cannot help.
-const ErrPartnerRefused = "PartnerRefused"
+const TypePartnerRefused = "PartnerRefused"
 
 // ReturnAnswer is our answer to a partner's /return.
 type ReturnAnswer = partners.ReturnAnswer
@@ -107,7 +107,7 @@ func (a *Activities) partnerClient(ctx context.Context, siteID uuid.UUID) (*part
 	client, site, err := a.Partners.Client(ctx, siteID)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, partners.ErrOpen) || errors.Is(err, partners.ErrUnknownKey) ||
 		errors.Is(err, partners.ErrNoKeys) || errors.Is(err, partners.ErrBaseURL) {
-		return nil, site, temporal.NewNonRetryableApplicationError("no usable credential or base URL for the partner site: "+err.Error(), ErrPartnerRefused, err)
+		return nil, site, temporal.NewNonRetryableApplicationError("no usable credential or base URL for the partner site: "+err.Error(), TypePartnerRefused, err)
 	}
 	return client, site, err
 }
@@ -135,5 +135,5 @@ func partnerError(err error) error {
 	if err == nil || partners.IsRetryable(err) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrPartnerRefused, err)
+	return temporal.NewNonRetryableApplicationError(err.Error(), TypePartnerRefused, err)
 }

@@ -276,10 +276,10 @@ func TestPostPartnerReturnErrors(t *testing.T) {
 			require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %T %v", err, err)
 			if tc.retryable {
 				assert.False(t, appErr.NonRetryable(), "%d is retried: %v", tc.status, err)
-				assert.NotEqual(t, activities.ErrPartnerRefused, appErr.Type())
+				assert.NotEqual(t, activities.TypePartnerRefused, appErr.Type())
 			} else {
 				assert.True(t, appErr.NonRetryable(), "%d is a refusal: %v", tc.status, err)
-				assert.Equal(t, activities.ErrPartnerRefused, appErr.Type())
+				assert.Equal(t, activities.TypePartnerRefused, appErr.Type())
 			}
 			assert.NotContains(t, err.Error(), secret, "the error never holds the bearer secret")
 			require.Len(t, p.recorded(), 1)
@@ -324,7 +324,7 @@ func TestPostPartnerReturnWithoutCredential(t *testing.T) {
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(err, &appErr), "%s: want an ApplicationError, got %T %v", name, err, err)
 		assert.True(t, appErr.NonRetryable(), "%s: retrying cannot help", name)
-		assert.Equal(t, activities.ErrPartnerRefused, appErr.Type(), name)
+		assert.Equal(t, activities.TypePartnerRefused, appErr.Type(), name)
 	}
 	assert.Empty(t, p.recorded(), "nothing was called")
 }

@@ -10,16 +10,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// ErrDataRejected is the application error type for a write PostgreSQL refused because of the data itself
+// TypeDataRejected is the application error type for a write PostgreSQL refused because of the data itself
 // (SQLSTATE class 22, data exception: a NUL in text, an invalid date; class 23, integrity constraint
 // violation). Retrying the same data cannot succeed, so it is never retried.
-const ErrDataRejected = "DataRejected"
+const TypeDataRejected = "DataRejected"
 
 // PermanentErrors are the error types no activity retries: every RetryPolicy lists them.
-var PermanentErrors = []string{ErrInvalidInput, ErrDataRejected}
+var PermanentErrors = []string{TypeInvalidInput, TypeDataRejected}
 
 // Permanent classifies an activity's error: PostgreSQL's data and constraint errors become a
-// non-retryable ErrDataRejected whose message names only the SQLSTATE and the schema objects involved
+// non-retryable TypeDataRejected whose message names only the SQLSTATE and the schema objects involved
 // (the server's message and detail can quote the values refused, which may be personal data, and must not
 // reach the workflow's history); anything else is returned as it is.
 func Permanent(err error) error {
@@ -38,7 +38,7 @@ func Permanent(err error) error {
 			msg += ", " + n.name + " " + n.value
 		}
 	}
-	return temporal.NewNonRetryableApplicationError(msg+")", ErrDataRejected, nil)
+	return temporal.NewNonRetryableApplicationError(msg+")", TypeDataRejected, nil)
 }
 
 // refused reports whether err is PostgreSQL refusing the data itself (SQLSTATE class 22 or 23).

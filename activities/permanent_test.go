@@ -62,9 +62,9 @@ func TestDataTheDatabaseRefusesIsNotRetried(t *testing.T) {
 			if !errors.As(err, &appErr) {
 				t.Fatalf("error %v (%T), want a DataRejected application error", err, err)
 			}
-			if appErr.Type() != activities.ErrDataRejected || !appErr.NonRetryable() {
+			if appErr.Type() != activities.TypeDataRejected || !appErr.NonRetryable() {
 				t.Errorf("error type %q non-retryable %v, want %q non-retryable", appErr.Type(), appErr.NonRetryable(),
-					activities.ErrDataRejected)
+					activities.TypeDataRejected)
 			}
 			if strings.Contains(err.Error(), "Mallory") || strings.Contains(err.Error(), "Secret") {
 				t.Errorf("error %q quotes the data refused", err)
@@ -98,13 +98,13 @@ func TestMessageCostRefusedIsPassedOver(t *testing.T) {
 	now := time.Now().UTC()
 	for i, sid := range []string{"SMbad", "SMgood"} {
 		id := "m_cost" + sid
-		if _, _, err := st.CreateMessage(context.Background(), domain.Message{ID: id, Channel: messaging.SMS,
-			Template: "broadcast", TemplateVersion: 1, Recipient: "+447400123456", Body: "Test", Status: messaging.StatusPending,
+		if _, _, err := st.CreateMessage(context.Background(), domain.Message{ID: id, Channel: domain.ChannelSMS,
+			Template: "broadcast", TemplateVersion: 1, Recipient: "+447400123456", Body: "Test", Status: domain.MessagePending,
 			StatusAt: now}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.MessageAccepted(context.Background(), id, "twilio", messaging.Receipt{ProviderID: sid,
-			Status: messaging.StatusSent}, now.Add(time.Duration(i)*time.Second)); err != nil {
+			Status: domain.MessageSent}, now.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestMessageCostRefusedIsPassedOver(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}}})
 	env.RegisterActivity(&activities.Activities{Store: st, Messaging: activities.MessagingSettings{
-		Channels: map[messaging.Channel]activities.Provider{messaging.SMS: {Name: "twilio", Provider: provider}}}})
+		Channels: map[domain.Channel]activities.Provider{domain.ChannelSMS: {Name: "twilio", Provider: provider}}}})
 	v, err := env.ExecuteActivity(activities.A.FetchMessageCosts)
 	if err != nil {
 		t.Fatalf("costs with a price the database refuses: %v", err)

@@ -25,17 +25,17 @@ var (
 
 // LevelPolicyInput sets the clearance a level demands; null makes the level ungrantable.
 type LevelPolicyInput struct {
-	ID            string  `path:"id"`
-	RequiredLevel *string `json:"requiredLevel" required:"true" nullable:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
+	ID            string        `path:"id"`
+	RequiredLevel *domain.Level `json:"requiredLevel" required:"true" nullable:"true"`
 }
 
 // ProfileRuleInput adds a profile rule; every condition given must hold.
 type ProfileRuleInput struct {
-	ClearanceLevel *string `json:"clearanceLevel,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	OwnStaff       *bool   `json:"ownStaff,omitempty"`
-	SupplierID     *string `json:"supplierId,omitempty" format:"uuid"`
-	LocationID     *string `json:"locationId,omitempty" format:"uuid"`
-	ACSProfileID   *string `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
+	ClearanceLevel *domain.Level `json:"clearanceLevel,omitempty"`
+	OwnStaff       *bool         `json:"ownStaff,omitempty"`
+	SupplierID     *string       `json:"supplierId,omitempty" format:"uuid"`
+	LocationID     *string       `json:"locationId,omitempty" format:"uuid"`
+	ACSProfileID   *string       `json:"acsProfileId" required:"true" maxLength:"100" description:"a profile of the access control system's catalogue"`
 }
 
 // GrantInput requests an access level for a person. Dates are RFC 3339 with an offset, a local date-time
@@ -98,13 +98,6 @@ type SyncStarted struct {
 	Status string `json:"status"`
 }
 
-// GrantPending answers a grant no worker has taken up yet.
-type GrantPending struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Detail string `json:"detail"`
-}
-
 // refPath names a record by an id of the access control system or an opaque reference.
 type refPath struct {
 	ID string `path:"id"`
@@ -135,7 +128,7 @@ func (s *Server) accessRoutes() []op {
 			roles: accessAdmins, req: new(idPath), resp: new(struct{}), status: http.StatusNoContent, handle: s.deleteProfileRule},
 		{method: http.MethodPost, path: "/api/v1/persons/:id/access/grants", summary: "Request an access level for a person, from a start to an end",
 			roles: grantRequester, req: new(GrantInput), resp: new(domain.AccessGrant), status: http.StatusCreated,
-			alt: map[int]any{http.StatusAccepted: new(GrantPending)}, handle: s.requestGrant},
+			alt: map[int]any{http.StatusAccepted: new(Pending)}, handle: s.requestGrant},
 		{method: http.MethodGet, path: "/api/v1/persons/:id/access", summary: "A person's access: record, inactivity dates, grants, findings, changes",
 			roles: allStaff, req: new(personPath), resp: new(PersonAccess), handle: s.personAccess},
 		{method: http.MethodGet, path: "/api/v1/persons/:id/access/events", summary: "A person's access events, oldest first",
@@ -490,10 +483,8 @@ func (s *Server) requestGrant(c *gin.Context) error {
 	st, err := workflows.OpenGrant(ctx, s.Temporal, s.TaskQueue, g)
 	var pending *workflows.Pending
 	if errors.As(err, &pending) {
-		c.Header("Location", "/api/v1/access/grants/"+g.ID)
-		c.JSON(http.StatusAccepted, GrantPending{ID: g.ID, Status: "pending",
+		return accepted(c, "/api/v1/access/grants/", Pending{ID: g.ID,
 			Detail: "the grant is requested but no worker has taken it up yet; it goes on when a worker runs"})
-		return nil
 	}
 	if err != nil {
 		return err

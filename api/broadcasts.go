@@ -39,12 +39,12 @@ var broadcastKeyword = regexp.MustCompile(`^[A-Z0-9]{1,20}$`)
 // holding an active clearance at a level (level), or the persons picked (memberIds). Each kind takes
 // exactly its own field.
 type GroupInput struct {
-	Name       *string  `json:"name" required:"true" maxLength:"200"`
-	Kind       *string  `json:"kind" required:"true" enum:"site,supplier,level,manual"`
-	LocationID *string  `json:"locationId,omitempty" format:"uuid" description:"kind site"`
-	SupplierID *string  `json:"supplierId,omitempty" format:"uuid" description:"kind supplier"`
-	Level      *string  `json:"level,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV" description:"kind level"`
-	MemberIDs  []string `json:"memberIds,omitempty" maxItems:"5000" description:"kind manual: the persons' ids"`
+	Name       *string       `json:"name" required:"true" maxLength:"200"`
+	Kind       *string       `json:"kind" required:"true" enum:"site,supplier,level,manual"`
+	LocationID *string       `json:"locationId,omitempty" format:"uuid" description:"kind site"`
+	SupplierID *string       `json:"supplierId,omitempty" format:"uuid" description:"kind supplier"`
+	Level      *domain.Level `json:"level,omitempty" description:"kind level"`
+	MemberIDs  []string      `json:"memberIds,omitempty" maxItems:"5000" description:"kind manual: the persons' ids"`
 }
 
 // CreateBroadcastInput sends an emergency SMS to a group and collects its replies.

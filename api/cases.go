@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -56,38 +57,39 @@ type idempotent struct {
 
 func (idempotent) takesIdempotencyKey() {}
 
-// CasePending answers opening a case that no worker has taken up yet: the case exists and goes on when
-// a worker runs; its Location is where it will be.
-type CasePending struct {
-	CaseRef string `json:"caseRef"`
-	Status  string `json:"status" enum:"pending"`
-	Detail  string `json:"detail"`
-}
-
 // OpenCaseInput opens a vetting case for a person.
 type OpenCaseInput struct {
 	idempotent
-	PersonID         *string `json:"personId" required:"true" format:"uuid"`
-	Type             *string `json:"type" required:"true" enum:"new,renewal,upgrade,transfer,aftercare"`
-	Level            *string `json:"level" required:"true" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	IssuingAuthority *string `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
+	PersonID         *string          `json:"personId" required:"true" format:"uuid"`
+	Type             *domain.CaseType `json:"type" required:"true"`
+	Level            *domain.Level    `json:"level" required:"true"`
+	IssuingAuthority *string          `json:"issuingAuthority,omitempty" description:"defaults to the organisation's issuing authority"`
 	// A check run for a partner: its outcome is posted back to that partner's /return.
 	ForSiteID  *string `json:"forSiteId,omitempty" format:"uuid" description:"the partner site this check runs for"`
 	ForCaseRef *string `json:"forCaseRef,omitempty" description:"the partner's case reference (v_...), with forSiteId"`
 }
 
 type caseRefPath struct {
-	CaseRef string `path:"caseRef" pattern:"^v_[0-9a-z]+$"`
+	CaseRef caseRefParam `path:"caseRef"`
+}
+
+// caseRefParam is a case reference in a path: documented with domain.CaseRefPattern, the shape
+// domain.IsCaseRef accepts.
+type caseRefParam string
+
+func (caseRefParam) PrepareJSONSchema(s *jsonschema.Schema) error {
+	s.WithPattern(domain.CaseRefPattern)
+	return nil
 }
 
 type caseListQuery struct {
-	Status    string `query:"status" description:"comma-separated statuses"`
-	OwnerID   string `query:"ownerId" format:"uuid"`
-	PersonID  string `query:"personId" format:"uuid"`
-	Level     string `query:"level" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	Type      string `query:"type" enum:"new,renewal,upgrade,transfer,aftercare"`
-	DueBefore string `query:"dueBefore" format:"date"`
-	Open      bool   `query:"open"`
+	Status    string          `query:"status" description:"comma-separated statuses"`
+	OwnerID   string          `query:"ownerId" format:"uuid"`
+	PersonID  string          `query:"personId" format:"uuid"`
+	Level     domain.Level    `query:"level"`
+	Type      domain.CaseType `query:"type"`
+	DueBefore string          `query:"dueBefore" format:"date"`
+	Open      bool            `query:"open"`
 	pageQuery
 }
 
@@ -117,10 +119,10 @@ type (
 	RecordOutcomeInput struct {
 		caseRefPath
 		idempotent
-		Outcome   *string `json:"outcome" required:"true" enum:"cleared,refused,with_advisory,withdrawn"`
-		Level     *string `json:"level,omitempty" enum:"BPSS,CTC,SC,eSC,DV,eDV" description:"required for cleared and with_advisory"`
-		ValidFrom *string `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
-		ValidTo   *string `json:"validTo,omitempty" format:"date" description:"required for cleared and with_advisory; after validFrom"`
+		Outcome   *domain.Outcome `json:"outcome" required:"true"`
+		Level     *domain.Level   `json:"level,omitempty" description:"required for cleared and with_advisory"`
+		ValidFrom *string         `json:"validFrom,omitempty" format:"date" description:"required for cleared and with_advisory"`
+		ValidTo   *string         `json:"validTo,omitempty" format:"date" description:"required for cleared and with_advisory; after validFrom"`
 	}
 )
 
@@ -135,7 +137,7 @@ func (s *Server) caseRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
-			alt: map[int]any{http.StatusAccepted: new(CasePending)}},
+			alt: map[int]any{http.StatusAccepted: new(Pending)}},
 		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
@@ -217,12 +219,10 @@ func (s *Server) openCase(c *gin.Context) error {
 		CaseRef: ref, PersonID: *personID, Type: typ, Level: level, IssuingAuthority: authority,
 		OpenedBy: &opener, SLA: s.SLA.For(typ, level), ForSiteID: forSite, ForCaseRef: forCase, Validity: s.Validity,
 	})
-	var pending *workflows.CasePending
+	var pending *workflows.Pending
 	if errors.As(err, &pending) {
-		c.Header("Location", "/api/v1/cases/"+pending.CaseRef)
-		c.JSON(http.StatusAccepted, CasePending{CaseRef: pending.CaseRef, Status: "pending",
+		return accepted(c, "/api/v1/cases/", Pending{ID: ref, CaseRef: ref,
 			Detail: "the case is opened but no worker has taken it up yet; it goes on when a worker runs"})
-		return nil
 	}
 	if err != nil {
 		return err
@@ -247,15 +247,15 @@ func caseAlreadyOpen(typ domain.CaseType, level domain.Level, ref string) *Probl
 	return p
 }
 
-func enumField[T ~string](errs *fields, name string, v *string, valid func(T) bool, allowed []T) T {
+func enumField[T ~string](errs *fields, name string, v *T, valid func(T) bool, allowed []T) T {
 	if v == nil {
 		errs.add(name, "is required")
 		return ""
 	}
-	if !valid(T(*v)) {
-		errs.add(name, "must be one of %s", joinEnum(allowed))
+	if !valid(*v) {
+		errs.add(name, "must be one of %s", domain.OneOf(allowed))
 	}
-	return T(*v)
+	return *v
 }
 
 func (s *Server) respondCase(c *gin.Context, ref string, status int) error {

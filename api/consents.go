@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // consentRoutes are the routes of consents: what a person said about being messaged, per channel.
@@ -32,12 +31,12 @@ var consentMethod = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
 // ConsentInput records what a person said about being messaged on a channel, at their current mobile
 // (sms, whatsapp) or e-mail address.
 type ConsentInput struct {
-	ID       string  `path:"id" format:"uuid"`
-	Channel  string  `path:"channel" enum:"sms,whatsapp,email"`
-	Status   *string `json:"status" required:"true" enum:"opted_in,opted_out"`
-	Method   *string `json:"method" required:"true" description:"how it was given: written, web_form, verbal, whatsapp_optin, ..."`
-	Evidence *string `json:"evidence,omitempty" maxLength:"1000" description:"e.g. the form's reference; required to opt in to WhatsApp"`
-	At       *string `json:"at,omitempty" description:"when it was given (RFC 3339 or a date); default now, never in the future"`
+	ID       string         `path:"id" format:"uuid"`
+	Channel  domain.Channel `path:"channel"`
+	Status   *string        `json:"status" required:"true" enum:"opted_in,opted_out"`
+	Method   *string        `json:"method" required:"true" description:"how it was given: written, web_form, verbal, whatsapp_optin, ..."`
+	Evidence *string        `json:"evidence,omitempty" maxLength:"1000" description:"e.g. the form's reference; required to opt in to WhatsApp"`
+	At       *string        `json:"at,omitempty" description:"when it was given (RFC 3339 or a date); default now, never in the future"`
 }
 
 func (s *Server) personConsents(c *gin.Context) error {
@@ -64,9 +63,9 @@ func (s *Server) setConsent(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	ch := messaging.Channel(c.Param("channel"))
+	ch := domain.Channel(c.Param("channel"))
 	if !ch.Valid() {
-		errs.add("channel", "must be one of %s", joinEnum(messaging.Channels))
+		errs.add("channel", "must be one of %s", domain.OneOf(domain.Channels))
 	}
 	status := enumField(&errs, "status", in.Status, func(s string) bool {
 		return s == domain.ConsentOptedIn || s == domain.ConsentOptedOut
@@ -80,7 +79,7 @@ func (s *Server) setConsent(c *gin.Context) error {
 		errs.add("method", "%q is recorded by the system only", method)
 	}
 	evidence := optionalText(in.Evidence)
-	if evidence == "" && ch == messaging.WhatsApp && status == domain.ConsentOptedIn {
+	if evidence == "" && ch == domain.ChannelWhatsApp && status == domain.ConsentOptedIn {
 		errs.add("evidence", "is required to opt in to WhatsApp: say where the consent is kept")
 	}
 	now := time.Now().UTC()
@@ -103,12 +102,12 @@ func (s *Server) setConsent(c *gin.Context) error {
 		return err
 	}
 	address := p.Mobile
-	if ch == messaging.Email {
+	if ch == domain.ChannelEmail {
 		address = p.Email
 	}
 	if address == "" {
 		what := "mobile number"
-		if ch == messaging.Email {
+		if ch == domain.ChannelEmail {
 			what = "e-mail address"
 		}
 		return conflict("the person has no " + what + " to record " + string(ch) + " consent for")

@@ -10,7 +10,7 @@ import (
 // outOfBounds is the 422 answer to a decision domain.ValidityPolicy.CheckDecision refused, naming the
 // field (renamed as the route calls it: a partner's "clearanceLevel" is the officer's "level").
 func outOfBounds(err error, rename map[string]string) error {
-	var de *domain.DecisionError
+	var de *domain.Rejection
 	if !errors.As(err, &de) {
 		return err
 	}
@@ -18,7 +18,7 @@ func outOfBounds(err error, rename map[string]string) error {
 	if r, ok := rename[field]; ok {
 		field = r
 	}
-	p := problem(http.StatusUnprocessableEntity, "out-of-bounds", field+": "+de.Message)
-	p.Errors = []FieldError{{Field: field, Message: de.Message}}
+	p := problem(http.StatusUnprocessableEntity, "out-of-bounds", field+": "+de.Detail)
+	p.Errors = []FieldError{{Field: field, Message: de.Detail}}
 	return p
 }

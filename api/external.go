@@ -70,7 +70,7 @@ func badKey() *Problem {
 // failed calls are counted per address and minute instead of each taking an audit entry. Whatever
 // happens next, a panic or a database error included, the call leaves an audit entry with the status
 // answered.
-func (s *Server) partnerAuth(endpoint, scope string, perMinute int) gin.HandlerFunc {
+func (s *Server) partnerAuth(endpoint string, scope domain.Scope, perMinute int) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		call := &externalCall{endpoint: endpoint, ip: c.ClientIP()}
 		c.Set(externalCallKey, call)
@@ -102,8 +102,8 @@ func (s *Server) partnerAuth(endpoint, scope string, perMinute int) gin.HandlerF
 			s.refuseExternal(c, call, problem(http.StatusForbidden, "forbidden", "this key may not be used from this address"), "ip_not_allowed")
 			return
 		}
-		if scope != "" && !slices.Contains(call.holder.Key.Scopes, scope) {
-			s.refuseExternal(c, call, problem(http.StatusForbidden, "forbidden", "this key lacks the scope "+scope), "scope_missing")
+		if scope != "" && !slices.Contains(call.holder.Key.Scopes, string(scope)) {
+			s.refuseExternal(c, call, problem(http.StatusForbidden, "forbidden", "this key lacks the scope "+string(scope)), "scope_missing")
 			return
 		}
 		if perMinute > 0 {
@@ -295,12 +295,12 @@ func heldClearances(clearances []domain.Clearance, today domain.Date) []partners
 // required here.
 func ParseReturn(body []byte) (partners.ReturnRequest, error) {
 	var in struct {
-		CaseRef        *string `json:"caseRef"`
-		Outcome        *string `json:"outcome"`
-		ClearanceLevel *string `json:"clearanceLevel"`
-		ValidFrom      *string `json:"validFrom"`
-		ValidTo        *string `json:"validTo"`
-		PartnerCaseID  *string `json:"partnerCaseId" maxLength:"200"`
+		CaseRef        *string         `json:"caseRef"`
+		Outcome        *domain.Outcome `json:"outcome"`
+		ClearanceLevel *domain.Level   `json:"clearanceLevel"`
+		ValidFrom      *string         `json:"validFrom"`
+		ValidTo        *string         `json:"validTo"`
+		PartnerCaseID  *string         `json:"partnerCaseId" maxLength:"200"`
 	}
 	if err := decodeBytes(body, &in); err != nil {
 		return partners.ReturnRequest{}, err

@@ -50,18 +50,18 @@ const (
 type (
 	// AttendedImagesInput is a staff-attended check's document type and images, as data URLs.
 	AttendedImagesInput struct {
-		CaseRef      string  `path:"caseRef"`
-		DocumentType *string `json:"documentType"`
-		Front        *string `json:"front" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
-		Back         *string `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (two-sided documents)"`
-		Selfie       *string `json:"selfie" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
+		CaseRef      caseRefParam `path:"caseRef"`
+		DocumentType *string      `json:"documentType"`
+		Front        *string      `json:"front" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
+		Back         *string      `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (two-sided documents)"`
+		Selfie       *string      `json:"selfie" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
 	}
 	identityCallbackPath struct {
-		CaseRef string `path:"caseRef"`
+		CaseRef caseRefParam `path:"caseRef"`
 	}
 	identityEvidencePath struct {
-		CaseRef string `path:"caseRef"`
-		Attempt int    `path:"attempt" minimum:"1"`
+		CaseRef caseRefParam `path:"caseRef"`
+		Attempt int          `path:"attempt" minimum:"1"`
 	}
 	// IdentityCallbackAck answers a provider's callback.
 	IdentityCallbackAck struct {

@@ -38,16 +38,16 @@ const maxContentVariables = 50
 
 // maxBodyLen is the longest template body on each channel: Twilio's 1,600 characters for SMS, WhatsApp's
 // 4,096, and a generous bound for e-mail.
-var maxBodyLen = map[messaging.Channel]int{messaging.SMS: 1600, messaging.WhatsApp: 4096, messaging.Email: 100_000}
+var maxBodyLen = map[domain.Channel]int{domain.ChannelSMS: 1600, domain.ChannelWhatsApp: 4096, domain.ChannelEmail: 100_000}
 
 // TemplateInput adds a new version of a template on a channel.
 type TemplateInput struct {
-	Name       *string `json:"name" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
-	Channel    *string `json:"channel" required:"true" enum:"sms,whatsapp,email"`
-	Subject    *string `json:"subject,omitempty" description:"e-mail only, and required there" maxLength:"200"`
-	Body       *string `json:"body" required:"true" text:"free" maxLength:"100000" description:"Go template text: {{.Name}} for a variable; at most 1600 characters on sms, 4096 on whatsapp"`
-	HTML       *string `json:"html,omitempty" text:"free" maxLength:"100000" description:"e-mail only: an HTML alternative (Go html/template)"`
-	ContentSID *string `json:"contentSid,omitempty" description:"WhatsApp only: an approved Twilio Content template (HX...)"`
+	Name       *string         `json:"name" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
+	Channel    *domain.Channel `json:"channel" required:"true"`
+	Subject    *string         `json:"subject,omitempty" description:"e-mail only, and required there" maxLength:"200"`
+	Body       *string         `json:"body" required:"true" text:"free" maxLength:"100000" description:"Go template text: {{.Name}} for a variable; at most 1600 characters on sms, 4096 on whatsapp"`
+	HTML       *string         `json:"html,omitempty" text:"free" maxLength:"100000" description:"e-mail only: an HTML alternative (Go html/template)"`
+	ContentSID *string         `json:"contentSid,omitempty" description:"WhatsApp only: an approved Twilio Content template (HX...)"`
 	// ContentVariables map our variables onto the Content template's numbered placeholders.
 	ContentVariables []string `json:"contentVariables,omitempty" description:"with contentSid: the variables that fill the Content template's placeholders in order, the first {{1}}, the second {{2}}, e.g. [\"Level\", \"ValidTo\"]"`
 }
@@ -69,7 +69,7 @@ func (s *Server) addTemplate(c *gin.Context) error {
 	} else if t.Name = *in.Name; !templateName.MatchString(t.Name) {
 		errs.add("name", "must be 2 to 63 lower-case letters, digits and _, starting with a letter")
 	}
-	t.Channel = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)
+	t.Channel = enumField(&errs, "channel", in.Channel, domain.Channel.Valid, domain.Channels)
 	t.Subject = optionalText(in.Subject)
 	t.HTML, t.ContentSID = optionalText(in.HTML), optionalText(in.ContentSID)
 	if t.Body = requiredText(&errs, "body", in.Body); t.Body != "" {
@@ -78,16 +78,16 @@ func (s *Server) addTemplate(c *gin.Context) error {
 		}
 	}
 	switch {
-	case t.Channel == messaging.Email && t.Subject == "":
+	case t.Channel == domain.ChannelEmail && t.Subject == "":
 		errs.add("subject", "is required for e-mail")
-	case t.Channel != messaging.Email && t.Subject != "" && t.Channel.Valid():
+	case t.Channel != domain.ChannelEmail && t.Subject != "" && t.Channel.Valid():
 		errs.add("subject", "is for e-mail only")
 	}
-	if t.HTML != "" && t.Channel != messaging.Email && t.Channel.Valid() {
+	if t.HTML != "" && t.Channel != domain.ChannelEmail && t.Channel.Valid() {
 		errs.add("html", "is for e-mail only")
 	}
 	if t.ContentSID != "" {
-		if t.Channel != messaging.WhatsApp && t.Channel.Valid() {
+		if t.Channel != domain.ChannelWhatsApp && t.Channel.Valid() {
 			errs.add("contentSid", "is for WhatsApp only")
 		} else if !contentSID.MatchString(t.ContentSID) {
 			errs.add("contentSid", "must be a Twilio Content template id (HX and 32 hexadecimal digits)")

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -34,7 +33,7 @@ func TestWhatsAppTemplateSentWithContentSid(t *testing.T) {
 	e.must(http.StatusOK, domain.RoleVettingOfficer, "PUT", "/api/v1/persons/"+person+"/consents/whatsapp", map[string]any{
 		"status": "opted_in", "method": "written", "evidence": "form WA-1"})
 	wa := e.sendMessage(person, "whatsapp", "renewal_nudge", reminderVars)
-	got := e.waitMessage(wa["id"].(string), messaging.StatusDelivered)
+	got := e.waitMessage(wa["id"].(string), domain.MessageDelivered)
 	assert.Equal(t, sid, got["contentSid"])
 
 	msgs := p.twilio.Messages()
@@ -84,7 +83,7 @@ func TestEmailSentWithHTMLPart(t *testing.T) {
 		"html": "<p>Your <b>{{.Level}}</b> clearance expires on {{.ValidTo}}.</p>"})
 	person := e.messagePerson("07400 123456", "ada@example.org")
 	m := e.sendMessage(person, "email", "renewal_nudge", map[string]string{"Level": "SC<1>", "ValidTo": "2031-01-31"})
-	e.waitMessage(m["id"].(string), messaging.StatusDelivered)
+	e.waitMessage(m["id"].(string), domain.MessageDelivered)
 
 	mails := p.sendgrid.Messages()
 	require.Len(t, mails, 1)
@@ -122,7 +121,7 @@ func TestMessageCostsSkipWhatCannotBePriced(t *testing.T) {
 	for _, mobile := range []string{"07400 123451", "07400 123452", "07400 123453"} {
 		person := e.messagePerson(mobile, "")
 		m := e.sendMessage(person, "sms", "renewal_nudge", reminderVars)
-		e.waitMessage(m["id"].(string), messaging.StatusDelivered) // in this order: the lost one is the oldest
+		e.waitMessage(m["id"].(string), domain.MessageDelivered) // in this order: the lost one is the oldest
 		ids = append(ids, m["id"].(string))
 	}
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
@@ -32,28 +31,21 @@ var (
 type SendMessageInput struct {
 	idempotent
 	PersonID *string           `json:"personId" required:"true" format:"uuid"`
-	Channel  *string           `json:"channel,omitempty" enum:"sms,whatsapp,email" description:"absent: the person's preferred channel"`
+	Channel  *domain.Channel   `json:"channel,omitempty" description:"absent: the person's preferred channel"`
 	Template *string           `json:"template" required:"true" pattern:"^[a-z][a-z0-9_]{1,62}$"`
 	Vars     map[string]string `json:"vars,omitempty" maxLength:"2000" description:"the template's variables, e.g. {\"DueAt\": \"2026-06-01\"}"`
 }
 
-// MessagePending answers a message no worker has taken up in time: it is sent when a worker runs.
-type MessagePending struct {
-	ID     string `json:"id"`
-	Status string `json:"status" enum:"pending"`
-	Detail string `json:"detail"`
-}
-
 type messageListQuery struct {
-	PersonID    string `query:"personId" format:"uuid"`
-	Channel     string `query:"channel" enum:"sms,whatsapp,email"`
-	Status      string `query:"status" enum:"pending,suppressed,queued,sent,delivered,read,undelivered,failed"`
-	Template    string `query:"template"`
-	CaseRef     string `query:"caseRef"`
-	ClearanceID string `query:"clearanceId" format:"uuid"`
-	BroadcastID string `query:"broadcastId" format:"uuid"`
-	From        string `query:"from" description:"RFC 3339, or a date (from its start, in the organisation's zone)"`
-	To          string `query:"to" description:"RFC 3339 (before it), or a date (to its end, in the organisation's zone)"`
+	PersonID    string               `query:"personId" format:"uuid"`
+	Channel     domain.Channel       `query:"channel"`
+	Status      domain.MessageStatus `query:"status"`
+	Template    string               `query:"template"`
+	CaseRef     string               `query:"caseRef"`
+	ClearanceID string               `query:"clearanceId" format:"uuid"`
+	BroadcastID string               `query:"broadcastId" format:"uuid"`
+	From        string               `query:"from" description:"RFC 3339, or a date (from its start, in the organisation's zone)"`
+	To          string               `query:"to" description:"RFC 3339 (before it), or a date (to its end, in the organisation's zone)"`
 	pageQuery
 }
 
@@ -81,7 +73,7 @@ func (s *Server) messagingRoutes() []op {
 			roles: allStaff, req: new(messagePath), resp: new(domain.Message), handle: s.getMessage},
 		{method: http.MethodPost, path: "/api/v1/messages", summary: "Send a template to a person (once per Idempotency-Key)",
 			roles: messageSenders, req: new(SendMessageInput), resp: new(domain.Message), status: http.StatusCreated,
-			alt: map[int]any{http.StatusAccepted: new(MessagePending)}, handle: s.sendMessage},
+			alt: map[int]any{http.StatusAccepted: new(Pending)}, handle: s.sendMessage},
 		{method: http.MethodGet, path: "/api/v1/inbox", summary: "Messages people sent us, newest first",
 			roles: allStaff, req: new(inboxQuery), resp: new(List[domain.InboundMessage]), handle: s.inbox},
 	}
@@ -149,8 +141,8 @@ func (s *Server) listMessages(c *gin.Context) error {
 	q := query{c: c}
 	f := store.MessageFilter{PersonID: q.uuid("personId"), ClearanceID: q.uuid("clearanceId"),
 		BroadcastID: q.uuid("broadcastId"), Page: q.page(),
-		Channel: single(&q, "channel", messaging.Channel.Valid, messaging.Channels),
-		Status:  single(&q, "status", func(st messaging.Status) bool { return st.Rank() >= 0 }, messaging.Statuses)}
+		Channel: single(&q, "channel", domain.Channel.Valid, domain.Channels),
+		Status:  single(&q, "status", func(st domain.MessageStatus) bool { return st.Rank() >= 0 }, domain.MessageStatuses)}
 	if v, ok := c.GetQuery("template"); ok {
 		if !templateName.MatchString(v) {
 			q.errs.add("template", "is not a template name")
@@ -194,8 +186,8 @@ func (s *Server) getMessage(c *gin.Context) error {
 func (s *Server) inbox(c *gin.Context) error {
 	q := query{c: c}
 	f := store.InboxFilter{PersonID: q.uuid("personId"), BroadcastID: q.uuid("broadcastId"), Page: q.page(),
-		Channel: single(&q, "channel", func(ch messaging.Channel) bool { return ch == messaging.SMS || ch == messaging.WhatsApp },
-			[]messaging.Channel{messaging.SMS, messaging.WhatsApp})}
+		Channel: single(&q, "channel", func(ch domain.Channel) bool { return ch == domain.ChannelSMS || ch == domain.ChannelWhatsApp },
+			[]domain.Channel{domain.ChannelSMS, domain.ChannelWhatsApp})}
 	if v, ok := c.GetQuery("keyword"); ok {
 		switch v = strings.TrimSpace(v); {
 		case v == store.KeywordOptOut, v == store.KeywordOptIn, v == store.KeywordHelp:
@@ -260,7 +252,7 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	}
 	if key != "" {
 		// A repeat of a request carried out already answers with its message.
-		if m, err := s.Store.Message(c, id); err == nil && m.Status != messaging.StatusPending {
+		if m, err := s.Store.Message(c, id); err == nil && m.Status != domain.MessagePending {
 			if !same(m) {
 				return conflict("this Idempotency-Key was used for another request")
 			}
@@ -274,7 +266,6 @@ func (s *Server) sendMessage(c *gin.Context) error {
 	_, err = workflows.SendMessage(ctx, s.Temporal, s.TaskQueue, activities.SendInput{Key: id, PersonID: &p.ID,
 		StaffUserID: &sender, Channel: ch, Template: name, Vars: in.Vars})
 	var rej *workflows.Rejection
-	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
 	case errors.As(err, &rej) && rej.Conflict:
@@ -284,15 +275,8 @@ func (s *Server) sendMessage(c *gin.Context) error {
 		if m, err := s.Store.Message(c, id); err == nil {
 			return s.answerMessage(c, m, http.StatusAccepted)
 		}
-		c.Header("Location", "/api/v1/messages/"+id)
-		c.JSON(http.StatusAccepted, MessagePending{ID: id, Status: "pending",
+		return accepted(c, "/api/v1/messages/", Pending{ID: id,
 			Detail: "the message is accepted but not sent yet; it goes when a worker runs"})
-		return nil
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrMessagingRefused:
-		return problem(http.StatusBadGateway, "message-provider-refused",
-			"the message provider refused our credentials or account; the message was not sent")
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrInvalidInput:
-		return invalid(FieldError{Field: "body", Message: appErr.Message()})
 	default:
 		return err
 	}
@@ -310,12 +294,12 @@ func (s *Server) sendMessage(c *gin.Context) error {
 }
 
 // checkSendMessage checks a send request's fields; the channel is empty when the request names none.
-func checkSendMessage(c *gin.Context, in SendMessageInput) (key string, personID uuid.UUID, ch messaging.Channel, name string, err error) {
+func checkSendMessage(c *gin.Context, in SendMessageInput) (key string, personID uuid.UUID, ch domain.Channel, name string, err error) {
 	var errs fields
 	key = idempotencyKey(c, &errs)
 	id := requiredID(&errs, "personId", in.PersonID)
 	if in.Channel != nil {
-		ch = enumField(&errs, "channel", in.Channel, messaging.Channel.Valid, messaging.Channels)
+		ch = enumField(&errs, "channel", in.Channel, domain.Channel.Valid, domain.Channels)
 	}
 	if in.Template == nil || *in.Template == "" {
 		errs.add("template", "is required")
@@ -338,7 +322,7 @@ func checkSendMessage(c *gin.Context, in SendMessageInput) (key string, personID
 
 // checkTemplateFills checks that the template name exists on the channel and that the person and the
 // request's variables fill it in, as the send activity will.
-func (s *Server) checkTemplateFills(c *gin.Context, p domain.Person, ch messaging.Channel, name string, in SendMessageInput) error {
+func (s *Server) checkTemplateFills(c *gin.Context, p domain.Person, ch domain.Channel, name string, in SendMessageInput) error {
 	t, err := s.Store.LatestTemplate(c, name, ch)
 	if errors.Is(err, store.ErrNotFound) {
 		where := string(ch)
@@ -354,7 +338,7 @@ func (s *Server) checkTemplateFills(c *gin.Context, p domain.Person, ch messagin
 		vars[k] = v
 	}
 	_, err = messaging.Render(t.Subject, t.Body, t.HTML, vars)
-	if err == nil && ch == messaging.WhatsApp && t.ContentSID != "" {
+	if err == nil && ch == domain.ChannelWhatsApp && t.ContentSID != "" {
 		_, err = messaging.ContentVariables(t.ContentVariables, vars)
 	}
 	if err != nil {

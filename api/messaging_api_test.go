@@ -85,17 +85,17 @@ func (e *hookEnv) sendGrid(events []map[string]any, sign bool, tamper func(sig, 
 }
 
 // accepted records a message handed to a provider, as the send activity would.
-func (e *hookEnv) accepted(id string, ch messaging.Channel, person, recipient, provider, providerID string) {
+func (e *hookEnv) accepted(id string, ch domain.Channel, person, recipient, provider, providerID string) {
 	e.t.Helper()
 	pid := uuid.MustParse(person)
 	now := time.Now().UTC()
 	if _, _, err := e.st.CreateMessage(context.Background(), domain.Message{ID: id, Channel: ch, Template: "broadcast",
-		TemplateVersion: 1, PersonID: &pid, Recipient: recipient, Body: "Test message", Status: messaging.StatusPending,
+		TemplateVersion: 1, PersonID: &pid, Recipient: recipient, Body: "Test message", Status: domain.MessagePending,
 		StatusAt: now}); err != nil {
 		e.t.Fatal(err)
 	}
 	if _, err := e.st.MessageAccepted(context.Background(), id, provider, messaging.Receipt{ProviderID: providerID,
-		Status: messaging.StatusQueued}, now); err != nil {
+		Status: domain.MessageQueued}, now); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -145,7 +145,7 @@ func TestMessagingTwilioStatusCallbacks(t *testing.T) {
 	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Stat", "Us", "1980-01-01")
-	e.accepted("m_hookstatus1", messaging.SMS, person, "+447400123456", "twilio", "SMhook1")
+	e.accepted("m_hookstatus1", domain.ChannelSMS, person, "+447400123456", "twilio", "SMhook1")
 	path := "/api/v1/messaging/twilio/status?m=m_hookstatus1"
 	form := func(status string) url.Values {
 		return url.Values{"MessageSid": {"SMhook1"}, "MessageStatus": {status}, "To": {"+447400123456"},
@@ -185,7 +185,7 @@ func TestMessagingTwilioStatusCallbacks(t *testing.T) {
 	}
 
 	// Out of order: delivered first, then the sent that was sent before it.
-	e.accepted("m_hookstatus2", messaging.SMS, person, "+447400123456", "twilio", "SMhook2")
+	e.accepted("m_hookstatus2", domain.ChannelSMS, person, "+447400123456", "twilio", "SMhook2")
 	path2 := "/api/v1/messaging/twilio/status?m=m_hookstatus2"
 	form2 := func(status string) url.Values {
 		return url.Values{"MessageSid": {"SMhook2"}, "MessageStatus": {status}, "To": {"+447400123456"}}
@@ -293,7 +293,7 @@ func TestMessagingSendGridEvents(t *testing.T) {
 	t.Parallel()
 	e := newHookEnv(t)
 	person := e.createPerson("Mail", "Box", "1980-01-01")
-	e.accepted("m_hookmail1", messaging.Email, person, "mail@example.org", "sendgrid", "sgmsg1")
+	e.accepted("m_hookmail1", domain.ChannelEmail, person, "mail@example.org", "sendgrid", "sgmsg1")
 	now := time.Now().Unix()
 	events := []map[string]any{
 		{"email": "mail@example.org", "timestamp": now, "event": "processed", "sg_event_id": "ev-p1",
@@ -440,7 +440,7 @@ func TestMessagingSendValidation(t *testing.T) {
 
 	// Ids with slashes, as workflows make them, plain or escaped.
 	slashed := "clearance/" + uuid.NewString() + "/nudge/90"
-	e.accepted(slashed, messaging.SMS, person, "+447400123456", "twilio", "SMslash")
+	e.accepted(slashed, domain.ChannelSMS, person, "+447400123456", "twilio", "SMslash")
 	if m := e.message(slashed); m["id"] != slashed {
 		t.Errorf("GET %s: %v", slashed, m["id"])
 	}

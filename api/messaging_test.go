@@ -52,9 +52,9 @@ func withProviders(p *providers) envOption {
 		twilio := activities.Provider{Name: "twilio", Provider: messaging.NewTwilio(messaging.TwilioConfig{
 			AccountSID: twiliosim.DefaultAccountSID, AuthToken: "testauthtoken", From: "+447400000000",
 			WhatsAppFrom: "+447400000001", BaseURL: tw.URL, StatusCallback: public + "/api/v1/messaging/twilio/status"}, nil)}
-		e.messaging = activities.MessagingSettings{Channels: map[messaging.Channel]activities.Provider{
-			messaging.SMS: twilio, messaging.WhatsApp: twilio,
-			messaging.Email: {Name: "sendgrid", Provider: messaging.NewSendGrid(messaging.SendGridConfig{APIKey: "SG.test",
+		e.messaging = activities.MessagingSettings{Channels: map[domain.Channel]activities.Provider{
+			domain.ChannelSMS: twilio, domain.ChannelWhatsApp: twilio,
+			domain.ChannelEmail: {Name: "sendgrid", Provider: messaging.NewSendGrid(messaging.SendGridConfig{APIKey: "SG.test",
 				From: "vetting@test.invalid", BaseURL: sg.URL}, nil)},
 		}}
 		e.hooks = api.MessagingHooks{PublicURL: public, TwilioAuthToken: "testauthtoken", SendGridWebhookKey: pub,
@@ -82,12 +82,12 @@ func (e *env) sendMessage(person, channel, template string, vars map[string]stri
 
 // waitMessage waits until the message's status is want (or, for delivered, read: WhatsApp reports both)
 // and returns the message with its history.
-func (e *env) waitMessage(id string, want messaging.Status) map[string]any {
+func (e *env) waitMessage(id string, want domain.MessageStatus) map[string]any {
 	e.t.Helper()
 	var m map[string]any
 	e.eventually(10*time.Second, func() bool {
 		m = e.must(http.StatusOK, domain.RoleCaseWorker, "GET", "/api/v1/messages/"+id, nil)
-		return m["status"] == string(want) || (want == messaging.StatusDelivered && m["status"] == string(messaging.StatusRead))
+		return m["status"] == string(want) || (want == domain.MessageDelivered && m["status"] == string(domain.MessageRead))
 	}, func() string { return fmt.Sprintf("message %s: %v, want %s", id, m["status"], want) })
 	return m
 }
@@ -135,9 +135,9 @@ func TestMessagesOnEveryChannelDelivered(t *testing.T) {
 	if mail["subject"] != "Your SC clearance expires on 2031-01-31" || mail["recipient"] != "ada@example.org" {
 		t.Errorf("e-mail %q to %v", mail["subject"], mail["recipient"])
 	}
-	gotSMS := e.waitMessage(sms["id"].(string), messaging.StatusDelivered)
-	e.waitMessage(wa["id"].(string), messaging.StatusDelivered)
-	e.waitMessage(mail["id"].(string), messaging.StatusDelivered)
+	gotSMS := e.waitMessage(sms["id"].(string), domain.MessageDelivered)
+	e.waitMessage(wa["id"].(string), domain.MessageDelivered)
+	e.waitMessage(mail["id"].(string), domain.MessageDelivered)
 
 	// Each hand-over happened once at the provider.
 	if st := p.twilio.Stats(); st.Accepted != 2 || st.Duplicates != 0 {
@@ -190,7 +190,7 @@ func TestStopHonoured(t *testing.T) {
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("07400 123457", "")
 	first := e.sendMessage(person, "sms", "renewal_nudge", reminderVars)
-	e.waitMessage(first["id"].(string), messaging.StatusDelivered)
+	e.waitMessage(first["id"].(string), domain.MessageDelivered)
 
 	if _, err := p.twilio.Reply(context.Background(), twiliosim.Reply{From: "+447400123457", Body: "Stop"}); err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestStopHonoured(t *testing.T) {
 			AND address = '+447400123457' AND status = 'opted_in'`) == 1
 	}, func() string { return "START did not opt the number back in" })
 	third := e.sendMessage(person, "sms", "renewal_nudge", reminderVars)
-	e.waitMessage(third["id"].(string), messaging.StatusDelivered)
+	e.waitMessage(third["id"].(string), domain.MessageDelivered)
 	if st := p.twilio.Stats(); st.Accepted != 2 {
 		t.Errorf("Twilio accepted %d messages, want 2 (before STOP, after START)", st.Accepted)
 	}
@@ -275,7 +275,7 @@ func TestEmailUnsubscribeHonoured(t *testing.T) {
 	e := newEnv(t, withProviders(&p))
 	person := e.messagePerson("", "grace@example.org")
 	first := e.sendMessage(person, "email", "renewal_nudge", reminderVars)
-	e.waitMessage(first["id"].(string), messaging.StatusDelivered)
+	e.waitMessage(first["id"].(string), domain.MessageDelivered)
 	if ok, err := p.sendgrid.Unsubscribe("grace@example.org", "unsubscribe"); !ok || err != nil {
 		t.Fatalf("unsubscribe: %v %v", ok, err)
 	}

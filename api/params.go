@@ -122,20 +122,12 @@ func enum[T ~string](q *query, name string, valid func(T) bool, allowed []T) []T
 	for _, item := range strings.Split(v, ",") {
 		t := T(strings.TrimSpace(item))
 		if !valid(t) {
-			q.errs.add(name, "%q is not one of %s", item, joinEnum(allowed))
+			q.errs.add(name, "%q is not one of %s", item, domain.OneOf(allowed))
 			return nil
 		}
 		out = append(out, t)
 	}
 	return out
-}
-
-func joinEnum[T ~string](vs []T) string {
-	var s []string
-	for _, v := range vs {
-		s = append(s, string(v))
-	}
-	return strings.Join(s, ", ")
 }
 
 // pathID reads an id from the path; a malformed one names nothing that exists.
@@ -222,7 +214,10 @@ func keyedID(user uuid.UUID, parts ...string) string {
 
 // keyedCaseRef is the case reference a case opened under an idempotency key gets: opaque, and the same
 // for a repeat of the request.
-func keyedCaseRef(user uuid.UUID, key string) string { return keyedRef("v_", user, "open-case", key) }
+func keyedCaseRef(user uuid.UUID, key string) string {
+	sum := sha256.Sum256([]byte(keyedID(user, "open-case", key)))
+	return domain.CaseRefOf(sum[:])
+}
 
 // keyedRef is an opaque reference (prefix and 26 base-32 characters) for what a user asked for under an
 // idempotency key.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,10 +29,10 @@ type (
 	// KeyInput issues a key to a partner site.
 	KeyInput struct {
 		idPath
-		Name      *string  `json:"name" required:"true" maxLength:"200"`
-		Scopes    []string `json:"scopes" required:"true" description:"vetting:read, vetting:return"`
-		IPAllow   []string `json:"ipAllow,omitempty" description:"CIDRs (IPv4 or IPv6); empty: any address"`
-		ExpiresAt *string  `json:"expiresAt,omitempty" format:"date-time"`
+		Name      *string        `json:"name" required:"true" maxLength:"200"`
+		Scopes    []domain.Scope `json:"scopes" required:"true"`
+		IPAllow   []string       `json:"ipAllow,omitempty" description:"CIDRs (IPv4 or IPv6); empty: any address"`
+		ExpiresAt *string        `json:"expiresAt,omitempty" format:"date-time"`
 	}
 	// IssuedKey is a new key with its secret, shown this once.
 	IssuedKey struct {
@@ -128,8 +127,11 @@ func (s *Server) createSite(c *gin.Context) error {
 	if in.BaseURL == nil {
 		errs.add("baseUrl", "is required")
 	} else if base, err := partners.CheckBaseURL(*in.BaseURL, s.AllowLoopbackPartners); err != nil {
-		_, why, _ := strings.Cut(err.Error(), ": ")
-		errs.add("baseUrl", "%s", why)
+		var bad *partners.BaseURLError
+		if !errors.As(err, &bad) {
+			return err
+		}
+		errs.add("baseUrl", "%s", bad.Reason)
 	} else {
 		site.BaseURL = base
 	}
@@ -195,13 +197,13 @@ func (s *Server) issueKey(c *gin.Context) error {
 	var errs fields
 	k := domain.PartnerKey{SiteID: site.ID, Name: requiredName(&errs, "name", in.Name), IPAllow: []string{}}
 	if len(in.Scopes) == 0 {
-		errs.add("scopes", "is required: vetting:read, vetting:return or both")
+		errs.add("scopes", "is required: one or more of %s", domain.OneOf(domain.Scopes))
 	}
 	for _, sc := range in.Scopes {
-		if sc != domain.ScopeVettingRead && sc != domain.ScopeVettingReturn {
-			errs.add("scopes", "%q is not vetting:read or vetting:return", sc)
-		} else if !contains(k.Scopes, sc) {
-			k.Scopes = append(k.Scopes, sc)
+		if !sc.Valid() {
+			errs.add("scopes", "%q is not one of %s", sc, domain.OneOf(domain.Scopes))
+		} else if !contains(k.Scopes, string(sc)) {
+			k.Scopes = append(k.Scopes, string(sc))
 		}
 	}
 	for _, cidr := range in.IPAllow {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -71,7 +70,7 @@ func TestTwilioWebhookTextCleaned(t *testing.T) {
 		t.Fatalf("%d clean inbound messages stored, want 1", n)
 	}
 
-	e.accepted("m_dirtystatus", messaging.SMS, person, "+447400123456", "twilio", "SMdirty")
+	e.accepted("m_dirtystatus", domain.ChannelSMS, person, "+447400123456", "twilio", "SMdirty")
 	status := "/api/v1/messaging/twilio/status?m=m_dirtystatus"
 	wantStatus(t, e.signedTwilio(status, url.Values{"MessageSid": {"SMdirty"}, "MessageStatus": {"undelivered"},
 		"ErrorCode": {"30003"}, "ErrorMessage": {"Unreachable\x00 \u202ehandset"}, "To": {"+447400123456\x00"}}),

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -27,7 +26,7 @@ type PersonInput struct {
 	NINumber       *string `json:"niNumber,omitempty" description:"sensitive: National Insurance number"`
 	Active         *bool   `json:"active,omitempty"`
 	// PreferredChannel is how the person is told of renewals and requests (default email).
-	PreferredChannel *string `json:"preferredChannel,omitempty" enum:"sms,whatsapp,email"`
+	PreferredChannel *domain.Channel `json:"preferredChannel,omitempty"`
 }
 
 // apply checks the input and applies it to p, returning the names of the fields it sets.
@@ -110,11 +109,11 @@ func (in PersonInput) applyContact(e *personEdit, p *domain.Person) {
 	e.parsed("email", in.Email, &p.Email, domain.ParseEmail, "is not an e-mail address")
 	e.parsed("mobile", in.Mobile, &p.Mobile, domain.ParseUKMobile, "must be a valid UK mobile number")
 	if in.PreferredChannel != nil {
-		if ch := messaging.Channel(*in.PreferredChannel); ch.Valid() {
+		if ch := domain.Channel(*in.PreferredChannel); ch.Valid() {
 			p.PreferredChannel = ch
 			e.set("preferredChannel")
 		} else {
-			e.errs.add("preferredChannel", "must be one of sms, whatsapp, email")
+			e.errs.add("preferredChannel", "must be one of %s", domain.OneOf(domain.Channels))
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
@@ -87,6 +89,7 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	var p *Problem
 	var ce *store.ConstraintError
 	var rej *workflows.Rejection
+	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -113,11 +116,17 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 		if rej.Unprocessable {
 			return problem(http.StatusUnprocessableEntity, "unprocessable", rej.Message)
 		}
-		field, msg, ok := strings.Cut(rej.Message, ": ")
-		if !ok {
-			field, msg = "body", rej.Message
+		errs := []FieldError{{Field: "body", Message: rej.Message}}
+		if len(rej.Fields) > 0 {
+			errs = make([]FieldError, len(rej.Fields))
+			for i, f := range rej.Fields {
+				errs[i] = FieldError{Field: f.Field, Message: f.Detail}
+			}
 		}
-		return invalid(FieldError{Field: field, Message: msg})
+		return invalid(errs...)
+	case errors.As(err, &appErr) && appErr.Type() == activities.TypeMessagingRefused:
+		return problem(http.StatusBadGateway, "message-provider-refused",
+			"the message provider refused our credentials or account; the message was not sent")
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")
@@ -141,4 +150,22 @@ func unavailable(err error) bool {
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.As(err, &tUnavail) ||
 		errors.As(err, &tDeadline) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "connection refused")
+}
+
+// Pending answers a request whose workflow no worker has taken up in time (a case, a grant, a message):
+// it exists and goes on when a worker runs; its Location is where it will be.
+type Pending struct {
+	ID string `json:"id"`
+	// CaseRef is a case's reference (its id), as the case answers have it.
+	CaseRef string `json:"caseRef,omitempty"`
+	Status  string `json:"status" enum:"pending"`
+	Detail  string `json:"detail"`
+}
+
+// accepted answers 202 with p, its status "pending" and its Location under base.
+func accepted(c *gin.Context, base string, p Pending) error {
+	p.Status = "pending"
+	c.Header("Location", base+p.ID)
+	c.JSON(http.StatusAccepted, p)
+	return nil
 }

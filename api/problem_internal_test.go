@@ -6,10 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/signetassure/signetassure/activities"
+	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -33,5 +37,43 @@ func TestUnprocessableRejectionIs422(t *testing.T) {
 	}
 	if p.Type != problemBase+"unprocessable" || p.Detail != msg {
 		t.Fatalf("problem %+v", p)
+	}
+}
+
+// problemOf is the problem+json writeError answers err with.
+func problemOf(t *testing.T, err error) (int, Problem) {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/x", nil)
+	s := &Server{Deps: Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	s.writeError(c, err)
+	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %s", ct)
+	}
+	var p Problem
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return w.Code, p
+}
+
+// A workflow's refusal of input is answered 400 naming each field it carries, as it carries them.
+func TestRejectedInputNamesItsFields(t *testing.T) {
+	code, p := problemOf(t, &workflows.Rejection{Message: "validFrom: required; validTo: required",
+		Fields: []domain.Rejection{{Field: "validFrom", Detail: "required"}, {Field: "validTo", Detail: "required"}}})
+	want := []FieldError{{Field: "validFrom", Message: "required"}, {Field: "validTo", Message: "required"}}
+	if code != http.StatusBadRequest || p.Type != problemBase+"validation" || !slices.Equal(p.Errors, want) {
+		t.Fatalf("%d %+v, want 400 naming %v", code, p, want)
+	}
+}
+
+// A message provider refusing our account is a 502 from whichever route met it: mapped where every
+// error is.
+func TestMessagingRefusedIs502(t *testing.T) {
+	err := temporal.NewNonRetryableApplicationError("twilio: 20003 authenticate", activities.TypeMessagingRefused, nil)
+	if code, p := problemOf(t, err); code != http.StatusBadGateway || p.Type != problemBase+"message-provider-refused" {
+		t.Fatalf("%d %+v, want 502 message-provider-refused", code, p)
 	}
 }

@@ -91,14 +91,14 @@ type idPath struct {
 }
 
 type clearanceQuery struct {
-	Level          string `query:"level" enum:"BPSS,CTC,SC,eSC,DV,eDV"`
-	Status         string `query:"status" description:"comma-separated statuses"`
-	ExpiringBefore string `query:"expiringBefore" format:"date"`
+	Level          domain.Level `query:"level"`
+	Status         string       `query:"status" description:"comma-separated statuses"`
+	ExpiringBefore string       `query:"expiringBefore" format:"date"`
 	pageQuery
 }
 
 type userQuery struct {
-	Role string `query:"role" enum:"case_worker,vetting_officer,security_controller,admin,auditor"`
+	Role domain.Role `query:"role"`
 }
 
 type auditQuery struct {

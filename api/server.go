@@ -125,7 +125,7 @@ func New(d Deps) (*Server, error) {
 	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
 		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
 	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")
-	s.spec.Spec.SetHTTPBearerTokenSecurity("partnerKey", "opaque", "Partner API key (sap_...), with scopes vetting:read, vetting:return")
+	s.spec.Spec.SetHTTPBearerTokenSecurity("partnerKey", "opaque", "Partner API key (sap_...), with scopes "+domain.OneOf(domain.Scopes))
 	if err := s.routes(); err != nil {
 		return nil, err
 	}

@@ -83,16 +83,16 @@ func defaultPublicURL(httpAddr string) string {
 
 // Settings builds the providers of the configured channels.
 func (m Messaging) Settings() activities.MessagingSettings {
-	s := activities.MessagingSettings{Channels: map[messaging.Channel]activities.Provider{}}
+	s := activities.MessagingSettings{Channels: map[domain.Channel]activities.Provider{}}
 	if m.Twilio != nil {
 		t := activities.Provider{Name: "twilio", Provider: messaging.NewTwilio(*m.Twilio, nil)}
-		s.Channels[messaging.SMS] = t
+		s.Channels[domain.ChannelSMS] = t
 		if m.Twilio.WhatsAppFrom != "" {
-			s.Channels[messaging.WhatsApp] = t
+			s.Channels[domain.ChannelWhatsApp] = t
 		}
 	}
 	if m.SendGrid != nil {
-		s.Channels[messaging.Email] = activities.Provider{Name: "sendgrid", Provider: messaging.NewSendGrid(*m.SendGrid, nil)}
+		s.Channels[domain.ChannelEmail] = activities.Provider{Name: "sendgrid", Provider: messaging.NewSendGrid(*m.SendGrid, nil)}
 	}
 	return s
 }

@@ -101,7 +101,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 		}
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
-				return nil, &access.Error{Kind: access.ErrTransient, Status: resp.StatusCode, Op: op,
+				return nil, &access.Error{Kind: access.KindTransient, Status: resp.StatusCode, Op: op,
 					Detail: "unreadable answer: " + err.Error()}
 			}
 		}
@@ -179,20 +179,20 @@ func (c *Client) login(ctx context.Context) (string, error) {
 	if resp.StatusCode/100 != 2 {
 		e := access.ErrorFrom(opLogin, resp, data, nil)
 		if resp.StatusCode == http.StatusBadRequest { // [I] some servers refuse credentials with a 400
-			e.Kind = access.ErrAuth
+			e.Kind = access.KindAuth
 		}
 		return "", e
 	}
 	var lr LoginResponse
 	if err := json.Unmarshal(data, &lr); err != nil {
-		return "", &access.Error{Kind: access.ErrTransient, Status: resp.StatusCode, Op: opLogin, Detail: "unreadable answer"}
+		return "", &access.Error{Kind: access.KindTransient, Status: resp.StatusCode, Op: opLogin, Detail: "unreadable answer"}
 	}
 	token := lr.Token
 	if token == "" {
 		token = lr.AccessToken
 	}
 	if token == "" {
-		return "", &access.Error{Kind: access.ErrAuth, Status: resp.StatusCode, Op: opLogin, Detail: "no token in the answer"}
+		return "", &access.Error{Kind: access.KindAuth, Status: resp.StatusCode, Op: opLogin, Detail: "no token in the answer"}
 	}
 	return token, nil
 }

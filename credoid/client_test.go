@@ -167,10 +167,10 @@ func TestCRUDRoundTrip(t *testing.T) {
 	if err := c.DeleteUser(ctx, got); err != nil {
 		t.Fatalf("deleting a deleted user: %v", err)
 	}
-	if err := c.UpdateUser(ctx, got, desired); access.KindOf(err) != access.ErrNotFound {
+	if err := c.UpdateUser(ctx, got, desired); access.KindOf(err) != access.KindNotFound {
 		t.Fatalf("updating a deleted user: %v", err)
 	}
-	if err := c.SetAccess(ctx, got, a); access.KindOf(err) != access.ErrNotFound {
+	if err := c.SetAccess(ctx, got, a); access.KindOf(err) != access.KindNotFound {
 		t.Fatalf("granting a deleted user: %v", err)
 	}
 	if users, err := c.Users(ctx); err != nil || len(users) != 0 {
@@ -296,7 +296,7 @@ func TestWrongPassword(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, func(c *credoid.Config) { c.Password = "wrong-horse-battery" })
 	_, err := e.client.Users(ctx)
-	if access.KindOf(err) != access.ErrAuth {
+	if access.KindOf(err) != access.KindAuth {
 		t.Fatalf("err = %v", err)
 	}
 	if strings.Contains(err.Error(), "wrong-horse-battery") {
@@ -312,9 +312,9 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// A token that the server keeps refusing (e.g. the operator lost API rights) is ErrAuth after one
+// A token that the server keeps refusing (e.g. the operator lost API rights) is KindAuth after one
 // re-login, not a loop.
-func TestSecond401IsErrAuth(t *testing.T) {
+func TestSecond401IsKindAuth(t *testing.T) {
 	ctx := context.Background()
 	var logins, calls int
 	var mu sync.Mutex
@@ -332,7 +332,7 @@ func TestSecond401IsErrAuth(t *testing.T) {
 	defer refusing.Close()
 	c := credoid.New(credoid.Config{BaseURL: refusing.URL, HTTP: fastHTTP})
 	_, err := c.Catalogue(ctx)
-	if access.KindOf(err) != access.ErrAuth || logins != 2 || calls != 2 {
+	if access.KindOf(err) != access.KindAuth || logins != 2 || calls != 2 {
 		t.Fatalf("err = %v after %d logins, %d calls", err, logins, calls)
 	}
 }
@@ -369,7 +369,7 @@ func TestForbiddenIsNotRetried(t *testing.T) {
 	e.sim.SetFaults(credoidsim.Faults{Forbidden: []string{"DELETE /api/users/{id}"}})
 	err = e.client.DeleteUser(ctx, u)
 	var ae *access.Error
-	if !errors.As(err, &ae) || ae.Kind != access.ErrForbidden || ae.Status != 403 || ae.Retryable() {
+	if !errors.As(err, &ae) || ae.Kind != access.KindForbidden || ae.Status != 403 || ae.Retryable() {
 		t.Fatalf("err = %v", err)
 	}
 	if n := e.calls("DELETE /api/users/{id}"); n != 1 {
@@ -401,7 +401,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	e2.sim.SetFaults(credoidsim.Faults{FailRate: 1, FailKinds: []string{"429"}})
 	_, err := e2.client.Users(ctx)
 	var ae *access.Error
-	if !errors.As(err, &ae) || ae.Kind != access.ErrRateLimited || ae.RetryAfter != time.Second {
+	if !errors.As(err, &ae) || ae.Kind != access.KindRateLimited || ae.RetryAfter != time.Second {
 		t.Fatalf("err = %#v", err)
 	}
 	if n := e2.calls("POST /api/login"); n != 2 {
@@ -441,7 +441,7 @@ func TestFaultyCreatesMakeNoDuplicates(t *testing.T) {
 			if err == nil {
 				return nil
 			}
-			if k := access.KindOf(err); k != access.ErrConflict && k != access.ErrTransient && k != access.ErrRateLimited {
+			if k := access.KindOf(err); k != access.KindConflict && k != access.KindTransient && k != access.KindRateLimited {
 				return err
 			}
 		}
@@ -552,16 +552,16 @@ func TestValidationAndConflict(t *testing.T) {
 	u.LastName = ""
 	_, err := e.client.CreateUser(ctx, u)
 	var ae *access.Error
-	if !errors.As(err, &ae) || ae.Kind != access.ErrValidation || len(ae.Fields["LastName"]) == 0 {
+	if !errors.As(err, &ae) || ae.Kind != access.KindValidation || len(ae.Fields["LastName"]) == 0 {
 		t.Fatalf("err = %#v", err)
 	}
 	u = person(1)
 	u.Levels = []access.Assignment{{LevelID: "999"}}
-	if _, err = e.client.CreateUser(ctx, u); access.KindOf(err) != access.ErrValidation {
+	if _, err = e.client.CreateUser(ctx, u); access.KindOf(err) != access.KindValidation {
 		t.Fatalf("unknown level: %v", err)
 	}
 	u.Levels = []access.Assignment{{LevelID: "Lab A"}}
-	if _, err = e.client.CreateUser(ctx, u); access.KindOf(err) != access.ErrValidation {
+	if _, err = e.client.CreateUser(ctx, u); access.KindOf(err) != access.KindValidation {
 		t.Fatalf("level id not a number: %v", err)
 	}
 	u.Levels = nil
@@ -569,7 +569,7 @@ func TestValidationAndConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.ExternalID = access.ExternalID(uuid.New())
-	if _, err = e.client.CreateUser(ctx, u); !errors.As(err, &ae) || ae.Kind != access.ErrConflict || len(ae.Fields["EmployeeNumber"]) == 0 {
+	if _, err = e.client.CreateUser(ctx, u); !errors.As(err, &ae) || ae.Kind != access.KindConflict || len(ae.Fields["EmployeeNumber"]) == 0 {
 		t.Fatalf("duplicate employee number: %v", err)
 	}
 	if n := e.calls("POST /api/users"); n != 4 { // the id that is not a number never left the client
@@ -698,8 +698,8 @@ func TestWritesCheckTheRecordsKeyFirst(t *testing.T) {
 		"delete":     e.client.DeleteUser(ctx, a),
 	} {
 		var ae *access.Error
-		if !errors.As(err, &ae) || ae.Kind != access.ErrWrongRecord || ae.Found != b.ExternalID {
-			t.Fatalf("%s of a stale id: %v, want ErrWrongRecord naming the key found", name, err)
+		if !errors.As(err, &ae) || ae.Kind != access.KindWrongRecord || ae.Found != b.ExternalID {
+			t.Fatalf("%s of a stale id: %v, want KindWrongRecord naming the key found", name, err)
 		}
 	}
 	if n := e.sim.Stats().Writes; n != writes {

@@ -100,7 +100,7 @@ func TestContractClientReadsTheDocumentedAnswers(t *testing.T) {
 	_, err = c.CreateUser(ctx, access.User{ExternalID: want.ExternalID, EmployeeNumber: "E1001", FirstName: "Ada",
 		LastName: "Lovelace", Email: "ada@example.com", CompanyID: "3", LocationID: "1", Active: true, Access: want.Access})
 	var ae *access.Error
-	if !errors.As(err, &ae) || ae.Kind != access.ErrConflict || ae.Status != http.StatusConflict ||
+	if !errors.As(err, &ae) || ae.Kind != access.KindConflict || ae.Status != http.StatusConflict ||
 		len(ae.Fields["EmployeeNumber"]) != 1 {
 		t.Errorf("the ProblemDetails answer: %#v", err)
 	}

@@ -108,7 +108,7 @@ func (c *Client) list(ctx context.Context, search string, keep func(UserRecord) 
 		}
 		g.Go(func() error {
 			full, err := c.get(gctx, itoa(recs[i].ID))
-			if access.KindOf(err) == access.ErrNotFound {
+			if access.KindOf(err) == access.KindNotFound {
 				recs[i].ID = 0 // deleted since it was listed
 				return nil
 			}
@@ -136,7 +136,7 @@ func (c *Client) list(ctx context.Context, search string, keep func(UserRecord) 
 
 const opUser = "GET /api/users/{id}"
 
-// get reads one user's full record; a user that is not there is ErrNotFound.
+// get reads one user's full record; a user that is not there is an access.KindNotFound error.
 func (c *Client) get(ctx context.Context, id string) (UserRecord, error) {
 	var rec UserRecord
 	_, err := c.call(ctx, opUser, http.MethodGet, userPath(id), nil, nil, &rec)
@@ -149,7 +149,7 @@ func (c *Client) get(ctx context.Context, id string) (UserRecord, error) {
 func (c *Client) CreateUser(ctx context.Context, u access.User) (access.User, error) {
 	const op = "POST /api/users"
 	if u.ID != "" {
-		return access.User{}, &access.Error{Kind: access.ErrValidation, Op: op, Detail: "the user already has an id"}
+		return access.User{}, &access.Error{Kind: access.KindValidation, Op: op, Detail: "the user already has an id"}
 	}
 	var rec UserRecord
 	if err := c.setPerson(op, &rec, u); err != nil {
@@ -189,7 +189,7 @@ func (c *Client) DeleteUser(ctx context.Context, current access.User) error {
 	if err == nil {
 		_, err = c.call(ctx, op, http.MethodDelete, userPath(current.ID), nil, nil, nil)
 	}
-	if access.KindOf(err) == access.ErrNotFound {
+	if access.KindOf(err) == access.KindNotFound {
 		return nil
 	}
 	return err
@@ -205,7 +205,7 @@ func keyOf(r UserRecord) access.User {
 // update [I]. The record is read afresh and every field is written back as read but the edited ones, so
 // what SignetAssure does not manage (identifications, fields this package does not know) survives. An
 // operator's change in the one round trip between the read and the write is lost: there is no ETag [I].
-// A user that is not there is ErrNotFound.
+// A user that is not there is an access.KindNotFound error.
 func (c *Client) rewrite(ctx context.Context, current access.User, edit func(op string, rec *UserRecord) error) error {
 	const op = "PUT /api/users/{id}"
 	id := current.ID
@@ -218,10 +218,10 @@ func (c *Client) rewrite(ctx context.Context, current access.User, edit func(op 
 		rec    UserRecord
 	)
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return &access.Error{Kind: access.ErrTransient, Op: opUser, Detail: "unreadable answer"}
+		return &access.Error{Kind: access.KindTransient, Op: opUser, Detail: "unreadable answer"}
 	}
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return &access.Error{Kind: access.ErrTransient, Op: opUser, Detail: "unreadable answer"}
+		return &access.Error{Kind: access.KindTransient, Op: opUser, Detail: "unreadable answer"}
 	}
 	if err := access.CheckRecord(op, current, keyOf(rec)); err != nil {
 		return err
@@ -331,7 +331,7 @@ func (c *Client) fromRecord(r UserRecord) (access.User, error) {
 func wireID(op, field, id string) (int, error) {
 	n, err := strconv.Atoi(id)
 	if err != nil || n <= 0 {
-		return 0, &access.Error{Kind: access.ErrValidation, Op: op, Detail: field + ": not a CredoID id",
+		return 0, &access.Error{Kind: access.KindValidation, Op: op, Detail: field + ": not a CredoID id",
 			Fields: map[string][]string{field: {fmt.Sprintf("%q is not a CredoID id", id)}}}
 	}
 	return n, nil

@@ -96,7 +96,7 @@ func ParseValidityPolicy(s string) (ValidityPolicy, error) {
 			name, period, ok := strings.Cut(item, "=")
 			level := Level(strings.TrimSpace(name))
 			if !ok || !level.Valid() {
-				return nil, fmt.Errorf("%q: want LEVEL=period (levels %s)", item, levelList())
+				return nil, fmt.Errorf("%q: want LEVEL=period (levels %s)", item, OneOf(Levels))
 			}
 			d, err := ParsePeriod(period)
 			if err != nil {
@@ -108,14 +108,6 @@ func ParseValidityPolicy(s string) (ValidityPolicy, error) {
 		}
 	}
 	return p, nil
-}
-
-func levelList() string {
-	var s []string
-	for _, l := range Levels {
-		s = append(s, string(l))
-	}
-	return strings.Join(s, ", ")
 }
 
 // Max is the longest a clearance of level may be valid for (DefaultMaxValidity's when the policy does
@@ -135,34 +127,25 @@ type Decision struct {
 	ValidTo   Date
 }
 
-// DecisionError names the field of a decision out of bounds ("outcome", "level", "validFrom",
-// "validTo") and why.
-type DecisionError struct {
-	Field   string
-	Message string
-}
-
-func (e *DecisionError) Error() string { return e.Field + ": " + e.Message }
-
 // LevelRank is a level's place in Levels, lowest first (-1 for none).
 func LevelRank(l Level) int { return slices.Index(Levels, l) }
 
 // CheckDecision checks a decision on a case opened at level requested, today being today: the outcome
 // is one of Outcomes; one that grants a clearance has a level no higher than the one requested, a
 // validFrom within MaxBackdateYears of today, a validTo after it and no further from it than the
-// level's maximum validity, all dates from MinDate to MaxDate. It returns a *DecisionError or nil.
+// level's maximum validity, all dates from MinDate to MaxDate. It returns a *Rejection naming the field ("outcome", "level", "validFrom", "validTo") or nil.
 func (p ValidityPolicy) CheckDecision(requested Level, d Decision, today Date) error {
 	bad := func(field, format string, args ...any) error {
-		return &DecisionError{Field: field, Message: fmt.Sprintf(format, args...)}
+		return &Rejection{Field: field, Detail: fmt.Sprintf(format, args...)}
 	}
 	if !d.Outcome.Valid() {
-		return bad("outcome", "must be one of cleared, refused, with_advisory, withdrawn")
+		return bad("outcome", "must be one of %s", OneOf(Outcomes))
 	}
 	if !d.Outcome.GrantsClearance() {
 		return nil
 	}
 	if !d.Level.Valid() {
-		return bad("level", "must be one of %s", levelList())
+		return bad("level", "must be one of %s", OneOf(Levels))
 	}
 	if requested.Valid() && LevelRank(d.Level) > LevelRank(requested) {
 		return bad("level", "must be the level the case was opened at (%s) or lower", requested)

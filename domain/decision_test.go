@@ -55,7 +55,7 @@ func TestCheckDecision(t *testing.T) {
 		{"BPSS for 4 years", LevelBPSS, Decision{OutcomeCleared, LevelBPSS, today, today.AddYears(4)}, "validTo"},
 	} {
 		err := p.CheckDecision(tc.requested, tc.d, today)
-		var de *DecisionError
+		var de *Rejection
 		switch {
 		case tc.field == "" && err != nil:
 			t.Errorf("%s: refused: %v", tc.name, err)

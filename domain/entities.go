@@ -1,11 +1,10 @@
 package domain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // Organisation is this deployment's own settings: who we are, and in whose name clearances are issued.
@@ -56,9 +55,9 @@ type Person struct {
 	NINumber       Sensitive  `json:"-"`
 	Active         bool       `json:"active"`
 	// PreferredChannel is how the person prefers to be told (renewal nudges, requests for information).
-	PreferredChannel messaging.Channel `json:"preferredChannel"`
-	CreatedAt        time.Time         `json:"createdAt"`
-	UpdatedAt        time.Time         `json:"updatedAt"`
+	PreferredChannel Channel   `json:"preferredChannel"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // StaffUser is someone who works in SignetAssure.
@@ -170,11 +169,21 @@ type PartnerSite struct {
 	CreatedAt       time.Time  `json:"createdAt"`
 }
 
+// Scope is what a partner key may do: the one list of partner scopes (the partner contract's
+// partners.ScopeRead and ScopeReturn are these).
+type Scope string
+
 // Partner scopes.
 const (
-	ScopeVettingRead   = "vetting:read"
-	ScopeVettingReturn = "vetting:return"
+	ScopeVettingRead   Scope = "vetting:read"
+	ScopeVettingReturn Scope = "vetting:return"
 )
+
+// Scopes lists every partner scope.
+var Scopes = []Scope{ScopeVettingRead, ScopeVettingReturn}
+
+// Valid reports whether s is a partner scope.
+func (s Scope) Valid() bool { return slices.Contains(Scopes, s) }
 
 // PartnerKey is a key we issued to a partner site. Its secret is never stored or shown again.
 type PartnerKey struct {

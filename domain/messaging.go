@@ -4,19 +4,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // Template is one version of a named message template on one channel.
 type Template struct {
-	Name       string            `json:"name"`
-	Channel    messaging.Channel `json:"channel"`
-	Version    int               `json:"version"`
-	Subject    string            `json:"subject,omitempty"`
-	Body       string            `json:"body"`
-	HTML       string            `json:"html,omitempty"`
-	ContentSID string            `json:"contentSid,omitempty"`
+	Name       string  `json:"name"`
+	Channel    Channel `json:"channel"`
+	Version    int     `json:"version"`
+	Subject    string  `json:"subject,omitempty"`
+	Body       string  `json:"body"`
+	HTML       string  `json:"html,omitempty"`
+	ContentSID string  `json:"contentSid,omitempty"`
 	// ContentVariables name, in order, the variables that fill the Content template's numbered
 	// placeholders: the first fills {{1}}, the second {{2}}, and so on.
 	ContentVariables []string   `json:"contentVariables,omitempty"`
@@ -26,21 +24,21 @@ type Template struct {
 
 // Message is one message in the outbox: what was sent to whom, why, where it is and what it cost.
 type Message struct {
-	ID              string            `json:"id"`
-	Channel         messaging.Channel `json:"channel"`
-	Template        string            `json:"template"`
-	TemplateVersion int               `json:"templateVersion"`
-	PersonID        *uuid.UUID        `json:"personId"`
-	StaffUserID     *uuid.UUID        `json:"staffUserId"`
-	Recipient       string            `json:"recipient"`
-	Subject         string            `json:"subject,omitempty"`
-	Body            string            `json:"body"`
+	ID              string     `json:"id"`
+	Channel         Channel    `json:"channel"`
+	Template        string     `json:"template"`
+	TemplateVersion int        `json:"templateVersion"`
+	PersonID        *uuid.UUID `json:"personId"`
+	StaffUserID     *uuid.UUID `json:"staffUserId"`
+	Recipient       string     `json:"recipient"`
+	Subject         string     `json:"subject,omitempty"`
+	Body            string     `json:"body"`
 	// HTML is an e-mail's HTML part; ContentSID and ContentVariables (keyed "1", "2", ...) the WhatsApp
 	// Content template handed to Twilio instead of the body.
 	HTML             string            `json:"html,omitempty"`
 	ContentSID       string            `json:"contentSid,omitempty"`
 	ContentVariables map[string]string `json:"contentVariables,omitempty"`
-	Status           messaging.Status  `json:"status"`
+	Status           MessageStatus     `json:"status"`
 	StatusAt         time.Time         `json:"statusAt"`
 	StatusReason     string            `json:"statusReason,omitempty"`
 	Provider         string            `json:"provider,omitempty"`
@@ -65,27 +63,27 @@ type Message struct {
 
 // MessageEvent is one entry of a message's status history.
 type MessageEvent struct {
-	EventID    string           `json:"eventId"`
-	Status     messaging.Status `json:"status,omitempty"`
-	Raw        string           `json:"raw,omitempty"`
-	ErrorCode  *int             `json:"errorCode"`
-	Reason     string           `json:"reason,omitempty"`
-	At         time.Time        `json:"at"`
-	ReceivedAt time.Time        `json:"receivedAt"`
+	EventID    string        `json:"eventId"`
+	Status     MessageStatus `json:"status,omitempty"`
+	Raw        string        `json:"raw,omitempty"`
+	ErrorCode  *int          `json:"errorCode"`
+	Reason     string        `json:"reason,omitempty"`
+	At         time.Time     `json:"at"`
+	ReceivedAt time.Time     `json:"receivedAt"`
 }
 
 // InboundMessage is a message a person sent us, and what we made of it.
 type InboundMessage struct {
-	ID          uuid.UUID         `json:"id"`
-	ProviderID  string            `json:"providerId"`
-	Channel     messaging.Channel `json:"channel"`
-	Sender      string            `json:"sender"`
-	Receiver    string            `json:"receiver"`
-	Body        string            `json:"body"`
-	PersonID    *uuid.UUID        `json:"personId"`
-	Keyword     string            `json:"keyword,omitempty"`
-	BroadcastID *uuid.UUID        `json:"broadcastId"`
-	ReceivedAt  time.Time         `json:"receivedAt"`
+	ID          uuid.UUID  `json:"id"`
+	ProviderID  string     `json:"providerId"`
+	Channel     Channel    `json:"channel"`
+	Sender      string     `json:"sender"`
+	Receiver    string     `json:"receiver"`
+	Body        string     `json:"body"`
+	PersonID    *uuid.UUID `json:"personId"`
+	Keyword     string     `json:"keyword,omitempty"`
+	BroadcastID *uuid.UUID `json:"broadcastId"`
+	ReceivedAt  time.Time  `json:"receivedAt"`
 }
 
 // Consent states.
@@ -96,14 +94,14 @@ const (
 
 // Consent is whether an address may be messaged on a channel, and when and how that was said.
 type Consent struct {
-	Channel    messaging.Channel `json:"channel"`
-	Address    string            `json:"address"`
-	Status     string            `json:"status"`
-	Method     string            `json:"method"`
-	Evidence   string            `json:"evidence,omitempty"`
-	PersonID   *uuid.UUID        `json:"personId"`
-	RecordedBy *uuid.UUID        `json:"recordedBy"`
-	At         time.Time         `json:"at"`
+	Channel    Channel    `json:"channel"`
+	Address    string     `json:"address"`
+	Status     string     `json:"status"`
+	Method     string     `json:"method"`
+	Evidence   string     `json:"evidence,omitempty"`
+	PersonID   *uuid.UUID `json:"personId"`
+	RecordedBy *uuid.UUID `json:"recordedBy"`
+	At         time.Time  `json:"at"`
 }
 
 // Contact group kinds.
@@ -169,15 +167,15 @@ type BroadcastProgress struct {
 
 // BroadcastRecipient is one person a broadcast was for, and their answer.
 type BroadcastRecipient struct {
-	PersonID     uuid.UUID         `json:"personId"`
-	Name         string            `json:"name"`
-	Recipient    string            `json:"recipient"`
-	Skipped      string            `json:"skipped,omitempty"`
-	MessageID    *string           `json:"messageId"`
-	Status       *messaging.Status `json:"status"`
-	ReplyKeyword *string           `json:"replyKeyword"`
-	ReplyBody    *string           `json:"replyBody"`
-	RepliedAt    *time.Time        `json:"repliedAt"`
+	PersonID     uuid.UUID      `json:"personId"`
+	Name         string         `json:"name"`
+	Recipient    string         `json:"recipient"`
+	Skipped      string         `json:"skipped,omitempty"`
+	MessageID    *string        `json:"messageId"`
+	Status       *MessageStatus `json:"status"`
+	ReplyKeyword *string        `json:"replyKeyword"`
+	ReplyBody    *string        `json:"replyBody"`
+	RepliedAt    *time.Time     `json:"repliedAt"`
 }
 
 // ReminderPolicy says when people are nudged before a clearance expires, when its renewal case opens,

@@ -4,6 +4,9 @@ package domain
 
 import (
 	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -112,18 +115,50 @@ var Roles = []Role{RoleCaseWorker, RoleVettingOfficer, RoleSecurityController, R
 
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
-// NewCaseRef makes an opaque case reference: "v_" and 26 random base-32 characters (130 bits). It is never
-// derived from personal data, so it may appear in workflow ids, logs and partner answers.
-func NewCaseRef() string { return "v_" + strings.ToLower(randText()) }
+// CaseRefPrefix begins every case reference.
+const CaseRefPrefix = "v_"
 
-// IsCaseRef reports whether s has the shape of a case reference.
-func IsCaseRef(s string) bool { return hasRefShape(s, "v_") }
+// An opaque reference is its prefix and refMin to refMax lower-case letters and digits.
+const (
+	refMin = 20
+	refMax = 62
+)
+
+// NewCaseRef makes an opaque case reference: "v_" and 26 random base-32 characters (128 bits). It is never
+// derived from personal data, so it may appear in workflow ids, logs and partner answers.
+func NewCaseRef() string { return CaseRefOf(randBytes()) }
+
+// CaseRefOf is the case reference made of a digest (or random bytes): "v_" and the first 26 lower-case
+// base-32 characters of its encoding. The same digest always makes the same reference, which is how a
+// reference is kept for a repeated request or a replayed workflow. Every case reference is minted here.
+func CaseRefOf(digest []byte) string {
+	enc := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(digest))
+	return CaseRefPrefix + enc[:min(len(enc), 26)]
+}
+
+// IsCaseRef reports whether s has the shape of a case reference (CaseRefPattern).
+func IsCaseRef(s string) bool { return hasRefShape(s, CaseRefPrefix) }
+
+// CaseRefPattern is the regular expression of the shape IsCaseRef accepts, as the API documents it.
+var CaseRefPattern = refPattern(CaseRefPrefix)
+
+var randBytes = func() []byte {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return b
+}
 
 func randText() string { return rand.Text() }
 
-// hasRefShape reports whether s is prefix and 20 to 62 lower-case letters and digits: an opaque reference.
+// refPattern is the regular expression of an opaque reference with prefix.
+func refPattern(prefix string) string {
+	return fmt.Sprintf("^%s[0-9a-z]{%d,%d}$", regexp.QuoteMeta(prefix), refMin, refMax)
+}
+
+// hasRefShape reports whether s is prefix and refMin to refMax lower-case letters and digits: an opaque
+// reference.
 func hasRefShape(s, prefix string) bool {
-	if !strings.HasPrefix(s, prefix) || len(s) < len(prefix)+20 || len(s) > 64 {
+	if !strings.HasPrefix(s, prefix) || len(s) < len(prefix)+refMin || len(s) > len(prefix)+refMax {
 		return false
 	}
 	for _, c := range s[len(prefix):] {

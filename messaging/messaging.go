@@ -9,75 +9,41 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/signetassure/signetassure/domain"
 )
 
-// Channel is how a message travels.
-type Channel string
+// Channel and Status are the domain's (domain.Channel, domain.MessageStatus): the vocabulary is the
+// domain's, and the providers' code here names it as it always did.
+type (
+	Channel = domain.Channel
+	Status  = domain.MessageStatus
+)
 
 // Channels.
 const (
-	SMS      Channel = "sms"
-	WhatsApp Channel = "whatsapp"
-	Email    Channel = "email"
+	SMS      = domain.ChannelSMS
+	WhatsApp = domain.ChannelWhatsApp
+	Email    = domain.ChannelEmail
 )
 
 // Channels lists every channel.
-var Channels = []Channel{SMS, WhatsApp, Email}
+var Channels = domain.Channels
 
-// Valid reports whether c is a known channel.
-func (c Channel) Valid() bool { return c == SMS || c == WhatsApp || c == Email }
-
-// OrDefault is c, or e-mail when c is unset.
-func (c Channel) OrDefault() Channel {
-	if c == "" {
-		return Email
-	}
-	return c
-}
-
-// Status is where a message is. Providers' own words are mapped onto these.
-type Status string
-
-// Statuses, in the order a message moves through them. Suppressed messages were never handed over
-// (the recipient opted out or gave no consent).
+// Statuses (domain.MessageStatus).
 const (
-	StatusPending     Status = "pending" // recorded, not yet accepted by the provider
-	StatusSuppressed  Status = "suppressed"
-	StatusQueued      Status = "queued" // accepted by the provider
-	StatusSent        Status = "sent"
-	StatusDelivered   Status = "delivered"
-	StatusRead        Status = "read"
-	StatusUndelivered Status = "undelivered"
-	StatusFailed      Status = "failed"
+	StatusPending     = domain.MessagePending
+	StatusSuppressed  = domain.MessageSuppressed
+	StatusQueued      = domain.MessageQueued
+	StatusSent        = domain.MessageSent
+	StatusDelivered   = domain.MessageDelivered
+	StatusRead        = domain.MessageRead
+	StatusUndelivered = domain.MessageUndelivered
+	StatusFailed      = domain.MessageFailed
 )
 
 // Statuses lists every status.
-var Statuses = []Status{StatusPending, StatusSuppressed, StatusQueued, StatusSent, StatusDelivered, StatusRead,
-	StatusUndelivered, StatusFailed}
-
-// Rank orders statuses so receipts arriving out of order never move a message backwards: a message takes
-// a receipt's status only when it ranks higher than the one it has.
-func (s Status) Rank() int {
-	switch s {
-	case StatusPending:
-		return 0
-	case StatusQueued:
-		return 1
-	case StatusSent:
-		return 2
-	case StatusUndelivered, StatusFailed, StatusDelivered:
-		return 3
-	case StatusRead:
-		return 4
-	case StatusSuppressed:
-		return 5
-	}
-	return -1
-}
-
-// Final reports whether no further status is expected (read may still follow delivered on WhatsApp, but
-// cost and delivery are known).
-func (s Status) Final() bool { return s.Rank() >= 3 }
+var Statuses = domain.MessageStatuses
 
 // Outgoing is one message to hand to a provider.
 type Outgoing struct {

@@ -23,6 +23,12 @@ import (
 // a literal address in a forbidden range).
 var ErrBaseURL = errors.New("the partner's base URL is not allowed")
 
+// BaseURLError is a base URL CheckBaseURL refused, and why; it wraps ErrBaseURL.
+type BaseURLError struct{ Reason string }
+
+func (e *BaseURLError) Error() string { return ErrBaseURL.Error() + ": " + e.Reason }
+func (e *BaseURLError) Unwrap() error { return ErrBaseURL }
+
 // ErrForbiddenAddress marks a connection refused because the partner's name resolved to a loopback,
 // private, link-local, shared (CGNAT), unspecified or multicast address.
 var ErrForbiddenAddress = errors.New("the partner's address is not a public address")
@@ -90,10 +96,10 @@ func AddressAllowed(addr netip.Addr, allowLoopback bool) bool {
 // CheckBaseURL checks a partner's base URL and returns it normalised (no trailing slash): https only (http
 // too for localhost or a loopback address when allowLoopback is set: partners on this machine in
 // development), a host, no userinfo, no
-// query, no fragment, and no literal address that AddressAllowed refuses. Its error wraps ErrBaseURL and
-// says what is wrong, never repeating the URL.
+// query, no fragment, and no literal address that AddressAllowed refuses. Its error is a *BaseURLError
+// saying what is wrong, never repeating the URL.
 func CheckBaseURL(raw string, allowLoopback bool) (string, error) {
-	bad := func(why string) (string, error) { return "", fmt.Errorf("%w: %s", ErrBaseURL, why) }
+	bad := func(why string) (string, error) { return "", &BaseURLError{Reason: why} }
 	raw, err := domain.CleanText(raw, domain.TextLine, 2000)
 	if err != nil {
 		return bad("must be a URL of at most 2000 plain characters (no control, bidirectional or invisible ones)")

@@ -17,10 +17,10 @@ const (
 	PathWhoAmI = "/api/external/vetting/whoami"
 )
 
-// Scopes a partner key may hold.
+// Scopes a partner key may hold (domain.Scopes).
 const (
-	ScopeRead   = "vetting:read"
-	ScopeReturn = "vetting:return"
+	ScopeRead   = string(domain.ScopeVettingRead)
+	ScopeReturn = string(domain.ScopeVettingReturn)
 )
 
 // LookupRequest resolves a name and date of birth to clearance state (POST /lookup).

@@ -239,7 +239,7 @@ func (c *Connector) exchange(ctx context.Context, method string, u *url.URL, pay
 func (c *Connector) errorFrom(op string, resp *http.Response, data []byte) error {
 	e := access.ErrorFrom(op, resp, data, nil)
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		e.Kind, e.Detail = access.ErrForbidden, "the ACS redirects; check baseURL"
+		e.Kind, e.Detail = access.KindForbidden, "the ACS redirects; check baseURL"
 		return e
 	}
 	if c.cfg.ErrorMessage != "" {
@@ -333,5 +333,5 @@ func (c *Connector) login(ctx context.Context) (string, error) {
 			return t, nil
 		}
 	}
-	return "", &access.Error{Kind: access.ErrAuth, Status: resp.StatusCode, Op: l.Request, Detail: "the answer carries no token at " + l.Token}
+	return "", &access.Error{Kind: access.KindAuth, Status: resp.StatusCode, Op: l.Request, Detail: "the answer carries no token at " + l.Token}
 }

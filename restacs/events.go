@@ -66,24 +66,24 @@ func (c *Connector) Events(ctx context.Context, since time.Time, limit int) ([]a
 
 // ParseWebhook verifies one delivery's Standard Webhooks signature (webhook-id, webhook-timestamp and
 // webhook-signature headers; a timestamp more than five minutes off is refused) and maps the event or
-// events at webhook.items with events.fields. A bad or stale signature is an access.ErrAuth error and
-// yields no events; a payload it cannot read is access.ErrValidation.
+// events at webhook.items with events.fields. A bad or stale signature is an access.KindAuth error and
+// yields no events; a payload it cannot read is access.KindValidation.
 func (c *Connector) ParseWebhook(r *http.Request, body []byte) ([]access.Event, error) {
 	if c.hook == nil {
-		return nil, &access.Error{Kind: access.ErrForbidden, Op: "webhook", Detail: c.cfg.System + ": no webhook is configured"}
+		return nil, &access.Error{Kind: access.KindForbidden, Op: "webhook", Detail: c.cfg.System + ": no webhook is configured"}
 	}
 	if err := c.hook.Verify(body, r.Header); err != nil {
-		return nil, &access.Error{Kind: access.ErrAuth, Op: "webhook", Detail: err.Error()}
+		return nil, &access.Error{Kind: access.KindAuth, Op: "webhook", Detail: err.Error()}
 	}
 	doc, err := decode(body)
 	if err != nil {
-		return nil, &access.Error{Kind: access.ErrValidation, Op: "webhook", Detail: "the payload is not JSON"}
+		return nil, &access.Error{Kind: access.KindValidation, Op: "webhook", Detail: "the payload is not JSON"}
 	}
 	var out []access.Event
 	for _, item := range asArray(get(doc, c.cfg.Webhook.Items)) {
 		e, err := c.eventFrom(item)
 		if err != nil {
-			return nil, &access.Error{Kind: access.ErrValidation, Op: "webhook", Detail: err.Error()}
+			return nil, &access.Error{Kind: access.KindValidation, Op: "webhook", Detail: err.Error()}
 		}
 		out = append(out, e)
 	}

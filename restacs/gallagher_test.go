@@ -191,7 +191,7 @@ func TestGallagherSetAccess(t *testing.T) {
 	ch, _ = g.cardholder(t, created.ID)
 	require.Empty(t, ch.AccessGroups)
 	err = g.conn.SetAccess(ctx, cur, access.Access{Profiles: []string{"p1"}})
-	require.Equal(t, access.ErrValidation, access.KindOf(err))
+	require.Equal(t, access.KindValidation, access.KindOf(err))
 }
 
 func TestGallagherWithoutUpdateRemovesAndAdds(t *testing.T) {
@@ -220,7 +220,7 @@ func TestGallagherHeldRecordIsConflict(t *testing.T) {
 	require.NoError(t, g.sim.SetFaults(gallaghersim.Faults{HeldCardholders: []string{created.ID}}))
 
 	err = g.conn.SetAccess(ctx, created, access.Access{Levels: []access.Assignment{{LevelID: "5"}}})
-	require.Equal(t, access.ErrConflict, access.KindOf(err))
+	require.Equal(t, access.KindConflict, access.KindOf(err))
 	var e *access.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, 409, e.Status)
@@ -229,8 +229,8 @@ func TestGallagherHeldRecordIsConflict(t *testing.T) {
 
 	disabled := created
 	disabled.Active = false
-	require.Equal(t, access.ErrConflict, access.KindOf(g.conn.UpdateUser(ctx, created, disabled)))
-	require.Equal(t, access.ErrConflict, access.KindOf(g.conn.DeleteUser(ctx, created)))
+	require.Equal(t, access.KindConflict, access.KindOf(g.conn.UpdateUser(ctx, created, disabled)))
+	require.Equal(t, access.KindConflict, access.KindOf(g.conn.DeleteUser(ctx, created)))
 
 	require.NoError(t, g.sim.SetFaults(gallaghersim.Faults{}))
 	require.NoError(t, g.conn.UpdateUser(ctx, created, disabled))
@@ -373,13 +373,13 @@ func TestGallagherWebhooks(t *testing.T) {
 	tampered := d
 	tampered.body = []byte(string(d.body[:len(d.body)-2]) + " }")
 	evs, err = parse(g.conn, tampered)
-	require.Equal(t, access.ErrAuth, access.KindOf(err))
+	require.Equal(t, access.KindAuth, access.KindOf(err))
 	require.Empty(t, evs)
 
 	other, err := restacs.New(g.cfg, secretsFor(g.srv.URL, "whsec_"+base64.StdEncoding.EncodeToString([]byte("another secret"))), fastRetries)
 	require.NoError(t, err)
 	evs, err = parse(other, d)
-	require.Equal(t, access.ErrAuth, access.KindOf(err))
+	require.Equal(t, access.KindAuth, access.KindOf(err))
 	require.Empty(t, evs)
 
 	hook, err := standardwebhooks.NewWebhook(webhookSecret)
@@ -391,7 +391,7 @@ func TestGallagherWebhooks(t *testing.T) {
 	stale.header.Set("webhook-signature", sig)
 	stale.header.Set("webhook-id", "msg_1")
 	_, err = parse(g.conn, stale)
-	require.Equal(t, access.ErrAuth, access.KindOf(err))
+	require.Equal(t, access.KindAuth, access.KindOf(err))
 
 	// Duplicated deliveries carry the same event id (and message id), for the caller to de-duplicate.
 	require.NoError(t, g.sim.SetFaults(gallaghersim.Faults{DuplicateWebhooks: true}))
@@ -536,7 +536,7 @@ func TestGallagherRepeatedPatchSettles(t *testing.T) {
 }
 
 // Every write reads the cardholder first: one that carries another key than the record the write was
-// planned on (the system restored or renumbered) is an ErrWrongRecord, and nothing is sent.
+// planned on (the system restored or renumbered) is an access.KindWrongRecord error, and nothing is sent.
 func TestGallagherWritesCheckTheRecordsKeyFirst(t *testing.T) {
 	g := newGallagher(t, gallaghersim.Options{})
 	created, err := g.conn.CreateUser(ctx, person())
@@ -553,7 +553,7 @@ func TestGallagherWritesCheckTheRecordsKeyFirst(t *testing.T) {
 	} {
 		var ae *access.Error
 		require.ErrorAs(t, err, &ae, name)
-		require.Equal(t, access.ErrWrongRecord, ae.Kind, name)
+		require.Equal(t, access.KindWrongRecord, ae.Kind, name)
 		require.Equal(t, created.ExternalID, ae.Found, name)
 	}
 	require.Equal(t, writes, g.sim.Stats().Writes, "nothing written to a record that is not the one planned on")

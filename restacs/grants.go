@@ -82,12 +82,12 @@ func (c *Connector) SetAccess(ctx context.Context, current access.User, a access
 		return fmt.Errorf("restacs: SetAccess: empty id")
 	}
 	if len(a.Profiles) > 0 {
-		return &access.Error{Kind: access.ErrValidation, Op: "SetAccess", Detail: c.cfg.System + ": this configuration writes levels, not profiles"}
+		return &access.Error{Kind: access.KindValidation, Op: "SetAccess", Detail: c.cfg.System + ": this configuration writes levels, not profiles"}
 	}
 	want := map[string]access.Assignment{}
 	for _, l := range a.Levels {
 		if _, dup := want[l.LevelID]; dup || l.LevelID == "" {
-			return &access.Error{Kind: access.ErrValidation, Op: "SetAccess", Detail: fmt.Sprintf("level %q is empty or given twice", l.LevelID)}
+			return &access.Error{Kind: access.KindValidation, Op: "SetAccess", Detail: fmt.Sprintf("level %q is empty or given twice", l.LevelID)}
 		}
 		want[l.LevelID] = l
 	}
@@ -119,7 +119,7 @@ func (c *Connector) patchDiff(ctx context.Context, id string, levels []access.As
 			return err
 		}
 		_, _, werr := c.call(ctx, p.Request, id, nil, body)
-		if k := access.KindOf(werr); werr != nil && k != access.ErrTransient && k != access.ErrValidation {
+		if k := access.KindOf(werr); werr != nil && k != access.KindTransient && k != access.KindValidation {
 			return werr // refused outright (held, forbidden, gone): nothing changed
 		}
 		have, err = c.memberships(ctx, id, nil)
@@ -131,7 +131,7 @@ func (c *Connector) patchDiff(ctx context.Context, id string, levels []access.As
 		case err != nil:
 			return err
 		case round == settleRounds:
-			return &access.Error{Kind: access.ErrTransient, Op: p.Request, Detail: "access did not settle; an operator may be editing it"}
+			return &access.Error{Kind: access.KindTransient, Op: p.Request, Detail: "access did not settle; an operator may be editing it"}
 		}
 	}
 	return nil
@@ -223,7 +223,7 @@ func (c *Connector) levelID(id string) (any, error) {
 	}
 	var n json.Number
 	if err := json.Unmarshal([]byte(id), &n); err != nil {
-		return nil, &access.Error{Kind: access.ErrValidation, Op: "SetAccess", Detail: fmt.Sprintf("level id %q is not a number", id)}
+		return nil, &access.Error{Kind: access.KindValidation, Op: "SetAccess", Detail: fmt.Sprintf("level id %q is not a number", id)}
 	}
 	return n, nil
 }

@@ -247,7 +247,7 @@ func TestOpenpathPutSetAndStatus(t *testing.T) {
 
 	_, err = conn.CreateUser(ctx, access.User{ExternalID: "sa:x", FirstName: "A", LastName: "B", Active: true,
 		Access: access.Access{Levels: []access.Assignment{{LevelID: "lab"}}}})
-	require.Equal(t, access.ErrValidation, access.KindOf(err), "a level id that is not a number")
+	require.Equal(t, access.KindValidation, access.KindOf(err), "a level id that is not a number")
 
 	require.NoError(t, conn.DeleteUser(ctx, got))
 	require.NoError(t, conn.DeleteUser(ctx, got))
@@ -314,6 +314,6 @@ func TestOpenpathBadPasswordIsAuth(t *testing.T) {
 	conn, err := restacs.New(cfg, func(n string) string { return secrets[n] }, fastRetries)
 	require.NoError(t, err)
 	_, err = conn.Users(ctx)
-	require.Equal(t, access.ErrAuth, access.KindOf(err))
+	require.Equal(t, access.KindAuth, access.KindOf(err))
 	require.NotContains(t, err.Error(), "wrong")
 }

@@ -261,7 +261,7 @@ func (c *Connector) DeleteUser(ctx context.Context, current access.User) error {
 	if err == nil {
 		_, _, err = c.call(ctx, c.cfg.Users.Delete, current.ID, nil, nil)
 	}
-	if access.KindOf(err) == access.ErrNotFound {
+	if access.KindOf(err) == access.KindNotFound {
 		return nil
 	}
 	return err

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // ---- contact groups ----
@@ -269,7 +268,7 @@ func (s *Store) BroadcastRecipients(ctx context.Context, id uuid.UUID, f Recipie
 			err := row.Scan(&b.PersonID, &b.Name, &b.Recipient, &b.Skipped, &b.MessageID, &st, &b.ReplyKeyword,
 				&b.ReplyBody, &b.RepliedAt)
 			if st != nil {
-				ms := messaging.Status(*st)
+				ms := domain.MessageStatus(*st)
 				b.Status = &ms
 			}
 			return b, err

@@ -32,7 +32,7 @@ func (s *Store) Templates(ctx context.Context) ([]domain.Template, error) {
 }
 
 // LatestTemplate is the latest version of a template on a channel.
-func (s *Store) LatestTemplate(ctx context.Context, name string, ch messaging.Channel) (domain.Template, error) {
+func (s *Store) LatestTemplate(ctx context.Context, name string, ch domain.Channel) (domain.Template, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+templateCols+` FROM message_templates WHERE name = $1 AND channel = $2
 		ORDER BY version DESC LIMIT 1`, name, ch)
 	t, err := pgx.CollectExactlyOneRow(rows, scanTemplate)
@@ -112,7 +112,7 @@ func (s *Store) CreateMessage(ctx context.Context, m domain.Message) (stored dom
 	return stored, created, err
 }
 
-func insertMessageEvent(ctx context.Context, tx pgx.Tx, id, eventID string, st messaging.Status, raw string,
+func insertMessageEvent(ctx context.Context, tx pgx.Tx, id, eventID string, st domain.MessageStatus, raw string,
 	code *int, reason string, at time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO message_events (message_id, event_id, status, raw, error_code, reason, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, id, eventID, st, raw, code, reason, at)
@@ -158,8 +158,8 @@ func (s *Store) MessageAccepted(ctx context.Context, id, provider string, r mess
 	var out domain.Message
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		st := r.Status
-		if st.Rank() < messaging.StatusQueued.Rank() {
-			st = messaging.StatusQueued
+		if st.Rank() < domain.MessageQueued.Rank() {
+			st = domain.MessageQueued
 		}
 		rows, _ := tx.Query(ctx, `UPDATE messages SET provider = $2, provider_id = $3,
 			status = CASE WHEN status = 'pending' THEN $4 ELSE status END,
@@ -178,7 +178,7 @@ func (s *Store) MessageAccepted(ctx context.Context, id, provider string, r mess
 
 // MessageNotSent closes a pending message that will not be handed over: failed (the provider refused it)
 // or suppressed (the recipient opted out), with the reason and the provider's code.
-func (s *Store) MessageNotSent(ctx context.Context, id string, st messaging.Status, code int, reason string, at time.Time) (domain.Message, error) {
+func (s *Store) MessageNotSent(ctx context.Context, id string, st domain.MessageStatus, code int, reason string, at time.Time) (domain.Message, error) {
 	reason = providerLine(reason)
 	var out domain.Message
 	var codeArg *int
@@ -240,7 +240,7 @@ func (s *Store) ApplyMessageEvent(ctx context.Context, provider string, ev messa
 		if out.ProviderID == nil && ev.ProviderID != "" {
 			out.Provider, out.ProviderID = provider, &ev.ProviderID
 		}
-		if ev.Status != "" && ev.Status.Rank() > out.Status.Rank() && out.Status != messaging.StatusSuppressed {
+		if ev.Status != "" && ev.Status.Rank() > out.Status.Rank() && out.Status != domain.MessageSuppressed {
 			out.Status, out.StatusAt, out.StatusReason = ev.Status, at, ev.Reason
 			if code != nil {
 				out.ErrorCode = code
@@ -266,8 +266,8 @@ func (s *Store) ApplyMessageEvent(ctx context.Context, provider string, ev messa
 // MessageFilter narrows the outbox.
 type MessageFilter struct {
 	PersonID    *uuid.UUID
-	Channel     messaging.Channel
-	Status      messaging.Status
+	Channel     domain.Channel
+	Status      domain.MessageStatus
 	Template    string
 	CaseRef     string
 	ClearanceID *uuid.UUID
@@ -352,7 +352,7 @@ func scanConsent(r pgx.CollectableRow) (domain.Consent, error) {
 }
 
 // Consent is what was last said about messaging an address on a channel; ok is false when nothing was.
-func (s *Store) Consent(ctx context.Context, ch messaging.Channel, address string) (domain.Consent, bool, error) {
+func (s *Store) Consent(ctx context.Context, ch domain.Channel, address string) (domain.Consent, bool, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+consentCols+` FROM messaging_consent WHERE channel = $1 AND address = $2`,
 		ch, address)
 	c, err := pgx.CollectExactlyOneRow(rows, scanConsent)
@@ -458,7 +458,7 @@ func (s *Store) ReceiveInbound(ctx context.Context, in messaging.Inbound) (domai
 				AND b.status IN ('sending', 'collecting') AND b.reply_until > $2 ORDER BY b.created_at DESC LIMIT 1`,
 				in.From, at).Scan(&id, &keywords)
 			switch {
-			case err == nil && in.Channel == messaging.SMS:
+			case err == nil && in.Channel == domain.ChannelSMS:
 				broadcast = &id
 				keyword = messaging.MatchKeyword(in.Body, keywords)
 			case err != nil && !errors.Is(err, pgx.ErrNoRows):
@@ -504,7 +504,7 @@ func (s *Store) ReceiveInbound(ctx context.Context, in messaging.Inbound) (domai
 // InboxFilter narrows the inbox.
 type InboxFilter struct {
 	PersonID    *uuid.UUID
-	Channel     messaging.Channel
+	Channel     domain.Channel
 	BroadcastID *uuid.UUID
 	Keyword     string
 	From, To    *time.Time

@@ -40,7 +40,7 @@ func AccessSync(ctx workflow.Context, in AccessSyncInput) (activities.SyncResult
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Minute, MaximumAttempts: 10,
-			NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrAccessRefused})},
+			NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeAccessRefused})},
 	})
 	err := workflow.ExecuteActivity(sync, activities.A.SyncAccess, activities.SyncInput{
 		SyncID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger}).Get(ctx, &res)

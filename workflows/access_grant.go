@@ -35,7 +35,7 @@ type accessGrant struct {
 func AccessGrant(ctx workflow.Context, in AccessGrantInput) (GrantState, error) {
 	w := &accessGrant{GrantState: GrantState{Grant: in.Grant}}
 	if !domain.IsGrantID(in.Grant.ID) || !in.Grant.EndsAt.After(in.Grant.StartsAt) {
-		return w.GrantState, invalidInput("invalid grant input")
+		return w.GrantState, reject("body", "invalid grant input")
 	}
 	if err := w.setup(ctx); err != nil {
 		return w.GrantState, err
@@ -73,9 +73,9 @@ func (w *accessGrant) setup(ctx workflow.Context) error {
 	}, workflow.UpdateHandlerOptions{Validator: func(r RevokeGrant) error {
 		switch {
 		case strings.TrimSpace(r.Reason) == "":
-			return invalidInput("reason: say why the grant is revoked")
+			return reject("reason", "say why the grant is revoked")
 		case tooLong(r.Reason):
-			return invalidInput("reason: at most %d characters", domain.MaxFree)
+			return reject("reason", "at most %d characters", domain.MaxFree)
 		case !w.Grant.Status.Open():
 			return invalidTransition("the grant is %s already", w.Grant.Status)
 		}
@@ -96,12 +96,12 @@ func (w *accessGrant) run(ctx workflow.Context) error {
 	db := workflow.WithActivityOptions(ctx, dbActivity)
 	if err := workflow.ExecuteActivity(db, activities.A.RecordGrant, w.Grant).Get(ctx, &w.Grant); err != nil {
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && (appErr.Type() == activities.ErrNotEligible || appErr.Type() == activities.ErrInvalidInput) {
-			w.refused = temporal.NewNonRetryableApplicationError(appErr.Message(), ErrGrantRefused, nil)
+		if errors.As(err, &appErr) && (appErr.Type() == activities.TypeNotEligible || appErr.Type() == activities.TypeInvalidInput) {
+			w.refused = temporal.NewNonRetryableApplicationError(appErr.Message(), TypeGrantRefused, nil)
 			return nil
 		}
 		if failedForGood(ctx, err) { // the database refused the grant's data: refused as unprocessable
-			w.refused = temporal.NewNonRetryableApplicationError(safeReason(err), activities.ErrDataRejected, nil)
+			w.refused = temporal.NewNonRetryableApplicationError(safeReason(err), activities.TypeDataRejected, nil)
 			return nil
 		}
 		return err
@@ -153,7 +153,7 @@ func (w *accessGrant) waitUntil(ctx workflow.Context, t time.Time) (ended bool, 
 		err := w.setStatus(ctx, domain.GrantRevoked, r.Reason, &actor)
 		if err != nil && failedForGood(ctx, err) {
 			// The revoke could not be recorded: its caller is told, and the grant goes on as it was.
-			w.revoke, w.revokeErr = nil, temporal.NewNonRetryableApplicationError(safeReason(err), activities.ErrDataRejected, nil)
+			w.revoke, w.revokeErr = nil, temporal.NewNonRetryableApplicationError(safeReason(err), activities.TypeDataRejected, nil)
 			w.revokeFailures++
 			return false, nil
 		}

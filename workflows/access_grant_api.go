@@ -39,7 +39,6 @@ const (
 	SignalClearanceChanged = "clearance-changed"
 	SignalReviewAccess     = "review"
 	QueryGrantState        = "state"
-	ErrGrantRefused        = "GrantRefused"
 )
 
 // AccessGrantInput starts a grant. The grant's dates are UTC instants.
@@ -113,6 +112,6 @@ var grantActivity = workflow.ActivityOptions{
 		InitialInterval:        5 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrAccessRefused}),
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeAccessRefused}),
 	},
 }

@@ -175,7 +175,7 @@ func TestAccessGrantRevoked(t *testing.T) {
 	h.run(nil)
 
 	assert.True(t, noReason.Rejected, "a revoke without a reason is refused")
-	assertErrType(t, noReason.Err, ErrInvalidCaseInput, "revoke without reason")
+	assertErrType(t, noReason.Err, TypeRejectedInput, "revoke without reason")
 	assert.True(t, revoke.Completed)
 	require.Equal(t, []domain.GrantStatus{domain.GrantActive, domain.GrantRevoked}, h.statusesSeen())
 	assert.Equal(t, testStart.Add(20*oneDay), h.statuses[1].At)
@@ -201,11 +201,11 @@ func TestAccessGrantFollowsAClearanceChange(t *testing.T) {
 func TestAccessGrantRefusedWhenNotEligible(t *testing.T) {
 	h := newGrant(t, oneDay, oneYear, 5*oneYear)
 	_, requested := h.run(temporal.NewNonRetryableApplicationError("the person holds no valid SC clearance or above",
-		activities.ErrNotEligible, nil))
+		activities.TypeNotEligible, nil))
 	require.True(t, requested.Completed)
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, requested.Err, &appErr)
-	assert.Equal(t, ErrGrantRefused, appErr.Type())
+	assert.Equal(t, TypeGrantRefused, appErr.Type())
 	var rej *Rejection
 	require.ErrorAs(t, rejection(requested.Err), &rej)
 	assert.True(t, rej.Conflict, "the API answers 409: the person's clearance does not allow it")

@@ -15,7 +15,6 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // clearanceLifecycle is one clearance's workflow state.
@@ -49,7 +48,7 @@ func ClearanceLifecycle(ctx workflow.Context, in ClearanceInput) (ClearanceState
 
 func (w *clearanceLifecycle) setup(ctx workflow.Context) error {
 	if w.in.ClearanceID == uuid.Nil || w.in.SLA.Due <= 0 {
-		return invalidInput("invalid clearance input")
+		return reject("body", "invalid clearance input")
 	}
 	if w.in.Resume != nil {
 		w.ClearanceState = *w.in.Resume
@@ -382,7 +381,7 @@ func (w *clearanceLifecycle) nudge(ctx workflow.Context, days int) error {
 	case err != nil:
 		workflow.GetLogger(ctx).Warn("clearance: renewal nudge not sent", "clearance", w.ClearanceID, "days", days, "error", err)
 		told = "the renewal reminder to the holder could not be sent"
-	case res.Status == messaging.StatusSuppressed || res.Status == messaging.StatusFailed:
+	case res.Status == domain.MessageSuppressed || res.Status == domain.MessageFailed:
 		told = fmt.Sprintf("the renewal reminder to the holder was not sent (%s: %s)", res.Status, res.Reason)
 	}
 	w.notify(ctx, key, "renewal_nudge", w.SourceCaseRef, fmt.Sprintf("%s clearance %s expires on %s (in %d days): %s",

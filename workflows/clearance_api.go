@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"strings"
 	"time"
@@ -105,7 +104,7 @@ type ClearanceState struct {
 // is opaque: "v_" and 26 base-32 characters of a hash.
 func RenewalCaseRef(clearanceID uuid.UUID) string {
 	sum := sha256.Sum256([]byte("renewal:" + clearanceID.String()))
-	return "v_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
+	return domain.CaseRefOf(sum[:16])
 }
 
 // FollowClearance starts a clearance's lifecycle workflow from a workflow (the case that granted it), as a

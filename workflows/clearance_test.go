@@ -454,7 +454,7 @@ func TestClearanceRenewalCaseAlreadyOpen(t *testing.T) {
 // hears it could not be sent, and the clearance still lapses.
 func TestClearanceFailingNudgeDoesNotFailIt(t *testing.T) {
 	h := newClearance(t, domain.LevelSC, domain.DateOf(testStart), 5)
-	h.sendErr = temporal.NewNonRetryableApplicationError("credentials refused", activities.ErrMessagingRefused, nil)
+	h.sendErr = temporal.NewNonRetryableApplicationError("credentials refused", activities.TypeMessagingRefused, nil)
 	st := h.run()
 
 	h.assertNudges(180, 90, 30, 7) // one attempt each: not retried
@@ -524,7 +524,7 @@ func TestClearanceInputIsChecked(t *testing.T) {
 	require.True(t, h.env.IsWorkflowCompleted())
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(h.env.GetWorkflowError(), &appErr))
-	assert.Equal(t, ErrInvalidCaseInput, appErr.Type(), "no SLA for its renewal case")
+	assert.Equal(t, TypeRejectedInput, appErr.Type(), "no SLA for its renewal case")
 }
 
 func TestRenewalCaseRef(t *testing.T) {

@@ -20,14 +20,14 @@ var identityActivity = workflow.ActivityOptions{
 	ScheduleToCloseTimeout: 24 * time.Hour,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeIdentityRejected})},
 }
 
 // identityPollActivity reads the provider's process: a few quick tries, since the next poll comes anyway.
 var identityPollActivity = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 3,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeIdentityRejected})},
 }
 
 // attendedActivity hands a case worker's images over while they wait for the answer: a short budget.
@@ -35,7 +35,7 @@ var attendedActivity = workflow.ActivityOptions{
 	StartToCloseTimeout:    time.Minute,
 	ScheduleToCloseTimeout: 2 * time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrIdentityRejected})},
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeIdentityRejected})},
 }
 
 // identityCheck is one attempt's workflow state.
@@ -75,7 +75,7 @@ func (w *identityCheck) setup(ctx workflow.Context) error {
 	in := w.in
 	if !domain.IsCaseRef(in.CaseRef) || in.Attempt < 1 || in.Plan.Provider == "" || in.Plan.LinkValidity <= 0 ||
 		in.Plan.PollFirst <= 0 {
-		return invalidInput("invalid identity check input")
+		return reject("body", "invalid identity check input")
 	}
 	if in.Resume != nil {
 		w.IdentityCheckState = *in.Resume
@@ -252,7 +252,7 @@ func (w *identityCheck) checkAttended(a AttendedImages) error {
 		return invalidTransition("the provider is verifying the identity already")
 	}
 	if a.UploadID == [16]byte{} {
-		return invalidInput("uploadId: required")
+		return reject("uploadId", "required")
 	}
 	return nil
 }

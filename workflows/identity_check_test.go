@@ -232,7 +232,7 @@ func TestIdentityCheckStaffAttended(t *testing.T) {
 	}, 8*oneDay)
 	out, err := h.run()
 	require.NoError(t, err)
-	assertErrType(t, rejected, ErrInvalidCaseInput, "an update without images")
+	assertErrType(t, rejected, TypeRejectedInput, "an update without images")
 	assert.Equal(t, domain.IdentityAccepted, out.Status)
 	require.Len(t, h.attended, 1)
 	assert.Equal(t, upload, h.attended[0].UploadID)
@@ -317,7 +317,7 @@ func TestVettingCaseRunsTheIdentityCheck(t *testing.T) {
 	h.sendAt(6*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart)))
 	st := h.run()
 
-	mustReject(t, early, ErrInvalidTransition, "an outcome while the identity check runs")
+	mustReject(t, early, TypeInvalidTransition, "an outcome while the identity check runs")
 	mustComplete(t, retry, "a retry once the first attempt ended")
 	assert.Equal(t, domain.StatusCleared, st.Case.Status)
 	require.Len(t, attempts, 2)

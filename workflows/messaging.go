@@ -21,7 +21,7 @@ var sendActivity = workflow.ActivityOptions{
 		InitialInterval:        2 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        10 * time.Minute,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrMessagingRefused}),
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeMessagingRefused}),
 	},
 }
 
@@ -68,7 +68,7 @@ type broadcastRun struct {
 func Broadcast(ctx workflow.Context, in BroadcastInput) (BroadcastState, error) {
 	b := &broadcastRun{in: in, state: BroadcastState{Phase: domain.BroadcastPreparing}}
 	if in.Shards < 1 {
-		return b.state, invalidInput("shards: at least 1")
+		return b.state, reject("shards", "at least 1")
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryBroadcastState, func() (BroadcastState, error) { return b.state, nil }); err != nil {
 		return b.state, err
@@ -121,7 +121,7 @@ func (b *broadcastRun) run(ctx workflow.Context) (BroadcastState, error) {
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 5 * time.Minute, NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrMessagingRefused})},
+			MaximumInterval: 5 * time.Minute, NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypeMessagingRefused})},
 	})
 	rate := 0.0
 	if b.in.Rate > 0 {

@@ -36,7 +36,6 @@ import (
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/partners"
-	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/worker"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -198,7 +197,7 @@ var payloadSamples = []any{
 	// Activity inputs and results.
 	activities.CaseEventInput{Case: theCase, Event: domain.CaseEvent{CaseRef: caseRef, Seq: 5, At: t1, Kind: "outcome",
 		ActorID: ptr(actor), ActorName: "A. Officer", Summary: "cleared", Detail: map[string]any{"level": "SC"}}},
-	store.Eligibility{Eligible: true, Reason: "cleared", ValidUntil: t1},
+	activities.GrantCheck{Eligible: true, Reason: "cleared", ValidUntil: t1},
 	grant,
 	clearance,
 	domain.Broadcast{ID: item, GroupID: group, Body: "Reply YES", Keywords: []string{"YES"}, Rate: 2.5, Status: "sending",

@@ -22,7 +22,7 @@ import (
 // dataRejected is the error every activity returns when PostgreSQL refuses its data (activities.Permanent).
 func dataRejected() error {
 	return temporal.NewNonRetryableApplicationError("the database refused the data: SQLSTATE 22P05 (data exception)",
-		activities.ErrDataRejected, nil)
+		activities.TypeDataRejected, nil)
 }
 
 // refuseEvents makes ApplyCaseEvent refuse the events refuse picks, as the database refuses a NUL, and
@@ -97,7 +97,7 @@ func TestVettingCaseRefusedNoteDoesNotFreezeIt(t *testing.T) {
 
 	require.True(t, refused.Accepted, "the validator lets the note through to the activity")
 	require.True(t, refused.Completed)
-	assertErrType(t, refused.Err, activities.ErrDataRejected, "the refused note")
+	assertErrType(t, refused.Err, activities.TypeDataRejected, "the refused note")
 	var rej *Rejection
 	require.ErrorAs(t, rejection(refused.Err), &rej)
 	assert.True(t, rej.Unprocessable, "the API answers 422")
@@ -199,7 +199,7 @@ func TestClearanceRefusedStepsDoNotFreezeIt(t *testing.T) {
 		defer mu.Unlock()
 		refused[what]++
 		return temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
-			activities.ErrDataRejected) // retryable as raised: the retry policy must stop it
+			activities.TypeDataRejected) // retryable as raised: the retry policy must stop it
 	}
 	h.env.OnActivity(activities.A.LoadClearance, mock.Anything, mock.MatchedBy(func(uuid.UUID) bool {
 		now := h.env.Now().UTC()
@@ -237,11 +237,11 @@ func TestAccessGrantRefusedDataIsUnprocessable(t *testing.T) {
 		func(context.Context, domain.AccessGrant) (domain.AccessGrant, error) {
 			attempts++
 			return domain.AccessGrant{}, temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
-				activities.ErrDataRejected)
+				activities.TypeDataRejected)
 		})
 	_, requested := h.run(nil)
 	require.True(t, requested.Completed)
-	assertErrType(t, requested.Err, activities.ErrDataRejected, "the grant requested")
+	assertErrType(t, requested.Err, activities.TypeDataRejected, "the grant requested")
 	var rej *Rejection
 	require.ErrorAs(t, rejection(requested.Err), &rej)
 	assert.True(t, rej.Unprocessable, "the API answers 422")
@@ -266,7 +266,7 @@ func TestAccessGrantRefusedRevokeDoesNotFreezeIt(t *testing.T) {
 	st, _ := h.run(nil)
 
 	require.True(t, bad.Completed)
-	assertErrType(t, bad.Err, activities.ErrDataRejected, "the refused revoke")
+	assertErrType(t, bad.Err, activities.TypeDataRejected, "the refused revoke")
 	assert.NotContains(t, bad.Err.Error(), "Mallory")
 	assert.Equal(t, 1, attempts, "not retried")
 	require.True(t, good.Completed)
@@ -291,7 +291,7 @@ func TestBroadcastRefusedShardDoesNotFreezeIt(t *testing.T) {
 			attempts[in.Shard]++
 			if in.Shard == 0 {
 				return activities.BroadcastShardResult{}, temporal.NewApplicationError(
-					"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected)
+					"the database refused the data: SQLSTATE 22021 (data exception)", activities.TypeDataRejected)
 			}
 			return activities.BroadcastShardResult{Handed: 10}, nil
 		})
@@ -332,7 +332,7 @@ func TestAccessEventsRefusedFeedGoesOn(t *testing.T) {
 		func(context.Context, activities.FollowInput) (int, error) {
 			attempts++
 			return 0, temporal.NewApplicationError("the database refused the data: SQLSTATE 22021 (data exception)",
-				activities.ErrDataRejected)
+				activities.TypeDataRejected)
 		})
 	env.ExecuteWorkflow(AccessEvents, AccessEventsInput{Every: 5 * time.Second})
 	require.True(t, env.IsWorkflowCompleted())
@@ -356,10 +356,10 @@ func TestIdentityCheckRefusedResultDoesNotFreezeIt(t *testing.T) {
 		func(context.Context, activities.FinishInput) (activities.IdentityOutcome, error) {
 			finishes++
 			return activities.IdentityOutcome{}, temporal.NewApplicationError(
-				"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected)
+				"the database refused the data: SQLSTATE 22021 (data exception)", activities.TypeDataRejected)
 		})
 	_, err := h.run()
-	assertErrType(t, err, activities.ErrDataRejected, "the check's end")
+	assertErrType(t, err, activities.TypeDataRejected, "the check's end")
 	assert.Equal(t, 1, finishes, "the refused result is not retried")
 	assert.Less(t, h.env.Now().Sub(testStart), 2*oneDay, "it ended when the result came")
 
@@ -373,7 +373,7 @@ func TestIdentityCheckRefusedResultDoesNotFreezeIt(t *testing.T) {
 			}
 			if in.Attempt == 1 {
 				return activities.IdentityOutcome{}, temporal.NewNonRetryableApplicationError(
-					"the database refused the data: SQLSTATE 22021 (data exception)", activities.ErrDataRejected, nil)
+					"the database refused the data: SQLSTATE 22021 (data exception)", activities.TypeDataRejected, nil)
 			}
 			return activities.IdentityOutcome{Attempt: 2, Status: domain.IdentityAccepted, Mode: "capture"}, nil
 		})
@@ -401,10 +401,10 @@ func TestAccessSyncRefusedDataEndsTheRun(t *testing.T) {
 	env.OnActivity(activities.A.ExpireClearances, mock.Anything).Return(func(context.Context) ([]uuid.UUID, error) {
 		attempts++
 		return nil, temporal.NewApplicationError("the database refused the data: SQLSTATE 23514 (integrity constraint violation)",
-			activities.ErrDataRejected)
+			activities.TypeDataRejected)
 	})
 	env.ExecuteWorkflow(AccessSync, AccessSyncInput{})
 	require.True(t, env.IsWorkflowCompleted())
-	assertErrType(t, env.GetWorkflowError(), activities.ErrDataRejected, "the sync run")
+	assertErrType(t, env.GetWorkflowError(), activities.TypeDataRejected, "the sync run")
 	assert.Equal(t, 1, attempts, "not retried")
 }

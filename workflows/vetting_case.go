@@ -62,7 +62,7 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 	in := w.in
 	if !domain.IsCaseRef(in.CaseRef) || in.PersonID == uuid.Nil || !in.Type.Valid() || !in.Level.Valid() ||
 		in.SLA.Due <= 0 {
-		return invalidInput("invalid case input")
+		return reject("body", "invalid case input")
 	}
 	if in.Resume != nil {
 		w.CaseState = *in.Resume
@@ -172,7 +172,7 @@ func (w *vettingCase) continueAsNew(ctx workflow.Context) (CaseState, error) {
 func alreadyOpen(err error) string {
 	var appErr *temporal.ApplicationError
 	var ref string
-	if errors.As(err, &appErr) && appErr.Type() == activities.ErrCaseAlreadyOpen && appErr.Details(&ref) == nil {
+	if errors.As(err, &appErr) && appErr.Type() == activities.TypeCaseAlreadyOpen && appErr.Details(&ref) == nil {
 		return ref
 	}
 	return ""

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -76,10 +77,10 @@ func (w *vettingCase) checkRequestInformation(ctx workflow.Context, r RequestInf
 		return invalidTransition("information can be requested only while the case is with the officer (it is %s)", w.Case.Status)
 	}
 	if strings.TrimSpace(r.Description) == "" || tooLong(r.Description) {
-		return invalidInput("description: must be 1 to %d characters", domain.MaxFree)
+		return reject("description", "must be 1 to %d characters", domain.MaxFree)
 	}
 	if !r.DueAt.After(workflow.Now(ctx)) {
-		return invalidInput("dueAt: must be in the future")
+		return reject("dueAt", "must be in the future")
 	}
 	return nil
 }
@@ -112,7 +113,7 @@ func (w *vettingCase) checkInformationReceived(r InformationReceived) error {
 		return invalidTransition("no information is awaited on this case (it is %s)", w.Case.Status)
 	}
 	if tooLong(r.Note) {
-		return invalidInput("note: at most %d characters", domain.MaxFree)
+		return reject("note", "at most %d characters", domain.MaxFree)
 	}
 	return nil
 }
@@ -137,7 +138,7 @@ func (w *vettingCase) checkAddNote(n AddNote) error {
 		return err
 	}
 	if strings.TrimSpace(n.Text) == "" || tooLong(n.Text) {
-		return invalidInput("text: must be 1 to %d characters", domain.MaxFree)
+		return reject("text", "must be 1 to %d characters", domain.MaxFree)
 	}
 	return nil
 }
@@ -153,7 +154,7 @@ func (w *vettingCase) checkRecordOutcome(ctx workflow.Context, o RecordOutcome) 
 		return err
 	}
 	if !o.Outcome.Valid() {
-		return invalidInput("outcome: must be one of cleared, refused, with_advisory, withdrawn")
+		return reject("outcome", "must be one of %s", domain.OneOf(domain.Outcomes))
 	}
 	if o.Outcome == domain.OutcomeWithdrawn {
 		return nil
@@ -181,7 +182,11 @@ func (w *vettingCase) checkDecision(ctx workflow.Context, outcome domain.Outcome
 		err := w.in.Validity.CheckDecision(w.Case.RequestedLevel, domain.Decision{Outcome: outcome, Level: level,
 			ValidFrom: from, ValidTo: to}, domain.DateOf(workflow.Now(ctx).UTC()))
 		if err != nil {
-			return invalidInput("%s", err.Error())
+			var r *domain.Rejection
+			if errors.As(err, &r) {
+				return rejectAll(*r)
+			}
+			return reject("body", "%s", err.Error())
 		}
 		return nil
 	}
@@ -191,19 +196,20 @@ func (w *vettingCase) checkDecision(ctx workflow.Context, outcome domain.Outcome
 // checkDecisionUnbounded is the check of cases started before the decision bounds.
 func checkDecisionUnbounded(outcome domain.Outcome, level domain.Level, from, to domain.Date) error {
 	if !outcome.Valid() {
-		return invalidInput("outcome: must be one of cleared, refused, with_advisory, withdrawn")
+		return reject("outcome", "must be one of %s", domain.OneOf(domain.Outcomes))
 	}
 	if !outcome.GrantsClearance() {
 		return nil
 	}
 	if !level.Valid() {
-		return invalidInput("level: must be one of BPSS, CTC, SC, eSC, DV, eDV")
+		return reject("level", "must be one of %s", domain.OneOf(domain.Levels))
 	}
 	if from.IsZero() || to.IsZero() {
-		return invalidInput("validFrom, validTo: required for a %s outcome", outcome)
+		return rejectAll(domain.Rejection{Field: "validFrom", Detail: fmt.Sprintf("required for a %s outcome", outcome)},
+			domain.Rejection{Field: "validTo", Detail: fmt.Sprintf("required for a %s outcome", outcome)})
 	}
 	if !to.After(from) {
-		return invalidInput("validTo: must be after validFrom")
+		return reject("validTo", "must be after validFrom")
 	}
 	return nil
 }

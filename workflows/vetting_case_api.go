@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,8 +33,6 @@ const (
 	UpdateDelegate            = "delegate"
 	UpdatePartnerReturn       = "partner-return"
 	QueryCaseState            = "state"
-	ErrInvalidTransition      = "InvalidTransition"
-	ErrInvalidCaseInput       = "InvalidInput"
 )
 
 // VettingCaseInput starts a case. It holds opaque ids only: the person is named by id.
@@ -143,11 +140,8 @@ func OpenCase(ctx context.Context, c client.Client, taskQueue string, in Vetting
 		TaskQueue:             taskQueue,
 		TypedSearchAttributes: caseSearchAttributes(in.CaseRef, in.Type, domain.StatusOpened, in.Level, nil),
 	}, VettingCase, in, UpdateCaseOpened, &st)
-	var pending *Pending
 	var rej *Rejection
 	switch {
-	case errors.As(err, &pending):
-		return st, &CasePending{CaseRef: in.CaseRef}
 	case errors.As(err, &rej) && rej.Conflict:
 		// The reference's workflow has ended: its result is how it ended.
 		var ended CaseState
@@ -188,20 +182,6 @@ func caseSearchAttributeUpdates(ref string, t domain.CaseType, s domain.CaseStat
 	}
 	return u
 }
-
-func invalidTransition(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidTransition, nil)
-}
-
-func invalidInput(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidCaseInput, nil)
-}
-
-// CasePending says a case's workflow was started but did not reach its first wait in time (no worker
-// is running): the case exists and continues when a worker picks it up.
-type CasePending struct{ CaseRef string }
-
-func (e *CasePending) Error() string { return "case " + e.CaseRef + " accepted, not yet started" }
 
 // ReturnToCase delivers a partner's posted-back outcome to the case delegated to it. The update id is
 // made of the site and the partner's case id, so a repeat of the same return is applied once.

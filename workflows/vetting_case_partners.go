@@ -40,9 +40,6 @@ type (
 	}
 )
 
-// ErrNotDelegated is the rejection type of a return from a partner the case was not delegated to.
-const ErrNotDelegated = "NotDelegated"
-
 // partnerActivity posts to a partner until it acknowledges: a partner down for a day delays the
 // return, never loses it. A refusal (a 4xx other than 408 and 429) is not retried.
 var partnerActivity = workflow.ActivityOptions{
@@ -51,7 +48,7 @@ var partnerActivity = workflow.ActivityOptions{
 		InitialInterval:        10 * time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Hour,
-		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.ErrPartnerRefused}),
+		NonRetryableErrorTypes: slices.Concat(activities.PermanentErrors, []string{activities.TypePartnerRefused}),
 	},
 }
 
@@ -63,10 +60,10 @@ func (w *vettingCase) checkDelegate(ctx workflow.Context, d DelegateCase) error 
 		return invalidTransition("only a case with the officer can be delegated (it is %s)", w.Case.Status)
 	}
 	if d.SiteID == uuid.Nil || strings.TrimSpace(d.SiteName) == "" {
-		return invalidInput("siteId: required")
+		return reject("siteId", "required")
 	}
 	if !d.DueAt.After(workflow.Now(ctx)) {
-		return invalidInput("dueDate: must be in the future")
+		return reject("dueDate", "must be in the future")
 	}
 	return nil
 }
@@ -92,13 +89,13 @@ func (w *vettingCase) delegate(ctx workflow.Context, d DelegateCase) (CaseState,
 
 func (w *vettingCase) checkPartnerReturn(ctx workflow.Context, r PartnerReturn) error {
 	if w.Case.DelegatedSiteID == nil || *w.Case.DelegatedSiteID != r.SiteID {
-		return temporal.NewNonRetryableApplicationError("the case was not delegated to this partner", ErrNotDelegated, nil)
+		return temporal.NewNonRetryableApplicationError("the case was not delegated to this partner", TypeNotDelegated, nil)
 	}
 	if err := w.checkOpen(); err != nil {
 		return err
 	}
 	if strings.TrimSpace(r.PartnerCaseID) == "" {
-		return invalidInput("partnerCaseId: required")
+		return reject("partnerCaseId", "required")
 	}
 	return w.checkDecision(ctx, r.Outcome, r.Level, r.ValidFrom, r.ValidTo)
 }

@@ -33,7 +33,7 @@ func mustRejectNotDelegated(t *testing.T, s *sentUpdate, what string) {
 	require.False(t, s.Completed, "%s: a rejected update must not run", what)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(s.Err, &appErr), "%s: want an ApplicationError, got %v", what, s.Err)
-	assert.Equal(t, ErrNotDelegated, appErr.Type(), "%s: %v", what, s.Err)
+	assert.Equal(t, TypeNotDelegated, appErr.Type(), "%s: %v", what, s.Err)
 	var rej *Rejection
 	require.True(t, errors.As(rejection(s.Err), &rej), what)
 	assert.True(t, rej.NotFound, "%s: the API answers 404", what)
@@ -59,11 +59,11 @@ func TestVettingCaseDelegate(t *testing.T) {
 	h.sendAt(3*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: uuid.New(), Outcome: domain.OutcomeWithdrawn})
 	final := h.run()
 
-	mustReject(t, awaiting, ErrInvalidTransition, "delegating a case awaiting information")
-	mustReject(t, past, ErrInvalidCaseInput, "a deadline in the past")
-	mustReject(t, noSite, ErrInvalidCaseInput, "no site")
+	mustReject(t, awaiting, TypeInvalidTransition, "delegating a case awaiting information")
+	mustReject(t, past, TypeRejectedInput, "a deadline in the past")
+	mustReject(t, noSite, TypeRejectedInput, "no site")
 	mustComplete(t, delegated, "delegate")
-	mustReject(t, again, ErrInvalidTransition, "delegating a case already with a partner")
+	mustReject(t, again, TypeInvalidTransition, "delegating a case already with a partner")
 
 	st := delegated.State.Case
 	assert.Equal(t, domain.StatusWithPartner, st.Status)
@@ -253,11 +253,11 @@ func TestVettingCasePartnerReturnRejected(t *testing.T) {
 	final := h.run()
 
 	mustRejectNotDelegated(t, notDelegated, "a return on a case never delegated")
-	mustReject(t, badDates, ErrInvalidCaseInput, "validTo before validFrom")
-	mustReject(t, missingDates, ErrInvalidCaseInput, "a clearance without dates")
-	mustReject(t, noLevel, ErrInvalidCaseInput, "a clearance without a level")
-	mustReject(t, noCaseID, ErrInvalidCaseInput, "no partnerCaseId")
-	mustReject(t, unknownOutcome, ErrInvalidCaseInput, "an unknown outcome")
+	mustReject(t, badDates, TypeRejectedInput, "validTo before validFrom")
+	mustReject(t, missingDates, TypeRejectedInput, "a clearance without dates")
+	mustReject(t, noLevel, TypeRejectedInput, "a clearance without a level")
+	mustReject(t, noCaseID, TypeRejectedInput, "no partnerCaseId")
+	mustReject(t, unknownOutcome, TypeRejectedInput, "an unknown outcome")
 	mustComplete(t, refused, "a refused return")
 
 	assert.Empty(t, h.clearances, "a refusal grants no clearance")
@@ -330,7 +330,7 @@ func TestVettingCaseReturnRefusedByPartner(t *testing.T) {
 	owner := uuid.New()
 	h.postReturn = func(int, activities.PostPartnerReturnInput) error {
 		return temporal.NewNonRetryableApplicationError("partners: return: partner answered 409 Conflict",
-			activities.ErrPartnerRefused, nil)
+			activities.TypePartnerRefused, nil)
 	}
 	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
 	h.sendAt(2*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.NewDate(2026, time.March, 5)))
@@ -442,9 +442,9 @@ func TestVettingCasePartnerReturnOutOfBounds(t *testing.T) {
 	long := h.sendAt(3*time.Hour, UpdatePartnerReturn, tooLong)
 	h.sendAt(4*time.Hour, UpdateRecordOutcome, RecordOutcome{Actor: uuid.New(), Outcome: domain.OutcomeWithdrawn})
 	h.run()
-	mustReject(t, higher, ErrInvalidCaseInput, "eDV on a BPSS case")
+	mustReject(t, higher, TypeRejectedInput, "eDV on a BPSS case")
 	assert.Contains(t, higher.Err.Error(), "level:")
-	mustReject(t, long, ErrInvalidCaseInput, "BPSS for 4 years")
+	mustReject(t, long, TypeRejectedInput, "BPSS for 4 years")
 	assert.Contains(t, long.Err.Error(), "validTo:")
 	assert.Empty(t, h.clearances)
 	assert.Empty(t, h.returns)

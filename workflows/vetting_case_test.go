@@ -312,7 +312,7 @@ func assertErrType(t *testing.T, err error, errType, what string) {
 	assert.Equal(t, errType, appErr.Type(), "%s: %v", what, err)
 	var rej *Rejection
 	require.True(t, errors.As(rejection(err), &rej), what)
-	assert.Equal(t, errType == ErrInvalidTransition, rej.Conflict, "%s: the API answers 409 for a conflict, 400 otherwise", what)
+	assert.Equal(t, errType == TypeInvalidTransition, rej.Conflict, "%s: the API answers 409 for a conflict, 400 otherwise", what)
 }
 
 func assertNear(t *testing.T, want, got time.Time, what string) {
@@ -508,22 +508,22 @@ func TestVettingCaseValidators(t *testing.T) {
 	})
 	final := h.run()
 
-	mustReject(t, noOwner, ErrInvalidTransition, "record-outcome before an owner is assigned")
-	mustReject(t, nothingAwaited, ErrInvalidTransition, "information-received when none is awaited")
-	mustReject(t, pastDue, ErrInvalidCaseInput, "request-information due in the past")
-	mustReject(t, emptyNote, ErrInvalidCaseInput, "add-note without text")
-	mustReject(t, notOwner, ErrInvalidTransition, "record-outcome by someone other than the owner")
-	mustReject(t, noDates, ErrInvalidCaseInput, "cleared without validFrom and validTo")
-	mustReject(t, noFrom, ErrInvalidCaseInput, "with_advisory without validFrom")
+	mustReject(t, noOwner, TypeInvalidTransition, "record-outcome before an owner is assigned")
+	mustReject(t, nothingAwaited, TypeInvalidTransition, "information-received when none is awaited")
+	mustReject(t, pastDue, TypeRejectedInput, "request-information due in the past")
+	mustReject(t, emptyNote, TypeRejectedInput, "add-note without text")
+	mustReject(t, notOwner, TypeInvalidTransition, "record-outcome by someone other than the owner")
+	mustReject(t, noDates, TypeRejectedInput, "cleared without validFrom and validTo")
+	mustReject(t, noFrom, TypeRejectedInput, "with_advisory without validFrom")
 	assert.Contains(t, noFrom.Err.Error(), "required")
-	mustReject(t, backwards, ErrInvalidCaseInput, "validTo before validFrom")
-	mustReject(t, noLevel, ErrInvalidCaseInput, "cleared without a level")
-	mustReject(t, badOutcome, ErrInvalidCaseInput, "an unknown outcome")
+	mustReject(t, backwards, TypeRejectedInput, "validTo before validFrom")
+	mustReject(t, noLevel, TypeRejectedInput, "cleared without a level")
+	mustReject(t, badOutcome, TypeRejectedInput, "an unknown outcome")
 
 	mustComplete(t, refused, "refused by the owner")
 	// The note was sent while the outcome was being written: it is refused once the case has closed.
 	require.NotNil(t, noteAfter.Err, "add-note on a closed case must be refused")
-	assertErrType(t, noteAfter.Err, ErrInvalidTransition, "add-note on a closed case")
+	assertErrType(t, noteAfter.Err, TypeInvalidTransition, "add-note on a closed case")
 
 	assert.Equal(t, domain.StatusRefused, final.Case.Status)
 	assert.Empty(t, h.clearances, "refused records no clearance")
@@ -634,14 +634,14 @@ func TestVettingCaseInformationRequest(t *testing.T) {
 	refuse := h.sendAt(14*oneDay, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeRefused})
 	final := h.run()
 
-	mustReject(t, past, ErrInvalidCaseInput, "information due in the past")
+	mustReject(t, past, TypeRejectedInput, "information due in the past")
 	mustComplete(t, request, "request-information")
 	assert.Equal(t, domain.StatusAwaitingInformation, request.State.Case.Status)
 	require.NotNil(t, request.State.Case.InfoDueAt)
 	assert.Equal(t, testStart.Add(11*oneDay), *request.State.Case.InfoDueAt)
 	assert.Equal(t, "Bank statements", request.State.Case.InfoRequested)
-	mustReject(t, again, ErrInvalidTransition, "a second request while one is awaited")
-	mustReject(t, early, ErrInvalidTransition, "an outcome while information is awaited")
+	mustReject(t, again, TypeInvalidTransition, "a second request while one is awaited")
+	mustReject(t, early, TypeInvalidTransition, "an outcome while information is awaited")
 
 	over := h.noticesOf("information_overdue")
 	require.Len(t, over, 1, "one overdue notifyCall")
@@ -943,7 +943,7 @@ func TestVettingCaseNoReminderAfterInformationReceived(t *testing.T) {
 func TestVettingCaseFailingSubjectMessages(t *testing.T) {
 	h := newCase(t, domain.LevelSC, defaultSLA(t, domain.LevelSC))
 	out := h.captureMessages(temporal.NewNonRetryableApplicationError("template information_requested on sms: not found",
-		activities.ErrInvalidInput, nil))
+		activities.TypeInvalidInput, nil))
 	owner := uuid.New()
 	h.sendAt(time.Hour, UpdateAssignOwner, AssignOwner{Actor: uuid.New(), OwnerID: owner})
 	request := h.sendAt(oneDay, UpdateRequestInformation, RequestInformation{Actor: owner, Description: "Passport", DueAt: testStart.Add(5 * oneDay)})
@@ -1029,7 +1029,7 @@ func TestVettingCaseDecisionBounds(t *testing.T) {
 
 	for name, u := range map[string]*sentUpdate{"level above the case's": higher, "longer than SC=2y": tooLong,
 		"validFrom two years ago": longPast, "validFrom two years ahead": farAhead, "1900 to 9999": outside} {
-		mustReject(t, u, ErrInvalidCaseInput, name)
+		mustReject(t, u, TypeRejectedInput, name)
 	}
 	assert.Contains(t, higher.Err.Error(), "level:")
 	assert.Contains(t, tooLong.Err.Error(), "validTo:")
@@ -1051,7 +1051,7 @@ func TestVettingCaseDefaultDecisionBounds(t *testing.T) {
 	ok := h.sendAt(3*time.Hour, UpdateRecordOutcome, RecordOutcome{Actor: owner, Outcome: domain.OutcomeCleared,
 		Level: domain.LevelDV, ValidFrom: today, ValidTo: today.AddYears(7)})
 	h.run()
-	mustReject(t, tooLong, ErrInvalidCaseInput, "DV for 7 years and a day")
+	mustReject(t, tooLong, TypeRejectedInput, "DV for 7 years and a day")
 	mustComplete(t, ok, "DV for 7 years")
 }
 
@@ -1066,5 +1066,5 @@ func TestVettingCaseNoteLengthInCharacters(t *testing.T) {
 	h.sendAt(3*oneDay, UpdateRecordOutcome, clearedBy(owner, domain.LevelSC, domain.DateOf(testStart.Add(3*oneDay))))
 	h.run()
 	mustComplete(t, longest, "a note of 4,000 characters")
-	mustReject(t, longer, ErrInvalidCaseInput, "a note of 4,001 characters")
+	mustReject(t, longer, TypeRejectedInput, "a note of 4,001 characters")
 }
