@@ -20,7 +20,7 @@ import (
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 	"github.com/signetassure/signetassure/workflows"
 )
 

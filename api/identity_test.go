@@ -18,7 +18,7 @@ import (
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/signicat"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 )
 
 // withIdentity points the worker's identity checks (through the real client) and the API at a fresh

@@ -22,8 +22,8 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 )
 
 var london = mustZone("Europe/London")

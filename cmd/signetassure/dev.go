@@ -20,9 +20,9 @@ import (
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/demo"
 	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )

@@ -11,10 +11,10 @@ import (
 
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/sendgridsim"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
 	"github.com/signetassure/signetassure/signicat"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/sendgridsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 // providerSims are the addresses of the outside-service simulators the dev stack runs ("" when a real

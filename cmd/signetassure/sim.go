@@ -10,12 +10,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/sendgridsim"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
-	"github.com/signetassure/signetassure/restacs/gallaghersim"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/credoidsim"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
+	"github.com/signetassure/signetassure/sim/sendgridsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid|signicat

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/signetassure/signetassure/messaging/sendgridsim"
+	"github.com/signetassure/signetassure/sim/sendgridsim"
 )
 
 // The simulator keeps a mail's content parts in the order sent, and refuses text/html before

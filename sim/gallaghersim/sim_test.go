@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/signetassure/signetassure/restacs/gallaghersim"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
 )
 
 const key = "k"

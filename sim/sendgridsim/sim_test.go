@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/sendgridsim"
+	"github.com/signetassure/signetassure/sim/sendgridsim"
 )
 
 const apiKey = "SG.test-key"

@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/signetassure/signetassure/messaging/twiliosim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 // The simulator reads a Content template send as Twilio's API documents it (ContentSid, ContentVariables

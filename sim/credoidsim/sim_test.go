@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 )
 
 // harness is a seeded simulator behind a real server, spoken to in raw HTTP so the wire itself is tested.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/signicat"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 )
 
 // env is a simulator behind a test server.
