@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/credoid"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 const routeLogin = "POST /api/login"
@@ -30,7 +31,7 @@ func (s *Sim) routes() *http.ServeMux {
 		"/api/locations":       func(c Catalogue) any { return c.Locations },
 	} {
 		s.api(mux, "GET "+path, true, func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, part(s.Catalogue()))
+			kit.WriteJSON(w, http.StatusOK, part(s.Catalogue()))
 		})
 	}
 	s.api(mux, "GET /api/events", true, s.listEvents)
@@ -58,7 +59,7 @@ func (s *Sim) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.tokens[token] = now
 	s.ctl.Unlock()
-	writeJSON(w, http.StatusOK, credoid.LoginResponse{Token: token, AccessToken: token, ExpiresIn: int(ttl / time.Second)})
+	kit.WriteJSON(w, http.StatusOK, credoid.LoginResponse{Token: token, AccessToken: token, ExpiresIn: int(ttl / time.Second)})
 }
 
 // listUsers serves GET /api/users?search=&skip=&take=: take defaults to 100 and is capped at 1000 [I].
@@ -70,7 +71,7 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	page, total := s.list(r.URL.Query().Get("search"), max(skip, 0), max(take, 0), !s.Faults().SummaryList)
 	w.Header().Set(credoid.TotalCountHeader, strconv.Itoa(total))
-	writeJSON(w, http.StatusOK, page)
+	kit.WriteJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +93,7 @@ func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/users/"+strconv.Itoa(out.ID))
-	writeJSON(w, http.StatusCreated, out)
+	kit.WriteJSON(w, http.StatusCreated, out)
 }
 
 // refused is the RefuseEmployeeNumbers fault's answer to a record sent in, nil when it does not apply.
@@ -114,7 +115,7 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, notFound("user"))
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	kit.WriteJSON(w, http.StatusOK, rec)
 }
 
 func (s *Sim) putUser(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +133,7 @@ func (s *Sim) putUser(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	kit.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Sim) deleteUserAPI(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +157,7 @@ func (s *Sim) listEvents(w http.ResponseWriter, r *http.Request) {
 	if q.bad(s, w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.eventPage(eq))
+	kit.WriteJSON(w, http.StatusOK, s.eventPage(eq))
 }
 
 // queryReader reads query parameters and gathers what it could not read.
@@ -220,12 +221,6 @@ func (s *Sim) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			fields: map[string][]string{"$": {err.Error()}}})
 	}
 	return err == nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 var problemTypes = map[int]string{

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/credoid"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // State is everything the simulator holds, for GET /sim/state and the HTML page.
@@ -55,7 +56,7 @@ func (s *Sim) control(mux *http.ServeMux) {
 			s.problem(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		kit.WriteJSON(w, http.StatusOK, v)
 	}
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) { ok(w, s.State(), nil) })
@@ -148,7 +149,7 @@ func (s *Sim) control(mux *http.ServeMux) {
 			s.problem(w, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, s.AddEvent(Swipe{UserID: body.UserID, DoorName: body.DoorName,
+		kit.WriteJSON(w, http.StatusCreated, s.AddEvent(Swipe{UserID: body.UserID, DoorName: body.DoorName,
 			LocationID: body.LocationID, At: at, Type: body.Type, Duplicate: body.Duplicate}))
 	})
 }

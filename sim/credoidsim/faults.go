@@ -3,7 +3,6 @@ package credoidsim
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Faults break the simulator on purpose; the zero value is a healthy server. They apply to /api calls
@@ -155,7 +156,7 @@ func (s *Sim) api(mux *http.ServeMux, route string, auth bool, h http.HandlerFun
 		if v.cleanupHourly {
 			s.hourly(s.Now())
 		}
-		if !sleep(r.Context(), v.latency) {
+		if !kit.Sleep(r.Context(), v.latency) {
 			return
 		}
 		switch v.fail {
@@ -194,26 +195,11 @@ func (s *Sim) api(mux *http.ServeMux, route string, auth bool, h http.HandlerFun
 	})
 }
 
-// sleep waits d or until ctx ends, and says whether it waited all of d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // hang holds the answer back until the client gives up, at most d. The request body is read to its end
 // first: only then does net/http watch the connection and end the context when the client leaves.
 func hang(r *http.Request, d time.Duration) {
 	io.Copy(io.Discard, r.Body)
-	sleep(r.Context(), d)
+	kit.Sleep(r.Context(), d)
 }
 
 // heldResponse keeps an answer back to send it later.

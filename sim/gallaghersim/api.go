@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // routes registers the API, the control API and the page.
@@ -51,12 +53,8 @@ func (s *Sim) api(route string, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "a valid GGL-API-KEY is required")
 			return
 		}
-		if f.LatencyMs > 0 {
-			select {
-			case <-time.After(time.Duration(f.LatencyMs) * time.Millisecond):
-			case <-r.Context().Done():
-				return
-			}
+		if !kit.Sleep(r.Context(), time.Duration(f.LatencyMs)*time.Millisecond) {
+			return
 		}
 		switch roll(f.FailRate) {
 		case failRateLimited:

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // webhookAttempts is how often one delivery is tried before it is given up.
@@ -52,12 +54,10 @@ func (s *Sim) post(client *http.Client, id string, body []byte) bool {
 	wait := 100 * time.Millisecond
 	for attempt := range webhookAttempts {
 		if attempt > 0 {
-			select {
-			case <-time.After(wait):
-				wait *= 2
-			case <-s.ctx.Done():
+			if !kit.Sleep(s.ctx, wait) {
 				return false
 			}
+			wait *= 2
 		}
 		now := time.Now()
 		sig, err := s.hook.Sign(id, now, body)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // maxMailBody is the largest Mail Send body SendGrid takes (30 MB).
@@ -78,7 +80,7 @@ func (s *Sim) api(mux *http.ServeMux, route string, h http.HandlerFunc) {
 	mailSend := strings.HasSuffix(route, "/mail/send")
 	mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
 		latency, fail := s.roll()
-		if !s.sleep(r, latency) {
+		if !kit.SleepRequest(r, s.ctx, latency) {
 			return
 		}
 		switch fail {
@@ -153,22 +155,6 @@ func (s *Sim) unauthorised(r *http.Request) string {
 		return "The provided authorization grant is invalid, expired, or revoked"
 	}
 	return ""
-}
-
-// sleep waits d, or until the client leaves or the simulator closes; it says whether it waited all of d.
-func (s *Sim) sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.ctx.Done():
-	}
-	return false
 }
 
 // v3Mail is the part of a Mail Send body the simulator reads.
@@ -306,7 +292,7 @@ func (s *Sim) mailSend(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Message-Id", xid)
 	if hang {
 		// Stored; the answer is held back until the client gives up: an ambiguous failure.
-		s.sleep(r, s.hangTime())
+		kit.SleepRequest(r, s.ctx, s.hangTime())
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -6,12 +6,13 @@ import (
 	"html/template"
 	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Faults break the simulator on purpose; the zero value is a healthy SendGrid.
@@ -163,7 +164,7 @@ func (s *Sim) State(limit int) State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := State{
-		Total: len(s.messages), Pending: len(s.pending), Scheduled: len(s.queue), Faults: s.faults.clone(),
+		Total: len(s.messages), Pending: len(s.pending), Scheduled: s.events.Len(), Faults: s.faults.clone(),
 		Stats: s.stats, PublicKey: s.pub, EventsURL: s.opts.EventsURL, Messages: []Message{}, Suppressions: []Suppression{},
 	}
 	for i := len(s.messages) - 1; i >= 0 && (limit < 0 || len(st.Messages) < limit); i-- {
@@ -353,16 +354,10 @@ func (s *Sim) control(mux *http.ServeMux) {
 	})
 }
 
-// isForm says whether the request came from the page's forms.
-func isForm(r *http.Request) bool {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
-}
-
 // input reads a control request's body, JSON or a form, into v; it answers 400 itself.
 func (s *Sim) input(w http.ResponseWriter, r *http.Request, v any) bool {
 	var raw []byte
-	if isForm(r) {
+	if kit.IsForm(r) {
 		if err := r.ParseForm(); err != nil {
 			writeErrors(w, http.StatusBadRequest, fieldError("", "unreadable form"))
 			return false
@@ -391,7 +386,7 @@ func (s *Sim) input(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // done200 answers a control request: JSON, or back to the page for a form.
 func (s *Sim) done200(w http.ResponseWriter, r *http.Request, v any) {
-	if isForm(r) {
+	if kit.IsForm(r) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}

@@ -2,7 +2,6 @@ package sendgridsim
 
 import (
 	"bytes"
-	"container/heap"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // webhookAttempts is how often one POST is tried before its events are given up.
@@ -27,34 +27,13 @@ const (
 	bounceReason       = "550 5.1.1 The email account that you tried to reach does not exist."
 )
 
-// scheduled is an event to happen at fireAt; at is the time it states (they differ under OutOfOrder).
+// scheduled is an event to happen; at is the time it states (it may differ from when it happens, under
+// OutOfOrder).
 type scheduled struct {
-	fireAt time.Time
-	seq    int64
 	m      *message
 	event  string
 	at     time.Time
 	reason string
-}
-
-// schedule is a min-heap of scheduled events by fireAt.
-type schedule []*scheduled
-
-func (q schedule) Len() int { return len(q) }
-func (q schedule) Less(i, j int) bool {
-	if !q[i].fireAt.Equal(q[j].fireAt) {
-		return q[i].fireAt.Before(q[j].fireAt)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q schedule) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *schedule) Push(x any)   { *q = append(*q, x.(*scheduled)) }
-func (q *schedule) Pop() any {
-	old := *q
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return it
 }
 
 type step struct {
@@ -80,25 +59,13 @@ func (s *Sim) plan(m *message, now time.Time) {
 	}
 	// Out of order: the events keep their times but happen, and are posted, last first.
 	reversed := s.faults.OutOfOrder
-	earliest := len(s.queue) == 0
 	last := len(steps) - 1
 	for i, st := range steps {
 		fire := st.after
 		if reversed {
 			fire = steps[last-i].after + time.Duration(last-i)*time.Millisecond
 		}
-		s.eventSeq++
-		it := &scheduled{fireAt: now.Add(fire), seq: s.eventSeq, m: m, event: st.event, at: now.Add(st.after), reason: st.reason}
-		if !earliest && it.fireAt.Before(s.queue[0].fireAt) {
-			earliest = true
-		}
-		heap.Push(&s.queue, it)
-	}
-	if earliest {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.events.Schedule(now.Add(fire), &scheduled{m: m, event: st.event, at: now.Add(st.after), reason: st.reason})
 	}
 }
 
@@ -106,34 +73,14 @@ func containsFold(list []string, addr string) bool {
 	return slices.ContainsFunc(list, func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), addr) })
 }
 
-// scheduler makes the scheduled events happen when they are due.
-func (s *Sim) scheduler() {
-	defer s.done.Done()
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		now := time.Now()
-		s.mu.Lock()
-		for len(s.queue) > 0 && !s.queue[0].fireAt.After(now) {
-			it := heap.Pop(&s.queue).(*scheduled)
-			s.fire(it.m, it.event, it.at, it.reason)
-		}
-		wait := time.Hour
-		if len(s.queue) > 0 {
-			wait = s.queue[0].fireAt.Sub(now)
-		}
-		pending := len(s.pending) > 0
-		s.mu.Unlock()
-		if pending {
-			s.kickWorkers()
-		}
-		t.Reset(wait)
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		case <-s.wake:
-		}
+// happen makes a scheduled event happen when it is due, and wakes the workers to post it.
+func (s *Sim) happen(it *scheduled) {
+	s.mu.Lock()
+	s.fire(it.m, it.event, it.at, it.reason)
+	pending := len(s.pending) > 0
+	s.mu.Unlock()
+	if pending {
+		s.kickWorkers()
 	}
 }
 
@@ -275,15 +222,11 @@ func (s *Sim) post(batch []map[string]any) {
 	wait := 100 * time.Millisecond
 	for attempt := range webhookAttempts {
 		if attempt > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-				wait *= 2
-			case <-s.ctx.Done():
-				t.Stop()
+			if !kit.Sleep(s.ctx, wait) {
 				s.count(func(st *Stats) { st.EventsFailed += len(batch) })
 				return
 			}
+			wait *= 2
 		}
 		if s.postOnce(body) {
 			s.count(func(st *Stats) { st.WebhookPosts++; st.EventsSent += len(batch) })

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Options configure a simulator.
@@ -77,8 +78,8 @@ type Sim struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   sync.WaitGroup
-	wake   chan struct{} // the scheduler: an earlier event was scheduled
-	kick   chan struct{} // the workers: events are pending
+	kick   chan struct{}          // the workers: events are pending
+	events *kit.Queue[*scheduled] // events to happen, one at a time in order
 
 	mu           sync.Mutex
 	rng          *rand.Rand
@@ -91,7 +92,6 @@ type Sim struct {
 	seen         map[string]bool // to, subject and sa_message_id of accepted messages
 	faults       Faults
 	stats        Stats
-	queue        schedule         // events to happen
 	pending      []map[string]any // events to post
 }
 
@@ -112,7 +112,6 @@ func New(o Options) *Sim {
 		opts:   o,
 		pub:    pub,
 		client: &http.Client{Timeout: 10 * time.Second},
-		wake:   make(chan struct{}, 1),
 		kick:   make(chan struct{}, Workers),
 	}
 	seed := uint64(o.Seed)
@@ -121,10 +120,10 @@ func New(o Options) *Sim {
 	}
 	s.rng = rand.New(rand.NewPCG(seed, seed^0x5eed))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.events = kit.NewQueue(1, s.happen)
 	s.clear()
 	s.mux = s.routes()
-	s.done.Add(1 + Workers)
-	go s.scheduler()
+	s.done.Add(Workers)
 	for range Workers {
 		go s.worker()
 	}
@@ -137,9 +136,10 @@ func (s *Sim) Handler() http.Handler { return s.mux }
 // PublicKey is the Event Webhook verification key as SendGrid's console shows it (base64 of the DER).
 func (s *Sim) PublicKey() string { return s.pub }
 
-// Close stops the scheduler and the workers; events not yet posted are not.
+// Close stops the event queue and the workers; events not yet posted are not.
 func (s *Sim) Close() {
 	s.cancel()
+	s.events.Close()
 	s.done.Wait()
 }
 
@@ -159,7 +159,7 @@ func (s *Sim) clear() {
 	s.seen = map[string]bool{}
 	s.faults = Faults{}
 	s.stats = Stats{}
-	s.queue = nil
+	s.events.Clear()
 	s.pending = nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // routes builds the mux: the token endpoint, the Assure API, the capture pages, the control API and the
@@ -105,7 +106,7 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	secs := int((s.opts.TokenTTL + time.Second - 1) / time.Second)
-	writeJSON(w, http.StatusOK, signicat.TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: secs, Scope: signicat.Scope})
+	kit.WriteJSON(w, http.StatusOK, signicat.TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: secs, Scope: signicat.Scope})
 }
 
 // clientOK checks the client's credentials. HTTP Basic credentials are form-urlencoded first by
@@ -127,7 +128,7 @@ func (s *Sim) tokenError(w http.ResponseWriter, status int, code, desc string) {
 	s.mu.Lock()
 	s.stats.TokenRejections++
 	s.mu.Unlock()
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	kit.WriteJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
 // The gate in front of every /assure call: latency, the Bearer token, the faults, then the route (or a
@@ -138,14 +139,8 @@ func (s *Sim) gate(api *http.ServeMux) http.HandlerFunc {
 		s.mu.Lock()
 		latency := time.Duration(s.faults.LatencyMs) * time.Millisecond
 		s.mu.Unlock()
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !kit.Sleep(r.Context(), latency) {
+			return
 		}
 		tok, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		tok = strings.TrimSpace(tok)
@@ -218,12 +213,6 @@ func problem(w http.ResponseWriter, r *http.Request, status int, detail string) 
 		Title: http.StatusText(status), Detail: detail, TraceID: randomHex(16)})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 // readJSON decodes the body into v; an empty body leaves v as it is. The error names the field.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -270,7 +259,7 @@ func (s *Sim) createDossier(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusCreated, s.newDossier())
+	kit.WriteJSON(w, http.StatusCreated, s.newDossier())
 }
 
 // newDossier creates an empty dossier.
@@ -303,14 +292,14 @@ func (s *Sim) getDossierOrDocumentTypes(w http.ResponseWriter, r *http.Request) 
 			problem(w, r, http.StatusNotFound, "dossier "+second+" not found")
 			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		kit.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	if second != "document-types" {
 		problem(w, r, http.StatusNotFound, "no such resource: "+r.URL.Path)
 		return
 	}
-	writeJSON(w, http.StatusOK, signicat.DocumentTypes{DocumentTypes: slices.Clone(s.opts.DocumentTypes)})
+	kit.WriteJSON(w, http.StatusOK, signicat.DocumentTypes{DocumentTypes: slices.Clone(s.opts.DocumentTypes)})
 }
 
 func (s *Sim) deleteDossier(w http.ResponseWriter, r *http.Request) {
@@ -377,7 +366,7 @@ func (s *Sim) createProcess(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "dossier "+r.PathValue("dossierId")+" not found")
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	kit.WriteJSON(w, http.StatusCreated, out)
 }
 
 // addProcess adds p, pending, to the dossier and answers it as create process does.
@@ -452,7 +441,7 @@ func (s *Sim) getProcess(w http.ResponseWriter, r *http.Request) {
 	found := false
 	s.withProcess(w, r, func(_ *dossier, p *process) { out, found = p.view(), true })
 	if found {
-		writeJSON(w, http.StatusOK, out)
+		kit.WriteJSON(w, http.StatusOK, out)
 	}
 }
 
@@ -526,7 +515,7 @@ func (s *Sim) setImages(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case status == http.StatusOK:
-		writeJSON(w, status, out)
+		kit.WriteJSON(w, status, out)
 	case status != 0:
 		problem(w, r, status, detail)
 	}
@@ -631,7 +620,7 @@ func (s *Sim) verify(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case status == http.StatusOK:
-		writeJSON(w, status, out)
+		kit.WriteJSON(w, status, out)
 	case status != 0:
 		problem(w, r, status, detail)
 	}
@@ -745,7 +734,7 @@ func (s *Sim) startCapture(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "dossier "+r.PathValue("dossierId")+" not found")
 		return
 	}
-	writeJSON(w, http.StatusCreated, signicat.Capture{ID: c.id, URL: s.baseURL(r) + "/capture/" + c.id, ProcessID: c.processID})
+	kit.WriteJSON(w, http.StatusCreated, signicat.Capture{ID: c.id, URL: s.baseURL(r) + "/capture/" + c.id, ProcessID: c.processID})
 }
 
 // newCapture creates the pending process of a capture flow.

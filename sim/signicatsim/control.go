@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // controlRoutes registers the control API and the page.
@@ -17,23 +17,23 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /sim", s.page)
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.State())
+		kit.WriteJSON(w, http.StatusOK, s.State())
 	})
 	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
+		kit.WriteJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Faults())
+		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		if isForm(r) {
+		if kit.IsForm(r) {
 			f, err := faultsFromForm(r)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
 			s.SetFaults(f)
-			backToPage(w, "../")
+			kit.BackToPage(w, "../")
 			return
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -46,7 +46,7 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 			problem(w, r, http.StatusBadRequest, "faults: "+err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, f)
+		kit.WriteJSON(w, http.StatusOK, f)
 	})
 	mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
@@ -59,15 +59,15 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
-		if isForm(r) {
-			backToPage(w, "../")
+		if kit.IsForm(r) {
+			kit.BackToPage(w, "../")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
+		kit.WriteJSON(w, http.StatusOK, map[string]bool{"reset": true})
 	})
 	mux.HandleFunc("POST /sim/processes/{processId}/decide", s.decideEndpoint)
 	mux.HandleFunc("POST /sim/try", s.try)
@@ -83,7 +83,7 @@ type DecideRequest struct {
 
 func (s *Sim) decideEndpoint(w http.ResponseWriter, r *http.Request) {
 	var req DecideRequest
-	form := isForm(r)
+	form := kit.IsForm(r)
 	if form {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
@@ -119,9 +119,9 @@ func (s *Sim) decideEndpoint(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		problem(w, r, status, err.Error())
 	case form:
-		backToPage(w, "../../../")
+		kit.BackToPage(w, "../../../")
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"processId": r.PathValue("processId"), "decided": req.Status,
+		kit.WriteJSON(w, http.StatusOK, map[string]any{"processId": r.PathValue("processId"), "decided": req.Status,
 			"finalInMs": s.opts.DecisionDelay.Milliseconds()})
 	}
 }
@@ -175,17 +175,4 @@ func faultsFromForm(r *http.Request) (Faults, error) {
 		return f, errors.New("callbacks: " + strconv.Quote(string(f.Callbacks)) + ` is not one of "", drop, duplicate, late`)
 	}
 	return f, nil
-}
-
-// isForm reports whether the request is an HTML form's.
-func isForm(r *http.Request) bool {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
-}
-
-// backToPage answers a form with the page, by a relative path, so a prefix the simulator is mounted under
-// is kept.
-func backToPage(w http.ResponseWriter, rel string) {
-	w.Header().Set("Location", rel)
-	w.WriteHeader(http.StatusSeeOther)
 }

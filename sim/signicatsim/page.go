@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 const pageDossiers = 200 // dossiers shown on the page
@@ -43,13 +44,7 @@ func (s *Sim) page(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"clock": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04:05")
-	},
+var pageTemplate = template.Must(template.New("page").Funcs(kit.PageFuncs).Funcs(template.FuncMap{
 	"short": func(s string) string {
 		if len(s) > 13 {
 			return s[:8] + "…"

@@ -89,7 +89,6 @@ package signicatsim
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -102,10 +101,10 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/signetassure/signetassure/signicat"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Defaults of Options.
@@ -226,10 +225,6 @@ type Sim struct {
 	client   *http.Client
 	ctx      context.Context // ends at Close: in-flight callbacks stop
 	cancel   context.CancelFunc
-	done     chan struct{}
-	closing  sync.Once
-	wg       sync.WaitGroup
-	gen      atomic.Uint64 // bumped by Reset: jobs of an earlier generation are dropped
 
 	mu       sync.Mutex // guards everything below
 	tokens   map[string]time.Time
@@ -243,11 +238,7 @@ type Sim struct {
 	// with what the client kept.
 	served map[string][]byte
 
-	qmu   sync.Mutex
-	queue jobQueue
-	qseq  uint64
-	wake  chan struct{}
-	jobs  chan *job
+	queue *kit.Queue[*job]
 }
 
 type dossier struct {
@@ -305,7 +296,7 @@ func New(o Options) *Sim {
 	if o.Workers <= 0 {
 		o.Workers = defaultWorkers
 	}
-	s := &Sim{opts: o, done: make(chan struct{}), wake: make(chan struct{}, 1), jobs: make(chan *job),
+	s := &Sim{opts: o,
 		docTypes: map[string]signicat.DocumentType{}, tokens: map[string]time.Time{}}
 	for _, dt := range o.DocumentTypes {
 		s.docTypes[dt.DocumentType] = dt
@@ -317,13 +308,9 @@ func New(o Options) *Sim {
 		}}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.queue = kit.NewQueue(o.Workers, s.run)
 	s.reset()
 	s.mux = s.routes()
-	s.wg.Add(1 + o.Workers)
-	go s.dispatch()
-	for range o.Workers {
-		go s.work()
-	}
 	return s
 }
 
@@ -345,11 +332,8 @@ func (s *Sim) Options() Options { return s.opts }
 
 // Close stops the workers; callbacks not yet posted are dropped.
 func (s *Sim) Close() {
-	s.closing.Do(func() {
-		close(s.done)
-		s.cancel()
-	})
-	s.wg.Wait()
+	s.cancel()
+	s.queue.Close()
 	if t, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok && s.opts.HTTPClient == nil {
 		t.CloseIdleConnections()
 	}
@@ -360,10 +344,7 @@ func (s *Sim) Close() {
 func (s *Sim) Reset() { s.reset() }
 
 func (s *Sim) reset() {
-	s.gen.Add(1)
-	s.qmu.Lock()
-	s.queue = nil
-	s.qmu.Unlock()
+	s.queue.Clear()
 	s.mu.Lock()
 	s.dossiers = map[string]*dossier{}
 	s.order = nil
@@ -551,7 +532,7 @@ func (s *Sim) decideLocked(p *process, status signicat.Status, r *signicat.Final
 	}
 	p.decision = &decision{status: status, result: r, failReason: failReason}
 	s.stats.Decisions++
-	s.schedule(&job{at: time.Now().Add(s.opts.DecisionDelay), kind: jobFinalize, processID: p.p.ProcessID})
+	s.queue.Schedule(time.Now().Add(s.opts.DecisionDelay), &job{kind: jobFinalize, processID: p.p.ProcessID})
 	return nil
 }
 
@@ -600,7 +581,7 @@ func (s *Sim) finalize(processID string) {
 	}
 	p.callback = "pending"
 	for _, cb := range posts {
-		s.schedule(&job{at: at, kind: jobCallback, post: cb})
+		s.queue.Schedule(at, &job{kind: jobCallback, post: cb})
 	}
 }
 
@@ -632,12 +613,19 @@ const (
 )
 
 type job struct {
-	at        time.Time
-	seq       uint64
-	gen       uint64
 	kind      jobKind
 	processID string
 	post      *post
+}
+
+// run does one job, on one of the queue's workers.
+func (s *Sim) run(j *job) {
+	switch j.kind {
+	case jobFinalize:
+		s.finalize(j.processID)
+	case jobCallback:
+		s.deliver(j.post)
+	}
 }
 
 // post is one callback to POST.
@@ -646,96 +634,6 @@ type post struct {
 	body      []byte
 	processID string
 	attempt   int
-}
-
-type jobQueue []*job
-
-func (q jobQueue) Len() int { return len(q) }
-func (q jobQueue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q jobQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *jobQueue) Push(x any)   { *q = append(*q, x.(*job)) }
-func (q *jobQueue) Pop() any {
-	old := *q
-	j := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return j
-}
-
-// schedule queues j to run at j.at. It may be called with mu held.
-func (s *Sim) schedule(j *job) {
-	j.gen = s.gen.Load()
-	s.qmu.Lock()
-	s.qseq++
-	j.seq = s.qseq
-	heap.Push(&s.queue, j)
-	first := s.queue[0] == j
-	s.qmu.Unlock()
-	if first {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (s *Sim) dispatch() {
-	defer s.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		var next *job
-		wait := time.Hour
-		s.qmu.Lock()
-		if len(s.queue) > 0 {
-			if d := time.Until(s.queue[0].at); d <= 0 {
-				next = heap.Pop(&s.queue).(*job)
-			} else {
-				wait = d
-			}
-		}
-		s.qmu.Unlock()
-		if next != nil {
-			select {
-			case s.jobs <- next:
-			case <-s.done:
-				return
-			}
-			continue
-		}
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-		case <-s.wake:
-		case <-s.done:
-			return
-		}
-	}
-}
-
-func (s *Sim) work() {
-	defer s.wg.Done()
-	for {
-		select {
-		case j := <-s.jobs:
-			if j.gen != s.gen.Load() {
-				continue
-			}
-			switch j.kind {
-			case jobFinalize:
-				s.finalize(j.processID)
-			case jobCallback:
-				s.deliver(j.post)
-			}
-		case <-s.done:
-			return
-		}
-	}
 }
 
 // callbackRetries is how many times a callback that failed is tried again, after callbackBackoff, four
@@ -780,7 +678,7 @@ func (s *Sim) deliver(p *post) {
 	if willRetry {
 		next := *p
 		next.attempt++
-		s.schedule(&job{at: time.Now().Add(callbackBackoff << (2 * p.attempt)), kind: jobCallback, post: &next})
+		s.queue.Schedule(time.Now().Add(callbackBackoff<<(2*p.attempt)), &job{kind: jobCallback, post: &next})
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 const apiVersion = "2010-04-01"
@@ -42,13 +44,7 @@ type apiError struct {
 }
 
 func writeError(w http.ResponseWriter, status, code int, msg string) {
-	writeJSON(w, status, apiError{Code: code, Message: msg, MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), Status: status})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	kit.WriteJSON(w, status, apiError{Code: code, Message: msg, MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), Status: status})
 }
 
 // reject refuses a send and counts it.
@@ -65,7 +61,7 @@ func (s *Sim) api(send bool, h http.HandlerFunc) http.HandlerFunc {
 		s.mu.Lock()
 		latency := time.Duration(s.faults.LatencyMs) * time.Millisecond
 		s.mu.Unlock()
-		if !s.sleep(r, latency) {
+		if !kit.SleepRequest(r, s.ctx, latency) {
 			return
 		}
 		user, pass, ok := r.BasicAuth()
@@ -85,22 +81,6 @@ func (s *Sim) api(send bool, h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
-}
-
-// sleep waits d, or until the client leaves or the simulator closes; it says whether it waited all of d.
-func (s *Sim) sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.done:
-	}
-	return false
 }
 
 // createMessage serves POST Messages.json.
@@ -198,14 +178,14 @@ func (s *Sim) createMessage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if len(posts) > 0 {
-		s.schedule(&job{at: now, kind: jobPosts, posts: posts})
+		s.queue.Schedule(now, &job{kind: jobPosts, posts: posts})
 	}
-	s.schedule(&job{at: now.Add(delay), kind: jobAdvance, sid: m.Sid})
+	s.queue.Schedule(now.Add(delay), &job{kind: jobAdvance, sid: m.Sid})
 	if hang {
 		// The message is saved; the answer waits until the client gives up.
-		s.sleep(r, hangFor)
+		kit.SleepRequest(r, s.ctx, hangFor)
 	}
-	writeJSON(w, http.StatusCreated, body)
+	kit.WriteJSON(w, http.StatusCreated, body)
 }
 
 // newMessage reads and checks a send's form.
@@ -479,7 +459,7 @@ func (s *Sim) fetchMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, CodeNotFound, "The requested resource "+r.URL.Path+" was not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	kit.WriteJSON(w, http.StatusOK, body)
 }
 
 // wirePage is a page of Twilio's message list.
@@ -617,5 +597,5 @@ func (s *Sim) listMessages(w http.ResponseWriter, r *http.Request) {
 		next := uri(url.Values{"Page": {strconv.Itoa(page + 1)}, "PageToken": {"PA" + out[len(out)-1].Sid}})
 		resp.NextPageURI = &next
 	}
-	writeJSON(w, http.StatusOK, resp)
+	kit.WriteJSON(w, http.StatusOK, resp)
 }

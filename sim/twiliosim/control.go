@@ -3,9 +3,10 @@ package twiliosim
 import (
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // controlRoutes registers the control API and the page.
@@ -14,13 +15,13 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sim", s.page)
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		writeJSON(w, http.StatusOK, s.State(limit))
+		kit.WriteJSON(w, http.StatusOK, s.State(limit))
 	})
 	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Stats())
+		kit.WriteJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.Faults())
+		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -33,7 +34,7 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 			controlError(w, http.StatusBadRequest, "faults: "+err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, f)
+		kit.WriteJSON(w, http.StatusOK, f)
 	})
 	mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
@@ -42,19 +43,19 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 			return
 		}
 		s.SetFaults(f)
-		writeJSON(w, http.StatusOK, s.Faults())
+		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
-		if isForm(r) {
-			backToPage(w)
+		if kit.IsForm(r) {
+			kit.BackToPage(w, "../")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"reset": true})
+		kit.WriteJSON(w, http.StatusOK, map[string]bool{"reset": true})
 	})
 	mux.HandleFunc("POST /sim/reply", func(w http.ResponseWriter, r *http.Request) {
 		var rp Reply
-		form := isForm(r)
+		form := kit.IsForm(r)
 		if form {
 			rp = Reply{From: r.PostFormValue("from"), To: r.PostFormValue("to"), Body: r.PostFormValue("body"),
 				Channel: r.PostFormValue("channel"), ProfileName: r.PostFormValue("profileName")}
@@ -67,26 +68,13 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 		case err != nil:
 			controlError(w, http.StatusBadRequest, err.Error())
 		case form:
-			backToPage(w)
+			kit.BackToPage(w, "../")
 		default:
-			writeJSON(w, http.StatusOK, in)
+			kit.WriteJSON(w, http.StatusOK, in)
 		}
 	})
 }
 
 func controlError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// isForm reports whether the request is an HTML form's.
-func isForm(r *http.Request) bool {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
-}
-
-// backToPage answers a form with the page, relative to /sim/... so a prefix the simulator is mounted
-// under is kept.
-func backToPage(w http.ResponseWriter) {
-	w.Header().Set("Location", "../")
-	w.WriteHeader(http.StatusSeeOther)
+	kit.WriteJSON(w, status, map[string]string{"error": msg})
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 const (
@@ -68,13 +70,7 @@ func (s *Sim) page(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"clock": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04:05")
-	},
+var pageTemplate = template.Must(template.New("page").Funcs(kit.PageFuncs).Funcs(template.FuncMap{
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:6] + "…" + s[len(s)-4:]

@@ -64,7 +64,6 @@
 package twiliosim
 
 import (
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -86,6 +85,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/signetassure/signetassure/messaging"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Defaults of Options.
@@ -298,10 +298,6 @@ type Sim struct {
 	client  *http.Client
 	ctx     context.Context // ends at Close: in-flight webhooks stop
 	cancel  context.CancelFunc
-	done    chan struct{}
-	closing sync.Once
-	wg      sync.WaitGroup
-	gen     atomic.Uint64 // bumped by Reset: jobs of an earlier generation are dropped
 	limiter atomic.Pointer[rate.Limiter]
 
 	mu          sync.Mutex // guards everything below
@@ -319,11 +315,7 @@ type Sim struct {
 	stats       Stats
 	rng         *rand.Rand
 
-	qmu   sync.Mutex
-	queue jobQueue
-	qseq  uint64
-	wake  chan struct{}
-	jobs  chan *job
+	queue *kit.Queue[*job]
 }
 
 // New starts a simulator with its workers; Close stops them.
@@ -344,7 +336,7 @@ func New(o Options) *Sim {
 		o.Workers = defaultWorkers
 	}
 	o.Templates = maps.Clone(o.Templates)
-	s := &Sim{opts: o, done: make(chan struct{}), wake: make(chan struct{}, 1), jobs: make(chan *job)}
+	s := &Sim{opts: o}
 	s.client = o.HTTPClient
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -352,13 +344,9 @@ func New(o Options) *Sim {
 		}}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.queue = kit.NewQueue(o.Workers, s.run)
 	s.reset()
 	s.mux = s.routes()
-	s.wg.Add(1 + o.Workers)
-	go s.dispatch()
-	for range o.Workers {
-		go s.work()
-	}
 	return s
 }
 
@@ -370,11 +358,8 @@ func (s *Sim) Options() Options { return s.opts }
 
 // Close stops the workers; callbacks not yet posted are dropped and held answers released.
 func (s *Sim) Close() {
-	s.closing.Do(func() {
-		close(s.done)
-		s.cancel()
-	})
-	s.wg.Wait()
+	s.cancel()
+	s.queue.Close()
 	if t, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok && s.opts.HTTPClient == nil {
 		t.CloseIdleConnections()
 	}
@@ -385,11 +370,8 @@ func (s *Sim) Close() {
 func (s *Sim) Reset() { s.reset() }
 
 func (s *Sim) reset() {
-	s.gen.Add(1)
 	s.limiter.Store(nil)
-	s.qmu.Lock()
-	s.queue = nil
-	s.qmu.Unlock()
+	s.queue.Clear()
 	f := s.initialFaults()
 	s.mu.Lock()
 	s.msgs = map[string]*Message{}
@@ -596,13 +578,24 @@ const (
 )
 
 type job struct {
-	at    time.Time
-	seq   uint64
-	gen   uint64
 	kind  jobKind
 	sid   string
 	posts []*post
 	reply Reply
+}
+
+// run does one job, on one of the queue's workers.
+func (s *Sim) run(j *job) {
+	switch j.kind {
+	case jobAdvance:
+		s.advance(j.sid)
+	case jobPosts:
+		for _, p := range j.posts {
+			s.deliver(s.ctx, p, true)
+		}
+	case jobReply:
+		s.receive(s.ctx, j.reply, true)
+	}
 }
 
 // post is one webhook to POST.
@@ -613,100 +606,6 @@ type post struct {
 	attempt int
 	inbound *Inbound // set for an inbound message webhook
 	idem    string   // I-Twilio-Idempotency-Token
-}
-
-type jobQueue []*job
-
-func (q jobQueue) Len() int { return len(q) }
-func (q jobQueue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q jobQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *jobQueue) Push(x any)   { *q = append(*q, x.(*job)) }
-func (q *jobQueue) Pop() any {
-	old := *q
-	j := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return j
-}
-
-// schedule queues j to run at j.at.
-func (s *Sim) schedule(j *job) {
-	j.gen = s.gen.Load()
-	s.qmu.Lock()
-	s.qseq++
-	j.seq = s.qseq
-	heap.Push(&s.queue, j)
-	first := s.queue[0] == j
-	s.qmu.Unlock()
-	if first {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (s *Sim) dispatch() {
-	defer s.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		var next *job
-		wait := time.Hour
-		s.qmu.Lock()
-		if len(s.queue) > 0 {
-			if d := time.Until(s.queue[0].at); d <= 0 {
-				next = heap.Pop(&s.queue).(*job)
-			} else {
-				wait = d
-			}
-		}
-		s.qmu.Unlock()
-		if next != nil {
-			select {
-			case s.jobs <- next:
-			case <-s.done:
-				return
-			}
-			continue
-		}
-		timer.Reset(wait)
-		select {
-		case <-timer.C:
-		case <-s.wake:
-		case <-s.done:
-			return
-		}
-	}
-}
-
-func (s *Sim) work() {
-	defer s.wg.Done()
-	for {
-		select {
-		case j := <-s.jobs:
-			if j.gen != s.gen.Load() {
-				continue
-			}
-			switch j.kind {
-			case jobAdvance:
-				s.advance(j.sid)
-			case jobPosts:
-				for _, p := range j.posts {
-					s.deliver(s.ctx, p, true)
-				}
-			case jobReply:
-				s.receive(s.ctx, j.reply, true)
-			}
-		case <-s.done:
-			return
-		}
-	}
 }
 
 // advance moves a message one step on: queued → sent (or failed), sent → delivered (or undelivered or
@@ -767,13 +666,13 @@ func (s *Sim) advance(sid string) {
 	s.mu.Unlock()
 
 	if len(posts) > 0 {
-		s.schedule(&job{at: now, kind: jobPosts, posts: posts})
+		s.queue.Schedule(now, &job{kind: jobPosts, posts: posts})
 	}
 	if again {
-		s.schedule(&job{at: now.Add(delay), kind: jobAdvance, sid: sid})
+		s.queue.Schedule(now.Add(delay), &job{kind: jobAdvance, sid: sid})
 	}
 	if reply != nil {
-		s.schedule(&job{at: now.Add(delay), kind: jobReply, reply: *reply})
+		s.queue.Schedule(now.Add(delay), &job{kind: jobReply, reply: *reply})
 	}
 }
 
@@ -869,7 +768,7 @@ func (s *Sim) deliver(ctx context.Context, p *post, retry bool) bool {
 		next := *p
 		next.attempt++
 		backoff := callbackBackoff << (2 * p.attempt)
-		s.schedule(&job{at: time.Now().Add(backoff), kind: jobPosts, posts: []*post{&next}})
+		s.queue.Schedule(time.Now().Add(backoff), &job{kind: jobPosts, posts: []*post{&next}})
 	}
 	return ok
 }
