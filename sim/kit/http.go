@@ -65,3 +65,13 @@ func SleepRequest(r *http.Request, closing context.Context, d time.Duration) boo
 	defer context.AfterFunc(closing, cancel)()
 	return Sleep(ctx, d)
 }
+
+// WebhookClient is the client a simulator posts its webhooks with: the one given, or else one of its own
+// sized for workers concurrent posts. release closes the idle connections of a client of its own.
+func WebhookClient(given *http.Client, workers int) (c *http.Client, release func()) {
+	if given != nil {
+		return given, func() {}
+	}
+	t := &http.Transport{MaxIdleConns: 2 * workers, MaxIdleConnsPerHost: 2 * workers, IdleConnTimeout: 30 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}, t.CloseIdleConnections
+}

@@ -219,12 +219,13 @@ var (
 
 // Sim is a simulated Signicat Assure API. It is safe for concurrent use.
 type Sim struct {
-	opts     Options
-	docTypes map[string]signicat.DocumentType
-	mux      *http.ServeMux
-	client   *http.Client
-	ctx      context.Context // ends at Close: in-flight callbacks stop
-	cancel   context.CancelFunc
+	opts          Options
+	docTypes      map[string]signicat.DocumentType
+	mux           *http.ServeMux
+	client        *http.Client
+	releaseClient func()
+	ctx           context.Context // ends at Close: in-flight callbacks stop
+	cancel        context.CancelFunc
 
 	mu       sync.Mutex // guards everything below
 	tokens   map[string]time.Time
@@ -301,12 +302,7 @@ func New(o Options) *Sim {
 	for _, dt := range o.DocumentTypes {
 		s.docTypes[dt.DocumentType] = dt
 	}
-	s.client = o.HTTPClient
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: 2 * o.Workers, MaxIdleConnsPerHost: 2 * o.Workers, IdleConnTimeout: 30 * time.Second,
-		}}
-	}
+	s.client, s.releaseClient = kit.WebhookClient(o.HTTPClient, o.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queue = kit.NewQueue(o.Workers, s.run)
 	s.reset()
@@ -334,9 +330,7 @@ func (s *Sim) Options() Options { return s.opts }
 func (s *Sim) Close() {
 	s.cancel()
 	s.queue.Close()
-	if t, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok && s.opts.HTTPClient == nil {
-		t.CloseIdleConnections()
-	}
+	s.releaseClient()
 }
 
 // Reset empties the simulator: dossiers, processes, captures, stats and faults. Tokens already issued

@@ -293,12 +293,13 @@ func (st Stats) clone() Stats {
 
 // Sim is a simulated Twilio. It is safe for concurrent use.
 type Sim struct {
-	opts    Options
-	mux     *http.ServeMux
-	client  *http.Client
-	ctx     context.Context // ends at Close: in-flight webhooks stop
-	cancel  context.CancelFunc
-	limiter atomic.Pointer[rate.Limiter]
+	opts          Options
+	mux           *http.ServeMux
+	client        *http.Client
+	releaseClient func()
+	ctx           context.Context // ends at Close: in-flight webhooks stop
+	cancel        context.CancelFunc
+	limiter       atomic.Pointer[rate.Limiter]
 
 	mu          sync.Mutex // guards everything below
 	msgs        map[string]*Message
@@ -337,12 +338,7 @@ func New(o Options) *Sim {
 	}
 	o.Templates = maps.Clone(o.Templates)
 	s := &Sim{opts: o}
-	s.client = o.HTTPClient
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: 2 * o.Workers, MaxIdleConnsPerHost: 2 * o.Workers, IdleConnTimeout: 30 * time.Second,
-		}}
-	}
+	s.client, s.releaseClient = kit.WebhookClient(o.HTTPClient, o.Workers)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queue = kit.NewQueue(o.Workers, s.run)
 	s.reset()
@@ -360,9 +356,7 @@ func (s *Sim) Options() Options { return s.opts }
 func (s *Sim) Close() {
 	s.cancel()
 	s.queue.Close()
-	if t, ok := s.client.Transport.(interface{ CloseIdleConnections() }); ok && s.opts.HTTPClient == nil {
-		t.CloseIdleConnections()
-	}
+	s.releaseClient()
 }
 
 // Reset empties the simulator: messages, replies, opt-outs and stats; the faults go back to the
