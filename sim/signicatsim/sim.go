@@ -239,7 +239,8 @@ type Sim struct {
 	// with what the client kept.
 	served map[string][]byte
 
-	queue *kit.Queue[*job]
+	queue  *kit.Queue[*job]
+	keeper *kit.Keeper // the state file's, if KeepState was called
 }
 
 type dossier struct {
@@ -326,10 +327,11 @@ func (s *Sim) Handler() http.Handler { return s.mux }
 // Options returns the options in force (with defaults filled in).
 func (s *Sim) Options() Options { return s.opts }
 
-// Close stops the workers; callbacks not yet posted are dropped.
+// Close stops the workers (callbacks not yet posted are dropped) and writes the state file a last time.
 func (s *Sim) Close() {
 	s.cancel()
 	s.queue.Close()
+	s.keeper.Close()
 	s.releaseClient()
 }
 
