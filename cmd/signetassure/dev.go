@@ -205,7 +205,10 @@ func startCredoIDSim(ctx context.Context, stopped *sync.WaitGroup, dataDir strin
 		return "", err
 	}
 	sim := credoidsim.New(credoidsim.Options{Username: "signetassure", Password: password, Seed: true})
-	url, err := serveSim(ctx, stopped, "CREDOID_SIM_ADDR", "127.0.0.1:8090", sim.Handler(), func() {}, log)
+	if err := sim.KeepState(simStateFile(dataDir, "credoid"), simStateError(log, "credoid")); err != nil {
+		return "", fmt.Errorf("CredoID simulator: %w", err)
+	}
+	url, err := serveSim(ctx, stopped, "CREDOID_SIM_ADDR", "127.0.0.1:8090", sim.Handler(), sim.Close, log)
 	if err != nil {
 		return "", fmt.Errorf("CredoID simulator: %w", err)
 	}

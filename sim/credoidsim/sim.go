@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/credoid"
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // Options configure a Sim. Zero values take the defaults.
@@ -95,9 +96,10 @@ const (
 
 // Sim is a simulated CredoID server. It is safe for concurrent use.
 type Sim struct {
-	opts Options
-	loc  *time.Location
-	mux  *http.ServeMux
+	opts   Options
+	keeper *kit.Keeper // the state file's, if KeepState was called
+	loc    *time.Location
+	mux    *http.ServeMux
 
 	mu          sync.RWMutex // guards the data; may be held while taking ctl, never the other way round
 	next        counters

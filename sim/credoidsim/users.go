@@ -100,8 +100,13 @@ func (s *Sim) fromRecord(r credoid.UserRecord) (*user, *apiError) {
 	if len(errs) > 0 {
 		return nil, &apiError{status: http.StatusBadRequest, title: "One or more validation errors occurred.", fields: errs}
 	}
-	u.haystack = strings.ToLower(strings.Join([]string{u.first, u.last, u.first + " " + u.last, u.employee, u.additional[0]}, "\x00"))
+	u.setHaystack()
 	return u, nil
+}
+
+// setHaystack fills in the lower-cased text ?search= looks in.
+func (u *user) setHaystack() {
+	u.haystack = strings.ToLower(strings.Join([]string{u.first, u.last, u.first + " " + u.last, u.employee, u.additional[0]}, "\x00"))
 }
 
 // record is u as the API serves it, names looked up, date-times in the server's zone. Called with mu held.
