@@ -43,6 +43,10 @@ func startProviderSims(ctx context.Context, stopped *sync.WaitGroup, dataDir str
 		sim := twiliosim.New(twiliosim.Options{AccountSID: twiliosim.DefaultAccountSID, AuthToken: token,
 			InboundURL: m.PublicURL + config.TwilioInboundPath, DefaultFrom: devSMSFrom,
 			AutoReply: envOr("TWILIO_SIM_AUTO_REPLY", "SAFE"), AutoReplyRate: 0.7})
+		if err := sim.KeepState(simStateFile(dataDir, "twilio"), simStateError(log, "twilio")); err != nil {
+			sim.Close()
+			return sims, fmt.Errorf("the Twilio simulator: %w", err)
+		}
 		if sims.twilio, err = serveSim(ctx, stopped, "TWILIO_SIM_ADDR", "127.0.0.1:8093", sim.Handler(), sim.Close, log); err != nil {
 			return sims, fmt.Errorf("the Twilio simulator: %w", err)
 		}

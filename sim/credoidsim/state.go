@@ -102,12 +102,8 @@ func (s *Sim) snapshot() ([]byte, error) {
 	return json.Marshal(st)
 }
 
-// restore takes the state in the file at path, if there is one, in place of the seeded catalogue.
-func (s *Sim) restore(path string) error {
-	var st savedState
-	if found, err := kit.LoadState(path, &st); err != nil || !found {
-		return err
-	}
+// restore takes the state of the file, in place of the seeded catalogue.
+func (s *Sim) restore(st *savedState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := st.Next
@@ -146,7 +142,6 @@ func (s *Sim) restore(path string) error {
 		s.tokens = st.Tokens
 		s.ctl.Unlock()
 	}
-	return nil
 }
 
 func orEmpty[K comparable, V any](m map[K]V) map[K]V {
@@ -159,12 +154,9 @@ func orEmpty[K comparable, V any](m map[K]V) map[K]V {
 // KeepState loads the state kept at path (a JSON file; none yet: the simulator keeps what New made) and
 // keeps it there from now on: within a second of a change, and at Close. Call it after New, before
 // serving. onError (nil: ignore) hears of writes that failed.
-func (s *Sim) KeepState(path string, onError func(error)) error {
-	if err := s.restore(path); err != nil {
-		return err
-	}
-	s.keeper = kit.Keep(path, s.snapshot, onError)
-	return nil
+func (s *Sim) KeepState(path string, onError func(error)) (err error) {
+	s.keeper, err = kit.Resume(path, s.restore, s.snapshot, onError)
+	return err
 }
 
 // Close writes the state file a last time and stops keeping it. A simulator without one needs no Close.

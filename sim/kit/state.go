@@ -132,3 +132,17 @@ func (k *Keeper) report(err error) {
 		k.onError(err)
 	}
 }
+
+// Resume is how a simulator keeps its state in the file at path: the state there, if any (a first start
+// has none), is decoded into a T and handed to restore; from then on a Keeper writes snapshot there.
+func Resume[T any](path string, restore func(*T), snapshot func() ([]byte, error), onError func(error)) (*Keeper, error) {
+	var st T
+	found, err := LoadState(path, &st)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		restore(&st)
+	}
+	return Keep(path, snapshot, onError), nil
+}

@@ -83,11 +83,7 @@ func (s *Sim) snapshot() ([]byte, error) {
 
 // restore takes the state in the file, if there is one, and queues again what was waiting: decisions
 // about to become final, and callbacks not yet delivered.
-func (s *Sim) restore(path string) error {
-	var st savedState
-	if found, err := kit.LoadState(path, &st); err != nil || !found {
-		return err
-	}
+func (s *Sim) restore(st *savedState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -123,16 +119,12 @@ func (s *Sim) restore(path string) error {
 		s.captures[sc.ID] = &capture{id: sc.ID, dossierID: sc.DossierID, processID: sc.ProcessID,
 			redirectURL: sc.RedirectURL, used: sc.Used}
 	}
-	return nil
 }
 
 // KeepState loads the state kept at path (a JSON file; none yet: the simulator stays empty) and keeps it
 // there from now on: within a second of a change, and at Close. Call it after New, before serving.
 // onError (nil: ignore) hears of writes that failed.
-func (s *Sim) KeepState(path string, onError func(error)) error {
-	if err := s.restore(path); err != nil {
-		return err
-	}
-	s.keeper = kit.Keep(path, s.snapshot, onError)
-	return nil
+func (s *Sim) KeepState(path string, onError func(error)) (err error) {
+	s.keeper, err = kit.Resume(path, s.restore, s.snapshot, onError)
+	return err
 }

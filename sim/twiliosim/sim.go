@@ -316,7 +316,8 @@ type Sim struct {
 	stats       Stats
 	rng         *rand.Rand
 
-	queue *kit.Queue[*job]
+	queue  *kit.Queue[*job]
+	keeper *kit.Keeper // the state file's, if KeepState was called
 }
 
 // New starts a simulator with its workers; Close stops them.
@@ -352,10 +353,12 @@ func (s *Sim) Handler() http.Handler { return s.mux }
 // Options returns the options in force (with defaults filled in).
 func (s *Sim) Options() Options { return s.opts }
 
-// Close stops the workers; callbacks not yet posted are dropped and held answers released.
+// Close stops the workers (callbacks not yet posted are dropped, held answers released) and writes the
+// state file a last time.
 func (s *Sim) Close() {
 	s.cancel()
 	s.queue.Close()
+	s.keeper.Close()
 	s.releaseClient()
 }
 
