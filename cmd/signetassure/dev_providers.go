@@ -66,6 +66,10 @@ func startProviderSims(ctx context.Context, stopped *sync.WaitGroup, dataDir str
 		priv, pub := messaging.SendGridWebhookKeyFromSeed([]byte(seed))
 		sim := sendgridsim.New(sendgridsim.Options{APIKey: key, EventsURL: m.PublicURL + config.SendGridEventPath,
 			SigningKey: priv, DeliveryDelay: time.Second})
+		if err := sim.KeepState(simStateFile(dataDir, "sendgrid"), simStateError(log, "sendgrid")); err != nil {
+			sim.Close()
+			return sims, fmt.Errorf("SendGrid simulator: %w", err)
+		}
 		if sims.sendgrid, err = serveSim(ctx, stopped, "SENDGRID_SIM_ADDR", "127.0.0.1:8094", sim.Handler(), sim.Close, log); err != nil {
 			return sims, fmt.Errorf("SendGrid simulator: %w", err)
 		}

@@ -80,6 +80,7 @@ type Sim struct {
 	done   sync.WaitGroup
 	kick   chan struct{}          // the workers: events are pending
 	events *kit.Queue[*scheduled] // events to happen, one at a time in order
+	keeper *kit.Keeper            // the state file's, if KeepState was called
 
 	mu           sync.Mutex
 	rng          *rand.Rand
@@ -136,11 +137,13 @@ func (s *Sim) Handler() http.Handler { return s.mux }
 // PublicKey is the Event Webhook verification key as SendGrid's console shows it (base64 of the DER).
 func (s *Sim) PublicKey() string { return s.pub }
 
-// Close stops the event queue and the workers; events not yet posted are not.
+// Close stops the event queue and the workers (events not yet posted are not) and writes the state file
+// a last time.
 func (s *Sim) Close() {
 	s.cancel()
 	s.events.Close()
 	s.done.Wait()
+	s.keeper.Close()
 }
 
 // Reset forgets every message, suppression, scheduled event, fault and count.
