@@ -23,6 +23,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // DefaultAPIKey is the key when Options.APIKey is empty.
@@ -165,6 +167,7 @@ type Sim struct {
 	ctx    context.Context
 	cancel context.CancelFunc // stops delivery
 	done   sync.WaitGroup
+	keeper *kit.Keeper // the state file's, if KeepState was called
 }
 
 // ErrNotFound and ErrInvalid are what the Go methods answer for an unknown id or bad input.
@@ -204,10 +207,11 @@ func New(o Options) *Sim {
 // Handler serves the API, the control API and the state page.
 func (s *Sim) Handler() http.Handler { return s.mux }
 
-// Close stops webhook delivery; events still queued are dropped.
+// Close stops webhook delivery (events still queued are dropped) and writes the state file a last time.
 func (s *Sim) Close() {
 	s.cancel()
 	s.done.Wait()
+	s.keeper.Close()
 }
 
 // Reset empties the simulator (and seeds it again with Options.Seed), clears the faults and the stats.
