@@ -19,27 +19,11 @@ type savedState struct {
 	Stats        Stats                   `json:"stats"`
 }
 
+// savedMessage is a message as the control API shows it, with what it leaves out.
 type savedMessage struct {
-	XID          string            `json:"xid"`
-	MsgID        string            `json:"msgId"`
-	SMTPID       string            `json:"smtpId"`
-	Accepted     time.Time         `json:"accepted"`
-	From         string            `json:"from"`
-	FromName     string            `json:"fromName,omitempty"`
-	To           string            `json:"to"`
-	Subject      string            `json:"subject"`
-	Text         string            `json:"text,omitempty"`
-	HTML         string            `json:"html,omitempty"`
-	Content      []ContentPart     `json:"content,omitempty"`
-	TemplateID   string            `json:"templateId,omitempty"`
-	TemplateData string            `json:"templateData,omitempty"`
-	CustomArgs   map[string]string `json:"customArgs,omitempty"`
-	Categories   []string          `json:"categories,omitempty"`
-	Status       string            `json:"status"`
-	Events       []EventRecord     `json:"events"`
-	Opens        int               `json:"opens,omitempty"`
-	Clicks       int               `json:"clicks,omitempty"`
-	LastEvent    time.Time         `json:"lastEvent"`
+	Message
+	SMTPID    string    `json:"smtpId"`
+	LastEvent time.Time `json:"lastEvent"`
 }
 
 // snapshot is the state as the file holds it, marshalled under mu.
@@ -48,11 +32,7 @@ func (s *Sim) snapshot() ([]byte, error) {
 	defer s.mu.Unlock()
 	st := savedState{Requests: s.requests, EventSeq: s.eventSeq, Suppressions: s.suppressions, Seen: s.seen, Stats: s.stats}
 	for _, m := range s.messages {
-		st.Messages = append(st.Messages, savedMessage{XID: m.xid, MsgID: m.msgID, SMTPID: m.smtpID, Accepted: m.accepted,
-			From: m.from, FromName: m.fromName, To: m.to, Subject: m.subject, Text: m.text, HTML: m.html,
-			Content: m.content, TemplateID: m.templateID, TemplateData: m.templateData, CustomArgs: m.customArgs,
-			Categories: m.categories, Status: m.status, Events: m.events, Opens: m.opens, Clicks: m.clicks,
-			LastEvent: m.lastEvent})
+		st.Messages = append(st.Messages, savedMessage{Message: m.view(), SMTPID: m.smtpID, LastEvent: m.lastEvent})
 	}
 	return json.Marshal(st)
 }
@@ -65,7 +45,7 @@ func (s *Sim) restore(st *savedState) {
 	now := time.Now()
 	s.requests, s.eventSeq, s.stats = st.Requests, st.EventSeq, st.Stats
 	for _, sm := range st.Messages {
-		m := &message{xid: sm.XID, msgID: sm.MsgID, smtpID: sm.SMTPID, accepted: sm.Accepted, from: sm.From,
+		m := &message{xid: sm.MessageID, msgID: sm.MsgID, smtpID: sm.SMTPID, accepted: sm.Accepted, from: sm.From,
 			fromName: sm.FromName, to: sm.To, subject: sm.Subject, text: sm.Text, html: sm.HTML, content: sm.Content,
 			templateID: sm.TemplateID, templateData: sm.TemplateData, customArgs: sm.CustomArgs,
 			categories: sm.Categories, status: sm.Status, events: sm.Events, opens: sm.Opens, clicks: sm.Clicks,
