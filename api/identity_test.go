@@ -264,7 +264,7 @@ func TestIdentityCheckStaffAttendedImages(t *testing.T) {
 	assert.Equal(t, "processing", got["status"])
 	assert.Equal(t, 0, testenv.Count(t, e.database, `SELECT count(*) FROM identity_uploads`),
 		"the images are dropped once the provider has them")
-	require.NoError(t, sim.Decide(got["processId"].(string), signicat.StatusAccepted, signicat.FinalResult{
+	require.NoError(t, sim.Decide(got["processId"].(string), signicatsim.StatusAccepted, signicatsim.FinalResult{
 		FirstName: "Ada", LastName: "LOVELACE", DateOfBirth: "1985-12-10", DocumentType: "driving_license",
 		DateOfExpiry: documentExpiry, IssuingCountry: "GBR"}))
 	c := e.waitStatus(ref, "with_officer")

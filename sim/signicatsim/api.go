@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -25,14 +24,14 @@ import (
 // page.
 func (s *Sim) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc(signicat.TokenPath, s.token)
+	mux.HandleFunc(tokenPath, s.token)
 
 	api := http.NewServeMux()
 	const (
-		dossier = signicat.DossiersPath + "/{dossierId}"
+		dossier = dossiersPath + "/{dossierId}"
 		proc    = dossier + "/processes/{processId}"
 	)
-	api.HandleFunc("POST "+signicat.DossiersPath, s.createDossier)
+	api.HandleFunc("POST "+dossiersPath, s.createDossier)
 	// GET /assure/dossiers/{id} and GET /assure/{provider}/document-types overlap (a provider called
 	// "dossiers"): one pattern serves both.
 	api.HandleFunc("GET /assure/{first}/{second}", s.getDossierOrDocumentTypes)
@@ -86,8 +85,8 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 		s.tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type "+g+" is not supported; use client_credentials")
 		return
 	}
-	if sc := r.PostForm.Get("scope"); sc != "" && !slices.Contains(strings.Fields(sc), signicat.Scope) {
-		s.tokenError(w, http.StatusBadRequest, "invalid_scope", "the scope must be "+signicat.Scope)
+	if sc := r.PostForm.Get("scope"); sc != "" && !slices.Contains(strings.Fields(sc), apiScope) {
+		s.tokenError(w, http.StatusBadRequest, "invalid_scope", "the scope must be "+apiScope)
 		return
 	}
 	tok := base64.RawURLEncoding.EncodeToString([]byte(randomHex(24)))
@@ -106,7 +105,7 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	secs := int((s.opts.TokenTTL + time.Second - 1) / time.Second)
-	kit.WriteJSON(w, http.StatusOK, signicat.TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: secs, Scope: signicat.Scope})
+	kit.WriteJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": secs, "scope": apiScope})
 }
 
 // clientOK checks the client's credentials. HTTP Basic credentials are form-urlencoded first by
@@ -209,8 +208,9 @@ func problem(w http.ResponseWriter, r *http.Request, status int, detail string) 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(signicat.Problem{Instance: r.URL.Path, Method: r.Method, Status: status, Type: typ,
-		Title: http.StatusText(status), Detail: detail, TraceID: randomHex(16)})
+	// {"instance","method","status","type","title","detail","traceId"} [R]
+	json.NewEncoder(w).Encode(map[string]any{"instance": r.URL.Path, "method": r.Method, "status": status, "type": typ,
+		"title": http.StatusText(status), "detail": detail, "traceId": randomHex(16)})
 }
 
 // readJSON decodes the body into v; an empty body leaves v as it is. The error names the field.
@@ -263,9 +263,9 @@ func (s *Sim) createDossier(w http.ResponseWriter, r *http.Request) {
 }
 
 // newDossier creates an empty dossier.
-func (s *Sim) newDossier() signicat.Dossier {
+func (s *Sim) newDossier() Dossier {
 	now := time.Now().UTC()
-	d := &dossier{d: signicat.Dossier{DossierID: newID(), CreatedAt: now, UpdatedAt: now}}
+	d := &dossier{d: Dossier{DossierID: newID(), CreatedAt: now, UpdatedAt: now}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dossiers[d.d.DossierID] = d
@@ -279,10 +279,10 @@ func (s *Sim) getDossierOrDocumentTypes(w http.ResponseWriter, r *http.Request) 
 	if first == "dossiers" {
 		s.mu.Lock()
 		d, ok := s.dossiers[second]
-		var out signicat.Dossier
+		var out Dossier
 		if ok {
 			out = d.d
-			out.Processes = make([]signicat.Process, 0, len(d.procs))
+			out.Processes = make([]Process, 0, len(d.procs))
 			for _, p := range d.procs {
 				out.Processes = append(out.Processes, p.view())
 			}
@@ -299,7 +299,7 @@ func (s *Sim) getDossierOrDocumentTypes(w http.ResponseWriter, r *http.Request) 
 		problem(w, r, http.StatusNotFound, "no such resource: "+r.URL.Path)
 		return
 	}
-	kit.WriteJSON(w, http.StatusOK, signicat.DocumentTypes{DocumentTypes: slices.Clone(s.opts.DocumentTypes)})
+	kit.WriteJSON(w, http.StatusOK, map[string]any{"documentTypes": slices.Clone(s.opts.DocumentTypes)})
 }
 
 func (s *Sim) deleteDossier(w http.ResponseWriter, r *http.Request) {
@@ -336,7 +336,7 @@ func (s *Sim) forgetLocked(p *process) {
 var providerRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 func (s *Sim) createProcess(w http.ResponseWriter, r *http.Request) {
-	var body signicat.CreateProcess
+	var body createProcessBody
 	if err := readJSON(w, r, &body, 64<<10); err != nil {
 		problem(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -359,7 +359,7 @@ func (s *Sim) createProcess(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	p := &process{p: signicat.Process{Provider: body.Provider, ProcessType: body.ProcessType, DocumentType: body.DocumentType,
+	p := &process{p: Process{Provider: body.Provider, ProcessType: body.ProcessType, DocumentType: body.DocumentType,
 		NotificationURL: body.NotificationURL, AuthorizationToken: randomHex(32)}, authHeader: body.AuthorizationHeader}
 	out, ok := s.addProcess(r.PathValue("dossierId"), p)
 	if !ok {
@@ -370,12 +370,12 @@ func (s *Sim) createProcess(w http.ResponseWriter, r *http.Request) {
 }
 
 // addProcess adds p, pending, to the dossier and answers it as create process does.
-func (s *Sim) addProcess(dossierID string, p *process) (signicat.Process, bool) {
+func (s *Sim) addProcess(dossierID string, p *process) (Process, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.dossiers[dossierID]
 	if !ok {
-		return signicat.Process{}, false
+		return Process{}, false
 	}
 	s.addProcessLocked(d, p)
 	out := p.view()
@@ -385,7 +385,7 @@ func (s *Sim) addProcess(dossierID string, p *process) (signicat.Process, bool) 
 
 func (s *Sim) addProcessLocked(d *dossier, p *process) {
 	now := time.Now().UTC()
-	p.p.ProcessID, p.p.DossierID, p.p.Status = newID(), d.d.DossierID, signicat.StatusPending
+	p.p.ProcessID, p.p.DossierID, p.p.Status = newID(), d.d.DossierID, StatusPending
 	p.p.CreatedAt, p.p.UpdatedAt = now, now
 	p.images = map[string]image{}
 	d.procs = append(d.procs, p)
@@ -437,7 +437,7 @@ func (s *Sim) withProcess(w http.ResponseWriter, r *http.Request, f func(d *doss
 }
 
 func (s *Sim) getProcess(w http.ResponseWriter, r *http.Request) {
-	var out signicat.Process
+	var out Process
 	found := false
 	s.withProcess(w, r, func(_ *dossier, p *process) { out, found = p.view(), true })
 	if found {
@@ -468,7 +468,7 @@ var magic = map[string][]byte{
 }
 
 func (s *Sim) setImages(w http.ResponseWriter, r *http.Request) {
-	var body signicat.Images
+	var body imagesBody
 	limit := int64(3*(s.opts.MaxImageBytes/3*4+1024) + 64<<10)
 	if err := readJSON(w, r, &body, limit); err != nil {
 		status := http.StatusBadRequest
@@ -495,12 +495,12 @@ func (s *Sim) setImages(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusBadRequest, "front, back, selfie: at least one image is required")
 		return
 	}
-	var out signicat.Process
+	var out Process
 	var status int
 	var detail string
 	s.withProcess(w, r, func(_ *dossier, p *process) {
 		switch {
-		case p.p.Status != signicat.StatusPending:
+		case p.p.Status != StatusPending:
 			status, detail = http.StatusConflict, "process is "+string(p.p.Status)+": images can only be set while it is pending"
 			return
 		case p.p.DocumentType == "":
@@ -587,11 +587,11 @@ func (s *Sim) getImage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) verify(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
-	var out signicat.Process
+	var out Process
 	var status int
 	var detail string
 	s.withProcess(w, r, func(d *dossier, p *process) {
-		if p.p.Status != signicat.StatusPending {
+		if p.p.Status != StatusPending {
 			status, detail = http.StatusConflict, "process is "+string(p.p.Status)+": verification can only be started while it is pending"
 			return
 		}
@@ -615,7 +615,7 @@ func (s *Sim) verify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		now := time.Now().UTC()
-		p.p.Status, p.p.UpdatedAt, d.d.UpdatedAt = signicat.StatusProcessing, now, now
+		p.p.Status, p.p.UpdatedAt, d.d.UpdatedAt = StatusProcessing, now, now
 		out, status = p.view(), http.StatusOK
 	})
 	switch {
@@ -629,7 +629,7 @@ func (s *Sim) verify(w http.ResponseWriter, r *http.Request) {
 // The result zip.
 
 func (s *Sim) download(w http.ResponseWriter, r *http.Request) {
-	var out signicat.Process
+	var out Process
 	var images map[string]image
 	var found bool
 	s.withProcess(w, r, func(_ *dossier, p *process) {
@@ -666,7 +666,7 @@ func (s *Sim) download(w http.ResponseWriter, r *http.Request) {
 
 // resultZip is the zip of a final process: result.json (the process as GET answers it) and its images.
 // Its bytes depend only on the process: every entry is dated the process's last update.
-func resultZip(p signicat.Process, images map[string]image) ([]byte, error) {
+func resultZip(p Process, images map[string]image) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	mod := p.UpdatedAt.UTC().Truncate(time.Second)
@@ -707,7 +707,7 @@ func resultZip(p signicat.Process, images map[string]image) ([]byte, error) {
 // The capture flow, API side.
 
 func (s *Sim) startCapture(w http.ResponseWriter, r *http.Request) {
-	var body signicat.StartCapture
+	var body startCaptureBody
 	if err := readJSON(w, r, &body, 64<<10); err != nil {
 		problem(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -734,11 +734,11 @@ func (s *Sim) startCapture(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "dossier "+r.PathValue("dossierId")+" not found")
 		return
 	}
-	kit.WriteJSON(w, http.StatusCreated, signicat.Capture{ID: c.id, URL: s.baseURL(r) + "/capture/" + c.id, ProcessID: c.processID})
+	kit.WriteJSON(w, http.StatusCreated, map[string]string{"id": c.id, "url": s.baseURL(r) + "/capture/" + c.id, "processId": c.processID})
 }
 
 // newCapture creates the pending process of a capture flow.
-func (s *Sim) newCapture(dossierID string, body signicat.StartCapture) (*capture, bool) {
+func (s *Sim) newCapture(dossierID string, body startCaptureBody) (*capture, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.dossiers[dossierID]
@@ -746,7 +746,7 @@ func (s *Sim) newCapture(dossierID string, body signicat.StartCapture) (*capture
 		return nil, false
 	}
 	c := &capture{id: randomHex(16), dossierID: dossierID, redirectURL: body.RedirectURL}
-	p := &process{p: signicat.Process{Provider: body.Providers[0].Provider, ProcessType: body.Providers[0].ProcessType,
+	p := &process{p: Process{Provider: body.Providers[0].Provider, ProcessType: body.Providers[0].ProcessType,
 		NotificationURL: body.NotificationURL}, authHeader: body.AuthorizationHeader, captureID: c.id}
 	s.addProcessLocked(d, p)
 	c.processID = p.p.ProcessID

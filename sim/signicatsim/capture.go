@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/signetassure/signetassure/signicat"
 )
 
 // captureForm is what the person typed on the capture page.
@@ -18,8 +16,8 @@ type captureForm struct {
 	Nationality                                                    string
 }
 
-func (f captureForm) result() *signicat.FinalResult {
-	return &signicat.FinalResult{FirstName: f.FirstName, LastName: f.LastName, DateOfBirth: f.DateOfBirth,
+func (f captureForm) result() *FinalResult {
+	return &FinalResult{FirstName: f.FirstName, LastName: f.LastName, DateOfBirth: f.DateOfBirth,
 		DocumentNumber: f.DocumentNumber, DocumentType: f.DocumentType,
 		PersonalIdentificationNumber: f.PersonalIdentificationNumber, DateOfExpiry: f.DateOfExpiry,
 		IssuingCountry: f.IssuingCountry, Nationality: f.Nationality}
@@ -29,8 +27,8 @@ func (f captureForm) result() *signicat.FinalResult {
 type capturePageData struct {
 	ID, DossierID, ProcessID, Provider, ProcessType, RedirectURL string
 	Form                                                         captureForm
-	DocumentTypes                                                []signicat.DocumentType
-	Outcomes                                                     []signicat.Status
+	DocumentTypes                                                []DocumentType
+	Outcomes                                                     []Status
 	Errors                                                       []string
 	// Done is set when the capture cannot be used (any more): why.
 	Done string
@@ -52,7 +50,7 @@ func (s *Sim) capturePage(w http.ResponseWriter, r *http.Request) {
 
 // captureData looks the capture up. The status is what to answer when the capture cannot be used.
 func (s *Sim) captureData(id string) (capturePageData, int) {
-	data := capturePageData{ID: id, DocumentTypes: s.opts.DocumentTypes, Outcomes: signicat.FinalStatuses}
+	data := capturePageData{ID: id, DocumentTypes: s.opts.DocumentTypes, Outcomes: FinalStatuses}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.captures[id]
@@ -72,7 +70,7 @@ func (s *Sim) captureData(id string) (capturePageData, int) {
 	case c.used:
 		data.Done = "This identity check has already been done (the process is " + string(p.p.Status) + "). A capture link can be used once."
 		return data, http.StatusConflict
-	case p.p.Status != signicat.StatusPending:
+	case p.p.Status != StatusPending:
 		data.Done = "This process is already " + string(p.p.Status) + "; there is nothing left to capture."
 		return data, http.StatusConflict
 	}
@@ -95,7 +93,7 @@ func (s *Sim) captureSubmit(w http.ResponseWriter, r *http.Request) {
 		DocumentType: v("documentType"), DocumentNumber: v("documentNumber"),
 		PersonalIdentificationNumber: v("personalIdentificationNumber"), DateOfExpiry: v("dateOfExpiry"),
 		IssuingCountry: strings.ToUpper(v("issuingCountry")), Nationality: strings.ToUpper(v("nationality"))}
-	outcome := signicat.Status(v("status"))
+	outcome := Status(v("status"))
 
 	var errs []string
 	if !outcome.Final() {
@@ -115,8 +113,8 @@ func (s *Sim) captureSubmit(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, "Document type must be one of "+s.docTypeList()+".")
 	}
 
-	var result *signicat.FinalResult
-	if outcome == signicat.StatusAccepted || outcome == signicat.StatusRejected || outcome == signicat.StatusInconclusive {
+	var result *FinalResult
+	if outcome == StatusAccepted || outcome == StatusRejected || outcome == StatusInconclusive {
 		result = form.result()
 	}
 	s.mu.Lock()
@@ -125,11 +123,11 @@ func (s *Sim) captureSubmit(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		p = s.procs[c.processID]
 	}
-	usable := ok && p != nil && !c.used && p.p.Status == signicat.StatusPending
+	usable := ok && p != nil && !c.used && p.p.Status == StatusPending
 	var target string
 	if usable && len(errs) == 0 {
 		now := time.Now().UTC()
-		p.p.Status, p.p.UpdatedAt = signicat.StatusProcessing, now
+		p.p.Status, p.p.UpdatedAt = StatusProcessing, now
 		if form.DocumentType != "" {
 			p.p.DocumentType = form.DocumentType
 		}
@@ -165,7 +163,7 @@ func redirectTarget(redirect, dossierID, processID string) string {
 		return redirect
 	}
 	extra := "dossierId=" + url.QueryEscape(dossierID) + "&processId=" + url.QueryEscape(processID) +
-		"&status=" + string(signicat.StatusProcessing)
+		"&status=" + string(StatusProcessing)
 	if u.RawQuery != "" {
 		u.RawQuery += "&" + extra
 	} else {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -75,8 +74,8 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 
 // DecideRequest is the body of POST /sim/processes/{processId}/decide.
 type DecideRequest struct {
-	Status      signicat.Status       `json:"status"`
-	FinalResult *signicat.FinalResult `json:"finalResult,omitempty"`
+	Status      Status       `json:"status"`
+	FinalResult *FinalResult `json:"finalResult,omitempty"`
 	// FailReason replaces the default reason of a rejected, failed or canceled process.
 	FailReason string `json:"failReason,omitempty"`
 }
@@ -91,11 +90,11 @@ func (s *Sim) decideEndpoint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v := func(k string) string { return strings.TrimSpace(r.PostForm.Get(k)) }
-		req.Status = signicat.Status(v("status"))
-		fr := signicat.FinalResult{FirstName: v("firstName"), LastName: v("lastName"), DateOfBirth: v("dateOfBirth"),
+		req.Status = Status(v("status"))
+		fr := FinalResult{FirstName: v("firstName"), LastName: v("lastName"), DateOfBirth: v("dateOfBirth"),
 			DocumentNumber: v("documentNumber"), DocumentType: v("documentType"), DateOfExpiry: v("dateOfExpiry"),
 			IssuingCountry: strings.ToUpper(v("issuingCountry")), Nationality: strings.ToUpper(v("nationality"))}
-		if fr != (signicat.FinalResult{}) && req.Status != signicat.StatusFailed && req.Status != signicat.StatusCanceled {
+		if fr != (FinalResult{}) && req.Status != StatusFailed && req.Status != StatusCanceled {
 			req.FinalResult = &fr
 		}
 		req.FailReason = v("failReason")
@@ -131,8 +130,8 @@ func (s *Sim) try(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	var id string
 	d := s.newDossier()
-	c, ok := s.newCapture(d.DossierID, signicat.StartCapture{
-		Providers:   []signicat.CaptureProvider{{Provider: "signicatvideoid", ProcessType: "substantial"}},
+	c, ok := s.newCapture(d.DossierID, startCaptureBody{
+		Providers:   []captureProvider{{Provider: "signicatvideoid", ProcessType: "substantial"}},
 		RedirectURL: base + "/"})
 	if ok {
 		id = c.id

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -25,13 +24,13 @@ func (s *Sim) page(w http.ResponseWriter, r *http.Request) {
 		TokenTTL      string
 		Base          string
 		Now           string
-		Outcomes      []signicat.Status
+		Outcomes      []Status
 		Modes         []CallbackMode
-		DocumentTypes []signicat.DocumentType
+		DocumentTypes []DocumentType
 		Delays        string
 	}{State: st, ClientID: s.opts.ClientID, DefaultSecret: s.opts.ClientSecret == DefaultClientSecret,
 		TokenTTL: s.opts.TokenTTL.String(), Base: s.baseURL(r), Now: time.Now().UTC().Format(time.RFC1123),
-		Outcomes: signicat.FinalStatuses, Modes: []CallbackMode{CallbacksNormal, CallbacksDrop, CallbacksDuplicate, CallbacksLate},
+		Outcomes: FinalStatuses, Modes: []CallbackMode{CallbacksNormal, CallbacksDrop, CallbacksDuplicate, CallbacksLate},
 		DocumentTypes: s.opts.DocumentTypes,
 		Delays: "decision " + s.opts.DecisionDelay.String() + ", callback " + s.opts.CallbackDelay.String() +
 			" (late: " + s.opts.LateCallbackDelay.String() + ")"}
@@ -66,8 +65,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(kit.PageFuncs).Funcs
 		}
 		return string(m)
 	},
-	"processing": func(st signicat.Status) bool {
-		return st == signicat.StatusProcessing
+	"processing": func(st Status) bool {
+		return st == StatusProcessing
 	},
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Signicat Assure simulator</title>

@@ -2,7 +2,8 @@
 // verification): the OAuth2 token endpoint, dossiers, processes with their status machine, image upload,
 // the hosted capture flow (a plain HTML page a person clicks through), callbacks, result zips and
 // deletion, with fault switches to break it on purpose. People trying SignetAssure click through its
-// pages; tests drive it. The wire types and paths are package signicat's.
+// pages; tests drive it. It speaks Signicat's documented contract with its own wire types (wire.go),
+// not the client's.
 //
 // # The token endpoint
 //
@@ -11,7 +12,7 @@
 //	                                and secret may be form-urlencoded first, as RFC 6749 says) or by
 //	                                client_id and client_secret in the form (client_secret_post)
 //
-// It answers signicat.TokenResponse: a random opaque Bearer token valid for Options.TokenTTL. Wrong
+// It answers {access_token, token_type, expires_in, scope}: a random opaque Bearer token valid for Options.TokenTTL. Wrong
 // credentials answer 401 {"error":"invalid_client"}, another grant 400 {"error":"unsupported_grant_type"},
 // a scope without signicat-api 400 {"error":"invalid_scope"}.
 //
@@ -48,7 +49,7 @@
 // stays processing until someone picks its outcome: the person on the capture page, POST
 // /sim/processes/{processId}/decide, the decide form on the state page, or Sim.Decide. Options.DecisionDelay
 // later it becomes final; then, when it has a notificationUrl, the simulator POSTs
-// signicat.Notification {dossierId, processId, status} there after Options.CallbackDelay, with the
+// notification {dossierId, processId, status} there after Options.CallbackDelay, with the
 // process's authorizationHeader as the Authorization header, verbatim. A callback answered other than 2xx,
 // or not at all, is tried again three times (after 0.1, 0.4 and 1.6 s). A time-ordered queue and a bounded
 // pool of workers (Options.Workers) do the background work: no goroutine per process.
@@ -103,7 +104,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -120,8 +120,8 @@ const (
 )
 
 // DefaultDocumentTypes are the document types the simulator knows unless Options say otherwise.
-func DefaultDocumentTypes() []signicat.DocumentType {
-	return []signicat.DocumentType{
+func DefaultDocumentTypes() []DocumentType {
+	return []DocumentType{
 		{DocumentType: "passport", Name: "Passport", TwoSided: false},
 		{DocumentType: "driving_license", Name: "Driving licence", TwoSided: true},
 		{DocumentType: "identity_card", Name: "Identity card", TwoSided: true},
@@ -148,7 +148,7 @@ type Options struct {
 	MaxImageBytes int
 	// DocumentTypes are what GET /assure/{provider}/document-types answers and what documentType may be;
 	// default DefaultDocumentTypes().
-	DocumentTypes []signicat.DocumentType
+	DocumentTypes []DocumentType
 	// Workers is how many callbacks are in flight at once; default 16.
 	Workers int
 	// HTTPClient posts the callbacks; default a client with a 10 s timeout.
@@ -220,7 +220,7 @@ var (
 // Sim is a simulated Signicat Assure API. It is safe for concurrent use.
 type Sim struct {
 	opts          Options
-	docTypes      map[string]signicat.DocumentType
+	docTypes      map[string]DocumentType
 	mux           *http.ServeMux
 	client        *http.Client
 	releaseClient func()
@@ -244,12 +244,12 @@ type Sim struct {
 }
 
 type dossier struct {
-	d     signicat.Dossier // without processes
-	procs []*process       // ascending creation
+	d     Dossier    // without processes
+	procs []*process // ascending creation
 }
 
 type process struct {
-	p          signicat.Process
+	p          Process
 	authHeader string
 	images     map[string]image // front, back, selfie
 	captureID  string
@@ -263,8 +263,8 @@ type image struct {
 }
 
 type decision struct {
-	status     signicat.Status
-	result     *signicat.FinalResult
+	status     Status
+	result     *FinalResult
 	failReason string
 }
 
@@ -299,7 +299,7 @@ func New(o Options) *Sim {
 		o.Workers = defaultWorkers
 	}
 	s := &Sim{opts: o,
-		docTypes: map[string]signicat.DocumentType{}, tokens: map[string]time.Time{}}
+		docTypes: map[string]DocumentType{}, tokens: map[string]time.Time{}}
 	for _, dt := range o.DocumentTypes {
 		s.docTypes[dt.DocumentType] = dt
 	}
@@ -426,14 +426,14 @@ type DossierState struct {
 
 // ProcessState is a process (as GET process answers it) and what the simulator knows beside.
 type ProcessState struct {
-	signicat.Process
+	Process
 	// CapturePath is the capture page of a process started by the capture flow ("/capture/{id}").
 	CapturePath string `json:"capturePath,omitempty"`
 	CaptureUsed bool   `json:"captureUsed,omitempty"`
 	// Images are the images uploaded, kind → decoded bytes.
 	Images map[string]int `json:"images,omitempty"`
 	// Decided is the outcome picked while the process is still processing.
-	Decided signicat.Status `json:"decided,omitempty"`
+	Decided Status `json:"decided,omitempty"`
 	// Callback is what became of the callback: "pending", "delivered (200)", "failed (500), retrying", ...
 	Callback string `json:"callback,omitempty"`
 }
@@ -472,7 +472,7 @@ func (s *Sim) State() State {
 }
 
 // view is the process as GET process answers it: without the SDK token, with its own copies.
-func (p *process) view() signicat.Process {
+func (p *process) view() Process {
 	v := p.p
 	v.AuthorizationToken = ""
 	if v.FinalResult != nil {
@@ -491,15 +491,15 @@ func (p *process) view() signicat.Process {
 // Decide picks the outcome of a processing process, as the capture page, the state page and POST
 // /sim/processes/{processId}/decide do: Options.DecisionDelay later the process becomes status with the
 // final result r (none when r is zero), then its callback is posted.
-func (s *Sim) Decide(processID string, status signicat.Status, r signicat.FinalResult) error {
-	var res *signicat.FinalResult
-	if r != (signicat.FinalResult{}) {
+func (s *Sim) Decide(processID string, status Status, r FinalResult) error {
+	var res *FinalResult
+	if r != (FinalResult{}) {
 		res = &r
 	}
 	return s.decide(processID, status, res, "")
 }
 
-func (s *Sim) decide(processID string, status signicat.Status, r *signicat.FinalResult, failReason string) error {
+func (s *Sim) decide(processID string, status Status, r *FinalResult, failReason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.procs[processID]
@@ -510,13 +510,13 @@ func (s *Sim) decide(processID string, status signicat.Status, r *signicat.Final
 }
 
 // decideLocked records the outcome of p and schedules it. Called with mu held.
-func (s *Sim) decideLocked(p *process, status signicat.Status, r *signicat.FinalResult, failReason string) error {
+func (s *Sim) decideLocked(p *process, status Status, r *FinalResult, failReason string) error {
 	switch {
 	case !status.Final():
 		return fmt.Errorf("%w: %q (want accepted, rejected, inconclusive, failed or canceled)", ErrNotFinal, status)
 	case p.decision != nil:
 		return ErrAlreadyDecided
-	case p.p.Status != signicat.StatusProcessing:
+	case p.p.Status != StatusProcessing:
 		return fmt.Errorf("%w: it is %s", ErrNotProcessing, p.p.Status)
 	}
 	if failReason == "" {
@@ -532,10 +532,10 @@ func (s *Sim) decideLocked(p *process, status signicat.Status, r *signicat.Final
 	return nil
 }
 
-var defaultFailReason = map[signicat.Status]string{
-	signicat.StatusRejected: "the document was rejected (simulated)",
-	signicat.StatusFailed:   "the provider failed to verify the document (simulated)",
-	signicat.StatusCanceled: "the person canceled the verification (simulated)",
+var defaultFailReason = map[Status]string{
+	StatusRejected: "the document was rejected (simulated)",
+	StatusFailed:   "the provider failed to verify the document (simulated)",
+	StatusCanceled: "the person canceled the verification (simulated)",
 }
 
 // finalize makes a decided process final and schedules its callback.
@@ -543,14 +543,14 @@ func (s *Sim) finalize(processID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.procs[processID]
-	if !ok || p.decision == nil || p.p.Status != signicat.StatusProcessing {
+	if !ok || p.decision == nil || p.p.Status != StatusProcessing {
 		return
 	}
 	now := time.Now().UTC()
 	dec := p.decision
 	p.decision = nil
 	p.p.Status, p.p.FinalResult, p.p.UpdatedAt = dec.status, dec.result, now
-	if dec.status != signicat.StatusAccepted {
+	if dec.status != StatusAccepted {
 		p.p.FailReason = dec.failReason
 	}
 	if d := s.dossiers[p.p.DossierID]; d != nil {
@@ -559,7 +559,7 @@ func (s *Sim) finalize(processID string) {
 	if p.p.NotificationURL == "" {
 		return
 	}
-	body, _ := json.Marshal(signicat.Notification{DossierID: p.p.DossierID, ProcessID: p.p.ProcessID, Status: p.p.Status})
+	body, _ := json.Marshal(notification{DossierID: p.p.DossierID, ProcessID: p.p.ProcessID, Status: p.p.Status})
 	cb := &post{url: p.p.NotificationURL, auth: p.authHeader, body: body, processID: p.p.ProcessID}
 	at := now.Add(s.opts.CallbackDelay)
 	posts := []*post{cb}

@@ -660,20 +660,20 @@ func TestDecideMethod(t *testing.T) {
 	e := newEnv(t, signicatsim.Options{})
 	d := e.dossier()
 	p := e.process(d, signicat.CreateProcess{Provider: "onfido", DocumentType: "passport"})
-	if err := e.sim.Decide(p.ProcessID, signicat.StatusAccepted, signicat.FinalResult{}); err == nil {
+	if err := e.sim.Decide(p.ProcessID, signicatsim.StatusAccepted, signicatsim.FinalResult{}); err == nil {
 		t.Fatal("decided a pending process")
 	}
-	if err := e.sim.Decide("nope", signicat.StatusAccepted, signicat.FinalResult{}); err != signicatsim.ErrNoProcess {
+	if err := e.sim.Decide("nope", signicatsim.StatusAccepted, signicatsim.FinalResult{}); err != signicatsim.ErrNoProcess {
 		t.Fatalf("unknown process: %v", err)
 	}
 	_, id := e.processing("", "")
-	if err := e.sim.Decide(id, signicat.StatusProcessing, signicat.FinalResult{}); err == nil {
+	if err := e.sim.Decide(id, signicatsim.StatusProcessing, signicatsim.FinalResult{}); err == nil {
 		t.Fatal("decided a non-final status")
 	}
-	if err := e.sim.Decide(id, signicat.StatusCanceled, signicat.FinalResult{}); err != nil {
+	if err := e.sim.Decide(id, signicatsim.StatusCanceled, signicatsim.FinalResult{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sim.Decide(id, signicat.StatusAccepted, signicat.FinalResult{}); err != signicatsim.ErrAlreadyDecided {
+	if err := e.sim.Decide(id, signicatsim.StatusAccepted, signicatsim.FinalResult{}); err != signicatsim.ErrAlreadyDecided {
 		t.Fatalf("second decision: %v", err)
 	}
 }
@@ -706,7 +706,7 @@ func TestCallbackModes(t *testing.T) {
 			e.sim.SetFaults(signicatsim.Faults{Callbacks: c.mode})
 			d, id := e.processing(rc.URL, "Basic c2ltOmNi")
 			start := time.Now()
-			if err := e.sim.Decide(id, signicat.StatusAccepted, signicat.FinalResult{FirstName: "Jane"}); err != nil {
+			if err := e.sim.Decide(id, signicatsim.StatusAccepted, signicatsim.FinalResult{FirstName: "Jane"}); err != nil {
 				t.Fatal(err)
 			}
 			e.final(d, id)
@@ -754,7 +754,7 @@ func TestCallbackGivesUp(t *testing.T) {
 	e := newEnv(t, signicatsim.Options{})
 	rc := newReceiver(t, 100)
 	d, id := e.processing(rc.URL, "")
-	e.sim.Decide(id, signicat.StatusFailed, signicat.FinalResult{})
+	e.sim.Decide(id, signicatsim.StatusFailed, signicatsim.FinalResult{})
 	if p := e.final(d, id); p.Status != signicat.StatusFailed || p.FinalResult != nil || p.FailReason == "" {
 		t.Fatalf("final %+v", p)
 	}
@@ -800,7 +800,7 @@ func TestDelete(t *testing.T) {
 	}
 	resp, b = e.call(http.MethodDelete, signicat.DossierPath(d), nil)
 	e.problem(resp, b, http.StatusNotFound)
-	if err := e.sim.Decide(p1.ProcessID, signicat.StatusAccepted, signicat.FinalResult{}); err != signicatsim.ErrNoProcess {
+	if err := e.sim.Decide(p1.ProcessID, signicatsim.StatusAccepted, signicatsim.FinalResult{}); err != signicatsim.ErrNoProcess {
 		t.Fatalf("decide deleted: %v", err)
 	}
 	st := e.sim.Stats()

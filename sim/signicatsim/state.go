@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/signetassure/signetassure/signicat"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -20,12 +19,12 @@ type savedState struct {
 }
 
 type savedDossier struct {
-	Dossier   signicat.Dossier `json:"dossier"`
-	Processes []savedProcess   `json:"processes"` // ascending creation
+	Dossier   Dossier        `json:"dossier"`
+	Processes []savedProcess `json:"processes"` // ascending creation
 }
 
 type savedProcess struct {
-	Process    signicat.Process      `json:"process"`
+	Process    Process               `json:"process"`
 	AuthHeader string                `json:"authHeader,omitempty"`
 	Images     map[string]savedImage `json:"images,omitempty"`
 	CaptureID  string                `json:"captureId,omitempty"`
@@ -39,9 +38,9 @@ type savedImage struct {
 }
 
 type savedDecision struct {
-	Status     signicat.Status       `json:"status"`
-	Result     *signicat.FinalResult `json:"result,omitempty"`
-	FailReason string                `json:"failReason,omitempty"`
+	Status     Status       `json:"status"`
+	Result     *FinalResult `json:"result,omitempty"`
+	FailReason string       `json:"failReason,omitempty"`
 }
 
 type savedCapture struct {
@@ -107,7 +106,7 @@ func (s *Sim) restore(st *savedState) {
 				s.queue.Schedule(now, &job{kind: jobFinalize, processID: p.p.ProcessID})
 			}
 			if p.callback == "pending" && p.p.NotificationURL != "" && p.p.Status.Final() {
-				body, _ := json.Marshal(signicat.Notification{DossierID: p.p.DossierID, ProcessID: p.p.ProcessID, Status: p.p.Status})
+				body, _ := json.Marshal(notification{DossierID: p.p.DossierID, ProcessID: p.p.ProcessID, Status: p.p.Status})
 				s.queue.Schedule(now, &job{kind: jobCallback, post: &post{url: p.p.NotificationURL, auth: p.authHeader,
 					body: body, processID: p.p.ProcessID}})
 			}
