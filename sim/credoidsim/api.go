@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -41,7 +40,7 @@ func (s *Sim) routes() *http.ServeMux {
 }
 
 func (s *Sim) login(w http.ResponseWriter, r *http.Request) {
-	var req credoid.LoginRequest
+	var req loginRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -59,7 +58,7 @@ func (s *Sim) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.tokens[token] = now
 	s.ctl.Unlock()
-	kit.WriteJSON(w, http.StatusOK, credoid.LoginResponse{Token: token, AccessToken: token, ExpiresIn: int(ttl / time.Second)})
+	kit.WriteJSON(w, http.StatusOK, map[string]any{"token": token, "access_token": token, "expiresIn": int(ttl / time.Second)})
 }
 
 // listUsers serves GET /api/users?search=&skip=&take=: take defaults to 100 and is capped at 1000 [I].
@@ -70,12 +69,12 @@ func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, total := s.list(r.URL.Query().Get("search"), max(skip, 0), max(take, 0), !s.Faults().SummaryList)
-	w.Header().Set(credoid.TotalCountHeader, strconv.Itoa(total))
+	w.Header().Set(totalCountHeader, strconv.Itoa(total))
 	kit.WriteJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
-	var rec credoid.UserRecord
+	var rec UserRecord
 	if !s.decode(w, r, &rec) {
 		return
 	}
@@ -97,7 +96,7 @@ func (s *Sim) postUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // refused is the RefuseEmployeeNumbers fault's answer to a record sent in, nil when it does not apply.
-func (s *Sim) refused(rec credoid.UserRecord) error {
+func (s *Sim) refused(rec UserRecord) error {
 	if rec.EmployeeNumber == "" || !slices.Contains(s.Faults().RefuseEmployeeNumbers, rec.EmployeeNumber) {
 		return nil
 	}
@@ -119,7 +118,7 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) putUser(w http.ResponseWriter, r *http.Request) {
-	var rec credoid.UserRecord
+	var rec UserRecord
 	id, ok := s.pathID(w, r)
 	if !ok || !s.decode(w, r, &rec) {
 		return
@@ -187,7 +186,7 @@ func (q *queryReader) int(name string, def int) int {
 
 func (q *queryReader) time(s *Sim, name string) time.Time {
 	v := q.r.URL.Query().Get(name)
-	t, err := credoid.ParseDateTime(&v, s.loc)
+	t, err := parseWireTime(&v, s.loc)
 	if err != nil {
 		q.fail(name, fmt.Sprintf("The value '%s' is not valid.", v))
 	}
@@ -247,6 +246,13 @@ func (s *Sim) problem(w http.ResponseWriter, err error) {
 	s.ctl.Unlock()
 	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
 	w.WriteHeader(e.status)
-	json.NewEncoder(w).Encode(credoid.Problem{Type: problemTypes[e.status], Title: e.title, Status: e.status,
-		TraceID: fmt.Sprintf("00-%032x-%016x-00", n, n), Errors: e.fields})
+	// ASP.NET ProblemDetails {"type","title","status","traceId","errors"} [I]
+	body := map[string]any{"title": e.title, "status": e.status, "traceId": fmt.Sprintf("00-%032x-%016x-00", n, n)}
+	if t := problemTypes[e.status]; t != "" {
+		body["type"] = t
+	}
+	if len(e.fields) > 0 {
+		body["errors"] = e.fields
+	}
+	json.NewEncoder(w).Encode(body)
 }

@@ -7,20 +7,19 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // State is everything the simulator holds, for GET /sim/state and the HTML page.
 type State struct {
-	Now          string                `json:"now"` // the server's clock, local time
-	TimeZone     string                `json:"timeZone"`
-	Counts       Counts                `json:"counts"`
-	Catalogue    Catalogue             `json:"catalogue"`
-	Users        []credoid.UserRecord  `json:"users"`
-	RecentEvents []credoid.EventRecord `json:"recentEvents"` // the last 50, newest first
-	Faults       Faults                `json:"faults"`
-	Stats        Stats                 `json:"stats"`
+	Now          string        `json:"now"` // the server's clock, local time
+	TimeZone     string        `json:"timeZone"`
+	Counts       Counts        `json:"counts"`
+	Catalogue    Catalogue     `json:"catalogue"`
+	Users        []UserRecord  `json:"users"`
+	RecentEvents []EventRecord `json:"recentEvents"` // the last 50, newest first
+	Faults       Faults        `json:"faults"`
+	Stats        Stats         `json:"stats"`
 }
 
 // Counts sum up the data.
@@ -33,11 +32,11 @@ type Counts struct {
 // State returns a snapshot of everything.
 func (s *Sim) State() State {
 	now := s.Now()
-	st := State{Now: *credoid.DateTime(now, s.loc), TimeZone: s.loc.String(), Faults: s.Faults(), Stats: s.Stats()}
+	st := State{Now: *wireTime(now, s.loc), TimeZone: s.loc.String(), Faults: s.Faults(), Stats: s.Stats()}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st.Catalogue = s.catalogue()
-	st.Users = make([]credoid.UserRecord, 0, len(s.order))
+	st.Users = make([]UserRecord, 0, len(s.order))
 	for _, id := range s.order {
 		u := s.users[id]
 		st.Users = append(st.Users, s.record(u))
@@ -78,7 +77,7 @@ func (s *Sim) control(mux *http.ServeMux) {
 		ok(w, s.State().Counts, nil)
 	})
 	mux.HandleFunc("POST /sim/operator/users", func(w http.ResponseWriter, r *http.Request) {
-		var rec credoid.UserRecord
+		var rec UserRecord
 		if s.decode(w, r, &rec) {
 			out, err := s.CreateUserByHand(rec)
 			ok(w, out, err)
@@ -102,9 +101,9 @@ func (s *Sim) control(mux *http.ServeMux) {
 		ok(w, rec, err)
 	})
 	mux.HandleFunc("POST /sim/operator/levels", func(w http.ResponseWriter, r *http.Request) {
-		var body credoid.LevelRecord
+		var body LevelRecord
 		if s.decode(w, r, &body) {
-			ok(w, credoid.LevelRecord{ID: s.AddLevel(body.Name, body.LocationID), Name: body.Name, LocationID: body.LocationID}, nil)
+			ok(w, LevelRecord{ID: s.AddLevel(body.Name, body.LocationID), Name: body.Name, LocationID: body.LocationID}, nil)
 		}
 	})
 	mux.HandleFunc("PATCH /sim/operator/levels/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -156,8 +155,8 @@ func (s *Sim) control(mux *http.ServeMux) {
 
 // validity reads two wire date-times for the control API.
 func (s *Sim) validity(from, to *string) (time.Time, time.Time, error) {
-	f, err1 := credoid.ParseDateTime(from, s.loc)
-	t, err2 := credoid.ParseDateTime(to, s.loc)
+	f, err1 := parseWireTime(from, s.loc)
+	t, err2 := parseWireTime(to, s.loc)
 	if err1 != nil || err2 != nil {
 		return f, t, &apiError{status: http.StatusBadRequest, title: "A date-time could not be read."}
 	}

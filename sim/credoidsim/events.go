@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"time"
-
-	"github.com/signetassure/signetassure/credoid"
 )
 
 // Swipe is a badge swipe to record as an access event.
@@ -19,15 +17,15 @@ type Swipe struct {
 }
 
 // eventTypes are the type ids of the names the simulator knows [I]; another name gets type id 0.
-var eventTypes = map[string]int{"Access granted": credoid.EventAccessGranted, "Access denied": 2, "Door forced open": 3, "Door held open": 4}
+var eventTypes = map[string]int{"Access granted": eventAccessGranted, "Access denied": 2, "Door forced open": 3, "Door held open": 4}
 
 type storedEvent struct {
 	at  time.Time
-	rec credoid.EventRecord
+	rec EventRecord
 }
 
 // AddEvent records a swipe as the next event (ids only grow) and returns it as the feed serves it.
-func (s *Sim) AddEvent(sw Swipe) credoid.EventRecord {
+func (s *Sim) AddEvent(sw Swipe) EventRecord {
 	at := sw.At
 	if at.IsZero() {
 		at = s.Now()
@@ -44,7 +42,7 @@ func (s *Sim) AddEvent(sw Swipe) credoid.EventRecord {
 		}
 	}
 	s.next.event++
-	rec := credoid.EventRecord{ID: s.next.event, Time: *credoid.DateTime(at, s.loc), TypeID: eventTypes[typ],
+	rec := EventRecord{ID: s.next.event, Time: *wireTime(at, s.loc), TypeID: eventTypes[typ],
 		LocalizedTypeName: typ, UserID: sw.UserID, DoorID: door, DoorName: sw.DoorName, LocationID: sw.LocationID}
 	s.events = append(s.events, storedEvent{at: at, rec: rec})
 	if sw.Duplicate {
@@ -54,14 +52,14 @@ func (s *Sim) AddEvent(sw Swipe) credoid.EventRecord {
 }
 
 // Events returns every event, oldest first.
-func (s *Sim) Events() []credoid.EventRecord {
+func (s *Sim) Events() []EventRecord {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.eventRecords(s.events)
 }
 
-func (s *Sim) eventRecords(es []storedEvent) []credoid.EventRecord {
-	out := make([]credoid.EventRecord, len(es))
+func (s *Sim) eventRecords(es []storedEvent) []EventRecord {
+	out := make([]EventRecord, len(es))
 	for i, e := range es {
 		out[i] = e.rec
 	}
@@ -78,7 +76,7 @@ type eventQuery struct {
 
 // eventPage is up to q.take events after q.afterID that pass the filter, by ascending id. A duplicate
 // swipe at or before afterID not yet served again rewinds the page to start just before it.
-func (s *Sim) eventPage(q eventQuery) []credoid.EventRecord {
+func (s *Sim) eventPage(q eventQuery) []EventRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	after := q.afterID
@@ -92,7 +90,7 @@ func (s *Sim) eventPage(q eventQuery) []credoid.EventRecord {
 		})
 	}
 	i, _ := slices.BinarySearchFunc(s.events, after+1, func(e storedEvent, id int64) int { return cmp.Compare(e.rec.ID, id) })
-	out := []credoid.EventRecord{}
+	out := []EventRecord{}
 	for ; i < len(s.events) && len(out) < q.take; i++ {
 		e := s.events[i]
 		if (q.from.IsZero() || !e.at.Before(q.from)) && (q.to.IsZero() || !e.at.After(q.to)) &&

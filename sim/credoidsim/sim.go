@@ -57,7 +57,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -322,10 +321,10 @@ func (s *Sim) DeleteLevel(id int) (usersAffected int, err error) {
 
 // Catalogue is the reference data, as the API serves it.
 type Catalogue struct {
-	Companies []credoid.RefRecord     `json:"companies"`
-	Locations []credoid.RefRecord     `json:"locations"`
-	Levels    []credoid.LevelRecord   `json:"levels"`
-	Profiles  []credoid.ProfileRecord `json:"profiles"`
+	Companies []RefRecord     `json:"companies"`
+	Locations []RefRecord     `json:"locations"`
+	Levels    []LevelRecord   `json:"levels"`
+	Profiles  []ProfileRecord `json:"profiles"`
 }
 
 // Catalogue returns the reference data, each list by ascending id.
@@ -336,22 +335,22 @@ func (s *Sim) Catalogue() Catalogue {
 }
 
 func (s *Sim) catalogue() Catalogue {
-	refs := func(m map[int]string) []credoid.RefRecord {
-		out := []credoid.RefRecord{}
+	refs := func(m map[int]string) []RefRecord {
+		out := []RefRecord{}
 		for _, id := range slices.Sorted(maps.Keys(m)) {
-			out = append(out, credoid.RefRecord{ID: id, Name: m[id]})
+			out = append(out, RefRecord{ID: id, Name: m[id]})
 		}
 		return out
 	}
 	c := Catalogue{Companies: refs(s.companies), Locations: refs(s.locations),
-		Levels: []credoid.LevelRecord{}, Profiles: []credoid.ProfileRecord{}}
+		Levels: []LevelRecord{}, Profiles: []ProfileRecord{}}
 	for _, id := range slices.Sorted(maps.Keys(s.levels)) {
 		l := s.levels[id]
-		c.Levels = append(c.Levels, credoid.LevelRecord{ID: id, Name: l.name, LocationID: l.location})
+		c.Levels = append(c.Levels, LevelRecord{ID: id, Name: l.name, LocationID: l.location})
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.profiles)) {
 		p := s.profiles[id]
-		c.Profiles = append(c.Profiles, credoid.ProfileRecord{ID: id, Name: p.name, AccessLevelIDs: append([]int{}, p.levels...)})
+		c.Profiles = append(c.Profiles, ProfileRecord{ID: id, Name: p.name, AccessLevelIDs: append([]int{}, p.levels...)})
 	}
 	return c
 }

@@ -202,7 +202,7 @@ func TestCatalogueEndpoints(t *testing.T) {
 	prof := h.sim.AddProfile("Vault staff", lvl)
 	comp := h.sim.AddCompany("Newco")
 	c := h.sim.Catalogue()
-	if c.Locations[3].ID != loc || c.Levels[7] != (credoid.LevelRecord{ID: lvl, Name: "Site D Vault", LocationID: loc}) ||
+	if c.Locations[3].ID != loc || c.Levels[7] != (credoidsim.LevelRecord{ID: lvl, Name: "Site D Vault", LocationID: loc}) ||
 		c.Profiles[3].ID != prof || c.Companies[4].ID != comp {
 		t.Fatalf("catalogue %+v", c)
 	}
@@ -213,7 +213,7 @@ func TestSearchAndPaging(t *testing.T) {
 	h.login()
 	const n = 1203
 	for i := range n {
-		_, err := h.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Person", LastName: fmt.Sprintf("N%04d", i),
+		_, err := h.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "Person", LastName: fmt.Sprintf("N%04d", i),
 			EmployeeNumber: fmt.Sprintf("E%04d", i), Additional1: fmt.Sprintf("sa:%04d", i)})
 		if err != nil {
 			t.Fatal(err)
@@ -226,7 +226,7 @@ func TestSearchAndPaging(t *testing.T) {
 		if a.header.Get("X-Total-Count") != strconv.Itoa(n) {
 			t.Fatalf("total %q", a.header.Get("X-Total-Count"))
 		}
-		var page []credoid.UserRecord
+		var page []credoidsim.UserRecord
 		a.decode(t, &page)
 		for _, u := range page {
 			ids = append(ids, u.ID)
@@ -235,7 +235,7 @@ func TestSearchAndPaging(t *testing.T) {
 	if len(ids) != n || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != n {
 		t.Fatalf("%d ids", len(ids))
 	}
-	var page []credoid.UserRecord
+	var page []credoidsim.UserRecord
 	a := h.do("GET", "/api/users", nil)
 	a.decode(t, &page)
 	if len(page) != 100 {
@@ -263,9 +263,9 @@ func TestLargeDirectory(t *testing.T) {
 	}
 	h := start(t)
 	h.login()
-	levels := []credoid.LevelAssignment{{ID: 3}, {ID: 4}, {ID: 5}, {ID: 6}, {ID: 7}}
+	levels := []credoidsim.LevelAssignment{{ID: 3}, {ID: 4}, {ID: 5}, {ID: 6}, {ID: 7}}
 	for i := range 10_000 {
-		if _, err := h.sim.CreateUserByHand(credoid.UserRecord{FirstName: "P", LastName: strconv.Itoa(i),
+		if _, err := h.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "P", LastName: strconv.Itoa(i),
 			EmployeeNumber: "E" + strconv.Itoa(i), Additional1: "sa:" + strconv.Itoa(i), AccessLevels: levels}); err != nil {
 			t.Fatal(err)
 		}
@@ -276,11 +276,11 @@ func TestLargeDirectory(t *testing.T) {
 	began := time.Now()
 	total := 0
 	for skip := 0; skip < 10_000; skip += 500 {
-		var page []credoid.UserRecord
+		var page []credoidsim.UserRecord
 		h.do("GET", fmt.Sprintf("/api/users?skip=%d&take=500", skip), nil).decode(t, &page)
 		total += len(page)
 	}
-	var found []credoid.UserRecord
+	var found []credoidsim.UserRecord
 	h.do("GET", "/api/users?search=sa:9999", nil).decode(t, &found)
 	if total != 10_000 || len(found) != 1 {
 		t.Fatalf("%d listed, %d found", total, len(found))
@@ -408,7 +408,7 @@ func TestOperatorActions(t *testing.T) {
 	expect(t, h.do("POST", "/api/users", ada), 201)
 	a := h.do("POST", "/sim/operator/users", strings.Replace(ada, `"additional1":"sa:0b8d",`, "", 1))
 	expect(t, a, 200)
-	var dup credoid.UserRecord
+	var dup credoidsim.UserRecord
 	a.decode(t, &dup)
 	if dup.Additional1 != "" || dup.EmployeeNumber != "E1001" {
 		t.Fatalf("duplicate %+v", dup)
@@ -440,7 +440,7 @@ func TestOperatorActions(t *testing.T) {
 	}
 	problem(t, h.do("DELETE", "/sim/operator/levels/4", nil), 404)
 	for _, u := range h.sim.Users() {
-		if slices.ContainsFunc(u.AccessLevels, func(l credoid.LevelAssignment) bool { return l.ID == 4 }) {
+		if slices.ContainsFunc(u.AccessLevels, func(l credoidsim.LevelAssignment) bool { return l.ID == 4 }) {
 			t.Fatal("level 4 still held")
 		}
 	}
@@ -452,7 +452,7 @@ func TestOperatorActions(t *testing.T) {
 	if len(p.Errors["AccessLevels[0].Id"]) == 0 {
 		t.Fatalf("a deleted level is unknown: %v", p.Errors)
 	}
-	var lvl credoid.LevelRecord
+	var lvl credoidsim.LevelRecord
 	h.do("POST", "/sim/operator/levels", `{"name":"Site C Vault","locationId":3}`).decode(t, &lvl)
 	if lvl.ID != 8 || h.sim.Catalogue().Levels[6] != lvl {
 		t.Fatalf("new level %+v", lvl)
@@ -465,7 +465,7 @@ func TestRenumberUsers(t *testing.T) {
 	h := start(t)
 	h.login()
 	expect(t, h.do("POST", "/api/users", ada), 201)
-	var dup credoid.UserRecord
+	var dup credoidsim.UserRecord
 	h.do("POST", "/sim/operator/users", strings.Replace(strings.Replace(ada, `"additional1":"sa:0b8d",`, "", 1), "E1001", "E2002", 1)).decode(t, &dup)
 	before := h.sim.UsersByExternalID("sa:0b8d")
 	if len(before) != 1 || before[0].ID == dup.ID {
@@ -492,7 +492,7 @@ func TestCleanup(t *testing.T) {
 		if expires != "" {
 			exp = &expires
 		}
-		rec, err := h.sim.CreateUserByHand(credoid.UserRecord{FirstName: name, LastName: "X", ExpirationDate: exp})
+		rec, err := h.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: name, LastName: "X", ExpirationDate: exp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -538,7 +538,7 @@ func TestEventFeed(t *testing.T) {
 	}
 
 	page := func(q string) []int64 {
-		var es []credoid.EventRecord
+		var es []credoidsim.EventRecord
 		a := h.do("GET", "/api/events?"+q, nil)
 		expect(t, a, 200)
 		a.decode(t, &es)
@@ -620,7 +620,7 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range 25 {
 				body := strings.NewReplacer("E1001", fmt.Sprintf("E%d-%d", w, i), "sa:0b8d", fmt.Sprintf("sa:%d-%d", w, i)).Replace(ada)
 				a := h.do("POST", "/api/users", body)
-				var rec credoid.UserRecord
+				var rec credoidsim.UserRecord
 				json.Unmarshal(a.body, &rec)
 				h.do("PUT", fmt.Sprintf("/api/users/%d", rec.ID), body)
 				h.do("GET", "/api/users?search=sa:", nil)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -66,8 +65,8 @@ type savedProfile struct {
 }
 
 type savedEvent struct {
-	At     time.Time           `json:"at"`
-	Record credoid.EventRecord `json:"record"`
+	At     time.Time   `json:"at"`
+	Record EventRecord `json:"record"`
 }
 
 // snapshot is the state as the file holds it, marshalled under the locks.

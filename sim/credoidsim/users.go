@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/signetassure/signetassure/credoid"
 )
 
 // apiError is a refusal, served as ProblemDetails and returned as the error of the Go methods.
@@ -35,7 +33,7 @@ func notFound(what string) *apiError {
 // validation would: missing names, unknown company, location, level or profile ids, unreadable dates and
 // a level given twice are 400 with the fields named [I]. A user given no location gets the first one, as
 // every CredoID user has a default location [R]. Called with mu held.
-func (s *Sim) fromRecord(r credoid.UserRecord) (*user, *apiError) {
+func (s *Sim) fromRecord(r UserRecord) (*user, *apiError) {
 	errs := map[string][]string{}
 	bad := func(field, msg string, args ...any) { errs[field] = append(errs[field], fmt.Sprintf(msg, args...)) }
 	if strings.TrimSpace(r.FirstName) == "" {
@@ -45,7 +43,7 @@ func (s *Sim) fromRecord(r credoid.UserRecord) (*user, *apiError) {
 		bad("LastName", "The LastName field is required.")
 	}
 	date := func(field string, v *string) time.Time {
-		t, err := credoid.ParseDateTime(v, s.loc)
+		t, err := parseWireTime(v, s.loc)
 		if err != nil {
 			bad(field, "The JSON value could not be converted to System.DateTime.")
 		}
@@ -110,28 +108,28 @@ func (u *user) setHaystack() {
 }
 
 // record is u as the API serves it, names looked up, date-times in the server's zone. Called with mu held.
-func (s *Sim) record(u *user) credoid.UserRecord {
-	r := credoid.UserRecord{
+func (s *Sim) record(u *user) UserRecord {
+	r := UserRecord{
 		ID: u.id, FirstName: u.first, LastName: u.last, EmployeeNumber: u.employee, Email: u.email,
 		Additional1: u.additional[0], Additional2: u.additional[1], Additional3: u.additional[2],
 		IsActive:       u.active,
-		ActivationDate: credoid.DateTime(u.activation, s.loc), ExpirationDate: credoid.DateTime(u.expiration, s.loc),
-		Locations:       []credoid.RefRecord{},
-		AccessLevels:    []credoid.LevelAssignment{},
-		AccessProfiles:  []credoid.RefRecord{},
+		ActivationDate: wireTime(u.activation, s.loc), ExpirationDate: wireTime(u.expiration, s.loc),
+		Locations:       []RefRecord{},
+		AccessLevels:    []LevelAssignment{},
+		AccessProfiles:  []RefRecord{},
 		Identifications: u.identifications,
 	}
 	if r.Identifications == nil {
 		r.Identifications = []json.RawMessage{}
 	}
 	if u.company != 0 {
-		r.Company = &credoid.RefRecord{ID: u.company, Name: s.companies[u.company]}
+		r.Company = &RefRecord{ID: u.company, Name: s.companies[u.company]}
 	}
 	for _, id := range u.locations {
-		r.Locations = append(r.Locations, credoid.RefRecord{ID: id, Name: s.locations[id]})
+		r.Locations = append(r.Locations, RefRecord{ID: id, Name: s.locations[id]})
 	}
 	for _, g := range u.grants {
-		a := credoid.LevelAssignment{ID: g.level, ValidFrom: credoid.DateTime(g.from, s.loc), ValidTo: credoid.DateTime(g.to, s.loc)}
+		a := LevelAssignment{ID: g.level, ValidFrom: wireTime(g.from, s.loc), ValidTo: wireTime(g.to, s.loc)}
 		if l := s.levels[g.level]; l != nil {
 			a.Name, a.LocationID = l.name, l.location
 		}
@@ -142,14 +140,14 @@ func (s *Sim) record(u *user) credoid.UserRecord {
 		if p := s.profiles[id]; p != nil {
 			name = p.name
 		}
-		r.AccessProfiles = append(r.AccessProfiles, credoid.RefRecord{ID: id, Name: name})
+		r.AccessProfiles = append(r.AccessProfiles, RefRecord{ID: id, Name: name})
 	}
 	return r
 }
 
 // summary is u as the real CredoID lists it [M].
-func summary(u *user) credoid.UserSummary {
-	return credoid.UserSummary{ID: u.id, FirstName: u.first, LastName: u.last,
+func summary(u *user) userSummary {
+	return userSummary{ID: u.id, FirstName: u.first, LastName: u.last,
 		Additional1: u.additional[0], Additional2: u.additional[1], Additional3: u.additional[2]}
 }
 
@@ -213,17 +211,17 @@ func duplicateEmployee(employee string) *apiError {
 // create validates and stores a new user, copies times over (2 when the duplicate-create fault is on).
 // unique refuses a taken employee number with 409 [I]; operators' entries skip that check, modelling an
 // install whose user key is first + last name [R], where employee numbers need not be unique.
-func (s *Sim) create(r credoid.UserRecord, unique bool, copies int) (credoid.UserRecord, error) {
+func (s *Sim) create(r UserRecord, unique bool, copies int) (UserRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first *user
 	for range copies {
 		u, err := s.fromRecord(r)
 		if err != nil {
-			return credoid.UserRecord{}, err
+			return UserRecord{}, err
 		}
 		if unique && first == nil && s.employeeTaken(u.employee, 0) {
-			return credoid.UserRecord{}, duplicateEmployee(u.employee)
+			return UserRecord{}, duplicateEmployee(u.employee)
 		}
 		s.insert(u)
 		if first == nil {
@@ -235,23 +233,23 @@ func (s *Sim) create(r credoid.UserRecord, unique bool, copies int) (credoid.Use
 
 // update replaces user id's whole record with r [I: PUT replaces, no partial update]. An employee number
 // is checked for duplicates only when it changes, so users duplicated earlier can still be edited.
-func (s *Sim) update(id int, r credoid.UserRecord) (credoid.UserRecord, error) {
+func (s *Sim) update(id int, r UserRecord) (UserRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.users[id]
 	if !ok {
-		return credoid.UserRecord{}, notFound("user")
+		return UserRecord{}, notFound("user")
 	}
 	if r.ID != 0 && r.ID != id {
-		return credoid.UserRecord{}, &apiError{status: http.StatusBadRequest, title: "One or more validation errors occurred.",
+		return UserRecord{}, &apiError{status: http.StatusBadRequest, title: "One or more validation errors occurred.",
 			fields: map[string][]string{"Id": {"The id in the body is not the id in the path."}}}
 	}
 	u, err := s.fromRecord(r)
 	if err != nil {
-		return credoid.UserRecord{}, err
+		return UserRecord{}, err
 	}
 	if u.employee != old.employee && s.employeeTaken(u.employee, id) {
-		return credoid.UserRecord{}, duplicateEmployee(u.employee)
+		return UserRecord{}, duplicateEmployee(u.employee)
 	}
 	s.replace(old, u)
 	return s.record(u), nil
@@ -299,10 +297,10 @@ func (s *Sim) list(search string, skip, take int, full bool) (page []any, total 
 }
 
 // Users returns every user's full record, by ascending id.
-func (s *Sim) Users() []credoid.UserRecord {
+func (s *Sim) Users() []UserRecord {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]credoid.UserRecord, 0, len(s.order))
+	out := make([]UserRecord, 0, len(s.order))
 	for _, id := range s.order {
 		out = append(out, s.record(s.users[id]))
 	}
@@ -310,12 +308,12 @@ func (s *Sim) Users() []credoid.UserRecord {
 }
 
 // User returns one user's full record.
-func (s *Sim) User(id int) (credoid.UserRecord, bool) {
+func (s *Sim) User(id int) (UserRecord, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	u, ok := s.users[id]
 	if !ok {
-		return credoid.UserRecord{}, false
+		return UserRecord{}, false
 	}
 	return s.record(u), true
 }
@@ -344,10 +342,10 @@ func (s *Sim) RenumberUsers() map[int]int {
 }
 
 // UsersByExternalID returns the users whose additional1 is externalID (more than one is a duplicate).
-func (s *Sim) UsersByExternalID(externalID string) []credoid.UserRecord {
+func (s *Sim) UsersByExternalID(externalID string) []UserRecord {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []credoid.UserRecord
+	var out []UserRecord
 	for _, id := range s.byExt[externalID] {
 		out = append(out, s.record(s.users[id]))
 	}
@@ -356,7 +354,7 @@ func (s *Sim) UsersByExternalID(externalID string) []credoid.UserRecord {
 
 // CreateUserByHand creates a user as an operator would in CredoID's own UI: any fields, additional1
 // optional, the employee number not checked for duplicates. It returns the stored record.
-func (s *Sim) CreateUserByHand(r credoid.UserRecord) (credoid.UserRecord, error) {
+func (s *Sim) CreateUserByHand(r UserRecord) (UserRecord, error) {
 	return s.create(r, false, 1)
 }
 
