@@ -1,5 +1,6 @@
-// Package credoidsim is a local, in-memory CredoID: it serves the REST contract package credoid speaks
-// (see credoid/wire.go for what is documented and what is inferred) for `make run`, tests and benchmarks,
+// Package credoidsim is a local, in-memory CredoID: it serves CredoID's REST contract as the vendor notes
+// describe it (shared/reference/credoid.md; its own wire types in wire.go, not the client's) for
+// `make run`, tests and benchmarks,
 // and lets a test or a person break it on purpose: faults, an operator's manual changes, the hourly
 // clean-up, badge swipes.
 //
@@ -56,6 +57,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	_ "time/tzdata" // the default zone must load on hosts without a zone database
 
 	"github.com/signetassure/signetassure/sim/kit"
 )
@@ -176,7 +178,7 @@ func New(o Options) *Sim {
 	if s.loc == nil {
 		var err error
 		if s.loc, err = time.LoadLocation("Europe/London"); err != nil {
-			panic(err) // credoid embeds time/tzdata
+			panic(err) // time/tzdata is embedded
 		}
 	}
 	s.Reset()
