@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -246,7 +245,7 @@ func (s *Sim) postOnce(body []byte) bool {
 	if bad {
 		signed = append(slices.Clip(body), ' ') // a signature over other bytes
 	}
-	sig, err := messaging.SignSendGrid(s.opts.SigningKey, signed, ts)
+	sig, err := sign(s.opts.SigningKey, signed, ts)
 	if err != nil {
 		return false
 	}
@@ -256,8 +255,8 @@ func (s *Sim) postOnce(body []byte) bool {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "SendGrid Event API")
-	req.Header.Set(messaging.SendGridSignatureHeader, sig)
-	req.Header.Set(messaging.SendGridTimestampHeader, ts)
+	req.Header.Set(signatureHeader, sig)
+	req.Header.Set(timestampHeader, ts)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return false

@@ -43,7 +43,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -99,16 +98,9 @@ type Sim struct {
 // New starts a simulator; Close stops it.
 func New(o Options) *Sim {
 	if o.SigningKey == nil {
-		priv, _, err := messaging.NewSendGridWebhookKey()
-		if err != nil {
-			panic(err)
-		}
-		o.SigningKey = priv
+		o.SigningKey = newSigningKey()
 	}
-	pub, err := messaging.SendGridPublicKey(&o.SigningKey.PublicKey)
-	if err != nil {
-		panic(err)
-	}
+	pub := verificationKey(&o.SigningKey.PublicKey)
 	s := &Sim{
 		opts:   o,
 		pub:    pub,

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/signetassure/signetassure/messaging"
 )
 
 // Reply is a message a person sends: POST /sim/reply, or Sim.Reply.
@@ -106,7 +104,7 @@ func (s *Sim) receive(ctx context.Context, r Reply, auto bool) (Inbound, error) 
 			form.Set("WaId", strings.TrimPrefix(num, "+"))
 			form.Set("MessageType", "text")
 		}
-		p = &post{url: u, form: form, sig: messaging.SignTwilio(s.opts.AuthToken, u, form), inbound: in, idem: in.Sid}
+		p = &post{url: u, form: form, sig: signature(s.opts.AuthToken, u, form), inbound: in, idem: in.Sid}
 		in.Webhook = "pending"
 	} else {
 		in.Webhook = "not configured"

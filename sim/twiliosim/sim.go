@@ -84,7 +84,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
@@ -723,7 +722,7 @@ func (s *Sim) statusPosts(m *Message) []*post {
 		key += "-not-the-auth-token"
 		s.stats.CallbacksBadSignature++
 	}
-	p := &post{url: m.StatusCallback, form: form, sig: messaging.SignTwilio(key, m.StatusCallback, form),
+	p := &post{url: m.StatusCallback, form: form, sig: signature(key, m.StatusCallback, form),
 		idem: m.Sid + "-" + m.Status}
 	if cf.Duplicate {
 		dup := *p
