@@ -7,14 +7,13 @@ import (
 	"github.com/signetassure/signetassure/sim/kit"
 )
 
-// The state file (Options.StateFile): dossiers, processes with their images, captures, tokens, faults and
-// stats, so that capture links and process ids SignetAssure stored still answer after a restart.
+// The state file (KeepState): dossiers, processes with their images, captures, tokens and stats (the
+// faults start empty again), so that capture links and process ids SignetAssure stored still answer after a restart.
 
 type savedState struct {
 	Tokens   map[string]time.Time `json:"tokens"`
 	Dossiers []savedDossier       `json:"dossiers"` // ascending creation
 	Captures []savedCapture       `json:"captures"`
-	Faults   Faults               `json:"faults"`
 	Stats    Stats                `json:"stats"`
 }
 
@@ -55,7 +54,7 @@ type savedCapture struct {
 func (s *Sim) snapshot() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := savedState{Tokens: s.tokens, Faults: s.faults, Stats: s.stats}
+	st := savedState{Tokens: s.tokens, Stats: s.stats}
 	for _, d := range s.order {
 		sd := savedDossier{Dossier: d.d}
 		for _, p := range d.procs {
@@ -89,7 +88,6 @@ func (s *Sim) restore(st *savedState) {
 	if st.Tokens != nil {
 		s.tokens = st.Tokens
 	}
-	s.setFaultsLocked(st.Faults)
 	s.stats = st.Stats
 	for _, sd := range st.Dossiers {
 		d := &dossier{d: sd.Dossier}
