@@ -8,7 +8,8 @@ import (
 )
 
 // The state file (KeepState): dossiers, processes with their images, captures, tokens and stats (the
-// faults start empty again), so that capture links and process ids SignetAssure stored still answer after a restart.
+// faults start empty again), so that capture links and process ids SignetAssure stored still answer
+// after a restart.
 
 type savedState struct {
 	Tokens   map[string]time.Time `json:"tokens"`
