@@ -57,14 +57,12 @@ func (s *Sim) control(mux *http.ServeMux) {
 		}
 		kit.WriteJSON(w, http.StatusOK, v)
 	}
-	mux.HandleFunc("GET /{$}", s.page)
+	kit.Inspect(mux, s.page, func() any { return s.Stats() }, func() any { return s.Faults() })
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) { ok(w, s.State(), nil) })
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) { ok(w, s.Stats(), nil) })
 	mux.HandleFunc("POST /sim/stats/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetStats()
 		ok(w, s.Stats(), nil)
 	})
-	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) { ok(w, s.Faults(), nil) })
 	mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
 		if s.decode(w, r, &f) {

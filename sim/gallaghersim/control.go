@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/signetassure/signetassure/sim/kit"
 )
 
 // controlRoutes registers the control API (/sim/...) and the state page (/). They need no key.
@@ -17,9 +19,8 @@ import (
 //	POST /sim/reset                          back to the start (seeded again with Options.Seed)
 //	GET  /                                   a small HTML page of the state
 func (s *Sim) controlRoutes() {
+	kit.Inspect(s.mux, s.page, func() any { return s.Stats() }, func() any { return s.Faults() })
 	s.mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.State()) })
-	s.mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Stats()) })
-	s.mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
 	s.mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
 		if !readJSON(w, r, &f) {
@@ -65,7 +66,6 @@ func (s *Sim) controlRoutes() {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
-	s.mux.HandleFunc("GET /{$}", s.page)
 }
 
 // controlError answers 404 or 400 for the Go methods' errors.

@@ -75,3 +75,12 @@ func WebhookClient(given *http.Client, workers int) (c *http.Client, release fun
 	t := &http.Transport{MaxIdleConns: 2 * workers, MaxIdleConnsPerHost: 2 * workers, IdleConnTimeout: 30 * time.Second}
 	return &http.Client{Timeout: 10 * time.Second, Transport: t}, t.CloseIdleConnections
 }
+
+// Inspect registers the read-only part of a simulator's control API, alike in every simulator: its page
+// at / and /sim, and GET /sim/stats and GET /sim/faults answering stats() and faults() as JSON.
+func Inspect(mux *http.ServeMux, page http.HandlerFunc, stats, faults func() any) {
+	mux.HandleFunc("GET /{$}", page)
+	mux.HandleFunc("GET /sim", page)
+	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, http.StatusOK, stats()) })
+	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, http.StatusOK, faults()) })
+}

@@ -282,7 +282,7 @@ func (s *Sim) Engage(id, event string) error {
 
 // control registers the page and the /sim control API.
 func (s *Sim) control(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.page)
+	kit.Inspect(mux, s.page, func() any { return s.Stats() }, func() any { return s.Faults() })
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) {
 		limit := 200
 		if l := r.URL.Query().Get("limit"); l != "" {
@@ -295,8 +295,6 @@ func (s *Sim) control(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, s.State(limit))
 	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Stats()) })
-	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
 	mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
 		if s.input(w, r, &f) {

@@ -13,16 +13,9 @@ import (
 
 // controlRoutes registers the control API and the page.
 func (s *Sim) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.page)
-	mux.HandleFunc("GET /sim", s.page)
+	kit.Inspect(mux, s.page, func() any { return s.Stats() }, func() any { return s.Faults() })
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) {
 		kit.WriteJSON(w, http.StatusOK, s.State())
-	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.Stats())
-	})
-	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		if kit.IsForm(r) {

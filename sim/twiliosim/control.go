@@ -11,17 +11,10 @@ import (
 
 // controlRoutes registers the control API and the page.
 func (s *Sim) controlRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.page)
-	mux.HandleFunc("GET /sim", s.page)
+	kit.Inspect(mux, s.page, func() any { return s.Stats() }, func() any { return s.Faults() })
 	mux.HandleFunc("GET /sim/state", func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		kit.WriteJSON(w, http.StatusOK, s.State(limit))
-	})
-	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.Stats())
-	})
-	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) {
-		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("POST /sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
