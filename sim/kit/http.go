@@ -84,3 +84,16 @@ func Inspect(mux *http.ServeMux, page http.HandlerFunc, stats, faults func() any
 	mux.HandleFunc("GET /sim/stats", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, http.StatusOK, stats()) })
 	mux.HandleFunc("GET /sim/faults", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, http.StatusOK, faults()) })
 }
+
+// ResetHandler serves POST /sim/reset: reset, then back to the page for the page's form, {"reset":true}
+// for anyone else.
+func ResetHandler(reset func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		reset()
+		if IsForm(r) {
+			BackToPage(w, "../")
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]bool{"reset": true})
+	}
+}

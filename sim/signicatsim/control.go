@@ -53,14 +53,7 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 		s.SetFaults(f)
 		kit.WriteJSON(w, http.StatusOK, s.Faults())
 	})
-	mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
-		s.Reset()
-		if kit.IsForm(r) {
-			kit.BackToPage(w, "../")
-			return
-		}
-		kit.WriteJSON(w, http.StatusOK, map[string]bool{"reset": true})
-	})
+	mux.HandleFunc("POST /sim/reset", kit.ResetHandler(s.Reset))
 	mux.HandleFunc("POST /sim/processes/{processId}/decide", s.decideEndpoint)
 	mux.HandleFunc("POST /sim/try", s.try)
 }
