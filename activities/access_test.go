@@ -17,11 +17,11 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/restacs"
-	"github.com/signetassure/signetassure/restacs/gallaghersim"
+	"github.com/signetassure/signetassure/sim/credoidsim"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -199,7 +199,7 @@ func TestSyncRoutesADuplicateToAPerson(t *testing.T) {
 	now := time.Now().UTC()
 	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))
 	e.sync()
-	_, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Grace", LastName: "Tester", Additional1: access.ExternalID(p.ID), IsActive: true})
+	_, err := e.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "Grace", LastName: "Tester", Additional1: access.ExternalID(p.ID), IsActive: true})
 	require.NoError(t, err)
 	res := e.sync()
 	assert.Zero(t, res.Errors)
@@ -287,7 +287,7 @@ func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
 	number := "E7788"
 	_, err := e.st.UpdatePerson(e.ctx, nil, p.ID, []string{"employeeNumber"}, func(x *domain.Person) { x.EmployeeNumber = &number })
 	require.NoError(t, err)
-	made, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Tom", LastName: "Tester", EmployeeNumber: number, IsActive: true})
+	made, err := e.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "Tom", LastName: "Tester", EmployeeNumber: number, IsActive: true})
 	require.NoError(t, err)
 	now := time.Now().UTC()
 	e.grant(p, e.gate, now.Add(-time.Hour), now.Add(24*time.Hour))

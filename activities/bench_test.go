@@ -17,9 +17,9 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )

@@ -19,8 +19,8 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/worker"
 	"github.com/signetassure/signetassure/workflows"

@@ -19,7 +19,7 @@ import (
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 	"github.com/signetassure/signetassure/workflows"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/partners"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 	"github.com/signetassure/signetassure/workflows"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/signicat"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 )
 
 // withIdentity points the worker's identity checks (through the real client) and the API at a fresh
@@ -273,7 +273,7 @@ func TestIdentityCheckStaffAttendedImages(t *testing.T) {
 	assert.Equal(t, "processing", got["status"])
 	assert.Equal(t, 0, testenv.Count(t, e.database, `SELECT count(*) FROM identity_uploads`),
 		"the images are dropped once the provider has them")
-	require.NoError(t, sim.Decide(got["processId"].(string), signicat.StatusAccepted, signicat.FinalResult{
+	require.NoError(t, sim.Decide(got["processId"].(string), signicatsim.StatusAccepted, signicatsim.FinalResult{
 		FirstName: "Ada", LastName: "LOVELACE", DateOfBirth: "1985-12-10", DocumentType: "driving_license",
 		DateOfExpiry: documentExpiry, IssuingCountry: "GBR"}))
 	c := e.waitStatus(ref, "with_officer")

@@ -1,7 +1,7 @@
 // Package credoid drives CredoID (Midpoint Security) through its REST API as an access.Connector.
 //
 // What is known of the API and what is inferred is in wire.go; everything the rest of SignetAssure sees is
-// in access types, UTC, with CredoID's integer ids as strings. The package credoidsim serves the same
+// in access types, UTC, with CredoID's integer ids as strings. The package sim/credoidsim serves the same
 // contract locally for `make run`, tests and benchmarks.
 package credoid
 

@@ -22,8 +22,8 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 )
 
 var london = mustZone("Europe/London")
@@ -199,9 +199,9 @@ func TestUpdateKeepsWhatItDoesNotManage(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
 	card := json.RawMessage(`{"type":"card","number":"0012345"}`)
-	rec, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "Grace", LastName: "Hopper", Additional1: "sa:x",
+	rec, err := e.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "Grace", LastName: "Hopper", Additional1: "sa:x",
 		Additional2: "kept", Identifications: []json.RawMessage{card},
-		Locations: []credoid.RefRecord{{ID: credoidsim.LocationSiteA}, {ID: credoidsim.LocationSiteC}}})
+		Locations: []credoidsim.RefRecord{{ID: credoidsim.LocationSiteA}, {ID: credoidsim.LocationSiteC}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,8 +483,8 @@ func TestUsersPages(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil)
 	for i := range 1200 {
-		if _, err := e.sim.CreateUserByHand(credoid.UserRecord{FirstName: "P", LastName: strconv.Itoa(i), Additional1: fmt.Sprintf("sa:%d", i),
-			AccessLevels: []credoid.LevelAssignment{{ID: credoidsim.LevelSiteAGeneral}}}); err != nil {
+		if _, err := e.sim.CreateUserByHand(credoidsim.UserRecord{FirstName: "P", LastName: strconv.Itoa(i), Additional1: fmt.Sprintf("sa:%d", i),
+			AccessLevels: []credoidsim.LevelAssignment{{ID: credoidsim.LevelSiteAGeneral}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

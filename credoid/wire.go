@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// The CredoID JSON contract, written once and shared with credoidsim so that correcting it (against the
-// swagger.json every CredoID install serves at /swagger/index.html) is a change in one place. Tags as in
+// The CredoID JSON contract as the client reads it, kept in one place so that correcting it (against the
+// swagger.json every CredoID install serves at /swagger/index.html) is one change. The simulator
+// (sim/credoidsim) has its own types, so the two read the vendor notes independently. Tags as in
 // the reference notes: [R] vendor documentation, [M] public sample code, [I] inferred. Nothing here leaks
 // into SignetAssure: the Client speaks access types.
 

@@ -16,7 +16,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 const (

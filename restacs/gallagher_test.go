@@ -19,7 +19,7 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/restacs"
-	"github.com/signetassure/signetassure/restacs/gallaghersim"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
 )
 
 const apiKey = "test-key"

@@ -1,7 +1,8 @@
 // Package signicat talks to Signicat's Assure API (electronic identity-document verification, eIDV):
 // OAuth2 client credentials, dossiers, processes, the hosted capture flow, images, results and deletion.
-// The wire types here are shared by the client and by the simulator in signicatsim. Fields and paths
-// marked [I] in ../shared/reference/signicat-assure.md are inferred, and kept in one place here.
+// The wire types here are the client's; the simulator (sim/signicatsim) has its own, so the two read the
+// documented contract independently. Fields and paths marked [I] in ../shared/reference/signicat-assure.md
+// are inferred, and kept in one place here.
 package signicat
 
 import "time"

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,9 +21,9 @@ import (
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/credoid"
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/demo"
 	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -86,15 +87,20 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		}
 	}
 
+	// The simulators stop with ctx and write their state files; runDev returns only after that.
+	var simsStopped sync.WaitGroup
+	defer simsStopped.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	simURL := ""
 	if cfg.ACS.CredoID == nil && cfg.ACS.RESTConfig == nil {
 		var err error
-		if simURL, err = startCredoIDSim(ctx, dataDir, &cfg, log); err != nil {
+		if simURL, err = startCredoIDSim(ctx, &simsStopped, dataDir, &cfg, log); err != nil {
 			return err
 		}
 	}
 
-	sims, err := startProviderSims(ctx, dataDir, &cfg, log)
+	sims, err := startProviderSims(ctx, &simsStopped, dataDir, &cfg, log)
 	if err != nil {
 		return err
 	}
@@ -193,13 +199,16 @@ func waitHTTP(ctx context.Context, url string) error {
 }
 
 // startCredoIDSim runs the CredoID simulator for the dev stack and points the configuration at it.
-func startCredoIDSim(ctx context.Context, dataDir string, cfg *config.Config, log *slog.Logger) (string, error) {
+func startCredoIDSim(ctx context.Context, stopped *sync.WaitGroup, dataDir string, cfg *config.Config, log *slog.Logger) (string, error) {
 	password, err := devSecret(dataDir, "credoid-sim-password", func() (string, error) { return rand.Text(), nil })
 	if err != nil {
 		return "", err
 	}
 	sim := credoidsim.New(credoidsim.Options{Username: "signetassure", Password: password, Seed: true})
-	url, err := serveSim(ctx, "CREDOID_SIM_ADDR", "127.0.0.1:8090", sim.Handler(), func() {}, log)
+	if err := sim.KeepState(simStateFile(dataDir, "credoid"), simStateError(log, "credoid")); err != nil {
+		return "", fmt.Errorf("CredoID simulator: %w", err)
+	}
+	url, err := serveSim(ctx, stopped, "CREDOID_SIM_ADDR", "127.0.0.1:8090", sim.Handler(), sim.Close, log)
 	if err != nil {
 		return "", fmt.Errorf("CredoID simulator: %w", err)
 	}

@@ -10,12 +10,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/signetassure/signetassure/credoid/credoidsim"
 	"github.com/signetassure/signetassure/messaging"
-	"github.com/signetassure/signetassure/messaging/sendgridsim"
-	"github.com/signetassure/signetassure/messaging/twiliosim"
-	"github.com/signetassure/signetassure/restacs/gallaghersim"
-	"github.com/signetassure/signetassure/signicat/signicatsim"
+	"github.com/signetassure/signetassure/sim/credoidsim"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
+	"github.com/signetassure/signetassure/sim/sendgridsim"
+	"github.com/signetassure/signetassure/sim/signicatsim"
+	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
 const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid|signicat
@@ -37,6 +37,7 @@ HTTP contract, with fault switches under /sim/ and a page of its state at /.
   SIM_CLIENT_SECRET  signicat: its secret (sim-client-secret)
   SIM_TOKEN_TTL      signicat: how long a token lives, a Go duration (600s)
   SIM_PUBLIC_URL     signicat: the base of capture URLs (default: the host the API was called on)
+  SIM_STATE_FILE   any: a JSON file the simulator keeps its state in across restarts ("" : memory only)
 `
 
 // runSim serves one simulator until ctx ends.
@@ -45,32 +46,32 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 		fmt.Fprint(os.Stderr, simUsage)
 		return errors.New("name one simulator")
 	}
-	var h http.Handler
 	var addr string
+	var sim interface {
+		Handler() http.Handler
+		KeepState(path string, onError func(error)) error
+		Close()
+	}
 	switch args[0] {
 	case "credoid":
 		addr = envOr("SIM_ADDR", "127.0.0.1:8090")
-		h = credoidsim.New(credoidsim.Options{Username: envOr("SIM_USERNAME", "admin"),
-			Password: envOr("SIM_PASSWORD", "admin"), Seed: true}).Handler()
+		sim = credoidsim.New(credoidsim.Options{Username: envOr("SIM_USERNAME", "admin"),
+			Password: envOr("SIM_PASSWORD", "admin"), Seed: true})
 	case "gallagher":
 		addr = envOr("SIM_ADDR", "127.0.0.1:8091")
-		h = gallaghersim.New(gallaghersim.Options{APIKey: envOr("SIM_API_KEY", gallaghersim.DefaultAPIKey),
-			WebhookURL: os.Getenv("SIM_WEBHOOK_URL"), WebhookSecret: os.Getenv("SIM_WEBHOOK_SECRET"), Seed: true}).Handler()
+		sim = gallaghersim.New(gallaghersim.Options{APIKey: envOr("SIM_API_KEY", gallaghersim.DefaultAPIKey),
+			WebhookURL: os.Getenv("SIM_WEBHOOK_URL"), WebhookSecret: os.Getenv("SIM_WEBHOOK_SECRET"), Seed: true})
 	case "twilio":
 		addr = envOr("SIM_ADDR", "127.0.0.1:8093")
-		sim := twiliosim.New(twiliosim.Options{AccountSID: twiliosim.DefaultAccountSID,
+		sim = twiliosim.New(twiliosim.Options{AccountSID: twiliosim.DefaultAccountSID,
 			AuthToken: envOr("SIM_AUTH_TOKEN", twiliosim.DefaultAuthToken), InboundURL: os.Getenv("SIM_INBOUND_URL"),
 			AutoReply: os.Getenv("SIM_AUTO_REPLY"), AutoReplyRate: 0.7})
-		defer sim.Close()
-		h = sim.Handler()
 		log.Info("twilio simulator account", "accountSid", twiliosim.DefaultAccountSID)
 	case "sendgrid":
 		addr = envOr("SIM_ADDR", "127.0.0.1:8094")
 		priv, pub := messaging.SendGridWebhookKeyFromSeed([]byte(envOr("SIM_WEBHOOK_KEY_SEED", "signetassure-sendgrid-sim")))
-		sim := sendgridsim.New(sendgridsim.Options{APIKey: os.Getenv("SIM_API_KEY"), EventsURL: os.Getenv("SIM_EVENTS_URL"),
+		sim = sendgridsim.New(sendgridsim.Options{APIKey: os.Getenv("SIM_API_KEY"), EventsURL: os.Getenv("SIM_EVENTS_URL"),
 			SigningKey: priv, DeliveryDelay: time.Second})
-		defer sim.Close()
-		h = sim.Handler()
 		log.Info("sendgrid simulator event webhook key", "SENDGRID_WEBHOOK_PUBLIC_KEY", pub)
 	case "signicat":
 		addr = envOr("SIM_ADDR", "127.0.0.1:8095")
@@ -82,22 +83,27 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 			}
 			ttl = d
 		}
-		sim := signicatsim.New(signicatsim.Options{ClientID: envOr("SIM_CLIENT_ID", signicatsim.DefaultClientID),
+		sg := signicatsim.New(signicatsim.Options{ClientID: envOr("SIM_CLIENT_ID", signicatsim.DefaultClientID),
 			ClientSecret: envOr("SIM_CLIENT_SECRET", signicatsim.DefaultClientSecret), TokenTTL: ttl,
 			PublicURL: os.Getenv("SIM_PUBLIC_URL")})
-		defer sim.Close()
-		h = sim.Handler()
-		log.Info("signicat simulator API client", "clientId", sim.Options().ClientID, "tokenTTL", sim.Options().TokenTTL.String())
+		sim = sg
+		log.Info("signicat simulator API client", "clientId", sg.Options().ClientID, "tokenTTL", sg.Options().TokenTTL.String())
 	default:
 		fmt.Fprint(os.Stderr, simUsage)
 		return fmt.Errorf("unknown simulator %q", args[0])
+	}
+	defer sim.Close()
+	if path := os.Getenv("SIM_STATE_FILE"); path != "" {
+		if err := sim.KeepState(path, func(err error) { log.Warn("simulator state not saved", "error", err) }); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	log.Info("simulator listening", "system", args[0], "addr", ln.Addr().String())
-	return serveUntil(ctx, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln)
+	return serveUntil(ctx, &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln)
 }
 
 // serveUntil serves on ln until ctx ends, then drains requests for up to 10 seconds.

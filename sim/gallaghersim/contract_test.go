@@ -1,0 +1,162 @@
+package gallaghersim_test
+
+// Contract tests: the simulator's answers against Gallagher Command Centre's documented JSON, the fixtures
+// in restacs/testdata/vendor/gallagher (their sources are in its README.md), with the helper the client tests
+// use.
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/signetassure/signetassure/internal/contracttest"
+	"github.com/signetassure/signetassure/sim/gallaghersim"
+)
+
+// gallagherVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
+func gallagherVendorFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	return contracttest.Fixture(t, "restacs", "gallagher/"+name)
+}
+
+const pdfGap = "FINDING: the simulator serves personal data fields in a personalDataFields object; Gallagher documents them at the cardholder's root as \"@<PDF name>\""
+
+func TestContractGallagherShapes(t *testing.T) {
+	sim := gallaghersim.New(gallaghersim.Options{APIKey: "k", Seed: true})
+	srv := httptest.NewServer(sim.Handler())
+	defer func() {
+		srv.Close()
+		sim.Close()
+	}()
+	call := func(method, path string, body []byte) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "GGL-API-KEY k")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	// A cardholder with two bounded memberships and every PDF, in the simulator's own form.
+	status, body := call(http.MethodPost, "/api/cardholders", []byte(`{"firstName":"Ada","lastName":"Contract",
+		"authorised":true,"division":{"href":"x/api/divisions/3"},
+		"personalDataFields":{"externalId":"sa:contract","employeeNumber":"E9","email":"ada@example.com"},
+		"accessGroups":[{"accessGroup":{"href":"x/api/access_groups/5"},"from":"2025-01-06T09:00:00Z","until":"2025-03-31T23:59:59Z"},
+			{"accessGroup":{"href":"x/api/access_groups/6"},"from":"2025-01-06T09:00:00Z","until":"2025-03-31T23:59:59Z"}]}`))
+	if status/100 != 2 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+
+	// The search, with the fields the shipped configuration asks for.
+	status, body = call(http.MethodGet, "/api/cardholders?fields=defaults,personalDataFields,accessGroups,division&top=100", nil)
+	if status != http.StatusOK {
+		t.Fatalf("cardholder search: %d %s", status, body)
+	}
+	var all struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	_ = json.Unmarshal(body, &all)
+	for _, r := range all.Results {
+		if bytes.Contains(r, []byte(`"Contract"`)) {
+			body = []byte(`{"results":[` + string(r) + `],"next":{"href":"` + srv.URL + `/api/cardholders?pos=1"}}`)
+		}
+	}
+	contracttest.AssertShape(t, gallagherVendorFixture(t, "cardholder_search_response.json"), body, contracttest.Options{
+		// shortName and description are blank on the simulator's cardholders, and Gallagher leaves blank
+		// fields out.
+		Skip: []string{"results[].shortName", "results[].description"},
+		Known: map[string]string{
+			"results[].@externalId":           pdfGap,
+			"results[].@employeeNumber":       pdfGap,
+			"results[].@email":                pdfGap,
+			"results[].accessGroups[].status": "FINDING: the simulator's memberships have no status {value, type} (documented, read-only)",
+		},
+	})
+
+	// The events page.
+	status, body = call(http.MethodGet, "/api/events?top=1", nil)
+	if status != http.StatusOK {
+		t.Fatalf("events: %d %s", status, body)
+	}
+	const evGap = "FINDING: the simulator's event lacks this documented field"
+	contracttest.AssertShape(t, gallagherVendorFixture(t, "events_response.json"), body, contracttest.Options{
+		// The documented example is an operator event: its alarm-ish fields are not on every card event.
+		Skip: []string{"events[].serverDisplayName", "events[].occurrences", "events[].priority", "events[].group"},
+		Known: map[string]string{
+			"events[].message":              evGap,
+			"events[].type.id":              evGap,
+			"events[].source.id":            evGap,
+			"events[].source.href":          evGap,
+			"events[].division.id":          evGap,
+			"events[].division.name":        evGap,
+			"events[].cardholder.id":        evGap,
+			"events[].cardholder.firstName": evGap,
+			"events[].cardholder.lastName":  evGap,
+			"events[].door.href":            evGap,
+		},
+	})
+
+	// The documented PATCH of access groups is accepted (its hrefs pointed at this simulator's records).
+	var page struct {
+		Results []struct {
+			Href         string `json:"href"`
+			AccessGroups []struct {
+				Href string `json:"href"`
+			} `json:"accessGroups"`
+		} `json:"results"`
+	}
+	_, body = call(http.MethodGet, "/api/cardholders?fields=defaults,accessGroups", nil)
+	_ = json.Unmarshal(body, &page)
+	var self string
+	var memberships []string
+	for _, r := range page.Results {
+		if len(r.AccessGroups) == 2 {
+			self = r.Href
+			for _, m := range r.AccessGroups {
+				memberships = append(memberships, m.Href)
+			}
+			break
+		}
+	}
+	if self == "" {
+		t.Skip("no seeded cardholder with two memberships to patch")
+	}
+	patch := string(gallagherVendorFixture(t, "cardholder_patch_access_groups.json"))
+	patch = strings.NewReplacer(
+		"https://localhost:8904/api/cardholders/325/access_groups/10ad21", memberships[0],
+		"https://localhost:8904/api/cardholders/325/access_groups/10ed27", memberships[1],
+		"https://localhost:8904/api/access_groups/352", srv.URL+"/api/access_groups/5",
+		"https://localhost:8904/api/access_groups/124", srv.URL+"/api/access_groups/6",
+		"https://localhost:8904", srv.URL,
+	).Replace(patch)
+	// FINDING: the simulator refuses the documented PATCH. It does not take until "" (how Gallagher
+	// documents clearing a membership's until). Nor does it take the date alone "2019-12-31" of the
+	// documented add: Gallagher says not to omit the zone designator and that it assumes one when it is
+	// omitted; the simulator refuses it on purpose, to catch our own zone-less writes. Each is tried on
+	// its own, the rest of the body made acceptable.
+	for _, c := range []struct{ what, from, to string }{
+		{`until "" (clear)`, `"until": "2019-12-31"`, `"until": "2019-12-31T00:00:00Z"`},
+		{`until "2019-12-31" (a date alone)`, `"until": ""`, `"until": "2030-01-01T00:00:00Z"`},
+		{"the documented PATCH as it is", "", ""},
+	} {
+		body := patch
+		if c.from != "" {
+			body = strings.Replace(body, c.from, c.to, 1)
+		}
+		status, answer := call(http.MethodPatch, strings.TrimPrefix(self, srv.URL), []byte(body))
+		if status/100 == 2 {
+			t.Errorf("the simulator now takes %s: drop this known finding", c.what)
+		} else {
+			t.Logf("known mismatch: the simulator refuses %s: %d %s", c.what, status, answer)
+		}
+	}
+}
