@@ -97,9 +97,6 @@ func requestReview(ctx workflow.Context, personID uuid.UUID) error {
 	return nil
 }
 
-// AccessEventsInput says how often the event feed is read.
-type AccessEventsInput struct{ Every time.Duration }
-
 // AccessEvents follows the ACS's event feed: a heartbeating activity reads it every few seconds for an
 // hour, then the workflow continues as new, so its history stays short.
 func AccessEvents(ctx workflow.Context, in AccessEventsInput) error {

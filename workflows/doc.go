@@ -1,6 +1,6 @@
 // Package workflows holds SignetAssure's Temporal workflows. Per workflow, its *_api.go file holds its id,
 // the names of its updates and queries, its input and output types and the client calls that start and
-// drive it; the workflow itself stands beside it.
+// drive it; the workflow itself stands beside it, and exports nothing else (TestWorkflowContractsLiveInTheirAPIFiles).
 //
 // # Payloads are a wire contract
 //

@@ -26,8 +26,6 @@ const (
 	SignalIdentityCallback = "callback"
 	UpdateAttendedImages   = "attended-images"
 	QueryIdentityCheck     = "state"
-	// UpdateRetryIdentityCheck is the case's: the officer starts a new attempt.
-	UpdateRetryIdentityCheck = "retry-identity-check"
 )
 
 // IdentityCheckInput starts one attempt of a case's identity check.
@@ -66,11 +64,6 @@ type IdentityCallback struct {
 type AttendedImages struct {
 	Actor    uuid.UUID
 	UploadID uuid.UUID
-}
-
-// RetryIdentityCheck asks for a new attempt of the case's identity check.
-type RetryIdentityCheck struct {
-	Actor uuid.UUID
 }
 
 // SignalIdentityCheck passes a provider's callback to the case's running identity check.

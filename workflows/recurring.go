@@ -10,12 +10,6 @@ import (
 	"github.com/signetassure/signetassure/audit"
 )
 
-// The Temporal Schedules of recurring jobs.
-const (
-	PartnerHealthScheduleID   = "partner-health"
-	AuditCheckpointScheduleID = "audit-checkpoint"
-)
-
 // PartnerHealth probes every active partner site with /whoami, using the credential it issued us, and
 // records the result on the site. A Temporal Schedule runs it.
 func PartnerHealth(ctx workflow.Context) (int, error) {

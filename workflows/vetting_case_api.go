@@ -32,7 +32,9 @@ const (
 	UpdateRecordOutcome       = "record-outcome"
 	UpdateDelegate            = "delegate"
 	UpdatePartnerReturn       = "partner-return"
-	QueryCaseState            = "state"
+	// UpdateRetryIdentityCheck starts a new attempt of the case's identity check (IdentityCheck).
+	UpdateRetryIdentityCheck = "retry-identity-check"
+	QueryCaseState           = "state"
 )
 
 // VettingCaseInput starts a case. It holds opaque ids only: the person is named by id.
@@ -124,6 +126,35 @@ type (
 		Level     domain.Level
 		ValidFrom domain.Date
 		ValidTo   domain.Date
+	}
+)
+
+// RetryIdentityCheck asks for a new attempt of the case's identity check.
+type RetryIdentityCheck struct {
+	Actor uuid.UUID
+}
+
+// Delegation: a case worker hands an open case to a partner site, which runs the check and posts the
+// outcome back through its /return call; the case waits for it with reminders and a deadline.
+type (
+	DelegateCase struct {
+		Actor    uuid.UUID
+		SiteID   uuid.UUID
+		SiteName string
+		DueAt    time.Time
+	}
+	// PartnerReturn is the outcome a partner posted back for a case delegated to it.
+	PartnerReturn struct {
+		SiteID        uuid.UUID
+		SiteName      string
+		PartnerCaseID string
+		Outcome       domain.Outcome
+		Level         domain.Level
+		ValidFrom     domain.Date
+		ValidTo       domain.Date
+		// The call, for its audit entry: the key's public prefix and the caller's address.
+		KeyPrefix string
+		CallerIP  string
 	}
 )
 

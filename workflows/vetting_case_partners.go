@@ -16,30 +16,6 @@ import (
 	"github.com/signetassure/signetassure/partners"
 )
 
-// Delegation: a case worker hands an open case to a partner site, which runs the check and posts the
-// outcome back through its /return call; the case waits for it with reminders and a deadline.
-type (
-	DelegateCase struct {
-		Actor    uuid.UUID
-		SiteID   uuid.UUID
-		SiteName string
-		DueAt    time.Time
-	}
-	// PartnerReturn is the outcome a partner posted back for a case delegated to it.
-	PartnerReturn struct {
-		SiteID        uuid.UUID
-		SiteName      string
-		PartnerCaseID string
-		Outcome       domain.Outcome
-		Level         domain.Level
-		ValidFrom     domain.Date
-		ValidTo       domain.Date
-		// The call, for its audit entry: the key's public prefix and the caller's address.
-		KeyPrefix string
-		CallerIP  string
-	}
-)
-
 // partnerActivity posts to a partner until it acknowledges: a partner down for a day delays the
 // return, never loses it. A refusal (a 4xx other than 408 and 429) is not retried.
 var partnerActivity = workflow.ActivityOptions{

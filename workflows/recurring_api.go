@@ -1,0 +1,7 @@
+package workflows
+
+// The Temporal Schedules of recurring jobs.
+const (
+	PartnerHealthScheduleID   = "partner-health"
+	AuditCheckpointScheduleID = "audit-checkpoint"
+)
