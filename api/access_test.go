@@ -167,15 +167,10 @@ func (e *accessEnv) countVisible(query string, want int64) {
 	})
 }
 
+// waitFor polls ok until it holds, or fails the test after within, saying what was awaited.
 func waitFor(t testing.TB, within time.Duration, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll(t, within, ok, func() string { return fmt.Sprintf("after %s: %s", within, what) })
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -95,10 +95,17 @@ func (e *env) waitMessage(id string, want domain.MessageStatus) map[string]any {
 // eventually polls cond until it holds or the time is up; then it fails with what msg says.
 func (e *env) eventually(d time.Duration, cond func() bool, msg func() string) {
 	e.t.Helper()
+	poll(e.t, d, cond, msg)
+}
+
+// poll is how every test here waits for something to happen: it checks cond every 20 ms until it holds,
+// or fails the test with msg once d has passed.
+func poll(t testing.TB, d time.Duration, cond func() bool, msg func() string) {
+	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatal(msg())
+			t.Fatal(msg())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
