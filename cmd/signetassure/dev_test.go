@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,7 @@ func TestReadmeCaseWalkThrough(t *testing.T) {
 		t.Fatal("jq is not installed: the README's walk-throughs use it (.ci/run installs it)")
 	}
 	script := readmeBlock(t, "### A case from start to finish with curl")
-	dev := startDev(t, buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t))
+	dev := startDev(t, buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t), nil)
 	script = dev.fill(t, script)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -93,15 +94,21 @@ var devPortVars = map[string]string{
 	"SIGNICAT_SIM_ADDR": "127.0.0.1:8095",
 }
 
-// startDev runs `signetassure dev` with its data in dataDir and its database at dbURL, on free ports,
-// and waits until it has printed its welcome (the demo data loaded). It is stopped when the test ends.
-func startDev(t *testing.T, bin, dataDir, dbURL string) *devProc {
+// startDev runs `signetassure dev` with its data in dataDir and its database at dbURL, on the ports
+// given (free ones when nil), and waits until it has printed its welcome (the demo data loaded). It is
+// stopped when the test ends.
+func startDev(t *testing.T, bin, dataDir, dbURL string, ports map[string]string) *devProc {
 	t.Helper()
-	d := &devProc{ports: map[string]string{}}
+	d := &devProc{ports: ports}
+	if d.ports == nil {
+		d.ports = map[string]string{}
+		for name := range devPortVars {
+			d.ports[name] = freePort(t)
+		}
+	}
 	set := map[string]string{"DATABASE_URL": dbURL, "SIGNETASSURE_DATA_DIR": dataDir,
 		"TEMPORAL_CLI": filepath.Join(testenv.RepoRoot(), "bin", "temporal")}
 	for name := range devPortVars {
-		d.ports[name] = freePort(t)
 		set[name] = "127.0.0.1:" + d.ports[name]
 	}
 	for _, bare := range []string{"TEMPORAL_DEV_PORT", "TEMPORAL_UI_PORT"} {
@@ -196,4 +203,101 @@ func tail(path string, n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// A second `make run` keeps working: the links the first run gave out still lead where they did. The
+// capture link of every identity check still pending answers, and every badge system record still
+// belongs to the person linked to it (the simulators keep their state in the data folder).
+func TestDevTwiceKeepsCaptureAndBadgeLinks(t *testing.T) {
+	bin, dataDir, dbURL := buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t)
+	first := startDev(t, bin, dataDir, dbURL, nil)
+	captures, badges := first.links(t)
+	if len(captures) == 0 || len(badges) == 0 {
+		t.Fatalf("the demo data should give pending capture links and badge records: %v, %v", captures, badges)
+	}
+	first.stop()
+
+	second := startDev(t, bin, dataDir, dbURL, first.ports) // as `make run` does, on the same ports
+	for _, link := range captures {
+		if status := httpStatus(t, link); status != http.StatusOK {
+			t.Errorf("after a restart the capture link %s answers %d", link, status)
+		}
+	}
+	_, after := second.links(t)
+	for user, person := range badges {
+		if after[user] != person {
+			t.Errorf("after a restart badge record %s belongs to %q, not %q", user, after[user], person)
+		}
+	}
+}
+
+// links are the capture links of the identity checks still pending (each answering 200 now), and the
+// badge system's records by id, each with the person SignetAssure links to it and the simulator holds it
+// for.
+func (d *devProc) links(t *testing.T) (captures []string, badges map[string]string) {
+	t.Helper()
+	api := "http://127.0.0.1:" + d.ports["HTTP_ADDR"] + "/api/v1"
+	var cases struct{ Items []struct{ CaseRef string } }
+	d.get(t, api+"/cases?status=identity_check", &cases)
+	for _, c := range cases.Items {
+		var checks struct{ Items []struct{ Status, CaptureURL string } }
+		d.get(t, api+"/cases/"+c.CaseRef+"/identity-checks", &checks)
+		if len(checks.Items) > 0 && checks.Items[0].Status == "pending" && checks.Items[0].CaptureURL != "" {
+			if status := httpStatus(t, checks.Items[0].CaptureURL); status != http.StatusOK {
+				t.Fatalf("a pending check's capture link %s answers %d", checks.Items[0].CaptureURL, status)
+			}
+			captures = append(captures, checks.Items[0].CaptureURL)
+		}
+	}
+	var sim struct {
+		Users []struct {
+			ID          int
+			Additional1 string
+		}
+	}
+	d.get(t, "http://127.0.0.1:"+d.ports["CREDOID_SIM_ADDR"]+"/sim/state", &sim)
+	badges = map[string]string{}
+	for _, u := range sim.Users {
+		person, ok := strings.CutPrefix(u.Additional1, "sa:")
+		if !ok {
+			continue
+		}
+		var access struct {
+			Link *struct{ ACSUserID *string }
+		}
+		d.get(t, api+"/persons/"+person+"/access", &access)
+		if access.Link == nil || access.Link.ACSUserID == nil || *access.Link.ACSUserID != fmt.Sprint(u.ID) {
+			t.Fatalf("badge record %d holds person %s, whose link in SignetAssure is %+v", u.ID, person, access.Link)
+		}
+		badges[fmt.Sprint(u.ID)] = person
+	}
+	return captures, badges
+}
+
+// get reads a JSON answer with the case worker's demo token.
+func (d *devProc) get(t *testing.T, url string, into any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+d.tokens["case_worker"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
