@@ -240,7 +240,9 @@ func (d *devProc) links(t *testing.T) (captures []string, badges map[string]stri
 	var cases struct{ Items []struct{ CaseRef string } }
 	d.get(t, api+"/cases?status=identity_check", &cases)
 	for _, c := range cases.Items {
-		var checks struct{ Items []struct{ Status, CaptureURL string } }
+		var checks struct {
+			Items []struct{ Status, CaptureURL string }
+		}
 		d.get(t, api+"/cases/"+c.CaseRef+"/identity-checks", &checks)
 		if len(checks.Items) > 0 && checks.Items[0].Status == "pending" && checks.Items[0].CaptureURL != "" {
 			if status := httpStatus(t, checks.Items[0].CaptureURL); status != http.StatusOK {

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/internal/contracttest"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 )
 
 // credoidVendorFixture reads a vendor fixture of the provider package (one copy, wherever this package lives).
