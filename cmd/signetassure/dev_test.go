@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,59 +19,92 @@ import (
 	"github.com/signetassure/signetassure/internal/testenv"
 )
 
-// The README's case walk-through, run as written (bash, curl and jq) against `signetassure dev`, as a
-// newcomer runs it after `make run`: a person is added, a case opened, its identity checked through the
-// Signicat simulator's capture page, the case cleared and the clearance shown. Only the tokens, which
-// the README leaves to the reader, and the addresses, which here are free ports, are filled in.
-func TestReadmeCaseWalkThrough(t *testing.T) {
+// The README's case and access walk-throughs, run as written (bash, curl and jq) against `signetassure
+// dev`, as a newcomer runs them after `make run`: a person is added, a case opened, its identity checked
+// through the Signicat simulator's capture page, the case cleared and the clearance shown; then a grant,
+// a level an operator adds by hand in CredoID, and the sync that removes it and reports it. Only the
+// tokens, which the README leaves to the reader, and the addresses, which here are free ports, are filled
+// in; and the live event stream, which runs until it is stopped, is left out.
+func TestReadmeWalkThroughs(t *testing.T) {
 	if _, err := exec.LookPath("jq"); err != nil {
 		t.Fatal("jq is not installed: the README's walk-throughs use it (.ci/run installs it)")
 	}
-	script := readmeBlock(t, "### A case from start to finish with curl")
-	dev := startDev(t, buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t), nil)
-	script = dev.fill(t, script)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the walk-through failed: %v\n%s", err, out)
-	}
-	// The commands answer JSON one after another; the last lists Jane's clearances: the SC clearance the
-	// case granted, active.
-	var clearances []struct{ Level, Status string }
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
-		var last json.RawMessage
-		if err := dec.Decode(&last); err != nil {
-			t.Fatalf("the walk-through's answers are not JSON: %v\n%s", err, out)
+	caseBlock := readmeBlocks(t, "### A case from start to finish with curl")
+	var access []string
+	for _, line := range strings.Split(strings.Join(readmeBlocks(t, "### Access follows clearance, with curl"), ""), "\n") {
+		if !strings.Contains(line, "/events/stream") {
+			access = append(access, line)
 		}
-		clearances = nil
-		_ = json.Unmarshal(last, &clearances)
 	}
+	dev := startDev(t, buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t), nil)
+	answers := func(script string) []json.RawMessage {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", dev.fill(t, script)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("the walk-through failed: %v\n%s", err, out)
+		}
+		// The commands answer JSON one after another.
+		var all []json.RawMessage
+		for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("the walk-through's answers are not JSON: %v\n%s", err, out)
+			}
+			all = append(all, v)
+		}
+		return all
+	}
+
+	// The case: the last answer lists Jane's clearances, the SC clearance the case granted, active.
+	got := answers(caseBlock[0])
+	var clearances []struct{ Level, Status string }
+	_ = json.Unmarshal(got[len(got)-1], &clearances)
 	if len(clearances) != 1 || clearances[0].Level != "SC" || clearances[0].Status != "active" {
-		t.Fatalf("want one active SC clearance last, got %+v\n%s", clearances, out)
+		t.Fatalf("want one active SC clearance last, got %s", got[len(got)-1])
+	}
+
+	// Access, after the case (the README's variables carry on): the last answer is the findings, among
+	// them the level added by hand to Jane's record, removed.
+	got = answers(caseBlock[0] + strings.Join(access, "\n"))
+	var findings struct {
+		Items []struct{ Kind, Action, ACSUserID string }
+	}
+	_ = json.Unmarshal(got[len(got)-1], &findings)
+	removed := slices.ContainsFunc(findings.Items, func(f struct{ Kind, Action, ACSUserID string }) bool {
+		return f.Kind == "unapproved_level" && f.Action == "removed"
+	})
+	if !removed {
+		t.Fatalf("want the level added by hand among the findings, removed; got %s", got[len(got)-1])
 	}
 }
 
-// readmeBlock is the first ```sh block after the README heading.
-func readmeBlock(t *testing.T, heading string) string {
+// readmeBlocks are the ```sh blocks between the README heading and the next heading.
+func readmeBlocks(t *testing.T, heading string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	_, section, ok := strings.Cut(string(b), "\n"+heading+"\n")
 	if !ok {
 		t.Fatalf("README.md has no heading %q", heading)
 	}
-	_, block, ok := strings.Cut(after, "```sh\n")
-	if !ok {
-		t.Fatalf("no ```sh block after %q", heading)
+	var blocks []string
+	for {
+		var block string
+		before, after, ok := strings.Cut(section, "```sh\n")
+		if !ok || strings.Contains(before, "\n#") {
+			break
+		}
+		block, section, _ = strings.Cut(after, "```")
+		blocks = append(blocks, block)
 	}
-	block, _, _ = strings.Cut(block, "```")
-	return block
+	if len(blocks) == 0 {
+		t.Fatalf("no ```sh block under %q", heading)
+	}
+	return blocks
 }
 
 // devProc is a running `signetassure dev` on ports of its own.
