@@ -264,7 +264,7 @@ func TestTimestampsWithAndWithoutFractionalSeconds(t *testing.T) {
 			t.Errorf("%s: %v", ts, err)
 			continue
 		}
-		if p.CreatedAt.Truncate(time.Second) != want || p.UpdatedAt.Truncate(time.Second) != want {
+		if !p.CreatedAt.Truncate(time.Second).Equal(want) || !p.UpdatedAt.Truncate(time.Second).Equal(want) {
 			t.Errorf("%s: read as %v, %v", ts, p.CreatedAt, p.UpdatedAt)
 		}
 	}
