@@ -52,13 +52,17 @@ func (s *Sim) routes() *http.ServeMux {
 type apiError struct {
 	Message string  `json:"message"`
 	Field   *string `json:"field"`
-	Help    *string `json:"help"`
+	Help    string  `json:"help"` // a link to the error's documentation, as SendGrid gives it
 }
 
+// errorsHelp is the page SendGrid's Mail Send errors link to; a field's error links to its anchor.
+const errorsHelp = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
+
 func fieldError(field, msg string) apiError {
-	e := apiError{Message: msg}
+	e := apiError{Message: msg, Help: errorsHelp}
 	if field != "" {
 		e.Field = &field
+		e.Help += "#message." + field
 	}
 	return e
 }
@@ -395,6 +399,40 @@ type activityMessage struct {
 	Events        *[]activityEvent `json:"events,omitempty"` // GET /v3/messages/{msg_id} only: a list, empty before the first event
 }
 
+// activityDetail is a message as GET /v3/messages/{msg_id} shows it: the list's fields and events, and
+// the documented rest of the record. template_id is there even when empty (mail without a template).
+type activityDetail struct {
+	activityMessage
+	TemplateID     string   `json:"template_id"`
+	AsmGroupID     int      `json:"asm_group_id"` // 0: the simulator's mail has no unsubscribe group
+	Teammate       string   `json:"teammate"`     // "": not sent by a teammate
+	APIKeyID       string   `json:"api_key_id"`
+	OriginatingIP  string   `json:"originating_ip"`
+	Categories     []string `json:"categories"`
+	UniqueArgs     string   `json:"unique_args"` // the custom arguments as a JSON object, in a string
+	OutboundIP     string   `json:"outbound_ip"`
+	OutboundIPType string   `json:"outbound_ip_type"`
+}
+
+// The simulator's fixed values for what it does not track per message: the key and the addresses.
+const (
+	simAPIKeyID       = "SGsimulatorKeyId000001"
+	simOriginatingIP  = "192.0.2.1"    // TEST-NET-1 (RFC 5737)
+	simOutboundIP     = "198.51.100.7" // TEST-NET-2
+	simOutboundIPType = "shared"
+)
+
+func (m *message) detail() activityDetail {
+	args := "{}"
+	if len(m.customArgs) > 0 {
+		b, _ := json.Marshal(m.customArgs)
+		args = string(b)
+	}
+	return activityDetail{activityMessage: m.activity(true), TemplateID: m.templateID, APIKeyID: simAPIKeyID,
+		OriginatingIP: simOriginatingIP, Categories: append([]string{}, m.categories...), UniqueArgs: args,
+		OutboundIP: simOutboundIP, OutboundIPType: simOutboundIPType}
+}
+
 type activityEvent struct {
 	EventName string `json:"event_name"`
 	Processed string `json:"processed"`
@@ -491,10 +529,10 @@ func (s *Sim) getMessage(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		m = s.byXID[id]
 	}
-	var a activityMessage
+	var a activityDetail
 	found := m != nil && s.activityVisible(time.Now())(m)
 	if found {
-		a = m.activity(true)
+		a = m.detail()
 	}
 	s.mu.Unlock()
 	if !found {
