@@ -52,18 +52,27 @@ func (s *Sim) routes() *http.ServeMux {
 type apiError struct {
 	Message string  `json:"message"`
 	Field   *string `json:"field"`
-	Help    string  `json:"help"` // a link to the error's documentation, as SendGrid gives it
+	Help    *string `json:"help"`
 }
 
 // errorsHelp is the page SendGrid's Mail Send errors link to; a field's error links to its anchor.
 const errorsHelp = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
 
+// fieldError is an error without a help link (help null), as SendGrid answers a refused key, a limit or
+// a failure of its own.
 func fieldError(field, msg string) apiError {
-	e := apiError{Message: msg, Help: errorsHelp}
+	e := apiError{Message: msg}
 	if field != "" {
 		e.Field = &field
-		e.Help += "#message." + field
 	}
+	return e
+}
+
+// mailError is a Mail Send validation error: it carries a help link (a string), as documented.
+func mailError(field, msg string) apiError {
+	e := fieldError(field, msg)
+	help := errorsHelp + "#message." + field
+	e.Help = &help
 	return e
 }
 
@@ -200,22 +209,22 @@ func validAddress(s string) bool {
 func (m *v3Mail) validate() []apiError {
 	var errs []apiError
 	if m.From == nil || !validAddress(m.From.Email) {
-		errs = append(errs, fieldError("from.email", "The from email does not contain a valid address."))
+		errs = append(errs, mailError("from.email", "The from email does not contain a valid address."))
 	}
 	if len(m.Personalizations) == 0 {
-		errs = append(errs, fieldError("personalizations",
+		errs = append(errs, mailError("personalizations",
 			"The personalizations field is required and must have at least one personalization."))
 	}
 	recipients, everySubject := 0, true
 	for i, p := range m.Personalizations {
 		if len(p.To) == 0 {
-			errs = append(errs, fieldError(fmt.Sprintf("personalizations.%d.to", i),
+			errs = append(errs, mailError(fmt.Sprintf("personalizations.%d.to", i),
 				"The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
 		}
 		for kind, list := range map[string][]v3Address{"to": p.To, "cc": p.CC, "bcc": p.BCC} {
 			for j, a := range list {
 				if !validAddress(a.Email) {
-					errs = append(errs, fieldError(fmt.Sprintf("personalizations.%d.%s.%d.email", i, kind, j),
+					errs = append(errs, mailError(fmt.Sprintf("personalizations.%d.%s.%d.email", i, kind, j),
 						"Does not contain a valid address."))
 				}
 			}
@@ -224,27 +233,27 @@ func (m *v3Mail) validate() []apiError {
 		everySubject = everySubject && p.Subject != ""
 	}
 	if recipients > 1000 {
-		errs = append(errs, fieldError("personalizations", "The total number of recipients must be 1000 or fewer."))
+		errs = append(errs, mailError("personalizations", "The total number of recipients must be 1000 or fewer."))
 	}
 	if m.TemplateID == "" && m.Subject == "" && !(everySubject && len(m.Personalizations) > 0) {
-		errs = append(errs, fieldError("subject",
+		errs = append(errs, mailError("subject",
 			"The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."))
 	}
 	if m.TemplateID == "" && len(m.Content) == 0 {
-		errs = append(errs, fieldError("content",
+		errs = append(errs, mailError("content",
 			"Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required."))
 	}
 	for i, c := range m.Content {
 		if c.Type == "" {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i), "The content type cannot be empty."))
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.type", i), "The content type cannot be empty."))
 		}
 		// SendGrid takes text/plain first, then text/html, then anything else.
 		if rank := contentRank(c.Type); i > 0 && rank < contentRank(m.Content[i-1].Type) {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i),
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.type", i),
 				"If present, text/plain and text/html may only be provided in this order, before any other content."))
 		}
 		if c.Value == "" {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.value", i),
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.value", i),
 				"The content value must be a string at least one character in length."))
 		}
 	}
