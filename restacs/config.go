@@ -51,9 +51,12 @@ type Login struct {
 type Times struct {
 	Format string `json:"format,omitempty"` // "rfc3339" (default: UTC with "Z") or "local" (no offset, in Zone)
 	Zone   string `json:"zone,omitempty"`   // IANA zone of local and date-only values; default UTC
+	// Unbounded is how a zero time (no start, no end) is written: "null" (default) or "empty" (""), as
+	// Gallagher documents clearing a membership's until.
+	Unbounded string `json:"unbounded,omitempty"`
 }
 
-// Field says where a value sits in an ACS record: a bare path ("personalDataFields.externalId") or an object.
+// Field says where a value sits in an ACS record: a bare path ("@externalId", "division.href") or an object.
 // The active field's values are keyed active / inactive (not true / false, which YAML reads as booleans).
 type Field struct {
 	Path     string `json:"path,omitempty"`     // dotted JSON path; "*" walks an array
@@ -351,6 +354,7 @@ func (cfg *Config) Validate() error {
 	}
 
 	c.oneOf("time.format", cfg.Time.Format, "", "rfc3339", "local")
+	c.oneOf("time.unbounded", cfg.Time.Unbounded, "", "null", "empty")
 	if _, err := time.LoadLocation(cfg.Time.Zone); err != nil {
 		c.fail("time.zone", "%v", err)
 	}

@@ -22,6 +22,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"auth.value: ${token} needs auth.login", func(c *restacs.Config) { c.Auth.Value = "Bearer ${token}" }},
 		{"time.format:", func(c *restacs.Config) { c.Time.Format = "iso" }},
 		{"time.zone:", func(c *restacs.Config) { c.Time.Zone = "Mars/Olympus_Mons" }},
+		{"time.unbounded:", func(c *restacs.Config) { c.Time.Unbounded = "blank" }},
 		{"users.fields.firstName: required", func(c *restacs.Config) { delete(c.Users.Fields, "firstName") }},
 		{"users.fields.middleName: unknown field", func(c *restacs.Config) { c.Users.Fields["middleName"] = restacs.Field{Path: "m"} }},
 		{"users.fields.id.pattern:", func(c *restacs.Config) { c.Users.Fields["id"] = restacs.Field{Path: "href", Pattern: "(["} }},

@@ -94,14 +94,6 @@ func gallagherConfig(t *testing.T, edits ...string) restacs.Config {
 	return cfg
 }
 
-// pdfAtRoot is the fix the contract asks for: Gallagher puts a personal data field's value at the
-// cardholder's root, named after the PDF with a leading '@' (Cardholder detail, "@Student ID").
-var pdfAtRoot = []string{
-	"personalDataFields.externalId", `"@externalId"`,
-	"personalDataFields.employeeNumber", `"@employeeNumber"`,
-	"personalDataFields.email", `"@email"`,
-}
-
 func TestGallagherContractCardholders(t *testing.T) {
 	v := newVendorGallagher(t)
 	want := access.User{ID: "325", ExternalID: "sa:7f9c2f4e-3b1a-4c6d-9e2f-1a2b3c4d5e6f", EmployeeNumber: "E1001",
@@ -126,20 +118,9 @@ func TestGallagherContractCardholders(t *testing.T) {
 		return us[0]
 	}
 
-	// FINDING: the shipped configuration reads personal data fields at personalDataFields.<name>, a
-	// nested object Gallagher does not document (gallaghersim serves it); against the documented answer
-	// the external id, employee number and e-mail read empty, so SignetAssure would see no managed user.
-	u := users(gallagherConfig(t))
-	if u.ExternalID != "" || u.EmployeeNumber != "" || u.Email != "" {
-		t.Errorf("the shipped configuration now reads the documented PDFs (%+v): drop this known finding", u)
-	} else {
-		t.Logf("known mismatch: examples/gallagher.yaml reads personalDataFields.externalId; Gallagher documents \"@externalId\" at the cardholder's root")
-	}
-	u.ExternalID, u.EmployeeNumber, u.Email = want.ExternalID, want.EmployeeNumber, want.Email
-	assertUser(t, "shipped configuration (PDFs aside)", u, want)
-
-	// With the PDFs read at the root, the documented cardholder reads whole.
-	assertUser(t, "PDFs at the root", users(gallagherConfig(t, pdfAtRoot...)), want)
+	// The personal data fields are read at the cardholder's root, "@<name>" (Cardholder detail, "@Student
+	// ID"), so the documented cardholder reads whole: external id, employee number and e-mail included.
+	assertUser(t, "shipped configuration", users(gallagherConfig(t)), want)
 }
 
 func assertUser(t *testing.T, what string, got, want access.User) {
@@ -153,7 +134,7 @@ func assertUser(t *testing.T, what string, got, want access.User) {
 
 func TestGallagherContractAccessPatch(t *testing.T) {
 	v := newVendorGallagher(t)
-	conn, err := restacs.New(gallagherConfig(t, pdfAtRoot...), secretsFor(v.srv.URL, webhookSecret), fastRetries)
+	conn, err := restacs.New(gallagherConfig(t), secretsFor(v.srv.URL, webhookSecret), fastRetries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,17 +151,17 @@ func TestGallagherContractAccessPatch(t *testing.T) {
 	if body == nil {
 		t.Fatal("no PATCH sent")
 	}
-	contracttest.AssertShape(t, contracttest.Load(t, "gallagher/cardholder_patch_access_groups.json"), body, contracttest.Options{
-		Known: map[string]string{
-			"accessGroups.update[].until": "FINDING: an unbounded until is written as null; Gallagher documents \"\" to clear a membership's until (null is not documented)",
-		},
-	})
+	// An unbounded until is written "" (time.unbounded: empty), as the documented update clears one.
+	contracttest.AssertShape(t, contracttest.Load(t, "gallagher/cardholder_patch_access_groups.json"), body, contracttest.Options{})
 	var p struct {
 		AccessGroups struct {
 			Add []struct {
 				AccessGroup struct{ Href string } `json:"accessGroup"`
 			} `json:"add"`
-			Update []struct{ Href string } `json:"update"`
+			Update []struct {
+				Href  string
+				Until *string `json:"until"`
+			} `json:"update"`
 			Remove []struct{ Href string } `json:"remove"`
 		} `json:"accessGroups"`
 	}
@@ -192,6 +173,9 @@ func TestGallagherContractAccessPatch(t *testing.T) {
 		len(ag.Update) != 1 || ag.Update[0].Href != v.srv.URL+"/api/cardholders/325/access_groups/D714D8A89F" ||
 		len(ag.Remove) != 1 || ag.Remove[0].Href != v.srv.URL+"/api/cardholders/325/access_groups/10ed27" {
 		t.Errorf("PATCH body %s", body)
+	}
+	if len(ag.Update) == 1 && (ag.Update[0].Until == nil || *ag.Update[0].Until != "") {
+		t.Errorf(`the update does not clear its until with "": %s`, body)
 	}
 }
 

@@ -10,9 +10,13 @@ var localLayouts = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:0
 
 const dateOnly = "2006-01-02"
 
-// formatTime writes t as the ACS wants it; a zero time (unbounded) is null.
+// formatTime writes t as the ACS wants it; a zero time (unbounded) is null, or "" with time.unbounded
+// "empty".
 func (c *Connector) formatTime(t time.Time) any {
 	if t.IsZero() {
+		if c.cfg.Time.Unbounded == "empty" {
+			return ""
+		}
 		return nil
 	}
 	if c.cfg.Time.Format == "local" {

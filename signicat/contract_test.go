@@ -253,3 +253,19 @@ func TestContractNotification(t *testing.T) {
 		t.Errorf("got %+v", n)
 	}
 }
+
+// Signicat documents timestamps as YYYY-MM-DDThh:mm:ssZ; the Client also reads them with fractional
+// seconds (an older simulator wrote them so, and RFC 3339 allows them).
+func TestTimestampsWithAndWithoutFractionalSeconds(t *testing.T) {
+	want := time.Date(2019, 9, 19, 22, 10, 56, 0, time.UTC)
+	for _, ts := range []string{"2019-09-19T22:10:56Z", "2019-09-19T22:10:56.000Z", "2019-09-19T22:10:56.5Z"} {
+		var p signicat.Process
+		if err := json.Unmarshal([]byte(`{"processId":"p","status":"accepted","createdAt":"`+ts+`","updatedAt":"`+ts+`"}`), &p); err != nil {
+			t.Errorf("%s: %v", ts, err)
+			continue
+		}
+		if !p.CreatedAt.Truncate(time.Second).Equal(want) || !p.UpdatedAt.Truncate(time.Second).Equal(want) {
+			t.Errorf("%s: read as %v, %v", ts, p.CreatedAt, p.UpdatedAt)
+		}
+	}
+}

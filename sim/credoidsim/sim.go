@@ -134,6 +134,7 @@ type user struct {
 	id                     int
 	first, last            string
 	employee, email        string
+	department, title      *string // nil: null, as the reference's record shows them
 	additional             [3]string
 	company                int
 	active                 bool

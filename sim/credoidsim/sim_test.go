@@ -137,7 +137,7 @@ func TestUserContract(t *testing.T) {
 	a = h.do("GET", fmt.Sprintf("/api/users/%d", id), nil)
 	expect(t, a, 200)
 	want := fmt.Sprintf(`{"id":%d,"firstName":"Ada","lastName":"Lovelace","employeeNumber":"E1001","email":"ada@example.org",`+
-		`"company":{"id":2,"name":"Acme Facilities Ltd"},"additional1":"sa:0b8d","additional2":"","additional3":"","isActive":true,`+
+		`"company":{"id":2,"name":"Acme Facilities Ltd"},"department":null,"title":null,"additional1":"sa:0b8d","additional2":"","additional3":"","isActive":true,`+
 		`"activationDate":"2025-01-06T00:00:00","expirationDate":null,"locations":[{"id":2,"name":"Site B"}],`+
 		`"accessLevels":[{"id":4,"name":"Site A Lab","locationId":1,"validFrom":"2025-01-06T08:00:00","validTo":"2025-07-01T08:00:00"},`+
 		`{"id":5,"name":"Site B General","locationId":2,"validFrom":null,"validTo":null}],`+

@@ -35,6 +35,8 @@ type savedUser struct {
 	Last            string            `json:"last"`
 	Employee        string            `json:"employee"`
 	Email           string            `json:"email"`
+	Department      *string           `json:"department,omitempty"`
+	Title           *string           `json:"title,omitempty"`
 	Additional      [3]string         `json:"additional"`
 	Company         int               `json:"company"`
 	Active          bool              `json:"active"`
@@ -82,6 +84,7 @@ func (s *Sim) snapshot() ([]byte, error) {
 	for _, id := range s.order {
 		u := s.users[id]
 		su := savedUser{ID: u.id, First: u.first, Last: u.last, Employee: u.employee, Email: u.email,
+			Department: u.department, Title: u.title,
 			Additional: u.additional, Company: u.company, Active: u.active, Activation: u.activation,
 			Expiration: u.expiration, Locations: u.locations, Profiles: u.profiles, Identifications: u.identifications}
 		for _, g := range u.grants {
@@ -112,6 +115,7 @@ func (s *Sim) restore(st *savedState) {
 	s.byExt, s.byEmp = map[string][]int{}, map[string][]int{}
 	for _, su := range st.Users {
 		u := &user{id: su.ID, first: su.First, last: su.Last, employee: su.Employee, email: su.Email,
+			department: su.Department, title: su.Title,
 			additional: su.Additional, company: su.Company, active: su.Active, activation: su.Activation,
 			expiration: su.Expiration, locations: su.Locations, profiles: su.Profiles, identifications: su.Identifications}
 		for _, g := range su.Grants {

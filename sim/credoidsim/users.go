@@ -51,6 +51,7 @@ func (s *Sim) fromRecord(r UserRecord) (*user, *apiError) {
 	}
 	u := &user{
 		first: r.FirstName, last: r.LastName, employee: strings.TrimSpace(r.EmployeeNumber), email: r.Email,
+		department: r.Department, title: r.Title,
 		additional: [3]string{r.Additional1, r.Additional2, r.Additional3},
 		active:     r.IsActive,
 		activation: date("ActivationDate", r.ActivationDate), expiration: date("ExpirationDate", r.ExpirationDate),
@@ -111,6 +112,7 @@ func (u *user) setHaystack() {
 func (s *Sim) record(u *user) UserRecord {
 	r := UserRecord{
 		ID: u.id, FirstName: u.first, LastName: u.last, EmployeeNumber: u.employee, Email: u.email,
+		Department: u.department, Title: u.title,
 		Additional1: u.additional[0], Additional2: u.additional[1], Additional3: u.additional[2],
 		IsActive:       u.active,
 		ActivationDate: wireTime(u.activation, s.loc), ExpirationDate: wireTime(u.expiration, s.loc),

@@ -79,6 +79,8 @@ type UserRecord struct {
 	EmployeeNumber  string            `json:"employeeNumber"`
 	Email           string            `json:"email"`
 	Company         *RefRecord        `json:"company"`
+	Department      *string           `json:"department"`
+	Title           *string           `json:"title"`
 	Additional1     string            `json:"additional1"`
 	Additional2     string            `json:"additional2"`
 	Additional3     string            `json:"additional3"`

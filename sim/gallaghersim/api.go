@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signetassure/signetassure/sim/kit"
@@ -122,14 +122,28 @@ func wireTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// cardholderJSON is a cardholder as Command Centre shows it, sharing nothing with c.
-func cardholderJSON(base string, c *Cardholder) map[string]any {
+// membershipStatus is a membership's read-only status {value, type} at now: type pending before from,
+// expired after until, else active (the documented enum); value is its display text.
+func membershipStatus(m Membership, now time.Time) map[string]string {
+	switch {
+	case !m.From.IsZero() && now.Before(m.From):
+		return map[string]string{"value": "Pending", "type": "pending"}
+	case !m.Until.IsZero() && now.After(m.Until):
+		return map[string]string{"value": "Expired", "type": "expired"}
+	}
+	return map[string]string{"value": "Active", "type": "active"}
+}
+
+// cardholderJSON is a cardholder as Command Centre shows it, sharing nothing with c: its personal data
+// fields at the root as "@<name>" (Cardholder detail), its memberships with their status at now.
+func cardholderJSON(base string, c *Cardholder, now time.Time) map[string]any {
 	self := base + "/api/cardholders/" + c.ID
 	groups := make([]map[string]any, 0, len(c.AccessGroups))
 	for _, m := range c.AccessGroups {
 		g, _ := group(m.AccessGroupID)
 		j := map[string]any{"href": self + "/access_groups/" + m.ID,
-			"accessGroup": href{Href: base + "/api/access_groups/" + g.ID, Name: g.Name}}
+			"accessGroup": href{Href: base + "/api/access_groups/" + g.ID, Name: g.Name},
+			"status":      membershipStatus(m, now)}
 		if !m.From.IsZero() {
 			j["from"] = wireTime(m.From)
 		}
@@ -138,30 +152,44 @@ func cardholderJSON(base string, c *Cardholder) map[string]any {
 		}
 		groups = append(groups, j)
 	}
-	return map[string]any{"href": self, "id": c.ID, "firstName": c.FirstName, "lastName": c.LastName,
+	j := map[string]any{"href": self, "id": c.ID, "firstName": c.FirstName, "lastName": c.LastName,
 		"authorised": c.Authorised, "division": href{Href: base + "/api/divisions/" + c.DivisionID},
-		"personalDataFields": maps.Clone(c.PersonalDataFields), "accessGroups": groups}
-}
-
-// eventJSON is an event as Command Centre shows it; callers hold mu (for the cardholder's name).
-func (s *Sim) eventJSON(base string, e Event) map[string]any {
-	j := map[string]any{"href": base + "/api/events/" + e.ID, "id": e.ID, "time": wireTime(e.Time),
-		"type": href{Name: e.Type}.named(), "door": href{Name: e.Door}.named(), "source": href{Name: e.Door}.named()}
-	if e.CardholderID != "" {
-		ref := href{Href: base + "/api/cardholders/" + e.CardholderID}
-		if c, ok := s.cardholders[e.CardholderID]; ok {
-			ref.Name = c.FirstName + " " + c.LastName
-		}
-		j["cardholder"] = ref
-	}
-	if e.DivisionID != "" {
-		j["division"] = href{Href: base + "/api/divisions/" + e.DivisionID}
+		"accessGroups": groups}
+	for k, v := range c.PersonalDataFields {
+		j["@"+k] = v
 	}
 	return j
 }
 
-// named is a link object that has only a name.
-func (h href) named() map[string]string { return map[string]string{"name": h.Name} }
+// Event type ids: the simulator's own numbers (Gallagher documents type as {id, name}, not these ids).
+var eventTypeIDs = map[string]string{"Access granted": "20001", "Access denied": "20002"}
+
+// eventJSON is an event as Command Centre shows it; callers hold mu (for the cardholder's name).
+// The door is the event's source (an item) as well as its door.
+func (s *Sim) eventJSON(base string, e Event) map[string]any {
+	d, _ := door(e.Door)
+	j := map[string]any{"href": base + "/api/events/" + e.ID, "id": e.ID, "time": wireTime(e.Time),
+		"type":   map[string]string{"id": eventTypeIDs[e.Type], "name": e.Type},
+		"door":   href{Href: base + "/api/doors/" + d.ID, Name: e.Door},
+		"source": map[string]string{"id": d.ID, "name": e.Door, "href": base + "/api/items/" + d.ID}}
+	who := "Unknown card"
+	if e.CardholderID != "" {
+		ref := map[string]string{"href": base + "/api/cardholders/" + e.CardholderID, "id": e.CardholderID}
+		if c, ok := s.cardholders[e.CardholderID]; ok {
+			ref["name"], ref["firstName"], ref["lastName"] = c.FirstName+" "+c.LastName, c.FirstName, c.LastName
+			who = "Cardholder " + ref["name"]
+		} else {
+			ref["name"], ref["firstName"], ref["lastName"] = "", "", ""
+		}
+		j["cardholder"] = ref
+	}
+	j["message"] = fmt.Sprintf("%s: %s at %s", e.Type, who, e.Door)
+	if e.DivisionID != "" {
+		dv, _ := division(e.DivisionID)
+		j["division"] = map[string]string{"id": e.DivisionID, "href": base + "/api/divisions/" + e.DivisionID, "name": dv.Name}
+	}
+	return j
+}
 
 // paginate is one page of items under key, with a next link while more remain: ?top= (default 100, at
 // most 1000) and ?pos=, as Command Centre pages. Only the page's items are rendered.
@@ -203,7 +231,7 @@ func writePage(w http.ResponseWriter, body map[string]any, err error) {
 }
 
 func (s *Sim) listCardholders(w http.ResponseWriter, r *http.Request) {
-	ext, base := r.URL.Query().Get("externalId"), s.hrefBase(r)
+	ext, base, now := r.URL.Query().Get("externalId"), s.hrefBase(r), s.opts.Now()
 	s.mu.Lock()
 	var ids []string
 	for _, id := range s.order {
@@ -211,7 +239,7 @@ func (s *Sim) listCardholders(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, id)
 		}
 	}
-	body, err := paginate(r, base, "results", ids, func(id string) any { return cardholderJSON(base, s.cardholders[id]) })
+	body, err := paginate(r, base, "results", ids, func(id string) any { return cardholderJSON(base, s.cardholders[id], now) })
 	s.mu.Unlock()
 	writePage(w, body, err)
 }
@@ -220,7 +248,7 @@ func (s *Sim) getCardholder(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var body map[string]any
 	if c, ok := s.cardholders[r.PathValue("id")]; ok {
-		body = cardholderJSON(s.hrefBase(r), c)
+		body = cardholderJSON(s.hrefBase(r), c, s.opts.Now())
 	}
 	s.mu.Unlock()
 	if body == nil {
@@ -230,14 +258,45 @@ func (s *Sim) getCardholder(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// cardholderIn is what POST and PATCH accept; absent keys are left alone by PATCH.
+// cardholderIn is what POST and PATCH accept; absent keys are left alone by PATCH. Personal data fields
+// are keys "@<name>" at the root, as Gallagher documents them; other unknown keys are refused.
 type cardholderIn struct {
 	FirstName          *string            `json:"firstName"`
 	LastName           *string            `json:"lastName"`
 	Authorised         *bool              `json:"authorised"`
 	Division           *href              `json:"division"`
-	PersonalDataFields map[string]*string `json:"personalDataFields"` // null removes one
-	AccessGroups       json.RawMessage    `json:"accessGroups"`       // POST: an array of additions; PATCH: {add, update, remove}
+	PersonalDataFields map[string]*string `json:"-"`            // from the "@<name>" keys; null removes one
+	AccessGroups       json.RawMessage    `json:"accessGroups"` // POST: an array of additions; PATCH: {add, update, remove}
+}
+
+// UnmarshalJSON takes the "@<name>" keys as personal data fields and the rest strictly.
+func (in *cardholderIn) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	rest := map[string]json.RawMessage{}
+	for k, v := range raw {
+		name, ok := strings.CutPrefix(k, "@")
+		if !ok {
+			rest[k] = v
+			continue
+		}
+		var val *string
+		if err := json.Unmarshal(v, &val); err != nil {
+			return fmt.Errorf("%q: a personal data field is a string or null", k)
+		}
+		if in.PersonalDataFields == nil {
+			in.PersonalDataFields = map[string]*string{}
+		}
+		in.PersonalDataFields[name] = val
+	}
+	b, err := json.Marshal(rest)
+	if err != nil {
+		return err
+	}
+	type plain cardholderIn
+	return strictJSON(b, (*plain)(in))
 }
 
 // groupIn is one element of accessGroups.add, update or remove.
@@ -272,9 +331,10 @@ var (
 	membershipHref = regexp.MustCompile(`/api/cardholders/([^/?#]+)/access_groups/([^/?#]+)$`)
 )
 
-// parseDate reads a date-time, which must carry a zone designator as Command Centre requires.
+// parseDate reads a date-time, which must carry a zone designator as Command Centre requires; null or ""
+// is none ("" is how Gallagher documents clearing a membership's until).
 func parseDate(field string, o optional) (time.Time, error) {
-	if o.Value == nil {
+	if o.Value == nil || *o.Value == "" {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, *o.Value)
@@ -324,7 +384,7 @@ func (s *Sim) apply(c *Cardholder, in cardholderIn, create bool) error {
 	}
 	for k, v := range in.PersonalDataFields {
 		if !slices.Contains(personalDataFields, k) {
-			return bad("there is no personal data field %q", k)
+			return bad("there is no personal data field %q", "@"+k)
 		}
 		if v == nil {
 			delete(c.PersonalDataFields, k)

@@ -55,6 +55,7 @@ type AccessGroup struct {
 
 // Door opens for the holders of one access group.
 type Door struct {
+	ID            string `json:"id"`
 	Name          string `json:"name"`
 	AccessGroupID string `json:"accessGroupId"`
 }
@@ -75,7 +76,7 @@ type Cardholder struct {
 	LastName           string            `json:"lastName"`
 	Authorised         bool              `json:"authorised"`
 	DivisionID         string            `json:"divisionId"`
-	PersonalDataFields map[string]string `json:"personalDataFields"` // externalId, employeeNumber, email
+	PersonalDataFields map[string]string `json:"personalDataFields"` // externalId, employeeNumber, email; "@<name>" at the cardholder's root on the wire
 	AccessGroups       []Membership      `json:"accessGroups"`
 }
 
@@ -127,7 +128,7 @@ type State struct {
 var (
 	divisions    = []Division{{"2", "Root Division"}, {"3", "Site A"}, {"4", "Site B"}}
 	accessGroups = []AccessGroup{{"5", "Lab A", "3"}, {"6", "Lab B", "3"}, {"7", "Reception", "4"}, {"8", "Server Room", "4"}}
-	doors        = []Door{{"Lab A In", "5"}, {"Lab B In", "6"}, {"Reception Turnstile", "7"}, {"Server Room", "8"}}
+	doors        = []Door{{"101", "Lab A In", "5"}, {"102", "Lab B In", "6"}, {"103", "Reception Turnstile", "7"}, {"104", "Server Room", "8"}}
 )
 
 const rootDivision = "2"
@@ -141,6 +142,22 @@ func group(id string) (AccessGroup, bool) {
 		return AccessGroup{}, false
 	}
 	return accessGroups[i], true
+}
+
+func division(id string) (Division, bool) {
+	i := slices.IndexFunc(divisions, func(d Division) bool { return d.ID == id })
+	if i < 0 {
+		return Division{}, false
+	}
+	return divisions[i], true
+}
+
+func door(name string) (Door, bool) {
+	i := slices.IndexFunc(doors, func(d Door) bool { return d.Name == name })
+	if i < 0 {
+		return Door{}, false
+	}
+	return doors[i], true
 }
 
 func knownDivision(id string) bool {

@@ -71,7 +71,7 @@ func TestAuth(t *testing.T) {
 func TestCardholderShapeAndAccessGroups(t *testing.T) {
 	c := newSim(t, gallaghersim.Options{})
 	id := c.create(`{"firstName":"Ada","lastName":"Lovelace","authorised":true,"division":{"href":"x/api/divisions/3"},
-		"personalDataFields":{"externalId":"sa:1","employeeNumber":"E1"},
+		"@externalId":"sa:1","@employeeNumber":"E1",
 		"accessGroups":[{"accessGroup":{"href":"x/api/access_groups/5"},"from":"2025-01-06T09:00:00+01:00","until":"2025-03-31T23:59:59Z"}]}`)
 
 	resp, ch := c.do("GET", "/api/cardholders/"+id, "")
@@ -81,7 +81,11 @@ func TestCardholderShapeAndAccessGroups(t *testing.T) {
 	require.Equal(t, id, ch["id"])
 	require.Equal(t, true, ch["authorised"])
 	require.Equal(t, map[string]any{"href": c.srv.URL + "/api/divisions/3"}, ch["division"])
-	require.Equal(t, map[string]any{"externalId": "sa:1", "employeeNumber": "E1"}, ch["personalDataFields"])
+	// Personal data fields at the root, "@<name>", as Gallagher documents them.
+	require.Equal(t, "sa:1", ch["@externalId"])
+	require.Equal(t, "E1", ch["@employeeNumber"])
+	require.NotContains(t, ch, "@email")
+	require.NotContains(t, ch, "personalDataFields")
 	groups := ch["accessGroups"].([]any)
 	require.Len(t, groups, 1)
 	m := groups[0].(map[string]any)
@@ -89,6 +93,7 @@ func TestCardholderShapeAndAccessGroups(t *testing.T) {
 	require.Equal(t, map[string]any{"name": "Lab A", "href": c.srv.URL + "/api/access_groups/5"}, m["accessGroup"])
 	require.Equal(t, "2025-01-06T08:00:00Z", m["from"])
 	require.Equal(t, "2025-03-31T23:59:59Z", m["until"])
+	require.Contains(t, []any{"active", "expired", "pending"}, m["status"].(map[string]any)["type"])
 
 	// A date without a zone designator is refused, and nothing of that PATCH is applied.
 	resp, body := c.do("PATCH", "/api/cardholders/"+id, `{"lastName":"King","accessGroups":{"add":[{"accessGroup":{"href":"x/api/access_groups/6"},"until":"2025-03-31T23:59:59"}]}}`)
@@ -97,7 +102,7 @@ func TestCardholderShapeAndAccessGroups(t *testing.T) {
 	_, ch = c.do("GET", "/api/cardholders/"+id, "")
 	require.Equal(t, "Lovelace", ch["lastName"])
 
-	// update changes only the keys given (null clears); remove names the membership.
+	// update changes only the keys given (null or "" clears); remove names the membership.
 	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"accessGroups":{"update":[{"href":"`+m["href"].(string)+`","until":null}],
 		"add":[{"accessGroup":{"href":"x/api/access_groups/6"}}]}}`)
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
@@ -106,13 +111,29 @@ func TestCardholderShapeAndAccessGroups(t *testing.T) {
 	require.Len(t, groups, 2)
 	require.Equal(t, "2025-01-06T08:00:00Z", groups[0].(map[string]any)["from"])
 	require.NotContains(t, groups[0].(map[string]any), "until")
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"accessGroups":{"update":[{"href":"`+m["href"].(string)+`","until":"2030-01-01T00:00:00Z"}]}}`)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"accessGroups":{"update":[{"href":"`+m["href"].(string)+`","until":""}]}}`)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, "until \"\" clears, as documented")
+	_, ch = c.do("GET", "/api/cardholders/"+id, "")
+	require.NotContains(t, ch["accessGroups"].([]any)[0].(map[string]any), "until")
 
 	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"accessGroups":{"remove":[{"href":"`+m["href"].(string)+`"}]}}`)
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"accessGroups":{"remove":[{"href":"`+m["href"].(string)+`"}]}}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "that membership is gone")
-	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"personalDataFields":{"shoeSize":"9"}}`)
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"@shoeSize":"9"}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "no such personal data field")
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"personalDataFields":{"email":"a@b.c"}}`)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "personal data fields go at the root, not nested")
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"@email":"ada@example.org"}`)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	_, ch = c.do("GET", "/api/cardholders/"+id, "")
+	require.Equal(t, "ada@example.org", ch["@email"])
+	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"@email":null}`)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	_, ch = c.do("GET", "/api/cardholders/"+id, "")
+	require.NotContains(t, ch, "@email")
 	resp, _ = c.do("PATCH", "/api/cardholders/"+id, `{"nickname":"A"}`)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "unknown keys are refused")
 
@@ -135,9 +156,9 @@ func TestCardholderShapeAndAccessGroups(t *testing.T) {
 func TestPagingAndFilter(t *testing.T) {
 	c := newSim(t, gallaghersim.Options{})
 	for range 5 {
-		c.create(`{"firstName":"A","personalDataFields":{"externalId":"sa:same"}}`)
+		c.create(`{"firstName":"A","@externalId":"sa:same"}`)
 	}
-	c.create(`{"firstName":"B","personalDataFields":{"externalId":"sa:other"}}`)
+	c.create(`{"firstName":"B","@externalId":"sa:other"}`)
 
 	var ids []any
 	path := "/api/cardholders?top=2&externalId=sa:same"

@@ -55,11 +55,24 @@ type apiError struct {
 	Help    *string `json:"help"`
 }
 
+// errorsHelp is the page SendGrid's Mail Send errors link to; a field's error links to its anchor.
+const errorsHelp = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
+
+// fieldError is an error without a help link (help null), as SendGrid answers a refused key, a limit or
+// a failure of its own.
 func fieldError(field, msg string) apiError {
 	e := apiError{Message: msg}
 	if field != "" {
 		e.Field = &field
 	}
+	return e
+}
+
+// mailError is a Mail Send validation error: it carries a help link (a string), as documented.
+func mailError(field, msg string) apiError {
+	e := fieldError(field, msg)
+	help := errorsHelp + "#message." + field
+	e.Help = &help
 	return e
 }
 
@@ -196,22 +209,22 @@ func validAddress(s string) bool {
 func (m *v3Mail) validate() []apiError {
 	var errs []apiError
 	if m.From == nil || !validAddress(m.From.Email) {
-		errs = append(errs, fieldError("from.email", "The from email does not contain a valid address."))
+		errs = append(errs, mailError("from.email", "The from email does not contain a valid address."))
 	}
 	if len(m.Personalizations) == 0 {
-		errs = append(errs, fieldError("personalizations",
+		errs = append(errs, mailError("personalizations",
 			"The personalizations field is required and must have at least one personalization."))
 	}
 	recipients, everySubject := 0, true
 	for i, p := range m.Personalizations {
 		if len(p.To) == 0 {
-			errs = append(errs, fieldError(fmt.Sprintf("personalizations.%d.to", i),
+			errs = append(errs, mailError(fmt.Sprintf("personalizations.%d.to", i),
 				"The to array is required for all personalization objects, and must have at least one email object with a valid email address."))
 		}
 		for kind, list := range map[string][]v3Address{"to": p.To, "cc": p.CC, "bcc": p.BCC} {
 			for j, a := range list {
 				if !validAddress(a.Email) {
-					errs = append(errs, fieldError(fmt.Sprintf("personalizations.%d.%s.%d.email", i, kind, j),
+					errs = append(errs, mailError(fmt.Sprintf("personalizations.%d.%s.%d.email", i, kind, j),
 						"Does not contain a valid address."))
 				}
 			}
@@ -220,27 +233,27 @@ func (m *v3Mail) validate() []apiError {
 		everySubject = everySubject && p.Subject != ""
 	}
 	if recipients > 1000 {
-		errs = append(errs, fieldError("personalizations", "The total number of recipients must be 1000 or fewer."))
+		errs = append(errs, mailError("personalizations", "The total number of recipients must be 1000 or fewer."))
 	}
 	if m.TemplateID == "" && m.Subject == "" && !(everySubject && len(m.Personalizations) > 0) {
-		errs = append(errs, fieldError("subject",
+		errs = append(errs, mailError("subject",
 			"The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."))
 	}
 	if m.TemplateID == "" && len(m.Content) == 0 {
-		errs = append(errs, fieldError("content",
+		errs = append(errs, mailError("content",
 			"Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required."))
 	}
 	for i, c := range m.Content {
 		if c.Type == "" {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i), "The content type cannot be empty."))
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.type", i), "The content type cannot be empty."))
 		}
 		// SendGrid takes text/plain first, then text/html, then anything else.
 		if rank := contentRank(c.Type); i > 0 && rank < contentRank(m.Content[i-1].Type) {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.type", i),
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.type", i),
 				"If present, text/plain and text/html may only be provided in this order, before any other content."))
 		}
 		if c.Value == "" {
-			errs = append(errs, fieldError(fmt.Sprintf("content.%d.value", i),
+			errs = append(errs, mailError(fmt.Sprintf("content.%d.value", i),
 				"The content value must be a string at least one character in length."))
 		}
 	}
@@ -395,6 +408,40 @@ type activityMessage struct {
 	Events        *[]activityEvent `json:"events,omitempty"` // GET /v3/messages/{msg_id} only: a list, empty before the first event
 }
 
+// activityDetail is a message as GET /v3/messages/{msg_id} shows it: the list's fields and events, and
+// the documented rest of the record. template_id is there even when empty (mail without a template).
+type activityDetail struct {
+	activityMessage
+	TemplateID     string   `json:"template_id"`
+	AsmGroupID     int      `json:"asm_group_id"` // 0: the simulator's mail has no unsubscribe group
+	Teammate       string   `json:"teammate"`     // "": not sent by a teammate
+	APIKeyID       string   `json:"api_key_id"`
+	OriginatingIP  string   `json:"originating_ip"`
+	Categories     []string `json:"categories"`
+	UniqueArgs     string   `json:"unique_args"` // the custom arguments as a JSON object, in a string
+	OutboundIP     string   `json:"outbound_ip"`
+	OutboundIPType string   `json:"outbound_ip_type"`
+}
+
+// The simulator's fixed values for what it does not track per message: the key and the addresses.
+const (
+	simAPIKeyID       = "SGsimulatorKeyId000001"
+	simOriginatingIP  = "192.0.2.1"    // TEST-NET-1 (RFC 5737)
+	simOutboundIP     = "198.51.100.7" // TEST-NET-2
+	simOutboundIPType = "shared"
+)
+
+func (m *message) detail() activityDetail {
+	args := "{}"
+	if len(m.customArgs) > 0 {
+		b, _ := json.Marshal(m.customArgs)
+		args = string(b)
+	}
+	return activityDetail{activityMessage: m.activity(true), TemplateID: m.templateID, APIKeyID: simAPIKeyID,
+		OriginatingIP: simOriginatingIP, Categories: append([]string{}, m.categories...), UniqueArgs: args,
+		OutboundIP: simOutboundIP, OutboundIPType: simOutboundIPType}
+}
+
 type activityEvent struct {
 	EventName string `json:"event_name"`
 	Processed string `json:"processed"`
@@ -491,10 +538,10 @@ func (s *Sim) getMessage(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		m = s.byXID[id]
 	}
-	var a activityMessage
+	var a activityDetail
 	found := m != nil && s.activityVisible(time.Now())(m)
 	if found {
-		a = m.activity(true)
+		a = m.detail()
 	}
 	s.mu.Unlock()
 	if !found {

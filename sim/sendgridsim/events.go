@@ -126,13 +126,13 @@ func (s *Sim) fire(m *message, event string, at time.Time, reason string) {
 	case "bounce":
 		e["reason"], e["status"], e["type"] = reason, "5.1.1", "bounce"
 	case "dropped":
-		e["reason"] = reason
+		e["reason"], e["status"] = reason, "5.0.0"
 	case "open":
-		e["useragent"], e["sg_machine_open"] = "Mozilla/5.0 (SendGrid simulator)", false
+		e["useragent"], e["ip"], e["sg_machine_open"] = engageUserAgent, engageIP, false
 	case "click":
-		e["url"] = "https://example.com/"
+		e["useragent"], e["ip"], e["url"] = engageUserAgent, engageIP, engageURL
 	case "group_unsubscribe":
-		e["asm_group_id"] = 1
+		e["useragent"], e["ip"], e["url"], e["asm_group_id"] = engageUserAgent, engageIP, engageURL, 1
 	}
 	if len(m.categories) > 0 {
 		e["category"] = m.categories
@@ -148,6 +148,14 @@ func (s *Sim) fire(m *message, event string, at time.Time, reason string) {
 		s.stats.EventsDuplicated++
 	}
 }
+
+// What the simulator reports of the person's mail client on open, click and group_unsubscribe (SendGrid
+// documents useragent and ip on each, and the link's url on click and group_unsubscribe).
+const (
+	engageUserAgent = "Mozilla/5.0 (SendGrid simulator)"
+	engageIP        = "192.0.2.10" // TEST-NET-1 (RFC 5737)
+	engageURL       = "https://example.com/"
+)
 
 // rank orders a message's statuses so a late event never moves it back.
 func rank(event string) int {

@@ -264,7 +264,7 @@ func (s *Sim) createDossier(w http.ResponseWriter, r *http.Request) {
 
 // newDossier creates an empty dossier.
 func (s *Sim) newDossier() Dossier {
-	now := time.Now().UTC()
+	now := stampNow()
 	d := &dossier{d: Dossier{DossierID: newID(), CreatedAt: now, UpdatedAt: now}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -384,7 +384,7 @@ func (s *Sim) addProcess(dossierID string, p *process) (Process, bool) {
 }
 
 func (s *Sim) addProcessLocked(d *dossier, p *process) {
-	now := time.Now().UTC()
+	now := stampNow()
 	p.p.ProcessID, p.p.DossierID, p.p.Status = newID(), d.d.DossierID, StatusPending
 	p.p.CreatedAt, p.p.UpdatedAt = now, now
 	p.images = map[string]image{}
@@ -450,7 +450,7 @@ func (s *Sim) deleteProcess(w http.ResponseWriter, r *http.Request) {
 	s.withProcess(w, r, func(d *dossier, p *process) {
 		found = true
 		d.procs = slices.DeleteFunc(d.procs, func(x *process) bool { return x == p })
-		d.d.UpdatedAt = time.Now().UTC()
+		d.d.UpdatedAt = stampNow()
 		s.forgetLocked(p)
 	})
 	if found {
@@ -510,7 +510,7 @@ func (s *Sim) setImages(w http.ResponseWriter, r *http.Request) {
 		for k, im := range images {
 			p.images[k] = im
 		}
-		p.p.UpdatedAt = time.Now().UTC()
+		p.p.UpdatedAt = stampNow()
 		out, status = p.view(), http.StatusOK
 	})
 	switch {
@@ -614,7 +614,7 @@ func (s *Sim) verify(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		now := time.Now().UTC()
+		now := stampNow()
 		p.p.Status, p.p.UpdatedAt, d.d.UpdatedAt = StatusProcessing, now, now
 		out, status = p.view(), http.StatusOK
 	})

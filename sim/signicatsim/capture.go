@@ -126,7 +126,7 @@ func (s *Sim) captureSubmit(w http.ResponseWriter, r *http.Request) {
 	usable := ok && p != nil && !c.used && p.p.Status == StatusPending
 	var target string
 	if usable && len(errs) == 0 {
-		now := time.Now().UTC()
+		now := stampNow()
 		p.p.Status, p.p.UpdatedAt = StatusProcessing, now
 		if form.DocumentType != "" {
 			p.p.DocumentType = form.DocumentType

@@ -79,7 +79,8 @@ func (s *Sim) decideEndpoint(w http.ResponseWriter, r *http.Request) {
 		req.Status = Status(v("status"))
 		fr := FinalResult{FirstName: v("firstName"), LastName: v("lastName"), DateOfBirth: v("dateOfBirth"),
 			DocumentNumber: v("documentNumber"), DocumentType: v("documentType"), DateOfExpiry: v("dateOfExpiry"),
-			IssuingCountry: strings.ToUpper(v("issuingCountry")), Nationality: strings.ToUpper(v("nationality"))}
+			IssuingCountry: strings.ToUpper(v("issuingCountry")), Nationality: strings.ToUpper(v("nationality")),
+			Gender: strings.ToUpper(v("gender"))}
 		if fr != (FinalResult{}) && req.Status != StatusFailed && req.Status != StatusCanceled {
 			req.FinalResult = &fr
 		}

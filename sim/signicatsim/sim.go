@@ -546,7 +546,8 @@ func (s *Sim) finalize(processID string) {
 	if !ok || p.decision == nil || p.p.Status != StatusProcessing {
 		return
 	}
-	now := time.Now().UTC()
+	clock := time.Now()
+	now := stamp(clock)
 	dec := p.decision
 	p.decision = nil
 	p.p.Status, p.p.FinalResult, p.p.UpdatedAt = dec.status, dec.result, now
@@ -561,7 +562,7 @@ func (s *Sim) finalize(processID string) {
 	}
 	body, _ := json.Marshal(notification{DossierID: p.p.DossierID, ProcessID: p.p.ProcessID, Status: p.p.Status})
 	cb := &post{url: p.p.NotificationURL, auth: p.authHeader, body: body, processID: p.p.ProcessID}
-	at := now.Add(s.opts.CallbackDelay)
+	at := clock.Add(s.opts.CallbackDelay)
 	posts := []*post{cb}
 	switch s.faults.Callbacks {
 	case CallbacksDrop:
@@ -573,7 +574,7 @@ func (s *Sim) finalize(processID string) {
 		dup := *cb
 		posts = append(posts, &dup)
 	case CallbacksLate:
-		at = now.Add(s.opts.LateCallbackDelay)
+		at = clock.Add(s.opts.LateCallbackDelay)
 	}
 	p.callback = "pending"
 	for _, cb := range posts {

@@ -92,11 +92,14 @@ func (s *Sim) restore(st *savedState) {
 	s.stats = st.Stats
 	for _, sd := range st.Dossiers {
 		d := &dossier{d: sd.Dossier}
+		// A state file written before the timestamps were kept to the second.
+		d.d.CreatedAt, d.d.UpdatedAt = stamp(d.d.CreatedAt), stamp(d.d.UpdatedAt)
 		s.dossiers[d.d.DossierID] = d
 		s.order = append(s.order, d)
 		for _, sp := range sd.Processes {
 			p := &process{p: sp.Process, authHeader: sp.AuthHeader, captureID: sp.CaptureID, callback: sp.Callback,
 				images: map[string]image{}}
+			p.p.CreatedAt, p.p.UpdatedAt = stamp(p.p.CreatedAt), stamp(p.p.UpdatedAt)
 			for k, im := range sp.Images {
 				p.images[k] = image{mediaType: im.MediaType, data: im.Data}
 			}

@@ -37,6 +37,14 @@ var FinalStatuses = []Status{StatusAccepted, StatusRejected, StatusInconclusive,
 // Final says whether a process in this status has ended.
 func (st Status) Final() bool { return slices.Contains(FinalStatuses, st) }
 
+// stampNow is the time for a createdAt or updatedAt: in UTC to the second, so that time.Time writes it
+// as Signicat documents timestamps, YYYY-MM-DDThh:mm:ssZ (Key concepts > Normalisation), and not with
+// its nanoseconds.
+func stampNow() time.Time { return stamp(time.Now()) }
+
+// stamp is t in UTC to the second (the documented timestamp form once written as JSON).
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
 // Dossier is what create dossier answers {dossierId, createdAt, updatedAt}; get dossier adds the
 // processes [R].
 type Dossier struct {
@@ -75,6 +83,7 @@ type FinalResult struct {
 	DateOfExpiry                 string `json:"dateOfExpiry,omitempty"`
 	IssuingCountry               string `json:"issuingCountry,omitempty"`
 	Nationality                  string `json:"nationality,omitempty"`
+	Gender                       string `json:"gender,omitempty"`
 }
 
 // DocumentType is one entry of GET /assure/{provider}/document-types [R3].
