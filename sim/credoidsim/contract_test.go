@@ -5,9 +5,7 @@ package credoidsim_test
 // client tests use.
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -32,18 +30,11 @@ func TestContractCredoIDShapes(t *testing.T) {
 
 	call := func(method, path, token string, body []byte) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+			token = "Bearer " + token
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		status, _, b := contracttest.Call(t, method, srv.URL+path, token, body)
+		return status, b
 	}
 
 	// Login with the documented body (docs.credoid.com/api uses admin / admin, the simulator's default).

@@ -7,7 +7,6 @@ package gallaghersim_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,16 +31,8 @@ func TestContractGallagherShapes(t *testing.T) {
 	}()
 	call := func(method, path string, body []byte) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "GGL-API-KEY k")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		status, _, b := contracttest.Call(t, method, srv.URL+path, "GGL-API-KEY k", body)
+		return status, b
 	}
 
 	// A cardholder with two bounded memberships and every PDF (at the root, "@<name>", as documented).

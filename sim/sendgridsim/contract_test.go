@@ -52,16 +52,7 @@ func TestContractSendGridShapes(t *testing.T) {
 
 	call := func(method, path string, body []byte) (int, http.Header, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer SG.key")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, b
+		return contracttest.Call(t, method, srv.URL+path, "Bearer SG.key", body)
 	}
 	send := func(to string) string {
 		t.Helper()

@@ -28,24 +28,11 @@ func vendorFixture(t *testing.T, name string) []byte {
 // contractCall sends a request to the simulator and returns the status and body.
 func contractCall(t *testing.T, method, u, token string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		token = "Bearer " + token
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	status, _, b := contracttest.Call(t, method, u, token, body)
+	return status, b
 }
 
 // The documented timestamp form: ISO 8601 UTC, YYYY-MM-DDThh:mm:ssZ (Key concepts > Normalisation).
