@@ -33,15 +33,25 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 	if existing.Total > 0 {
 		return nil
 	}
+	persons, err := seedPeople(ctx, admin, worker, officer)
+	if err != nil {
+		return err
+	}
+	return seedCases(ctx, worker, officer, persons, now)
+}
+
+// seedPeople makes the organisation, its sites and suppliers, and the persons, with WhatsApp consent where
+// they gave it; it returns the persons' ids.
+func seedPeople(ctx context.Context, admin, worker, officer client) ([]string, error) {
 	if err := admin.call(ctx, "PUT", "/api/v1/organisation", map[string]any{
 		"name": "Acme Defence Ltd", "issuingAuthority": "Acme Defence Ltd", "timeZone": "Europe/London"}, nil); err != nil {
-		return err
+		return nil, err
 	}
 	var sites []string
 	for _, l := range [][2]string{{"FAR", "Farnborough Works"}, {"BRS", "Bristol Filton"}, {"BAR", "Barrow Yard"}} {
 		var r idResp
 		if err := admin.call(ctx, "POST", "/api/v1/locations", map[string]any{"code": l[0], "name": l[1]}, &r); err != nil {
-			return err
+			return nil, err
 		}
 		sites = append(sites, r.ID)
 	}
@@ -49,7 +59,7 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 	for i, name := range []string{"Beacon Aerospace", "Northgate Systems", "Kestrel Fabrication", "Harbour Secure Logistics"} {
 		var r idResp
 		if err := admin.call(ctx, "POST", "/api/v1/suppliers", map[string]any{"name": name, "tier": 1 + i/2}, &r); err != nil {
-			return err
+			return nil, err
 		}
 		suppliers = append(suppliers, r.ID)
 	}
@@ -77,7 +87,7 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 		body["preferredChannel"] = []string{"email", "sms", "whatsapp"}[i%3]
 		var r idResp
 		if err := worker.call(ctx, "POST", "/api/v1/persons", body, &r); err != nil {
-			return err
+			return nil, err
 		}
 		persons = append(persons, r.ID)
 		// WhatsApp only with consent, recorded with how it was given; one person preferring WhatsApp never
@@ -85,11 +95,16 @@ func Seed(ctx context.Context, base string, us []User, now time.Time) error {
 		if i%3 == 2 && i != 2 {
 			if err := officer.call(ctx, "PUT", "/api/v1/persons/"+r.ID+"/consents/whatsapp", map[string]any{
 				"status": "opted_in", "method": "written", "evidence": fmt.Sprintf("Onboarding form OB-%04d", 100+i)}, nil); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 
+	return persons, nil
+}
+
+// seedCases opens a case for each of the first persons and drives it to the state it rests in.
+func seedCases(ctx context.Context, worker, officer client, persons []string, now time.Time) error {
 	var me struct {
 		ID string `json:"id"`
 	}

@@ -339,8 +339,26 @@ func (cfg *Config) Validate() error {
 			c.fail("baseURL", "%v", err)
 		}
 	}
+	c.auth(cfg.Auth)
+	c.oneOf("time.format", cfg.Time.Format, "", "rfc3339", "local")
+	c.oneOf("time.unbounded", cfg.Time.Unbounded, "", "null", "empty")
+	if _, err := time.LoadLocation(cfg.Time.Zone); err != nil {
+		c.fail("time.zone", "%v", err)
+	}
 
-	if a := cfg.Auth; a.Login != nil {
+	c.users(cfg.Users)
+	c.access(cfg.Access)
+	c.catalogue(cfg.Catalogue)
+	c.events(cfg.Events, cfg.Webhook)
+	if len(c.errs) > 0 {
+		return fmt.Errorf("%w:\n%w", errConfigProblems, errors.Join(c.errs...))
+	}
+	return nil
+}
+
+// auth checks how SignetAssure signs in: a fixed header value, or a login whose token the value holds.
+func (c *checker) auth(a Auth) {
+	if a.Login != nil {
 		c.request("auth.login.request", a.Login.Request, false)
 		c.required("auth.login.token", a.Login.Token)
 		if a.Value != "" && !strings.Contains(a.Value, "${token}") {
@@ -353,13 +371,10 @@ func (cfg *Config) Validate() error {
 		}
 	}
 
-	c.oneOf("time.format", cfg.Time.Format, "", "rfc3339", "local")
-	c.oneOf("time.unbounded", cfg.Time.Unbounded, "", "null", "empty")
-	if _, err := time.LoadLocation(cfg.Time.Zone); err != nil {
-		c.fail("time.zone", "%v", err)
-	}
+}
 
-	u := cfg.Users
+// users checks the user collection and its get, create, update and delete requests.
+func (c *checker) users(u Users) {
 	c.collection("users", u.Collection, userFieldNames, userRequired, true)
 	for name, f := range u.Fields {
 		if name == "active" && f.Pattern != "" {
@@ -381,7 +396,10 @@ func (cfg *Config) Validate() error {
 	c.oneOf("users.update.send", u.Update.Send, "", "changed", "whole")
 	c.request("users.delete", u.Delete, false)
 
-	a := cfg.Access
+}
+
+// access checks how a user's access levels are read and written (patch-diff or put-set).
+func (c *checker) access(a AccessConfig) {
 	c.oneOf("access.style", a.Style, "patch-diff", "put-set")
 	c.oneOf("access.levelIdType", a.LevelIDType, "", "string", "number")
 	c.request("access.read.request", a.Read.Request, true)
@@ -415,7 +433,10 @@ func (cfg *Config) Validate() error {
 		c.field("access.userWindow.until", w.Until, true)
 	}
 
-	cat := cfg.Catalogue
+}
+
+// catalogue checks the collections of levels, and of profiles, companies and locations where configured.
+func (c *checker) catalogue(cat CatalogueConfig) {
 	c.collection("catalogue.levels", cat.Levels, []string{"id", "name", "locationId"}, []string{"id", "name"}, false)
 	for key, col := range map[string]*Collection{"catalogue.profiles": cat.Profiles, "catalogue.companies": cat.Companies, "catalogue.locations": cat.Locations} {
 		if col == nil {
@@ -428,29 +449,29 @@ func (cfg *Config) Validate() error {
 		c.collection(key, *col, allowed, []string{"id", "name"}, false)
 	}
 
-	c.collection("events", cfg.Events.Collection, eventFieldNames, []string{"id", "at"}, false)
-	c.required("events.since", cfg.Events.Since)
-	if len(cfg.Events.Granted) == 0 {
+}
+
+// events checks the event feed, which events grant access, and the inbound webhook's secret.
+func (c *checker) events(e EventsConfig, w *Webhook) {
+	c.collection("events", e.Collection, eventFieldNames, []string{"id", "at"}, false)
+	c.required("events.since", e.Since)
+	if len(e.Granted) == 0 {
 		c.fail("events.granted", "required: the event types (values of events.fields.type) that mean access was granted")
-	} else if _, ok := cfg.Events.Fields["type"]; !ok {
+	} else if _, ok := e.Fields["type"]; !ok {
 		c.fail("events.fields.type", "required with events.granted")
 	}
-	for i, g := range cfg.Events.Granted {
+	for i, g := range e.Granted {
 		if strings.TrimSpace(g) == "" {
 			c.fail(fmt.Sprintf("events.granted[%d]", i), "must not be empty")
 		}
 	}
-	if w := cfg.Webhook; w != nil {
+	if w != nil {
 		c.required("webhook.secret", w.Secret)
 		if strings.Contains(w.Secret, "${") || strings.HasPrefix(w.Secret, "whsec_") {
 			c.fail("webhook.secret", "name the secret (e.g. GALLAGHER_WEBHOOK_SECRET); never write it here")
 		}
 	}
 
-	if len(c.errs) > 0 {
-		return fmt.Errorf("%w:\n%w", errConfigProblems, errors.Join(c.errs...))
-	}
-	return nil
 }
 
 // listEdit checks one array of a patch-diff body; ${ref} needs access.read.fields.ref.

@@ -53,38 +53,8 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err := migrate(ctx, cfg, log); err != nil {
 		return err
 	}
-	if cfg.Audit.Keys.Signing == nil {
-		key, err := devSecret(dataDir, "audit-signing-key", audit.GenerateKey)
-		if err != nil {
-			return err
-		}
-		os.Setenv(audit.EnvSigningKey, key)
-		if cfg.Audit.Keys, err = audit.LoadKeys(); err != nil {
-			return err
-		}
-	}
-	if cfg.Audit.WitnessFile == "" {
-		cfg.Audit.WitnessFile = filepath.Join(dataDir, "audit-witness.jsonl")
-	}
-	// Partners in development run on this machine (a second `signetassure dev`, over http).
-	cfg.PartnerAllowLoopback = true
-	if len(cfg.Keyring.KeyIDs()) == 0 {
-		key, err := devSecret(dataDir, "partner-credential-key", func() (string, error) { return partners.GenerateKey(), nil })
-		if err != nil {
-			return err
-		}
-		if cfg.Keyring, err = partners.ParseKeyring("dev:"+key, "dev"); err != nil {
-			return err
-		}
-	}
-	if len(cfg.Identity.Evidence.KeyIDs()) == 0 {
-		key, err := devSecret(dataDir, "evidence-key", func() (string, error) { return partners.GenerateKey(), nil })
-		if err != nil {
-			return err
-		}
-		if cfg.Identity.Evidence, err = config.ParseEvidenceKey(key); err != nil {
-			return err
-		}
+	if err := devSecrets(dataDir, &cfg); err != nil {
+		return err
 	}
 
 	// The simulators stop with ctx and write their state files; runDev returns only after that.
@@ -105,25 +75,9 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 
-	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	srv, err := startTemporalDev(ctx, dataDir, cli, temporalPort, uiPort, log)
 	if err != nil {
 		return err
-	}
-	defer temporalLog.Close()
-	log.Info("starting the Temporal dev server", "port", temporalPort, "uiPort", uiPort)
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     cli,
-		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + temporalPort, Logger: tlog.NewStructuredLogger(log)},
-		DBFilename:       filepath.Join(dataDir, "temporal.db"),
-		EnableUI:         true,
-		UIPort:           uiPort,
-		LogLevel:         "warn",
-		SearchAttributes: workflows.SearchAttributeSchema(),
-		Stdout:           temporalLog,
-		Stderr:           temporalLog,
-	})
-	if err != nil {
-		return fmt.Errorf("start the Temporal dev server (log: %s): %w", temporalLog.Name(), err)
 	}
 	defer func() {
 		if err := srv.Stop(); err != nil {
@@ -163,6 +117,73 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// startTemporalDev starts the pinned Temporal CLI's dev server with its Web UI, its state and its log in
+// the data folder.
+func startTemporalDev(ctx context.Context, dataDir, cli, port, uiPort string, log *slog.Logger) (*testsuite.DevServer, error) {
+	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// The server has its own copy of the file's descriptor.
+	defer temporalLog.Close()
+	log.Info("starting the Temporal dev server", "port", port, "uiPort", uiPort)
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + port, Logger: tlog.NewStructuredLogger(log)},
+		DBFilename:       filepath.Join(dataDir, "temporal.db"),
+		EnableUI:         true,
+		UIPort:           uiPort,
+		LogLevel:         "warn",
+		SearchAttributes: workflows.SearchAttributeSchema(),
+		Stdout:           temporalLog,
+		Stderr:           temporalLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the Temporal dev server (log: %s): %w", temporalLog.Name(), err)
+	}
+	return srv, nil
+}
+
+// devSecrets fills in what production takes from the environment and a development machine keeps in the
+// data folder: the audit signing key and witness file, the partner credential key and the identity
+// evidence key, each made once. Partners in development run on this machine (a second `signetassure
+// dev`, over http).
+func devSecrets(dataDir string, cfg *config.Config) error {
+	if cfg.Audit.Keys.Signing == nil {
+		key, err := devSecret(dataDir, "audit-signing-key", audit.GenerateKey)
+		if err != nil {
+			return err
+		}
+		os.Setenv(audit.EnvSigningKey, key)
+		if cfg.Audit.Keys, err = audit.LoadKeys(); err != nil {
+			return err
+		}
+	}
+	if cfg.Audit.WitnessFile == "" {
+		cfg.Audit.WitnessFile = filepath.Join(dataDir, "audit-witness.jsonl")
+	}
+	cfg.PartnerAllowLoopback = true
+	if len(cfg.Keyring.KeyIDs()) == 0 {
+		key, err := devSecret(dataDir, "partner-credential-key", func() (string, error) { return partners.GenerateKey(), nil })
+		if err != nil {
+			return err
+		}
+		if cfg.Keyring, err = partners.ParseKeyring("dev:"+key, "dev"); err != nil {
+			return err
+		}
+	}
+	if len(cfg.Identity.Evidence.KeyIDs()) == 0 {
+		key, err := devSecret(dataDir, "evidence-key", func() (string, error) { return partners.GenerateKey(), nil })
+		if err != nil {
+			return err
+		}
+		if cfg.Identity.Evidence, err = config.ParseEvidenceKey(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func envOr(name, def string) string {
