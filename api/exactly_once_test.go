@@ -237,7 +237,7 @@ func TestKeyedRequestNotKeptOn5xxAndInProgress(t *testing.T) {
 
 	// No worker on the queue: the request waits for its case to start, holding the key.
 	idle := &env{t: t, tokens: e.tokens, queue: "no-worker-" + e.queue}
-	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: e.sla, TemporalTimeout: 2 * time.Second,
+	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: e.sla, TemporalTimeout: idleTimeout,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())

@@ -286,6 +286,10 @@ func TestConsoleIsServed(t *testing.T) {
 	}
 }
 
+// idleTimeout is how long an API with no worker on its queue waits for a case to start before it answers
+// 202: long enough for the start itself to reach a dev server busy with the other tests.
+const idleTimeout = 5 * time.Second
+
 // A case opened while no worker runs is not lost: the API answers 202 with its reference, and the case
 // reaches the officer once a worker starts.
 func TestCaseOpenedWithoutWorkerGoesOnLater(t *testing.T) {
@@ -294,7 +298,7 @@ func TestCaseOpenedWithoutWorkerGoesOnLater(t *testing.T) {
 	person := e.createPerson("Kwame", "Mensah", "1991-11-11")
 	idle := &env{t: t, tokens: e.tokens, queue: "no-worker-" + e.queue}
 	sla, _ := domain.ParseSLATable(domain.DefaultSLA, domain.DefaultSLAReminders)
-	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: sla, TemporalTimeout: 2 * time.Second,
+	srv, err := api.New(api.Deps{Store: e.st, Temporal: e.tc, TaskQueue: idle.queue, SLA: sla, TemporalTimeout: idleTimeout,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
