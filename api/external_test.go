@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
 )
 
 // partnerCall sends a request to an external endpoint with a partner key ("" for none).
@@ -133,11 +135,12 @@ func TestExternalErrorPaths(t *testing.T) {
 
 // The limits hold across API processes sharing the database: the 60th lookup in a minute passes, the
 // 61st is refused with Retry-After, whichever process gets them. The first 57 calls are counted straight
-// in the store, so the last three reach the two processes within well under the second it takes the
-// limit to let one more call through.
+// in the store; all are counted at one moment (the store's rate clock stands still), so how long the
+// calls take does not matter.
 func TestLookupRateLimitAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.st.RateClock = testenv.NewClock(time.Now()).Now
 	site, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	second := &env{t: t, tokens: e.tokens, queue: e.queue}
 	second.start(e.st, e.tc)
@@ -165,20 +168,32 @@ func TestLookupRateLimitAcrossProcesses(t *testing.T) {
 	}
 }
 
-// The limiter itself, exact at its boundary for both contract limits.
+// The limiter itself, exact at its boundary for both contract limits: a minute's calls at once pass, the
+// next waits one interval, and one interval later one more passes.
 func TestRateLimitBoundary(t *testing.T) {
 	t.Parallel()
 	st := newEnv(t).st
+	clock := testenv.NewClock(time.Now())
+	st.RateClock = clock.Now
 	for _, limit := range []int{api.LookupLimit, api.ReturnLimit} {
-		key := "boundary/" + time.Now().String()
+		key := fmt.Sprint("boundary/", limit)
+		interval := time.Minute / time.Duration(limit)
 		for i := 1; i <= limit; i++ {
 			if ok, _, err := st.Take(context.Background(), key, limit); err != nil || !ok {
 				t.Fatalf("call %d of %d refused (%v)", i, limit, err)
 			}
 		}
 		ok, wait, err := st.Take(context.Background(), key, limit)
-		if err != nil || ok || wait <= 0 || wait > time.Minute/time.Duration(limit)+time.Second {
-			t.Fatalf("call %d: ok=%v wait=%s err=%v", limit+1, ok, wait, err)
+		if err != nil || ok || wait != interval {
+			t.Fatalf("call %d: ok=%v wait=%s err=%v, want refused for %s", limit+1, ok, wait, err, interval)
+		}
+		clock.Add(interval - time.Microsecond)
+		if ok, _, _ := st.Take(context.Background(), key, limit); ok {
+			t.Fatalf("call %d passed a microsecond early", limit+1)
+		}
+		clock.Add(time.Microsecond)
+		if ok, _, err := st.Take(context.Background(), key, limit); err != nil || !ok {
+			t.Fatalf("call %d refused one interval later (%v)", limit+1, err)
 		}
 	}
 }

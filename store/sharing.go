@@ -144,20 +144,25 @@ func (s *Store) Verifications(ctx context.Context, personID uuid.UUID) ([]Verifi
 
 // Take counts one call against a rate limit of perMinute calls a minute under key, shared by every API
 // process (GCRA: a full minute's calls may come at once, then one every 60/perMinute seconds). One
-// atomic statement on the database's clock decides, so concurrent calls are counted exactly. When the
+// atomic statement on the database's clock (or RateClock) decides, so concurrent calls are counted exactly. When the
 // call is over the limit it returns false and how long until the next one is allowed.
 func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time.Duration, error) {
 	interval := time.Minute.Microseconds() / int64(perMinute)
 	window := time.Minute.Microseconds()
 	var tat, now int64
-	err := s.pool.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS us),
+	var at *time.Time
+	if s.RateClock != nil {
+		t := s.RateClock()
+		at = &t
+	}
+	err := s.pool.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM coalesce($4::timestamptz, clock_timestamp())) * 1000000)::bigint AS us),
 		taken AS (
 			INSERT INTO rate_limits AS r (key, tat, expires_at)
 			SELECT $1, clock.us + $2, clock_timestamp() + interval '2 minutes' FROM clock
 			ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, EXCLUDED.tat - $2) + $2, expires_at = EXCLUDED.expires_at
 				WHERE greatest(r.tat, EXCLUDED.tat - $2) + $2 - (EXCLUDED.tat - $2) <= $3
 			RETURNING tat)
-		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window).Scan(&tat, &now)
+		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window, at).Scan(&tat, &now)
 	if err != nil || tat >= 0 {
 		return err == nil, 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,9 @@ type Store struct {
 	// locks holds the connections that hold advisory locks, apart from pool, so work done under a lock
 	// never waits for a connection a lock holds.
 	locks *pgxpool.Pool
+	// RateClock, when set, is the clock rate limits count calls by (Take); unset, they count by the
+	// database's clock, which every API process shares. Tests set it to count calls at fixed moments.
+	RateClock func() time.Time
 }
 
 // Open connects a pool to databaseURL.
