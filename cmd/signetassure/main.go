@@ -4,6 +4,7 @@
 //	signetassure api       the REST API
 //	signetassure worker    the Temporal worker
 //	signetassure migrate   create the database if missing and apply the schema migrations
+//	signetassure admin     bootstrap the first administrator
 //	signetassure audit     verify the audit log's hash chain and signatures, or sign a checkpoint
 //
 // The api and worker are configured only by environment variables (see README.md).
@@ -38,9 +39,10 @@ commands:
   api       run the REST API
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations
+  admin     admin bootstrap --email EMAIL: the first administrator and a sign-in token for them
   sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat)
   audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key
-  help      print this (signetassure sim and signetassure audit help print theirs)
+  help      print this (signetassure sim, signetassure audit and signetassure admin help print theirs)
 `
 
 func main() {
@@ -74,6 +76,8 @@ func main() {
 		err = migrate(ctx, cfg, log)
 	case "audit":
 		err = runAudit(ctx, cfg, os.Args[2:])
+	case "admin":
+		err = runAdmin(ctx, cfg, os.Args[2:])
 	case "sim":
 		err = runSim(ctx, log, os.Args[2:])
 	default:
