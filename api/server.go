@@ -58,6 +58,8 @@ type Deps struct {
 	Validity domain.ValidityPolicy
 	// AllowLoopbackPartners accepts http and loopback partner base URLs (loopback development).
 	AllowLoopbackPartners bool
+	// TokenMaxValidity is how far ahead a staff API token may expire (default DefaultTokenMaxValidity).
+	TokenMaxValidity time.Duration
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
@@ -95,6 +97,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.BodyTimeout == 0 {
 		d.BodyTimeout = 60 * time.Second
+	}
+	if d.TokenMaxValidity == 0 {
+		d.TokenMaxValidity = DefaultTokenMaxValidity
 	}
 	if d.LookupLimit == 0 {
 		d.LookupLimit = LookupLimit

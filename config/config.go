@@ -43,6 +43,8 @@ type Config struct {
 	ClearanceValidity domain.ValidityPolicy
 	// PartnerHealthEvery is how often partner sites are probed with /whoami.
 	PartnerHealthEvery time.Duration
+	// TokenMaxValidity is how far ahead a staff API token may expire.
+	TokenMaxValidity time.Duration
 	// Audit signs, witnesses and verifies the audit log's checkpoints.
 	Audit Audit
 	// ACS is the access control system and how SignetAssure drives it.
@@ -89,6 +91,9 @@ func Load() (Config, error) {
 	}
 	if c.ClearanceValidity, err = domain.ParseValidityPolicy(env("CLEARANCE_MAX_VALIDITY", "")); err != nil {
 		return c, fmt.Errorf("CLEARANCE_MAX_VALIDITY: %w", err)
+	}
+	if c.TokenMaxValidity, err = domain.ParseDays(env("TOKEN_MAX_VALIDITY", "90d")); err != nil {
+		return c, fmt.Errorf("TOKEN_MAX_VALIDITY: %w", err)
 	}
 	if c.PartnerHealthEvery, err = domain.ParseDays(env("PARTNER_HEALTH_INTERVAL", "15m")); err != nil {
 		return c, fmt.Errorf("PARTNER_HEALTH_INTERVAL: %w", err)

@@ -69,6 +69,22 @@ type StaffUser struct {
 	Active      bool      `json:"active"`
 }
 
+// APIToken is a staff API token as its holder and administrators see it: never its secret, which is shown
+// once when it is issued (Secret, then only).
+type APIToken struct {
+	ID         uuid.UUID  `json:"id"`
+	UserID     uuid.UUID  `json:"userId"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix" description:"the secret's first characters, to tell tokens apart; empty for tokens issued before they were kept"`
+	Status     string     `json:"status" enum:"active,expired,revoked"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	RevokedAt  *time.Time `json:"revokedAt"`
+	// Secret is the token itself, in the answer that issues it and nowhere else.
+	Secret string `json:"token,omitempty"`
+}
+
 // Has reports whether the user holds any of roles.
 func (u StaffUser) Has(roles ...Role) bool {
 	for _, have := range u.Roles {

@@ -1,0 +1,184 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
+)
+
+// DefaultTokenMaxValidity is how far ahead a staff API token may expire unless TOKEN_MAX_VALIDITY says.
+const DefaultTokenMaxValidity = 90 * 24 * time.Hour
+
+// TokenInput issues a token: a name to tell it by, and when it expires (required, within the
+// configured maximum).
+type TokenInput struct {
+	Name      *string `json:"name,omitempty" maxLength:"100"`
+	ExpiresAt *string `json:"expiresAt,omitempty" format:"date-time"`
+}
+
+// RotateInput rotates a token; expiresAt absent keeps the old token's expiry.
+type RotateInput struct {
+	ExpiresAt *string `json:"expiresAt,omitempty" format:"date-time"`
+}
+
+type tokenPath struct {
+	ID string `path:"id" format:"uuid"`
+}
+
+type userTokenPath struct {
+	ID      string `path:"id" format:"uuid"`
+	TokenID string `path:"tokenId" format:"uuid"`
+}
+
+// tokenRoutes: every staff user lists, issues, rotates and revokes their own API tokens; an administrator
+// lists and revokes anyone's (a leaver's, a leaked one).
+func (s *Server) tokenRoutes() []op {
+	return []op{
+		{method: http.MethodGet, path: "/api/v1/me/tokens", summary: "The calling user's API tokens, newest first (never their secrets)",
+			roles: allStaff, resp: new([]domain.APIToken), handle: s.myTokens},
+		{method: http.MethodPost, path: "/api/v1/me/tokens", summary: "Issue the calling user an API token; its secret is in this answer only",
+			roles: allStaff, req: new(TokenInput), resp: new(domain.APIToken), status: http.StatusCreated, secret: true,
+			handle: s.issueToken},
+		{method: http.MethodPost, path: "/api/v1/me/tokens/:id/rotate", summary: "Replace one of the calling user's tokens by a new one (the old one stops at once); the new secret is in this answer only",
+			roles: allStaff, req: new(struct {
+				tokenPath
+				RotateInput
+			}), resp: new(domain.APIToken), status: http.StatusCreated, secret: true, handle: s.rotateToken},
+		{method: http.MethodDelete, path: "/api/v1/me/tokens/:id", summary: "Revoke one of the calling user's tokens at once",
+			roles: allStaff, req: new(tokenPath), resp: new(domain.APIToken), handle: s.revokeMyToken},
+		{method: http.MethodGet, path: "/api/v1/users/:id/tokens", summary: "A staff user's API tokens (never their secrets)",
+			roles: adminOnly, req: new(idPath), resp: new([]domain.APIToken), handle: s.userTokens},
+		{method: http.MethodDelete, path: "/api/v1/users/:id/tokens/:tokenId", summary: "Revoke a staff user's token at once",
+			roles: adminOnly, req: new(userTokenPath), resp: new(domain.APIToken), handle: s.revokeUserToken},
+	}
+}
+
+func (s *Server) myTokens(c *gin.Context) error {
+	tokens, err := s.Store.Tokens(c, actorID(c))
+	return respond(c, nonNil(tokens), err)
+}
+
+func (s *Server) userTokens(c *gin.Context) error {
+	id, err := pathID(c, "staff user")
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.User(c, id); err != nil {
+		return err
+	}
+	tokens, err := s.Store.Tokens(c, id)
+	return respond(c, nonNil(tokens), err)
+}
+
+func (s *Server) issueToken(c *gin.Context) error {
+	var in TokenInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	name := requiredText(&errs, "name", in.Name)
+	expires := s.tokenExpiry(&errs, in.ExpiresAt, true)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	t, err := s.Store.IssueNamedToken(c, actor(c), actorID(c), name, *expires)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, t)
+	return nil
+}
+
+func (s *Server) rotateToken(c *gin.Context) error {
+	id, err := pathID(c, "token")
+	if err != nil {
+		return err
+	}
+	var in RotateInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	expires := s.tokenExpiry(&errs, in.ExpiresAt, false)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	t, err := s.Store.RotateToken(c, actor(c), actorID(c), id, expires)
+	if errors.Is(err, store.ErrWrongState) {
+		return conflict("the token is revoked or expired: issue a new one")
+	} else if errors.Is(err, store.ErrNotFound) {
+		return notFound("token")
+	} else if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, t)
+	return nil
+}
+
+func (s *Server) revokeMyToken(c *gin.Context) error {
+	id, err := pathID(c, "token")
+	if err != nil {
+		return err
+	}
+	return s.revoke(c, actorID(c), id)
+}
+
+func (s *Server) revokeUserToken(c *gin.Context) error {
+	user, err := pathID(c, "staff user")
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(c.Param("tokenId"))
+	if err != nil {
+		return notFound("token")
+	}
+	return s.revoke(c, user, id)
+}
+
+func (s *Server) revoke(c *gin.Context, user, token uuid.UUID) error {
+	t, err := s.Store.RevokeToken(c, actor(c), user, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("token")
+	}
+	return respond(c, t, err)
+}
+
+// tokenExpiry reads a token's expiry: an RFC 3339 date-time in the future, at most the configured
+// maximum ahead. Absent, it is an error when required, and nil otherwise.
+func (s *Server) tokenExpiry(errs *fields, v *string, required bool) *time.Time {
+	if v == nil {
+		if required {
+			errs.add("expiresAt", "is required: tokens expire (at most %s ahead)", humanDays(s.TokenMaxValidity))
+		}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, *v)
+	now := time.Now()
+	switch {
+	case err != nil:
+		errs.add("expiresAt", "must be a date-time such as 2027-01-31T17:00:00Z")
+	case !t.After(now):
+		errs.add("expiresAt", "must be in the future")
+	case t.After(now.Add(s.TokenMaxValidity)):
+		errs.add("expiresAt", "must be at most %s ahead", humanDays(s.TokenMaxValidity))
+	default:
+		t = t.UTC()
+		return &t
+	}
+	return nil
+}
+
+// humanDays writes a duration in whole days where it is some ("90 days"), as Go writes it otherwise.
+func humanDays(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}

@@ -1,0 +1,114 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// A staff user issues themselves a token that expires (within the maximum), sees it listed by its prefix
+// and never its secret, rotates it (the old one stops at once) and revokes it; an administrator revokes
+// anyone's. The secret is in the one answer that issues it and nowhere kept, not even for a keyed retry.
+func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	as := func(token, method, path string, body any) resp {
+		t.Helper()
+		return e.callWith("", method, path, body, map[string]string{"Authorization": "Bearer " + token})
+	}
+	in := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+
+	before := e.count(`SELECT count(*) FROM api_tokens`)
+	for _, bad := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"name": "laptop"}, "expiresAt"},
+		{map[string]any{"name": "laptop", "expiresAt": in(-time.Hour)}, "expiresAt"},
+		{map[string]any{"name": "laptop", "expiresAt": in(91 * 24 * time.Hour)}, "expiresAt"},
+		{map[string]any{"name": "laptop", "expiresAt": "next week"}, "expiresAt"},
+		{map[string]any{"expiresAt": in(time.Hour)}, "name"},
+	} {
+		wantField(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", bad.body), 400, bad.field, fmt.Sprint(bad.body))
+	}
+	if n := e.count(`SELECT count(*) FROM api_tokens`); n != before {
+		t.Fatalf("refused requests issued %d tokens", n-before)
+	}
+
+	key := map[string]string{"Idempotency-Key": "token-laptop"}
+	body := map[string]any{"name": "laptop", "expiresAt": in(30 * 24 * time.Hour)}
+	issued := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", body, key)
+	if issued.status != 201 {
+		t.Fatalf("issue: %d %s", issued.status, issued.body)
+	}
+	tok := issued.json(t)
+	secret, id := tok["token"].(string), tok["id"].(string)
+	if !strings.HasPrefix(secret, "sat_") || tok["prefix"] != secret[:10] || tok["status"] != "active" {
+		t.Fatalf("issued %v", tok)
+	}
+	if r := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", body, key); r.status != 409 || strings.Contains(string(r.body), secret) {
+		t.Fatalf("a keyed retry of the issue: %d %s, want 409 without the secret", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM idempotency_keys WHERE position(convert_to($1, 'UTF8') IN coalesce(body, '')) > 0`, secret[4:]); n != 0 {
+		t.Fatal("the secret is kept for a keyed retry")
+	}
+	me := as(secret, "GET", "/api/v1/me", nil)
+	if me.status != 200 || me.json(t)["email"] != e.users[domain.RoleCaseWorker].Email {
+		t.Fatalf("the new token signs in as %d %s", me.status, me.body)
+	}
+	list := as(secret, "GET", "/api/v1/me/tokens", nil)
+	if list.status != 200 || strings.Contains(string(list.body), secret[10:]) || !strings.Contains(string(list.body), id) {
+		t.Fatalf("the list: %d %s", list.status, list.body)
+	}
+
+	// Rotate: a new secret of the same name and expiry; the old one is refused at once.
+	rotated := as(secret, "POST", "/api/v1/me/tokens/"+id+"/rotate", map[string]any{})
+	if rotated.status != 201 {
+		t.Fatalf("rotate: %d %s", rotated.status, rotated.body)
+	}
+	next := rotated.json(t)
+	if next["name"] != "laptop" || next["expiresAt"] != tok["expiresAt"] || next["token"] == secret {
+		t.Fatalf("rotated %v from %v", next, tok)
+	}
+	if r := as(secret, "GET", "/api/v1/me", nil); r.status != 401 {
+		t.Fatalf("the rotated-out token: %d", r.status)
+	}
+	wantProblem(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens/"+id+"/rotate", map[string]any{}), 409, "rotating a revoked token")
+	newSecret, newID := next["token"].(string), next["id"].(string)
+
+	// Another user's token is not theirs to revoke; their own is, at once.
+	wantProblem(t, e.call(domain.RoleVettingOfficer, "DELETE", "/api/v1/me/tokens/"+newID, nil), 404, "revoking another's token")
+	if r := e.call(domain.RoleCaseWorker, "DELETE", "/api/v1/me/tokens/"+newID, nil); r.status != 200 || r.json(t)["status"] != "revoked" {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if r := as(newSecret, "GET", "/api/v1/me", nil); r.status != 401 {
+		t.Fatalf("the revoked token: %d", r.status)
+	}
+
+	// An administrator lists and revokes anyone's tokens; no one else may.
+	worker := e.users[domain.RoleCaseWorker].ID.String()
+	third := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "ci", "expiresAt": in(time.Hour)})
+	wantProblem(t, e.call(domain.RoleSecurityController, "GET", "/api/v1/users/"+worker+"/tokens", nil), 403, "a controller listing tokens")
+	var theirs []map[string]any
+	if r := e.call(domain.RoleAdmin, "GET", "/api/v1/users/"+worker+"/tokens", nil); r.status != 200 || json.Unmarshal(r.body, &theirs) != nil || len(theirs) < 3 {
+		t.Fatalf("an admin listing: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.call(domain.RoleSecurityController, "DELETE", "/api/v1/users/"+worker+"/tokens/"+third["id"].(string), nil), 403, "a controller revoking")
+	e.must(200, domain.RoleAdmin, "DELETE", "/api/v1/users/"+worker+"/tokens/"+third["id"].(string), nil)
+	if r := as(third["token"].(string), "GET", "/api/v1/me", nil); r.status != 401 {
+		t.Fatalf("the token an admin revoked: %d", r.status)
+	}
+	for action, want := range map[string]int{"token.issue": 3, "token.rotate": 1, "token.revoke": 2} { // the test's own token, and two
+		if n := e.count(`SELECT count(*) FROM audit_log WHERE action = $1 AND entity_id = $2`, action, worker); n != want {
+			t.Errorf("%d %s audit entries, want %d", n, action, want)
+		}
+	}
+	if r := e.call(domain.RoleCaseWorker, "GET", "/api/v1/me", nil); r.status != http.StatusOK {
+		t.Fatalf("the case worker's other token stopped working: %d", r.status)
+	}
+}

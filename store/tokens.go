@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// tokenPrefix marks SignetAssure staff tokens, so secret scanners can recognise a leaked one.
+const tokenPrefix = "sat_"
+
+// IssueToken creates an API token for a user and returns its secret, which is shown once: only its
+// SHA-256 is kept.
+func (s *Store) IssueToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires *time.Time) (string, error) {
+	secret := newTokenSecret()
+	id := uuid.New()
+	audit := &AuditEntry{Actor: actor, Action: "token.issue", EntityType: "staff_user", EntityID: userID.String(),
+		Detail: map[string]any{"tokenId": id, "name": name}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		return insertToken(ctx, tx, id, userID, name, secret, expires)
+	})
+	return secret, err
+}
+
+// newTokenSecret makes a token's secret: 256 random bits.
+func newTokenSecret() string {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// insertToken keeps a token: its SHA-256 and the first characters of its secret, never the secret.
+func insertToken(ctx context.Context, tx pgx.Tx, id, userID uuid.UUID, name, secret string, expires *time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, userID, name, hashToken(secret), secret[:len(tokenPrefix)+6], expires)
+	return err
+}
+
+func hashToken(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// UserByToken finds the active user whose live token secret is given. ErrNotFound covers unknown,
+// revoked and expired tokens alike. The token's last use is recorded to the minute.
+func (s *Store) UserByToken(ctx context.Context, secret string) (domain.StaffUser, error) {
+	var u domain.StaffUser
+	var tokenID uuid.UUID
+	var lastUsed *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT u.id, u.display_name, u.email, u.roles, u.active, t.id, t.last_used_at
+		FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND u.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
+		hashToken(secret)).Scan(&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active, &tokenID, &lastUsed)
+	if err != nil {
+		return u, classify(err)
+	}
+	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {
+		_, err = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, tokenID)
+	}
+	return u, err
+}
+
+const tokenCols = `id, user_id, name, coalesce(prefix, ''),
+	CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END,
+	created_at, expires_at, last_used_at, revoked_at`
+
+func scanToken(r pgx.CollectableRow) (domain.APIToken, error) {
+	var t domain.APIToken
+	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Status, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
+	return t, err
+}
+
+// Tokens lists a user's tokens, newest first, revoked and expired ones too.
+func (s *Store) Tokens(ctx context.Context, userID uuid.UUID) ([]domain.APIToken, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id`, userID)
+	return pgx.CollectRows(rows, scanToken)
+}
+
+// Token reads one of a user's tokens; another user's is ErrNotFound.
+func (s *Store) Token(ctx context.Context, userID, tokenID uuid.UUID) (domain.APIToken, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE user_id = $1 AND id = $2`, userID, tokenID)
+	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
+	return t, classify(err)
+}
+
+// IssueNamedToken issues a user a token expiring at expires and returns it with its secret, shown once.
+func (s *Store) IssueNamedToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires time.Time) (domain.APIToken, error) {
+	secret, err := s.IssueToken(ctx, actor, userID, name, &expires)
+	if err != nil {
+		return domain.APIToken{}, err
+	}
+	return s.tokenBySecret(ctx, secret)
+}
+
+// RevokeToken revokes one of a user's tokens at once: its next use is refused. A token revoked already
+// stays as it was; another user's is ErrNotFound.
+func (s *Store) RevokeToken(ctx context.Context, actor Actor, userID, tokenID uuid.UUID) (domain.APIToken, error) {
+	audit := &AuditEntry{Actor: actor, Action: "token.revoke", EntityType: "staff_user", EntityID: userID.String(),
+		Detail: map[string]any{"tokenId": tokenID}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE user_id = $1 AND id = $2`,
+			userID, tokenID)
+		if err == nil && tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return domain.APIToken{}, err
+	}
+	return s.Token(ctx, userID, tokenID)
+}
+
+// RotateToken replaces one of a user's live tokens by a new one of the same name, expiring at expires
+// (the old token's expiry when nil), and revokes the old one, in one transaction; it returns the new
+// token with its secret, shown once. A revoked or expired token is not rotated (ErrWrongState).
+func (s *Store) RotateToken(ctx context.Context, actor Actor, userID, tokenID uuid.UUID, expires *time.Time) (domain.APIToken, error) {
+	secret, newID := newTokenSecret(), uuid.New()
+	audit := &AuditEntry{Actor: actor, Action: "token.rotate", EntityType: "staff_user", EntityID: userID.String(),
+		Detail: map[string]any{"tokenId": tokenID, "newTokenId": newID}}
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		var name string
+		var oldExpires *time.Time
+		err := tx.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = now()
+			WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+			RETURNING name, expires_at`, userID, tokenID).Scan(&name, &oldExpires)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if _, err := s.Token(ctx, userID, tokenID); err != nil {
+				return err
+			}
+			return ErrWrongState
+		} else if err != nil {
+			return err
+		}
+		if expires == nil {
+			expires = oldExpires
+		}
+		return insertToken(ctx, tx, newID, userID, name, secret, expires)
+	})
+	if err != nil {
+		return domain.APIToken{}, err
+	}
+	return s.tokenBySecret(ctx, secret)
+}
+
+// tokenBySecret reads a token just issued, and puts its secret in for the answer that shows it once.
+func (s *Store) tokenBySecret(ctx context.Context, secret string) (domain.APIToken, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = $1`, hashToken(secret))
+	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
+	t.Secret = secret
+	return t, classify(err)
+}
