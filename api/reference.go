@@ -18,7 +18,7 @@ func (s *Server) routes() error {
 	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes(),
 		s.partnerRoutes(), s.externalRoutes(), s.accessRoutes(), s.messagingRoutes(), s.templateRoutes(), s.consentRoutes(),
 		s.reminderPolicyRoutes(), s.clearanceRenewalRoutes(), s.messagingWebhookRoutes(), s.broadcastRoutes(),
-		s.identityRoutes(), s.tokenRoutes()} {
+		s.identityRoutes(), s.userRoutes(), s.tokenRoutes()} {
 		ops = append(ops, group...)
 	}
 	for _, o := range ops {
@@ -97,10 +97,6 @@ type clearanceQuery struct {
 	pageQuery
 }
 
-type userQuery struct {
-	Role domain.Role `query:"role"`
-}
-
 type auditQuery struct {
 	EntityType string `query:"entityType" required:"true"`
 	EntityID   string `query:"entityId" required:"true"`
@@ -132,8 +128,6 @@ func (s *Server) referenceRoutes() []op {
 			req: new(idPath), resp: new(domain.Location), handle: s.getLocation},
 		{method: http.MethodGet, path: "/api/v1/clearances", summary: "The clearance register, soonest expiring first",
 			roles: allStaff, req: new(clearanceQuery), resp: new(List[domain.Clearance]), handle: s.clearanceRegister},
-		{method: http.MethodGet, path: "/api/v1/users", summary: "List staff users", roles: allStaff,
-			req: new(userQuery), resp: new([]domain.StaffUser), handle: s.listUsers},
 		{method: http.MethodGet, path: "/api/v1/me", summary: "The calling user", roles: allStaff,
 			resp: new(domain.StaffUser), handle: func(c *gin.Context) error { u, _ := principal(c); return respond(c, u, nil) }},
 		{method: http.MethodGet, path: "/api/v1/me/notifications", summary: "The calling user's notifications",
@@ -266,16 +260,6 @@ func (s *Server) clearanceRegister(c *gin.Context) error {
 	}
 	items, total, err := s.Store.ClearanceRegister(c, f)
 	return respond(c, list(items, total, f.Page), err)
-}
-
-func (s *Server) listUsers(c *gin.Context) error {
-	q := query{c: c}
-	role := single(&q, "role", domain.Role.Valid, domain.Roles)
-	if err := q.errs.err(); err != nil {
-		return err
-	}
-	users, err := s.Store.Users(c, role)
-	return respond(c, nonNil(users), err)
 }
 
 func (s *Server) myNotifications(c *gin.Context) error {

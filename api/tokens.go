@@ -78,17 +78,31 @@ func (s *Server) userTokens(c *gin.Context) error {
 }
 
 func (s *Server) issueToken(c *gin.Context) error {
+	name, expires, err := s.readTokenInput(c)
+	if err != nil {
+		return err
+	}
+	return s.issue(c, actorID(c), name, expires)
+}
+
+// readTokenInput reads and checks the token a request asks for.
+func (s *Server) readTokenInput(c *gin.Context) (name string, expires time.Time, err error) {
 	var in TokenInput
 	if err := decode(c, &in); err != nil {
-		return err
+		return "", time.Time{}, err
 	}
 	var errs fields
-	name := requiredText(&errs, "name", in.Name)
-	expires := s.tokenExpiry(&errs, in.ExpiresAt, true)
+	name = requiredText(&errs, "name", in.Name)
+	at := s.tokenExpiry(&errs, in.ExpiresAt, true)
 	if err := errs.err(); err != nil {
-		return err
+		return "", time.Time{}, err
 	}
-	t, err := s.Store.IssueNamedToken(c, actor(c), actorID(c), name, *expires)
+	return name, *at, nil
+}
+
+// issue issues user a token and answers with its secret, once.
+func (s *Server) issue(c *gin.Context, user uuid.UUID, name string, expires time.Time) error {
+	t, err := s.Store.IssueNamedToken(c, actor(c), user, name, expires)
 	if err != nil {
 		return err
 	}

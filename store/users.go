@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,4 +88,49 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 		token = ""
 	}
 	return admin, token, created, err
+}
+
+// ErrLastAdmin: the change would leave no active administrator, and nobody able to manage users.
+var ErrLastAdmin = errors.New("the last active administrator")
+
+// UpdateUser applies change to a staff user in one transaction, audited with the names of the fields
+// changed. A user made inactive has every live token revoked with it, so none works a moment longer. A
+// change that would leave no active administrator is ErrLastAdmin, and changes nothing.
+func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, changed []string, change func(*domain.StaffUser)) (domain.StaffUser, error) {
+	var u domain.StaffUser
+	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.admin-bootstrap'))`); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT `+userCols+` FROM staff_users WHERE id = $1 FOR UPDATE`, id)
+		var err error
+		if u, err = pgx.CollectExactlyOneRow(rows, scanUser); err != nil {
+			return err
+		}
+		change(&u)
+		if _, err := tx.Exec(ctx, `UPDATE staff_users SET display_name = $2, roles = $3, active = $4 WHERE id = $1`,
+			u.ID, u.DisplayName, u.Roles, u.Active); err != nil {
+			return err
+		}
+		revoked := int64(0)
+		if !u.Active {
+			tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, u.ID)
+			if err != nil {
+				return err
+			}
+			revoked = tag.RowsAffected()
+		}
+		var admins int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_users WHERE active AND $1 = ANY (roles)`,
+			string(domain.RoleAdmin)).Scan(&admins); err != nil {
+			return err
+		}
+		if admins == 0 {
+			return ErrLastAdmin
+		}
+		return writeAudit(ctx, tx, AuditEntry{Actor: actor, Action: "user.update", EntityType: "staff_user",
+			EntityID: u.ID.String(), Detail: map[string]any{"fields": changed, "roles": u.Roles, "active": u.Active,
+				"tokensRevoked": revoked}})
+	})
+	return u, err
 }
