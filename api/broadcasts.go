@@ -238,7 +238,7 @@ func (s *Server) groupMembers(c *gin.Context) error {
 	}
 	views := make([]PersonView, len(items))
 	for i, m := range items {
-		views[i] = viewPerson(c, m)
+		views[i] = PersonView{Person: m}
 	}
 	c.JSON(http.StatusOK, list(views, total, p))
 	return nil

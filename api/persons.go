@@ -155,7 +155,9 @@ func (in PersonInput) applySensitive(e *personEdit, p *domain.Person) {
 	}
 }
 
-// PersonView is a person as the API shows them. The sensitive fields appear only for roles that may see them.
+// PersonView is a person as the API shows them. The sensitive fields appear only in the answer to a
+// reveal (GET /persons/{id}?reveal=sensitive), which only their readers may ask for, and each reveal is
+// in the audit log.
 type PersonView struct {
 	domain.Person
 	LineManager *string `json:"lineManager,omitempty"`
@@ -163,16 +165,22 @@ type PersonView struct {
 	NINumber    *string `json:"niNumber,omitempty"`
 }
 
-// sensitiveReaders may see a person's sensitive fields; auditors see the record without them.
-var sensitiveReaders = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleSecurityController, domain.RoleAdmin}
+// sensitiveReaders need a person's sensitive fields for their work (vetting them), and may reveal them;
+// nobody else sees them, in any answer.
+var sensitiveReaders = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer}
 
-func viewPerson(c *gin.Context, p domain.Person) PersonView {
-	v := PersonView{Person: p}
-	if u, _ := principal(c); u.Has(sensitiveReaders...) {
-		reveal := func(s domain.Sensitive) *string { r := s.Reveal(); return &r }
-		v.LineManager, v.Address, v.NINumber = reveal(p.LineManager), reveal(p.Address), reveal(p.NINumber)
-	}
-	return v
+// sensitiveFields are the names of the fields a reveal shows, as the audit entry names them.
+var sensitiveFields = []string{"lineManager", "address", "niNumber"}
+
+// revealed is p with its sensitive fields shown.
+func revealed(p domain.Person) PersonView {
+	reveal := func(s domain.Sensitive) *string { r := s.Reveal(); return &r }
+	return PersonView{Person: p, LineManager: reveal(p.LineManager), Address: reveal(p.Address), NINumber: reveal(p.NINumber)}
+}
+
+type personReadQuery struct {
+	personPath
+	Reveal string `query:"reveal" enum:"sensitive" description:"sensitive: include the address, NI number and line manager (case workers and vetting officers; audited)"`
 }
 
 var personWriters = []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer, domain.RoleAdmin}
@@ -200,8 +208,8 @@ func (s *Server) personRoutes() []op {
 			req: new(PersonInput), resp: new(PersonView), status: http.StatusCreated, handle: s.createPerson},
 		{method: http.MethodGet, path: "/api/v1/persons", summary: "List and search persons", roles: allStaff,
 			req: new(personListQuery), resp: new(List[PersonView]), handle: s.listPersons},
-		{method: http.MethodGet, path: "/api/v1/persons/:id", summary: "Get a person", roles: allStaff,
-			req: new(personPath), resp: new(PersonView), handle: s.getPerson},
+		{method: http.MethodGet, path: "/api/v1/persons/:id", summary: "Get a person; ?reveal=sensitive adds the sensitive fields (audited)",
+			roles: allStaff, req: new(personReadQuery), resp: new(PersonView), handle: s.getPerson},
 		{method: http.MethodPatch, path: "/api/v1/persons/:id", summary: "Change a person", roles: personWriters,
 			req: new(personPatch), resp: new(PersonView), handle: s.updatePerson},
 		{method: http.MethodGet, path: "/api/v1/persons/:id/clearances", summary: "A person's clearances, newest first",
@@ -223,7 +231,7 @@ func (s *Server) createPerson(c *gin.Context) error {
 		return err
 	}
 	c.Header("Location", "/api/v1/persons/"+p.ID.String())
-	c.JSON(http.StatusCreated, viewPerson(c, p))
+	c.JSON(http.StatusCreated, PersonView{Person: p})
 	return nil
 }
 
@@ -238,11 +246,24 @@ func (s *Server) person(c *gin.Context) (domain.Person, error) {
 }
 
 func (s *Server) getPerson(c *gin.Context) error {
-	p, err := s.person(c)
-	if err != nil {
+	q := query{c: c}
+	reveal := single(&q, "reveal", func(v string) bool { return v == "sensitive" }, []string{"sensitive"}) != ""
+	if err := q.errs.err(); err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, viewPerson(c, p))
+	if u, _ := principal(c); reveal && !u.Has(sensitiveReaders...) {
+		return problem(http.StatusForbidden, "forbidden", "only case workers and vetting officers may reveal a person's sensitive fields")
+	}
+	p, err := s.person(c)
+	if err != nil || !reveal {
+		return respond(c, PersonView{Person: p}, err)
+	}
+	// Who read whose sensitive fields, and when, before they are shown.
+	if err := s.Store.Audit(c, store.AuditEntry{Actor: actor(c), Action: "person.sensitive_read", EntityType: "person",
+		EntityID: p.ID.String(), Detail: map[string]any{"fields": sensitiveFields}}); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, revealed(p))
 	return nil
 }
 
@@ -268,7 +289,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 	// The badge follows at once: the person's name, number, company, site or deactivation reaches the
 	// access control system through their access review, not at the next sync.
 	s.review(c, p.ID)
-	c.JSON(http.StatusOK, viewPerson(c, p))
+	c.JSON(http.StatusOK, PersonView{Person: p})
 	return nil
 }
 
@@ -285,7 +306,7 @@ func (s *Server) listPersons(c *gin.Context) error {
 	}
 	views := make([]PersonView, len(items))
 	for i, p := range items {
-		views[i] = viewPerson(c, p)
+		views[i] = PersonView{Person: p}
 	}
 	c.JSON(http.StatusOK, list(views, total, f.Page))
 	return nil

@@ -114,10 +114,11 @@ func TestPersonsCRUDSearchAndConflicts(t *testing.T) {
 	p := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{
 		"firstName": "José", "lastName": "O'Brien", "dateOfBirth": "1985-04-12", "mobile": "07400 123456",
 		"employeeNumber": "E100", "supplierId": sup["id"], "locationId": loc["id"], "niNumber": "ab 12 34 56 c"})
-	if p["mobile"] != "+447400123456" || p["niNumber"] != "AB123456C" || p["active"] != true {
-		t.Fatalf("person not normalised: %v", p)
-	}
 	id := p["id"].(string)
+	if shown := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/persons/"+id+"?reveal=sensitive", nil); p["mobile"] != "+447400123456" ||
+		shown["niNumber"] != "AB123456C" || p["active"] != true {
+		t.Fatalf("person not normalised: %v, %v", p, shown)
+	}
 	r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{
 		"firstName": "Other", "lastName": "Person", "dateOfBirth": "1990-01-01", "employeeNumber": "E100"})
 	if r.status != 409 || problemField(t, r) != "employeeNumber" {
@@ -162,14 +163,47 @@ func TestAuthAndSensitiveFields(t *testing.T) {
 	if r := e.call(domain.RoleCaseWorker, "PUT", "/api/v1/organisation", map[string]any{}); r.status != 403 {
 		t.Fatalf("case worker changing the organisation: %d", r.status)
 	}
-	worker := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/persons/"+id, nil)
-	if worker["address"] != "1 Test Street" || worker["niNumber"] != "AB123456C" || worker["lineManager"] != "M. Manager" {
-		t.Fatalf("case worker sees %v", worker)
+}
+
+// Need-to-know: a person's sensitive fields (address, NI number, line manager) are in no answer but a
+// reveal, which only case workers and vetting officers may ask for, and every reveal is audited (who read
+// whose, when); lists, the plain read, and the answers to writes never hold them.
+func TestSensitiveFieldsOnlyByAuditedReveal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.createPerson("Jane", "Davies", "1985-04-12")
+	secrets := []string{"1 Test Street", "AB123456C", "M. Manager", "address", "niNumber", "lineManager"}
+	hides := func(what string, r resp) {
+		t.Helper()
+		for _, secret := range secrets {
+			if strings.Contains(string(r.body), secret) {
+				t.Fatalf("%s shows %q: %s", what, secret, r.body)
+			}
+		}
 	}
-	auditor := e.call(domain.RoleAuditor, "GET", "/api/v1/persons/"+id, nil)
-	for _, secret := range []string{"1 Test Street", "AB123456C", "M. Manager", "address", "niNumber", "lineManager"} {
-		if strings.Contains(string(auditor.body), secret) {
-			t.Fatalf("auditor sees %q: %s", secret, auditor.body)
+	for _, role := range domain.Roles {
+		hides(string(role)+"'s read", e.call(role, "GET", "/api/v1/persons/"+id, nil))
+		hides(string(role)+"'s list", e.call(role, "GET", "/api/v1/persons?q=Davies", nil))
+	}
+	hides("the answer to a change", e.call(domain.RoleCaseWorker, "PATCH", "/api/v1/persons/"+id, map[string]any{"mobile": "07400 123457"}))
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE action = 'person.sensitive_read'`); n != 0 {
+		t.Fatalf("%d reveals audited before any", n)
+	}
+
+	for _, role := range []domain.Role{domain.RoleSecurityController, domain.RoleAdmin, domain.RoleAuditor} {
+		r := e.call(role, "GET", "/api/v1/persons/"+id+"?reveal=sensitive", nil)
+		wantProblem(t, r, 403, string(role)+" revealing")
+		hides(string(role)+"'s refused reveal", r)
+	}
+	wantField(t, e.call(domain.RoleCaseWorker, "GET", "/api/v1/persons/"+id+"?reveal=everything", nil), 400, "reveal", "an unknown reveal")
+	for _, role := range []domain.Role{domain.RoleCaseWorker, domain.RoleVettingOfficer} {
+		shown := e.must(200, role, "GET", "/api/v1/persons/"+id+"?reveal=sensitive", nil)
+		if shown["address"] != "1 Test Street" || shown["niNumber"] != "AB123456C" || shown["lineManager"] != "M. Manager" {
+			t.Fatalf("%s's reveal shows %v", role, shown)
+		}
+		if n := e.count(`SELECT count(*) FROM audit_log WHERE action = 'person.sensitive_read' AND entity_id = $1 AND actor_id = $2`,
+			id, e.users[role].ID); n != 1 {
+			t.Fatalf("%s's reveal audited %d times", role, n)
 		}
 	}
 }

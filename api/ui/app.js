@@ -282,6 +282,15 @@ async function persons(params) {
         "Create", async (v) => { const p = await call("POST", "/persons", v); location.hash = "#/persons/" + p.id; })) : null);
 }
 
+// revealSensitive shows a person's address, NI number and line manager in place of its button: a read
+// the audit log records, asked for only when needed.
+async function revealSensitive(id) {
+  const p = await call("GET", "/persons/" + id + "?reveal=sensitive");
+  const row = (k, v) => [h("dt", {}, k), h("dd", {}, v || "—")];
+  document.getElementById("sensitive").replaceChildren(h("dl", { class: "grid" },
+    row("Address", p.address), row("NI number", p.niNumber), row("Line manager", p.lineManager)));
+}
+
 async function personDetail(id) {
   const [p, cls, cs] = await Promise.all([call("GET", "/persons/" + id), call("GET", "/persons/" + id + "/clearances"),
     call("GET", "/cases?" + new URLSearchParams({ personId: id, limit: "100" }))]);
@@ -289,7 +298,8 @@ async function personDetail(id) {
   show(h("h1", {}, p.firstName + " " + p.lastName),
     h("div", { class: "card" }, h("dl", { class: "grid" }, row("Date of birth", p.dateOfBirth), row("E-mail", p.email),
       row("Mobile", p.mobile), row("Preferred channel", p.preferredChannel), row("Employee number", p.employeeNumber), row("Active", p.active ? "yes" : "no"),
-      "address" in p ? [row("Address", p.address), row("NI number", p.niNumber), row("Line manager", p.lineManager)] : null)),
+      has("case_worker", "vetting_officer") ? [h("dt", {}, "Sensitive details"), h("dd", { id: "sensitive" },
+        h("button", { type: "button", onclick: () => revealSensitive(id) }, "Show (audited)"))] : null)),
     h("h2", {}, "Clearances"),
     h("table", {}, h("tr", {}, ["Level", "Status", "Valid from", "Valid to", "Issuing authority"].map((t) => h("th", {}, t))),
       cls.map((c) => h("tr", {}, h("td", {}, c.level), h("td", {}, badge(c.status)), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.issuingAuthority)))),
