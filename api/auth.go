@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -49,11 +52,23 @@ func bearerToken(header string) (string, bool) {
 
 const principalKey = "signetassure.principal"
 
+// authenticate finds the staff user behind a request. Unknown, expired and revoked tokens get one and the
+// same 401. An address that keeps failing is refused (429 with Retry-After) for a while, good token or
+// not, as for partner keys; failures are counted per address and minute (external_auth_failures), not
+// each in the audit chain.
 func (s *Server) authenticate(c *gin.Context) {
+	ip := c.ClientIP()
+	if wait, blocked := s.authFailures.blocked(ip, time.Now()); blocked {
+		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		s.refuseStaff(c, ip, problem(http.StatusTooManyRequests, "rate-limited",
+			"too many calls with invalid tokens from this address"), "rate_limited")
+		return
+	}
 	u, err := s.Auth.Authenticate(c.Request.Context(), c.Request)
 	if errors.Is(err, ErrUnauthenticated) {
+		s.authFailures.fail(ip, time.Now())
 		c.Header("WWW-Authenticate", `Bearer realm="signetassure"`)
-		s.writeError(c, problem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"))
+		s.refuseStaff(c, ip, problem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"), "unauthenticated")
 		return
 	}
 	if err != nil {
@@ -62,6 +77,18 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	c.Set(principalKey, u)
 	c.Next()
+}
+
+// refuseStaff answers a staff request refused before it was authenticated, and counts it against its
+// address and the minute. Should the count not be written, the caller gets 503 rather than an uncounted
+// answer.
+func (s *Server) refuseStaff(c *gin.Context, ip string, p *Problem, outcome string) {
+	if err := s.Store.CountAuthFailure(c, ip, "staff", outcome); err != nil {
+		s.Log.Error("failed authentication not counted", "route", c.FullPath(), "error", err)
+		c.Writer.Header().Del("Retry-After")
+		p = problem(http.StatusServiceUnavailable, "unavailable", "the request could not be recorded; nothing was done")
+	}
+	s.writeError(c, p)
 }
 
 func requireRole(roles []domain.Role) gin.HandlerFunc {

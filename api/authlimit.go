@@ -8,8 +8,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Failed partner authentication is limited per caller address: a caller that presents bad keys gets 429
-// (with Retry-After) for every call, good key or not, until its allowance refills. IPv6 callers are
+// Failed authentication, of partner keys and staff tokens alike, is limited per caller address: a caller
+// that presents bad keys or tokens gets 429 (with Retry-After) for every call, good credentials or not,
+// until its allowance refills. IPv6 callers are
 // counted per /64, the block one host usually holds. The state is per API process.
 const (
 	// AuthFailureBurst is how many failed authentications a caller may make at once.

@@ -83,7 +83,7 @@ type MessagingHooks struct {
 // Server is the HTTP API.
 type Server struct {
 	Deps
-	// authFailures limits failed partner authentication per caller address.
+	// authFailures limits failed authentication (partner keys, staff tokens) per caller address.
 	authFailures *failureLimiter
 	engine       *gin.Engine
 	spec         *openapi3.Reflector

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
 )
 
 // A staff user issues themselves a token that expires (within the maximum), sees it listed by its prefix
@@ -110,5 +111,48 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 	if r := e.call(domain.RoleCaseWorker, "GET", "/api/v1/me", nil); r.status != http.StatusOK {
 		t.Fatalf("the case worker's other token stopped working: %d", r.status)
+	}
+}
+
+// Unknown, expired and revoked tokens get one and the same 401; an address that keeps presenting bad
+// tokens is refused (429 with Retry-After), its good tokens too, and every refusal is counted per address
+// and minute outside the audit chain.
+func TestStaffAuthenticationFailures(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	expired := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "old", "expiresAt": in})
+	testenv.Exec(t, e.database, `UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, expired["id"])
+	revoked := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "gone", "expiresAt": in})
+	e.must(200, domain.RoleCaseWorker, "DELETE", "/api/v1/me/tokens/"+revoked["id"].(string), nil)
+	chain := e.count(`SELECT count(*) FROM audit_log`)
+
+	var first string
+	for i, token := range []string{"sat_" + strings.Repeat("A", 43), expired["token"].(string), revoked["token"].(string), "", "not-a-token"} {
+		r := e.callWith("", "GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer " + token})
+		if r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("token %d: %d %s", i, r.status, r.body)
+		}
+		if first == "" {
+			first = string(r.body)
+		} else if string(r.body) != first {
+			t.Fatalf("token %d is told apart: %s, not %s", i, r.body, first)
+		}
+	}
+	for i := 5; i < 10; i++ {
+		if r := e.callWith("", "GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer sat_wrong"}); r.status != 401 {
+			t.Fatalf("failure %d: %d", i+1, r.status)
+		}
+	}
+	limited := e.callWith("", "GET", "/api/v1/me", nil, map[string]string{"Authorization": "Bearer sat_wrong"})
+	if limited.status != 429 || limited.header.Get("Retry-After") == "" {
+		t.Fatalf("the 11th failure: %d %v", limited.status, limited.header)
+	}
+	wantProblem(t, e.call(domain.RoleCaseWorker, "GET", "/api/v1/me", nil), 429, "a good token from the address")
+	if n := e.count(`SELECT coalesce(sum(count), 0) FROM external_auth_failures WHERE endpoint = 'staff'`); n != 12 {
+		t.Fatalf("%d refusals counted, want 12", n)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_log`); n != chain {
+		t.Fatalf("%d audit entries for refused tokens", n-chain)
 	}
 }

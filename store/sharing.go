@@ -98,9 +98,10 @@ func (s *Store) RecordPartnerReturn(ctx context.Context, siteID uuid.UUID, partn
 	})
 }
 
-// CountAuthFailure counts one refused, unauthenticated call to an external endpoint against its caller's
-// address and the current minute: one row per address, endpoint, outcome and minute, kept outside the
-// audit chain, so a flood of bad keys adds a bounded number of rows and every call is still counted.
+// CountAuthFailure counts one refused, unauthenticated call (to an external endpoint, or "staff" for the
+// staff API) against its caller's address and the current minute: one row per address, endpoint, outcome
+// and minute, kept outside the audit chain, so a flood of bad keys adds a bounded number of rows and
+// every call is still counted.
 func (s *Store) CountAuthFailure(ctx context.Context, callerIP, endpoint, outcome string) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO external_auth_failures AS f (minute, caller_ip, endpoint, outcome, count)
 		VALUES (date_trunc('minute', now()), $1, $2, $3, 1)
