@@ -125,7 +125,9 @@ func (s *Server) rotateToken(c *gin.Context) error {
 		return err
 	}
 	t, err := s.Store.RotateToken(c, actor(c), actorID(c), id, expires)
-	if errors.Is(err, store.ErrWrongState) {
+	if errors.Is(err, store.ErrNoExpiry) {
+		return invalid(FieldError{Field: "expiresAt", Message: "is required: the token never expired, and its successor must"})
+	} else if errors.Is(err, store.ErrWrongState) {
 		return conflict("the token is revoked or expired: issue a new one")
 	} else if errors.Is(err, store.ErrNotFound) {
 		return notFound("token")

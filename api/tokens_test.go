@@ -82,6 +82,20 @@ func TestTokenLifecycle(t *testing.T) {
 	wantProblem(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens/"+id+"/rotate", map[string]any{}), 409, "rotating a revoked token")
 	newSecret, newID := next["token"].(string), next["id"].(string)
 
+	// A token from before tokens had to expire is rotated only into one that does.
+	legacy := e.users[domain.RoleCaseWorker].ID.String()
+	var old string
+	var listed []map[string]any
+	if err := json.Unmarshal(e.call(domain.RoleAdmin, "GET", "/api/v1/users/"+legacy+"/tokens", nil).body, &listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range listed {
+		if tk["expiresAt"] == nil {
+			old = tk["id"].(string)
+		}
+	}
+	wantField(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens/"+old+"/rotate", map[string]any{}), 400, "expiresAt", "rotating a token that never expires")
+
 	// Another user's token is not theirs to revoke; their own is, at once.
 	wantProblem(t, e.call(domain.RoleVettingOfficer, "DELETE", "/api/v1/me/tokens/"+newID, nil), 404, "revoking another's token")
 	if r := e.call(domain.RoleCaseWorker, "DELETE", "/api/v1/me/tokens/"+newID, nil); r.status != 200 || r.json(t)["status"] != "revoked" {

@@ -119,6 +119,10 @@ func (s *Store) RevokeToken(ctx context.Context, actor Actor, userID, tokenID uu
 	return s.Token(ctx, userID, tokenID)
 }
 
+// ErrNoExpiry: a token that never expires (one issued before tokens had to) is rotated only into one
+// with an expiry given.
+var ErrNoExpiry = errors.New("the token never expires: give the new one an expiry")
+
 // RotateToken replaces one of a user's live tokens by a new one of the same name, expiring at expires
 // (the old token's expiry when nil), and revokes the old one, in one transaction; it returns the new
 // token with its secret, shown once. A revoked or expired token is not rotated (ErrWrongState).
@@ -139,6 +143,9 @@ func (s *Store) RotateToken(ctx context.Context, actor Actor, userID, tokenID uu
 			return ErrWrongState
 		} else if err != nil {
 			return err
+		}
+		if expires == nil && oldExpires == nil {
+			return ErrNoExpiry
 		}
 		if expires == nil {
 			expires = oldExpires
