@@ -3,9 +3,7 @@ package api
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,8 +57,8 @@ const principalKey = "signetassure.principal"
 func (s *Server) authenticate(c *gin.Context) {
 	ip := c.ClientIP()
 	if wait, blocked := s.authFailures.blocked(ip, time.Now()); blocked {
-		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		s.refuseStaff(c, ip, problem(http.StatusTooManyRequests, "rate-limited",
+		retryAfter(c, wait)
+		s.refuseCounted(c, ip, "staff", problem(http.StatusTooManyRequests, "rate-limited",
 			"too many calls with invalid tokens from this address"), "rate_limited")
 		return
 	}
@@ -68,7 +66,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	if errors.Is(err, ErrUnauthenticated) {
 		s.authFailures.fail(ip, time.Now())
 		c.Header("WWW-Authenticate", `Bearer realm="signetassure"`)
-		s.refuseStaff(c, ip, problem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"), "unauthenticated")
+		s.refuseCounted(c, ip, "staff", problem(http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required"), "unauthenticated")
 		return
 	}
 	if err != nil {
@@ -77,18 +75,6 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	c.Set(principalKey, u)
 	c.Next()
-}
-
-// refuseStaff answers a staff request refused before it was authenticated, and counts it against its
-// address and the minute. Should the count not be written, the caller gets 503 rather than an uncounted
-// answer.
-func (s *Server) refuseStaff(c *gin.Context, ip string, p *Problem, outcome string) {
-	if err := s.Store.CountAuthFailure(c, ip, "staff", outcome); err != nil {
-		s.Log.Error("failed authentication not counted", "route", c.FullPath(), "error", err)
-		c.Writer.Header().Del("Retry-After")
-		p = problem(http.StatusServiceUnavailable, "unavailable", "the request could not be recorded; nothing was done")
-	}
-	s.writeError(c, p)
 }
 
 func requireRole(roles []domain.Role) gin.HandlerFunc {

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"math"
+	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 )
 
@@ -79,4 +83,21 @@ func (f *failureLimiter) fail(ip string, now time.Time) {
 		f.callers[key] = l
 	}
 	l.AllowN(now, 1)
+}
+
+// retryAfter tells the caller, in whole seconds (at least one), how long to wait before calling again.
+func retryAfter(c *gin.Context, wait time.Duration) {
+	c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+}
+
+// refuseCounted answers a call refused before it was authenticated (a bad key or token, or an address
+// past its allowance) and counts it against its address, endpoint and the minute, outside the audit
+// chain. Should the count not be written, the caller gets 503 rather than an uncounted answer.
+func (s *Server) refuseCounted(c *gin.Context, ip, endpoint string, p *Problem, outcome string) {
+	if err := s.Store.CountAuthFailure(c, ip, endpoint, outcome); err != nil {
+		s.Log.Error("failed authentication not counted", "route", c.FullPath(), "error", err)
+		c.Writer.Header().Del("Retry-After")
+		p = problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
+	}
+	s.writeError(c, p)
 }

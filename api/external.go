@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,7 +74,7 @@ func (s *Server) partnerAuth(endpoint string, scope domain.Scope, perMinute int)
 		c.Set(externalCallKey, call)
 		defer s.auditUnrecorded(c, call)
 		if wait, blocked := s.authFailures.blocked(call.ip, time.Now()); blocked {
-			c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			retryAfter(c, wait)
 			s.refuseUnauthenticated(c, call, problem(http.StatusTooManyRequests, "rate-limited",
 				"too many calls with invalid keys from this address"), "rate_limited")
 			return
@@ -113,7 +111,7 @@ func (s *Server) partnerAuth(endpoint string, scope domain.Scope, perMinute int)
 				return
 			}
 			if !ok {
-				c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+				retryAfter(c, wait)
 				s.refuseExternal(c, call, problem(http.StatusTooManyRequests, "rate-limited",
 					fmt.Sprintf("at most %d calls a minute with one key", perMinute)), "rate_limited")
 				return
@@ -144,16 +142,10 @@ func (s *Server) auditUnrecorded(c *gin.Context, call *externalCall) {
 }
 
 // refuseUnauthenticated answers a call without a valid key (or from an address past its allowance of
-// failures) and counts it against its address and the minute, outside the audit chain. Should the count
-// not be written, the caller gets 503 rather than an unrecorded answer.
+// failures), counted against its address and the minute instead of audited (refuseCounted).
 func (s *Server) refuseUnauthenticated(c *gin.Context, call *externalCall, p *Problem, outcome string) {
 	call.recorded = true
-	if err := s.Store.CountAuthFailure(c, call.ip, call.endpoint, outcome); err != nil {
-		s.Log.Error("failed authentication not counted", "route", c.FullPath(), "error", err)
-		c.Writer.Header().Del("Retry-After")
-		p = problem(http.StatusServiceUnavailable, "unavailable", "the call could not be recorded; nothing was done")
-	}
-	s.writeError(c, p)
+	s.refuseCounted(c, call.ip, call.endpoint, p, outcome)
 }
 
 // refuseExternal answers a refused external call and audits it. Should the audit entry not be written,

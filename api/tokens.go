@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -171,7 +170,7 @@ func (s *Server) revoke(c *gin.Context, user, token uuid.UUID) error {
 func (s *Server) tokenExpiry(errs *fields, v *string, required bool) *time.Time {
 	if v == nil {
 		if required {
-			errs.add("expiresAt", "is required: tokens expire (at most %s ahead)", humanDays(s.TokenMaxValidity))
+			errs.add("expiresAt", "is required: tokens expire (at most %s ahead)", domain.DurationText(s.TokenMaxValidity))
 		}
 		return nil
 	}
@@ -183,18 +182,10 @@ func (s *Server) tokenExpiry(errs *fields, v *string, required bool) *time.Time 
 	case !t.After(now):
 		errs.add("expiresAt", "must be in the future")
 	case t.After(now.Add(s.TokenMaxValidity)):
-		errs.add("expiresAt", "must be at most %s ahead", humanDays(s.TokenMaxValidity))
+		errs.add("expiresAt", "must be at most %s ahead", domain.DurationText(s.TokenMaxValidity))
 	default:
 		t = t.UTC()
 		return &t
 	}
 	return nil
-}
-
-// humanDays writes a duration in whole days where it is some ("90 days"), as Go writes it otherwise.
-func humanDays(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	}
-	return d.String()
 }

@@ -74,6 +74,19 @@ func (t SLATable) For(typ CaseType, l Level) SLA {
 	return SLA{Due: due, Reminders: slices.Clone(t.reminders)}
 }
 
+// DurationText writes a duration for people: in days where it is whole days ("1 day", "90 days"), as Go
+// writes it otherwise, without trailing zero seconds ("36h0m").
+func DurationText(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if days := int(d / (24 * time.Hour)); days == 1 {
+			return "1 day"
+		} else {
+			return fmt.Sprintf("%d days", days)
+		}
+	}
+	return strings.TrimSuffix(d.String(), "0s")
+}
+
 // ParseDays reads a duration written in days ("25d") or as Go writes one ("36h", "90s").
 func ParseDays(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)

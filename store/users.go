@@ -61,7 +61,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 	token = newTokenSecret()
 	tokenID := uuid.New()
 	err = classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.admin-bootstrap'))`); err != nil {
+		if err := lockAdministrators(ctx, tx); err != nil {
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT `+userCols+` FROM staff_users WHERE active AND $1 = ANY (roles) ORDER BY email LIMIT 1`,
@@ -99,7 +99,7 @@ var ErrLastAdmin = errors.New("the last active administrator")
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, changed []string, change func(*domain.StaffUser)) (domain.StaffUser, error) {
 	var u domain.StaffUser
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.admin-bootstrap'))`); err != nil {
+		if err := lockAdministrators(ctx, tx); err != nil {
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT `+userCols+` FROM staff_users WHERE id = $1 FOR UPDATE`, id)
@@ -133,4 +133,11 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, chang
 				"tokensRevoked": revoked}})
 	})
 	return u, err
+}
+
+// lockAdministrators holds, until tx ends, the lock under which who is an active administrator is read
+// and changed, so no two transactions both decide there is none, or both remove the last.
+func lockAdministrators(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.administrators'))`)
+	return err
 }

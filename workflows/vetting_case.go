@@ -379,7 +379,7 @@ func (w *vettingCase) nextTimer() (time.Time, func(workflow.Context) error) {
 func (w *vettingCase) remindOwner(ctx workflow.Context) error {
 	before := w.SLA.Reminders[w.RemindersSent]
 	w.RemindersSent++
-	msg := fmt.Sprintf("Case %s is due %s (in %s)", w.Case.CaseRef, w.Case.DueAt.Format(time.DateOnly), humanDuration(before))
+	msg := fmt.Sprintf("Case %s is due %s (in %s)", w.Case.CaseRef, w.Case.DueAt.Format(time.DateOnly), domain.DurationText(before))
 	to, roles := w.ownerOrControllers()
 	if err := w.record(ctx, "sla_reminder", nil, msg, map[string]any{"dueIn": before.String()}, nil); err != nil {
 		return err
@@ -622,15 +622,4 @@ func (w *vettingCase) locked(ctx workflow.Context, fn func() error) error {
 
 func sameID(a, b *uuid.UUID) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func humanDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		if days := int(d / (24 * time.Hour)); days == 1 {
-			return "1 day"
-		} else {
-			return fmt.Sprintf("%d days", days)
-		}
-	}
-	return strings.TrimSuffix(d.String(), "0s")
 }

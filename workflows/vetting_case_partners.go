@@ -102,7 +102,7 @@ func (w *vettingCase) remindDelegation(ctx workflow.Context) error {
 	before := w.SLA.Reminders[w.DelegationRemindersSent]
 	w.DelegationRemindersSent++
 	msg := fmt.Sprintf("The partner's outcome on case %s is due %s (in %s)", w.Case.CaseRef,
-		w.Case.DelegationDueAt.Format(time.DateOnly), humanDuration(before))
+		w.Case.DelegationDueAt.Format(time.DateOnly), domain.DurationText(before))
 	if err := w.record(ctx, "delegation_reminder", nil, msg, nil, nil); err != nil {
 		return err
 	}
