@@ -109,11 +109,9 @@ func readmeBlocks(t *testing.T, heading string) []string {
 
 // devProc is a running `signetassure dev` on ports of its own.
 type devProc struct {
+	*proc
 	ports  map[string]string // environment variable → port
 	tokens map[string]string // role → demo token
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	done   chan struct{}
 }
 
 // devPortVars are the environment variables naming the addresses `dev` listens on, with the address
@@ -148,18 +146,7 @@ func startDev(t *testing.T, bin, dataDir, dbURL string, ports map[string]string)
 	for _, bare := range []string{"TEMPORAL_DEV_PORT", "TEMPORAL_UI_PORT"} {
 		set[bare] = d.ports[bare]
 	}
-	d.out = &lockedBuffer{}
-	d.cmd = exec.Command(bin, "dev")
-	d.cmd.Env = workerEnv(set)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d.done = make(chan struct{})
-	go func() {
-		_ = d.cmd.Wait()
-		close(d.done)
-	}()
+	d.proc = startProc(t, bin, workerEnv(set), "dev")
 	t.Cleanup(func() {
 		d.stop()
 		if t.Failed() {
@@ -209,15 +196,7 @@ func (d *devProc) fill(t *testing.T, script string) string {
 }
 
 // stop interrupts `dev`, as Ctrl-C does, and waits for it to end.
-func (d *devProc) stop() {
-	_ = d.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-d.done:
-	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
-}
+func (d *devProc) stop() { d.proc.stop(syscall.SIGINT, 30*time.Second) }
 
 func freePort(t *testing.T) string {
 	t.Helper()

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -219,61 +216,16 @@ func workerEnv(set map[string]string) []string {
 	return out
 }
 
-// workerProc is a `signetassure worker` the test runs.
-type workerProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startWorker runs `signetassure worker`; it is stopped when the test ends, and its output shown if the test
-// failed.
-func startWorker(t *testing.T, bin string, env []string, name string) *workerProc {
+// startWorker runs `signetassure worker`; it is stopped (SIGTERM) when the test ends, and its output shown
+// if the test failed.
+func startWorker(t *testing.T, bin string, env []string, name string) *proc {
 	t.Helper()
-	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "worker")
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &workerProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
+	p := startProc(t, bin, env, "worker")
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			p.kill()
-		}
+		p.stop(syscall.SIGTERM, 10*time.Second)
 		if t.Failed() {
-			t.Logf("%s worker's output:\n%s", name, out.String())
+			t.Logf("%s worker's output:\n%s", name, p.out.String())
 		}
 	})
 	return p
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *workerProc) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
