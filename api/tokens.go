@@ -27,10 +27,6 @@ type RotateInput struct {
 	ExpiresAt *string `json:"expiresAt,omitempty" format:"date-time"`
 }
 
-type tokenPath struct {
-	ID string `path:"id" format:"uuid"`
-}
-
 type userTokenPath struct {
 	ID      string `path:"id" format:"uuid"`
 	TokenID string `path:"tokenId" format:"uuid"`
@@ -47,11 +43,11 @@ func (s *Server) tokenRoutes() []op {
 			handle: s.issueToken},
 		{method: http.MethodPost, path: "/api/v1/me/tokens/:id/rotate", summary: "Replace one of the calling user's tokens by a new one (the old one stops at once); the new secret is in this answer only",
 			roles: allStaff, req: new(struct {
-				tokenPath
+				idPath
 				RotateInput
 			}), resp: new(domain.APIToken), status: http.StatusCreated, secret: true, handle: s.rotateToken},
 		{method: http.MethodDelete, path: "/api/v1/me/tokens/:id", summary: "Revoke one of the calling user's tokens at once",
-			roles: allStaff, req: new(tokenPath), resp: new(domain.APIToken), handle: s.revokeMyToken},
+			roles: allStaff, req: new(idPath), resp: new(domain.APIToken), handle: s.revokeMyToken},
 		{method: http.MethodGet, path: "/api/v1/users/:id/tokens", summary: "A staff user's API tokens (never their secrets)",
 			roles: adminOnly, req: new(idPath), resp: new([]domain.APIToken), handle: s.userTokens},
 		{method: http.MethodDelete, path: "/api/v1/users/:id/tokens/:tokenId", summary: "Revoke a staff user's token at once",
