@@ -12,30 +12,39 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Failed authentication, of partner keys and staff tokens alike, is limited per caller address: a caller
-// that presents bad keys or tokens gets 429 (with Retry-After) for every call, good credentials or not,
-// until its allowance refills. IPv6 callers are
-// counted per /64, the block one host usually holds. The state is per API process.
+// Callers are limited per API process, in memory, by token buckets (a burst at once, then a steady
+// rate): failed authentication per address, and staff requests per token or session and per address.
+// With several API processes behind a load balancer a caller meets up to that many times the limit;
+// the limits keep one caller from taking a process, and a load balancer's own limit makes an exact one.
 const (
 	// AuthFailureBurst is how many failed authentications a caller may make at once.
 	AuthFailureBurst = 10
 	// AuthFailuresPerMinute is how fast that allowance refills.
 	AuthFailuresPerMinute = 10
-	// maxTrackedCallers bounds the memory the limiter holds: past it, callers whose allowance is full
+	// DefaultStaffRate is how many requests a minute one staff token or session may make
+	// (STAFF_RATE_LIMIT), and DefaultAddressRate how many all staff requests from one address may
+	// (STAFF_ADDRESS_RATE_LIMIT; an office behind one NAT address shares it). A minute's worth may come
+	// at once.
+	DefaultStaffRate   = 600
+	DefaultAddressRate = 3000
+	// maxTrackedCallers bounds the memory a limiter holds: past it, callers whose allowance is full
 	// again are forgotten.
 	maxTrackedCallers = 10000
 )
 
-type failureLimiter struct {
-	mu      sync.Mutex
-	callers map[string]*rate.Limiter
+// limiter is a token bucket per caller key.
+type limiter struct {
+	perMinute, burst int
+	mu               sync.Mutex
+	callers          map[string]*rate.Limiter
 }
 
-func newFailureLimiter() *failureLimiter {
-	return &failureLimiter{callers: map[string]*rate.Limiter{}}
+func newLimiter(perMinute, burst int) *limiter {
+	return &limiter{perMinute: perMinute, burst: burst, callers: map[string]*rate.Limiter{}}
 }
 
-// callerKey is the address a caller is counted under: itself, or its /64 for IPv6.
+// callerKey is the address a caller is counted under: itself, or its /64 for IPv6, the block one host
+// usually holds.
 func callerKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
@@ -49,40 +58,48 @@ func callerKey(ip string) string {
 	return addr.String()
 }
 
-// blocked reports whether the caller used up its allowance of failures, and how long until one more is
-// allowed.
-func (f *failureLimiter) blocked(ip string, now time.Time) (time.Duration, bool) {
+// blocked reports, without taking anything, whether key used up its allowance, and how long until one
+// more is allowed.
+func (f *limiter) blocked(key string, now time.Time) (time.Duration, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l, ok := f.callers[callerKey(ip)]
+	l, ok := f.callers[key]
 	if !ok {
 		return 0, false
 	}
+	return untilOne(l, now)
+}
+
+// take counts one against key's allowance; when there was none left, it reports how long until one more.
+func (f *limiter) take(key string, now time.Time) (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.callers[key]
+	if !ok {
+		if len(f.callers) >= maxTrackedCallers {
+			for k, c := range f.callers {
+				if c.TokensAt(now) >= float64(f.burst) {
+					delete(f.callers, k)
+				}
+			}
+		}
+		l = rate.NewLimiter(rate.Limit(float64(f.perMinute)/60.0), f.burst)
+		f.callers[key] = l
+	}
+	if l.AllowN(now, 1) {
+		return 0, true
+	}
+	wait, _ := untilOne(l, now)
+	return wait, false
+}
+
+// untilOne is how long until l allows one more.
+func untilOne(l *rate.Limiter, now time.Time) (time.Duration, bool) {
 	tokens := l.TokensAt(now)
 	if tokens >= 1 {
 		return 0, false
 	}
 	return time.Duration((1 - tokens) / float64(l.Limit()) * float64(time.Second)), true
-}
-
-// fail counts one failed authentication of the caller.
-func (f *failureLimiter) fail(ip string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	key := callerKey(ip)
-	l, ok := f.callers[key]
-	if !ok {
-		if len(f.callers) >= maxTrackedCallers {
-			for k, c := range f.callers {
-				if c.TokensAt(now) >= AuthFailureBurst {
-					delete(f.callers, k)
-				}
-			}
-		}
-		l = rate.NewLimiter(rate.Limit(AuthFailuresPerMinute/60.0), AuthFailureBurst)
-		f.callers[key] = l
-	}
-	l.AllowN(now, 1)
 }
 
 // retryAfter tells the caller, in whole seconds (at least one), how long to wait before calling again.

@@ -166,7 +166,8 @@ func (d openAPIDoc) writeRoutes() []route {
 				continue
 			}
 			var roles []domain.Role
-			for _, r := range strings.Split(strings.TrimPrefix(op.Description, "Roles: "), ", ") {
+			names, _, _ := strings.Cut(strings.TrimPrefix(op.Description, "Roles: "), ".")
+			for _, r := range strings.Split(names, ", ") {
 				roles = append(roles, domain.Role(r))
 			}
 			out = append(out, route{method: strings.ToUpper(method), path: path, roles: roles, schema: js.Schema})

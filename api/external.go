@@ -73,7 +73,7 @@ func (s *Server) partnerAuth(endpoint string, scope domain.Scope, perMinute int)
 		call := &externalCall{endpoint: endpoint, ip: c.ClientIP()}
 		c.Set(externalCallKey, call)
 		defer s.auditUnrecorded(c, call)
-		if wait, blocked := s.authFailures.blocked(call.ip, time.Now()); blocked {
+		if wait, blocked := s.authFailures.blocked(callerKey(call.ip), time.Now()); blocked {
 			retryAfter(c, wait)
 			s.refuseUnauthenticated(c, call, problem(http.StatusTooManyRequests, "rate-limited",
 				"too many calls with invalid keys from this address"), "rate_limited")
@@ -87,7 +87,7 @@ func (s *Server) partnerAuth(endpoint string, scope domain.Scope, perMinute int)
 		}
 		switch {
 		case !ok || errors.Is(err, store.ErrBadKey):
-			s.authFailures.fail(call.ip, time.Now())
+			s.authFailures.take(callerKey(call.ip), time.Now())
 			c.Header("WWW-Authenticate", `Bearer realm="signetassure-partners"`)
 			s.refuseUnauthenticated(c, call, badKey(), "unauthenticated")
 			return

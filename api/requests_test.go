@@ -286,8 +286,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 type fixedAuth struct{ u domain.StaffUser }
 
-func (f fixedAuth) Authenticate(context.Context, *http.Request) (domain.StaffUser, error) {
-	return f.u, nil
+func (f fixedAuth) Authenticate(context.Context, *http.Request) (store.Credential, error) {
+	return store.Credential{User: f.u}, nil
 }
 
 type nopLogger struct{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,13 @@ type Deps struct {
 	AllowLoopbackPartners bool
 	// TokenMaxValidity is how far ahead a staff API token may expire (default DefaultTokenMaxValidity).
 	TokenMaxValidity time.Duration
+	// Sessions are the console's session limits and cookie.
+	Sessions SessionConfig
+	// StaffRate is how many requests a minute one staff token or session may make, AddressRate how many
+	// all staff requests from one address may (defaults DefaultStaffRate, DefaultAddressRate).
+	StaffRate, AddressRate int
+	// SignIn is the directories staff sign in to the console with (none: API tokens only).
+	SignIn SignIn
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
@@ -83,9 +91,16 @@ type MessagingHooks struct {
 // Server is the HTTP API.
 type Server struct {
 	Deps
-	// authFailures limits failed authentication (partner keys, staff tokens) per caller address.
-	authFailures *failureLimiter
-	engine       *gin.Engine
+	// authFailures limits failed authentication (partner keys, staff tokens and sessions, directory
+	// passwords) per caller address; staffRate limits staff requests per token or session, addressRate
+	// per address.
+	authFailures, staffRate, addressRate *limiter
+	// crossOrigin refuses cross-site browser requests that would change something, so a page elsewhere
+	// cannot use a signed-in console's cookie.
+	crossOrigin *http.CrossOriginProtection
+	// roleScopes are the token scopes each role gives: those of the routes it may call.
+	roleScopes map[domain.Role][]domain.StaffScope
+	engine      *gin.Engine
 	spec         *openapi3.Reflector
 	specDoc      []byte
 }
@@ -107,20 +122,29 @@ func New(d Deps) (*Server, error) {
 	if d.ReturnLimit == 0 {
 		d.ReturnLimit = ReturnLimit
 	}
+	d.Sessions = d.Sessions.withDefaults()
+	if d.StaffRate == 0 {
+		d.StaffRate = DefaultStaffRate
+	}
+	if d.AddressRate == 0 {
+		d.AddressRate = DefaultAddressRate
+	}
 	if d.Auth == nil {
-		d.Auth = TokenAuth{Store: d.Store}
+		d.Auth = StoreAuth{Store: d.Store, Sessions: d.Sessions}
 	}
 	if d.Validity == nil {
 		d.Validity = domain.DefaultValidityPolicy()
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{Deps: d, engine: gin.New(), authFailures: newFailureLimiter()}
+	s := &Server{Deps: d, engine: gin.New(), authFailures: newLimiter(AuthFailuresPerMinute, AuthFailureBurst),
+		staffRate: newLimiter(d.StaffRate, d.StaffRate), addressRate: newLimiter(d.AddressRate, d.AddressRate),
+		crossOrigin: http.NewCrossOriginProtection(), roleScopes: map[domain.Role][]domain.StaffScope{}}
 	s.engine.ContextWithFallback = true
 	if err := s.engine.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover)
+	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover, s.refuseCrossOrigin)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
 	s.engine.NoMethod(func(c *gin.Context) {
 		s.writeError(c, problem(http.StatusMethodNotAllowed, "method-not-allowed", "method not allowed on this route"))
@@ -129,7 +153,7 @@ func New(d Deps) (*Server, error) {
 	s.spec.DefaultOptions = append(s.spec.DefaultOptions, jsonschema.InterceptProp(documentTextLimits))
 	s.spec.Spec.Info.WithTitle("SignetAssure API").WithVersion("1.0.0").
 		WithDescription("Personnel-security vetting: persons, vetting cases, clearances.")
-	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...)")
+	s.spec.Spec.SetHTTPBearerTokenSecurity("bearer", "opaque", "Staff API token (sat_...), limited to its scopes; the console's session cookie works in its place")
 	s.spec.Spec.SetHTTPBearerTokenSecurity("partnerKey", "opaque", "Partner API key (sap_...), with scopes "+domain.OneOf(domain.Scopes))
 	if err := s.routes(); err != nil {
 		return nil, err
@@ -192,11 +216,21 @@ var allStaff = domain.Roles
 
 func (s *Server) add(o op) error {
 	handlers := []gin.HandlerFunc{}
+	var scope domain.StaffScope
 	switch {
 	case o.external != nil:
 		handlers = append(handlers, o.external)
 	case !o.public:
-		handlers = append(handlers, s.authenticate, requireRole(o.roles))
+		var known bool
+		if scope, known = routeScope(o.method, o.path); !known {
+			return fmt.Errorf("%s %s: no token scope covers the route (api/scopes.go)", o.method, o.path)
+		}
+		handlers = append(handlers, s.authenticate, authorize(o.roles, scope))
+		for _, r := range o.roles {
+			if scope != "" && !slices.Contains(s.roleScopes[r], scope) {
+				s.roleScopes[r] = append(s.roleScopes[r], scope)
+			}
+		}
 		if writes(o.method) {
 			handlers = append(handlers, s.idempotent(o.secret))
 		}
@@ -242,7 +276,16 @@ func (s *Server) add(o op) error {
 		}
 	} else if !o.public {
 		oc.AddSecurity("bearer")
-		oc.SetDescription("Roles: " + roleList(o.roles))
+		scopeText := "none (any token)"
+		if scope != "" {
+			scopeText = string(scope)
+		}
+		oc.SetDescription("Roles: " + roleList(o.roles) + ". Token scope: " + scopeText + ".")
+		if scope != "" {
+			if err := addScopeExtension(oc, scope); err != nil {
+				return err
+			}
+		}
 	}
 	if !o.public {
 		for _, st := range []int{http.StatusUnauthorized, http.StatusForbidden} {

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -15,11 +16,13 @@ import (
 // DefaultTokenMaxValidity is how far ahead a staff API token may expire unless TOKEN_MAX_VALIDITY says.
 const DefaultTokenMaxValidity = 90 * 24 * time.Hour
 
-// TokenInput issues a token: a name to tell it by, and when it expires (required, within the
-// configured maximum).
+// TokenInput issues a token: a name to tell it by, when it expires (required, within the configured
+// maximum), and what it may do: one or more scopes, each given by one of its holder's roles (and, for a
+// token issued with a token, held by that token too).
 type TokenInput struct {
-	Name      *string `json:"name,omitempty" maxLength:"100"`
-	ExpiresAt *string `json:"expiresAt,omitempty" format:"date-time"`
+	Name      *string             `json:"name,omitempty" maxLength:"100"`
+	ExpiresAt *string             `json:"expiresAt,omitempty" format:"date-time"`
+	Scopes    []domain.StaffScope `json:"scopes,omitempty"`
 }
 
 // RotateInput rotates a token; expiresAt absent keeps the old token's expiry.
@@ -73,31 +76,71 @@ func (s *Server) userTokens(c *gin.Context) error {
 }
 
 func (s *Server) issueToken(c *gin.Context) error {
-	name, expires, err := s.readTokenInput(c)
+	in, err := s.readTokenInput(c)
 	if err != nil {
 		return err
 	}
-	return s.issue(c, actorID(c), name, expires)
+	cred := credential(c)
+	var errs fields
+	s.checkScopes(&errs, in.scopes, cred.User, cred.Scopes)
+	if err := errs.err(); err != nil {
+		return err
+	}
+	return s.issue(c, actorID(c), in)
 }
 
-// readTokenInput reads and checks the token a request asks for.
-func (s *Server) readTokenInput(c *gin.Context) (name string, expires time.Time, err error) {
+// tokenRequest is a token a request asks for, checked.
+type tokenRequest struct {
+	name    string
+	expires time.Time
+	scopes  []domain.StaffScope
+}
+
+// readTokenInput reads and checks the token a request asks for, but for whether its holder may have
+// its scopes (checkScopes).
+func (s *Server) readTokenInput(c *gin.Context) (tokenRequest, error) {
 	var in TokenInput
 	if err := decode(c, &in); err != nil {
-		return "", time.Time{}, err
+		return tokenRequest{}, err
 	}
 	var errs fields
-	name = requiredText(&errs, "name", in.Name)
+	t := tokenRequest{name: requiredText(&errs, "name", in.Name)}
 	at := s.tokenExpiry(&errs, in.ExpiresAt, true)
-	if err := errs.err(); err != nil {
-		return "", time.Time{}, err
+	switch {
+	case len(in.Scopes) == 0:
+		errs.add("scopes", "must hold one or more of %s", domain.OneOf(domain.StaffScopes))
+	case slices.ContainsFunc(in.Scopes, func(sc domain.StaffScope) bool { return !sc.Valid() }):
+		errs.add("scopes", "must hold only %s", domain.OneOf(domain.StaffScopes))
+	default:
+		t.scopes = slices.Clone(in.Scopes)
+		slices.Sort(t.scopes)
+		t.scopes = slices.Compact(t.scopes)
 	}
-	return name, *at, nil
+	if err := errs.err(); err != nil {
+		return tokenRequest{}, err
+	}
+	t.expires = *at
+	return t, nil
+}
+
+// checkScopes checks that holder's roles give each scope asked for and, when the request was made with
+// a token limited to scopes (within), that it holds each too: no token makes a mightier one.
+func (s *Server) checkScopes(errs *fields, asked []domain.StaffScope, holder domain.StaffUser, within []domain.StaffScope) {
+	for _, sc := range asked {
+		if !slices.ContainsFunc(holder.Roles, func(r domain.Role) bool { return slices.Contains(s.roleScopes[r], sc) }) {
+			errs.add("scopes", "%s is not given by the holder's roles (%s)", sc, roleList(holder.Roles))
+			return
+		}
+		if within != nil && !slices.Contains(within, sc) {
+			errs.add("scopes", "%s is not held by the token this request was made with", sc)
+			return
+		}
+	}
 }
 
 // issue issues user a token and answers with its secret, once.
-func (s *Server) issue(c *gin.Context, user uuid.UUID, name string, expires time.Time) error {
-	t, err := s.Store.IssueNamedToken(c, actor(c), user, name, expires)
+func (s *Server) issue(c *gin.Context, user uuid.UUID, in tokenRequest) error {
+	t, err := s.Store.IssueNamedToken(c, actor(c), user, in.name, in.expires, in.scopes)
 	if err != nil {
 		return err
 	}

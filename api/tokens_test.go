@@ -30,10 +30,14 @@ func TestTokenLifecycle(t *testing.T) {
 		field string
 	}{
 		{map[string]any{"name": "laptop"}, "expiresAt"},
-		{map[string]any{"name": "laptop", "expiresAt": in(-time.Hour)}, "expiresAt"},
+		{map[string]any{"name": "laptop", "expiresAt": in(-time.Hour), "scopes": []string{"cases:read"}}, "expiresAt"},
 		{map[string]any{"name": "laptop", "expiresAt": in(91 * 24 * time.Hour)}, "expiresAt"},
 		{map[string]any{"name": "laptop", "expiresAt": "next week"}, "expiresAt"},
 		{map[string]any{"expiresAt": in(time.Hour)}, "name"},
+		{map[string]any{"name": "laptop", "expiresAt": in(time.Hour)}, "scopes"},
+		{map[string]any{"name": "laptop", "expiresAt": in(time.Hour), "scopes": []string{"cases:delete"}}, "scopes"},
+		// a case worker's roles do not give users:admin
+		{map[string]any{"name": "laptop", "expiresAt": in(time.Hour), "scopes": []string{"cases:read", "users:admin"}}, "scopes"},
 	} {
 		wantField(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", bad.body), 400, bad.field, fmt.Sprint(bad.body))
 	}
@@ -42,7 +46,7 @@ func TestTokenLifecycle(t *testing.T) {
 	}
 
 	key := map[string]string{"Idempotency-Key": "token-laptop"}
-	body := map[string]any{"name": "laptop", "expiresAt": in(30 * 24 * time.Hour)}
+	body := map[string]any{"name": "laptop", "expiresAt": in(30 * 24 * time.Hour), "scopes": []string{"cases:read", "cases:write"}}
 	issued := e.callWith(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", body, key)
 	if issued.status != 201 {
 		t.Fatalf("issue: %d %s", issued.status, issued.body)
@@ -107,7 +111,7 @@ func TestTokenLifecycle(t *testing.T) {
 
 	// An administrator lists and revokes anyone's tokens; no one else may.
 	worker := e.users[domain.RoleCaseWorker].ID.String()
-	third := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "ci", "expiresAt": in(time.Hour)})
+	third := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "ci", "expiresAt": in(time.Hour), "scopes": []string{"cases:read"}})
 	wantProblem(t, e.call(domain.RoleSecurityController, "GET", "/api/v1/users/"+worker+"/tokens", nil), 403, "a controller listing tokens")
 	var theirs []map[string]any
 	if r := e.call(domain.RoleAdmin, "GET", "/api/v1/users/"+worker+"/tokens", nil); r.status != 200 || json.Unmarshal(r.body, &theirs) != nil || len(theirs) < 3 {
@@ -135,9 +139,9 @@ func TestStaffAuthenticationFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	in := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	expired := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "old", "expiresAt": in})
+	expired := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "old", "expiresAt": in, "scopes": []string{"cases:read"}})
 	testenv.Exec(t, e.database, `UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, expired["id"])
-	revoked := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "gone", "expiresAt": in})
+	revoked := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "gone", "expiresAt": in, "scopes": []string{"cases:read"}})
 	e.must(200, domain.RoleCaseWorker, "DELETE", "/api/v1/me/tokens/"+revoked["id"].(string), nil)
 	chain := e.count(`SELECT count(*) FROM audit_log`)
 
@@ -168,5 +172,71 @@ func TestStaffAuthenticationFailures(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM audit_log`); n != chain {
 		t.Fatalf("%d audit entries for refused tokens", n-chain)
+	}
+}
+
+// A token does what its scopes say and no more, within its holder's roles; a token cannot issue a
+// mightier one; the OpenAPI document names each route's scope.
+func TestTokenScopes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	in := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	as := func(token, method, path string, body any) resp {
+		t.Helper()
+		return e.callWith("", method, path, body, map[string]string{"Authorization": "Bearer " + token})
+	}
+	reader := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/me/tokens",
+		map[string]any{"name": "reports", "expiresAt": in, "scopes": []string{"cases:read"}})["token"].(string)
+
+	if r := as(reader, "GET", "/api/v1/persons", nil); r.status != 200 {
+		t.Fatalf("reading persons with cases:read: %d %s", r.status, r.body)
+	}
+	before := e.count(`SELECT count(*) FROM persons`)
+	r := as(reader, "POST", "/api/v1/persons", map[string]any{"firstName": "Ann", "lastName": "Other", "dateOfBirth": "1980-01-02"})
+	if r.status != 403 || !strings.Contains(string(r.body), "cases:write") {
+		t.Fatalf("writing a person with cases:read only: %d %s, want 403 naming cases:write", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM persons`); n != before {
+		t.Fatal("a refused write wrote a person")
+	}
+	if r := as(reader, "GET", "/api/v1/access/levels", nil); r.status != 403 || !strings.Contains(string(r.body), "access:read") {
+		t.Fatalf("reading access levels with cases:read only: %d %s, want 403 naming access:read", r.status, r.body)
+	}
+	// A token limited to cases:read issues only within it, and lists and revokes its holder's tokens.
+	wantField(t, as(reader, "POST", "/api/v1/me/tokens", map[string]any{"name": "more", "expiresAt": in,
+		"scopes": []string{"cases:read", "cases:write"}}), 400, "scopes", "a token issuing a mightier one")
+	if r := as(reader, "POST", "/api/v1/me/tokens", map[string]any{"name": "same", "expiresAt": in, "scopes": []string{"cases:read"}}); r.status != 201 {
+		t.Fatalf("a token issuing one within its scopes: %d %s", r.status, r.body)
+	}
+	if r := as(reader, "GET", "/api/v1/me/tokens", nil); r.status != 200 || !strings.Contains(string(r.body), `"scopes":["cases:read"]`) {
+		t.Fatalf("the token list does not show scopes: %d %s", r.status, r.body)
+	}
+	// Scopes never widen roles: an auditor's token with audit:read reads the audit log, and a case
+	// worker cannot get audit:read at all.
+	audit := e.must(201, domain.RoleAuditor, "POST", "/api/v1/me/tokens",
+		map[string]any{"name": "siem", "expiresAt": in, "scopes": []string{"audit:read"}})["token"].(string)
+	if r := as(audit, "GET", "/api/v1/audit?entityType=staff_user&entityId="+e.users[domain.RoleAuditor].ID.String(), nil); r.status != 200 {
+		t.Fatalf("the auditor's audit:read token: %d %s", r.status, r.body)
+	}
+	if r := as(audit, "GET", "/api/v1/cases", nil); r.status != 403 || !strings.Contains(string(r.body), "cases:read") {
+		t.Fatalf("the audit:read token reading cases: %d %s", r.status, r.body)
+	}
+	wantField(t, e.call(domain.RoleCaseWorker, "POST", "/api/v1/me/tokens", map[string]any{"name": "peek", "expiresAt": in,
+		"scopes": []string{"audit:read"}}), 400, "scopes", "a case worker asking for audit:read")
+
+	var doc struct {
+		Paths map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(e.call("", "GET", "/api/openapi.json", nil).body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/api/v1/persons": "cases:write", "/api/v1/broadcasts": "messaging:send",
+		"/api/v1/partners": "partners:admin", "/api/v1/users": "users:admin"} {
+		if got := doc.Paths[path]["post"]["x-required-scope"]; got != want {
+			t.Errorf("OpenAPI POST %s: x-required-scope %v, want %s", path, got, want)
+		}
+	}
+	if got := doc.Paths["/api/v1/audit"]["get"]["x-required-scope"]; got != "audit:read" {
+		t.Errorf("OpenAPI GET /api/v1/audit: x-required-scope %v", got)
 	}
 }

@@ -148,7 +148,7 @@ func (s *Server) issueUserToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	name, expires, err := s.readTokenInput(c)
+	in, err := s.readTokenInput(c)
 	if err != nil {
 		return err
 	}
@@ -156,10 +156,15 @@ func (s *Server) issueUserToken(c *gin.Context) error {
 	if err != nil {
 		return notFoundAs(err, "staff user")
 	}
+	var errs fields
+	s.checkScopes(&errs, in.scopes, u, nil)
+	if err := errs.err(); err != nil {
+		return err
+	}
 	if !u.Active {
 		return conflict("the user is deactivated: reactivate them first")
 	}
-	return s.issue(c, u.ID, name, expires)
+	return s.issue(c, u.ID, in)
 }
 
 // userRoles reads a user's roles: one or more, each one of the five, none twice.

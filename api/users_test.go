@@ -43,7 +43,8 @@ func TestStaffUserAdministration(t *testing.T) {
 		t.Fatalf("roles %v", roles)
 	}
 	handed := e.must(201, domain.RoleAdmin, "POST", "/api/v1/users/"+id+"/tokens", map[string]any{
-		"name": "first sign-in", "expiresAt": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
+		"name": "first sign-in", "expiresAt": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339),
+		"scopes": []string{"cases:read", "cases:write"}})
 	token := map[string]string{"Authorization": "Bearer " + handed["token"].(string)}
 	if r := e.callWith("", "GET", "/api/v1/me", nil, token); r.status != 200 || r.json(t)["email"] != "nia@example.org" {
 		t.Fatalf("the handed-over token: %d %s", r.status, r.body)
@@ -74,7 +75,7 @@ func TestStaffUserAdministration(t *testing.T) {
 		t.Fatalf("%d live tokens after deactivation", n)
 	}
 	wantProblem(t, e.call(domain.RoleAdmin, "POST", "/api/v1/users/"+id+"/tokens", map[string]any{
-		"name": "again", "expiresAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}), 409, "a token for a deactivated user")
+		"name": "again", "expiresAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "scopes": []string{"cases:read"}}), 409, "a token for a deactivated user")
 
 	// The last administrator stays.
 	admin := e.users[domain.RoleAdmin].ID.String()

@@ -67,6 +67,15 @@ type StaffUser struct {
 	Email       string    `json:"email"`
 	Roles       []Role    `json:"roles"`
 	Active      bool      `json:"active"`
+	// Directory is where they sign in: local (API tokens an administrator issues), or a directory whose
+	// groups set their roles at every sign-in.
+	Directory Directory `json:"directory"`
+	// LastSignInAt is their last console sign-in, if any.
+	LastSignInAt *time.Time `json:"lastSignInAt"`
+	// LocationIDs and SupplierIDs are the sites and suppliers whose persons they see, when the
+	// organisation scopes case workers.
+	LocationIDs []uuid.UUID `json:"locationIds"`
+	SupplierIDs []uuid.UUID `json:"supplierIds"`
 }
 
 // APIToken is a staff API token as its holder and administrators see it: never its secret, which is shown
@@ -81,8 +90,25 @@ type APIToken struct {
 	ExpiresAt  *time.Time `json:"expiresAt"`
 	LastUsedAt *time.Time `json:"lastUsedAt"`
 	RevokedAt  *time.Time `json:"revokedAt"`
+	// Scopes are what the token may do, within its holder's roles; null for a token issued before
+	// scopes, which may do all the roles allow.
+	Scopes []StaffScope `json:"scopes"`
 	// Secret is the token itself, in the answer that issues it and nowhere else.
 	Secret string `json:"token,omitempty"`
+}
+
+// StaffSession is one console sign-in of a staff user, as they and administrators see it (never its
+// secret, which only the browser's cookie holds).
+type StaffSession struct {
+	ID         uuid.UUID  `json:"id"`
+	Method     string     `json:"method" enum:"entra,ldap,token" description:"how the user signed in"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	LastSeenAt time.Time  `json:"lastSeenAt"`
+	ExpiresAt  time.Time  `json:"expiresAt" description:"the absolute limit; the idle limit also ends it"`
+	EndedAt    *time.Time `json:"endedAt"`
+	EndReason  string     `json:"endReason,omitempty"`
+	// Current marks the session the request was made in.
+	Current bool `json:"current"`
 }
 
 // Has reports whether the user holds any of roles.

@@ -40,3 +40,9 @@ func (Scope) Enum() []any { return enumOf(Scopes) }
 
 // Enum lists the roles (see Level.Enum).
 func (Role) Enum() []any { return enumOf(Roles) }
+
+// Enum lists the staff token scopes (see Level.Enum).
+func (StaffScope) Enum() []any { return enumOf(StaffScopes) }
+
+// Enum lists the directories (see Level.Enum).
+func (Directory) Enum() []any { return enumOf(Directories) }

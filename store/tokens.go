@@ -17,30 +17,39 @@ import (
 // tokenPrefix marks SignetAssure staff tokens, so secret scanners can recognise a leaked one.
 const tokenPrefix = "sat_"
 
-// IssueToken creates an API token for a user and returns its secret, which is shown once: only its
-// SHA-256 is kept.
+// IssueToken creates an API token for a user, able to do all their roles allow, and returns its secret,
+// which is shown once: only its SHA-256 is kept.
 func (s *Store) IssueToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires *time.Time) (string, error) {
+	return s.issueToken(ctx, actor, userID, name, expires, nil)
+}
+
+// issueToken issues a token limited to scopes (nil: all its holder's roles allow).
+func (s *Store) issueToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires *time.Time, scopes []domain.StaffScope) (string, error) {
 	secret := newTokenSecret()
 	id := uuid.New()
 	audit := &AuditEntry{Actor: actor, Action: "token.issue", EntityType: "staff_user", EntityID: userID.String(),
-		Detail: map[string]any{"tokenId": id, "name": name}}
+		Detail: map[string]any{"tokenId": id, "name": name, "scopes": scopes}}
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
-		return insertToken(ctx, tx, id, userID, name, secret, expires)
+		return insertToken(ctx, tx, id, userID, name, secret, expires, scopes)
 	})
 	return secret, err
 }
 
 // newTokenSecret makes a token's secret: 256 random bits.
-func newTokenSecret() string {
+func newTokenSecret() string { return newSecret(tokenPrefix) }
+
+// newSecret makes a secret of 256 random bits, marked by prefix.
+func newSecret(prefix string) string {
 	raw := make([]byte, 32)
 	rand.Read(raw)
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	return prefix + base64.RawURLEncoding.EncodeToString(raw)
 }
 
 // insertToken keeps a token: its SHA-256 and the first characters of its secret, never the secret.
-func insertToken(ctx context.Context, tx pgx.Tx, id, userID uuid.UUID, name, secret string, expires *time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, userID, name, hashToken(secret), secret[:len(tokenPrefix)+6], expires)
+func insertToken(ctx context.Context, tx pgx.Tx, id, userID uuid.UUID, name, secret string, expires *time.Time, scopes []domain.StaffScope) error {
+	_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, expires_at, scopes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		id, userID, name, hashToken(secret), secret[:len(tokenPrefix)+6], expires, scopes)
 	return err
 }
 
@@ -49,32 +58,47 @@ func hashToken(secret string) []byte {
 	return h[:]
 }
 
-// UserByToken finds the active user whose live token secret is given. ErrNotFound covers unknown,
-// revoked and expired tokens alike. The token's last use is recorded to the minute.
-func (s *Store) UserByToken(ctx context.Context, secret string) (domain.StaffUser, error) {
-	var u domain.StaffUser
-	var tokenID uuid.UUID
+// Credential is who a request's token or console session is, and what it may do.
+type Credential struct {
+	User domain.StaffUser
+	// Scopes limit it beyond the user's roles; nil: every scope the roles give.
+	Scopes []domain.StaffScope
+	// TokenID is the token's id; SessionID the session's (for a request signed in by a session).
+	TokenID, SessionID uuid.UUID
+}
+
+// CredentialByToken finds the active user whose live token secret is given, and the token's scopes, in
+// one indexed query. ErrNotFound covers unknown, revoked and expired tokens alike. The token's last use
+// is recorded to the minute.
+func (s *Store) CredentialByToken(ctx context.Context, secret string) (Credential, error) {
+	var c Credential
 	var lastUsed *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT u.id, u.display_name, u.email, u.roles, u.active, t.id, t.last_used_at
+	err := s.pool.QueryRow(ctx, `SELECT `+qualifiedUserCols+`, t.id, t.scopes, t.last_used_at
 		FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
 		WHERE t.token_hash = $1 AND u.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
-		hashToken(secret)).Scan(&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active, &tokenID, &lastUsed)
+		hashToken(secret)).Scan(append(userFields(&c.User), &c.TokenID, &c.Scopes, &lastUsed)...)
 	if err != nil {
-		return u, classify(err)
+		return c, classify(err)
 	}
 	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {
-		_, err = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, tokenID)
+		_, err = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, c.TokenID)
 	}
-	return u, err
+	return c, err
+}
+
+// UserByToken finds the active user whose live token secret is given (see CredentialByToken).
+func (s *Store) UserByToken(ctx context.Context, secret string) (domain.StaffUser, error) {
+	c, err := s.CredentialByToken(ctx, secret)
+	return c.User, err
 }
 
 const tokenCols = `id, user_id, name, coalesce(prefix, ''),
 	CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END,
-	created_at, expires_at, last_used_at, revoked_at`
+	created_at, expires_at, last_used_at, revoked_at, scopes`
 
 func scanToken(r pgx.CollectableRow) (domain.APIToken, error) {
 	var t domain.APIToken
-	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Status, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
+	err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Status, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt, &t.Scopes)
 	return t, err
 }
 
@@ -91,9 +115,10 @@ func (s *Store) Token(ctx context.Context, userID, tokenID uuid.UUID) (domain.AP
 	return t, classify(err)
 }
 
-// IssueNamedToken issues a user a token expiring at expires and returns it with its secret, shown once.
-func (s *Store) IssueNamedToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires time.Time) (domain.APIToken, error) {
-	secret, err := s.IssueToken(ctx, actor, userID, name, &expires)
+// IssueNamedToken issues a user a token limited to scopes, expiring at expires, and returns it with its
+// secret, shown once.
+func (s *Store) IssueNamedToken(ctx context.Context, actor Actor, userID uuid.UUID, name string, expires time.Time, scopes []domain.StaffScope) (domain.APIToken, error) {
+	secret, err := s.issueToken(ctx, actor, userID, name, &expires, scopes)
 	if err != nil {
 		return domain.APIToken{}, err
 	}
@@ -123,7 +148,7 @@ func (s *Store) RevokeToken(ctx context.Context, actor Actor, userID, tokenID uu
 // with an expiry given.
 var ErrNoExpiry = errors.New("the token never expires: give the new one an expiry")
 
-// RotateToken replaces one of a user's live tokens by a new one of the same name, expiring at expires
+// RotateToken replaces one of a user's live tokens by a new one of the same name and scopes, expiring at expires
 // (the old token's expiry when nil), and revokes the old one, in one transaction; it returns the new
 // token with its secret, shown once. A revoked or expired token is not rotated (ErrWrongState).
 func (s *Store) RotateToken(ctx context.Context, actor Actor, userID, tokenID uuid.UUID, expires *time.Time) (domain.APIToken, error) {
@@ -133,9 +158,10 @@ func (s *Store) RotateToken(ctx context.Context, actor Actor, userID, tokenID uu
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
 		var name string
 		var oldExpires *time.Time
+		var scopes []domain.StaffScope
 		err := tx.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = now()
 			WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-			RETURNING name, expires_at`, userID, tokenID).Scan(&name, &oldExpires)
+			RETURNING name, expires_at, scopes`, userID, tokenID).Scan(&name, &oldExpires, &scopes)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if _, err := s.Token(ctx, userID, tokenID); err != nil {
 				return err
@@ -150,7 +176,7 @@ func (s *Store) RotateToken(ctx context.Context, actor Actor, userID, tokenID uu
 		if expires == nil {
 			expires = oldExpires
 		}
-		return insertToken(ctx, tx, newID, userID, name, secret, expires)
+		return insertToken(ctx, tx, newID, userID, name, secret, expires, scopes)
 	})
 	if err != nil {
 		return domain.APIToken{}, err

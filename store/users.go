@@ -11,11 +11,19 @@ import (
 	"github.com/signetassure/signetassure/domain"
 )
 
-const userCols = `id, display_name, email, roles, active`
+const userCols = `id, display_name, email, roles, active, directory, last_sign_in_at, location_ids, supplier_ids`
+
+// qualifiedUserCols are userCols of staff_users joined as u.
+const qualifiedUserCols = `u.id, u.display_name, u.email, u.roles, u.active, u.directory, u.last_sign_in_at, u.location_ids, u.supplier_ids`
+
+// userFields are the scan targets of userCols.
+func userFields(u *domain.StaffUser) []any {
+	return []any{&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active, &u.Directory, &u.LastSignInAt, &u.LocationIDs, &u.SupplierIDs}
+}
 
 func scanUser(r pgx.CollectableRow) (domain.StaffUser, error) {
 	var u domain.StaffUser
-	err := r.Scan(&u.ID, &u.DisplayName, &u.Email, &u.Roles, &u.Active)
+	err := r.Scan(userFields(&u)...)
 	return u, err
 }
 
@@ -24,11 +32,16 @@ func (s *Store) CreateUser(ctx context.Context, actor Actor, u domain.StaffUser)
 	if u.ID == uuid.Nil {
 		u.ID = uuid.New()
 	}
+	if u.Directory == "" {
+		u.Directory = domain.DirectoryLocal
+	}
+	u.LocationIDs, u.SupplierIDs = nonNil(u.LocationIDs), nonNil(u.SupplierIDs)
 	audit := &AuditEntry{Actor: actor, Action: "user.create", EntityType: "staff_user", EntityID: u.ID.String(),
-		Detail: map[string]any{"roles": u.Roles}}
+		Detail: map[string]any{"roles": u.Roles, "directory": u.Directory}}
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO staff_users (id, display_name, email, roles, active) VALUES ($1, $2, $3, $4, $5)`,
-			u.ID, u.DisplayName, u.Email, u.Roles, u.Active)
+		_, err := tx.Exec(ctx, `INSERT INTO staff_users (id, display_name, email, roles, active, directory, location_ids, supplier_ids)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			u.ID, u.DisplayName, u.Email, u.Roles, u.Active, u.Directory, u.LocationIDs, u.SupplierIDs)
 		return err
 	})
 	return u, err
@@ -77,7 +90,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 			u.ID, u.DisplayName, u.Email, u.Roles, u.Active); err != nil {
 			return err
 		}
-		if err := insertToken(ctx, tx, tokenID, u.ID, "bootstrap", token, &expires); err != nil {
+		if err := insertToken(ctx, tx, tokenID, u.ID, "bootstrap", token, &expires, nil); err != nil {
 			return err
 		}
 		admin, created = u, true
@@ -94,8 +107,9 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 var ErrLastAdmin = errors.New("the last active administrator")
 
 // UpdateUser applies change to a staff user in one transaction, audited with the names of the fields
-// changed. A user made inactive has every live token revoked with it, so none works a moment longer. A
-// change that would leave no active administrator is ErrLastAdmin, and changes nothing.
+// changed. A user made inactive has every live token revoked and every session ended with it, so none
+// works a moment longer. A change that would leave no active administrator is ErrLastAdmin, and changes
+// nothing. A user moved to another directory is linked again at their next sign-in there.
 func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, changed []string, change func(*domain.StaffUser)) (domain.StaffUser, error) {
 	var u domain.StaffUser
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
@@ -108,17 +122,20 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, chang
 			return err
 		}
 		change(&u)
-		if _, err := tx.Exec(ctx, `UPDATE staff_users SET display_name = $2, roles = $3, active = $4 WHERE id = $1`,
-			u.ID, u.DisplayName, u.Roles, u.Active); err != nil {
+		u.LocationIDs, u.SupplierIDs = nonNil(u.LocationIDs), nonNil(u.SupplierIDs)
+		if _, err := tx.Exec(ctx, `UPDATE staff_users SET display_name = $2, roles = $3, active = $4, directory = $5,
+			location_ids = $6, supplier_ids = $7,
+			directory_subject = CASE WHEN $5 = directory THEN directory_subject END,
+			deactivated_by = CASE WHEN $4 THEN NULL ELSE 'administrator' END WHERE id = $1`,
+			u.ID, u.DisplayName, u.Roles, u.Active, u.Directory, u.LocationIDs, u.SupplierIDs); err != nil {
 			return err
 		}
-		revoked := int64(0)
+		var revoked, ended int64
 		if !u.Active {
-			tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, u.ID)
-			if err != nil {
+			var err error
+			if revoked, ended, err = cutOff(ctx, tx, u.ID, "user_deactivated"); err != nil {
 				return err
 			}
-			revoked = tag.RowsAffected()
 		}
 		var admins int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM staff_users WHERE active AND $1 = ANY (roles)`,
@@ -130,7 +147,7 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, chang
 		}
 		return writeAudit(ctx, tx, AuditEntry{Actor: actor, Action: "user.update", EntityType: "staff_user",
 			EntityID: u.ID.String(), Detail: map[string]any{"fields": changed, "roles": u.Roles, "active": u.Active,
-				"tokensRevoked": revoked}})
+				"directory": u.Directory, "tokensRevoked": revoked, "sessionsEnded": ended}})
 	})
 	return u, err
 }
@@ -140,4 +157,22 @@ func (s *Store) UpdateUser(ctx context.Context, actor Actor, id uuid.UUID, chang
 func lockAdministrators(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.administrators'))`)
 	return err
+}
+
+// cutOff revokes every live token of a user and ends every session of theirs, in tx.
+func cutOff(ctx context.Context, tx pgx.Tx, userID uuid.UUID, reason string) (revoked, ended int64, err error) {
+	tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, userID)
+	if err != nil {
+		return 0, 0, err
+	}
+	ended, err = endSessions(ctx, tx, userID, reason)
+	return tag.RowsAffected(), ended, err
+}
+
+// nonNil is ids, or an empty list for none.
+func nonNil(ids []uuid.UUID) []uuid.UUID {
+	if ids == nil {
+		return []uuid.UUID{}
+	}
+	return ids
 }

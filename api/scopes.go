@@ -1,0 +1,68 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/swaggest/openapi-go"
+	"github.com/swaggest/openapi-go/openapi3"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// scopeRules is the one table of which staff route needs which token scope: the first rule whose path
+// is the route's path or a parent of it decides, by whether the route reads (GET) or writes. A rule
+// with no scopes lets any credential through (its roles still apply).
+var scopeRules = []struct {
+	path        string
+	read, write domain.StaffScope
+}{
+	// a user's own tokens and sessions: any credential, but a token issues only within its own scopes
+	{"/api/v1/me/tokens", "", ""},
+	{"/api/v1/me/sessions", "", ""},
+	{"/api/v1/session", "", ""},
+	{"/api/v1/me", domain.ScopeCasesRead, domain.ScopeCasesWrite},
+	{"/api/v1/persons/:id/access", domain.ScopeAccessRead, domain.ScopeAccessWrite},
+	{"/api/v1/persons/:id/consents", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/access", domain.ScopeAccessRead, domain.ScopeAccessWrite},
+	{"/api/v1/audit", domain.ScopeAuditRead, domain.ScopeAuditRead},
+	{"/api/v1/broadcasts", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/groups", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/message-templates", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/messages", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/reminder-policy", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
+	{"/api/v1/partners", domain.ScopePartnersAdmin, domain.ScopePartnersAdmin},
+	{"/api/v1/users/:id/tokens", domain.ScopeUsersAdmin, domain.ScopeUsersAdmin},
+	{"/api/v1/users/:id/sessions", domain.ScopeUsersAdmin, domain.ScopeUsersAdmin},
+	// who works here is read in casework (to assign a case); changing them is administration
+	{"/api/v1/users", domain.ScopeCasesRead, domain.ScopeUsersAdmin},
+	{"/api/v1/organisation", domain.ScopeCasesRead, domain.ScopeOrganisationAdmin},
+	{"/api/v1/locations", domain.ScopeCasesRead, domain.ScopeOrganisationAdmin},
+	{"/api/v1/suppliers", domain.ScopeCasesRead, domain.ScopeOrganisationAdmin},
+	// persons, cases, clearances, disclosures, identity checks, the inbox
+	{"/api/v1", domain.ScopeCasesRead, domain.ScopeCasesWrite},
+}
+
+// routeScope is the scope a staff route (method and Gin path) needs.
+func routeScope(method, path string) (domain.StaffScope, bool) {
+	for _, r := range scopeRules {
+		if path == r.path || strings.HasPrefix(path, r.path+"/") {
+			if writes(method) {
+				return r.write, true
+			}
+			return r.read, true
+		}
+	}
+	return "", false
+}
+
+// addScopeExtension marks a route's scope in the OpenAPI document as x-required-scope (HTTP bearer
+// security names no scopes of its own).
+func addScopeExtension(oc openapi.OperationContext, scope domain.StaffScope) error {
+	o3, ok := oc.(openapi3.OperationExposer)
+	if !ok {
+		return fmt.Errorf("the OpenAPI operation does not take extensions")
+	}
+	o3.Operation().WithMapOfAnythingItem("x-required-scope", string(scope))
+	return nil
+}
