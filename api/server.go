@@ -100,9 +100,9 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection
 	// roleScopes are the token scopes each role gives: those of the routes it may call.
 	roleScopes map[domain.Role][]domain.StaffScope
-	engine      *gin.Engine
-	spec         *openapi3.Reflector
-	specDoc      []byte
+	engine     *gin.Engine
+	spec       *openapi3.Reflector
+	specDoc    []byte
 }
 
 // New builds the API and its OpenAPI document.
