@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 )
 
@@ -28,7 +30,7 @@ const benchConcurrency = 16
 // BenchmarkOpenCase opens cases through the API: each request returns when its case has reached its
 // first wait (with the vetting officer), its read model and timeline written. Run with -benchtime Nx.
 func BenchmarkOpenCase(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, unlimitedStaff)
 	persons := make([]string, b.N)
 	for i := range persons {
 		persons[i] = e.createPerson("Bench", fmt.Sprintf("Person%d", i), "1980-01-01")
@@ -52,7 +54,7 @@ func BenchmarkOpenCase(b *testing.B) {
 // BenchmarkBareWorkflow runs workflows of one no-op activity on the same kind of server, as the
 // baseline the case rate is compared with.
 func BenchmarkBareWorkflow(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, unlimitedStaff)
 	queue := "bare-" + e.queue
 	w := worker.New(e.tc, queue, worker.Options{})
 	w.RegisterWorkflow(bareWorkflow)
@@ -90,7 +92,7 @@ func bareActivity(context.Context) error { return nil }
 // BenchmarkLookup is the partner /lookup for a person on record, through key authentication, the
 // shared rate limiter (lifted for the run), the matching, the disclosure and the chained audit entry.
 func BenchmarkLookup(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, unlimitedStaff)
 	e.lookupLimit = 1_000_000
 	e.start(e.st, e.tc) // serve again, with the limit lifted
 	e.clear(e.createPerson("Jane", "Davies", "1985-04-12"), "SC")
@@ -102,7 +104,7 @@ func BenchmarkLookup(b *testing.B) {
 // BenchmarkBareLookupQuery is the baseline: a bare handler running the same indexed person query, with
 // no authentication, limiter, disclosure or audit.
 func BenchmarkBareLookupQuery(b *testing.B) {
-	e := newEnv(b)
+	e := newEnv(b, unlimitedStaff)
 	e.createPerson("Jane", "Davies", "1985-04-12")
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ps, err := e.st.PersonsByNameAndBirth(r.Context(), "Jane", "Davies", domain.NewDate(1985, 4, 12))
@@ -153,3 +155,6 @@ func measure(b *testing.B, call func() int) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// unlimitedStaff lifts the staff rate limits for a benchmark's one token and address.
+var unlimitedStaff = withStaff(math.MaxInt32, math.MaxInt32, api.SignIn{})

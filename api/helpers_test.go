@@ -59,6 +59,13 @@ type env struct {
 	strictPartners bool
 	// front stands for the public address outside services call back at; made by publicURL.
 	front string
+	// staff holds the staff API's rate limits and sign-in directories; set by withStaff.
+	staff api.Deps
+}
+
+// withStaff sets the staff API's rate limits (zero: the defaults) and sign-in directories.
+func withStaff(staffRate, addressRate int, signIn api.SignIn) envOption {
+	return func(e *env) { e.staff = api.Deps{StaffRate: staffRate, AddressRate: addressRate, SignIn: signIn} }
 }
 
 // publicURL is the address outside services call the API at: a front server that passes each request to
@@ -159,8 +166,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners},
 		AllowLoopbackPartners: !e.strictPartners,
 		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
-		Identity: e.identityHooks,
-		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Identity: e.identityHooks, StaffRate: e.staff.StaffRate, AddressRate: e.staff.AddressRate, SignIn: e.staff.SignIn,
+		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
