@@ -191,6 +191,11 @@ func (s *Server) openCase(c *gin.Context) error {
 		}
 		return err
 	}
+	if within, err := s.Store.Within(c, credential(c).Reach, store.ReachPerson, personID.String()); err != nil {
+		return err
+	} else if !within {
+		return invalid(FieldError{Field: "personId", Message: "no person has this id"})
+	}
 	open := true
 	existing, _, err := s.Store.Cases(c, store.CaseFilter{PersonID: personID, Type: typ, Level: level, Open: &open,
 		Page: store.Page{Limit: 1}})
@@ -277,7 +282,7 @@ func (s *Server) getCase(c *gin.Context) error {
 
 func (s *Server) listCases(c *gin.Context) error {
 	q := query{c: c}
-	f := store.CaseFilter{
+	f := store.CaseFilter{Reach: credential(c).Reach,
 		Statuses: enum(&q, "status", domain.CaseStatus.Valid, domain.CaseStatuses),
 		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), Open: q.bool("open"), Page: q.page(),
 		Level: single(&q, "level", domain.Level.Valid, domain.Levels),

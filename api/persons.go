@@ -296,7 +296,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 func (s *Server) listPersons(c *gin.Context) error {
 	q := query{c: c}
 	f := store.PersonFilter{Query: q.text("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
-		Active: q.bool("active"), Page: q.page()}
+		Active: q.bool("active"), Page: q.page(), Reach: credential(c).Reach}
 	if err := q.errs.err(); err != nil {
 		return err
 	}

@@ -68,6 +68,7 @@ type OrganisationInput struct {
 	Name             *string `json:"name" required:"true" maxLength:"200"`
 	IssuingAuthority *string `json:"issuingAuthority" required:"true" maxLength:"200"`
 	TimeZone         *string `json:"timeZone,omitempty" description:"IANA zone, e.g. Europe/London"`
+	ScopeCaseWorkers *bool   `json:"scopeCaseWorkers,omitempty" description:"limit case workers to the persons of their sites and suppliers; absent: unchanged"`
 }
 
 // SupplierInput adds a supplier.
@@ -152,6 +153,15 @@ func (s *Server) putOrganisation(c *gin.Context) error {
 		IssuingAuthority: requiredName(&errs, "issuingAuthority", in.IssuingAuthority), TimeZone: timeZone(&errs, in.TimeZone)}
 	if err := errs.err(); err != nil {
 		return err
+	}
+	if in.ScopeCaseWorkers != nil {
+		o.ScopeCaseWorkers = *in.ScopeCaseWorkers
+	} else {
+		was, err := s.Store.Organisation(c)
+		if err != nil {
+			return err
+		}
+		o.ScopeCaseWorkers = was.ScopeCaseWorkers
 	}
 	o, err := s.Store.UpdateOrganisation(c, actor(c), o)
 	return respond(c, o, err)
@@ -250,7 +260,7 @@ func (s *Server) getLocation(c *gin.Context) error {
 
 func (s *Server) clearanceRegister(c *gin.Context) error {
 	q := query{c: c}
-	f := store.ClearanceFilter{
+	f := store.ClearanceFilter{Reach: credential(c).Reach,
 		Statuses:       enum(&q, "status", domain.ClearanceStatus.Valid, domain.ClearanceStatuses),
 		Level:          single(&q, "level", domain.Level.Valid, domain.Levels),
 		ExpiringBefore: q.date("expiringBefore"), Page: q.page(),

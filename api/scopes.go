@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gin-gonic/gin"
 	"github.com/swaggest/openapi-go"
 	"github.com/swaggest/openapi-go/openapi3"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
 )
 
 // scopeRules is the one table of which staff route needs which token scope: the first rule whose path
@@ -64,5 +66,39 @@ func addScopeExtension(oc openapi.OperationContext, scope domain.StaffScope) err
 		return fmt.Errorf("the OpenAPI operation does not take extensions")
 	}
 	o3.Operation().WithMapOfAnythingItem("x-required-scope", string(scope))
+	return nil
+}
+
+// reachRules say which routes name a person, case or clearance in their path: a scoped case worker gets
+// 404 for one outside their sites and suppliers, as for one that does not exist.
+var reachRules = []struct {
+	path  string
+	param string
+	what  store.Reachable
+}{
+	{"/api/v1/persons/:id", "id", store.ReachPerson},
+	{"/api/v1/cases/:caseRef", "caseRef", store.ReachCase},
+	{"/api/v1/clearances/:id", "id", store.ReachClearance},
+}
+
+// withinReach, for a route whose path names a person, case or clearance, refuses one outside the
+// caller's reach (nil for other routes).
+func (s *Server) withinReach(path string) gin.HandlerFunc {
+	for _, r := range reachRules {
+		if path == r.path || strings.HasPrefix(path, r.path+"/") {
+			return func(c *gin.Context) {
+				within, err := s.Store.Within(c, credential(c).Reach, r.what, c.Param(r.param))
+				if err == nil && !within {
+					err = notFound(string(r.what))
+				}
+				if err != nil {
+					s.writeError(c, err)
+					c.Abort()
+					return
+				}
+				c.Next()
+			}
+		}
+	}
 	return nil
 }

@@ -226,6 +226,9 @@ func (s *Server) add(o op) error {
 			return fmt.Errorf("%s %s: no token scope covers the route (api/scopes.go)", o.method, o.path)
 		}
 		handlers = append(handlers, s.authenticate, authorize(o.roles, scope))
+		if reach := s.withinReach(o.path); reach != nil {
+			handlers = append(handlers, reach)
+		}
 		for _, r := range o.roles {
 			if scope != "" && !slices.Contains(s.roleScopes[r], scope) {
 				s.roleScopes[r] = append(s.roleScopes[r], scope)

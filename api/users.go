@@ -2,10 +2,13 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -15,19 +18,32 @@ type userQuery struct {
 	Role domain.Role `query:"role"`
 }
 
-// UserInput adds a staff user; roles are one or more of the five.
+// UserInput adds a staff user; roles are one or more of the five. A user of a directory (entra, ldap)
+// is linked to it by e-mail at their first sign-in, and from then on their roles come from their
+// directory groups at every sign-in; a local user signs in with tokens an administrator issues.
 type UserInput struct {
-	DisplayName *string       `json:"displayName,omitempty" maxLength:"200"`
-	Email       *string       `json:"email,omitempty" format:"email"`
-	Roles       []domain.Role `json:"roles,omitempty"`
+	DisplayName *string           `json:"displayName,omitempty" maxLength:"200"`
+	Email       *string           `json:"email,omitempty" format:"email"`
+	Roles       []domain.Role     `json:"roles,omitempty"`
+	Directory   *domain.Directory `json:"directory,omitempty" description:"default local"`
+	UserReach
+}
+
+// UserReach is the sites and suppliers whose persons a case worker sees when the organisation scopes
+// case workers.
+type UserReach struct {
+	LocationIDs []string `json:"locationIds,omitempty" maxItems:"500" description:"site ids"`
+	SupplierIDs []string `json:"supplierIds,omitempty" maxItems:"500" description:"supplier ids"`
 }
 
 // UserChange changes a staff user: only the fields present change. active false deactivates them, which
-// ends every token of theirs at once.
+// ends every token and session of theirs at once.
 type UserChange struct {
-	DisplayName *string       `json:"displayName,omitempty" maxLength:"200"`
-	Roles       []domain.Role `json:"roles,omitempty"`
-	Active      *bool         `json:"active,omitempty"`
+	DisplayName *string           `json:"displayName,omitempty" maxLength:"200"`
+	Roles       []domain.Role     `json:"roles,omitempty"`
+	Active      *bool             `json:"active,omitempty"`
+	Directory   *domain.Directory `json:"directory,omitempty"`
+	UserReach
 }
 
 // userRoutes: every staff user sees who works here (to assign a case, say); administrators add users,
@@ -79,7 +95,8 @@ func (s *Server) createUser(c *gin.Context) error {
 	}
 	var errs fields
 	u := domain.StaffUser{DisplayName: requiredText(&errs, "displayName", in.DisplayName), Active: true,
-		Roles: userRoles(&errs, in.Roles)}
+		Roles: userRoles(&errs, in.Roles), Directory: directory(&errs, in.Directory)}
+	u.LocationIDs, u.SupplierIDs = s.userReach(c, &errs, in.UserReach)
 	if e := requiredText(&errs, "email", in.Email); e != "" {
 		var err error
 		if u.Email, err = domain.ParseEmail(e); err != nil {
@@ -120,8 +137,19 @@ func (s *Server) changeUser(c *gin.Context) error {
 	if in.Active != nil {
 		changed = append(changed, "active")
 	}
+	if in.Directory != nil {
+		directory(&errs, in.Directory)
+		changed = append(changed, "directory")
+	}
+	locations, suppliers := s.userReach(c, &errs, in.UserReach)
+	if in.LocationIDs != nil {
+		changed = append(changed, "locationIds")
+	}
+	if in.SupplierIDs != nil {
+		changed = append(changed, "supplierIds")
+	}
 	if len(changed) == 0 {
-		errs.add("body", "names nothing to change (displayName, roles, active)")
+		errs.add("body", "names nothing to change (displayName, roles, active, directory, locationIds, supplierIds)")
 	}
 	if err := errs.err(); err != nil {
 		return err
@@ -135,6 +163,15 @@ func (s *Server) changeUser(c *gin.Context) error {
 		}
 		if in.Active != nil {
 			u.Active = *in.Active
+		}
+		if in.Directory != nil {
+			u.Directory = *in.Directory
+		}
+		if in.LocationIDs != nil {
+			u.LocationIDs = locations
+		}
+		if in.SupplierIDs != nil {
+			u.SupplierIDs = suppliers
 		}
 	})
 	if errors.Is(err, store.ErrLastAdmin) {
@@ -181,4 +218,40 @@ func userRoles(errs *fields, roles []domain.Role) []domain.Role {
 	}
 	slices.Sort(roles)
 	return slices.Compact(roles)
+}
+
+// directory reads where a user signs in: local unless given.
+func directory(errs *fields, d *domain.Directory) domain.Directory {
+	if d == nil {
+		return domain.DirectoryLocal
+	}
+	if !d.Valid() {
+		errs.add("directory", "must be one of %s", domain.OneOf(domain.Directories))
+	}
+	return *d
+}
+
+// userReach reads a user's sites and suppliers: ids of ones that exist.
+func (s *Server) userReach(c *gin.Context, errs *fields, in UserReach) (locations, suppliers []uuid.UUID) {
+	read := func(field, table string, raw []string) []uuid.UUID {
+		ids := make([]uuid.UUID, 0, len(raw))
+		for i, v := range raw {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				errs.add(fmt.Sprintf("%s[%d]", field, i), "is not an id")
+				return nil
+			}
+			ids = append(ids, id)
+		}
+		if unknown, err := s.Store.Unknown(c, table, ids); err != nil || unknown >= 0 {
+			if err != nil {
+				errs.add(field, "could not be checked")
+			} else {
+				errs.add(fmt.Sprintf("%s[%d]", field, unknown), "names no %s", strings.TrimSuffix(table, "s"))
+			}
+			return nil
+		}
+		return ids
+	}
+	return read("locationIds", "locations", in.LocationIDs), read("supplierIds", "suppliers", in.SupplierIDs)
 }

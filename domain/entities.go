@@ -12,6 +12,9 @@ type Organisation struct {
 	Name             string    `json:"name"`
 	IssuingAuthority string    `json:"issuingAuthority"`
 	TimeZone         string    `json:"timeZone"`
+	// ScopeCaseWorkers limits case workers (who hold no other role) to the persons of the sites and
+	// suppliers their user names, and the cases and clearances of those persons.
+	ScopeCaseWorkers bool      `json:"scopeCaseWorkers"`
 	UpdatedAt        time.Time `json:"updatedAt"`
 }
 

@@ -112,12 +112,14 @@ type CaseFilter struct {
 	Type      domain.CaseType
 	DueBefore *time.Time
 	Open      *bool
+	Reach     *Reach
 	Page
 }
 
 // Cases lists cases soonest due first, with the total that match.
 func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]domain.Case, int, error) {
 	var w filter
+	f.Reach.limit(&w, "person_id")
 	if len(f.Statuses) > 0 {
 		w.add("status = ANY (%s)", f.Statuses)
 	}

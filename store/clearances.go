@@ -84,12 +84,14 @@ type ClearanceFilter struct {
 	Level          domain.Level
 	Statuses       []domain.ClearanceStatus
 	ExpiringBefore *domain.Date
+	Reach          *Reach
 	Page
 }
 
 // ClearanceRegister lists clearances soonest expiring first, with the total that match.
 func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]domain.Clearance, int, error) {
 	var w filter
+	f.Reach.limit(&w, "person_id")
 	if f.Level != "" {
 		w.add("level = %s", f.Level)
 	}

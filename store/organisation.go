@@ -11,16 +11,18 @@ import (
 
 func (s *Store) Organisation(ctx context.Context) (domain.Organisation, error) {
 	var o domain.Organisation
-	err := s.pool.QueryRow(ctx, `SELECT name, issuing_authority, time_zone, updated_at FROM organisation`).
-		Scan(&o.Name, &o.IssuingAuthority, &o.TimeZone, &o.UpdatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT name, issuing_authority, time_zone, scope_case_workers, updated_at FROM organisation`).
+		Scan(&o.Name, &o.IssuingAuthority, &o.TimeZone, &o.ScopeCaseWorkers, &o.UpdatedAt)
 	return o, classify(err)
 }
 
 func (s *Store) UpdateOrganisation(ctx context.Context, actor Actor, o domain.Organisation) (domain.Organisation, error) {
-	audit := &AuditEntry{Actor: actor, Action: "organisation.update", EntityType: "organisation", EntityID: "1"}
+	audit := &AuditEntry{Actor: actor, Action: "organisation.update", EntityType: "organisation", EntityID: "1",
+		Detail: map[string]any{"scopeCaseWorkers": o.ScopeCaseWorkers}}
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `UPDATE organisation SET name = $1, issuing_authority = $2, time_zone = $3,
-			updated_at = now() RETURNING updated_at`, o.Name, o.IssuingAuthority, o.TimeZone).Scan(&o.UpdatedAt)
+			scope_case_workers = $4, updated_at = now() RETURNING updated_at`, o.Name, o.IssuingAuthority, o.TimeZone,
+			o.ScopeCaseWorkers).Scan(&o.UpdatedAt)
 	})
 	return o, err
 }

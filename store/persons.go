@@ -79,6 +79,7 @@ type PersonFilter struct {
 	SupplierID *uuid.UUID
 	LocationID *uuid.UUID
 	Active     *bool
+	Reach      *Reach
 	Page
 }
 
@@ -99,6 +100,7 @@ func (s *Store) Persons(ctx context.Context, f PersonFilter) ([]domain.Person, i
 	if f.Active != nil {
 		w.add("active = %s", *f.Active)
 	}
+	f.Reach.limit(&w, "")
 	return page(ctx, s, "persons", personCols, &w, "lower(last_name), lower(first_name), id", f.Page, scanPerson)
 }
 

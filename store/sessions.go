@@ -69,14 +69,16 @@ func (s *Store) StartTokenSession(ctx context.Context, c Credential, absolute ti
 func (s *Store) CredentialBySession(ctx context.Context, secret string, idle time.Duration) (Credential, error) {
 	var c Credential
 	var lastSeen time.Time
-	err := s.pool.QueryRow(ctx, `SELECT `+qualifiedUserCols+`, ss.id, ss.scopes, ss.last_seen_at
+	var scoped bool
+	err := s.pool.QueryRow(ctx, `SELECT `+qualifiedUserCols+`, ss.id, ss.scopes, ss.last_seen_at, `+scopedCol+`
 		FROM staff_sessions ss JOIN staff_users u ON u.id = ss.user_id
 		WHERE ss.secret_hash = $1 AND u.active AND ss.ended_at IS NULL AND ss.expires_at > now()
 		AND ss.last_seen_at > now() - $2::interval`,
-		hashToken(secret), idle.String()).Scan(append(userFields(&c.User), &c.SessionID, &c.Scopes, &lastSeen)...)
+		hashToken(secret), idle.String()).Scan(append(userFields(&c.User), &c.SessionID, &c.Scopes, &lastSeen, &scoped)...)
 	if err != nil {
 		return c, classify(err)
 	}
+	c.reach(scoped)
 	if time.Since(lastSeen) > 15*time.Second {
 		_, err = s.pool.Exec(ctx, `UPDATE staff_sessions SET last_seen_at = now() WHERE id = $1`, c.SessionID)
 	}

@@ -65,6 +65,19 @@ type Credential struct {
 	Scopes []domain.StaffScope
 	// TokenID is the token's id; SessionID the session's (for a request signed in by a session).
 	TokenID, SessionID uuid.UUID
+	// Reach limits what a case worker sees where the organisation scopes case workers; nil: all.
+	Reach *Reach
+}
+
+// scopedCol is, for a credential query joining staff_users u, whether the organisation scopes the user:
+// it scopes case workers who hold no other role.
+const scopedCol = `(SELECT scope_case_workers FROM organisation) AND u.roles = ARRAY['case_worker']::text[]`
+
+// reach sets c.Reach when the organisation scopes its user.
+func (c *Credential) reach(scoped bool) {
+	if scoped {
+		c.Reach = &Reach{LocationIDs: c.User.LocationIDs, SupplierIDs: c.User.SupplierIDs}
+	}
 }
 
 // CredentialByToken finds the active user whose live token secret is given, and the token's scopes, in
@@ -73,13 +86,15 @@ type Credential struct {
 func (s *Store) CredentialByToken(ctx context.Context, secret string) (Credential, error) {
 	var c Credential
 	var lastUsed *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT `+qualifiedUserCols+`, t.id, t.scopes, t.last_used_at
+	var scoped bool
+	err := s.pool.QueryRow(ctx, `SELECT `+qualifiedUserCols+`, t.id, t.scopes, t.last_used_at, `+scopedCol+`
 		FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
 		WHERE t.token_hash = $1 AND u.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
-		hashToken(secret)).Scan(append(userFields(&c.User), &c.TokenID, &c.Scopes, &lastUsed)...)
+		hashToken(secret)).Scan(append(userFields(&c.User), &c.TokenID, &c.Scopes, &lastUsed, &scoped)...)
 	if err != nil {
 		return c, classify(err)
 	}
+	c.reach(scoped)
 	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {
 		_, err = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, c.TokenID)
 	}
