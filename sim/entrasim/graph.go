@@ -45,7 +45,7 @@ func (s *Sim) graphGroups(w http.ResponseWriter, r *http.Request) {
 			graphBadRequest(w, "Invalid page size specified: '"+t+"'.")
 			return
 		}
-		top = min(n, graphMaxTop)
+		top = n
 	}
 	selectID, selectName := true, false
 	if sel := q.Get("$select"); sel != "" {
@@ -62,6 +62,7 @@ func (s *Sim) graphGroups(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	top = min(top, s.opts.GraphMaxPageSize)
 	from := 0
 	if tok := q.Get("$skiptoken"); tok != "" {
 		n, err := decodeSkip(tok)

@@ -121,8 +121,10 @@ type Options struct {
 	PublicURL string
 	// TokenTTL is how long ID and access tokens are valid; default one hour.
 	TokenTTL time.Duration
-	// GraphPageSize is Graph's page size when $top is not given; default 100.
-	GraphPageSize int
+	// GraphPageSize is Graph's page size when $top is not given; default 100. GraphMaxPageSize is the
+	// most a page holds whatever $top asks; default 999, Graph's. (Graph may answer fewer than $top asks:
+	// a client follows @odata.nextLink; a test sets a small maximum to see it do so.)
+	GraphPageSize, GraphMaxPageSize int
 }
 
 // Fault values of Faults.NextIDToken.
@@ -228,6 +230,9 @@ func New(o Options) *Sim {
 	}
 	if o.GraphPageSize <= 0 {
 		o.GraphPageSize = DefaultGraphPageSize
+	}
+	if o.GraphMaxPageSize <= 0 {
+		o.GraphMaxPageSize = graphMaxTop
 	}
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	o.RedirectURIs = slices.Clone(o.RedirectURIs)
