@@ -9,6 +9,21 @@
 // out, answering 5xx or 429) is an error wrapping domain.ErrDirectoryUnavailable. Nothing here logs:
 // tokens and claims (names, e-mail addresses, groups) never leave the functions but in the
 // domain.DirectoryUser returned.
+//
+// # A sign-in
+//
+//	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier() // kept in the person's session
+//	redirect(c.AuthCodeURL(state, nonce, verifier))
+//	// ... the browser comes back to Config.RedirectURL with ?code=...&state=...
+//	// the caller checks state against the session's (constant time), then:
+//	u, err := c.Exchange(ctx, r.FormValue("code"), verifier, nonce)
+//	var refused *domain.SignInRefused
+//	switch {
+//	case errors.As(err, &refused):                      // audit refused.Reason; "sign-in failed"
+//	case errors.Is(err, domain.ErrDirectoryUnavailable): // "Microsoft Entra ID cannot be reached"
+//	case err != nil:                                     // a configuration to fix
+//	}
+//	// u.Groups and u.AppRoles go through the role map (see domain.DirectoryUser)
 package entra
 
 import (
@@ -59,8 +74,9 @@ type Config struct {
 	Authority string
 	// GraphURL is Microsoft Graph's base; default DefaultGraphURL.
 	GraphURL string
-	// HTTPClient makes every call; default a client with DefaultTimeout. Either way answers are read to
-	// at most MaxResponseBytes, and 5xx and 429 answers count as the directory being unavailable.
+	// HTTPClient makes every call (a copy of it: its transport is wrapped); default a new client. One
+	// without a Timeout gets DefaultTimeout. Either way answers are read to at most MaxResponseBytes, and
+	// 5xx and 429 answers count as the directory being unavailable.
 	HTTPClient *http.Client
 }
 

@@ -7,14 +7,18 @@ import (
 	"net/http"
 )
 
-// boundedClient is the client every call goes through: the one given (or one with DefaultTimeout), its
-// transport wrapped so that answers are read to at most MaxResponseBytes and a 5xx or 429 answer is an
-// error (the directory is unavailable) before any library reads it.
+// boundedClient is the client every call goes through: a copy of the one given (or a new one), with
+// DefaultTimeout if it has no timeout, its transport wrapped so that answers are read to at most
+// MaxResponseBytes and a 5xx or 429 answer is an error (the directory is unavailable) before any library
+// reads it.
 func boundedClient(given *http.Client) *http.Client {
-	c := &http.Client{Timeout: DefaultTimeout}
+	c := &http.Client{}
 	if given != nil {
 		cc := *given
 		c = &cc
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
 	}
 	base := c.Transport
 	if base == nil {

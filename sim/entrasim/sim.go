@@ -13,6 +13,8 @@
 //	                                    {base}/{tenant}/oauth2/v2.0/authorize, token_endpoint
 //	                                    {base}/{tenant}/oauth2/v2.0/token, jwks_uri
 //	                                    {base}/{tenant}/discovery/v2.0/keys, RS256, PKCE S256
+//	                                    (userinfo_endpoint and end_session_endpoint are named, as Entra
+//	                                    names them, but not served)
 //	GET  /{tenant}/discovery/v2.0/keys  the JWKS: the signing key and the ones it replaced
 //	GET  /{tenant}/oauth2/v2.0/authorize  client_id, redirect_uri (one of Options.RedirectURIs),
 //	                                    response_type=code, code_challenge with code_challenge_method=S256,
