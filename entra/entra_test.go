@@ -208,6 +208,25 @@ func TestKeyRolloverIsFollowed(t *testing.T) {
 	}
 }
 
+func TestCachedKeysVerifyWhileTheKeySetIsDown(t *testing.T) {
+	tn := newTenant(t, entrasim.Options{})
+	email := user(t, entrasim.UserSecurityController).Email
+	if _, err := tn.signIn(t, email); err != nil {
+		t.Fatal(err)
+	}
+	tn.sim.SetFaults(entrasim.Faults{KeysDown: true})
+	got, err := tn.signIn(t, email)
+	if err != nil {
+		t.Fatalf("with the keys cached: %v", err)
+	}
+	if !slices.Contains(got.Groups, entrasim.GroupSecurityControllers) {
+		t.Errorf("groups %v", got.Groups)
+	}
+	if n := tn.sim.Stats().KeySetsServed; n != 1 {
+		t.Errorf("keys fetched %d times", n)
+	}
+}
+
 func wantRefused(t *testing.T, err error, reason string) {
 	t.Helper()
 	var r *domain.SignInRefused

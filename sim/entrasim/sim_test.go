@@ -34,6 +34,10 @@ func TestThePickPageSignsThePickedUserIn(t *testing.T) {
 	for k, v := range q {
 		form[k] = v
 	}
+	form.Set("user", "00000000-0000-0000-0000-000000000000")
+	if status, _ := post(t, base+"/"+entrasim.DefaultTenantID+"/oauth2/v2.0/authorize", form); status != http.StatusBadRequest {
+		t.Errorf("an unknown user picked: %d", status)
+	}
 	form.Set("user", entrasim.UserVettingOfficer)
 	resp, err := noRedirects.PostForm(base+"/"+entrasim.DefaultTenantID+"/oauth2/v2.0/authorize", form)
 	if err != nil {
