@@ -60,7 +60,7 @@ type Config struct {
 	// SubjectAttribute holds the person's stable id: objectGUID (Active Directory; the binary GUID is
 	// rendered as its canonical string, lower-case) or entryUUID (OpenLDAP, the default).
 	SubjectAttribute string
-	// Timeout bounds connecting and each request; zero means 10 seconds.
+	// Timeout bounds a whole sign-in (connecting, TLS, binds and searches); zero means 10 seconds.
 	Timeout time.Duration
 }
 

@@ -55,6 +55,9 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if password == "" {
 		return domain.DirectoryUser{}, refused("empty_password")
 	}
+	if err := ctx.Err(); err != nil {
+		return domain.DirectoryUser{}, fmt.Errorf("%w: %w", domain.ErrDirectoryUnavailable, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 	s, err := d.connect(ctx)
