@@ -220,3 +220,22 @@ func TestSlapdDeepNestingIsBounded(t *testing.T) {
 		t.Errorf("%d groups, want the first %d levels", len(u.Groups), ldapdir.MaxNestingDepth)
 	}
 }
+
+// Sign-ins at the same time each have their own connection; auto mode's kept answer is shared safely.
+func TestSlapdConcurrentSignIns(t *testing.T) {
+	s := testenv.Slapd(t)
+	d := newDirectory(t, slapdConfig(t, s.LDAPSURL, ldapdir.NestedAuto))
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			name := []string{"alice", "bob"}[i%2]
+			_, err := signIn(d, name, testenv.SlapdPasswords[name])
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

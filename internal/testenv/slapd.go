@@ -255,7 +255,7 @@ func (s *SlapdServer) run() error {
 		select {
 		case <-done:
 			out, _ := os.ReadFile(logFile.Name())
-			return fmt.Errorf("slapd exited at start (%v):\n%s", cmd.ProcessState, out)
+			return fmt.Errorf("slapd exited at start (%v):\n%s\n%s", cmd.ProcessState, out, apparmorHint)
 		default:
 		}
 		if c, err := ldap.DialURL(s.URL, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second})); err == nil {
@@ -299,6 +299,11 @@ func freePort() int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// apparmorHint: where AppArmor confines slapd (Ubuntu ships a profile for /usr/sbin/slapd; Debian 12
+// does not), it may not read a folder in /tmp. slapd then fails to open its configuration or database.
+const apparmorHint = "if the log shows \"Permission denied\" and `aa-status` lists /usr/sbin/slapd, AppArmor confines it: " +
+	"`aa-complain /usr/sbin/slapd`, or set TMPDIR to a folder its profile allows"
 
 // slapdConf: the schemas, TLS, one mdb database. The service account and people may read the
 // directory; nobody reads passwords, which anyone may bind with (auth).

@@ -127,8 +127,22 @@ func freeAddr() string {
 // URL is ldap://host:port, or ldaps:// with LDAPS.
 func (s *Server) URL() string { return s.url }
 
-// Close stops the simulator.
-func (s *Server) Close() error { return s.srv.Stop() }
+// closeGrace is how long Close waits for clients to close their connections.
+const closeGrace = 2 * time.Second
+
+// Close stops listening at once and waits up to two seconds for open connections to end: gldap serves
+// a connection until its client closes it, so a client that keeps one open would otherwise hold Close
+// forever. Such connections are left to their clients, and Close says so.
+func (s *Server) Close() error {
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.srv.Stop() }()
+	select {
+	case err := <-stopped:
+		return err
+	case <-time.After(closeGrace):
+		return errors.New("adsim: stopped listening; connections clients keep open are left to them")
+	}
+}
 
 // SetBusy makes every bind and search answer busy (51), as a domain controller under load does.
 func (s *Server) SetBusy(busy bool) { s.mu.Lock(); s.busy = busy; s.mu.Unlock() }
