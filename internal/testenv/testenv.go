@@ -1,6 +1,7 @@
 // Package testenv gives tests the real parts: a fresh PostgreSQL database per test (on DATABASE_URL's
 // server, migrated, dropped afterwards) and a real Temporal dev server per test binary (the pinned CLI
-// in ./bin), with a worker per test on a task queue of its own.
+// in ./bin), with a worker per test on a task queue of its own, and a private OpenLDAP server (Debian's
+// slapd) per test binary.
 package testenv
 
 import (
@@ -183,11 +184,14 @@ func TemporalAddress(t testing.TB) string {
 	return server.FrontendHostPort()
 }
 
-// Main runs a package's tests and stops the Temporal dev server afterwards.
+// Main runs a package's tests and stops the Temporal dev server and the OpenLDAP server afterwards.
 func Main(m *testing.M) {
 	code := m.Run()
 	if server != nil {
 		server.Stop()
+	}
+	if slapdShared != nil {
+		slapdShared.Stop()
 	}
 	os.Exit(code)
 }
