@@ -18,10 +18,11 @@ import (
 )
 
 // OIDCDirectory is a directory staff sign in to by OpenID Connect's authorization code flow with PKCE
-// (Entra ID: package entra).
+// (Entra ID: entra.OnDemand).
 type OIDCDirectory interface {
-	// AuthCodeURL is where to send the browser, carrying state, nonce and the verifier's challenge.
-	AuthCodeURL(state, nonce, verifier string) string
+	// AuthCodeURL is where to send the browser, carrying state, nonce and the verifier's challenge;
+	// domain.ErrDirectoryUnavailable when the directory cannot be asked.
+	AuthCodeURL(ctx context.Context, state, nonce, verifier string) (string, error)
 	// Exchange swaps the code for tokens and checks the ID token (signature, issuer, audience, expiry,
 	// nonce): *domain.SignInRefused when it does not hold, domain.ErrDirectoryUnavailable when the
 	// directory cannot be asked.
@@ -209,11 +210,15 @@ func (s *Server) entraStart(c *gin.Context) error {
 	}
 	a := store.SignInAttempt{State: rand.Text(), Browser: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: returnTo}
+	to, err := s.SignIn.Entra.AuthCodeURL(c, a.State, a.Nonce, a.Verifier)
+	if err != nil {
+		return s.directoryDown(c, domain.DirectoryEntra, err)
+	}
 	if err := s.Store.BeginSignIn(c, a, signInAttemptTTL); err != nil {
 		return err
 	}
 	s.setCookie(c, signInBrowserCookie, a.Browser, int(signInAttemptTTL.Seconds()))
-	c.Redirect(http.StatusFound, s.SignIn.Entra.AuthCodeURL(a.State, a.Nonce, a.Verifier))
+	c.Redirect(http.StatusFound, to)
 	return nil
 }
 

@@ -53,6 +53,8 @@ type Config struct {
 	Messaging Messaging
 	// Identity is identity verification (Signicat Assure).
 	Identity Identity
+	// Staff is how staff sign in: sessions, rate limits, directories.
+	Staff Staff
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -108,6 +110,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Identity, err = loadIdentity(); err != nil {
+		return c, err
+	}
+	if c.Staff, err = loadStaff(c.Messaging.PublicURL); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/demo"
 	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/sim/adsim"
 	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
@@ -74,6 +75,10 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	directories, err := startDirectorySims(ctx, &simsStopped, dataDir, &cfg, log)
+	if err != nil {
+		return err
+	}
 
 	srv, err := startTemporalDev(ctx, dataDir, cli, temporalPort, uiPort, log)
 	if err != nil {
@@ -113,7 +118,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		if err := demo.SeedMessaging(gctx, base, users, time.Now()); err != nil {
 			return fmt.Errorf("demo messaging: %w", err)
 		}
-		printWelcome(base, "http://localhost:"+uiPort, simURL, sims, users)
+		printWelcome(base, "http://localhost:"+uiPort, simURL, sims, directories, users)
 		return nil
 	})
 	return g.Wait()
@@ -238,10 +243,10 @@ func startCredoIDSim(ctx context.Context, stopped *sync.WaitGroup, dataDir strin
 	return url, nil
 }
 
-func printWelcome(api, ui, credoidSim string, sims providerSims, users []demo.User) {
+func printWelcome(api, ui, credoidSim string, sims providerSims, directories directorySims, users []demo.User) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nSignetAssure is running.\n\n")
-	fmt.Fprintf(&b, "  Console      %s/   (sign in with a token below)\n", api)
+	fmt.Fprintf(&b, "  Console      %s/   (sign in with Microsoft, with a directory password, or with a token below)\n", api)
 	fmt.Fprintf(&b, "  API          %s/api/v1   (OpenAPI: %s/api/openapi.json)\n", api, api)
 	fmt.Fprintf(&b, "  Temporal UI  %s\n", ui)
 	if credoidSim != "" {
@@ -255,6 +260,12 @@ func printWelcome(api, ui, credoidSim string, sims providerSims, users []demo.Us
 	}
 	if sims.signicat != "" {
 		fmt.Fprintf(&b, "  Signicat sim %s/   (identity checks: capture pages, decisions; faults: %s/sim/faults)\n", sims.signicat, sims.signicat)
+	}
+	if directories.entra != "" {
+		fmt.Fprintf(&b, "  Entra ID sim %s/   (\"Sign in with Microsoft\" picks a demo person; key rollover: POST %s/sim/rollover)\n", directories.entra, directories.entra)
+	}
+	if directories.ldap != "" {
+		fmt.Fprintf(&b, "  AD (LDAPS)   %s   (directory sign-in: amara.okafor, ben.hughes or chloe.martin, password %s)\n", directories.ldap, adsim.DemoPassword)
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "Demo tokens (Authorization: Bearer <token>):\n")

@@ -122,11 +122,15 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
+	deps := api.Deps{Store: st, Temporal: tc, TaskQueue: cfg.TaskQueue, SLA: cfg.SLA, Log: log,
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity})
+		TokenMaxValidity: cfg.TokenMaxValidity}
+	if err := cfg.Staff.APIDeps(&deps); err != nil {
+		return err
+	}
+	srv, err := api.New(deps)
 	if err != nil {
 		return err
 	}
