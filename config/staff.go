@@ -62,7 +62,7 @@ func loadStaff(publicURL string) (Staff, error) {
 		l := &ldapdir.Config{URL: url, BindDN: os.Getenv("LDAP_BIND_DN"), BindPassword: os.Getenv("LDAP_BIND_PASSWORD"),
 			UserBaseDN: os.Getenv("LDAP_USER_BASE_DN"), UserAttribute: env("LDAP_USER_ATTRIBUTE", "sAMAccountName"),
 			UserObjectClass: os.Getenv("LDAP_USER_OBJECT_CLASS"), GroupBaseDN: os.Getenv("LDAP_GROUP_BASE_DN"),
-			Nested: ldapdir.NestedMode(env("LDAP_NESTED_GROUPS", string(ldapdir.NestedAuto))),
+			Nested:           ldapdir.NestedMode(env("LDAP_NESTED_GROUPS", string(ldapdir.NestedAuto))),
 			SubjectAttribute: env("LDAP_SUBJECT_ATTRIBUTE", "objectGUID"), ServerName: os.Getenv("LDAP_SERVER_NAME")}
 		for name, v := range map[string]*bool{"LDAP_START_TLS": &l.StartTLS, "LDAP_ALLOW_INSECURE": &l.AllowInsecure} {
 			if *v, err = strconv.ParseBool(env(name, "false")); err != nil {

@@ -27,7 +27,7 @@ var (
 		entrasim.GroupAuditors: {domain.RoleAuditor},
 	}
 	devLDAPRoles = domain.RoleMap{
-		ldapdir.NormalizeDN(adsim.DemoGroupAdministrators): {domain.RoleAdmin},
+		ldapdir.NormalizeDN(adsim.DemoGroupAdministrators):  {domain.RoleAdmin},
 		ldapdir.NormalizeDN(adsim.DemoGroupVettingOfficers): {domain.RoleVettingOfficer},
 		ldapdir.NormalizeDN(adsim.DemoGroupSecurityTeam):    {domain.RoleSecurityController},
 		ldapdir.NormalizeDN(adsim.DemoGroupReception):       {domain.RoleCaseWorker},
