@@ -129,7 +129,7 @@ func (a *Activities) NotifyStaff(ctx context.Context, in NotifyInput) (int, erro
 		users[id] = true
 	}
 	for _, r := range in.Roles {
-		holders, err := a.Store.Users(ctx, r)
+		holders, err := a.Store.Users(ctx, r, true)
 		if err != nil {
 			return 0, err
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 type userQuery struct {
-	Role domain.Role `query:"role"`
+	Role   domain.Role `query:"role"`
+	Active *bool       `query:"active" description:"false lists deactivated users; default true"`
 }
 
 // UserInput adds a staff user; roles are one or more of the five. A user of a directory (entra, ldap)
@@ -72,10 +73,11 @@ func (s *Server) userRoutes() []op {
 func (s *Server) listUsers(c *gin.Context) error {
 	q := query{c: c}
 	role := single(&q, "role", domain.Role.Valid, domain.Roles)
+	active := q.bool("active")
 	if err := q.errs.err(); err != nil {
 		return err
 	}
-	users, err := s.Store.Users(c, role)
+	users, err := s.Store.Users(c, role, active == nil || *active)
 	return respond(c, nonNil(users), err)
 }
 

@@ -76,7 +76,7 @@ func loadMessaging(httpAddr string) (Messaging, error) {
 // defaultPublicURL is the API's own address, for a deployment on one machine.
 func defaultPublicURL(httpAddr string) string {
 	if strings.HasPrefix(httpAddr, ":") {
-		return "http://127.0.0.1" + httpAddr
+		return "http://localhost" + httpAddr
 	}
 	return "http://" + httpAddr
 }

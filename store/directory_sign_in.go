@@ -98,6 +98,8 @@ func (s *Store) SignInDirectoryUser(ctx context.Context, du domain.DirectoryUser
 			}
 		}
 		secret, _, err = startSession(ctx, tx, &u.ID, sessionStart{UserID: u.ID, Method: string(du.Directory), Absolute: absolute})
+		now := time.Now().UTC()
+		u.LastSignInAt = &now
 		return err
 	})
 	if err == nil && refusal != nil {

@@ -1027,11 +1027,11 @@ func TestOrganisationAndUsers(t *testing.T) {
 	if trail, _ := e.st.AuditTrail(e.ctx, "organisation", "1"); len(trail) != 1 || *trail[0].ActorID != admin.ID {
 		t.Errorf("organisation audit = %+v", trail)
 	}
-	officers, err := e.st.Users(e.ctx, domain.RoleVettingOfficer)
+	officers, err := e.st.Users(e.ctx, domain.RoleVettingOfficer, true)
 	if err != nil || len(officers) != 1 || officers[0].DisplayName != "Vic" {
 		t.Errorf("Users(vetting_officer) = %+v, %v", officers, err)
 	}
-	if all, _ := e.st.Users(e.ctx, ""); len(all) != 2 {
+	if all, _ := e.st.Users(e.ctx, "", true); len(all) != 2 {
 		t.Errorf("Users() = %+v, want the two active users", all)
 	}
 	if u, err := e.st.UserByEmail(e.ctx, "ada@example.org"); err != nil || u.ID != admin.ID {

@@ -59,10 +59,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (domain.StaffUser
 	return u, classify(err)
 }
 
-// Users lists active staff users holding role (any role when role is empty).
-func (s *Store) Users(ctx context.Context, role domain.Role) ([]domain.StaffUser, error) {
+// Users lists the staff users, active or not, holding role (any role when role is empty).
+func (s *Store) Users(ctx context.Context, role domain.Role, active bool) ([]domain.StaffUser, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+userCols+` FROM staff_users
-		WHERE active AND ($1 = '' OR $1 = ANY (roles)) ORDER BY display_name`, string(role))
+		WHERE active = $2 AND ($1 = '' OR $1 = ANY (roles)) ORDER BY display_name`, string(role), active)
 	return pgx.CollectRows(rows, scanUser)
 }
 

@@ -1,5 +1,6 @@
 // SignetAssure case worker console: a thin client of the REST API (/api/v1). Every value from the API
-// is put on the page as text, never as HTML.
+// is put on the page as text, never as HTML. It is signed in by a session cookie (HttpOnly: this code
+// never sees it), started by Sign in with Microsoft, a directory password or an API token.
 "use strict";
 
 const api = "/api/v1";
@@ -34,8 +35,8 @@ const randomID = () => crypto.randomUUID ? crypto.randomUUID()
 let acting = null;
 const nextKey = () => (acting ? acting.id + "." + acting.n++ : randomID());
 
-async function call(method, path, body, key) {
-  const headers = { Authorization: "Bearer " + sessionStorage.getItem("token"), "Content-Type": "application/json" };
+async function call(method, path, body, key, extraHeaders) {
+  const headers = { "Content-Type": "application/json", ...(extraHeaders || {}) };
   if (method !== "GET") headers["Idempotency-Key"] = key || nextKey();
   const res = await fetch(api + path, {
     method,
@@ -43,7 +44,7 @@ async function call(method, path, body, key) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (res.status === 401) { sessionStorage.removeItem("token"); signIn(); throw new Error("signed out"); }
+  if (res.status === 401 && !(extraHeaders && extraHeaders.Authorization)) { me = null; signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
     throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
@@ -65,7 +66,7 @@ function form(fields, label, fn) {
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const values = {};
-    for (const el of f.elements) if (el.name && el.value !== "") values[el.name] = el.value;
+    for (const el of f.elements) if (el.name && el.value !== "" && (el.type !== "checkbox" || el.checked)) values[el.name] = el.value;
     const sent = JSON.stringify(values);
     if (!action || action.values !== sent) action = { values: sent, id: randomID() };
     action.n = 0;
@@ -80,15 +81,34 @@ function form(fields, label, fn) {
 const input = (name, label, type = "text", extra = {}) => h("label", {}, label, h("input", { name, type, ...extra }));
 const select = (name, label, options) => h("label", {}, label, h("select", { name }, options.map((o) => h("option", { value: o }, o))));
 
-function signIn() {
+// signIn shows the ways to sign in the deployment offers, and why the last sign-in failed, if it did.
+async function signIn() {
   document.getElementById("nav").hidden = true;
-  document.getElementById("who").textContent = "";
-  show(h("div", { class: "card" }, h("h1", {}, "Sign in"),
-    h("p", { class: "muted" }, "Paste your API token (make run prints the demo tokens)."),
+  document.getElementById("who").replaceChildren();
+  const methods = await fetch(api + "/sign-in").then((r) => r.json()).catch(() => ({ token: true }));
+  const failed = new URLSearchParams(location.search).get("signInError");
+  const returnTo = "/ui/" + location.hash;
+  show(h("div", { class: "card", id: "sign-in" }, h("h1", {}, "Sign in"),
+    failed ? h("div", { class: "error", role: "alert" }, failed === "refused" ? "Sign-in was refused; try again."
+      : failed === "unavailable" ? "The directory could not be reached; try again shortly." : failed) : null,
+    methods.entra ? h("p", {}, h("a", { class: "button", id: "sign-in-microsoft",
+      href: api + "/sign-in/entra?returnTo=" + encodeURIComponent(returnTo) }, "Sign in with Microsoft")) : null,
+    methods.ldap ? [h("h2", {}, "Directory account"), form([input("username", "User name", "text", { required: true, autocomplete: "username" }),
+      input("password", "Password", "password", { required: true, autocomplete: "current-password" })], "Sign in",
+    async (v) => { await call("POST", "/sign-in/ldap", v); me = null; history.replaceState(null, "", "/ui/" + location.hash); })] : null,
+    h("h2", {}, "API token"),
+    h("p", { class: "muted" }, "A token an administrator issued you (make run prints the demo tokens); the console keeps a session, not the token."),
     form([input("token", "API token", "password", { size: 60, required: true })], "Sign in", async (v) => {
-      sessionStorage.setItem("token", v.token);
+      await call("POST", "/session", undefined, undefined, { Authorization: "Bearer " + v.token });
       me = null;
+      history.replaceState(null, "", "/ui/" + location.hash);
     })));
+}
+
+async function signOut() {
+  await call("DELETE", "/session").catch(() => null);
+  me = null;
+  signIn();
 }
 
 async function cases(params) {
@@ -209,7 +229,7 @@ function identityAttempt(a) {
 // download is written to the audit log.
 async function downloadEvidence(a, btn) {
   const res = await fetch(api + "/cases/" + encodeURIComponent(a.caseRef) + "/identity-checks/" + a.attempt + "/evidence",
-    { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+    {});
   if (!res.ok) {
     const p = await res.json().catch(() => null);
     btn.after(failure(new Error((p && p.detail) || res.statusText)));
@@ -319,7 +339,6 @@ async function personDetail(id) {
 async function personAccess(id) {
   const [acc, levels] = await Promise.all([call("GET", "/persons/" + id + "/access"), call("GET", "/access/levels")]);
   const name = (lid) => (levels.find((l) => l.id === lid) || { name: lid }).name;
-  const when = (s) => (s ? String(s).slice(0, 16).replace("T", " ") : "—");
   const l = acc.link;
   const events = h("ul", { class: "events" });
   followEvents(id, events);
@@ -343,15 +362,14 @@ async function personAccess(id) {
     h("h3", {}, "Door events (live)"), events);
 }
 
-// followEvents streams the person's door events (Server-Sent Events over fetch, which can send the
-// bearer token) into list, newest first, until the page changes.
+// followEvents streams the person's door events (Server-Sent Events over fetch, with the session cookie)
+// into list, newest first, until the page changes.
 let streaming = null;
 async function followEvents(id, list) {
   if (streaming) streaming.abort();
   streaming = new AbortController();
   try {
-    const res = await fetch(api + "/persons/" + id + "/access/events/stream", { signal: streaming.signal,
-      headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+    const res = await fetch(api + "/persons/" + id + "/access/events/stream", { signal: streaming.signal });
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     for (;;) {
@@ -577,11 +595,12 @@ async function notifications() {
 async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
   if (polling) { clearInterval(polling); polling = null; }
-  if (!sessionStorage.getItem("token")) return signIn();
   try {
     if (!me) me = await call("GET", "/me");
     document.getElementById("nav").hidden = false;
-    document.getElementById("who").textContent = me.displayName + " (" + me.roles.join(", ") + ")";
+    document.getElementById("nav-users").hidden = !has("admin");
+    document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",
+      h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
     const [path, query] = (location.hash.slice(1) || "/cases").split("?");
     const params = new URLSearchParams(query || "");
     const parts = path.split("/").filter(Boolean);
@@ -596,10 +615,93 @@ async function route() {
     if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
     if (parts[0] === "syncs") return await syncs();
+    if (parts[0] === "account") return await account();
+    if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
+    if (parts[0] === "users") return await users();
     return await cases(params);
   } catch (err) {
     if (err.message !== "signed out") show(failure(err));
   }
+}
+
+// The scopes a token may be given, and the roles.
+const scopes = ["cases:read", "cases:write", "access:read", "access:write", "messaging:read", "messaging:send",
+  "partners:admin", "audit:read", "users:admin", "organisation:admin"];
+const roles = ["case_worker", "vetting_officer", "security_controller", "admin", "auditor"];
+const checkboxes = (name, options, checked = []) => h("fieldset", { class: "choices" }, h("legend", {}, name),
+  options.map((o) => h("label", {}, h("input", { type: "checkbox", name: name + ":" + o, checked: checked.includes(o) }), o)));
+const chosen = (values, name) => Object.keys(values).filter((k) => k.startsWith(name + ":")).map((k) => k.slice(name.length + 1));
+const inDays = (days) => new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
+const endOfDay = (d) => new Date(d + "T23:59:59Z").toISOString().replace(".000", "");
+
+// tokenTable lists tokens (never their secrets) with revoke (and, for one's own, rotate) buttons.
+function tokenTable(tokens, base, own) {
+  return h("table", { id: "tokens" }, h("tr", {}, ["Name", "Prefix", "Scopes", "Status", "Created", "Last used", "Expires", ""].map((t) => h("th", {}, t))),
+    tokens.map((t) => h("tr", {}, h("td", {}, t.name), h("td", {}, h("code", {}, t.prefix || "—")),
+      h("td", {}, t.scopes ? t.scopes.join(" ") : "all of the roles'"), h("td", {}, badge(t.status)), h("td", {}, when(t.createdAt)),
+      h("td", {}, when(t.lastUsedAt)), h("td", {}, when(t.expiresAt)),
+      h("td", {}, t.status === "active" ? [
+        form([], "Revoke", () => call("DELETE", base + "/" + t.id)),
+        own && t.expiresAt ? form([], "Rotate", async () => shown(await call("POST", base + "/" + t.id + "/rotate", {}))) : null] : null))));
+}
+
+// issued is a token just issued, whose secret the page shows once, when it is drawn next.
+let issued = null;
+const shown = (t) => { issued = t; };
+function secretOnce() {
+  const t = issued;
+  issued = null;
+  return t ? h("div", { class: "card secret", role: "status" }, h("strong", {}, "Token " + t.name + ": copy it now, it is not shown again"),
+    h("pre", { id: "token-secret" }, t.token)) : null;
+}
+
+async function account() {
+  const [tokens, sessions] = await Promise.all([call("GET", "/me/tokens"), call("GET", "/me/sessions")]);
+  const box = secretOnce();
+  show(h("h1", {}, "My account"), h("p", {}, me.email, " · ", me.directory === "local" ? "local account" : "signs in with " + me.directory),
+    h("h2", {}, "API tokens"), box, tokenTable(tokens, "/me/tokens", true),
+    h("h3", {}, "Issue a token"),
+    form([input("name", "Name", "text", { required: true, maxlength: 100 }), input("expires", "Expires on", "date", { required: true, value: inDays(30) }),
+      checkboxes("scope", scopes, ["cases:read"])], "Issue",
+    async (v) => shown(await call("POST", "/me/tokens", { name: v.name, expiresAt: endOfDay(v.expires), scopes: chosen(v, "scope") }))),
+    h("h2", {}, "Sessions"),
+    h("table", { id: "sessions" }, h("tr", {}, ["Signed in", "How", "Last seen", "Ends by", "Status"].map((t) => h("th", {}, t))),
+      sessions.map((s) => h("tr", {}, h("td", {}, when(s.createdAt)), h("td", {}, s.method), h("td", {}, when(s.lastSeenAt)),
+        h("td", {}, when(s.expiresAt)), h("td", {}, s.current ? "this session" : s.endedAt ? "ended (" + s.endReason.replace(/_/g, " ") + ")" : "live")))),
+    form([], "Sign out everywhere", async () => { await call("DELETE", "/me/sessions"); me = null; }));
+}
+
+async function users() {
+  const [active, inactive] = await Promise.all([call("GET", "/users"), call("GET", "/users?active=false")]);
+  const row = (u) => h("tr", { class: "link", onclick: () => (location.hash = "#/users/" + u.id) }, h("td", {}, u.displayName), h("td", {}, u.email),
+    h("td", {}, u.roles.join(", ")), h("td", {}, u.directory), h("td", {}, u.active ? "active" : "deactivated"), h("td", {}, when(u.lastSignInAt)));
+  show(h("h1", {}, "Users"),
+    h("table", { id: "users" }, h("tr", {}, ["Name", "E-mail", "Roles", "Signs in with", "Status", "Last sign-in"].map((t) => h("th", {}, t))),
+      active.map(row), inactive.map(row)),
+    h("h2", {}, "Add a user"),
+    h("p", { class: "muted" }, "A directory user is linked at their first sign-in by e-mail; their roles then come from their directory groups."),
+    form([input("displayName", "Name", "text", { required: true }), input("email", "E-mail", "email", { required: true }),
+      select("directory", "Signs in with", ["local", "entra", "ldap"]), checkboxes("role", roles)], "Add",
+    (v) => call("POST", "/users", { displayName: v.displayName, email: v.email, directory: v.directory, roles: chosen(v, "role") })));
+}
+
+async function userDetail(id) {
+  const [u, tokens, sessions] = await Promise.all([call("GET", "/users/" + id), call("GET", "/users/" + id + "/tokens"),
+    call("GET", "/users/" + id + "/sessions")]);
+  const box = secretOnce();
+  const live = sessions.filter((s) => !s.endedAt).length;
+  show(h("h1", {}, u.displayName), h("p", {}, u.email, " · ", u.directory, " · ", u.active ? "active" : "deactivated"),
+    h("h2", {}, "Roles"),
+    form([checkboxes("role", roles, u.roles)], "Save roles", (v) => call("PATCH", "/users/" + id, { roles: chosen(v, "role") })),
+    h("h2", {}, "Access"),
+    u.active ? form([], "Deactivate (ends their sessions and tokens now)", () => call("PATCH", "/users/" + id, { active: false }))
+      : form([], "Reactivate", () => call("PATCH", "/users/" + id, { active: true })),
+    form([], "End their " + live + " live session(s)", () => call("DELETE", "/users/" + id + "/sessions")),
+    h("h2", {}, "API tokens"), box, tokenTable(tokens, "/users/" + id + "/tokens", false),
+    u.active ? [h("h3", {}, "Issue a token to hand over"),
+      form([input("name", "Name", "text", { required: true }), input("expires", "Expires on", "date", { required: true, value: inDays(7) }),
+        checkboxes("scope", scopes, ["cases:read"])], "Issue",
+      async (v) => shown(await call("POST", "/users/" + id + "/tokens", { name: v.name, expiresAt: endOfDay(v.expires), scopes: chosen(v, "scope") })))] : null);
 }
 
 window.addEventListener("hashchange", route);
