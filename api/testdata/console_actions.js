@@ -1,6 +1,7 @@
 // Drives the console's own code (api/ui/app.js) in Node with a stand-in DOM, its fetch going to a running
 // API: a form submitted twice with the same values (a double click), then with another value. Prints
-// the requests the console sent, with their Idempotency-Key and the status answered, as JSON.
+// the requests the console sent, with their Idempotency-Key and the status answered, as JSON. The token
+// stands in for the session cookie a browser would send.
 // Usage: node console_actions.js <app.js> <API base URL> <token>
 "use strict";
 const fs = require("fs");
@@ -38,9 +39,8 @@ const sandbox = {
   },
   window: { addEventListener() {} },
   location: { hash: "" },
-  sessionStorage: { store: {}, getItem(k) { return this.store[k] || null; }, setItem(k, v) { this.store[k] = v; }, removeItem(k) { delete this.store[k]; } },
   fetch: async (url, opts) => {
-    const res = await fetch(base + url, opts);
+    const res = await fetch(base + url, { ...opts, headers: { ...opts.headers, Authorization: "Bearer " + token } });
     sent.push({ method: opts.method, path: url, key: (opts.headers || {})["Idempotency-Key"] || "", status: res.status });
     return res;
   },
@@ -49,7 +49,6 @@ vm.createContext(sandbox);
 vm.runInContext(fs.readFileSync(app, "utf8"), sandbox, { filename: "app.js" });
 
 (async () => {
-  sandbox.sessionStorage.setItem("token", token);
   const field = (name, value) => Object.assign(new El("input"), { name, value });
   const last = field("lastName", "Hopper");
   const make = vm.runInContext(`(fields) => form(fields, "Create", (v) => call("POST", "/persons", v))`, sandbox);
