@@ -68,7 +68,9 @@ func (s *Store) Users(ctx context.Context, role domain.Role, active bool) ([]dom
 
 // BootstrapAdmin makes u the first administrator, with a token expiring at expires whose secret it
 // returns, unless an active administrator exists already: then it changes nothing and created is false.
-// The check and the writes hold one lock, so bootstraps run at once make one administrator.
+// A user who has u's e-mail already (say one deactivated, or one the directory took every role from)
+// is made an active administrator, keeping their other roles. The check and the writes hold one lock,
+// so bootstraps run at once make one administrator.
 func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires time.Time) (admin domain.StaffUser, token string, created bool, err error) {
 	u.ID, u.Roles, u.Active = uuid.New(), []domain.Role{domain.RoleAdmin}, true
 	token = newTokenSecret()
@@ -86,7 +88,15 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 			}
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO staff_users (id, display_name, email, roles, active) VALUES ($1, $2, $3, $4, $5)`,
+		rows, _ = tx.Query(ctx, `UPDATE staff_users SET roles = array_append(array_remove(roles, $2), $2), active = true,
+			deactivated_by = NULL WHERE lower(email) = lower($1) RETURNING `+userCols, u.Email, string(domain.RoleAdmin))
+		promoted, err := pgx.CollectRows(rows, scanUser)
+		if err != nil {
+			return err
+		}
+		if len(promoted) > 0 {
+			u = promoted[0]
+		} else if _, err := tx.Exec(ctx, `INSERT INTO staff_users (id, display_name, email, roles, active) VALUES ($1, $2, $3, $4, $5)`,
 			u.ID, u.DisplayName, u.Email, u.Roles, u.Active); err != nil {
 			return err
 		}
@@ -95,7 +105,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u domain.StaffUser, expires 
 		}
 		admin, created = u, true
 		return writeAudit(ctx, tx, AuditEntry{Action: "admin.bootstrap", EntityType: "staff_user", EntityID: u.ID.String(),
-			Detail: map[string]any{"roles": u.Roles, "tokenId": tokenID, "expiresAt": expires.UTC()}})
+			Detail: map[string]any{"roles": u.Roles, "tokenId": tokenID, "expiresAt": expires.UTC(), "existingUser": len(promoted) > 0}})
 	}))
 	if err != nil || !created {
 		token = ""

@@ -93,3 +93,35 @@ func TestAdminBootstrap(t *testing.T) {
 		t.Fatalf("%d users after a second bootstrap", n)
 	}
 }
+
+// With no active administrator left (the last one deactivated, say, by their directory), bootstrapping
+// with the e-mail of an existing user makes that user an active administrator, keeping their other roles,
+// rather than failing on the e-mail.
+func TestAdminBootstrapPromotesExistingUser(t *testing.T) {
+	bin := buildBinary(t)
+	dbURL := testenv.DatabaseURL(t)
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.CreateUser(context.Background(), nil, domain.StaffUser{DisplayName: "Bea Officer", Email: "bea@example.org",
+		Roles: []domain.Role{domain.RoleVettingOfficer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "admin", "bootstrap", "--email", "BEA@example.org")
+	cmd.Env = workerEnv(map[string]string{"DATABASE_URL": dbURL})
+	out, err := cmd.CombinedOutput()
+	token := regexp.MustCompile(`sat_[A-Za-z0-9_-]{43}`).FindString(string(out))
+	if err != nil || token == "" {
+		t.Fatalf("bootstrap with an inactive user's e-mail: %v\n%s", err, out)
+	}
+	admin, err := st.UserByToken(context.Background(), token)
+	if err != nil || admin.ID != u.ID || !admin.Has(domain.RoleAdmin) || !admin.Has(domain.RoleVettingOfficer) {
+		t.Fatalf("the printed token signs in %+v (%v), want Bea, active, administrator and vetting officer", admin, err)
+	}
+	if n := testenv.Count(t, dbURL, `SELECT count(*) FROM staff_users`); n != 1 {
+		t.Fatalf("%d users, want Bea only", n)
+	}
+}
