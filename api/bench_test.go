@@ -22,6 +22,8 @@ import (
 
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/ldapdir"
 )
 
 // benchConcurrency is how many requests are in flight at once.
@@ -158,3 +160,52 @@ func measure(b *testing.B, call func() int) {
 
 // unlimitedStaff lifts the staff rate limits for a benchmark's one token and address.
 var unlimitedStaff = withStaff(math.MaxInt32, math.MaxInt32, api.SignIn{})
+
+// BenchmarkStaffRequest is one authenticated staff request (a token, GET /api/v1/me): the baseline the
+// sign-ins are compared with.
+func BenchmarkStaffRequest(b *testing.B) {
+	e := newEnv(b, unlimitedStaff)
+	b.ResetTimer()
+	for b.Loop() {
+		if r := e.call(domain.RoleCaseWorker, "GET", "/api/v1/me", nil); r.status != 200 {
+			b.Fatalf("GET /me: %d", r.status)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/request")
+}
+
+// BenchmarkSignInEntra is a whole Sign in with Microsoft against the Entra ID simulator on loopback:
+// the redirect, the authorize answer, the callback with the code exchange, the ID token's verification,
+// the user provisioned and the session started.
+func BenchmarkSignInEntra(b *testing.B) {
+	e := newEntraEnv(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, s := e.signIn(b, "carol.case@demo.signetassure.test", nil); s == nil {
+			b.Fatal("no session")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/sign-in")
+}
+
+// BenchmarkSignInLDAP is a directory password sign-in against a real OpenLDAP over StartTLS: the
+// service bind, the search, the bind as the person, their nested groups, the session.
+func BenchmarkSignInLDAP(b *testing.B) {
+	s := testenv.Slapd(b)
+	d, err := ldapdir.New(ldapdir.Config{URL: s.URL, StartTLS: true, RootCAs: s.CA, BindDN: testenv.SlapdServiceDN,
+		BindPassword: testenv.SlapdServicePassword, UserBaseDN: testenv.SlapdPeopleDN, UserAttribute: "uid",
+		GroupBaseDN: testenv.SlapdGroupsDN, Nested: ldapdir.NestedRecursive})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, withStaff(math.MaxInt32, math.MaxInt32, api.SignIn{LDAP: d,
+		LDAPRoles: domain.RoleMap{ldapdir.NormalizeDN(testenv.SlapdGroupStaff): {domain.RoleCaseWorker}}}))
+	body := map[string]any{"username": "alice", "password": testenv.SlapdPasswords["alice"]}
+	b.ResetTimer()
+	for b.Loop() {
+		if r := e.call("", "POST", "/api/v1/sign-in/ldap", body); r.status != 201 {
+			b.Fatalf("sign-in: %d %s", r.status, r.body)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/sign-in")
+}

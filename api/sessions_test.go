@@ -14,7 +14,7 @@ import (
 const sessionCookie = "__Host-signetassure_session"
 
 // sessionFrom reads the session cookie a sign-in set, and checks how it is set.
-func sessionFrom(t *testing.T, r resp) string {
+func sessionFrom(t testing.TB, r resp) string {
 	t.Helper()
 	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
 		if ck.Name != sessionCookie {

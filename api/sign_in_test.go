@@ -25,7 +25,7 @@ var noRedirects = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // get fetches u with cookies, not following a redirect.
-func get(t *testing.T, u string, cookies ...*http.Cookie) *http.Response {
+func get(t testing.TB, u string, cookies ...*http.Cookie) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -62,7 +62,7 @@ type entraEnv struct {
 // state from it to the API's own address.
 const entraCallback = "https://signetassure.test/api/v1/sign-in/entra/callback"
 
-func newEntraEnv(t *testing.T) *entraEnv {
+func newEntraEnv(t testing.TB) *entraEnv {
 	sim := entrasim.New(entrasim.Options{RedirectURIs: []string{entraCallback}, GraphMaxPageSize: 100})
 	ts := httptest.NewServer(sim.Handler())
 	t.Cleanup(ts.Close)
@@ -78,7 +78,7 @@ func newEntraEnv(t *testing.T) *entraEnv {
 // signIn walks a browser through Sign in with Microsoft as the person of that e-mail; spoil, when
 // given, changes the return from Entra ID (its query and the browser's cookie) before it reaches us.
 // It returns the API's final redirect and the session cookie, if one was set.
-func (e *entraEnv) signIn(t *testing.T, email string, spoil func(q url.Values, browser **http.Cookie)) (string, *http.Cookie) {
+func (e *entraEnv) signIn(t testing.TB, email string, spoil func(q url.Values, browser **http.Cookie)) (string, *http.Cookie) {
 	t.Helper()
 	start := get(t, e.url+"/api/v1/sign-in/entra?returnTo=/ui/cases")
 	browser := cookieOf(start, "signetassure_sign_in")
@@ -115,7 +115,7 @@ func (e *entraEnv) signIn(t *testing.T, email string, spoil func(q url.Values, b
 	return res.Header.Get("Location"), cookieOf(res, sessionCookie)
 }
 
-func (e *entraEnv) me(t *testing.T, session *http.Cookie) resp {
+func (e *entraEnv) me(t testing.TB, session *http.Cookie) resp {
 	t.Helper()
 	return e.callWith("", "GET", "/api/v1/me", nil, map[string]string{"Cookie": session.Name + "=" + session.Value})
 }
