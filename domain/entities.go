@@ -9,9 +9,9 @@ import (
 
 // Organisation is this deployment's own settings: who we are, and in whose name clearances are issued.
 type Organisation struct {
-	Name             string    `json:"name"`
-	IssuingAuthority string    `json:"issuingAuthority"`
-	TimeZone         string    `json:"timeZone"`
+	Name             string `json:"name"`
+	IssuingAuthority string `json:"issuingAuthority"`
+	TimeZone         string `json:"timeZone"`
 	// ScopeCaseWorkers limits case workers (who hold no other role) to the persons of the sites and
 	// suppliers their user names, and the cases and clearances of those persons.
 	ScopeCaseWorkers bool      `json:"scopeCaseWorkers"`
