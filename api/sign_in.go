@@ -331,24 +331,18 @@ func (s *Server) signOutEverywhere(c *gin.Context) error {
 }
 
 func (s *Server) userSessions(c *gin.Context) error {
-	id, err := pathID(c, "staff user")
+	id, err := s.pathUser(c)
 	if err != nil {
 		return err
-	}
-	if _, err := s.Store.User(c, id); err != nil {
-		return notFoundAs(err, "staff user")
 	}
 	sessions, err := s.Store.Sessions(c, id)
 	return respond(c, nonNil(sessions), err)
 }
 
 func (s *Server) endUserSessions(c *gin.Context) error {
-	id, err := pathID(c, "staff user")
+	id, err := s.pathUser(c)
 	if err != nil {
 		return err
-	}
-	if _, err := s.Store.User(c, id); err != nil {
-		return notFoundAs(err, "staff user")
 	}
 	n, err := s.Store.EndSessions(c, actor(c), id, "administrator")
 	return respond(c, EndedSessions{Ended: n}, err)

@@ -64,11 +64,8 @@ func (s *Server) myTokens(c *gin.Context) error {
 }
 
 func (s *Server) userTokens(c *gin.Context) error {
-	id, err := pathID(c, "staff user")
+	id, err := s.pathUser(c)
 	if err != nil {
-		return err
-	}
-	if _, err := s.Store.User(c, id); err != nil {
 		return err
 	}
 	tokens, err := s.Store.Tokens(c, id)

@@ -257,3 +257,13 @@ func (s *Server) userReach(c *gin.Context, errs *fields, in UserReach) (location
 	}
 	return read("locationIds", "locations", in.LocationIDs), read("supplierIds", "suppliers", in.SupplierIDs)
 }
+
+// pathUser is the id of the staff user the route's path names, who must exist.
+func (s *Server) pathUser(c *gin.Context) (uuid.UUID, error) {
+	id, err := pathID(c, "staff user")
+	if err != nil {
+		return id, err
+	}
+	_, err = s.Store.User(c, id)
+	return id, notFoundAs(err, "staff user")
+}
