@@ -12,15 +12,17 @@ import (
 
 	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/sim/credoidsim"
+	"github.com/signetassure/signetassure/sim/entrasim"
 	"github.com/signetassure/signetassure/sim/gallaghersim"
 	"github.com/signetassure/signetassure/sim/sendgridsim"
 	"github.com/signetassure/signetassure/sim/signicatsim"
 	"github.com/signetassure/signetassure/sim/twiliosim"
 )
 
-const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid|signicat
+const simUsage = `usage: signetassure sim credoid|gallagher|twilio|sendgrid|signicat|entra
 
-Runs a local simulator of an outside system (an access control system, Twilio, SendGrid), speaking its
+Runs a local simulator of an outside system (an access control system, Twilio, SendGrid, Signicat,
+Entra ID), speaking its
 HTTP contract, with fault switches under /sim/ and a page of its state at /.
   SIM_ADDR       where it listens (credoid: 127.0.0.1:8090, gallagher: 127.0.0.1:8091)
   SIM_USERNAME   credoid: the operator it accepts (admin)
@@ -36,7 +38,8 @@ HTTP contract, with fault switches under /sim/ and a page of its state at /.
   SIM_CLIENT_ID      signicat: the API client it accepts (sandbox-sim-client)
   SIM_CLIENT_SECRET  signicat: its secret (sim-client-secret)
   SIM_TOKEN_TTL      signicat: how long a token lives, a Go duration (600s)
-  SIM_PUBLIC_URL     signicat: the base of capture URLs (default: the host the API was called on)
+  SIM_PUBLIC_URL     signicat, entra: the base of capture URLs, or of the issuer (default: the host called)
+                   entra: tenant, client id and secret are entrasim's defaults; its demo people sign in
   SIM_STATE_FILE   any: a JSON file the simulator keeps its state in across restarts ("" : memory only)
 `
 
@@ -88,6 +91,11 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 			PublicURL: os.Getenv("SIM_PUBLIC_URL")})
 		sim = sg
 		log.Info("signicat simulator API client", "clientId", sg.Options().ClientID, "tokenTTL", sg.Options().TokenTTL.String())
+	case "entra":
+		addr = envOr("SIM_ADDR", "127.0.0.1:8096")
+		es := entrasim.New(entrasim.Options{PublicURL: os.Getenv("SIM_PUBLIC_URL")})
+		sim = es
+		log.Info("entra simulator tenant", "tenantId", es.Options().TenantID, "clientId", es.Options().ClientID)
 	default:
 		fmt.Fprint(os.Stderr, simUsage)
 		return fmt.Errorf("unknown simulator %q", args[0])
