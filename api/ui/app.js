@@ -44,7 +44,9 @@ async function call(method, path, body, key, extraHeaders) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (res.status === 401 && !(extraHeaders && extraHeaders.Authorization)) { me = null; signIn(); throw new Error("signed out"); }
+  // A 401 means the session has ended, except in answer to a sign-in (a wrong password or token): its form shows it.
+  const signingIn = path.startsWith("/sign-in") || (extraHeaders && extraHeaders.Authorization);
+  if (res.status === 401 && !signingIn) { me = null; signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
     throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
