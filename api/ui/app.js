@@ -54,7 +54,7 @@ async function call(method, path, body, key, extraHeaders) {
   return data;
 }
 
-function show(...nodes) { main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
+function show(...nodes) { main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
 function failure(err) { return h("div", { class: "error", role: "alert" }, err.message); }
 
 // form builds a form whose submit calls fn(values) and re-renders on success. Each submission is a user
