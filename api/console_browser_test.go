@@ -222,7 +222,10 @@ func TestConsoleInBrowserAdministersUsers(t *testing.T) {
 
 	p.do(chromedp.Click(chromedp.Search(`//table[@id="users"]//tr[td[normalize-space()="Dora Dean"]]`), chromedp.NodeVisible))
 	p.see("h1", "Dora Dean")
-	p.see("main", "dora.dean@test.invalid", "local", "active")
+	p.see("main", "dora.dean@test.invalid", "local", "active", "Issue a token to hand over")
+	if text := p.text("main"); strings.Contains(text, "[object") {
+		t.Fatalf("the user's page shows a script's object in place of its content:\n%s", text)
+	}
 	p.clickButton("Deactivate (ends their sessions and tokens now)")
 	p.see("main", "deactivated")
 	p.seeButton("Reactivate")

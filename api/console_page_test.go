@@ -13,7 +13,7 @@ import (
 )
 
 // stepTimeout bounds each thing a person does at the console and the wait for what it shows.
-const stepTimeout = 10 * time.Second
+const stepTimeout = 15 * time.Second
 
 // page is the console in a tab of a real (headless) Chromium, as a person uses it: they open it, click,
 // type, and read what it shows.

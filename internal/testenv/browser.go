@@ -16,7 +16,7 @@ const ChromiumBinary = "/usr/bin/chromium"
 const chromiumHint = "Debian's Chromium is not installed: run `DEBIAN_FRONTEND=noninteractive apt-get install -y chromium` (.ci/run does)"
 
 // BrowserTimeout bounds a test's whole use of its tab: every wait in it ends by then.
-const BrowserTimeout = 45 * time.Second
+const BrowserTimeout = 2 * time.Minute
 
 var (
 	browserOnce   sync.Once
