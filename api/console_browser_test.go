@@ -146,7 +146,8 @@ func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
 }
 
 // A person signed in with their token issues themselves a narrower one on My account: its secret is
-// shown once, and only once; the list shows its prefix and scope, never the secret.
+// shown once, and only once; the list shows its prefix and scope, never the secret. Sign out everywhere
+// then signs them out.
 func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -195,6 +196,13 @@ func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
 	p.see("#tokens", "laptop script", prefix, "cases:read")
 	if p.has("#token-secret") || strings.Contains(p.text("main"), secret) {
 		t.Fatal("the secret is shown again")
+	}
+
+	// Sign out everywhere ends this session too: back to the sign-in page.
+	p.clickButton("Sign out everywhere")
+	p.see("#sign-in", "API token")
+	if n := liveSessions(e); n != 0 {
+		t.Fatalf("%d live sessions after signing out everywhere", n)
 	}
 }
 
