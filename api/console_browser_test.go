@@ -52,9 +52,10 @@ func liveSessions(e *env) int {
 // with their name and role in the header; Sign out ends the session, and a reload stays signed out.
 func TestConsoleInBrowserSignsInWithMicrosoft(t *testing.T) {
 	t.Parallel()
+	p := browse(t)
 	var sim *entrasim.Sim
 	e := newEnv(t, withConsoleEntra(&sim))
-	p := openConsole(t, e.front)
+	p.open(e.front)
 
 	p.signInWithMicrosoft("Carol Case")
 	p.see("#who", "Carol Case", "(case_worker)", "Sign out")
@@ -89,10 +90,11 @@ func TestConsoleInBrowserSignsInWithMicrosoft(t *testing.T) {
 // says so, and nobody is signed in.
 func TestConsoleInBrowserShowsRefusedSignIn(t *testing.T) {
 	t.Parallel()
+	p := browse(t)
 	var sim *entrasim.Sim
 	e := newEnv(t, withConsoleEntra(&sim))
 	sim.SetFaults(entrasim.Faults{NextIDToken: entrasim.SpoilWrongNonce})
-	p := openConsole(t, e.front)
+	p.open(e.front)
 	p.signInWithMicrosoft("Carol Case")
 	p.see(`#sign-in [role="alert"]`, "Sign-in was refused; try again.")
 	p.see("#sign-in-microsoft")
@@ -111,6 +113,7 @@ func TestConsoleInBrowserShowsRefusedSignIn(t *testing.T) {
 // signs the person in with the roles of their directory groups.
 func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
 	t.Parallel()
+	p := browse(t)
 	ad, err := adsim.Start(adsim.DemoDirectory(), adsim.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +127,7 @@ func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
 	}
 	roles := domain.RoleMap{ldapdir.NormalizeDN(adsim.DemoGroupVettingOfficers): {domain.RoleVettingOfficer}}
 	e := newEnv(t, withStaff(0, 0, api.SignIn{LDAP: d, LDAPRoles: roles}))
-	p := openConsole(t, e.url)
+	p.open(e.url)
 
 	p.see("#sign-in", "Directory account")
 	p.fill(`#sign-in input[name="username"]`, "ben.hughes")
@@ -150,8 +153,9 @@ func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
 // then signs them out.
 func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
 	t.Parallel()
+	p := browse(t)
 	e := newEnv(t)
-	p := openConsole(t, e.url)
+	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
 	p.see("#who", "(case_worker)")
 	if kept := p.keeps(); strings.Contains(kept, e.tokens[domain.RoleCaseWorker]) {
@@ -210,8 +214,9 @@ func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
 // shows them deactivated, and the server has them inactive.
 func TestConsoleInBrowserAdministersUsers(t *testing.T) {
 	t.Parallel()
+	p := browse(t)
 	e := newEnv(t)
-	p := openConsole(t, e.url)
+	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleAdmin], "Test admin")
 	p.click("#nav-users")
 	p.see("h1", "Users")

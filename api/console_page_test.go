@@ -18,17 +18,21 @@ const stepTimeout = 15 * time.Second
 // page is the console in a tab of a real (headless) Chromium, as a person uses it: they open it, click,
 // type, and read what it shows.
 type page struct {
-	t    *testing.T
-	ctx  context.Context
-	base string // the API's address the browser goes to
+	t   *testing.T
+	ctx context.Context
 }
 
-// openConsole opens the console at base (the API's address) in a tab of the test's own.
-func openConsole(t *testing.T, base string) *page {
+// browse opens a tab of the test's own; call it first, so that a test without Chromium skips before it
+// starts anything.
+func browse(t *testing.T) *page {
 	t.Helper()
-	p := &page{t: t, ctx: testenv.Browser(t), base: base}
+	return &page{t: t, ctx: testenv.Browser(t)}
+}
+
+// open opens the console at base (the API's address).
+func (p *page) open(base string) {
+	p.t.Helper()
 	p.do(chromedp.Navigate(base + "/ui/"))
-	return p
 }
 
 // do carries out the actions within stepTimeout; if they fail, the test fails with what the page shows.
