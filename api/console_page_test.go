@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -115,12 +114,6 @@ func (p *page) seeButton(label string) {
 	p.waitFor("a button "+label, `[...document.querySelectorAll("button")].some((b) => b.checkVisibility() && b.innerText.trim() === `+js(label)+`)`)
 }
 
-// seeNo waits until no element sel is on the page.
-func (p *page) seeNo(sel string) {
-	p.t.Helper()
-	p.waitFor("no "+sel, `document.querySelector(`+js(sel)+`) === null`)
-}
-
 // text is the rendered text of the element sel, once it is visible.
 func (p *page) text(sel string) string {
 	p.t.Helper()
@@ -174,14 +167,4 @@ func (p *page) signInWithToken(token, who string) {
 func (p *page) keeps() string {
 	p.t.Helper()
 	return eval[string](p, `JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`)
-}
-
-// contains fails the test unless s holds every one of want.
-func contains(t *testing.T, what, s string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(s, w) {
-			t.Fatalf("%s %q does not show %q", what, s, w)
-		}
-	}
 }
