@@ -307,6 +307,10 @@ func TestConsoleIsServed(t *testing.T) {
 	if page.status != 200 || !strings.Contains(string(page.body), `<script src="/ui/app.js">`) {
 		t.Fatalf("console page: %d %s", page.status, page.body)
 	}
+	// at /ui/ too, where a sign-in returns to
+	if ui := e.call("", "GET", "/ui/", nil); ui.status != 200 || string(ui.body) != string(page.body) {
+		t.Fatalf("the console at /ui/: %d %s", ui.status, ui.body)
+	}
 	if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
 		t.Fatalf("CSP = %q", csp)
 	}

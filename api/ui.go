@@ -22,8 +22,13 @@ func (s *Server) uiRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/", summary: "The case worker console (HTML)", public: true,
 			resp: new(string), handle: func(c *gin.Context) error { return serveUI(c, "ui/index.html") }},
-		{method: http.MethodGet, path: "/ui/*file", summary: "The console's scripts and styles", public: true,
-			req: new(uiPath), resp: new(string), handle: func(c *gin.Context) error { return serveUI(c, "ui"+c.Param("file")) }},
+		{method: http.MethodGet, path: "/ui/*file", summary: "The console (at /ui/, where sign-in returns to) and its scripts and styles",
+			public: true, req: new(uiPath), resp: new(string), handle: func(c *gin.Context) error {
+				if c.Param("file") == "/" {
+					return serveUI(c, "ui/index.html")
+				}
+				return serveUI(c, "ui"+c.Param("file"))
+			}},
 	}
 }
 

@@ -44,7 +44,9 @@ async function call(method, path, body, key, extraHeaders) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (res.status === 401 && !(extraHeaders && extraHeaders.Authorization)) { me = null; signIn(); throw new Error("signed out"); }
+  // A 401 means the session has ended, except in answer to a sign-in (a wrong password or token): its form shows it.
+  const signingIn = path.startsWith("/sign-in") || (extraHeaders && extraHeaders.Authorization);
+  if (res.status === 401 && !signingIn) { me = null; signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
     throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
@@ -52,7 +54,7 @@ async function call(method, path, body, key, extraHeaders) {
   return data;
 }
 
-function show(...nodes) { main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
+function show(...nodes) { main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
 function failure(err) { return h("div", { class: "error", role: "alert" }, err.message); }
 
 // form builds a form whose submit calls fn(values) and re-renders on success. Each submission is a user

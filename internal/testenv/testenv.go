@@ -1,7 +1,7 @@
 // Package testenv gives tests the real parts: a fresh PostgreSQL database per test (on DATABASE_URL's
 // server, migrated, dropped afterwards) and a real Temporal dev server per test binary (the pinned CLI
 // in ./bin), with a worker per test on a task queue of its own, and a private OpenLDAP server (Debian's
-// slapd) per test binary.
+// slapd) and a headless Chromium (Debian's) per test binary.
 package testenv
 
 import (
@@ -184,9 +184,11 @@ func TemporalAddress(t testing.TB) string {
 	return server.FrontendHostPort()
 }
 
-// Main runs a package's tests and stops the Temporal dev server and the OpenLDAP server afterwards.
+// Main runs a package's tests and stops the Temporal dev server, the OpenLDAP server and Chromium
+// afterwards.
 func Main(m *testing.M) {
 	code := m.Run()
+	stopBrowser()
 	if server != nil {
 		server.Stop()
 	}
