@@ -168,21 +168,21 @@ func (s *Server) directoryDown(c *gin.Context, d domain.Directory, err error) er
 // account's e-mail) is audited and answered 403.
 func (s *Server) startDirectorySession(c *gin.Context, du domain.DirectoryUser, roles domain.RoleMap) (domain.StaffUser, error) {
 	u, secret, err := s.Store.SignInDirectoryUser(c, du, roles.Roles(du), s.Sessions.Absolute)
-	var message string
+	var reason, message string
 	switch {
 	case errors.Is(err, store.ErrNoRole):
-		message = "your directory groups give you no role in SignetAssure; ask an administrator"
+		reason, message = "no_role", "your directory groups give you no role in SignetAssure; ask an administrator"
 	case errors.Is(err, store.ErrDeactivated):
-		message = "your SignetAssure account is deactivated; ask an administrator"
+		reason, message = "deactivated", "your SignetAssure account is deactivated; ask an administrator"
 	case errors.Is(err, store.ErrNotLinked):
-		message = "a SignetAssure account with your e-mail exists and is not linked to this directory; ask an administrator"
+		reason, message = "not_linked", "a SignetAssure account with your e-mail exists and is not linked to this directory; ask an administrator"
 	case err != nil:
 		return u, err
 	default:
 		s.setCookie(c, s.Sessions.cookieName(), secret, 0)
 		return u, nil
 	}
-	if aerr := s.auditSignInRefused(c, du.Directory, err.Error(), du.Subject); aerr != nil {
+	if aerr := s.auditSignInRefused(c, du.Directory, reason, du.Subject); aerr != nil {
 		return u, aerr
 	}
 	return u, problem(http.StatusForbidden, "sign-in-refused", message)

@@ -253,21 +253,24 @@ func TestDirectoryRemovesAccess(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM staff_users WHERE id = $1 AND NOT active AND deactivated_by = 'directory'`, id); n != 1 {
 		t.Fatal("the user is not deactivated by the directory")
 	}
+	if e.refusals("no_role") != 1 {
+		t.Fatal("the refusal is not audited with the reason no_role")
+	}
 	e.roles[entrasim.GroupCaseWorkers] = []domain.Role{domain.RoleCaseWorker}
 	_, back := e.signIn(t, "carol.case@demo.signetassure.test", nil)
 	if back == nil || e.me(t, back).json(t)["id"] != id {
 		t.Fatal("given the role back, Carol does not sign in as the same user")
 	}
 	e.must(200, domain.RoleAdmin, "PATCH", "/api/v1/users/"+id, map[string]any{"active": false})
-	if _, s := e.signIn(t, "carol.case@demo.signetassure.test", nil); s != nil {
-		t.Fatal("a user an administrator deactivated signed in through the directory")
+	if _, s := e.signIn(t, "carol.case@demo.signetassure.test", nil); s != nil || e.refusals("deactivated") != 1 {
+		t.Fatal("a user an administrator deactivated signed in through the directory, or was not audited as deactivated")
 	}
 	// A local account's e-mail is not taken over by a directory's claim.
 	e.must(201, domain.RoleAdmin, "POST", "/api/v1/users", map[string]any{"displayName": "Victor Local",
 		"email": "victor.vett@demo.signetassure.test", "roles": []string{"vetting_officer"}})
 	e.roles[entrasim.GroupVettingOfficers] = []domain.Role{domain.RoleVettingOfficer}
-	if _, s := e.signIn(t, "victor.vett@demo.signetassure.test", nil); s != nil {
-		t.Fatal("a directory sign-in took over a local account by its e-mail")
+	if _, s := e.signIn(t, "victor.vett@demo.signetassure.test", nil); s != nil || e.refusals("not_linked") != 1 {
+		t.Fatal("a directory sign-in took over a local account by its e-mail, or was not audited as not_linked")
 	}
 }
 
