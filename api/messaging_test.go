@@ -131,8 +131,9 @@ func TestMessagesOnEveryChannelDelivered(t *testing.T) {
 	wa := e.sendMessage(person, "whatsapp", "renewal_nudge", reminderVars)
 	mail := e.sendMessage(person, "email", "renewal_nudge", reminderVars)
 	for _, m := range []map[string]any{sms, wa, mail} {
-		// Handed over: queued, or further on already if the provider's receipts came first.
-		if st := m["status"]; (st != "queued" && st != "sent" && st != "delivered") || m["providerId"] == nil {
+		// Handed over: queued, or further on already if the provider's receipts came first (on a loaded
+		// machine a WhatsApp message may even be read before the answer is written).
+		if st := m["status"]; (st != "queued" && st != "sent" && st != "delivered" && st != "read") || m["providerId"] == nil {
 			t.Errorf("%s message answered %v with provider id %v, want handed over, with an id", m["channel"], st, m["providerId"])
 		}
 	}

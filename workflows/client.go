@@ -2,9 +2,11 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 )
 
@@ -25,16 +27,30 @@ func updateWithStart(ctx context.Context, c client.Client, opts client.StartWork
 			return nil
 		}
 	}
-	if ctx.Err() != nil {
-		// Timed out (no worker took it up): the start may still have happened, and then it goes on when a
-		// worker runs.
-		probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, dErr := c.DescribeWorkflowExecution(probe, opts.ID, ""); dErr == nil {
-			return &Pending{WorkflowID: opts.ID}
-		}
+	if ctx.Err() != nil && started(c, opts.ID) {
+		// Timed out (no worker took it up), but started: it goes on when a worker runs.
+		return &Pending{WorkflowID: opts.ID}
 	}
 	return rejection(err)
+}
+
+// started reports whether the workflow of id exists, looking for up to 5 seconds: a start sent as its
+// request's time ran out may still be on its way through a loaded server.
+func started(c client.Client, id string) bool {
+	probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, err := c.DescribeWorkflowExecution(probe, id, "")
+		var notFound *serviceerror.NotFound
+		if err == nil || !errors.As(err, &notFound) {
+			return err == nil
+		}
+		select {
+		case <-probe.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // updateRunning sends an update to a running workflow and puts its result in out. Updates sent with the
