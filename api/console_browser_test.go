@@ -18,6 +18,8 @@ import (
 
 // The console's sign-in and account screens in a real browser (headless Chromium): what a person sees
 // when they sign in each way, are refused, sign out, issue themselves a token, and administer users.
+// They run one at a time, before the package's parallel tests start, so that Chromium does not take the
+// CPU the Temporal server needs under them.
 
 // withConsoleEntra offers Sign in with Microsoft against an Entra ID simulator whose registered redirect
 // URI is the API's own public address, so that the browser comes back to the console it started from.
@@ -51,7 +53,6 @@ func liveSessions(e *env) int {
 // Sign in with Microsoft: the person picks themselves at Entra ID, lands back on the console signed in
 // with their name and role in the header; Sign out ends the session, and a reload stays signed out.
 func TestConsoleInBrowserSignsInWithMicrosoft(t *testing.T) {
-	t.Parallel()
 	p := browse(t)
 	var sim *entrasim.Sim
 	e := newEnv(t, withConsoleEntra(&sim))
@@ -89,7 +90,6 @@ func TestConsoleInBrowserSignsInWithMicrosoft(t *testing.T) {
 // A sign-in Entra ID vouched for wrongly (an ID token for another sign-in's nonce) is refused: the page
 // says so, and nobody is signed in.
 func TestConsoleInBrowserShowsRefusedSignIn(t *testing.T) {
-	t.Parallel()
 	p := browse(t)
 	var sim *entrasim.Sim
 	e := newEnv(t, withConsoleEntra(&sim))
@@ -112,7 +112,6 @@ func TestConsoleInBrowserShowsRefusedSignIn(t *testing.T) {
 // The directory account form: a wrong password is shown as wrong and signs nobody in; the right one
 // signs the person in with the roles of their directory groups.
 func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
-	t.Parallel()
 	p := browse(t)
 	ad, err := adsim.Start(adsim.DemoDirectory(), adsim.Options{})
 	if err != nil {
@@ -152,7 +151,6 @@ func TestConsoleInBrowserSignsInWithDirectoryPassword(t *testing.T) {
 // shown once, and only once; the list shows its prefix and scope, never the secret. Sign out everywhere
 // then signs them out.
 func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
-	t.Parallel()
 	p := browse(t)
 	e := newEnv(t)
 	p.open(e.url)
@@ -213,7 +211,6 @@ func TestConsoleInBrowserIssuesTokenShownOnce(t *testing.T) {
 // An administrator adds a user through the Users screen, opens them and deactivates them: the list then
 // shows them deactivated, and the server has them inactive.
 func TestConsoleInBrowserAdministersUsers(t *testing.T) {
-	t.Parallel()
 	p := browse(t)
 	e := newEnv(t)
 	p.open(e.url)

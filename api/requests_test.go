@@ -325,8 +325,9 @@ func TestConsoleIsServed(t *testing.T) {
 }
 
 // idleTimeout is how long an API with no worker on its queue waits for a case to start before it answers
-// 202: long enough for the start itself to reach a dev server busy with the other tests.
-const idleTimeout = 5 * time.Second
+// 202: long enough for the start itself to reach a dev server busy with the other tests (5 s was not,
+// on a CI machine running this package under -race beside another).
+const idleTimeout = 10 * time.Second
 
 // A case opened while no worker runs is not lost: the API answers 202 with its reference, and the case
 // reaches the officer once a worker starts.

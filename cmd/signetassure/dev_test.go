@@ -124,6 +124,8 @@ var devPortVars = map[string]string{
 	"TWILIO_SIM_ADDR":   "127.0.0.1:8093",
 	"SENDGRID_SIM_ADDR": "127.0.0.1:8094",
 	"SIGNICAT_SIM_ADDR": "127.0.0.1:8095",
+	"ENTRA_SIM_ADDR":    "127.0.0.1:8096",
+	"LDAP_SIM_ADDR":     "127.0.0.1:8636",
 }
 
 // startDev runs `signetassure dev` with its data in dataDir and its database at dbURL, on the ports
@@ -157,8 +159,8 @@ func startDev(t *testing.T, bin, dataDir, dbURL string, ports map[string]string)
 	for !strings.Contains(d.out.String(), "Demo tokens") {
 		select {
 		case <-d.done:
-			t.Fatalf("signetassure dev ended before it was ready:\n%s\n%s", d.out.String(),
-				tail(filepath.Join(dataDir, "signetassure.log"), 40))
+			t.Fatalf("signetassure dev ended before it was ready:\n%s\n%s\nthe Temporal dev server's log:\n%s", d.out.String(),
+				tail(filepath.Join(dataDir, "signetassure.log"), 40), tail(filepath.Join(dataDir, "temporal.log"), 40))
 		case <-deadline:
 			t.Fatalf("signetassure dev not ready within 3 minutes:\n%s", d.out.String())
 		case <-time.After(200 * time.Millisecond):
