@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +21,12 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/ldapdir"
+	"github.com/signetassure/signetassure/store"
 )
 
 // benchConcurrency is how many requests are in flight at once.
@@ -208,4 +211,45 @@ func BenchmarkSignInLDAP(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/sign-in")
+}
+
+// BenchmarkAuditedWrites is 16 writers at once each committing a transaction that holds one audit
+// entry (the shape of every audited action's last step), through the store.
+func BenchmarkAuditedWrites(b *testing.B) {
+	e := newEnv(b, unlimitedStaff)
+	actor := e.users[domain.RoleCaseWorker].ID
+	var n atomic.Int64
+	measure(b, func() int {
+		err := e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.write", EntityType: "bench",
+			EntityID: strconv.FormatInt(n.Add(1), 10), Detail: map[string]any{"n": 1}})
+		if err != nil {
+			return 500
+		}
+		return 200
+	})
+}
+
+// BenchmarkPlainWrites is the baseline: the same 16 writers each committing one row of the same shape
+// into a table with no chain and no lock.
+func BenchmarkPlainWrites(b *testing.B) {
+	e := newEnv(b, unlimitedStaff)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, e.database)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_entries (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
+		actor_id uuid, action text NOT NULL, entity_type text NOT NULL, entity_id text NOT NULL, detail jsonb NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	actor := e.users[domain.RoleCaseWorker].ID
+	var n atomic.Int64
+	measure(b, func() int {
+		if _, err := pool.Exec(ctx, `INSERT INTO bench_entries (actor_id, action, entity_type, entity_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+			actor, "bench.write", "bench", strconv.FormatInt(n.Add(1), 10), `{"n": 1}`); err != nil {
+			return 500
+		}
+		return 200
+	})
 }
