@@ -28,7 +28,9 @@ func NewTree(visit Visitor) *Tree {
 }
 
 // RestoreTree rebuilds a tree from its size and the hashes [Tree.Hashes] returned for that size.
-// visit, if not nil, receives every node the tree completes from now on.
+// visit, if not nil, receives every node the tree completes from now on. RestoreTree can only check
+// that the number of hashes fits the size; a caller should compare [Tree.Root] with the root of its
+// newest signed checkpoint of that size before appending.
 func RestoreTree(size uint64, hashes [][]byte, visit Visitor) (*Tree, error) {
 	cp := make([][]byte, len(hashes))
 	for i, h := range hashes {
