@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
@@ -96,11 +98,23 @@ func NewSigner(keyName string, key ed25519.PrivateKey) (note.Signer, error) {
 // name: "<name>+<hex key hash>+<base64(0x01 || public key)>". Anyone holding it can verify
 // checkpoints with [NewVerifier] or golang.org/x/mod/sumdb/note.NewVerifier.
 func VerifierKey(name string, pub ed25519.PublicKey) (string, error) {
+	if err := checkKeyName(name); err != nil {
+		return "", fmt.Errorf("tlog: verifier key %q: %w", name, err)
+	}
 	vkey, err := note.NewEd25519VerifierKey(name, pub)
 	if err != nil {
 		return "", fmt.Errorf("tlog: verifier key %q: %w", name, err)
 	}
 	return vkey, nil
+}
+
+// checkKeyName applies the signed-note rule for key names: non-empty UTF-8 without Unicode spaces
+// or '+'.
+func checkKeyName(name string) error {
+	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == '+' }) {
+		return errors.New("a key name must be non-empty UTF-8 without spaces or '+'")
+	}
+	return nil
 }
 
 // NewVerifier parses a verifier key string (see [VerifierKey]).
