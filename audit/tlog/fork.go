@@ -17,7 +17,8 @@ var (
 // CheckExtends checks that newer extends older: same origin, newer.Size >= older.Size, and consistency
 // is a valid consistency proof from older to newer (empty when the sizes are equal or older is
 // empty). A smaller newer tree is [ErrRollback]; the same size with a different root, or a proof that
-// does not verify, is [ErrFork].
+// does not verify, is [ErrFork]: a log that cannot prove newer extends older must be treated as having
+// forked, whatever the cause. Both checkpoints should first have been verified with [Open].
 func CheckExtends(older, newer Checkpoint, consistency [][]byte) error {
 	if older.Origin != newer.Origin {
 		return fmt.Errorf("tlog: checkpoints are of different logs %q and %q", older.Origin, newer.Origin)
