@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -115,6 +116,16 @@ func Load() (Config, error) {
 	if c.Staff, err = loadStaff(c.Messaging.PublicURL); err != nil {
 		return c, err
 	}
+	if c.Audit.Origin == "" {
+		u, err := url.Parse(c.Messaging.PublicURL)
+		if err != nil || u.Host == "" {
+			return c, fmt.Errorf("PUBLIC_URL: not an absolute URL")
+		}
+		c.Audit.Origin = u.Host + "/audit"
+	}
+	if strings.ContainsAny(c.Audit.Origin, "\n\r") {
+		return c, fmt.Errorf("AUDIT_LOG_ORIGIN: one line")
+	}
 	return c, nil
 }
 
@@ -130,11 +141,17 @@ type Audit struct {
 	// WitnessFile is the append-only file every signed checkpoint is also written to (AUDIT_WITNESS_FILE);
 	// empty: none.
 	WitnessFile string
+	// SequenceEvery is how often the worker integrates new entries into the audit log's Merkle tree and
+	// signs its checkpoint (AUDIT_SEQUENCE_INTERVAL).
+	SequenceEvery time.Duration
+	// Origin names the audit log in its tree checkpoints (AUDIT_LOG_ORIGIN; default PUBLIC_URL's host
+	// and /audit).
+	Origin string
 }
 
 // LoadAudit reads the audit settings from the variables getenv gives.
 func LoadAudit(getenv func(string) string) (Audit, error) {
-	a := Audit{WitnessFile: strings.TrimSpace(getenv("AUDIT_WITNESS_FILE"))}
+	a := Audit{WitnessFile: strings.TrimSpace(getenv("AUDIT_WITNESS_FILE")), Origin: strings.TrimSpace(getenv("AUDIT_LOG_ORIGIN"))}
 	var err error
 	if a.Keys, err = audit.ParseKeys(getenv); err != nil {
 		return a, err
@@ -145,6 +162,7 @@ func LoadAudit(getenv func(string) string) (Audit, error) {
 	}{
 		{"AUDIT_CHECKPOINT_INTERVAL", "5m", &a.CheckpointEvery},
 		{"AUDIT_CHECKPOINT_GRACE", "1h", &a.Grace},
+		{"AUDIT_SEQUENCE_INTERVAL", "2s", &a.SequenceEvery},
 	} {
 		v := strings.TrimSpace(getenv(d.name))
 		if v == "" {

@@ -208,3 +208,18 @@ func page[T any](ctx context.Context, s *Store, table, cols string, f *filter, o
 func (s *Store) AuditCheckpoint(ctx context.Context, keys audit.Keys, sinks ...audit.Sink) (audit.CheckpointResult, error) {
 	return audit.Checkpoint(ctx, s.pool, keys, sinks...)
 }
+
+// SequenceAudit integrates every audit entry not yet in the audit log's Merkle tree, in batches, and
+// signs a checkpoint of the tree (see audit.Sequence); it returns the last batch's result.
+func (s *Store) SequenceAudit(ctx context.Context, keys audit.Keys, origin string) (audit.SequenceResult, error) {
+	const batch = 2000
+	for {
+		res, err := audit.Sequence(ctx, s.pool, keys, origin, batch)
+		if err != nil || res.Busy || res.Added < batch {
+			return res, err
+		}
+	}
+}
+
+// AuditTree reads the audit log's Merkle tree, for proofs.
+func (s *Store) AuditTree() audit.Reader { return s.pool }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/audit/tlog"
 	"github.com/signetassure/signetassure/config"
 )
 
@@ -25,8 +26,10 @@ commands:
                (AUDIT_VERIFY_KEYS), not the signing key
   checkpoint   sign the audit chain's head now (AUDIT_SIGNING_KEY), if it moved since the last checkpoint,
                and append it to AUDIT_WITNESS_FILE
-  public-key   print the signing key's public key as an AUDIT_VERIFY_KEYS item (id:base64), to keep
-               verifying its checkpoints after the key is replaced
+  public-key [--note]
+               print the signing key's public key as an AUDIT_VERIFY_KEYS item (id:base64), to keep
+               verifying its checkpoints after the key is replaced; with --note, as the verifier key
+               (name+hash+key) that checks the audit tree's signed checkpoints
 `
 
 // errAuditNotIntact: audit verify found a problem (it has printed it).
@@ -59,12 +62,13 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 	flags := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
 	witness := flags.String("witness", settings.WitnessFile, "")
+	asNote := flags.Bool("note", false, "")
 	switch args[0] {
-	case "verify":
-		if err := flags.Parse(args[1:]); err != nil || flags.NArg() > 0 {
+	case "verify", "public-key":
+		if err := flags.Parse(args[1:]); err != nil || flags.NArg() > 0 || (args[0] == "verify" && *asNote) {
 			return errAuditUsage
 		}
-	case "checkpoint", "public-key", "help", "-h", "--help":
+	case "checkpoint", "help", "-h", "--help":
 		if len(args) != 1 {
 			return errAuditUsage
 		}
@@ -77,7 +81,15 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 		if keys.Signing == nil {
 			return audit.ErrNoSigningKey
 		}
-		fmt.Fprintln(out, keys.PublicKey())
+		if !*asNote {
+			fmt.Fprintln(out, keys.PublicKey())
+			return nil
+		}
+		vkey, err := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, vkey)
 		return nil
 	default:
 		fmt.Fprint(out, auditUsage)

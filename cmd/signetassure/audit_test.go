@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/note"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -72,6 +73,11 @@ func TestAuditCommand(t *testing.T) {
 	pub, err := run("public-key")
 	if err != nil || !strings.HasPrefix(pub, "k7:") {
 		t.Errorf("public-key: %q, %v", pub, err)
+	}
+	// The same key as a note verifier, which opens the audit tree's checkpoints.
+	vkey, err := run("public-key", "--note")
+	if v, verr := note.NewVerifier(strings.TrimSpace(vkey)); err != nil || verr != nil || v.Name() != "k7" {
+		t.Errorf("public-key --note: %q, %v, %v", vkey, err, verr)
 	}
 
 	// Another signing key, the old one kept for verifying.

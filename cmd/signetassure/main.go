@@ -173,6 +173,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	if err := w.Start(); err != nil {
 		return err
 	}
+	go worker.SequenceAudit(ctx, st, cfg.Audit.Keys, cfg.Audit.Origin, cfg.Audit.SequenceEvery, log)
 	system := "none"
 	if acs != nil {
 		system = acs.System()

@@ -1,0 +1,101 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/audit/tlog"
+	"github.com/signetassure/signetassure/domain"
+)
+
+// An auditor reads the audit log's newest signed checkpoint and an entry's inclusion proof and checks
+// them with the deployment's public key alone; a later checkpoint proves it extends the earlier one.
+// Other roles are refused, and bad sizes are named.
+func TestAuditTreeProofs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	seed, err := audit.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const origin = "api.test/audit"
+	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
+	verifier, _ := note.NewVerifier(vkey)
+	if r := e.call(domain.RoleAuditor, "GET", "/api/v1/audit/checkpoint", nil); r.status != 404 {
+		t.Fatalf("a checkpoint before any was signed: %d", r.status)
+	}
+	e.createPerson("Ada", "Lovelace", "1975-12-10")
+	if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := func() tlog.Checkpoint {
+		t.Helper()
+		r := e.call(domain.RoleAuditor, "GET", "/api/v1/audit/checkpoint", nil)
+		var got audit.TreeCheckpoint
+		if r.status != 200 || json.Unmarshal(r.body, &got) != nil {
+			t.Fatalf("checkpoint: %d %s", r.status, r.body)
+		}
+		cp, err := tlog.Open([]byte(got.Note), origin, verifier)
+		if err != nil {
+			t.Fatalf("the checkpoint does not open with the public key: %v", err)
+		}
+		return cp
+	}
+	first := checkpoint()
+	var id int64
+	if err := e.st.AuditTree().QueryRow(context.Background(), `SELECT id FROM audit_log WHERE action = 'person.create' LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	r := e.call(domain.RoleAuditor, "GET", fmt.Sprintf("/api/v1/audit/entries/%d/inclusion", id), nil)
+	var p audit.Inclusion
+	if r.status != 200 || json.Unmarshal(r.body, &p) != nil {
+		t.Fatalf("inclusion: %d %s", r.status, r.body)
+	}
+	if err := tlog.VerifyInclusion(tlog.LeafHash(p.LeafData), p.LeafIndex, first.Size, first.Root, p.Hashes); err != nil {
+		t.Fatalf("the person's creation does not prove its inclusion: %v", err)
+	}
+
+	e.createPerson("Grace", "Hopper", "1976-12-09")
+	if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+		t.Fatal(err)
+	}
+	second := checkpoint()
+	r = e.call(domain.RoleAuditor, "GET", fmt.Sprintf("/api/v1/audit/consistency?from=%d&to=%d", first.Size, second.Size), nil)
+	var c struct{ Hashes []string }
+	if r.status != 200 || json.Unmarshal(r.body, &c) != nil {
+		t.Fatalf("consistency: %d %s", r.status, r.body)
+	}
+	var hashes [][]byte
+	for _, h := range c.Hashes {
+		b, _ := base64.StdEncoding.DecodeString(h)
+		hashes = append(hashes, b)
+	}
+	if err := tlog.CheckExtends(first, second, hashes); err != nil {
+		t.Fatalf("the newer checkpoint does not extend the older: %v", err)
+	}
+
+	if r := e.call(domain.RoleCaseWorker, "GET", "/api/v1/audit/checkpoint", nil); r.status != 403 {
+		t.Errorf("a case worker reading the checkpoint: %d", r.status)
+	}
+	wantField(t, e.call(domain.RoleAuditor, "GET", "/api/v1/audit/consistency?from=9&to=2", nil), 400, "from", "from after to")
+	wantField(t, e.call(domain.RoleAuditor, "GET", "/api/v1/audit/consistency?from=x&to=2", nil), 400, "from", "a size that is not a number")
+	if r := e.call(domain.RoleAuditor, "GET", fmt.Sprintf("/api/v1/audit/consistency?from=1&to=%d", second.Size+100), nil); r.status != 404 {
+		t.Errorf("a consistency proof past the tree: %d", r.status)
+	}
+	if p.LeafIndex == 0 {
+		t.Fatal("the person's creation is the first leaf: the users' creation came before it")
+	}
+	if r := e.call(domain.RoleAuditor, "GET", fmt.Sprintf("/api/v1/audit/entries/%d/inclusion?size=1", id), nil); r.status != 404 {
+		t.Errorf("an inclusion proof in a tree too small for the entry: %d", r.status)
+	}
+}
