@@ -8,10 +8,10 @@
 -- "signetassure-audit-leaf-v1" followed by the netstrings of its id, at (µs since the epoch), actor id
 -- ('' for the system), action, entity type, entity id, detail::text and dedup key ('' when none).
 
--- Which entry each leaf is.
+-- Which entry each leaf is (no foreign key: audit_log refuses TRUNCATE with its own append-only error).
 CREATE TABLE audit_leaves (
     leaf_index  bigint PRIMARY KEY CHECK (leaf_index >= 0),
-    entry_id    bigint NOT NULL UNIQUE REFERENCES audit_log (id)
+    entry_id    bigint NOT NULL UNIQUE
 );
 
 -- Every completed node of the tree: level 0 the leaves; node (level, idx) covers leaves
@@ -51,6 +51,12 @@ CREATE TRIGGER audit_tree_nodes_append_only BEFORE UPDATE OR DELETE ON audit_tre
     FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
 CREATE TRIGGER audit_tree_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_tree_checkpoints
     FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
+CREATE TRIGGER audit_leaves_no_truncate BEFORE TRUNCATE ON audit_leaves
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_tree_append_only();
+CREATE TRIGGER audit_tree_nodes_no_truncate BEFORE TRUNCATE ON audit_tree_nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_tree_append_only();
+CREATE TRIGGER audit_tree_checkpoints_no_truncate BEFORE TRUNCATE ON audit_tree_checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_tree_append_only();
 
 ---- create above / drop below ----
 

@@ -938,6 +938,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		`DELETE FROM audit_log`,
 		`DELETE FROM audit_log WHERE id = (SELECT min(id) FROM audit_log)`,
 		`TRUNCATE audit_log`,
+		`TRUNCATE audit_leaves`, `TRUNCATE audit_tree_nodes`, `TRUNCATE audit_tree_checkpoints`,
 	} {
 		if _, err := e.db.Exec(e.ctx, sql); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v, want the append-only error", sql, err)
