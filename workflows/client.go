@@ -27,29 +27,42 @@ func updateWithStart(ctx context.Context, c client.Client, opts client.StartWork
 			return nil
 		}
 	}
-	if ctx.Err() != nil && started(c, opts.ID) {
+	if timedOut(ctx, err) && started(c, opts.ID) {
 		// Timed out (no worker took it up), but started: it goes on when a worker runs.
 		return &Pending{WorkflowID: opts.ID}
 	}
 	return rejection(err)
 }
 
-// started reports whether the workflow of id exists, looking for up to 5 seconds: a start sent as its
-// request's time ran out may still be on its way through a loaded server.
+// timedOut reports whether a call ran out of time: its context ended, or the server gave up on the
+// deadline it was sent (which it does a little before the context ends).
+func timedOut(ctx context.Context, err error) bool {
+	var deadlineExceeded *serviceerror.DeadlineExceeded
+	return ctx.Err() != nil || errors.As(err, &deadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// started reports whether the workflow of id exists, looking for up to 10 seconds: a start sent as its
+// request's time ran out may still be on its way through a loaded server, which may also be slow to
+// answer the look itself. Only the request having timed out leads here, so a server that is down is
+// answered at once, not after this.
 func started(c client.Client, id string) bool {
-	probe, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := c.DescribeWorkflowExecution(probe, id, "")
+		look, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := c.DescribeWorkflowExecution(look, id, "")
+		cancel()
+		if err == nil {
+			return true
+		}
 		var notFound *serviceerror.NotFound
-		if err == nil || !errors.As(err, &notFound) {
-			return err == nil
-		}
-		select {
-		case <-probe.Done():
+		var unavailable *serviceerror.Unavailable
+		var deadlineExceeded *serviceerror.DeadlineExceeded
+		retry := errors.As(err, &notFound) || errors.As(err, &unavailable) || errors.As(err, &deadlineExceeded) ||
+			errors.Is(err, context.DeadlineExceeded)
+		if !retry || time.Now().After(deadline) {
 			return false
-		case <-time.After(200 * time.Millisecond):
 		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
