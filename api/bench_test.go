@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -23,10 +24,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/ldapdir"
 	"github.com/signetassure/signetassure/store"
+	saworker "github.com/signetassure/signetassure/worker"
 )
 
 // benchConcurrency is how many requests are in flight at once.
@@ -252,4 +255,50 @@ func BenchmarkPlainWrites(b *testing.B) {
 		}
 		return 200
 	})
+}
+
+// BenchmarkAuditSequencerLag is audited writes by 16 writers while the worker's sequencer runs every
+// 2 s with a signing key: it reports how long each entry waited from its commit to the first signed
+// checkpoint of the audit tree that holds it.
+func BenchmarkAuditSequencerLag(b *testing.B) {
+	e := newEnv(b, unlimitedStaff)
+	seed, err := audit.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed}[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		saworker.SequenceAudit(ctx, e.st, keys, "bench.test/audit", 2*time.Second, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	}()
+	actor := e.users[domain.RoleCaseWorker].ID
+	var n atomic.Int64
+	measure(b, func() int {
+		if err := e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.lag", EntityType: "bench",
+			EntityID: strconv.FormatInt(n.Add(1), 10)}); err != nil {
+			return 500
+		}
+		return 200
+	})
+	// covered: a bench entry and the first checkpoint holding it
+	const covered = `FROM audit_log a JOIN audit_leaves l ON l.entry_id = a.id
+		JOIN LATERAL (SELECT signed_at FROM audit_tree_checkpoints c WHERE c.size > l.leaf_index ORDER BY size LIMIT 1) c ON true
+		WHERE a.action = 'bench.lag'`
+	poll(b, time.Minute, func() bool { return e.count(`SELECT count(*) `+covered) == b.N },
+		func() string { return "the sequencer did not catch up within a minute" })
+	cancel()
+	<-stopped
+	var p50, p99 float64
+	if err := e.st.AuditTree().QueryRow(context.Background(), `SELECT
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.signed_at - a.at)),
+		percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM c.signed_at - a.at)) `+covered).Scan(&p50, &p99); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(p50, "lag-p50-s")
+	b.ReportMetric(p99, "lag-p99-s")
 }
