@@ -17,6 +17,7 @@ import (
 // has laid out (compressed at output), never a list of entries.
 func (w *Writer) writeSummary(out io.Writer, cp tlog.Checkpoint) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCatalogSort(true) // deterministic output: the same pack gives the same bytes
 	pdf.SetCreationDate(w.opts.GeneratedAt)
 	pdf.SetModificationDate(w.opts.GeneratedAt)
 	pdf.SetTitle("SignetAssure evidence pack "+w.opts.PackID, true)

@@ -215,10 +215,6 @@ func VerifyWith(r io.ReaderAt, size int64, opts VerifyOptions) (Report, error) {
 			continue
 		}
 		rep.Files++
-		if zf.UncompressedSize64 != uint64(f.Size) {
-			rep.add(TamperedFile, f.Path, "%d bytes, the manifest says %d", zf.UncompressedSize64, f.Size)
-			continue
-		}
 		var err error
 		if f.Path == EntriesPath {
 			err = checkFile(zf, f, func(r io.Reader) error { return verifyEntries(&rep, &m, r, cp, cpOK) })
@@ -393,7 +389,8 @@ func readSmall(f *zip.File, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// checkFile hashes a file as it is read (by use, if given) and compares size and digest with want.
+// checkFile hashes a file as it is read (by use, if given, which sees the file even when its size is
+// wrong, so that entries can be named) and compares size and digest with want.
 func checkFile(zf *zip.File, want File, use func(io.Reader) error) error {
 	rc, err := zf.Open()
 	if err != nil {
@@ -402,7 +399,8 @@ func checkFile(zf *zip.File, want File, use func(io.Reader) error) error {
 	defer rc.Close()
 	h := sha256.New()
 	var n countWriter
-	r := io.TeeReader(io.LimitReader(rc, want.Size+1), io.MultiWriter(h, &n))
+	// The zip reader refuses to read past the size in the file's header, so a reader is bounded.
+	r := io.TeeReader(rc, io.MultiWriter(h, &n))
 	if use != nil {
 		if err := use(r); err != nil {
 			return err
