@@ -84,8 +84,8 @@ type Manifest struct {
 	// TreeSize is the size of the checkpoint in audit/checkpoint.
 	TreeSize uint64 `json:"treeSize"`
 	// Entries is the number of lines of audit/entries.jsonl; Records the number of files in records/.
-	Entries int64 `json:"entries"`
-	Records int   `json:"records"`
+	Entries int64  `json:"entries"`
+	Records int    `json:"records"`
 	Files   []File `json:"files"`
 }
 

@@ -31,9 +31,9 @@ func TestParseLeafDataRefusesMalformed(t *testing.T) {
 	for _, b := range []string{
 		"",
 		"signetassure-audit-leaf-v2" + strings.TrimPrefix(good, LeafVersion),
-		good + "1:x,",                               // a ninth field
-		strings.TrimSuffix(good, ","),               // last netstring unclosed
-		good[:len(good)-4],                          // truncated
+		good + "1:x,",                 // a ninth field
+		strings.TrimSuffix(good, ","), // last netstring unclosed
+		good[:len(good)-4],            // truncated
 		LeafVersion + "01:1,1:2,1:a,1:b,1:c,1:d,2:{},1:e,", // non-canonical length
 		LeafVersion + "1:x,1:2,1:a,1:b,1:c,1:d,2:{},1:e,",  // id not a number
 		LeafVersion + "1:1,2:+2,1:a,1:b,1:c,1:d,2:{},1:e,", // time not canonical

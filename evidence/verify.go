@@ -144,9 +144,9 @@ func Verify(r io.ReaderAt, size int64, origin string, verifiers ...note.Verifier
 
 // limits on what Verify reads into memory.
 const (
-	maxManifest   = 64 << 20
-	maxSmallFile  = 64 << 10
-	maxEntryLine  = 16 << 20
+	maxManifest  = 64 << 20
+	maxSmallFile = 64 << 10
+	maxEntryLine = 16 << 20
 )
 
 // VerifyWith checks a pack: manifest.sig signs manifest.json with a known key; every file the manifest

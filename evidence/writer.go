@@ -70,10 +70,6 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	return &Writer{zw: zip.NewWriter(w), opts: opts, names: map[string]bool{}}, nil
 }
 
-// reserved are the paths the Writer writes itself.
-var reserved = map[string]bool{ManifestPath: true, ManifestSigPath: true, EntriesPath: true, CheckpointPath: true,
-	SummaryPath: true}
-
 // AddRecord writes v as indented JSON to the pack under name, which must be a safe path under
 // "records/" ending in ".json" and not used before.
 func (w *Writer) AddRecord(name string, v any) error {
