@@ -311,6 +311,27 @@ func TestTamperIsNamed(t *testing.T) {
 			}
 		}
 	})
+	t.Run("checkpoint dropped from the zip and the manifest", func(t *testing.T) {
+		var kept []zfile
+		for _, f := range files {
+			if f.name != CheckpointPath {
+				kept = append(kept, f)
+			}
+		}
+		forged := resign(t, kept, k, func(m *Manifest) {
+			var fs []File
+			for _, f := range m.Files {
+				if f.Path != CheckpointPath {
+					fs = append(fs, f)
+				}
+			}
+			m.Files = fs
+		})
+		rep, err := verify(writeZip(t, forged), testOrigin, k)
+		if p := problem(t, rep, err, MissingFile); p.Path != CheckpointPath {
+			t.Errorf("problem %v", p)
+		}
+	})
 	t.Run("not a pack", func(t *testing.T) {
 		var kept []zfile
 		for _, f := range files {

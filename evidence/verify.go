@@ -225,8 +225,10 @@ func VerifyWith(r io.ReaderAt, size int64, opts VerifyOptions) (Report, error) {
 			rep.add(TamperedFile, f.Path, "%v", err)
 		}
 	}
-	if listed[EntriesPath].Path == "" && m.Entries > 0 {
-		rep.add(RemovedEntry, EntriesPath, "the manifest counts %d entries and lists no entries file", m.Entries)
+	for _, path := range []string{CheckpointPath, EntriesPath, SummaryPath} {
+		if listed[path].Path == "" {
+			rep.add(MissingFile, path, "every pack has it; the manifest does not list it")
+		}
 	}
 	if opts.Witness != nil && cpOK {
 		checkWitness(&rep, cp, opts)
