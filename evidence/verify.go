@@ -225,6 +225,15 @@ func VerifyWith(r io.ReaderAt, size int64, opts VerifyOptions) (Report, error) {
 			rep.add(TamperedFile, f.Path, "%v", err)
 		}
 	}
+	records := 0
+	for path := range listed {
+		if strings.HasPrefix(path, RecordsDir) {
+			records++
+		}
+	}
+	if records != m.Records {
+		rep.add(NotAPack, ManifestPath, "lists %d records, counts %d", records, m.Records)
+	}
 	for _, path := range []string{CheckpointPath, EntriesPath, SummaryPath} {
 		if listed[path].Path == "" {
 			rep.add(MissingFile, path, "every pack has it; the manifest does not list it")

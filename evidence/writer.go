@@ -85,11 +85,13 @@ func (w *Writer) AddRecord(name string, v any) error {
 	if w.names[name] {
 		return fmt.Errorf("evidence: record %q: added twice", name)
 	}
-	err := w.writeFile(name, func(out io.Writer) error {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	})
+	// Encoded before the file is created, so a value that does not encode leaves the pack usable. (A
+	// json.Encoder would hold the whole encoding in memory before writing it too.)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("evidence: record %q: %w", name, err)
+	}
+	err = w.writeFile(name, func(out io.Writer) error { _, err := out.Write(append(b, '\n')); return err })
 	if err == nil {
 		w.records++
 	}

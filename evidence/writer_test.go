@@ -26,6 +26,9 @@ func TestWriterRefusesUnsafeNames(t *testing.T) {
 			t.Errorf("AddRecord(%q) accepted", name)
 		}
 	}
+	if err := w.AddRecord("records/bad.json", make(chan int)); err == nil {
+		t.Error("AddRecord of a channel accepted")
+	}
 	if err := w.AddRecord("records/cases/C-1.json", 1); err != nil {
 		t.Fatal(err)
 	}
