@@ -3,6 +3,7 @@ module github.com/signetassure/signetassure
 go 1.26.0
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gin-contrib/sse v1.1.0
