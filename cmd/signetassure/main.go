@@ -41,7 +41,8 @@ commands:
   migrate   create the database if missing and apply migrations
   admin     admin bootstrap --email EMAIL: the first administrator and a sign-in token for them
   sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat)
-  audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key
+  audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key [--note]
+  evidence  evidence verify PACK.zip --origin ORIGIN --key VKEY: check an evidence pack offline
   help      print this (signetassure sim, signetassure audit and signetassure admin help print theirs)
 `
 
@@ -53,6 +54,9 @@ func main() {
 	switch os.Args[1] {
 	case "help", "-h", "--help": // before the configuration: help works whatever the environment holds
 		fmt.Print(usage)
+		return
+	case "evidence": // offline: it needs no configuration
+		evidenceCommand(os.Args[2:])
 		return
 	}
 	cfg, err := config.Load()

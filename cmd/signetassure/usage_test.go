@@ -29,7 +29,8 @@ func TestHelpListsEveryCommandWithoutConfiguration(t *testing.T) {
 		t.Fatalf("help with a bad configuration: %v\n%s", err, out)
 	}
 	for _, want := range []string{"dev ", "api ", "worker ", "migrate ", "sim credoid|gallagher|twilio|sendgrid|signicat",
-		"audit verify [--witness FILE]", "audit checkpoint", "audit public-key", "admin bootstrap --email EMAIL", "help "} {
+		"audit verify [--witness FILE]", "audit checkpoint", "audit public-key", "admin bootstrap --email EMAIL",
+		"evidence verify PACK.zip", "help "} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("help does not list %q:\n%s", want, out)
 		}
