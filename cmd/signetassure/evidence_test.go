@@ -32,7 +32,9 @@ func TestEvidenceVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	seed, _ := audit.GenerateKey()
-	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed, audit.EnvSigningKeyID: "acme"}[k] })
+	keys, err := audit.ParseKeys(func(k string) string {
+		return map[string]string{audit.EnvSigningKey: seed, audit.EnvSigningKeyID: "acme"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
