@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/signetassure/signetassure/audit"
 )
 
 // The fixed paths of a pack and the format's names.
@@ -99,12 +101,8 @@ type File struct {
 // EntryLine is one line of audit/entries.jsonl: an audit entry's leaf data (base64 in JSON), its leaf
 // index, the tree size and hashes of its inclusion proof, and its fields decoded from the leaf data.
 type EntryLine struct {
-	EntryID   int64    `json:"entryId"`
-	LeafIndex uint64   `json:"leafIndex"`
-	TreeSize  uint64   `json:"treeSize"`
-	LeafData  []byte   `json:"leafData"`
-	Hashes    [][]byte `json:"hashes"`
-	Entry     Entry    `json:"entry"`
+	audit.Inclusion
+	Entry Entry `json:"entry"`
 }
 
 // manifestSigText is the text the manifest's signed note carries: the header line, the pack id and

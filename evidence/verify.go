@@ -253,15 +253,10 @@ func VerifyWith(r io.ReaderAt, size int64, opts VerifyOptions) (Report, error) {
 func verifyManifestSig(rep *Report, m *Manifest, manifest, sig []byte, verifiers []note.Verifier) {
 	n, err := note.Open(sig, note.VerifierList(verifiers...))
 	if err != nil {
-		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
-		switch {
-		case errors.As(err, &unverified):
-			var names []string
-			for _, s := range unverified.Note.UnverifiedSigs {
-				names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
-			}
-			rep.add(UnknownKey, ManifestSigPath, "signed by %s, none of the keys given", strings.Join(names, ", "))
+		switch signers, unknown := tlog.UnknownSigners(err); {
+		case unknown:
+			rep.add(UnknownKey, ManifestSigPath, "signed by %s, none of the keys given", signers)
 		case errors.As(err, &invalid):
 			rep.add(BadManifestSignature, ManifestSigPath, "the signature by %s+%08x does not verify", invalid.Name, invalid.Hash)
 		default:

@@ -122,8 +122,7 @@ func (w *Writer) AddAuditEntry(p audit.Inclusion) error {
 		}
 		w.spoolBuf = bufio.NewWriterSize(w.spool, 64<<10)
 	}
-	line, err := json.Marshal(EntryLine{EntryID: p.EntryID, LeafIndex: p.LeafIndex, TreeSize: p.TreeSize,
-		LeafData: p.LeafData, Hashes: p.Hashes, Entry: e})
+	line, err := json.Marshal(EntryLine{Inclusion: p, Entry: e})
 	if err != nil {
 		return fmt.Errorf("evidence: audit entry %d: %w", p.EntryID, err)
 	}

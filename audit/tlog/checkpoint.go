@@ -138,15 +138,10 @@ func Open(signed []byte, origin string, verifiers ...note.Verifier) (Checkpoint,
 	}
 	n, err := note.Open(signed, note.VerifierList(verifiers...))
 	if err != nil {
-		var unverified *note.UnverifiedNoteError
 		var invalid *note.InvalidSignatureError
-		switch {
-		case errors.As(err, &unverified):
-			var names []string
-			for _, s := range unverified.Note.UnverifiedSigs {
-				names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
-			}
-			return Checkpoint{}, fmt.Errorf("%w (signed by %s)", ErrUnknownKey, strings.Join(names, ", "))
+		switch signers, unknown := UnknownSigners(err); {
+		case unknown:
+			return Checkpoint{}, fmt.Errorf("%w (signed by %s)", ErrUnknownKey, signers)
 		case errors.As(err, &invalid):
 			return Checkpoint{}, fmt.Errorf("%w: key %s+%08x", ErrBadSignature, invalid.Name, invalid.Hash)
 		default:
@@ -172,4 +167,18 @@ func Open(signed []byte, origin string, verifiers ...note.Verifier) (Checkpoint,
 		return Checkpoint{}, fmt.Errorf("tlog: checkpoint is for log %q, want %q", cp.Origin, origin)
 	}
 	return cp, nil
+}
+
+// UnknownSigners names the keys (name+hash) that signed a note note.Open found signed by none of the keys
+// it was given; unknown is false for any other error.
+func UnknownSigners(err error) (signers string, unknown bool) {
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return "", false
+	}
+	var names []string
+	for _, s := range unverified.Note.UnverifiedSigs {
+		names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
+	}
+	return strings.Join(names, ", "), true
 }
