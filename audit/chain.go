@@ -239,6 +239,10 @@ type Report struct {
 	LastCheckpointSeq int64 `json:"lastCheckpointSeq"`
 	// Witnessed is how many checkpoints of the witness file matched the database and the log.
 	Witnessed int `json:"witnessed,omitempty"`
+	// TreeSize is how many leaves of the Merkle tree verified, and TreeCheckpoints how many of its
+	// signed checkpoints.
+	TreeSize        uint64 `json:"treeSize,omitempty"`
+	TreeCheckpoints int    `json:"treeCheckpoints,omitempty"`
 	// Problem is the first thing wrong; nil when the log is intact.
 	Problem *Problem `json:"problem,omitempty"`
 }
@@ -260,6 +264,9 @@ func (r Report) String() string {
 	}
 	if r.Witnessed > 0 {
 		s += fmt.Sprintf("; %d witnessed checkpoints match", r.Witnessed)
+	}
+	if r.TreeSize > 0 {
+		s += fmt.Sprintf("; Merkle tree of %d leaves, %d signed checkpoints of it verified", r.TreeSize, r.TreeCheckpoints)
 	}
 	return s
 }
@@ -512,6 +519,11 @@ func VerifyWith(ctx context.Context, db DB, opts VerifyOptions) (Report, error) 
 	}
 	if ok {
 		w.end(headSeq, headHash, haveHead)
+	}
+	if w.report.Problem == nil {
+		if w.report.Problem, err = verifyTree(ctx, tx, opts.Keys, &w.report); err != nil {
+			return Report{}, err
+		}
 	}
 	return w.report, nil
 }

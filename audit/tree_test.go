@@ -141,3 +141,46 @@ func TestSequencerProvesEveryEntry(t *testing.T) {
 		t.Fatalf("a sequencer with nothing to do: %+v %v", again, err)
 	}
 }
+
+// audit verify rebuilds the Merkle tree from the entries and checks every leaf and every signed tree
+// checkpoint: a rewritten leaf, a removed one, a checkpoint row that says other than it signs, and a
+// checkpoint no key given opens are each named.
+func TestVerifyChecksTheTree(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		tamper string
+		keys   func(e env) audit.PublicKeys
+		want   audit.ProblemKind
+	}{
+		{"intact", "", nil, ""},
+		{"a leaf rewritten", `UPDATE audit_tree_nodes SET hash = sha256(hash) WHERE level = 0 AND idx = 4`, nil, audit.TreeLeafMismatch},
+		{"a leaf removed", `DELETE FROM audit_leaves WHERE leaf_index = 3`, nil, audit.TreeLeafMissing},
+		{"a checkpoint's row changed", `UPDATE audit_tree_checkpoints SET root = sha256(root)`, nil, audit.TreeCheckpointInvalid},
+		{"checkpoints signed by another key", "", func(e env) audit.PublicKeys { return newKeys(t, "k1", "").Verify }, audit.TreeCheckpointInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := setup(t)
+			e.write(t, 12)
+			if _, err := audit.Sequence(e.ctx, e.db, e.keys, testOrigin, 100); err != nil {
+				t.Fatal(err)
+			}
+			if c.tamper != "" {
+				e.tamper(t, c.tamper)
+			}
+			keys := e.keys.Verify
+			if c.keys != nil {
+				keys = c.keys(e)
+			}
+			rep, err := audit.VerifyWith(e.ctx, e.db, audit.VerifyOptions{Keys: keys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.want == "" && (!rep.OK() || rep.TreeSize != uint64(rep.Entries) || rep.TreeCheckpoints != 1):
+				t.Fatalf("an intact log: %s", rep)
+			case c.want != "" && (rep.OK() || rep.Problem.Kind != c.want):
+				t.Fatalf("%s: %s, want %s", c.name, rep, c.want)
+			}
+		})
+	}
+}

@@ -19,7 +19,8 @@ const auditUsage = `usage: signetassure audit <command>
 
 commands:
   verify [--witness FILE]
-               check the audit log's hash chain, its signed checkpoints and their chain, and that no entry
+               check the audit log's hash chain, its signed checkpoints and their chain, its Merkle tree and
+               the tree's signed checkpoints, and that no entry
                waited longer than AUDIT_CHECKPOINT_INTERVAL + AUDIT_CHECKPOINT_GRACE for a checkpoint; with
                a witness file (default AUDIT_WITNESS_FILE), that every checkpoint in it is in the database
                and on the log. Exit 1 naming the first problem. Needs only the public keys
