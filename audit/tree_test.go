@@ -146,17 +146,30 @@ func TestSequencerProvesEveryEntry(t *testing.T) {
 // checkpoint: a rewritten leaf, a removed one, a checkpoint row that says other than it signs, and a
 // checkpoint no key given opens are each named.
 func TestVerifyChecksTheTree(t *testing.T) {
+	// releaf rewrites the stored leaf of the entry at seq 3 to its content now, as someone who knows the
+	// leaf format would after altering the entry and rehashing the chain.
+	const releaf = `UPDATE audit_tree_nodes n SET hash = sha256('\x00'::bytea || convert_to('signetassure-audit-leaf-v1', 'UTF8')
+		|| audit_netstring(a.id::text) || audit_netstring(((extract(epoch FROM a.at) * 1000000)::bigint)::text)
+		|| audit_netstring(coalesce(a.actor_id::text, '')) || audit_netstring(a.action) || audit_netstring(a.entity_type)
+		|| audit_netstring(a.entity_id) || audit_netstring(a.detail::text) || audit_netstring(coalesce(a.dedup_key, '')))
+		FROM audit_leaves l JOIN audit_log a ON a.id = l.entry_id WHERE n.level = 0 AND n.idx = l.leaf_index AND a.seq = 3`
 	for _, c := range []struct {
 		name   string
-		tamper string
+		tamper []string
 		keys   func(e env) audit.PublicKeys
 		want   audit.ProblemKind
 	}{
-		{"intact", "", nil, ""},
-		{"a leaf rewritten", `UPDATE audit_tree_nodes SET hash = sha256(hash) WHERE level = 0 AND idx = 4`, nil, audit.TreeLeafMismatch},
-		{"a leaf removed", `DELETE FROM audit_leaves WHERE leaf_index = 3`, nil, audit.TreeLeafMissing},
-		{"a checkpoint's row changed", `UPDATE audit_tree_checkpoints SET root = sha256(root)`, nil, audit.TreeCheckpointInvalid},
-		{"checkpoints signed by another key", "", func(e env) audit.PublicKeys { return newKeys(t, "k1", "").Verify }, audit.TreeCheckpointInvalid},
+		{"intact", nil, nil, ""},
+		// the stored leaf rewritten to match, as the format gives it: nothing but the signed root tells
+		{"the same leaf, as written", []string{releaf}, nil, ""},
+		{"a leaf rewritten", []string{`UPDATE audit_tree_nodes SET hash = sha256(hash) WHERE level = 0 AND idx = 4`}, nil, audit.TreeLeafMismatch},
+		{"an entry altered and the chain rehashed", []string{`UPDATE audit_log SET detail = '{"changed": true}' WHERE seq = 3`, rehash},
+			nil, audit.TreeLeafMismatch},
+		{"an entry altered, the chain rehashed and its leaf rewritten", []string{`UPDATE audit_log SET detail = '{"changed": true}' WHERE seq = 3`,
+			rehash, releaf}, nil, audit.TreeRootMismatch},
+		{"a leaf removed", []string{`DELETE FROM audit_leaves WHERE leaf_index = 3`}, nil, audit.TreeLeafMissing},
+		{"a checkpoint's row changed", []string{`UPDATE audit_tree_checkpoints SET root = sha256(root)`}, nil, audit.TreeCheckpointInvalid},
+		{"checkpoints signed by another key", nil, func(e env) audit.PublicKeys { return newKeys(t, "k1", "").Verify }, audit.TreeCheckpointInvalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := setup(t)
@@ -164,8 +177,8 @@ func TestVerifyChecksTheTree(t *testing.T) {
 			if _, err := audit.Sequence(e.ctx, e.db, e.keys, testOrigin, 100); err != nil {
 				t.Fatal(err)
 			}
-			if c.tamper != "" {
-				e.tamper(t, c.tamper)
+			if c.tamper != nil {
+				e.tamper(t, c.tamper...)
 			}
 			keys := e.keys.Verify
 			if c.keys != nil {
