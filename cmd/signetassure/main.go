@@ -40,7 +40,7 @@ commands:
   worker    run the Temporal worker
   migrate   create the database if missing and apply migrations
   admin     admin bootstrap --email EMAIL: the first administrator and a sign-in token for them
-  sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat)
+  sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat|entra)
   audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key [--note]
   evidence  evidence verify PACK.zip --origin ORIGIN --key VKEY: check an evidence pack offline
   help      print this (signetassure sim, signetassure audit and signetassure admin help print theirs)
