@@ -23,14 +23,7 @@ func TestAdminBootstrap(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"admin", "bootstrap"}, args...)...)
 		cmd.Env = workerEnv(map[string]string{"DATABASE_URL": dbURL})
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if exit, ok := err.(*exec.ExitError); ok {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runToExit(t, cmd)
 	}
 
 	for _, bad := range []struct{ args []string }{

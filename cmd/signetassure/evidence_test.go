@@ -83,14 +83,7 @@ func TestEvidenceVerifyCommand(t *testing.T) {
 
 	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
 	verify := func(args ...string) (string, int) {
-		out, err := exec.Command(bin, append([]string{"evidence", "verify"}, args...)...).CombinedOutput()
-		code := 0
-		if exit, ok := err.(*exec.ExitError); ok {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), code
+		return runToExit(t, exec.Command(bin, append([]string{"evidence", "verify"}, args...)...))
 	}
 	if out, code := verify(path, "--origin", origin, "--key", vkey); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("a good pack: exit %d\n%s", code, out)
