@@ -20,14 +20,7 @@ import (
 func TestAuditTreeProofs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	seed, err := audit.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := signingKeys(t)
 	const origin = "api.test/audit"
 	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
 	verifier, _ := note.NewVerifier(vkey)
@@ -98,4 +91,18 @@ func TestAuditTreeProofs(t *testing.T) {
 	if r := e.call(domain.RoleAuditor, "GET", fmt.Sprintf("/api/v1/audit/entries/%d/inclusion?size=1", id), nil); r.status != 404 {
 		t.Errorf("an inclusion proof in a tree too small for the entry: %d", r.status)
 	}
+}
+
+// signingKeys are audit keys with a fresh signing key (id k1), as AUDIT_SIGNING_KEY gives them.
+func signingKeys(t testing.TB) audit.Keys {
+	t.Helper()
+	seed, err := audit.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/signetassure/signetassure/api"
-	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/ldapdir"
@@ -262,14 +261,7 @@ func BenchmarkPlainWrites(b *testing.B) {
 // checkpoint of the audit tree that holds it.
 func BenchmarkAuditSequencerLag(b *testing.B) {
 	e := newEnv(b, unlimitedStaff)
-	seed, err := audit.GenerateKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	keys, err := audit.ParseKeys(func(k string) string { return map[string]string{audit.EnvSigningKey: seed}[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
+	keys := signingKeys(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
