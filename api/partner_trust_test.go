@@ -32,7 +32,7 @@ func (e *env) delegate(site, typ, level string) string {
 // lastExternalAudit is the newest audit entry of an external endpoint ("lookup", "return", "whoami").
 func (e *env) lastExternalAudit(endpoint string) map[string]any {
 	e.t.Helper()
-	raw := e.text(`SELECT detail::text FROM audit_log WHERE action = $1 ORDER BY seq DESC LIMIT 1`, "external."+endpoint)
+	raw := e.text(`SELECT detail::text FROM audit_log WHERE action = $1 ORDER BY id DESC LIMIT 1`, "external."+endpoint)
 	var m map[string]any
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		e.t.Fatal(err)

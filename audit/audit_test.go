@@ -48,6 +48,26 @@ func setup(t *testing.T) env {
 	return env{ctx, url, st, db, newKeys(t, "k1", "")}
 }
 
+// setupChain is setup on a database whose log still chains every entry, as before the Merkle tree took
+// over (schema/015_audit_unlocked.sql): for the chain's verification, which keeps checking the entries
+// written then. Entries are still queued for the tree too.
+func setupChain(t *testing.T) env {
+	t.Helper()
+	e := setup(t)
+	e.chainEntries(t)
+	return e
+}
+
+// chainEntries switches the log back to numbering and chaining each new entry (the chain trigger of
+// schema/003_audit_chain.sql, which migration 015 took off).
+func (e env) chainEntries(t *testing.T) {
+	t.Helper()
+	if _, err := e.db.Exec(e.ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_entry;
+		CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_chain()`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newKeys makes keys with a fresh signing key named id, and verify (AUDIT_VERIFY_KEYS).
 func newKeys(t *testing.T, id, verify string) audit.Keys {
 	t.Helper()
@@ -151,8 +171,8 @@ func wantProblem(t *testing.T, r audit.Report, kind audit.ProblemKind, seq, audi
 
 // Entries written through the store are chained in order, with the database's hash, and verify.
 func TestStoreEntriesChainAndVerify(t *testing.T) {
-	e := setup(t)
-	if r := e.verify(t, e.keys.Verify); !r.OK() || r.Entries != 0 || !strings.Contains(r.String(), "intact: 0 entries") {
+	e := setupChain(t)
+	if r := e.verify(t, e.keys.Verify); !r.OK() || r.Entries != 0 || !strings.Contains(r.String(), "intact: Merkle tree of 0 leaves") {
 		t.Fatalf("empty log: %s", r)
 	}
 	officer, err := e.st.CreateUser(e.ctx, nil, domain.StaffUser{DisplayName: "Olive", Email: "olive@example.org",
@@ -203,7 +223,7 @@ func TestStoreEntriesChainAndVerify(t *testing.T) {
 
 // Verify reads the log in batches: a long log verifies, and a change deep in it is found.
 func TestVerifyLongLog(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	if _, err := e.db.Exec(e.ctx, `INSERT INTO audit_log (action, entity_type, entity_id, detail)
 		SELECT 'bulk', 'thing', i::text, jsonb_build_object('i', i) FROM generate_series(1, 2600) i`); err != nil {
 		t.Fatal(err)
@@ -216,7 +236,7 @@ func TestVerifyLongLog(t *testing.T) {
 
 // Checkpoints sign the head when it moved, once; Verify checks them.
 func TestCheckpoint(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	if res := e.checkpoint(t, e.keys); res.Signed || res.Seq != 0 {
 		t.Errorf("empty log: checkpoint %+v, want nothing signed", res)
 	}
@@ -256,7 +276,7 @@ func TestCheckpoint(t *testing.T) {
 	e.write(t, 1)
 	r := e.verify(t, e.keys.Verify)
 	wantClean(t, r, 6, 2)
-	if r.LastCheckpointSeq != 5 || !strings.Contains(r.String(), "newest checkpoint at seq 5, 1 entries since") {
+	if r.LastCheckpointSeq != 5 || !strings.Contains(r.String(), "newest at seq 5, 1 entries after it") {
 		t.Errorf("report %+v %q: want the newest checkpoint at seq 5", r, r)
 	}
 	if n := e.count(t, `SELECT count(*) FROM audit_checkpoints c WHERE c.version = 2 AND c.prev_seq =
@@ -267,7 +287,7 @@ func TestCheckpoint(t *testing.T) {
 
 // A replaced signing key keeps verifying through AUDIT_VERIFY_KEYS; without it, its checkpoints are unknown.
 func TestKeyRotation(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	e.write(t, 2)
 	e.checkpoint(t, e.keys)
 	k2 := newKeys(t, "k2", e.keys.PublicKey())
@@ -329,20 +349,20 @@ func TestParseKeys(t *testing.T) {
 // Tampering by a superuser who switches the append-only triggers off is caught and the entry named.
 func TestTamperingIsDetected(t *testing.T) {
 	t.Run("altered", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 6)
 		e.checkpoint(t, e.keys)
 		e.tamper(t, `UPDATE audit_log SET detail = '{"changed": true}' WHERE seq = 3`)
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Altered, 3, e.idAt(t, 3))
 	})
 	t.Run("altered time", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.tamper(t, `UPDATE audit_log SET at = at + interval '1 microsecond' WHERE seq = 2`)
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Altered, 2, e.idAt(t, 2))
 	})
 	t.Run("removed", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 6)
 		e.tamper(t, `DELETE FROM audit_log WHERE seq = 4`)
 		r := e.verify(t, e.keys.Verify)
@@ -352,13 +372,13 @@ func TestTamperingIsDetected(t *testing.T) {
 		}
 	})
 	t.Run("removed newest", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 4)
 		e.tamper(t, `DELETE FROM audit_log WHERE seq = 4`)
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Removed, 4, 0)
 	})
 	t.Run("removed newest with the head put back", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 4)
 		e.checkpoint(t, e.keys)
 		e.tamper(t, `DELETE FROM audit_log WHERE seq >= 3`,
@@ -366,7 +386,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Removed, 3, 0)
 	})
 	t.Run("reordered", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 6)
 		id5 := e.idAt(t, 5)
 		e.tamper(t, `UPDATE audit_log SET seq = -2 WHERE seq = 2`, `UPDATE audit_log SET seq = 2 WHERE seq = 5`,
@@ -377,13 +397,13 @@ func TestTamperingIsDetected(t *testing.T) {
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Reordered, 2, id5)
 	})
 	t.Run("removed and renumbered", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 5)
 		e.tamper(t, `DELETE FROM audit_log WHERE seq = 3`, `UPDATE audit_log SET seq = seq - 1 WHERE seq > 3`)
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.Reordered, 3, e.idAt(t, 3))
 	})
 	t.Run("rehashed after altering, caught by the checkpoint", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 6)
 		e.checkpoint(t, e.keys)
 		e.write(t, 2)
@@ -396,7 +416,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		}
 	})
 	t.Run("rehashed after altering, between checkpoints", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 2)
 		e.checkpoint(t, e.keys)
 		e.write(t, 3)
@@ -409,7 +429,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		}
 	})
 	t.Run("rehashed newest entry, head left", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.tamper(t, `UPDATE audit_log SET action = 'nothing' WHERE seq = 3`,
 			`UPDATE audit_log SET hash = audit_entry_hash(prev_hash, seq, at, actor_id, action, entity_type, entity_id,
@@ -417,13 +437,13 @@ func TestTamperingIsDetected(t *testing.T) {
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.HeadMismatch, 3, 0)
 	})
 	t.Run("checkpoint by an unknown key", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.checkpoint(t, newKeys(t, "intruder", ""))
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.CheckpointUnknownKey, 3, e.idAt(t, 3))
 	})
 	t.Run("checkpoint by another key with our id", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.checkpoint(t, newKeys(t, "k1", ""))
 		r := e.verify(t, e.keys.Verify)
@@ -433,14 +453,14 @@ func TestTamperingIsDetected(t *testing.T) {
 		}
 	})
 	t.Run("checkpoint rewritten", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.checkpoint(t, e.keys)
 		e.tamper(t, `UPDATE audit_checkpoints SET hash = sha256(hash)`)
 		wantProblem(t, e.verify(t, e.keys.Verify), audit.CheckpointSignatureInvalid, 3, e.idAt(t, 3))
 	})
 	t.Run("forged checkpoint beyond the log", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 3)
 		e.checkpoint(t, e.keys)
 		if _, err := e.db.Exec(e.ctx, `INSERT INTO audit_checkpoints (seq, hash, key_id, signature)
@@ -455,7 +475,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		}
 	})
 	t.Run("checkpoint refuses a broken chain", func(t *testing.T) {
-		e := setup(t)
+		e := setupChain(t)
 		e.write(t, 2)
 		e.checkpoint(t, e.keys)
 		e.write(t, 2)
@@ -485,7 +505,7 @@ END $$`
 
 // Many writers at once (and checkpoints among them) still make one unbroken chain.
 func TestConcurrentWriters(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	const writers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each+writers)
@@ -517,7 +537,7 @@ func TestConcurrentWriters(t *testing.T) {
 
 // A repeated workflow write (same dedup_key) adds no entry and leaves the head where it was.
 func TestDuplicateDedupKey(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	p, err := e.st.CreatePerson(e.ctx, nil, domain.Person{FirstName: "Ann", LastName: "Smith", DateOfBirth: domain.NewDate(1980, 1, 2)})
 	if err != nil {
 		t.Fatal(err)
@@ -568,7 +588,7 @@ func TestDuplicateDedupKey(t *testing.T) {
 // UPDATE, DELETE and TRUNCATE stay refused for a normal connection, on the log, its checkpoints and its head;
 // an insert cannot choose its place in the chain.
 func TestAppendOnly(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	e.write(t, 3)
 	e.checkpoint(t, e.keys)
 	for _, sql := range []string{
@@ -630,6 +650,7 @@ func TestMigrationChainsExistingEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := migrateRest(t, dbURL, newKeys(t, "k1", ""))
+	e.chainEntries(t)
 	if n := e.count(t, `SELECT count(*) FROM audit_log WHERE seq = id AND entity_id = id::text`); n != 7 {
 		t.Errorf("%d entries chained in id order, want 7", n)
 	}
@@ -653,7 +674,7 @@ func TestMigrationChainsExistingEntries(t *testing.T) {
 // the public keys.
 func TestDeletedCheckpointIsDetected(t *testing.T) {
 	setupThree := func(t *testing.T) env {
-		e := setup(t)
+		e := setupChain(t)
 		for range 3 {
 			e.write(t, 2)
 			e.checkpoint(t, e.keys)
@@ -697,7 +718,7 @@ func TestDeletedCheckpointIsDetected(t *testing.T) {
 // Checkpoints signed before they were chained (version 1) verify as before, and the first chained one
 // commits to the newest of them.
 func TestUnchainedCheckpointsStillVerify(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	for _, seq := range []int64{2, 4} {
 		e.write(t, 2)
 		var hash []byte
@@ -738,7 +759,7 @@ func publicOnly(t *testing.T, keys audit.Keys) audit.PublicKeys {
 
 // The signing key appears nowhere in the database after checkpoints are signed and witnessed.
 func TestSigningKeyNeverInDatabase(t *testing.T) {
-	e := setup(t)
+	e := setupChain(t)
 	e.write(t, 3)
 	e.checkpoint(t, e.keys)
 	e.write(t, 1)
@@ -794,6 +815,7 @@ func TestMigrationKeepsUnchainedCheckpoints(t *testing.T) {
 		}
 	}
 	e := migrateRest(t, dbURL, keys)
+	e.chainEntries(t)
 	wantClean(t, e.verify(t, publicOnly(t, keys)), 2, 2)
 	if _, err := e.db.Exec(ctx, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('new', 't', '3')`); err != nil {
 		t.Fatal(err)

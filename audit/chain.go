@@ -105,6 +105,8 @@ type SignedCheckpoint struct {
 	KeyID    string `json:"keyId"`
 	// Signature is Ed25519 over Message() with the key KeyID.
 	Signature []byte `json:"signature"`
+	// Note is a TreeVersion line's signed checkpoint of the Merkle tree.
+	Note string `json:"checkpoint,omitempty"`
 }
 
 // Message is what the checkpoint's signature signs.
@@ -120,10 +122,13 @@ func (c SignedCheckpoint) Message() []byte {
 func (c SignedCheckpoint) Equal(o SignedCheckpoint) bool {
 	return c.Version == o.Version && c.Seq == o.Seq && bytes.Equal(c.Hash, o.Hash) && c.SignedAt.Equal(o.SignedAt) &&
 		c.PrevSeq == o.PrevSeq && bytes.Equal(c.PrevHash, o.PrevHash) && c.KeyID == o.KeyID &&
-		bytes.Equal(c.Signature, o.Signature)
+		bytes.Equal(c.Signature, o.Signature) && c.Note == o.Note
 }
 
 func (c SignedCheckpoint) describe() string {
+	if c.Version == TreeVersion {
+		return describeTree(uint64(c.Seq))
+	}
 	return "checkpoint at seq " + strconv.FormatInt(c.Seq, 10) + " signed " + c.SignedAt.UTC().Format(time.RFC3339) +
 		" by key " + strconv.Quote(c.KeyID)
 }
@@ -220,7 +225,10 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
-	s := string(p.Kind) + " at seq " + strconv.FormatInt(p.Seq, 10)
+	s := string(p.Kind)
+	if p.Seq != 0 {
+		s += " at seq " + strconv.FormatInt(p.Seq, 10)
+	}
 	if p.AuditID != 0 {
 		s += " (audit id " + strconv.FormatInt(p.AuditID, 10) + ")"
 	}
@@ -243,6 +251,8 @@ type Report struct {
 	// signed checkpoints.
 	TreeSize        uint64 `json:"treeSize,omitempty"`
 	TreeCheckpoints int    `json:"treeCheckpoints,omitempty"`
+	// Pending is how many entries wait for the sequencer to make them leaves.
+	Pending int64 `json:"pending,omitempty"`
 	// Problem is the first thing wrong; nil when the log is intact.
 	Problem *Problem `json:"problem,omitempty"`
 }
@@ -253,20 +263,23 @@ func (r Report) OK() bool { return r.Problem == nil }
 // String is a one-line summary.
 func (r Report) String() string {
 	if r.Problem != nil {
-		return fmt.Sprintf("audit log NOT intact: %s (%d entries and %d checkpoints verified before it)",
-			r.Problem, r.Entries, r.Checkpoints)
+		return fmt.Sprintf("audit log NOT intact: %s (%d leaves, %d chain entries and %d checkpoints verified before it)",
+			r.Problem, r.TreeSize, r.Entries, r.Checkpoints+r.TreeCheckpoints)
 	}
-	s := fmt.Sprintf("audit log intact: %d entries, %d checkpoints verified", r.Entries, r.Checkpoints)
-	if r.Checkpoints > 0 {
-		s += fmt.Sprintf("; newest checkpoint at seq %d, %d entries since", r.LastCheckpointSeq, r.HeadSeq-r.LastCheckpointSeq)
-	} else if r.Entries > 0 {
-		s += "; no checkpoint signed yet"
+	s := fmt.Sprintf("audit log intact: Merkle tree of %d leaves, %d signed checkpoints of it verified", r.TreeSize, r.TreeCheckpoints)
+	if r.Pending > 0 {
+		s += fmt.Sprintf("; %d entries waiting for the sequencer", r.Pending)
+	}
+	if r.Entries > 0 {
+		s += fmt.Sprintf("; hash chain before the tree: %d entries, %d checkpoints verified", r.Entries, r.Checkpoints)
+		if r.Checkpoints > 0 {
+			s += fmt.Sprintf(", newest at seq %d, %d entries after it", r.LastCheckpointSeq, r.HeadSeq-r.LastCheckpointSeq)
+		} else {
+			s += ", no checkpoint signed yet"
+		}
 	}
 	if r.Witnessed > 0 {
 		s += fmt.Sprintf("; %d witnessed checkpoints match", r.Witnessed)
-	}
-	if r.TreeSize > 0 {
-		s += fmt.Sprintf("; Merkle tree of %d leaves, %d signed checkpoints of it verified", r.TreeSize, r.TreeCheckpoints)
 	}
 	return s
 }
@@ -305,10 +318,7 @@ func (w *walker) fail(p Problem) bool {
 
 // entry checks one entry, and then the checkpoints at its seq; false once there is a problem.
 func (w *walker) entry(e entry) bool {
-	if e.seq == nil {
-		return w.fail(Problem{Kind: Altered, Seq: w.next, AuditID: e.id, Message: "the entry has no seq"})
-	}
-	seq := *e.seq
+	seq := *e.seq // walk reads chained entries only
 	switch {
 	case seq > w.next:
 		msg := "entry missing"
@@ -507,8 +517,16 @@ func VerifyWith(ctx context.Context, db DB, opts VerifyOptions) (Report, error) 
 		return Report{}, fmt.Errorf("read audit chain head: %w", err)
 	}
 
+	var chainWitness, treeWitness []SignedCheckpoint
+	for _, c := range witness {
+		if c.Version == TreeVersion {
+			treeWitness = append(treeWitness, c)
+		} else {
+			chainWitness = append(chainWitness, c)
+		}
+	}
 	w := &walker{next: 1, prev: genesis, checkpoints: cps, keys: opts.Keys, cadence: opts.Cadence, now: now,
-		witness: witness, stored: make(map[int64]SignedCheckpoint, len(cps))}
+		witness: chainWitness, stored: make(map[int64]SignedCheckpoint, len(cps))}
 	for _, c := range cps {
 		w.stored[c.Seq] = c
 	}
@@ -521,7 +539,7 @@ func VerifyWith(ctx context.Context, db DB, opts VerifyOptions) (Report, error) 
 		w.end(headSeq, headHash, haveHead)
 	}
 	if w.report.Problem == nil {
-		if w.report.Problem, err = verifyTree(ctx, tx, opts.Keys, &w.report); err != nil {
+		if w.report.Problem, err = verifyTree(ctx, tx, opts, treeWitness, now, &w.report); err != nil {
 			return Report{}, err
 		}
 	}
@@ -556,7 +574,7 @@ const batch = 1000
 // there is a problem.
 func (w *walker) walk(ctx context.Context, tx pgx.Tx, from int64) (bool, error) {
 	if _, err := tx.Exec(ctx, `DECLARE audit_entries NO SCROLL CURSOR FOR SELECT `+entryColumns+`
-		FROM audit_log WHERE seq > `+strconv.FormatInt(from, 10)+` OR seq IS NULL ORDER BY seq NULLS LAST`); err != nil {
+		FROM audit_log WHERE seq > `+strconv.FormatInt(from, 10)+` ORDER BY seq`); err != nil {
 		return false, fmt.Errorf("read audit log: %w", err)
 	}
 	for {

@@ -20,8 +20,10 @@ type CheckpointResult struct {
 	// (the result is that checkpoint) or there are no entries yet (Seq 0).
 	Signed bool
 	// Witnessed is how many checkpoints Checkpoint appended to its sinks (the new one, and any a sink
-	// missed before).
+	// missed before, and the newest checkpoint of the Merkle tree).
 	Witnessed int `json:",omitempty"`
+	// TreeSize is the size of the newest checkpoint of the Merkle tree, which the sinks hold.
+	TreeSize uint64 `json:",omitempty"`
 }
 
 // ChainError: Checkpoint found the entries since the newest checkpoint do not verify, or the database no
@@ -32,20 +34,30 @@ func (e *ChainError) Error() string {
 	return "not signing the audit chain's head: " + e.Problem.String()
 }
 
+// Database is what Checkpoint needs of the database: transactions, and reads of the Merkle tree.
+type Database interface {
+	DB
+	Reader
+}
+
 // Checkpoint signs the chain head with keys.Signing when it has moved since the newest checkpoint, chaining
-// the new checkpoint to that one, stores it, and appends every checkpoint a sink does not hold yet to it.
-// It is idempotent: with no new entries it signs nothing, and a sink gets each checkpoint once. It first
-// checks that each sink's newest checkpoint is in the database unchanged (so it never signs a head that
-// does not extend a witnessed checkpoint), that the newest checkpoint verifies with keys.Verify, and that
-// the entries since it chain from it to the head; otherwise it signs nothing (ChainError). Run it
-// periodically; each checkpoint fixes every entry up to it.
-func Checkpoint(ctx context.Context, db DB, keys Keys, sinks ...Sink) (CheckpointResult, error) {
+// the new checkpoint to that one, stores it, and appends to each sink every chain checkpoint it does not
+// hold yet and then the newest signed checkpoint of the Merkle tree (TreeVersion), when the sink holds an
+// older one. It is idempotent: with no new entries it signs nothing, and a sink gets each checkpoint once.
+// It first checks each sink's newest checkpoint against the database (a chain checkpoint must be stored
+// unchanged; the tree must extend a tree checkpoint, by a consistency proof), that the newest checkpoint
+// verifies with keys.Verify, and that the entries since it chain from it to the head; otherwise it signs
+// and appends nothing (ChainError). Run it periodically.
+//
+// The chain ended when the Merkle tree took over (schema/015_audit_unlocked.sql): its head moves no more,
+// so Checkpoint signs it at most once more, and from then on witnesses the tree.
+func Checkpoint(ctx context.Context, db Database, keys Keys, sinks ...Sink) (CheckpointResult, error) {
 	if keys.Signing == nil {
 		return CheckpointResult{}, ErrNoSigningKey
 	}
 	for _, s := range sinks {
 		if err := s.Extend(ctx, func(newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
-			return nil, witnessedInDB(ctx, db, keys.Verify, newest)
+			return nil, checkWitnessed(ctx, db, keys.Verify, newest)
 		}); err != nil {
 			return CheckpointResult{}, err
 		}
@@ -54,16 +66,44 @@ func Checkpoint(ctx context.Context, db DB, keys Keys, sinks ...Sink) (Checkpoin
 	if err != nil {
 		return res, err
 	}
+	tree, _, haveTree, err := latestTree(ctx, db, keys.Verify)
+	if err != nil {
+		return res, err
+	}
+	if haveTree {
+		res.TreeSize = tree.Size
+	}
 	for _, s := range sinks {
 		if err := s.Extend(ctx, func(newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
-			add, err := unwitnessed(ctx, db, keys.Verify, newest)
+			var add []SignedCheckpoint
+			if newest == nil || newest.Version != TreeVersion {
+				chain, err := unwitnessed(ctx, db, keys.Verify, newest)
+				if err != nil {
+					return nil, err
+				}
+				add = chain
+			} else if err := checkWitnessed(ctx, db, keys.Verify, newest); err != nil {
+				return nil, err
+			}
+			if haveTree && (newest == nil || newest.Version != TreeVersion || uint64(newest.Seq) < tree.Size) {
+				add = append(add, treeLine(tree))
+			}
 			res.Witnessed += len(add)
-			return add, err
+			return add, nil
 		}); err != nil {
 			return res, fmt.Errorf("witness audit checkpoint: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// checkWitnessed checks a sink's newest checkpoint (nil: none) against the database; a ChainError when the
+// database no longer agrees with it.
+func checkWitnessed(ctx context.Context, db Database, keys PublicKeys, newest *SignedCheckpoint) error {
+	if newest != nil && newest.Version == TreeVersion {
+		return treeExtendsWitnessed(ctx, db, keys, *newest)
+	}
+	return witnessedInDB(ctx, db, keys, newest)
 }
 
 // sign signs and stores the head when it moved since the newest checkpoint. Signers are serialised by a

@@ -44,10 +44,10 @@ type SequenceResult struct {
 // sequencerLock is the advisory lock one sequencer holds at a time.
 const sequencerLock = `SELECT pg_try_advisory_xact_lock(hashtext('signetassure.audit-sequencer'))`
 
-// Sequence integrates up to batch committed entries not yet in the Merkle tree, in chain order, stores
-// the nodes they complete and the tree's new state, and signs a checkpoint of the new size with
-// keys.Signing (when set) for origin, all in one transaction. One sequencer runs at a time: another
-// finds it busy and does nothing. Run it until Added is below batch to catch up.
+// Sequence integrates up to batch committed entries not yet in the Merkle tree (audit_pending), in the
+// order they are queued, stores the nodes they complete and the tree's new state, and signs a checkpoint
+// of the new size with keys.Signing (when set) for origin, all in one transaction. One sequencer runs at a
+// time: another finds it busy and does nothing. Run it until Added is below batch to catch up.
 func Sequence(ctx context.Context, db DB, keys Keys, origin string, batch int) (SequenceResult, error) {
 	var res SequenceResult
 	tx, err := db.BeginTx(ctx, pgx.TxOptions{})
@@ -74,7 +74,9 @@ func Sequence(ctx context.Context, db DB, keys Keys, origin string, batch int) (
 	if err != nil {
 		return res, fmt.Errorf("restore the audit tree: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, size, batch)
+	// An entry and its queue row commit together, so one statement sees both or neither.
+	rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_pending p JOIN audit_log ON id = p.entry_id
+		ORDER BY p.entry_id LIMIT $1`, batch)
 	if err != nil {
 		return res, err
 	}
@@ -85,9 +87,6 @@ func Sequence(ctx context.Context, db DB, keys Keys, origin string, batch int) (
 	var leafIndexes, entryIDs []int64
 	var leaves [][]byte
 	for i, e := range entries {
-		if e.seq == nil || *e.seq != size+int64(i)+1 {
-			return res, fmt.Errorf("audit entry %d: not the next in the chain after leaf %d", e.id, size+int64(i))
-		}
 		leafIndexes, entryIDs = append(leafIndexes, size+int64(i)), append(entryIDs, e.id)
 		leaves = append(leaves, tlog.LeafHash(e.LeafData()))
 	}
@@ -97,6 +96,9 @@ func Sequence(ctx context.Context, db DB, keys Keys, origin string, batch int) (
 	if len(entries) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_leaves (leaf_index, entry_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])`,
 			leafIndexes, entryIDs); err != nil {
+			return res, err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM audit_pending WHERE entry_id = ANY($1)`, entryIDs); err != nil {
 			return res, err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_tree_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,

@@ -111,17 +111,24 @@ func lastWitnessLine(f *os.File) (*SignedCheckpoint, int64, error) {
 	return &c, complete, nil
 }
 
-// ReadWitnessFile reads every checkpoint of a witness file, in seq order. A line that is not a checkpoint,
-// or out of order, is a WitnessMalformed problem; the error is only for failing to read.
+// ReadWitnessFile reads every checkpoint of a witness file, chain checkpoints in seq order and tree
+// checkpoints (TreeVersion) in size order. The file is a FileSink's JSON lines, or one signed tree
+// checkpoint as the audit API serves it (a C2SP tlog-checkpoint note, saved by a partner or an auditor).
+// A line that is not a checkpoint, or out of order, is a WitnessMalformed problem; the error is only for
+// failing to read.
 func ReadWitnessFile(path string) ([]SignedCheckpoint, *Problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit witness file: %w", err)
 	}
+	if len(data) > 0 && data[0] != '{' {
+		return []SignedCheckpoint{{Version: TreeVersion, Note: string(data)}}, nil, nil // opened and checked by Verify
+	}
 	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
 		data = data[:i+1] // a last line cut short is not a checkpoint yet
 	}
 	var cps []SignedCheckpoint
+	last := map[bool]int64{} // the last seq of chain (false) and tree (true) lines
 	for n, line := range bytes.Split(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'}) {
 		if len(data) == 0 {
 			break
@@ -129,13 +136,16 @@ func ReadWitnessFile(path string) ([]SignedCheckpoint, *Problem, error) {
 		var c SignedCheckpoint
 		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil || (c.Version != 1 && c.Version != 2) || c.Seq < 1 {
+		if err := dec.Decode(&c); err != nil || c.Version < 1 || c.Version > TreeVersion || c.Seq < 1 ||
+			(c.Version == TreeVersion) != (c.Note != "") {
 			return nil, &Problem{Kind: WitnessMalformed, Message: fmt.Sprintf("witness file %s line %d is not a checkpoint", path, n+1)}, nil
 		}
-		if len(cps) > 0 && c.Seq <= cps[len(cps)-1].Seq {
+		tree := c.Version == TreeVersion
+		if prev, ok := last[tree]; ok && c.Seq <= prev {
 			return nil, &Problem{Kind: WitnessMalformed, Seq: c.Seq, Message: fmt.Sprintf("witness file %s line %d: "+
-				"seq %d does not come after the line before's seq %d", path, n+1, c.Seq, cps[len(cps)-1].Seq)}, nil
+				"%s does not come after the one before it (%d)", path, n+1, c.describe(), prev)}, nil
 		}
+		last[tree] = c.Seq
 		cps = append(cps, c)
 	}
 	return cps, nil, nil

@@ -19,14 +19,17 @@ const auditUsage = `usage: signetassure audit <command>
 
 commands:
   verify [--witness FILE]
-               check the audit log's hash chain, its signed checkpoints and their chain, its Merkle tree and
-               the tree's signed checkpoints, and that no entry
-               waited longer than AUDIT_CHECKPOINT_INTERVAL + AUDIT_CHECKPOINT_GRACE for a checkpoint; with
-               a witness file (default AUDIT_WITNESS_FILE), that every checkpoint in it is in the database
-               and on the log. Exit 1 naming the first problem. Needs only the public keys
-               (AUDIT_VERIFY_KEYS), not the signing key
-  checkpoint   sign the audit chain's head now (AUDIT_SIGNING_KEY), if it moved since the last checkpoint,
-               and append it to AUDIT_WITNESS_FILE
+               check the whole audit log: its Merkle tree rebuilt from the entries against every signed
+               checkpoint of it, that every other entry waits for the sequencer, the hash chain the log
+               kept before the tree (and its signed checkpoints), and that no entry waited longer than
+               AUDIT_CHECKPOINT_INTERVAL + AUDIT_CHECKPOINT_GRACE for a checkpoint. With a witness file
+               (default AUDIT_WITNESS_FILE; or one checkpoint as GET /api/v1/audit/checkpoint or a
+               partner served it), the log must still hold every witnessed checkpoint: a rewrite (fork)
+               or a cut (rollback) is named even if every checkpoint in the database was deleted. Exit 1
+               naming the first problem. Needs only the public keys (AUDIT_VERIFY_KEYS)
+  checkpoint   append the audit tree's newest signed checkpoint to AUDIT_WITNESS_FILE, after checking the
+               tree extends the one the file holds (and sign the hash chain's last head, once, if no
+               checkpoint covers it yet; AUDIT_SIGNING_KEY)
   public-key [--note]
                print the signing key's public key as an AUDIT_VERIFY_KEYS item (id:base64), to keep
                verifying its checkpoints after the key is replaced; with --note, as the verifier key
@@ -108,10 +111,14 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 			return err
 		case res.Signed:
 			fmt.Fprintf(out, "signed audit checkpoint at seq %d with key %s\n", res.Seq, res.KeyID)
-		case res.Seq == 0:
+		case res.Seq == 0 && res.TreeSize == 0:
 			fmt.Fprintln(out, "nothing to sign: the audit log is empty")
-		default:
+		case res.Seq > 0:
 			fmt.Fprintf(out, "nothing to sign: the checkpoint at seq %d (key %s) is the chain head\n", res.Seq, res.KeyID)
+		}
+		if res.TreeSize > 0 {
+			fmt.Fprintf(out, "the audit tree's newest signed checkpoint, of %d leaves, is witnessed (%d checkpoints appended)\n",
+				res.TreeSize, res.Witnessed)
 		}
 		return nil
 	}

@@ -56,6 +56,7 @@ func TestAuditCommand(t *testing.T) {
 		}
 	}
 
+	exec(chainEntries)
 	if out, err := run("checkpoint"); err != nil || !strings.Contains(out, "audit log is empty") {
 		t.Errorf("checkpoint on an empty log: %q, %v", out, err)
 	}
@@ -67,7 +68,7 @@ func TestAuditCommand(t *testing.T) {
 		t.Errorf("checkpoint again: %q, %v", out, err)
 	}
 	out, err := run("verify")
-	if err != nil || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "audit log intact: 5 entries, 1 checkpoints verified") {
+	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, "hash chain before the tree: 5 entries, 1 checkpoints verified") {
 		t.Errorf("verify: %q, %v; want a one-line intact summary", out, err)
 	}
 	pub, err := run("public-key")
@@ -116,14 +117,87 @@ type auditCLI struct {
 	env map[string]string
 }
 
+// newAuditCLI's database numbers and chains each entry, as before the Merkle tree took over
+// (schema/015_audit_unlocked.sql), for the chain's checks, which keep checking the entries written then.
 func newAuditCLI(t *testing.T, env map[string]string) *auditCLI {
+	a := newTreeCLI(t, env)
+	a.sql(chainEntries)
+	return a
+}
+
+// newTreeCLI's database is as migrated: entries become leaves of the Merkle tree alone.
+func newTreeCLI(t *testing.T, env map[string]string) *auditCLI {
 	return &auditCLI{t: t, ctx: context.Background(), url: testenv.DatabaseURL(t), env: env}
 }
 
+// chainEntries switches the log back to chaining each new entry (the trigger migration 015 took off).
+const chainEntries = `ALTER TABLE audit_log DISABLE TRIGGER audit_log_entry;
+	CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_chain()`
+
 func (a *auditCLI) run(args ...string) (string, error) {
+	a.sequence()
 	var out bytes.Buffer
 	err := auditCommand(a.ctx, a.url, args, func(k string) string { return a.env[k] }, &out)
 	return out.String(), err
+}
+
+// sequence makes every queued entry a leaf of the Merkle tree, as the worker's sequencer does all along
+// (signing no checkpoint of the tree: the chain's tests count the chain's).
+func (a *auditCLI) sequence() { a.sequenceWith(audit.Keys{}) }
+
+// sequenceWith sequences and signs a checkpoint of the tree with keys.
+func (a *auditCLI) sequenceWith(keys audit.Keys) {
+	a.t.Helper()
+	st, err := store.Open(a.ctx, a.url)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.SequenceAudit(a.ctx, keys, "example.org/audit"); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// The issue's forgery against the tree: someone in control of the database rewrites an entry, rebuilds
+// the tree over it, deletes every checkpoint and signs afresh (a stolen key is the worst case). Nothing
+// in the database shows it; verify --witness names the fork, and checkpoint refuses to witness the
+// rewritten tree.
+func TestAuditTreeForgeryAgainstWitness(t *testing.T) {
+	witness := filepath.Join(t.TempDir(), "witness.jsonl")
+	a := newTreeCLI(t, auditKeyEnv(t, map[string]string{"AUDIT_WITNESS_FILE": witness}))
+	keys, err := audit.ParseKeys(func(k string) string { return a.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.entries(5, time.Minute)
+	a.sequenceWith(keys)
+	if out := a.must("checkpoint"); !strings.Contains(out, "of 5 leaves, is witnessed (1 checkpoints appended)") {
+		t.Fatalf("checkpoint: %q", out)
+	}
+	a.entries(2, 0)
+	a.sequenceWith(keys)
+	a.must("checkpoint")
+	a.sql(`SET session_replication_role = replica`,
+		`UPDATE audit_log SET entity_id = 'forged' WHERE id = (SELECT entry_id FROM audit_leaves WHERE leaf_index = 1)`,
+		`DELETE FROM audit_tree_checkpoints`, `DELETE FROM audit_tree_nodes`, `DELETE FROM audit_leaves`,
+		`INSERT INTO audit_pending SELECT id FROM audit_log`, `UPDATE audit_tree SET size = 0, hashes = '{}'`)
+	a.sequenceWith(keys)
+	public := a.publicOnly()
+	delete(public, "AUDIT_WITNESS_FILE")
+	if out, err := run(a, public, "verify"); err != nil {
+		t.Fatalf("verify without the witness: %q, %v; the rewritten tree is consistent in itself", out, err)
+	}
+	out, err := run(a, public, "verify", "--witness", witness)
+	if !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, "witness_mismatch") || !strings.Contains(out, "fork") {
+		t.Fatalf("verify --witness: %q, %v; want the fork named", out, err)
+	}
+	var ce *audit.ChainError
+	if _, err := a.run("checkpoint"); !errors.As(err, &ce) || ce.Problem.Kind != audit.WitnessMismatch {
+		t.Fatalf("checkpoint over the rewritten tree: %v; want it refused", err)
+	}
+	if lines := readWitness(t, witness); len(lines) != 2 || lines[1].Version != audit.TreeVersion || lines[1].Seq != 7 {
+		t.Errorf("witness file %+v: want the two tree checkpoints from before the rewrite", lines)
+	}
 }
 
 // must runs a command that must succeed.
@@ -140,7 +214,11 @@ func (a *auditCLI) must(args ...string) string {
 func (a *auditCLI) wantNotIntact(kind audit.ProblemKind, seq int64, args ...string) string {
 	a.t.Helper()
 	out, err := a.run(append([]string{"verify"}, args...)...)
-	if want := fmt.Sprintf("%s at seq %d", kind, seq); !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
+	want := fmt.Sprintf("%s at seq %d", kind, seq)
+	if seq == 0 {
+		want = string(kind) + ":"
+	}
+	if !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
 		a.t.Fatalf("verify %q: %q, %v; want %q", args, out, err, want)
 	}
 	return out
@@ -228,7 +306,7 @@ func TestAuditVerifyCadence(t *testing.T) {
 		a.must("checkpoint")
 		a.entries(2, 50*time.Minute)
 		out := a.must("verify")
-		if !strings.HasPrefix(out, "audit log intact: 4 entries, 1 checkpoints verified") {
+		if !strings.Contains(out, "hash chain before the tree: 4 entries, 1 checkpoints verified") {
 			t.Errorf("verify: %q", out)
 		}
 	})
@@ -239,7 +317,7 @@ func TestAuditVerifyCadence(t *testing.T) {
 		a.entries(1, time.Minute)
 		a.must("checkpoint")
 		out, err := run(a, a.publicOnly(), "verify")
-		if err != nil || !strings.HasPrefix(out, "audit log intact: 3 entries, 2 checkpoints verified") {
+		if err != nil || !strings.Contains(out, "hash chain before the tree: 3 entries, 2 checkpoints verified") {
 			t.Errorf("verify: %q, %v: three quiet hours between two checkpoints are no gap", out, err)
 		}
 		// Its time cannot be moved to hide a gap.
@@ -368,7 +446,7 @@ func TestAuditWitnessFile(t *testing.T) {
 
 	public := a.publicOnly()
 	out, err := run(a, public, "verify")
-	if err != nil || !strings.HasPrefix(out, "audit log intact: 6 entries, 3 checkpoints verified") || !strings.Contains(out, "3 witnessed checkpoints match") {
+	if err != nil || !strings.Contains(out, "hash chain before the tree: 6 entries, 3 checkpoints verified") || !strings.Contains(out, "3 witnessed checkpoints match") {
 		t.Fatalf("verify with the public key and the witness: %q, %v", out, err)
 	}
 	other := filepath.Join(dir, "copy.jsonl")
@@ -413,7 +491,11 @@ func TestAuditWitnessFile(t *testing.T) {
 	} {
 		write(tc.file)
 		out, err := run(a, public, "verify", "--witness", other)
-		if want := fmt.Sprintf("%s at seq %d", tc.kind, tc.seq); !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
+		want := fmt.Sprintf("%s at seq %d", tc.kind, tc.seq)
+		if tc.seq == 0 {
+			want = string(tc.kind) + ":"
+		}
+		if !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, want) {
 			t.Errorf("%s: verify: %q, %v; want %q", name, out, err, want)
 		}
 	}
@@ -429,7 +511,7 @@ func TestAuditWitnessFile(t *testing.T) {
 
 // The finding's forgery: a superuser rewrites an entry, rehashes the chain and deletes the checkpoints.
 // The checkpoint refuses to sign a head that does not extend the witnessed checkpoint; one signed without
-// the witness is caught by verify with the witness file, which names the fork.
+// the witness is caught by verify with the witness file, which names the fork, and by the Merkle tree.
 func TestAuditForgeryAgainstWitness(t *testing.T) {
 	witness := filepath.Join(t.TempDir(), "witness.jsonl")
 	a := newAuditCLI(t, auditKeyEnv(t, map[string]string{"AUDIT_WITNESS_FILE": witness}))
@@ -457,9 +539,10 @@ func TestAuditForgeryAgainstWitness(t *testing.T) {
 	}
 	public := a.publicOnly()
 	delete(public, "AUDIT_WITNESS_FILE")
-	// The rewrite is consistent and freshly signed: without the witness nothing is wrong in the database.
-	if out, err := run(a, public, "verify"); err != nil {
-		t.Fatalf("verify without the witness: %q, %v; the forgery should be undetectable there", out, err)
+	// The chain is rewritten consistently and freshly signed, but the Merkle tree, which took in the
+	// entry before, names it.
+	if out, err := run(a, public, "verify"); !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, "tree_leaf_mismatch at seq 2") {
+		t.Fatalf("verify without the witness: %q, %v; want the tree to name the rewritten entry", out, err)
 	}
 	out, err := run(a, public, "verify", "--witness", witness)
 	if !errors.Is(err, errAuditNotIntact) || !strings.Contains(out, "witness_mismatch at seq 4") || !strings.Contains(out, "fork") {
