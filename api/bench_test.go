@@ -97,7 +97,7 @@ func bareWorkflow(ctx workflow.Context) error {
 func bareActivity(context.Context) error { return nil }
 
 // BenchmarkLookup is the partner /lookup for a person on record, through key authentication, the
-// shared rate limiter (lifted for the run), the matching, the disclosure and the chained audit entry.
+// shared rate limiter (lifted for the run), the matching, the disclosure and its audit entry, committed together.
 func BenchmarkLookup(b *testing.B) {
 	e := newEnv(b, unlimitedStaff)
 	e.lookupLimit = 1_000_000
@@ -232,7 +232,7 @@ func BenchmarkAuditedWrites(b *testing.B) {
 }
 
 // BenchmarkPlainWrites is the baseline: the same 16 writers each committing one row of the same shape
-// into a table with no chain and no lock.
+// into a table with no trigger and no queue.
 func BenchmarkPlainWrites(b *testing.B) {
 	e := newEnv(b, unlimitedStaff)
 	ctx := context.Background()

@@ -147,6 +147,11 @@ func (s *Store) Verifications(ctx context.Context, personID uuid.UUID) ([]Verifi
 // process (GCRA: a full minute's calls may come at once, then one every 60/perMinute seconds). One
 // atomic statement on the database's clock (or RateClock) decides, so concurrent calls are counted exactly. When the
 // call is over the limit it returns false and how long until the next one is allowed.
+//
+// Every call under one key updates one row, so its commit does not wait for the WAL to be flushed
+// (synchronous_commit off for that transaction alone): otherwise each caller would hold the row through a
+// disk flush and one key's calls would run one flush at a time. A crash can forget the last moments of
+// counting, which only lets a few calls more through.
 func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time.Duration, error) {
 	interval := time.Minute.Microseconds() / int64(perMinute)
 	window := time.Minute.Microseconds()
@@ -156,7 +161,11 @@ func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time
 		t := s.RateClock()
 		at = &t
 	}
-	err := s.pool.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM coalesce($4::timestamptz, clock_timestamp())) * 1000000)::bigint AS us),
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM coalesce($4::timestamptz, clock_timestamp())) * 1000000)::bigint AS us),
 		taken AS (
 			INSERT INTO rate_limits AS r (key, tat, expires_at)
 			SELECT $1, clock.us + $2, clock_timestamp() + interval '2 minutes' FROM clock
@@ -164,6 +173,7 @@ func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time
 				WHERE greatest(r.tat, EXCLUDED.tat - $2) + $2 - (EXCLUDED.tat - $2) <= $3
 			RETURNING tat)
 		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window, at).Scan(&tat, &now)
+	})
 	if err != nil || tat >= 0 {
 		return err == nil, 0, err
 	}
