@@ -34,10 +34,11 @@ type Activities struct {
 	Identity IdentitySettings
 }
 
-// SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint, and appends
-// every checkpoint the witness sinks lack to them (a retry appends nothing twice). It refuses, without
-// retrying, to sign a chain that does not verify since the newest checkpoint or no longer holds a sink's
-// newest checkpoint. Its result (sequence number and hash) also stays in the workflow's history.
+// SignAuditCheckpoint appends to the witness sinks the chain checkpoints they lack and the audit tree's
+// newest signed checkpoint (a retry appends nothing twice), after signing the hash chain's last head if no
+// checkpoint covers it yet (audit.Checkpoint). It refuses, without retrying, when the log does not verify
+// since the newest checkpoint or no longer extends a sink's newest checkpoint. Its result (the chain's
+// seq and hash, the tree's size) also stays in the workflow's history.
 func (a *Activities) SignAuditCheckpoint(ctx context.Context) (audit.CheckpointResult, error) {
 	res, err := a.Store.AuditCheckpoint(ctx, a.AuditKeys, a.AuditSinks...)
 	var broken *audit.ChainError

@@ -134,9 +134,9 @@ func Load() (Config, error) {
 type Audit struct {
 	// Keys sign and verify checkpoints (AUDIT_SIGNING_KEY, AUDIT_SIGNING_KEY_ID, AUDIT_VERIFY_KEYS).
 	Keys audit.Keys
-	// CheckpointEvery is how often the worker signs the chain head (AUDIT_CHECKPOINT_INTERVAL); Grace is
-	// how much longer an entry may wait for a checkpoint before `audit verify` reports a cadence gap
-	// (AUDIT_CHECKPOINT_GRACE).
+	// CheckpointEvery is how often the worker writes the newest checkpoints to the witness
+	// (AUDIT_CHECKPOINT_INTERVAL); Grace is how much longer, beyond it, an entry may wait to be covered
+	// before `audit verify` reports a cadence gap (AUDIT_CHECKPOINT_GRACE).
 	CheckpointEvery, Grace time.Duration
 	// WitnessFile is the append-only file every signed checkpoint is also written to (AUDIT_WITNESS_FILE);
 	// empty: none.

@@ -203,8 +203,8 @@ func page[T any](ctx context.Context, s *Store, table, cols string, f *filter, o
 	return items, total, err
 }
 
-// AuditCheckpoint signs the audit chain's head with keys when it moved since the last checkpoint, and
-// writes the checkpoints sinks lack to them.
+// AuditCheckpoint writes to sinks the checkpoints they lack, the audit tree's newest included, signing
+// the hash chain's last head first if no checkpoint covers it (audit.Checkpoint).
 func (s *Store) AuditCheckpoint(ctx context.Context, keys audit.Keys, sinks ...audit.Sink) (audit.CheckpointResult, error) {
 	return audit.Checkpoint(ctx, s.pool, keys, sinks...)
 }

@@ -175,7 +175,7 @@ var payloadSamples = []any{
 	workflows.BroadcastState{Phase: "sending", Recipients: 10, Handed: 7, Suppressed: 2, Failed: 1},
 	workflows.IdentityCheckInput{CaseRef: caseRef, PersonID: person, Attempt: 2, Plan: plan, Resume: &identityState},
 	identityState,
-	audit.CheckpointResult{Seq: 42, Hash: []byte{0xde, 0xad, 0xbe, 0xef}, KeyID: "key-1", Signed: true, Witnessed: 2},
+	audit.CheckpointResult{Seq: 42, Hash: []byte{0xde, 0xad, 0xbe, 0xef}, KeyID: "key-1", Signed: true, Witnessed: 2, TreeSize: 1000},
 
 	// Updates, queries and signals.
 	workflows.AssignOwner{Actor: actor, OwnerID: person},

@@ -23,8 +23,9 @@ func PartnerHealth(ctx workflow.Context) (int, error) {
 	return healthy, err
 }
 
-// AuditCheckpoint signs the audit chain's head (when it moved). A Temporal Schedule runs it; a broken
-// chain fails it, visibly, in the Temporal UI.
+// AuditCheckpoint witnesses the audit tree's newest signed checkpoint (and signs the hash chain's last
+// head, once, if no checkpoint covers it). A Temporal Schedule runs it; a log that no longer extends what
+// was witnessed fails it, visibly, in the Temporal UI.
 func AuditCheckpoint(ctx workflow.Context) (audit.CheckpointResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
