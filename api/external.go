@@ -58,6 +58,17 @@ func (s *Server) externalRoutes() []op {
 	}
 }
 
+// externalAction is the audit action of a call to an external endpoint: external.lookup, .return and
+// .whoami; external.audit.checkpoint, .inclusion and .witnessed.
+func externalAction(endpoint string) string {
+	if name, ok := strings.CutPrefix(endpoint, "/api/external/vetting/"); ok {
+		return "external." + name
+	}
+	name := strings.TrimPrefix(endpoint, "/api/external/")
+	name = strings.Replace(name, "entries/:id/", "", 1)
+	return "external." + strings.ReplaceAll(name, "/", ".")
+}
+
 // badKey is the one answer to a missing, malformed, unknown, revoked or expired key.
 func badKey() *Problem {
 	return problem(http.StatusUnauthorized, "unauthenticated", "a valid API key is required")
@@ -168,7 +179,7 @@ func (call *externalCall) audit(status int, outcome, subject string) store.Audit
 		detail["partnerOrg"] = call.holder.Site.OrgName
 		detail["keyId"] = call.holder.Key.ID
 	}
-	return store.AuditEntry{Action: "external." + strings.TrimPrefix(call.endpoint, "/api/external/vetting/"),
+	return store.AuditEntry{Action: externalAction(call.endpoint),
 		EntityType: "partner_site", EntityID: site, Detail: detail}
 }
 
