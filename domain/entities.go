@@ -217,7 +217,7 @@ type PartnerSite struct {
 	AuditOrigin      string `json:"auditOrigin"`
 	AuditVerifierKey string `json:"auditVerifierKey"`
 	AuditWitness     bool   `json:"auditWitness"`
-	// AuditCheckedAt and AuditProblem are the last witnessing's time and problem ('' when none).
+	// AuditCheckedAt and AuditProblem are the last witnessing's time and problem (empty when none).
 	AuditCheckedAt *time.Time `json:"auditCheckedAt"`
 	AuditProblem   string     `json:"auditProblem,omitempty"`
 	CreatedAt      time.Time  `json:"createdAt"`

@@ -43,7 +43,7 @@ func (s *Store) SetSiteAuditLog(ctx context.Context, actor Actor, id uuid.UUID, 
 	return site, err
 }
 
-// SetSiteAuditCheck records the result of the last witnessing of a site's audit log ('' when it went well).
+// SetSiteAuditCheck records the result of the last witnessing of a site's audit log (empty when it went well).
 func (s *Store) SetSiteAuditCheck(ctx context.Context, id uuid.UUID, problem string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE partner_sites SET audit_checked_at = now(), audit_problem = $2 WHERE id = $1`, id, problem)
 	return err
