@@ -41,6 +41,8 @@ type externalCall struct {
 	ip       string
 	// recorded is set once the call is in the audit log (or counted as a failed authentication).
 	recorded bool
+	// detail is more for its audit entry, whatever the answer (the tree sizes a witness asked for).
+	detail map[string]any
 }
 
 const externalCallKey = "signetassure.external"
@@ -178,6 +180,9 @@ func (call *externalCall) audit(status int, outcome, subject string) store.Audit
 		site = call.holder.Site.ID.String()
 		detail["partnerOrg"] = call.holder.Site.OrgName
 		detail["keyId"] = call.holder.Key.ID
+	}
+	for k, v := range call.detail {
+		detail[k] = v
 	}
 	return store.AuditEntry{Action: externalAction(call.endpoint),
 		EntityType: "partner_site", EntityID: site, Detail: detail}

@@ -68,15 +68,18 @@ func treeSize(c *gin.Context, name string) (size uint64, ok bool, err error) {
 	return n, true, nil
 }
 
-// answerExternal answers an external call that succeeded, once its audit entry (with detail added) is
-// written.
-func (s *Server) answerExternal(c *gin.Context, call *externalCall, subject string, detail map[string]any, answer any) error {
-	call.recorded = true
-	e := call.audit(http.StatusOK, "ok", subject)
-	for k, v := range detail {
-		e.Detail[k] = v
+// note adds to an external call's audit entry, whatever its answer.
+func (call *externalCall) note(key string, v any) {
+	if call.detail == nil {
+		call.detail = map[string]any{}
 	}
-	if err := s.Store.Audit(c, e); err != nil {
+	call.detail[key] = v
+}
+
+// answerExternal answers an external call that succeeded, once its audit entry is written.
+func (s *Server) answerExternal(c *gin.Context, call *externalCall, subject string, answer any) error {
+	call.recorded = true
+	if err := s.Store.Audit(c, call.audit(http.StatusOK, "ok", subject)); err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, answer)
@@ -89,12 +92,15 @@ func (s *Server) externalAuditCheckpoint(c *gin.Context) error {
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
+	if hasFrom {
+		call.note("from", from)
+	}
 	cp, err := s.latestCheckpoint(c)
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
 	answer := partners.AuditCheckpoint{TreeCheckpoint: cp}
-	detail := map[string]any{"size": cp.Size}
+	call.note("size", cp.Size)
 	if hasFrom {
 		if from > cp.Size {
 			return s.externalFailure(c, call, unprocessableField("from",
@@ -105,9 +111,8 @@ func (s *Server) externalAuditCheckpoint(c *gin.Context) error {
 			return s.externalFailure(c, call, err)
 		}
 		answer.Consistency = &audit.Consistency{From: int64(from), To: int64(cp.Size), Hashes: nonNil(hashes)}
-		detail["from"] = from
 	}
-	return s.answerExternal(c, call, "", detail, answer)
+	return s.answerExternal(c, call, "", answer)
 }
 
 func (s *Server) externalAuditInclusion(c *gin.Context) error {
@@ -117,6 +122,7 @@ func (s *Server) externalAuditInclusion(c *gin.Context) error {
 	if id == 0 {
 		return s.externalFailure(c, call, notConcerning)
 	}
+	call.note("entryId", id)
 	size, hasSize, err := treeSize(c, "size")
 	if err != nil {
 		return s.externalFailure(c, call, err)
@@ -131,6 +137,9 @@ func (s *Server) externalAuditInclusion(c *gin.Context) error {
 	cp, err := s.latestCheckpoint(c)
 	if err != nil {
 		return s.externalFailure(c, call, err)
+	}
+	if hasSize {
+		call.note("size", size)
 	}
 	if !hasSize {
 		size = cp.Size
@@ -148,7 +157,8 @@ func (s *Server) externalAuditInclusion(c *gin.Context) error {
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
-	return s.answerExternal(c, call, strconv.FormatInt(id, 10), map[string]any{"size": size}, p)
+	call.note("size", size)
+	return s.answerExternal(c, call, strconv.FormatInt(id, 10), p)
 }
 
 func (s *Server) externalAuditWitnessed(c *gin.Context) error {
@@ -169,6 +179,6 @@ func (s *Server) externalAuditWitnessed(c *gin.Context) error {
 	if err != nil {
 		return s.externalFailure(c, call, err)
 	}
-	return s.answerExternal(c, call, "", map[string]any{"size": held.Size},
-		partners.WitnessedCheckpoint{TreeCheckpoint: held.TreeCheckpoint, Origin: held.Origin, FetchedAt: held.FetchedAt})
+	call.note("size", held.Size)
+	return s.answerExternal(c, call, "", partners.WitnessedCheckpoint{TreeCheckpoint: held.TreeCheckpoint, Origin: held.Origin, FetchedAt: held.FetchedAt})
 }
