@@ -23,6 +23,10 @@ import (
 // and roots and a notification to the security controllers and administrators, once per checkpoint we
 // hold (and, for one that does not open, per verifier key), however often it is seen or retried.
 
+// maxPartnerNote bounds a partner's signed checkpoint we keep (ours are about 200 bytes; a few cosignatures
+// add about 100 each).
+const maxPartnerNote = 8 << 10
+
 // witnessProblemRoles are told of a partner's log that forked, rolled back or signed badly.
 var witnessProblemRoles = []domain.Role{domain.RoleSecurityController, domain.RoleAdmin}
 
@@ -75,6 +79,9 @@ func (a *Activities) witnessPartnerLog(ctx context.Context, site domain.PartnerS
 		return a.Store.SetSiteAuditCheck(ctx, site.ID, partners.Describe(err))
 	}
 	cp, err := tlog.Open([]byte(answer.Note), site.AuditOrigin, verifier)
+	if err == nil && len(answer.Note) > maxPartnerNote {
+		err = fmt.Errorf("the checkpoint is %d bytes, more than the %d kept", len(answer.Note), maxPartnerNote)
+	}
 	if err != nil {
 		return a.refusePartnerCheckpoint(ctx, site, "invalid", held, nil, "", err)
 	}
