@@ -180,5 +180,5 @@ func (s *Server) externalAuditWitnessed(c *gin.Context) error {
 		return s.externalFailure(c, call, err)
 	}
 	call.note("size", held.Size)
-	return s.answerExternal(c, call, "", partners.WitnessedCheckpoint{TreeCheckpoint: held.TreeCheckpoint, Origin: held.Origin, FetchedAt: held.FetchedAt})
+	return s.answerExternal(c, call, "", held)
 }

@@ -458,6 +458,17 @@ func TestPartnersWitnessEachOther(t *testing.T) {
 		calls[1]["status"] != float64(200) {
 		t.Fatalf("what Beacon received during the rollback: %v", calls)
 	}
+	// An auditor reads what Acme holds of Beacon's log: the two checkpoints, newest first, as signed.
+	list := acme.must(200, domain.RoleAuditor, "GET", "/api/v1/partners/"+p.beaconAtAcme+"/audit-checkpoints", nil)
+	var kept []partners.WitnessedCheckpoint
+	raw, _ := json.Marshal(list["items"])
+	if err := json.Unmarshal(raw, &kept); err != nil || list["total"] != float64(2) || len(kept) != 2 ||
+		kept[0].Size != second.Size || kept[1].Size != first.Size || beaconLog.open(t, []byte(kept[0].Note)).Size != second.Size {
+		t.Fatalf("the checkpoints Acme holds, for an auditor: %v", list)
+	}
+	if r := acme.call(domain.RoleCaseWorker, "GET", "/api/v1/partners/"+p.beaconAtAcme+"/audit-checkpoints", nil); r.status != 403 {
+		t.Fatalf("a case worker reading the witnessed checkpoints: %d", r.status)
+	}
 	if n := acme.count(`SELECT count(*) FROM audit_log WHERE action LIKE 'partner.audit_%' AND detail::text LIKE '%' || $1 || '%'`,
 		beaconWitnessKey[13:]); n != 0 {
 		t.Fatal("a key's secret is in a witnessing audit entry")

@@ -58,6 +58,10 @@ type (
 		VerifierKey *string `json:"verifierKey" maxLength:"500" description:"the note verifier key its checkpoints are signed with, <name>+<hash>+<base64 key> (its signetassure audit public-key --note); empty: none"`
 		Witness     *bool   `json:"witness" required:"true" description:"fetch and keep the partner's checkpoints, each proved to extend the one before (needs origin and verifierKey)"`
 	}
+	siteCheckpointsQuery struct {
+		idPath
+		pageQuery
+	}
 	// SiteView is a partner site with its keys and credentials (never their secrets).
 	SiteView struct {
 		domain.PartnerSite
@@ -111,6 +115,9 @@ func (s *Server) partnerRoutes() []op {
 		{method: http.MethodPut, path: "/api/v1/partners/:id/audit-log",
 			summary: "Set the partner's audit log (origin, verifier key) and whether we witness it", roles: partnerAdmins,
 			req: new(AuditLogInput), resp: new(domain.PartnerSite), handle: s.setSiteAuditLog},
+		{method: http.MethodGet, path: "/api/v1/partners/:id/audit-checkpoints",
+			summary: "The checkpoints of the partner's audit log we witnessed, newest first", roles: partnerReaders,
+			req: new(siteCheckpointsQuery), resp: new(List[partners.WitnessedCheckpoint]), handle: s.listSiteCheckpoints},
 		{method: http.MethodPost, path: "/api/v1/partners/:id/credentials", summary: "Store a bearer secret the partner issued us",
 			roles: partnerAdmins, req: new(CredentialInput), resp: new(domain.PartnerCredential), status: http.StatusCreated,
 			handle: s.addCredential},
@@ -309,6 +316,20 @@ func (s *Server) setSiteAuditLog(c *gin.Context) error {
 		return conflict("the partner site is revoked")
 	}
 	return respond(c, site, err)
+}
+
+func (s *Server) listSiteCheckpoints(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	q := query{c: c}
+	p := q.page()
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	cps, total, err := s.Store.PartnerCheckpoints(c, site.ID, p)
+	return respond(c, list(cps, total, p), err)
 }
 
 func (s *Server) addCredential(c *gin.Context) error {

@@ -3,13 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/partners"
 )
 
 // SiteAuditLog is a partner site's audit log as we know it: its origin, the note verifier key its
@@ -56,13 +56,9 @@ func (s *Store) WitnessedSites(ctx context.Context) ([]domain.PartnerSite, error
 	return pgx.CollectRows(rows, scanSite)
 }
 
-// PartnerCheckpoint is a checkpoint of a partner's audit log we witnessed.
-type PartnerCheckpoint struct {
-	audit.TreeCheckpoint
-	Origin string
-	// FetchedAt is when we fetched it (unset on one not yet stored).
-	FetchedAt time.Time
-}
+// PartnerCheckpoint is a checkpoint of a partner's audit log we witnessed (FetchedAt unset on one not yet
+// stored): what /api/external/audit/witnessed answers.
+type PartnerCheckpoint = partners.WitnessedCheckpoint
 
 // NewestPartnerCheckpoint is the newest checkpoint we hold of a site's audit log of origin (ErrNotFound:
 // none).
@@ -77,6 +73,25 @@ func newestPartnerCheckpoint(ctx context.Context, db audit.Reader, siteID uuid.U
 		ORDER BY size DESC LIMIT 1`, siteID, origin).Scan(&size, &c.Root, &c.Note, &c.FetchedAt)
 	c.Size = uint64(size)
 	return c, classify(err)
+}
+
+// PartnerCheckpoints lists the checkpoints we witnessed of a site's audit log (of any origin), newest
+// first, and how many there are.
+func (s *Store) PartnerCheckpoints(ctx context.Context, siteID uuid.UUID, p Page) ([]PartnerCheckpoint, int, error) {
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM partner_audit_checkpoints WHERE site_id = $1`, siteID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT origin, size, root, note, fetched_at FROM partner_audit_checkpoints WHERE site_id = $1
+		ORDER BY fetched_at DESC, size DESC LIMIT $2 OFFSET $3`, siteID, p.Limit, p.Offset)
+	cps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PartnerCheckpoint, error) {
+		var c PartnerCheckpoint
+		var size int64
+		err := r.Scan(&c.Origin, &size, &c.Root, &c.Note, &c.FetchedAt)
+		c.Size = uint64(size)
+		return c, err
+	})
+	return cps, total, err
 }
 
 // ErrWitnessMoved: another witnessing stored a newer checkpoint of the site's log since this one read
