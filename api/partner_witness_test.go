@@ -473,6 +473,18 @@ func TestPartnersWitnessEachOther(t *testing.T) {
 		beaconWitnessKey[13:]); n != 0 {
 		t.Fatal("a key's secret is in a witnessing audit entry")
 	}
+
+	// A revoked site is witnessed no more, and its audit log is not set again.
+	acme.must(200, domain.RoleAdmin, "POST", "/api/v1/partners/"+p.beaconAtAcme+"/revoke", nil)
+	asked := beacon.count(`SELECT count(*) FROM audit_log WHERE action = 'external.audit.checkpoint'`)
+	witness()
+	if n := beacon.count(`SELECT count(*) FROM audit_log WHERE action = 'external.audit.checkpoint'`); n != asked {
+		t.Fatalf("a revoked site was asked for its checkpoint %d times", n-asked)
+	}
+	if r := acme.call(domain.RoleAdmin, "PUT", auditLog, map[string]any{"origin": beaconLog.origin, "verifierKey": beaconLog.vkey,
+		"witness": true}); r.status != 409 {
+		t.Fatalf("setting a revoked site's audit log: %d %s", r.status, r.body)
+	}
 }
 
 func mustDate(t *testing.T, s string) domain.Date {
