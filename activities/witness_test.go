@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -166,6 +167,9 @@ func TestWitnessPartnerLogs(t *testing.T) {
 	failing := newWitnessedPartner(t, "failing.test/audit", 3)
 	failing.status = http.StatusServiceUnavailable
 	failingSite := witnessedSite(t, st, "Failing Ltd", failing, failing.origin, failing.vkey())
+	bigOrigin := strings.Repeat("big", 3000) + ".test/audit"
+	big := newWitnessedPartner(t, bigOrigin, 2)
+	bigSite := witnessedSite(t, st, "Big Note Ltd", big, bigOrigin, big.vkey())
 	notWitnessed := newWitnessedPartner(t, "off.test/audit", 3)
 	off := site(t, st, "Not Witnessed Ltd", notWitnessed.srv.URL, newSecret())
 	_, err := st.SetSiteAuditLog(ctx, nil, off.ID, store.SiteAuditLog{Origin: notWitnessed.origin, VerifierKey: notWitnessed.vkey()})
@@ -176,6 +180,9 @@ func TestWitnessPartnerLogs(t *testing.T) {
 	assert.Equal(t, []uint64{5}, held(t, st, wrongFromSite))
 	assert.Nil(t, held(t, st, otherOriginSite), "a checkpoint of another origin is not stored")
 	assert.Len(t, auditActions(t, st, otherOriginSite, "partner.audit_invalid"), 1)
+	assert.Nil(t, held(t, st, bigSite), "a note larger than 8 KB is not kept")
+	require.Len(t, auditActions(t, st, bigSite, "partner.audit_invalid"), 1)
+	assert.Contains(t, auditActions(t, st, bigSite, "partner.audit_invalid")[0].Detail["error"], "more than the 8192 kept")
 	assert.Nil(t, held(t, st, failingSite), "nothing of a failing partner is stored")
 	assert.Empty(t, auditActions(t, st, failingSite, "partner.audit_fork"))
 	got, err := st.Site(ctx, failingSite.ID)
