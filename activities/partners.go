@@ -72,7 +72,8 @@ func (a *Activities) PostPartnerReturn(ctx context.Context, in PostPartnerReturn
 
 // CheckPartnerHealth probes every active partner site with /whoami, using the credential it issued us,
 // and records the result on the site (a site we hold no live credential for is unhealthy). Each probe
-// is audited. It returns how many sites answered.
+// is audited. Then it witnesses the audit logs of the sites we witness (witness.go). It returns how many
+// sites answered the probe.
 func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 	sites, err := a.Store.Sites(ctx)
 	if err != nil {
@@ -98,7 +99,7 @@ func (a *Activities) CheckPartnerHealth(ctx context.Context) (int, error) {
 			return healthy, err
 		}
 	}
-	return healthy, nil
+	return healthy, a.witnessPartnerLogs(ctx)
 }
 
 // partnerClient is a client of a site, with the newest credential it issued us. A site that is gone, or

@@ -21,15 +21,9 @@ type consistencyRequest struct {
 	To   int64 `query:"to" required:"true" description:"the newer checkpoint's tree size"`
 }
 
-// Consistency is the proof that the tree of size To extends the tree of size From (RFC 6962).
-type Consistency struct {
-	From   int64    `json:"from"`
-	To     int64    `json:"to"`
-	Hashes [][]byte `json:"hashes"`
-}
-
 // auditTreeRoutes: auditors read the audit log's Merkle tree: its newest signed checkpoint, and proofs
-// they check against checkpoints with the deployment's public key alone.
+// they check against checkpoints with the deployment's public key alone. Partner sites read the same
+// shapes, scoped to them, at /api/external/audit/... (external_audit.go).
 func (s *Server) auditTreeRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/api/v1/audit/checkpoint", summary: "The audit log's newest signed checkpoint (C2SP tlog-checkpoint)",
@@ -37,21 +31,36 @@ func (s *Server) auditTreeRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/audit/entries/:id/inclusion", summary: "The proof that an audit entry is in the audit log's tree of a size",
 			roles: auditReaders, req: new(inclusionRequest), resp: new(audit.Inclusion), handle: s.inclusionProof},
 		{method: http.MethodGet, path: "/api/v1/audit/consistency", summary: "The proof that the audit log's tree of one size extends the tree of a smaller size",
-			roles: auditReaders, req: new(consistencyRequest), resp: new(Consistency), handle: s.consistencyProof},
+			roles: auditReaders, req: new(consistencyRequest), resp: new(audit.Consistency), handle: s.consistencyProof},
 	}
+}
+
+// latestCheckpoint is the audit tree's newest signed checkpoint, or a 404 when none is signed yet.
+func (s *Server) latestCheckpoint(c *gin.Context) (audit.TreeCheckpoint, error) {
+	cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree())
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, notFound("signed checkpoint")
+	}
+	return cp, err
 }
 
 func (s *Server) treeCheckpoint(c *gin.Context) error {
-	cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree())
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound("signed checkpoint")
-	}
+	cp, err := s.latestCheckpoint(c)
 	return respond(c, cp, err)
 }
 
-func (s *Server) inclusionProof(c *gin.Context) error {
+// entryID reads the :id of an audit entry (0: not an entry's id).
+func entryID(c *gin.Context) int64 {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
+		return 0
+	}
+	return id
+}
+
+func (s *Server) inclusionProof(c *gin.Context) error {
+	id := entryID(c)
+	if id == 0 {
 		return notFound("audit entry")
 	}
 	q := query{c: c}
@@ -60,10 +69,8 @@ func (s *Server) inclusionProof(c *gin.Context) error {
 		return err
 	}
 	if _, given := c.GetQuery("size"); !given {
-		cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree())
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("signed checkpoint")
-		} else if err != nil {
+		cp, err := s.latestCheckpoint(c)
+		if err != nil {
 			return err
 		}
 		size = int64(cp.Size)
@@ -91,5 +98,5 @@ func (s *Server) consistencyProof(c *gin.Context) error {
 	if errors.Is(err, audit.ErrNotInTree) {
 		return notFound("tree of that size")
 	}
-	return respond(c, Consistency{From: from, To: to, Hashes: nonNil(hashes)}, err)
+	return respond(c, audit.Consistency{From: from, To: to, Hashes: nonNil(hashes)}, err)
 }

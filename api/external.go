@@ -41,6 +41,8 @@ type externalCall struct {
 	ip       string
 	// recorded is set once the call is in the audit log (or counted as a failed authentication).
 	recorded bool
+	// detail is more for its audit entry, whatever the answer (the tree sizes a witness asked for).
+	detail map[string]any
 }
 
 const externalCallKey = "signetassure.external"
@@ -56,6 +58,17 @@ func (s *Server) externalRoutes() []op {
 		{method: http.MethodGet, path: partners.PathWhoAmI, summary: "The calling key: partner, name and scopes",
 			external: s.partnerAuth(partners.PathWhoAmI, "", 0), resp: new(partners.WhoAmI), handle: s.externalWhoAmI},
 	}
+}
+
+// externalAction is the audit action of a call to an external endpoint: external.lookup, .return and
+// .whoami; external.audit.checkpoint, .inclusion and .witnessed.
+func externalAction(endpoint string) string {
+	if name, ok := strings.CutPrefix(endpoint, "/api/external/vetting/"); ok {
+		return "external." + name
+	}
+	name := strings.TrimPrefix(endpoint, "/api/external/")
+	name = strings.Replace(name, "entries/:id/", "", 1)
+	return "external." + strings.ReplaceAll(name, "/", ".")
 }
 
 // badKey is the one answer to a missing, malformed, unknown, revoked or expired key.
@@ -168,7 +181,10 @@ func (call *externalCall) audit(status int, outcome, subject string) store.Audit
 		detail["partnerOrg"] = call.holder.Site.OrgName
 		detail["keyId"] = call.holder.Key.ID
 	}
-	return store.AuditEntry{Action: "external." + strings.TrimPrefix(call.endpoint, "/api/external/vetting/"),
+	for k, v := range call.detail {
+		detail[k] = v
+	}
+	return store.AuditEntry{Action: externalAction(call.endpoint),
 		EntityType: "partner_site", EntityID: site, Detail: detail}
 }
 

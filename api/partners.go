@@ -4,11 +4,13 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/signetassure/signetassure/audit/tlog"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
@@ -48,6 +50,17 @@ type (
 	keyPath struct {
 		ID    string `path:"id" format:"uuid"`
 		KeyID string `path:"keyId" format:"uuid"`
+	}
+	// AuditLogInput sets a partner site's audit log and whether we witness it.
+	AuditLogInput struct {
+		idPath
+		Origin      *string `json:"origin" maxLength:"200" description:"the partner's audit log origin, the first line of its checkpoints (its AUDIT_LOG_ORIGIN); empty: none"`
+		VerifierKey *string `json:"verifierKey" maxLength:"500" description:"the note verifier key its checkpoints are signed with, <name>+<hash>+<base64 key> (its signetassure audit public-key --note); empty: none"`
+		Witness     *bool   `json:"witness" required:"true" description:"fetch and keep the partner's checkpoints, each proved to extend the one before (needs origin and verifierKey)"`
+	}
+	siteCheckpointsQuery struct {
+		idPath
+		pageQuery
 	}
 	// SiteView is a partner site with its keys and credentials (never their secrets).
 	SiteView struct {
@@ -99,6 +112,12 @@ func (s *Server) partnerRoutes() []op {
 			secret: true},
 		{method: http.MethodPost, path: "/api/v1/partners/:id/keys/:keyId/revoke", summary: "Revoke one key",
 			roles: partnerAdmins, req: new(keyPath), resp: new(domain.PartnerKey), handle: s.revokeKey},
+		{method: http.MethodPut, path: "/api/v1/partners/:id/audit-log",
+			summary: "Set the partner's audit log (origin, verifier key) and whether we witness it", roles: partnerAdmins,
+			req: new(AuditLogInput), resp: new(domain.PartnerSite), handle: s.setSiteAuditLog},
+		{method: http.MethodGet, path: "/api/v1/partners/:id/audit-checkpoints",
+			summary: "The checkpoints of the partner's audit log we witnessed, newest first", roles: partnerReaders,
+			req: new(siteCheckpointsQuery), resp: new(List[partners.WitnessedCheckpoint]), handle: s.listSiteCheckpoints},
 		{method: http.MethodPost, path: "/api/v1/partners/:id/credentials", summary: "Store a bearer secret the partner issued us",
 			roles: partnerAdmins, req: new(CredentialInput), resp: new(domain.PartnerCredential), status: http.StatusCreated,
 			handle: s.addCredential},
@@ -257,6 +276,60 @@ func (s *Server) revokeKey(c *gin.Context) error {
 	}
 	k, err := s.Store.RevokeKey(c, actor(c), site.ID, keyID)
 	return respond(c, k, notFoundAs(err, "key"))
+}
+
+func (s *Server) setSiteAuditLog(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	var in AuditLogInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var errs fields
+	l := store.SiteAuditLog{Origin: optionalText(in.Origin), VerifierKey: optionalText(in.VerifierKey)}
+	if strings.ContainsAny(l.Origin, "\r\n") {
+		errs.add("origin", "must be one line")
+	}
+	if l.VerifierKey != "" {
+		if _, err := tlog.NewVerifier(l.VerifierKey); err != nil {
+			errs.add("verifierKey", "is not a note verifier key <name>+<hash>+<base64 Ed25519 key>")
+		}
+	}
+	switch {
+	case l.Origin == "" && l.VerifierKey != "":
+		errs.add("origin", "is required with a verifierKey")
+	case l.Origin != "" && l.VerifierKey == "":
+		errs.add("verifierKey", "is required with an origin")
+	}
+	if in.Witness == nil {
+		errs.add("witness", "is required")
+	} else if l.Witness = *in.Witness; l.Witness && (l.Origin == "" || l.VerifierKey == "") {
+		errs.add("witness", "needs the partner's origin and verifierKey")
+	}
+	if err := errs.err(); err != nil {
+		return err
+	}
+	site, err = s.Store.SetSiteAuditLog(c, actor(c), site.ID, l)
+	if errors.Is(err, store.ErrSiteRevoked) {
+		return conflict("the partner site is revoked")
+	}
+	return respond(c, site, err)
+}
+
+func (s *Server) listSiteCheckpoints(c *gin.Context) error {
+	site, err := s.site(c)
+	if err != nil {
+		return err
+	}
+	q := query{c: c}
+	p := q.page()
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	cps, total, err := s.Store.PartnerCheckpoints(c, site.ID, p)
+	return respond(c, list(cps, total, p), err)
 }
 
 func (s *Server) addCredential(c *gin.Context) error {

@@ -16,7 +16,7 @@ import (
 func (s *Server) routes() error {
 	var ops []op
 	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes(),
-		s.partnerRoutes(), s.externalRoutes(), s.accessRoutes(), s.messagingRoutes(), s.templateRoutes(), s.consentRoutes(),
+		s.partnerRoutes(), s.externalRoutes(), s.externalAuditRoutes(), s.accessRoutes(), s.messagingRoutes(), s.templateRoutes(), s.consentRoutes(),
 		s.reminderPolicyRoutes(), s.clearanceRenewalRoutes(), s.messagingWebhookRoutes(), s.broadcastRoutes(),
 		s.identityRoutes(), s.userRoutes(), s.tokenRoutes(), s.signInRoutes(), s.auditTreeRoutes()} {
 		ops = append(ops, group...)

@@ -232,7 +232,7 @@ func TestKeyScopesComeFromTheDomain(t *testing.T) {
 	for _, v := range s.Enum {
 		got = append(got, fmt.Sprint(v))
 	}
-	if want := []string{"vetting:read", "vetting:return"}; !slices.Equal(got, want) {
+	if want := []string{"vetting:read", "vetting:return", "audit:witness"}; !slices.Equal(got, want) {
 		t.Errorf("scopes enum %v, want %v", got, want)
 	}
 }

@@ -199,6 +199,14 @@ func InclusionProof(ctx context.Context, tx Reader, entryID int64, size uint64) 
 	return p, err
 }
 
+// Consistency is the proof that the tree of size To extends the tree of size From (RFC 6962), as the API
+// answers it.
+type Consistency struct {
+	From   int64    `json:"from"`
+	To     int64    `json:"to"`
+	Hashes [][]byte `json:"hashes"`
+}
+
 // ConsistencyProof proves the tree of size2 extends the tree of size1.
 func ConsistencyProof(ctx context.Context, tx Reader, size1, size2 uint64) ([][]byte, error) {
 	var treeSize int64

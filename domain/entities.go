@@ -211,7 +211,16 @@ type PartnerSite struct {
 	HealthCheckedAt *time.Time `json:"healthCheckedAt"`
 	HealthOK        *bool      `json:"healthOk"`
 	HealthError     string     `json:"healthError,omitempty"`
-	CreatedAt       time.Time  `json:"createdAt"`
+	// AuditOrigin and AuditVerifierKey name the partner's audit log (its checkpoints' origin line) and the
+	// note verifier key its checkpoints are signed with; AuditWitness: we fetch and keep its checkpoints,
+	// holding it to its history (partner_audit_checkpoints).
+	AuditOrigin      string `json:"auditOrigin"`
+	AuditVerifierKey string `json:"auditVerifierKey"`
+	AuditWitness     bool   `json:"auditWitness"`
+	// AuditCheckedAt and AuditProblem are the last witnessing's time and problem (empty when none).
+	AuditCheckedAt *time.Time `json:"auditCheckedAt"`
+	AuditProblem   string     `json:"auditProblem,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
 }
 
 // Scope is what a partner key may do: the one list of partner scopes (the partner contract's
@@ -222,10 +231,13 @@ type Scope string
 const (
 	ScopeVettingRead   Scope = "vetting:read"
 	ScopeVettingReturn Scope = "vetting:return"
+	// ScopeAuditWitness reads our audit log's tree checkpoints and the proofs that concern the partner
+	// (/api/external/audit/...).
+	ScopeAuditWitness Scope = "audit:witness"
 )
 
 // Scopes lists every partner scope.
-var Scopes = []Scope{ScopeVettingRead, ScopeVettingReturn}
+var Scopes = []Scope{ScopeVettingRead, ScopeVettingReturn, ScopeAuditWitness}
 
 // Valid reports whether s is a partner scope.
 func (s Scope) Valid() bool { return slices.Contains(Scopes, s) }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signetassure/signetassure/audit"
 )
 
 // DefaultTimeout bounds a whole call (connect, request, answer) when New is given no http.Client.
@@ -87,6 +89,44 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	var a WhoAmI
 	if _, err := c.call(ctx, "whoami", http.MethodGet, PathWhoAmI, nil, &a); err != nil {
 		return WhoAmI{}, err
+	}
+	return a, nil
+}
+
+// AuditCheckpoint fetches the partner's newest signed audit tree checkpoint (needs the audit:witness
+// scope); with from, also the proof that it extends the tree of that size. The checkpoint is as the
+// partner sent it: open it with tlog.Open and the partner's key before trusting it.
+func (c *Client) AuditCheckpoint(ctx context.Context, from *uint64) (AuditCheckpoint, error) {
+	path := PathAuditCheckpoint
+	if from != nil {
+		path += "?from=" + strconv.FormatUint(*from, 10)
+	}
+	var a AuditCheckpoint
+	if _, err := c.call(ctx, "audit checkpoint", http.MethodGet, path, nil, &a); err != nil {
+		return AuditCheckpoint{}, err
+	}
+	return a, nil
+}
+
+// AuditInclusion fetches the proof that an entry of the partner's audit log that concerns us is in its
+// tree of size (0: the newest checkpoint's size).
+func (c *Client) AuditInclusion(ctx context.Context, entryID int64, size uint64) (audit.Inclusion, error) {
+	path := strings.Replace(PathAuditInclusion, ":id", strconv.FormatInt(entryID, 10), 1)
+	if size > 0 {
+		path += "?size=" + strconv.FormatUint(size, 10)
+	}
+	var a audit.Inclusion
+	if _, err := c.call(ctx, "audit inclusion", http.MethodGet, path, nil, &a); err != nil {
+		return audit.Inclusion{}, err
+	}
+	return a, nil
+}
+
+// AuditWitnessed fetches the newest checkpoint of our own audit log the partner witnessed.
+func (c *Client) AuditWitnessed(ctx context.Context) (WitnessedCheckpoint, error) {
+	var a WitnessedCheckpoint
+	if _, err := c.call(ctx, "audit witnessed", http.MethodGet, PathAuditWitnessed, nil, &a); err != nil {
+		return WitnessedCheckpoint{}, err
 	}
 	return a, nil
 }
@@ -216,7 +256,7 @@ func retryAfter(h string, now time.Time) time.Duration {
 
 // Error is a partner's non-2xx answer.
 type Error struct {
-	// Op is the call: "lookup", "return" or "whoami".
+	// Op is the call: "lookup", "return", "whoami", "audit checkpoint", "audit inclusion" or "audit witnessed".
 	Op string
 	// Status is the HTTP status the partner answered.
 	Status int

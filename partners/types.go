@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 )
 
@@ -15,6 +16,11 @@ const (
 	PathLookup = "/api/external/vetting/lookup"
 	PathReturn = "/api/external/vetting/return"
 	PathWhoAmI = "/api/external/vetting/whoami"
+
+	// The audit log's tree, for partners that witness it (scope audit:witness).
+	PathAuditCheckpoint = "/api/external/audit/checkpoint"
+	PathAuditInclusion  = "/api/external/audit/entries/:id/inclusion"
+	PathAuditWitnessed  = "/api/external/audit/witnessed"
 )
 
 // Scopes a partner key may hold (domain.Scopes).
@@ -99,6 +105,22 @@ type WhoAmI struct {
 	PartnerOrg string   `json:"partnerOrg"`
 	KeyName    string   `json:"keyName"`
 	Scopes     []string `json:"scopes"`
+}
+
+// AuditCheckpoint is a site's newest signed audit tree checkpoint (GET /api/external/audit/checkpoint):
+// the C2SP tlog-checkpoint note, its size and root, and, when asked for with from=N, the proof that it
+// extends the tree of size N.
+type AuditCheckpoint struct {
+	audit.TreeCheckpoint
+	Consistency *audit.Consistency `json:"consistency,omitempty"`
+}
+
+// WitnessedCheckpoint is the newest checkpoint of the caller's audit log the answering site witnessed
+// (GET /api/external/audit/witnessed): the note as the caller signed it, and when it was fetched.
+type WitnessedCheckpoint struct {
+	audit.TreeCheckpoint
+	Origin    string    `json:"origin"`
+	FetchedAt time.Time `json:"fetchedAt"`
 }
 
 // Problem is an RFC 9457 problem detail (application/problem+json): what a partner answers, and what our
