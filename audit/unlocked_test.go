@@ -283,3 +283,26 @@ func TestTreeWitness(t *testing.T) {
 	})
 }
 
+
+// A replaced signing key keeps the tree's checkpoints it signed verifiable, from AUDIT_VERIFY_KEYS; without
+// it they are named as signed by an unknown key.
+func TestTreeKeyRotation(t *testing.T) {
+	e := setup(t)
+	e.write(t, 3)
+	if _, err := audit.Sequence(e.ctx, e.db, e.keys, testOrigin, 100); err != nil {
+		t.Fatal(err)
+	}
+	k2 := newKeys(t, "k2", e.keys.PublicKey())
+	e.write(t, 2)
+	res, err := audit.Sequence(e.ctx, e.db, k2, testOrigin, 100)
+	if err != nil || openWith(t, k2, res.Checkpoint).Size != 5 {
+		t.Fatalf("sequence with the new key: %+v, %v", res, err)
+	}
+	if r := e.verify(t, k2.Verify); !r.OK() || r.TreeCheckpoints != 2 || len(k2.Verify) != 2 {
+		t.Fatalf("verify with both public keys: %s; want both checkpoints verified", r)
+	}
+	onlyNew := audit.PublicKeys{"k2": k2.Verify["k2"]}
+	if r := e.verify(t, onlyNew); r.OK() || r.Problem.Kind != audit.CheckpointUnknownKey {
+		t.Fatalf("verify without the old key: %s; want the old checkpoint's key named unknown", r)
+	}
+}
