@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -635,39 +634,15 @@ func (s *Server) streamEvents(c *gin.Context) error {
 			after, fromEnd = n, false
 		}
 	}
-	// Set before the first flush: with no recent events nothing is rendered before the headers go out, and an
-	// EventSource refuses a stream that is not text/event-stream.
-	c.Header("Content-Type", sse.ContentType)
-	c.Header("Cache-Control", "no-store")
-	c.Header("X-Accel-Buffering", "no")
-	poll := time.NewTicker(time.Second)
-	defer poll.Stop()
-	idle, wait := 0, false
-	c.Stream(func(w io.Writer) bool {
-		// Each step waits first, then writes: what it writes is flushed when it returns, at once.
-		if wait {
-			select {
-			case <-c.Request.Context().Done():
-				return false
-			case <-poll.C:
-			}
-		}
+	streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
 		evs, err := s.Store.PersonAccessEvents(c, p.ID, after, 100, fromEnd)
 		fromEnd = false
-		if err != nil {
-			return false
-		}
-		for _, e := range evs {
-			c.Render(-1, sse.Event{Id: strconv.FormatInt(e.Seq, 10), Event: "access", Data: e})
+		events := make([]sse.Event, len(evs))
+		for i, e := range evs {
+			events[i] = sse.Event{Id: strconv.FormatInt(e.Seq, 10), Event: "access", Data: e}
 			after = e.Seq
 		}
-		if idle++; len(evs) > 0 {
-			idle = 0
-		} else if idle%15 == 1 {
-			_, _ = io.WriteString(w, ": keep-alive\n\n") // also opens the stream at once when there is nothing yet
-		}
-		wait = len(evs) < 100 // a full page: more are waiting, no pause
-		return true
+		return events, len(evs) == 100, err // a full page: more are waiting, no pause
 	})
 	return nil
 }

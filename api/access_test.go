@@ -498,16 +498,23 @@ func TestGrantRevoke(t *testing.T) {
 // sseEvent is one Server-Sent Event.
 type sseEvent struct{ id, event, data string }
 
-// openStream connects to a person's live access log (from lastEventID, when not empty). The stream is
-// read in the background until stop is called or the test ends.
+// openStream connects to a person's live access log (from lastEventID, when not empty), as a security
+// controller.
 func (e *accessEnv) openStream(person, lastEventID string) (events <-chan sseEvent, stop func()) {
 	e.t.Helper()
+	return e.openSSE(domain.RoleSecurityController, "/api/v1/persons/"+person+"/access/events/stream", lastEventID)
+}
+
+// openSSE connects to a Server-Sent Events stream at path as role (from lastEventID, when not empty). The
+// stream is read in the background until stop is called or the test ends.
+func (e *env) openSSE(role domain.Role, path, lastEventID string) (events <-chan sseEvent, stop func()) {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", e.url+"/api/v1/persons/"+person+"/access/events/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+e.tokens[domain.RoleSecurityController])
+	req.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	req.Header.Set("Accept", "text/event-stream")
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/gin-contrib/sse"
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
@@ -14,6 +16,17 @@ import (
 type inclusionRequest struct {
 	ID   string `path:"id" description:"the audit entry's id"`
 	Size *int64 `query:"size" description:"the tree size to prove inclusion in (default: the newest signed checkpoint's)"`
+}
+
+type checkpointStreamRequest struct {
+	After *int64 `query:"after" description:"the tree size the client holds a checkpoint of already (default: none; Last-Event-ID takes its place on a reconnect)"`
+}
+
+// CheckpointEvent is an event of the checkpoint stream: a newer signed checkpoint of the audit log, and
+// the proof that its tree extends the tree of the checkpoint sent before (or of after).
+type CheckpointEvent struct {
+	audit.TreeCheckpoint
+	Consistency audit.Consistency `json:"consistency"`
 }
 
 type consistencyRequest struct {
@@ -32,7 +45,53 @@ func (s *Server) auditTreeRoutes() []op {
 			roles: auditReaders, req: new(inclusionRequest), resp: new(audit.Inclusion), handle: s.inclusionProof},
 		{method: http.MethodGet, path: "/api/v1/audit/consistency", summary: "The proof that the audit log's tree of one size extends the tree of a smaller size",
 			roles: auditReaders, req: new(consistencyRequest), resp: new(audit.Consistency), handle: s.consistencyProof},
+		{method: http.MethodGet, path: "/api/v1/audit/checkpoints/stream", summary: "The audit log's signed checkpoints as they are signed (Server-Sent Events), each with the proof it extends the one before",
+			roles: auditReaders, req: new(checkpointStreamRequest), resp: new(CheckpointEvent), handle: s.streamCheckpoints},
 	}
+}
+
+// streamCheckpoints sends the newest signed checkpoint, then each newer one as it is signed, as
+// Server-Sent Events whose id is the tree size, each with the consistency proof from the size sent
+// before: a witness (a SIEM, another site) keeps them outside the database and checks each extends the
+// last. A client reconnecting with Last-Event-ID gets the proof from the size it holds.
+func (s *Server) streamCheckpoints(c *gin.Context) error {
+	q := query{c: c}
+	after := q.int64("after")
+	if last := c.GetHeader("Last-Event-ID"); last != "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			q.errs.add("Last-Event-ID", "must be a tree size the stream sent")
+		}
+		after = n
+	}
+	if after < 0 {
+		q.errs.add("after", "must not be negative")
+	} else if cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree()); (err == nil && int64(cp.Size) < after) ||
+		(errors.Is(err, pgx.ErrNoRows) && after > 0) {
+		// The client holds a larger tree than any this log signed: a fork or a rollback, not a wait.
+		q.errs.add("after", "is past the newest signed checkpoint's tree size")
+	} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
+		cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree())
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && int64(cp.Size) <= after) {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		hashes, err := audit.ConsistencyProof(c, s.Store.AuditTree(), uint64(after), cp.Size)
+		if err != nil {
+			return nil, false, err
+		}
+		ev := CheckpointEvent{TreeCheckpoint: cp, Consistency: audit.Consistency{From: after, To: int64(cp.Size), Hashes: nonNil(hashes)}}
+		after = int64(cp.Size)
+		return []sse.Event{{Id: strconv.FormatUint(cp.Size, 10), Event: "checkpoint", Data: ev}}, false, nil
+	})
+	return nil
 }
 
 // latestCheckpoint is the audit tree's newest signed checkpoint, or a 404 when none is signed yet.

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -105,4 +107,73 @@ func signingKeys(t testing.TB) audit.Keys {
 		t.Fatal(err)
 	}
 	return keys
+}
+
+// A witness follows the checkpoint stream: the newest signed checkpoint at once, then each newer one as the
+// sequencer signs it, each with the proof that it extends the one before; a reconnect with Last-Event-ID
+// resumes from the size it holds; a size past the log is refused, naming the field; other roles are refused.
+func TestCheckpointStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	keys := signingKeys(t)
+	const origin = "api.test/audit"
+	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
+	verifier, _ := note.NewVerifier(vkey)
+	const path = "/api/v1/audit/checkpoints/stream"
+	next := func(events <-chan sseEvent) (tlog.Checkpoint, CheckpointEventView) {
+		t.Helper()
+		select {
+		case ev, ok := <-events:
+			var got CheckpointEventView
+			if !ok || ev.event != "checkpoint" || json.Unmarshal([]byte(ev.data), &got) != nil {
+				t.Fatalf("not a checkpoint event: %+v", ev)
+			}
+			cp, err := tlog.Open([]byte(got.Checkpoint), origin, verifier)
+			if err != nil || fmt.Sprint(cp.Size) != ev.id {
+				t.Fatalf("event %s: the checkpoint does not open, or is of another size: %v", ev.id, err)
+			}
+			return cp, got
+		case <-time.After(10 * time.Second):
+			t.Fatal("no checkpoint on the stream within 10 s")
+		}
+		panic("unreachable")
+	}
+	sequence := func() {
+		t.Helper()
+		if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.call(domain.RoleAuditor, "GET", path+"?after=3", nil); r.status != 400 || !strings.Contains(string(r.body), `"after"`) {
+		t.Fatalf("a size past the log: %d %s; want 400 naming after", r.status, r.body)
+	}
+	if r := e.call(domain.RoleCaseWorker, "GET", path, nil); r.status != 403 {
+		t.Fatalf("a case worker: %d", r.status)
+	}
+	e.createPerson("Ada", "Lovelace", "1975-12-10")
+	sequence()
+	events, stop := e.openSSE(domain.RoleAuditor, path, "")
+	first, ev := next(events)
+	if ev.Consistency.From != 0 || ev.Consistency.To != int64(first.Size) || first.Size == 0 {
+		t.Fatalf("first event: %+v", ev)
+	}
+	e.createPerson("Grace", "Hopper", "1976-12-09")
+	sequence()
+	second, ev := next(events)
+	if err := tlog.CheckExtends(first, second, ev.Consistency.Hashes); err != nil || ev.Consistency.From != int64(first.Size) {
+		t.Fatalf("the second checkpoint does not prove it extends the first: %v (%+v)", err, ev.Consistency)
+	}
+	stop()
+	// Reconnecting holding the first: the newest, proved from the first.
+	events, _ = e.openSSE(domain.RoleAuditor, path, fmt.Sprint(first.Size))
+	again, ev := next(events)
+	if again.Size != second.Size || tlog.CheckExtends(first, again, ev.Consistency.Hashes) != nil {
+		t.Fatalf("after a reconnect from %d: %d, %+v", first.Size, again.Size, ev.Consistency)
+	}
+}
+
+// CheckpointEventView is a checkpoint stream event as a client reads it.
+type CheckpointEventView struct {
+	Checkpoint  string            `json:"checkpoint"`
+	Consistency audit.Consistency `json:"consistency"`
 }
