@@ -80,7 +80,9 @@ func openTreeLine(keys PublicKeys, c SignedCheckpoint) (tlog.Checkpoint, *Proble
 }
 
 // describeTree names a tree checkpoint in messages.
-func describeTree(size uint64) string { return "tree checkpoint of size " + strconv.FormatUint(size, 10) }
+func describeTree(size uint64) string {
+	return "tree checkpoint of size " + strconv.FormatUint(size, 10)
+}
 
 // latestTree is the newest signed checkpoint of the tree, opened with keys (ok false: none yet).
 func latestTree(ctx context.Context, db Reader, keys PublicKeys) (TreeCheckpoint, tlog.Checkpoint, bool, error) {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/schema"
@@ -282,7 +281,6 @@ func TestTreeWitness(t *testing.T) {
 		}
 	})
 }
-
 
 // A replaced signing key keeps the tree's checkpoints it signed verifiable, from AUDIT_VERIFY_KEYS; without
 // it they are named as signed by an unknown key.
