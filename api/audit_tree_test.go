@@ -16,21 +16,36 @@ import (
 	"github.com/signetassure/signetassure/domain"
 )
 
+// treeOrigin names the tests' audit log.
+const treeOrigin = "api.test/audit"
+
+// treeKeys are signing keys for the audit tree's checkpoints and the note verifier of their public key.
+func treeKeys(t *testing.T) (audit.Keys, note.Verifier) {
+	t.Helper()
+	keys := signingKeys(t)
+	vkey, err := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, verifier
+}
+
 // An auditor reads the audit log's newest signed checkpoint and an entry's inclusion proof and checks
 // them with the deployment's public key alone; a later checkpoint proves it extends the earlier one.
 // Other roles are refused, and bad sizes are named.
 func TestAuditTreeProofs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	keys := signingKeys(t)
-	const origin = "api.test/audit"
-	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
-	verifier, _ := note.NewVerifier(vkey)
+	keys, verifier := treeKeys(t)
 	if r := e.call(domain.RoleAuditor, "GET", "/api/v1/audit/checkpoint", nil); r.status != 404 {
 		t.Fatalf("a checkpoint before any was signed: %d", r.status)
 	}
 	e.createPerson("Ada", "Lovelace", "1975-12-10")
-	if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+	if _, err := e.st.SequenceAudit(context.Background(), keys, treeOrigin); err != nil {
 		t.Fatal(err)
 	}
 	checkpoint := func() tlog.Checkpoint {
@@ -40,7 +55,7 @@ func TestAuditTreeProofs(t *testing.T) {
 		if r.status != 200 || json.Unmarshal(r.body, &got) != nil {
 			t.Fatalf("checkpoint: %d %s", r.status, r.body)
 		}
-		cp, err := tlog.Open([]byte(got.Note), origin, verifier)
+		cp, err := tlog.Open([]byte(got.Note), treeOrigin, verifier)
 		if err != nil {
 			t.Fatalf("the checkpoint does not open with the public key: %v", err)
 		}
@@ -61,7 +76,7 @@ func TestAuditTreeProofs(t *testing.T) {
 	}
 
 	e.createPerson("Grace", "Hopper", "1976-12-09")
-	if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+	if _, err := e.st.SequenceAudit(context.Background(), keys, treeOrigin); err != nil {
 		t.Fatal(err)
 	}
 	second := checkpoint()
@@ -115,10 +130,7 @@ func signingKeys(t testing.TB) audit.Keys {
 func TestCheckpointStream(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	keys := signingKeys(t)
-	const origin = "api.test/audit"
-	vkey, _ := tlog.VerifierKey(keys.KeyID, keys.Verify[keys.KeyID])
-	verifier, _ := note.NewVerifier(vkey)
+	keys, verifier := treeKeys(t)
 	const path = "/api/v1/audit/checkpoints/stream"
 	next := func(events <-chan sseEvent) (tlog.Checkpoint, CheckpointEventView) {
 		t.Helper()
@@ -128,7 +140,7 @@ func TestCheckpointStream(t *testing.T) {
 			if !ok || ev.event != "checkpoint" || json.Unmarshal([]byte(ev.data), &got) != nil {
 				t.Fatalf("not a checkpoint event: %+v", ev)
 			}
-			cp, err := tlog.Open([]byte(got.Checkpoint), origin, verifier)
+			cp, err := tlog.Open([]byte(got.Checkpoint), treeOrigin, verifier)
 			if err != nil || fmt.Sprint(cp.Size) != ev.id {
 				t.Fatalf("event %s: the checkpoint does not open, or is of another size: %v", ev.id, err)
 			}
@@ -140,7 +152,7 @@ func TestCheckpointStream(t *testing.T) {
 	}
 	sequence := func() {
 		t.Helper()
-		if _, err := e.st.SequenceAudit(context.Background(), keys, origin); err != nil {
+		if _, err := e.st.SequenceAudit(context.Background(), keys, treeOrigin); err != nil {
 			t.Fatal(err)
 		}
 	}
