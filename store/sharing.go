@@ -161,19 +161,22 @@ func (s *Store) Take(ctx context.Context, key string, perMinute int) (bool, time
 		t := s.RateClock()
 		at = &t
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `WITH clock AS (SELECT (extract(epoch FROM coalesce($4::timestamptz, clock_timestamp())) * 1000000)::bigint AS us),
+	// One round trip: the transaction, its setting, the count and the commit, as one batch.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`WITH clock AS (SELECT (extract(epoch FROM coalesce($4::timestamptz, clock_timestamp())) * 1000000)::bigint AS us),
 		taken AS (
 			INSERT INTO rate_limits AS r (key, tat, expires_at)
 			SELECT $1, clock.us + $2, clock_timestamp() + interval '2 minutes' FROM clock
 			ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, EXCLUDED.tat - $2) + $2, expires_at = EXCLUDED.expires_at
 				WHERE greatest(r.tat, EXCLUDED.tat - $2) + $2 - (EXCLUDED.tat - $2) <= $3
 			RETURNING tat)
-		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window, at).Scan(&tat, &now)
+		SELECT coalesce((SELECT tat FROM taken), -1), (SELECT us FROM clock)`, key, interval, window, at).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&tat, &now)
 	})
+	b.Queue(`COMMIT`)
+	err := s.pool.SendBatch(ctx, b).Close()
 	if err != nil || tat >= 0 {
 		return err == nil, 0, err
 	}
