@@ -571,8 +571,9 @@ BEGIN
 END $$`
 
 // The scheduled checkpoint (the AuditCheckpoint workflow and its activity, on a real Temporal server)
-// writes each checkpoint to the witness file once, and after the forgery refuses, without retrying, to
-// sign a head that does not extend the witnessed checkpoint.
+// writes the audit tree's newest signed checkpoint to the witness file once, and after a forgery (an entry
+// rewritten, the tree rebuilt and signed afresh, every checkpoint deleted) refuses, without retrying, to
+// witness a tree that does not extend the witnessed one.
 func TestScheduledCheckpointWitnessed(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.Temporal(t)
@@ -583,12 +584,12 @@ func TestScheduledCheckpointWitnessed(t *testing.T) {
 	}
 	t.Cleanup(st.Close)
 	witness := filepath.Join(t.TempDir(), "witness.jsonl")
-	keys, err := config.LoadAudit(func(k string) string { return auditKeyEnv(t, nil)[k] })
+	settings, err := config.LoadAudit(func(k string) string { return auditKeyEnv(t, nil)[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys.WitnessFile = witness
-	queue := testenv.WorkerWith(t, c, &activities.Activities{Store: st, AuditKeys: keys.Keys, AuditSinks: keys.Sinks()})
+	settings.WitnessFile = witness
+	queue := testenv.WorkerWith(t, c, &activities.Activities{Store: st, AuditKeys: settings.Keys, AuditSinks: settings.Sinks()})
 	checkpoint := func() (audit.CheckpointResult, error) {
 		t.Helper()
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "audit-checkpoint-" + rand.Text()[:8], TaskQueue: queue},
@@ -600,19 +601,26 @@ func TestScheduledCheckpointWitnessed(t *testing.T) {
 		err = run.Get(ctx, &res)
 		return res, err
 	}
+	sequence := func() {
+		t.Helper()
+		if _, err := st.SequenceAudit(ctx, settings.Keys, "example.org/audit"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := range 3 {
 		if _, err := st.CreateSupplier(ctx, nil, domain.Supplier{Name: fmt.Sprint("Supplier ", i), Tier: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if res, err := checkpoint(); err != nil || !res.Signed || res.Seq != 3 || res.Witnessed != 1 {
-		t.Fatalf("scheduled checkpoint: %+v, %v; want seq 3 signed and witnessed", res, err)
+	sequence()
+	if res, err := checkpoint(); err != nil || res.TreeSize != 3 || res.Witnessed != 1 {
+		t.Fatalf("scheduled checkpoint: %+v, %v; want the tree of 3 witnessed", res, err)
 	}
-	if res, err := checkpoint(); err != nil || res.Signed || res.Witnessed != 0 {
-		t.Fatalf("scheduled checkpoint again: %+v, %v; want nothing signed or written", res, err)
+	if res, err := checkpoint(); err != nil || res.Witnessed != 0 {
+		t.Fatalf("scheduled checkpoint again: %+v, %v; want nothing written", res, err)
 	}
-	if lines := readWitness(t, witness); len(lines) != 1 || lines[0].Seq != 3 {
-		t.Fatalf("witness file %+v, want the checkpoint at seq 3 once", lines)
+	if lines := readWitness(t, witness); len(lines) != 1 || lines[0].Seq != 3 || lines[0].Version != audit.TreeVersion {
+		t.Fatalf("witness file %+v, want the tree of 3 once", lines)
 	}
 
 	testenv.Exec(t, url, `INSERT INTO audit_log (action, entity_type, entity_id) VALUES ('a', 'b', 'c')`)
@@ -621,19 +629,19 @@ func TestScheduledCheckpointWitnessed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for _, sql := range []string{`SET session_replication_role = replica`, `UPDATE audit_log SET action = 'forged' WHERE seq = 1`,
-		auditRehash, `DELETE FROM audit_checkpoints`} {
+	for _, sql := range []string{`SET session_replication_role = replica`,
+		`UPDATE audit_log SET action = 'forged' WHERE id = (SELECT entry_id FROM audit_leaves WHERE leaf_index = 0)`,
+		`DELETE FROM audit_tree_checkpoints`, `DELETE FROM audit_tree_nodes`, `DELETE FROM audit_leaves`,
+		`INSERT INTO audit_pending SELECT id FROM audit_log ON CONFLICT DO NOTHING`, `UPDATE audit_tree SET size = 0, hashes = '{}'`} {
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	sequence()
 	_, err = checkpoint()
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != "AuditChainBroken" || !strings.Contains(appErr.Error(), "witness_mismatch at seq 3") {
-		t.Fatalf("scheduled checkpoint after the forgery: %v; want it refused as AuditChainBroken naming the witnessed seq 3", err)
-	}
-	if n := testenv.Count(t, url, `SELECT count(*) FROM audit_checkpoints`); n != 0 {
-		t.Errorf("%d checkpoints signed over the forgery", n)
+		t.Fatalf("scheduled checkpoint after the forgery: %v; want it refused as AuditChainBroken naming the witnessed tree of 3", err)
 	}
 	if lines := readWitness(t, witness); len(lines) != 1 {
 		t.Errorf("%d witness lines, want 1", len(lines))
