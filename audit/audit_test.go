@@ -757,12 +757,16 @@ func publicOnly(t *testing.T, keys audit.Keys) audit.PublicKeys {
 	return k.Verify
 }
 
-// The signing key appears nowhere in the database after checkpoints are signed and witnessed.
+// The signing key appears nowhere in the database after checkpoints of the chain and the tree are signed
+// and witnessed.
 func TestSigningKeyNeverInDatabase(t *testing.T) {
 	e := setupChain(t)
 	e.write(t, 3)
 	e.checkpoint(t, e.keys)
 	e.write(t, 1)
+	if res, err := audit.Sequence(e.ctx, e.db, e.keys, testOrigin, 100); err != nil || res.Checkpoint == nil {
+		t.Fatalf("sequence: %+v, %v", res, err)
+	}
 	if _, err := audit.Checkpoint(e.ctx, e.db, e.keys, audit.FileSink{Path: t.TempDir() + "/witness.jsonl"}); err != nil {
 		t.Fatal(err)
 	}
