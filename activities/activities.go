@@ -32,6 +32,8 @@ type Activities struct {
 	Messaging MessagingSettings
 	// Identity verifies identity documents (an identity.Provider: Signicat Assure).
 	Identity IdentitySettings
+	// Evidence keeps evidence packs.
+	Evidence EvidenceSettings
 }
 
 // SignAuditCheckpoint signs the audit chain's head when it moved since the last checkpoint, and appends
