@@ -302,4 +302,3 @@ func (p *Prover) Prove(ctx context.Context, ids []int64) ([]Inclusion, error) {
 	}
 	return out, nil
 }
-
