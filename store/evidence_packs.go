@@ -263,11 +263,11 @@ func (s *Store) PackPersons(ctx context.Context, sub PackSubject, after uuid.UUI
 // their cases, clearances, access grants and messages.
 func (s *Store) PackEntities(ctx context.Context, personID uuid.UUID) (types, ids []string, err error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT 'person', $1::text
-		UNION ALL SELECT t, case_ref FROM vetting_cases, unnest(ARRAY['vetting_case', 'case']) t WHERE person_id = $1
-		UNION ALL SELECT 'clearance', id::text FROM clearances WHERE person_id = $1
-		UNION ALL SELECT t, id::text FROM access_grants, unnest(ARRAY['access_grant', 'grant']) t WHERE person_id = $1
-		UNION ALL SELECT 'message', id::text FROM messages WHERE person_id = $1`, personID)
+		SELECT 'person', $1::uuid::text
+		UNION ALL SELECT t, case_ref FROM vetting_cases, unnest(ARRAY['vetting_case', 'case']) t WHERE person_id = $1::uuid
+		UNION ALL SELECT 'clearance', id::text FROM clearances WHERE person_id = $1::uuid
+		UNION ALL SELECT t, id::text FROM access_grants, unnest(ARRAY['access_grant', 'grant']) t WHERE person_id = $1::uuid
+		UNION ALL SELECT 'message', id::text FROM messages WHERE person_id = $1::uuid`, personID)
 	if err != nil {
 		return nil, nil, err
 	}
