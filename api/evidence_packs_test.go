@@ -144,7 +144,7 @@ func TestEvidencePackPersonEndToEnd(t *testing.T) {
 		t.Fatalf("list: %v", list)
 	}
 	if os.Getenv("SA_RECORD_HISTORY") != "" {
-		e.recordWorkflowHistory(workflows.EvidencePackWorkflowID(uuid.MustParse(id)), "person-built")
+		e.recordWorkflowHistory(workflows.EvidencePackWorkflowID(uuid.MustParse(id)), "person_built")
 	}
 
 	link := e.must(201, domain.RoleAuditor, "POST", "/api/v1/evidence/packs/"+id+"/link", nil)
