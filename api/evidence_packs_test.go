@@ -21,6 +21,7 @@ import (
 	"github.com/signetassure/signetassure/audit/tlog"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/evidence"
+	"github.com/signetassure/signetassure/sim/signicatsim"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -343,4 +344,59 @@ func TestEvidencePackBuildRetried(t *testing.T) {
 	b, _ := io.ReadAll(rc)
 	rc.Close()
 	e.verifyPack(t, b)
+}
+
+// The stored identity evidence is in a security controller's pack (who may download it anyway), byte for
+// byte with its digest, and not in an auditor's pack of the same case.
+func TestEvidencePackIdentityEvidenceByRole(t *testing.T) {
+	t.Parallel()
+	var sim *signicatsim.Sim
+	e := newEnv(t, withIdentity(&sim), withEvidence(t))
+	ref, check := e.identityCase()
+	capture(t, check["captureUrl"].(string), "accepted", "1985-12-10")
+	e.waitStatus(ref, "with_officer")
+	zipWant, ok := sim.ServedZip(check["processId"].(string))
+	if !ok {
+		t.Fatal("Signicat served no result zip")
+	}
+	e.sequence()
+	packOf := func(role domain.Role) map[string][]byte {
+		r := e.call(role, "POST", "/api/v1/evidence/packs", map[string]any{"kind": "case", "id": ref})
+		if r.status != 202 {
+			t.Fatalf("%s: %d %s", role, r.status, r.body)
+		}
+		id := r.json(t)["id"].(string)
+		p := e.waitPack(id)
+		if p["requesterRole"] != string(role) {
+			t.Fatalf("pack for %v, want %s", p["requesterRole"], role)
+		}
+		link := e.must(201, role, "POST", "/api/v1/evidence/packs/"+id+"/link", nil)
+		dl := e.get(link["url"].(string))
+		if dl.status != 200 {
+			t.Fatalf("%s download: %d %s", role, dl.status, dl.body)
+		}
+		e.verifyPack(t, dl.body)
+		return zipFiles(t, dl.body)
+	}
+	evidenceIn := func(files map[string][]byte) []byte {
+		for name, b := range files {
+			if strings.HasSuffix(name, "/identity-evidence/"+ref+"-1.json") {
+				var rec struct {
+					Archive []byte `json:"archive"`
+					SHA256  string `json:"sha256"`
+				}
+				if err := json.Unmarshal(b, &rec); err != nil {
+					t.Fatal(err)
+				}
+				return rec.Archive
+			}
+		}
+		return nil
+	}
+	if got := evidenceIn(packOf(domain.RoleSecurityController)); !bytes.Equal(got, zipWant) {
+		t.Fatalf("the security controller's pack holds %d bytes of identity evidence, want the %d Signicat served", len(got), len(zipWant))
+	}
+	if got := evidenceIn(packOf(domain.RoleAuditor)); got != nil {
+		t.Fatal("the auditor's pack holds identity evidence")
+	}
 }
