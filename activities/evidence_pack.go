@@ -271,6 +271,14 @@ func (b *packBuild) build(cp audit.TreeCheckpoint, signer interface {
 		LeftForLaterPack: later, Disclosure: disclosureNote(domain.Role(b.pack.RequesterRole))}); err != nil {
 		return res, err
 	}
+	b.w.Note("Records disclosed to the role " + b.pack.RequesterRole + ".")
+	for _, n := range disclosureNote(domain.Role(b.pack.RequesterRole)) {
+		b.w.Note(n)
+	}
+	if later > 0 {
+		b.w.Note(strconv.FormatInt(later, 10) + " relevant audit entries were not yet in the signed checkpoint when the build " +
+			"started: they are left for a later pack.")
+	}
 	if err := b.w.Finish([]byte(cp.Note), signer); err != nil {
 		return res, err
 	}

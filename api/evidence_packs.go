@@ -202,7 +202,9 @@ func (s *Server) requestEvidencePack(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if !created && (stored.Subject.Kind != sub.Kind || stored.Subject.ID != sub.ID) {
+	sameTime := func(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+	if !created && (stored.Subject.Kind != sub.Kind || stored.Subject.ID != sub.ID || !sameTime(stored.Subject.From, sub.From) ||
+		!sameTime(stored.Subject.To, sub.To)) {
 		return conflict("this Idempotency-Key was used for another request")
 	}
 	ctx, cancel := s.temporalCtx(c)

@@ -52,7 +52,12 @@ type Writer struct {
 	treeSize uint64
 	err      error
 	done     bool
+	notes    []string
 }
+
+// Note adds a line the summary shows under the pack's particulars (what the records withhold, entries
+// left for a later pack). Add notes before Finish.
+func (w *Writer) Note(text string) { w.notes = append(w.notes, text) }
 
 // NewWriter starts a pack on w.
 func NewWriter(w io.Writer, opts Options) (*Writer, error) {
