@@ -298,6 +298,12 @@ func TestEvidencePackBuildRetried(t *testing.T) {
 	if err := e.st.EvidencePackProgress(ctx, id, 2, 1, 5); err != nil {
 		t.Fatal(err)
 	}
+	// The progress a build records is what the API shows.
+	building := e.must(200, domain.RoleAuditor, "GET", "/api/v1/evidence/packs/"+id.String(), nil)
+	if building["status"] != "building" || building["percent"].(float64) != 20 || building["records"].(float64) != 2 ||
+		building["entries"].(float64) != 1 || building["total"].(float64) != 5 {
+		t.Fatalf("a pack mid-build: %v", building)
+	}
 	dir := e.evidence.Vault.Dir
 	if err := os.WriteFile(filepath.Join(dir, "."+id.String()+"-killed.tmp"), []byte("half a pack"), 0o600); err != nil {
 		t.Fatal(err)
