@@ -359,9 +359,13 @@ func (b *packBuild) personRecords(pid uuid.UUID, scope *store.PackAuditScope) er
 		}
 		scope.Types, scope.IDs = append(scope.Types, types...), append(scope.IDs, ids...)
 	}
-	cases, _, err := st.Cases(ctx, store.CaseFilter{PersonID: &pid, Page: store.Page{Limit: 10000}})
+	cases, total, err := st.Cases(ctx, store.CaseFilter{PersonID: &pid, Page: store.Page{Limit: 1000}})
 	if err != nil {
 		return err
+	}
+	if total > len(cases) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("person %s has %d cases, more than a pack takes (%d)",
+			pid, total, len(cases)), TypeEvidenceUnavailable, nil)
 	}
 	withEvidence := slices.Contains(IdentityEvidenceRoles, domain.Role(b.pack.RequesterRole))
 	for _, c := range cases {
@@ -423,12 +427,29 @@ func (b *packBuild) personRecords(pid uuid.UUID, scope *store.PackAuditScope) er
 	if err := b.record(dir+"grants.json", nonNil(grants)); err != nil {
 		return err
 	}
-	msgs, _, err := st.Messages(ctx, store.MessageFilter{PersonID: &pid, Page: store.Page{Limit: 10000}})
-	if err != nil {
-		return err
+	// Messages a page at a time (messages.json, messages-2.json, ...), so that a person with very many is
+	// not held in memory at once.
+	for page := 1; ; page++ {
+		msgs, total, err := st.Messages(ctx, store.MessageFilter{PersonID: &pid, Page: store.Page{Limit: packMessagePage,
+			Offset: (page - 1) * packMessagePage}})
+		if err != nil {
+			return err
+		}
+		name := dir + "messages.json"
+		if page > 1 {
+			name = dir + "messages-" + strconv.Itoa(page) + ".json"
+		}
+		if err := b.record(name, nonNil(msgs)); err != nil {
+			return err
+		}
+		if page*packMessagePage >= total {
+			return nil
+		}
 	}
-	return b.record(dir+"messages.json", nonNil(msgs))
 }
+
+// packMessagePage is how many of a person's messages one record file holds.
+const packMessagePage = 1000
 
 func (b *packBuild) identityEvidence(dir, caseRef string, attempt int) error {
 	keys := b.a.Identity.Evidence
