@@ -74,7 +74,8 @@ func (s *Server) evidencePackRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/evidence/packs/:id", summary: "An evidence pack: status, progress (percent and counts), size and digest",
 			roles: packRequesters, req: new(packPath), resp: new(store.EvidencePack), handle: s.getEvidencePack},
 		{method: http.MethodPost, path: "/api/v1/evidence/packs/:id/link", summary: "Issue a signed, expiring link to download a ready evidence pack",
-			roles: packRequesters, req: new(packPath), resp: new(PackLink), status: http.StatusCreated, handle: s.evidencePackLink},
+			roles: packRequesters, req: new(packPath), resp: new(PackLink), status: http.StatusCreated, handle: s.evidencePackLink,
+			secret: true}, // the link is a credential: never kept for a keyed retry
 		{method: http.MethodGet, path: "/evidence/download/:id", summary: "Download an evidence pack through its signed link (no token: the link is the credential; every download audited)",
 			public: true, req: new(packDownload), resp: new([]byte), contentType: "application/zip", handle: s.downloadEvidencePack},
 	}
