@@ -406,3 +406,55 @@ func TestEvidencePackIdentityEvidenceByRole(t *testing.T) {
 		t.Fatal("the auditor's pack holds identity evidence")
 	}
 }
+
+// A supplier's pack holds the supplier and each of its persons' records (and no one else's), with the
+// audit entries of both; a range pack holds the persons who changed in it and every audit entry in it.
+// Both verify.
+func TestEvidencePackSupplierAndRange(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withEvidence(t))
+	sup := e.must(201, domain.RoleAdmin, "POST", "/api/v1/suppliers", map[string]any{"name": "Acme Pack", "tier": 1})["id"].(string)
+	staff := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{"firstName": "Sam", "lastName": "Supplied",
+		"dateOfBirth": "1990-02-02", "supplierId": sup})["id"].(string)
+	other := e.createPerson("Olga", "Other", "1970-07-07")
+	e.sequence()
+	download := func(body map[string]any) (map[string][]byte, evidence.Report) {
+		r := e.call(domain.RoleSecurityController, "POST", "/api/v1/evidence/packs", body)
+		if r.status != 202 {
+			t.Fatalf("%v: %d %s", body, r.status, r.body)
+		}
+		id := r.json(t)["id"].(string)
+		e.waitPack(id)
+		link := e.must(201, domain.RoleSecurityController, "POST", "/api/v1/evidence/packs/"+id+"/link", nil)
+		dl := e.get(link["url"].(string))
+		if dl.status != 200 {
+			t.Fatalf("download: %d %s", dl.status, dl.body)
+		}
+		return zipFiles(t, dl.body), e.verifyPack(t, dl.body)
+	}
+	files, rep := download(map[string]any{"kind": "supplier", "id": sup})
+	if _, ok := files["records/supplier.json"]; !ok {
+		t.Error("no records/supplier.json")
+	}
+	if _, ok := files["records/persons/"+staff+"/person.json"]; !ok {
+		t.Error("the supplier's person is not in its pack")
+	}
+	for name := range files {
+		if strings.Contains(name, other) {
+			t.Errorf("%s: another supplier's person in the pack", name)
+		}
+	}
+	if rep.Entries < 2 {
+		t.Errorf("%d audit entries, want the supplier's and its person's", rep.Entries)
+	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	files, rep = download(map[string]any{"kind": "range", "from": today, "to": today})
+	for _, p := range []string{staff, other} {
+		if _, ok := files["records/persons/"+p+"/person.json"]; !ok {
+			t.Errorf("person %s, created today, is not in today's range pack", p)
+		}
+	}
+	if inTree := e.count(`SELECT count(*) FROM audit_leaves`); rep.Entries < int64(inTree)-2 {
+		t.Errorf("today's range pack proves %d entries; the tree held %d at its checkpoint", rep.Entries, inTree)
+	}
+}
