@@ -38,7 +38,7 @@ test: vet $(TEMPORAL_STAMP)
 # reconciles 10,000 persons with 50,000 grants into the CredoID simulator, then re-syncs (no change, 1%).
 bench: $(TEMPORAL_STAMP)
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/
-	go test -count=1 -run '^$$' -bench 'BenchmarkReconcile|BenchmarkBroadcast' -benchtime 1x -timeout 30m ./activities/
+	go test -count=1 -run '^$$' -bench 'BenchmarkReconcile|BenchmarkBroadcast|BenchmarkEvidencePack' -benchtime 1x -timeout 30m ./activities/
 
 clean:
 	rm -rf bin .data

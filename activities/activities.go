@@ -32,6 +32,8 @@ type Activities struct {
 	Messaging MessagingSettings
 	// Identity verifies identity documents (an identity.Provider: Signicat Assure).
 	Identity IdentitySettings
+	// Evidence keeps evidence packs.
+	Evidence EvidenceSettings
 }
 
 // SignAuditCheckpoint appends to the witness sinks the chain checkpoints they lack and the audit tree's

@@ -249,3 +249,28 @@ func TestConsoleInBrowserAdministersUsers(t *testing.T) {
 		t.Fatal("the server has Dora still active")
 	}
 }
+
+// An auditor asks for a person's evidence pack from the Evidence packs screen, watches it become ready,
+// and copies its link, which downloads the pack.
+func TestConsoleInBrowserRequestsAnEvidencePack(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t, withEvidence(t))
+	person := e.createPerson("Eve", "Dence", "1988-08-08")
+	e.sequence()
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleAuditor], "Test auditor")
+	p.click(`#nav a[href="#/evidence"]`)
+	p.see("h1", "Evidence packs")
+	p.fill(`input[name="id"]`, person)
+	p.clickButton("Request pack")
+	p.see("#evidence-packs", "person "+person, "auditor", "ready", "100%")
+	p.clickButton("Copy link")
+	p.see("#evidence-link")
+	link := eval[string](p, `document.querySelector("#evidence-link").value`)
+	if !strings.HasPrefix(link, "/evidence/download/") {
+		t.Fatalf("the link shown is %q", link)
+	}
+	if r := e.get(link); r.status != 200 {
+		t.Fatalf("the copied link: %d %s", r.status, r.body)
+	}
+}

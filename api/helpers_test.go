@@ -19,6 +19,7 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/partners"
@@ -61,6 +62,9 @@ type env struct {
 	front string
 	// staff holds the staff API's rate limits and sign-in directories; set by withStaff.
 	staff api.Deps
+	// evidence keeps evidence packs, signed with auditKeys; set by withEvidence.
+	evidence  activities.EvidenceSettings
+	auditKeys audit.Keys
 }
 
 // withStaff sets the staff API's rate limits (zero: the defaults) and sign-in directories.
@@ -135,7 +139,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		o(e)
 	}
 	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
-		Identity: e.identity})
+		Identity: e.identity, AuditKeys: e.auditKeys, Evidence: e.evidence})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
@@ -167,7 +171,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		AllowLoopbackPartners: !e.strictPartners,
 		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
 		Identity: e.identityHooks, StaffRate: e.staff.StaffRate, AddressRate: e.staff.AddressRate, SignIn: e.staff.SignIn,
-		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Evidence: e.evidence.Vault,
+		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}

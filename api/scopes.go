@@ -28,6 +28,8 @@ var scopeRules = []struct {
 	{"/api/v1/persons/:id/consents", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/access", domain.ScopeAccessRead, domain.ScopeAccessWrite},
 	{"/api/v1/audit", domain.ScopeAuditRead, domain.ScopeAuditRead},
+	// evidence packs are read out of the records and the audit log: asking for one reads
+	{"/api/v1/evidence", domain.ScopeAuditRead, domain.ScopeAuditRead},
 	{"/api/v1/broadcasts", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/groups", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/message-templates", domain.ScopeMessagingRead, domain.ScopeMessagingSend},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/evidence"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 )
@@ -68,6 +69,8 @@ type Deps struct {
 	StaffRate, AddressRate int
 	// SignIn is the directories staff sign in to the console with (none: API tokens only).
 	SignIn SignIn
+	// Evidence keeps evidence packs and signs their download links (nil: evidence packs are off).
+	Evidence *evidence.Vault
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the

@@ -233,3 +233,82 @@ func storedNode(ctx context.Context, tx Reader) tlog.NodeFunc {
 		return h, nil
 	}
 }
+
+// Prover proves the inclusion of many entries in the tree of one size, reading their entries a batch at
+// a time and keeping the nodes their proofs share (the upper levels) in memory, a bounded number of them.
+type Prover struct {
+	db    Reader
+	size  uint64
+	nodes map[[2]uint64][]byte
+}
+
+// maxCachedNodes bounds a Prover's cache (about 4 MB of hashes and keys).
+const maxCachedNodes = 64 << 10
+
+// NewProver proves inclusion in the tree of size, which must not exceed the tree's.
+func NewProver(ctx context.Context, db Reader, size uint64) (*Prover, error) {
+	var treeSize int64
+	if err := db.QueryRow(ctx, `SELECT size FROM audit_tree WHERE id = 1`).Scan(&treeSize); err != nil {
+		return nil, err
+	}
+	if size > uint64(treeSize) {
+		return nil, ErrNotInTree
+	}
+	return &Prover{db: db, size: size, nodes: map[[2]uint64][]byte{}}, nil
+}
+
+// Prove proves the entries ids, in their order; an entry that is not a leaf of the tree of the
+// Prover's size is ErrNotInTree.
+func (p *Prover) Prove(ctx context.Context, ids []int64) ([]Inclusion, error) {
+	rows, err := p.db.Query(ctx, `SELECT leaf_index, `+entryColumns+` FROM audit_leaves
+		JOIN audit_log ON id = entry_id WHERE entry_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	type leaf struct {
+		index int64
+		e     entry
+	}
+	found := map[int64]leaf{}
+	for rows.Next() {
+		var l leaf
+		err := rows.Scan(&l.index, &l.e.id, &l.e.seq, &l.e.prevHash, &l.e.hash, &l.e.atMicros, &l.e.actor, &l.e.action,
+			&l.e.entityType, &l.e.entityID, &l.e.detail, &l.e.dedupKey)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found[l.e.id] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	stored := storedNode(ctx, p.db)
+	node := func(level uint, index uint64) ([]byte, error) {
+		k := [2]uint64{uint64(level), index}
+		if h, ok := p.nodes[k]; ok {
+			return h, nil
+		}
+		h, err := stored(level, index)
+		if err == nil {
+			if len(p.nodes) >= maxCachedNodes {
+				clear(p.nodes)
+			}
+			p.nodes[k] = h
+		}
+		return h, err
+	}
+	out := make([]Inclusion, 0, len(ids))
+	for _, id := range ids {
+		l, ok := found[id]
+		if !ok || uint64(l.index) >= p.size {
+			return nil, fmt.Errorf("audit entry %d: %w", id, ErrNotInTree)
+		}
+		in := Inclusion{EntryID: id, LeafIndex: uint64(l.index), TreeSize: p.size, LeafData: l.e.LeafData()}
+		if in.Hashes, err = tlog.InclusionProof(in.LeafIndex, p.size, node); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}

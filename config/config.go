@@ -16,6 +16,7 @@ import (
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/evidence"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/restacs"
 	"github.com/signetassure/signetassure/store"
@@ -56,6 +57,8 @@ type Config struct {
 	Identity Identity
 	// Staff is how staff sign in: sessions, rate limits, directories.
 	Staff Staff
+	// Evidence keeps evidence packs, encrypted, and signs their download links (EVIDENCE_*); nil: off.
+	Evidence *evidence.Vault
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -114,6 +117,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Staff, err = loadStaff(c.Messaging.PublicURL); err != nil {
+		return c, err
+	}
+	if c.Evidence, err = LoadEvidencePacks(os.Getenv); err != nil {
 		return c, err
 	}
 	if c.Audit.Origin == "" {

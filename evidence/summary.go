@@ -43,6 +43,9 @@ func (w *Writer) writeSummary(out io.Writer, cp tlog.Checkpoint) error {
 	field("Checkpoint root", base64.StdEncoding.EncodeToString(cp.Root))
 	field("Records", strconv.Itoa(w.records))
 	field("Audit entries", strconv.FormatInt(w.entries, 10))
+	for _, n := range w.notes {
+		field("Note", n)
+	}
 	pdf.Ln(2)
 	pdf.SetFont("Helvetica", "I", 9)
 	pdf.MultiCell(0, 5, "Check this pack offline with the deployment's public key: signetassure evidence verify "+

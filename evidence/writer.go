@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/transparency-dev/formats/log"
@@ -50,7 +52,12 @@ type Writer struct {
 	treeSize uint64
 	err      error
 	done     bool
+	notes    []string
 }
+
+// Note adds a line the summary shows under the pack's particulars (what the records withhold, entries
+// left for a later pack). Add notes before Finish.
+func (w *Writer) Note(text string) { w.notes = append(w.notes, text) }
 
 // NewWriter starts a pack on w.
 func NewWriter(w io.Writer, opts Options) (*Writer, error) {
@@ -67,7 +74,33 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 		opts.GeneratedAt = time.Now()
 	}
 	opts.GeneratedAt = opts.GeneratedAt.UTC().Truncate(time.Second)
-	return &Writer{zw: zip.NewWriter(w), opts: opts, names: map[string]bool{}}, nil
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, pooledDeflate)
+	return &Writer{zw: zw, opts: opts, names: map[string]bool{}}, nil
+}
+
+// deflaters are reused across a pack's files: a pack of thousands of records would otherwise make (and
+// drop) a compressor of about a megabyte each.
+var deflaters sync.Pool
+
+type pooledWriter struct{ *flate.Writer }
+
+func (p pooledWriter) Close() error {
+	err := p.Writer.Close()
+	deflaters.Put(p.Writer)
+	return err
+}
+
+func pooledDeflate(out io.Writer) (io.WriteCloser, error) {
+	if fw, ok := deflaters.Get().(*flate.Writer); ok {
+		fw.Reset(out)
+		return pooledWriter{fw}, nil
+	}
+	fw, err := flate.NewWriter(out, flate.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	return pooledWriter{fw}, nil
 }
 
 // AddRecord writes v as indented JSON to the pack under name, which must be a safe path under

@@ -175,6 +175,10 @@ var payloadSamples = []any{
 	workflows.BroadcastState{Phase: "sending", Recipients: 10, Handed: 7, Suppressed: 2, Failed: 1},
 	workflows.IdentityCheckInput{CaseRef: caseRef, PersonID: person, Attempt: 2, Plan: plan, Resume: &identityState},
 	identityState,
+	workflows.EvidencePackInput{PackID: item},
+	activities.EvidencePackResult{Records: 12, Entries: 340, TreeSize: 9000, Unsequenced: 3, Size: 123456,
+		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+	activities.PackFailedInput{PackID: item, Reason: "the pack could not be built (EvidenceUnavailable)"},
 	audit.CheckpointResult{Seq: 42, Hash: []byte{0xde, 0xad, 0xbe, 0xef}, KeyID: "key-1", Signed: true, Witnessed: 2, TreeSize: 1000},
 
 	// Updates, queries and signals.

@@ -17,5 +17,6 @@ func All() []any {
 		SendOne,
 		IdentityCheck,
 		MessageCosts,
+		EvidencePack,
 	}
 }

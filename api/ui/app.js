@@ -587,6 +587,51 @@ async function syncs() {
           h("div", {}, h("a", { href: "#/persons/" + f.personId }, "person"), " ", f.kind.replace(/_/g, " "))))))));
 }
 
+// evidencePacks lists the evidence packs with their builds' progress (read again every 2 seconds while
+// the page shows), asks for a new one, and issues a signed, expiring link to a ready one, to copy.
+async function evidencePacks() {
+  const live = h("div");
+  const errBox = h("div");
+  const linkBox = h("div");
+  const issue = async (p) => {
+    try {
+      const l = await call("POST", "/evidence/packs/" + p.id + "/link");
+      const field = h("input", { id: "evidence-link", readonly: true, size: 80, value: l.url });
+      linkBox.replaceChildren(h("div", { class: "card", role: "status" },
+        h("strong", {}, "Download link" + (l.singleUse ? " (single use)" : "") + ", expires " + when(l.expiresAt)), " ",
+        field, " ", h("button", { type: "button", onclick: async () => {
+          field.select();
+          if (navigator.clipboard) await navigator.clipboard.writeText(l.url).catch(() => null);
+        } }, "Copy")));
+    } catch (err) { linkBox.replaceChildren(failure(err)); }
+  };
+  const subject = (s) => s.kind === "range" ? "range " + date(s.from) + " – " + date(new Date(Date.parse(s.to) - 864e5).toISOString())
+    : s.kind + " " + s.id;
+  const refresh = async () => {
+    const list = await call("GET", "/evidence/packs?limit=50");
+    errBox.replaceChildren();
+    live.replaceChildren(list.items.length ? h("table", { id: "evidence-packs" },
+      h("tr", {}, ["Requested", "Of", "For role", "Status", "Progress", "Size", ""].map((t) => h("th", {}, t))),
+      list.items.map((p) => h("tr", {}, h("td", {}, when(p.createdAt)), h("td", {}, subject(p.subject)), h("td", {}, p.requesterRole),
+        h("td", {}, badge(p.status), p.error ? " " + p.error : ""),
+        h("td", {}, p.percent + "% · " + p.entries + " / " + p.total + " audit entries · " + p.records + " records",
+          p.unsequenced ? " · " + p.unsequenced + " left for a later pack" : ""),
+        h("td", {}, p.size ? (p.size / 1048576).toFixed(2) + " MB" : "—"),
+        h("td", {}, p.status === "ready" && !(p.singleUse && p.usedAt)
+          ? h("button", { type: "button", class: "link-button", onclick: () => issue(p) }, "Copy link") : p.usedAt ? "used" : ""))))
+      : h("p", { class: "muted" }, "No evidence packs yet."));
+  };
+  await refresh();
+  show(h("h1", {}, "Evidence packs"),
+    h("p", { class: "muted" }, "A zip of the records as your role sees them, every audit entry with its proof, a summary and a signed manifest; check it with signetassure evidence verify."),
+    form([select("kind", "Of", ["person", "case", "supplier", "range"]), input("id", "Id or case reference"),
+      input("from", "From", "date"), input("to", "To (included)", "date"), input("linkLifetime", "Link lifetime", "text", { placeholder: "24h", size: 6 }),
+      h("label", {}, h("input", { name: "singleUse", type: "checkbox", value: "true" }), " single use")], "Request pack",
+    (v) => call("POST", "/evidence/packs", { ...v, singleUse: v.singleUse === "true" ? true : undefined })),
+    linkBox, errBox, live);
+  polling = setInterval(() => refresh().catch((err) => errBox.replaceChildren(failure(err))), 2000);
+}
+
 async function notifications() {
   const ns = await call("GET", "/me/notifications?limit=100");
   show(h("h1", {}, "Notifications"), ns.length ? h("table", {}, ns.map((n) => h("tr", {},
@@ -601,6 +646,7 @@ async function route() {
     if (!me) me = await call("GET", "/me");
     document.getElementById("nav").hidden = false;
     document.getElementById("nav-users").hidden = !has("admin");
+    document.getElementById("nav-evidence").hidden = !has("auditor", "security_controller");
     document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",
       h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
     const [path, query] = (location.hash.slice(1) || "/cases").split("?");
@@ -617,6 +663,7 @@ async function route() {
     if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
     if (parts[0] === "syncs") return await syncs();
+    if (parts[0] === "evidence") return await evidencePacks();
     if (parts[0] === "account") return await account();
     if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
     if (parts[0] === "users") return await users();

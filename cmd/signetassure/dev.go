@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -185,6 +187,27 @@ func devSecrets(dataDir string, cfg *config.Config) error {
 			return err
 		}
 		if cfg.Identity.Evidence, err = config.ParseEvidenceKey(key); err != nil {
+			return err
+		}
+	}
+	if cfg.Evidence == nil {
+		key, err := devSecret(dataDir, "evidence-pack-key", func() (string, error) {
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				return "", err
+			}
+			return id.String(), nil
+		})
+		if err != nil {
+			return err
+		}
+		env := map[string]string{config.EnvEvidenceEncryptionKey: key, config.EnvEvidenceDir: filepath.Join(dataDir, "evidence")}
+		if cfg.Evidence, err = config.LoadEvidencePacks(func(name string) string {
+			if v, ok := env[name]; ok {
+				return v
+			}
+			return os.Getenv(name)
+		}); err != nil {
 			return err
 		}
 	}

@@ -130,7 +130,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity}
+		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence}
 	if err := cfg.Staff.APIDeps(&deps); err != nil {
 		return err
 	}
@@ -173,7 +173,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		Partners:  partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		AuditKeys: cfg.Audit.Keys, AuditSinks: cfg.Audit.Sinks(),
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
-		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL)})
+		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL),
+		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin}})
 	if err := w.Start(); err != nil {
 		return err
 	}
