@@ -27,24 +27,21 @@ type DisclosureBatch struct {
 // RecordDisclosures writes disclosures and their audit entry in one transaction: if either cannot be
 // written, neither is, and the caller must not disclose.
 func (s *Store) RecordDisclosures(ctx context.Context, b DisclosureBatch) error {
-	return s.tx(ctx, &b.Audit, func(tx pgx.Tx) error {
+	return s.batchTx(ctx, &b.Audit, func(batch *pgx.Batch) {
 		for _, d := range b.Disclosures {
 			if d.ID == uuid.Nil {
 				d.ID = uuid.New()
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO disclosures (id, person_id, source, site_id, key_id, recipient, reason,
+			batch.Queue(`INSERT INTO disclosures (id, person_id, source, site_id, key_id, recipient, reason,
 				disclosed, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				d.ID, d.PersonID, d.Source, d.SiteID, d.KeyID, d.Recipient, d.Reason, orEmpty(d.Disclosed), d.RecordedBy); err != nil {
-				return err
-			}
+				d.ID, d.PersonID, d.Source, d.SiteID, d.KeyID, d.Recipient, d.Reason, orEmpty(d.Disclosed), d.RecordedBy)
 		}
-		return nil
 	})
 }
 
 // Audit writes one audit entry on its own (an external call that changed nothing).
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	return s.tx(ctx, &e, func(pgx.Tx) error { return nil })
+	return s.batchTx(ctx, &e, func(*pgx.Batch) {})
 }
 
 // PersonDisclosures lists what was disclosed about a person, partner lookups and manual ones together,

@@ -114,19 +114,46 @@ func (s *Store) tx(ctx context.Context, audit *AuditEntry, fn func(pgx.Tx) error
 	}))
 }
 
+// batchTx runs, in one transaction sent as one batch (one round trip), the statements queue adds and then
+// the audit entry (when not nil). For transactions that need no answer before they commit; should a
+// statement fail, the rest are not run and nothing is committed.
+func (s *Store) batchTx(ctx context.Context, audit *AuditEntry, queue func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	queue(b)
+	if audit != nil {
+		sql, args, err := auditInsert(*audit)
+		if err != nil {
+			return err
+		}
+		b.Queue(sql, args...)
+	}
+	b.Queue(`COMMIT`)
+	return classify(s.pool.SendBatch(ctx, b).Close())
+}
+
 func writeAudit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
-	detail, err := json.Marshal(orEmpty(e.Detail))
+	sql, args, err := auditInsert(e)
 	if err != nil {
 		return err
+	}
+	_, err = tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// auditInsert is the statement that writes an audit entry (skipped when its dedup key is logged).
+func auditInsert(e AuditEntry) (string, []any, error) {
+	detail, err := json.Marshal(orEmpty(e.Detail))
+	if err != nil {
+		return "", nil, err
 	}
 	var dedup *string
 	if e.DedupKey != "" {
 		dedup = &e.DedupKey
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, detail, dedup_key)
+	return `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, detail, dedup_key)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING`,
-		(*uuid.UUID)(e.Actor), e.Action, e.EntityType, e.EntityID, detail, dedup)
-	return err
+		[]any{(*uuid.UUID)(e.Actor), e.Action, e.EntityType, e.EntityID, detail, dedup}, nil
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -1048,3 +1048,35 @@ func TestOrganisationAndUsers(t *testing.T) {
 		t.Errorf("duplicate e-mail: %v", err)
 	}
 }
+
+// A lookup's disclosures and its audit entry are written together or not at all (one batch): a
+// disclosure that cannot be written leaves no audit entry and no disclosure, and the connections it used
+// serve the next writes as before.
+func TestDisclosuresAndTheirAuditTogether(t *testing.T) {
+	e := setup(t)
+	p := e.person(t, domain.Person{FirstName: "Ann", LastName: "Smith", DateOfBirth: domain.NewDate(1980, 1, 2)})
+	batch := func(person uuid.UUID, action string) store.DisclosureBatch {
+		return store.DisclosureBatch{
+			Disclosures: []domain.Disclosure{{PersonID: p.ID, Source: "partner_lookup", Recipient: "Beacon", Reason: "door"},
+				{PersonID: person, Source: "partner_lookup", Recipient: "Beacon", Reason: "door"}},
+			Audit: store.AuditEntry{Action: action, EntityType: "partner_site", EntityID: "s1"}}
+	}
+	for range 30 { // more than the pool's connections
+		err := e.st.RecordDisclosures(e.ctx, batch(uuid.New(), "external.refused"))
+		var ce *store.ConstraintError
+		if !errors.As(err, &ce) {
+			t.Fatalf("a disclosure of an unknown person: %v; want a constraint error", err)
+		}
+	}
+	if err := e.st.RecordDisclosures(e.ctx, batch(p.ID, "external.lookup")); err != nil {
+		t.Fatalf("the next lookup's record: %v", err)
+	}
+	var audits, disclosures int
+	if err := e.db.QueryRow(e.ctx, `SELECT (SELECT count(*) FROM audit_log WHERE action = 'external.refused'),
+		(SELECT count(*) FROM disclosures)`).Scan(&audits, &disclosures); err != nil {
+		t.Fatal(err)
+	}
+	if audits != 0 || disclosures != 2 {
+		t.Fatalf("%d audit entries of the failed batches and %d disclosures; want 0 and the last batch's 2", audits, disclosures)
+	}
+}
