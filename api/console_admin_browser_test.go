@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
@@ -123,6 +124,17 @@ func TestConsoleInBrowserAuditLogPartnersNotifications(t *testing.T) {
 	p.click("#nav-organisation")
 	p.see("h1", "Organisation")
 	p.accessible("organisation")
+	p.fill(`input[name="issuingAuthority"]`, "Vetting Office North")
+	p.clickButton("Save settings")
+	for deadline := time.Now().Add(stepTimeout); e.count(`SELECT count(*) FROM audit_log WHERE action = 'organisation.update'`) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the settings were not saved:\n%s", p.text("main"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := e.count(`SELECT count(*) FROM organisation WHERE issuing_authority = 'Vetting Office North'`); n != 1 {
+		t.Fatal("the server does not have the new issuing authority")
+	}
 	p.click("#nav-audit")
 	p.see("#audit-status", "tree of")
 }

@@ -29,6 +29,14 @@ function auditStatusLine(st) {
   return h("p", { id: "audit-status", role: "status" }, parts.join(", "));
 }
 
+// entityLink links an audit entry's entity to its screen, when it has one.
+function entityLink(a) {
+  const screen = { person: "#/persons/", vetting_case: "#/cases/", staff_user: has("admin") ? "#/users/" : null,
+    partner_site: has("admin") ? "#/partners/" : null }[a.entityType];
+  const id = h("code", {}, a.entityId);
+  return screen ? h("a", { href: screen + encodeURIComponent(a.entityId) }, id) : id;
+}
+
 const auditFilters = ["action", "entityType", "entityId", "actor", "from", "to"];
 
 // auditLog browses the audit log: filters (kept in the address, so a view can be shared), a page of
@@ -59,7 +67,7 @@ async function auditLog(params) {
   });
   const entry = (a) => h("tr", {},
     h("td", {}, when(a.at)), h("td", {}, a.actorName || (a.actorId ? "a former user" : "the system")),
-    h("td", {}, h("code", {}, a.action)), h("td", {}, a.entityType + " ", h("code", {}, a.entityId)),
+    h("td", {}, h("code", {}, a.action)), h("td", {}, a.entityType + " ", entityLink(a)),
     h("td", {}, h("details", {}, h("summary", {}, "Entry " + a.id + (a.leafIndex === null ? " (waiting)" : ", leaf " + a.leafIndex)),
       h("pre", { class: "pre" }, JSON.stringify(a.detail, null, 2)),
       a.leafIndex === null ? h("p", { class: "muted" }, "Not in the tree yet: its proof follows the next checkpoint.")
