@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/store"
 )
 
 type inclusionRequest struct {
@@ -29,6 +30,16 @@ type CheckpointEvent struct {
 	Consistency audit.Consistency `json:"consistency"`
 }
 
+type auditEntriesQuery struct {
+	pageQuery
+	Action     string `query:"action" description:"the action starts with this (person. or person.create)"`
+	EntityType string `query:"entityType" description:"the entity's type, exactly"`
+	EntityID   string `query:"entityId" description:"the entity's id, exactly"`
+	Actor      string `query:"actor" format:"uuid" description:"the staff user who acted"`
+	From       string `query:"from" format:"date" description:"entries on or after this day (UTC)"`
+	To         string `query:"to" format:"date" description:"entries on or before this day (UTC)"`
+}
+
 type consistencyRequest struct {
 	From int64 `query:"from" description:"the older checkpoint's tree size (default 0)"`
 	To   int64 `query:"to" required:"true" description:"the newer checkpoint's tree size"`
@@ -41,6 +52,10 @@ func (s *Server) auditTreeRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/api/v1/audit/checkpoint", summary: "The audit log's newest signed checkpoint (C2SP tlog-checkpoint)",
 			roles: auditReaders, resp: new(audit.TreeCheckpoint), handle: s.treeCheckpoint},
+		{method: http.MethodGet, path: "/api/v1/audit/entries", summary: "Browse the audit log, newest first, each entry with who acted and its leaf in the tree",
+			roles: auditReaders, req: new(auditEntriesQuery), resp: new(List[store.AuditListItem]), handle: s.auditEntries},
+		{method: http.MethodGet, path: "/api/v1/audit/status", summary: "The audit log at a glance: tree size, newest signed checkpoint, entries waiting for the sequencer (no verification)",
+			roles: auditReaders, resp: new(store.AuditStatus), handle: s.auditStatus},
 		{method: http.MethodGet, path: "/api/v1/audit/entries/:id/inclusion", summary: "The proof that an audit entry is in the audit log's tree of a size",
 			roles: auditReaders, req: new(inclusionRequest), resp: new(audit.Inclusion), handle: s.inclusionProof},
 		{method: http.MethodGet, path: "/api/v1/audit/consistency", summary: "The proof that the audit log's tree of one size extends the tree of a smaller size",
@@ -92,6 +107,25 @@ func (s *Server) streamCheckpoints(c *gin.Context) error {
 		return []sse.Event{{Id: strconv.FormatUint(cp.Size, 10), Event: "checkpoint", Data: ev}}, false, nil
 	})
 	return nil
+}
+
+func (s *Server) auditEntries(c *gin.Context) error {
+	q := query{c: c}
+	f := store.AuditFilter{ActionPrefix: q.text("action"), EntityType: q.text("entityType"), EntityID: q.text("entityId"),
+		ActorID: q.uuid("actor"), From: q.date("from"), To: q.date("to"), Page: q.page()}
+	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
+		q.errs.add("to", "must not be before from")
+	}
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	items, total, err := s.Store.AuditEntries(c, f)
+	return respond(c, list(items, total, f.Page), err)
+}
+
+func (s *Server) auditStatus(c *gin.Context) error {
+	st, err := s.Store.AuditLogStatus(c)
+	return respond(c, st, err)
 }
 
 // latestCheckpoint is the audit tree's newest signed checkpoint, or a 404 when none is signed yet.

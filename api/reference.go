@@ -132,7 +132,9 @@ func (s *Server) referenceRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/me", summary: "The calling user", roles: allStaff,
 			resp: new(domain.StaffUser), handle: func(c *gin.Context) error { u, _ := principal(c); return respond(c, u, nil) }},
 		{method: http.MethodGet, path: "/api/v1/me/notifications", summary: "The calling user's notifications",
-			roles: allStaff, req: new(pageQuery), resp: new([]domain.Notification), handle: s.myNotifications},
+			roles: allStaff, req: new(pageQuery), resp: new([]NotificationView), handle: s.myNotifications},
+		{method: http.MethodPost, path: "/api/v1/me/notifications/read", summary: "Mark the calling user's notifications read: those named, or all",
+			roles: allStaff, req: new(MarkReadInput), resp: new(MarkedRead), handle: s.markNotificationsRead},
 		{method: http.MethodGet, path: "/api/v1/audit", summary: "The audit trail of one entity", roles: auditReaders,
 			req: new(auditQuery), resp: new([]store.AuditRecord), handle: s.auditTrail},
 	}
@@ -270,16 +272,6 @@ func (s *Server) clearanceRegister(c *gin.Context) error {
 	}
 	items, total, err := s.Store.ClearanceRegister(c, f)
 	return respond(c, list(items, total, f.Page), err)
-}
-
-func (s *Server) myNotifications(c *gin.Context) error {
-	q := query{c: c}
-	p := q.page()
-	if err := q.errs.err(); err != nil {
-		return err
-	}
-	ns, err := s.Store.Notifications(c, actorID(c), p)
-	return respond(c, nonNil(ns), err)
 }
 
 func (s *Server) auditTrail(c *gin.Context) error {

@@ -23,6 +23,8 @@ var scopeRules = []struct {
 	{"/api/v1/me/tokens", "", ""},
 	{"/api/v1/me/sessions", "", ""},
 	{"/api/v1/session", "", ""},
+	// one's own notifications: reading them, and marking them read, is reading
+	{"/api/v1/me/notifications", domain.ScopeCasesRead, domain.ScopeCasesRead},
 	{"/api/v1/me", domain.ScopeCasesRead, domain.ScopeCasesWrite},
 	{"/api/v1/persons/:id/access", domain.ScopeAccessRead, domain.ScopeAccessWrite},
 	{"/api/v1/persons/:id/consents", domain.ScopeMessagingRead, domain.ScopeMessagingSend},

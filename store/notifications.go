@@ -30,3 +30,28 @@ func (s *Store) Notifications(ctx context.Context, userID uuid.UUID, p Page) ([]
 		userID, p.Limit, p.Offset)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Notification])
 }
+
+// MarkNotificationsRead marks a user's notifications read: those of ids, or every one when all. A
+// notification read already keeps the time it was read; another user's is never touched. It returns how
+// many were marked now.
+func (s *Store) MarkNotificationsRead(ctx context.Context, userID uuid.UUID, ids []string, all bool) (int, error) {
+	if ids == nil {
+		ids = []string{}
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE staff_notifications SET read_at = now()
+		WHERE user_id = $1 AND read_at IS NULL AND ($3 OR id = ANY($2))`, userID, ids, all)
+	return int(tag.RowsAffected()), err
+}
+
+// CasePersons maps case references to the persons the cases are about (a reference of no case is left out).
+func (s *Store) CasePersons(ctx context.Context, refs []string) (map[string]uuid.UUID, error) {
+	out := map[string]uuid.UUID{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT case_ref, person_id FROM vetting_cases WHERE case_ref = ANY($1)`, refs)
+	var ref string
+	var id uuid.UUID
+	_, err := pgx.ForEachRow(rows, []any{&ref, &id}, func() error { out[ref] = id; return nil })
+	return out, err
+}

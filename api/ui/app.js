@@ -632,12 +632,7 @@ async function evidencePacks() {
   polling = setInterval(() => refresh().catch((err) => errBox.replaceChildren(failure(err))), 2000);
 }
 
-async function notifications() {
-  const ns = await call("GET", "/me/notifications?limit=100");
-  show(h("h1", {}, "Notifications"), ns.length ? h("table", {}, ns.map((n) => h("tr", {},
-    h("td", {}, date(n.createdAt)), h("td", {}, n.kind), h("td", {}, n.caseRef ? h("a", { href: "#/cases/" + n.caseRef }, n.message) : n.message))))
-    : h("p", { class: "muted" }, "Nothing yet."));
-}
+// notifications() is in admin.js.
 
 async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
@@ -647,6 +642,7 @@ async function route() {
     document.getElementById("nav").hidden = false;
     document.getElementById("nav-users").hidden = !has("admin");
     document.getElementById("nav-evidence").hidden = !has("auditor", "security_controller");
+    adminNav();
     document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",
       h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
     const [path, query] = (location.hash.slice(1) || "/cases").split("?");
@@ -665,6 +661,7 @@ async function route() {
     if (parts[0] === "syncs") return await syncs();
     if (parts[0] === "evidence") return await evidencePacks();
     if (parts[0] === "account") return await account();
+    if (adminRoutes[parts[0]]) return await adminRoutes[parts[0]](params, parts);
     if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
     if (parts[0] === "users") return await users();
     return await cases(params);

@@ -2,7 +2,11 @@ package testenv
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,4 +93,49 @@ func stopBrowser() {
 	if browserStop != nil {
 		browserStop()
 	}
+}
+
+// axeSource is axe-core (testdata/axe.min.js, MPL-2.0, from the npm package axe-core), the accessibility
+// checker a test injects into the page; the console never serves it.
+//
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// A11yViolation is one rule axe-core found broken on the page, with the elements that break it.
+type A11yViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"` // CSS selectors of the elements
+}
+
+func (v A11yViolation) String() string {
+	return fmt.Sprintf("%s (%s): %s: %s", v.ID, v.Impact, v.Help, strings.Join(v.Nodes, ", "))
+}
+
+// SeriousA11yViolations runs axe-core inside the tab's page, as it shows now (WCAG 2 A and AA rules and
+// best practices), and returns the violations of serious or critical impact. It injects axe-core through
+// the DevTools protocol, which the page's Content-Security-Policy does not govern, once per page.
+func SeriousA11yViolations(ctx context.Context) ([]A11yViolation, error) {
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+	if err != nil {
+		return nil, err
+	}
+	if !loaded {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+"\n;true")); err != nil {
+			return nil, fmt.Errorf("inject axe-core: %w", err)
+		}
+	}
+	run := `axe.run(document, {resultTypes: ["violations"], runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+		.then((r) => JSON.stringify(r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+			.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" "))}))))`
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](run, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("run axe-core: %w", err)
+	}
+	var vs []A11yViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		return nil, fmt.Errorf("axe-core's answer: %w", err)
+	}
+	return vs, nil
 }
