@@ -113,20 +113,7 @@ async function signOut() {
   signIn();
 }
 
-async function cases(params) {
-  const status = params.get("status") || "";
-  const q = new URLSearchParams({ limit: "100" });
-  if (status) q.set("status", status);
-  const list = await call("GET", "/cases?" + q);
-  const filter = h("select", { onchange: (e) => (location.hash = "#/cases?status=" + e.target.value) },
-    ["", "identity_check", "with_officer", "awaiting_information", "cleared", "refused", "with_advisory", "withdrawn"]
-      .map((s) => h("option", { value: s, selected: s === status }, s || "all statuses")));
-  show(h("h1", {}, "Vetting cases"), h("p", {}, filter, " ", h("span", { class: "muted" }, list.total + " cases")),
-    h("table", {}, h("tr", {}, ["Person", "Case", "Type", "Level", "Status", "Owner", "Due"].map((t) => h("th", {}, t))),
-      list.items.map((c) => h("tr", { class: "link", onclick: () => (location.hash = "#/cases/" + c.caseRef) },
-        h("td", {}, c.personName), h("td", {}, h("code", {}, c.caseRef)), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)),
-        h("td", {}, c.ownerId ? (c.ownerId === me.id ? "me" : "assigned") : "—"), h("td", {}, date(c.dueAt))))));
-}
+// The cases list is the work queue (queue.js).
 
 async function caseDetail(ref) {
   const [c, checks] = await Promise.all([call("GET", "/cases/" + encodeURIComponent(ref)),
@@ -667,7 +654,7 @@ async function route() {
     if (parts[0] === "account") return await account();
     if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
     if (parts[0] === "users") return await users();
-    return await cases(params);
+    return await workQueue(params);
   } catch (err) {
     if (err.message !== "signed out") show(failure(err));
   }
@@ -754,4 +741,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-route();
+// The first page is drawn once every script (queue.js too) has run.
+document.addEventListener("DOMContentLoaded", route);
