@@ -154,7 +154,7 @@ func (s *Server) caseRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
 			alt: map[int]any{http.StatusAccepted: new(Pending)}},
-		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
+		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases by work queue, search, filters and order (soonest due first)", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
 		{method: http.MethodGet, path: "/api/v1/cases/counts", summary: "Count the caller's cases in each work queue and status",
 			roles: allStaff, resp: new(CaseCounts), handle: s.caseCounts},
