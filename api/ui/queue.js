@@ -88,9 +88,11 @@ async function workQueue(params) {
   const q = new URLSearchParams({ queue, sort, limit: String(queuePageSize), offset: String(offset) });
   for (const k of ["q", "type", "level", "status"]) if (params.get(k)) q.set(k, params.get(k));
 
+  const at = location.hash;
   if (!document.getElementById("queue-page")) show(h("p", { role: "status", class: "muted" }, "Loading cases…"));
   const [zone, counts, result] = await Promise.all([organisationZone(), call("GET", "/cases/counts"),
     call("GET", "/cases?" + q).then((l) => ({ list: l }), (err) => { if (!err.status) throw err; return { err }; })]);
+  if (location.hash !== at) return; // the person went elsewhere meanwhile: that page draws itself
 
   const tabs = h("nav", { "aria-label": "Work queues", class: "queues" }, h("ul", {}, caseQueues.map(([key, label]) =>
     h("li", {}, h("a", { href: queueHash(new URLSearchParams({ queue: key }), {}), id: "queue-" + key,
