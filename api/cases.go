@@ -103,7 +103,7 @@ type caseListQuery struct {
 	Type      domain.CaseType `query:"type"`
 	DueBefore string          `query:"dueBefore" format:"date"`
 	Open      bool            `query:"open" description:"with no open, status or queue, closed cases are left out"`
-	Queue     store.CaseQueue `query:"queue" enum:"mine,unassigned,overdue,due_soon,waiting_on_subject,open,closed" description:"a work queue: mine (open cases the caller owns), unassigned, overdue, due_soon (within 7 days), waiting_on_subject (identity check or information requested), open, closed"`
+	Queue     store.CaseQueue `query:"queue" description:"a work queue: mine (open cases the caller owns), unassigned, overdue, due_soon (within 7 days), waiting_on_subject (identity check or information requested), open, closed"`
 	Q         string          `query:"q" maxLength:"200" description:"part of the person's name, their employee number or the case reference"`
 	Sort      string          `query:"sort" enum:"due,-due,opened,-opened,updated,-updated,person,-person" default:"due" description:"the order; a leading - reverses it"`
 	pageQuery

@@ -16,7 +16,8 @@ func (p *page) seeRows(names ...string) {
 
 // The work queue in a real browser: a case worker signs in to it, sees the cases by their persons' and
 // owners' names with statuses in words, finds a case by name and by reference, switches to the overdue
-// and unassigned queues, sorts by person both ways, and finds the closed case only under Closed.
+// and unassigned queues, sorts by person both ways, and finds the closed case only under Closed; a
+// vetting officer starts on their own cases.
 func TestConsoleInBrowserWorkQueue(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
@@ -37,6 +38,9 @@ func TestConsoleInBrowserWorkQueue(t *testing.T) {
 		t.Fatalf("the open queue shows a closed case, a placeholder or a status code:\n%s", text)
 	}
 	p.see(`#queue th[aria-sort="ascending"]`, "Due")
+	if p.has("#queue-mine") {
+		t.Error("a case worker, who owns no cases, is offered My cases")
+	}
 
 	// Search by name, then by case reference.
 	p.fill("#queue-q", "archer")
@@ -80,4 +84,12 @@ func TestConsoleInBrowserWorkQueue(t *testing.T) {
 	p.seeRows("Carol Cole", "Bob Baker", "Alice Archer")
 	p.click(`#queue a[href="#/cases/` + fx.alice + `"]`)
 	p.see("h1", "Case "+fx.alice)
+
+	// A vetting officer starts on their own cases.
+	p.click("#sign-out")
+	p.signInWithToken(e.tokens[domain.RoleVettingOfficer], "Test vetting_officer")
+	p.click(`#nav a[href="#/cases"]`)
+	p.see(`#queue-mine[aria-current="page"]`, "My cases", "1")
+	p.seeRows("Alice Archer")
+	p.see("#queue", "Test vetting_officer (you)", "waiting ")
 }

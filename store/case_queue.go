@@ -31,6 +31,15 @@ var CaseQueues = []CaseQueue{QueueMine, QueueUnassigned, QueueOverdue, QueueDueS
 // DueSoon is how far ahead a case is due soon.
 const DueSoon = 7 * 24 * time.Hour
 
+// Enum lists the queues for the OpenAPI document.
+func (CaseQueue) Enum() []any {
+	out := make([]any, len(CaseQueues))
+	for i, q := range CaseQueues {
+		out[i] = string(q)
+	}
+	return out
+}
+
 func (q CaseQueue) Valid() bool {
 	for _, v := range CaseQueues {
 		if v == q {

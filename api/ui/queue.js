@@ -94,7 +94,9 @@ async function workQueue(params) {
     call("GET", "/cases?" + q).then((l) => ({ list: l }), (err) => { if (!err.status) throw err; return { err }; })]);
   if (location.hash !== at) return; // the person went elsewhere meanwhile: that page draws itself
 
-  const tabs = h("nav", { "aria-label": "Work queues", class: "queues" }, h("ul", {}, caseQueues.map(([key, label]) =>
+  // Only vetting officers own cases: the others have no "My cases".
+  const shown = caseQueues.filter(([key]) => key !== "mine" || has("vetting_officer") || queue === "mine");
+  const tabs = h("nav", { "aria-label": "Work queues", class: "queues" }, h("ul", {}, shown.map(([key, label]) =>
     h("li", {}, h("a", { href: queueHash(new URLSearchParams({ queue: key }), {}), id: "queue-" + key,
       "aria-current": key === queue ? "page" : null, class: key === queue ? "current" : null },
     label, " ", h("span", { class: "count" }, String(counts.queues[key] || 0)))))));
