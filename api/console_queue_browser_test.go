@@ -74,6 +74,20 @@ func TestConsoleInBrowserWorkQueue(t *testing.T) {
 	p.seeRows("Carol Cole", "Bob Baker")
 	p.see(`#queue th[aria-sort="descending"]`, "Person")
 
+	// Two to a page.
+	eval[bool](p, `(location.hash = "#/cases?queue=open&sort=person&limit=2", true)`)
+	p.seeRows("Alice Archer", "Bob Baker")
+	p.see(".pager", "Page 1 of 2")
+	p.see("#queue-result", "3 cases in all open, showing 1 to 2")
+	p.click("#page-next")
+	p.seeRows("Carol Cole")
+	p.see(".pager", "Page 2 of 2")
+	if focused := eval[string](p, `document.activeElement ? document.activeElement.id : ""`); focused != "page-previous" {
+		t.Errorf("on the last page the focus is on %q, want Previous", focused)
+	}
+	p.click("#page-previous")
+	p.seeRows("Alice Archer", "Bob Baker")
+
 	// Closed cases are apart.
 	p.click("#queue-closed")
 	p.seeRows("Dan Drake")

@@ -24,7 +24,7 @@ const caseQueues = [
 ];
 // The sortable columns: the API's sort key, and which way a first click sorts.
 const caseSorts = { person: "Person", opened: "Opened", due: "Due", updated: "Updated" };
-const queuePageSize = 25;
+const queuePageSizes = [25, 50, 100];
 
 // homeQueue is the queue a role starts on: an officer their own cases, a security controller the
 // overdue ones, everyone else all open cases.
@@ -85,7 +85,8 @@ async function workQueue(params) {
   const queue = params.get("queue") || homeQueue();
   const sort = params.get("sort") || (queue === "closed" ? "-updated" : "due");
   const offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
-  const q = new URLSearchParams({ queue, sort, limit: String(queuePageSize), offset: String(offset) });
+  const limit = Math.min(200, Math.max(1, parseInt(params.get("limit") || "25", 10) || 25));
+  const q = new URLSearchParams({ queue, sort, limit: String(limit), offset: String(offset) });
   for (const k of ["q", "type", "level", "status"]) if (params.get(k)) q.set(k, params.get(k));
 
   const at = location.hash;
@@ -135,8 +136,10 @@ async function workQueue(params) {
   show(h("div", { id: "queue-page" }, h("h1", {}, "Vetting cases"), tabs, search, live, body));
   // Said after the region is on the page, so that screen readers announce it.
   setTimeout(() => { live.textContent = said; }, 50);
-  const el = queueFocus && document.getElementById(queueFocus);
+  let el = queueFocus && document.getElementById(queueFocus);
   queueFocus = null;
+  // On the last (or first) page, Next (or Previous) is disabled: the other one takes the focus.
+  if (el && el.disabled) el = document.getElementById(el.id === "page-next" ? "page-previous" : "page-next");
   if (el) el.focus();
 }
 
@@ -173,10 +176,14 @@ function queueTable(items, params, sort, zone) {
 }
 
 function queuePager(list, params, offset) {
-  if (list.total <= list.limit) return null;
+  const sizes = queuePageSizes.includes(list.limit) ? queuePageSizes : [list.limit, ...queuePageSizes];
+  const perPage = h("label", { class: "per-page" }, "Per page", h("select", { id: "page-size",
+    onchange: (ev) => queueGo(params, { limit: ev.target.value === "25" ? "" : ev.target.value }, "page-size") },
+  sizes.map((n) => h("option", { value: String(n), selected: n === list.limit }, String(n)))));
+  if (list.total <= list.limit && offset === 0) return list.total > queuePageSizes[0] ? h("div", { class: "pager" }, perPage) : null;
   const pages = Math.ceil(list.total / list.limit);
   const page = Math.floor(offset / list.limit) + 1;
-  return h("nav", { "aria-label": "Pages", class: "pager" },
+  return h("nav", { "aria-label": "Pages", class: "pager" }, perPage,
     h("button", { type: "button", id: "page-previous", disabled: page <= 1,
       onclick: () => queueGo(params, { offset: String(Math.max(0, offset - list.limit)) }, "page-previous") }, "Previous"),
     h("span", {}, " Page " + page + " of " + pages + " "),
