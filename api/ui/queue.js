@@ -126,7 +126,7 @@ async function workQueue(params) {
     body = h("div", { class: "error", role: "alert" }, result.err.message);
   } else {
     const list = result.list;
-    const label = caseQueues.find(([k]) => k === queue)[1];
+    const label = (caseQueues.find(([k]) => k === queue) || [queue, queue])[1];
     said = list.total === 0 ? "No cases in " + label.toLowerCase() + (params.get("q") ? " match “" + params.get("q") + "”" : "")
       : (list.total === 1 ? "1 case" : list.total + " cases") + " in " + label.toLowerCase() +
         (list.total > list.items.length ? ", showing " + (offset + 1) + " to " + (offset + list.items.length) : "");
