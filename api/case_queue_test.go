@@ -204,3 +204,45 @@ func TestCaseQueueKeepsToTheCaseWorkersReach(t *testing.T) {
 	wantCounts(t, e.must(200, domain.RoleVettingOfficer, "GET", "/api/v1/cases/counts", nil), "officer",
 		map[string]float64{"open": 3, "closed": 1}, nil)
 }
+
+// The outbox names the persons its messages went to, but not to a scoped case worker a person outside
+// their reach.
+func TestOutboxNamesPersonsWithinReach(t *testing.T) {
+	t.Parallel()
+	var p providers
+	e := newEnv(t, withProviders(&p))
+	site := func(code string) string {
+		return e.must(201, domain.RoleAdmin, "POST", "/api/v1/locations", map[string]any{"code": code, "name": "Site " + code})["id"].(string)
+	}
+	north, south := site("NORTH"), site("SOUTH")
+	person := func(first, last, mobile, at string) string {
+		return e.must(201, domain.RoleVettingOfficer, "POST", "/api/v1/persons", map[string]any{"firstName": first,
+			"lastName": last, "dateOfBirth": "1980-01-02", "mobile": mobile, "locationId": at})["id"].(string)
+	}
+	alice, bob := person("Alice", "Archer", "07400 100001", north), person("Bob", "Baker", "07400 100002", south)
+	e.sendMessage(alice, "sms", "renewal_nudge", reminderVars)
+	e.sendMessage(bob, "sms", "renewal_nudge", reminderVars)
+
+	named := func(role domain.Role) map[string]any {
+		t.Helper()
+		out := map[string]any{}
+		for _, it := range e.must(200, role, "GET", "/api/v1/messages", nil)["items"].([]any) {
+			m := it.(map[string]any)
+			out[fmt.Sprint(m["personId"])] = m["personName"]
+		}
+		return out
+	}
+	if got := named(domain.RoleCaseWorker); got[alice] != "Alice Archer" || got[bob] != "Bob Baker" {
+		t.Fatalf("the outbox names %v, want Alice Archer and Bob Baker", got)
+	}
+	worker := e.users[domain.RoleCaseWorker].ID.String()
+	e.must(200, domain.RoleAdmin, "PATCH", "/api/v1/users/"+worker, map[string]any{"locationIds": []string{north}})
+	e.must(200, domain.RoleAdmin, "PUT", "/api/v1/organisation", map[string]any{"name": "Org", "issuingAuthority": "Org",
+		"scopeCaseWorkers": true})
+	if got := named(domain.RoleCaseWorker); got[alice] != "Alice Archer" || got[bob] != nil {
+		t.Fatalf("a scoped case worker's outbox names %v, want Alice Archer only", got)
+	}
+	if got := named(domain.RoleVettingOfficer); got[bob] != "Bob Baker" {
+		t.Fatalf("an officer's outbox names %v, want Bob Baker too", got)
+	}
+}

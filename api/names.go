@@ -8,20 +8,9 @@ import (
 )
 
 // personNames are the names ("first last") of the persons ids name, by id, for lists that show persons
-// by name.
+// by name; a person outside a scoped case worker's reach has none.
 func (s *Server) personNames(c *gin.Context, ids []uuid.UUID) (map[uuid.UUID]string, error) {
-	names := map[uuid.UUID]string{}
-	if len(ids) == 0 {
-		return names, nil
-	}
-	persons, err := s.Store.PersonsByID(c, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range persons {
-		names[p.ID] = p.FirstName + " " + p.LastName
-	}
-	return names, nil
+	return s.Store.PersonNames(c, credential(c).Reach, ids)
 }
 
 // ClearanceSummary is a clearance in the register, with its holder's name.
@@ -30,7 +19,8 @@ type ClearanceSummary struct {
 	PersonName string `json:"personName"`
 }
 
-// MessageSummary is a message with the name of the person it went to ("" for none).
+// MessageSummary is a message with the name of the person it went to ("" for none, or one outside a
+// scoped case worker's reach).
 type MessageSummary struct {
 	domain.Message
 	PersonName string `json:"personName,omitempty"`
