@@ -75,7 +75,7 @@ func (s *Server) messagingRoutes() []op {
 			roles: messageSenders, req: new(SendMessageInput), resp: new(domain.Message), status: http.StatusCreated,
 			alt: map[int]any{http.StatusAccepted: new(Pending)}, handle: s.sendMessage},
 		{method: http.MethodGet, path: "/api/v1/inbox", summary: "Messages people sent us, newest first",
-			roles: allStaff, req: new(inboxQuery), resp: new(List[domain.InboundMessage]), handle: s.inbox},
+			roles: allStaff, req: new(inboxQuery), resp: new(List[InboundSummary]), handle: s.inbox},
 	}
 }
 
@@ -217,7 +217,27 @@ func (s *Server) inbox(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.Inbox(c, f)
-	return respond(c, list(items, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	var ids []uuid.UUID
+	for _, m := range items {
+		if m.PersonID != nil {
+			ids = append(ids, *m.PersonID)
+		}
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return err
+	}
+	out := make([]InboundSummary, len(items))
+	for i, m := range items {
+		out[i] = InboundSummary{InboundMessage: m}
+		if m.PersonID != nil {
+			out[i].PersonName = names[*m.PersonID]
+		}
+	}
+	return respond(c, list(out, total, f.Page), nil)
 }
 
 // newMessageID is the id of a message a user asked for: opaque, and the same for a request repeated with

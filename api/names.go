@@ -26,6 +26,12 @@ type MessageSummary struct {
 	PersonName string `json:"personName,omitempty"`
 }
 
+// InboundSummary is a message a person sent us, with their name when the sender is known.
+type InboundSummary struct {
+	domain.InboundMessage
+	PersonName string `json:"personName,omitempty"`
+}
+
 // messageSummaries are messages with their persons' names.
 func (s *Server) messageSummaries(c *gin.Context, ms []domain.Message) ([]MessageSummary, error) {
 	var ids []uuid.UUID
