@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,10 +44,22 @@ func timeline(events []domain.CaseEvent) []TimelineEvent {
 	return out
 }
 
-// CaseSummary is a case in a list, with the name of its subject.
+// CaseSummary is a case in a list, with the names of its subject and owner and since when it has stood
+// in its status.
 type CaseSummary struct {
 	domain.Case
-	PersonName string `json:"personName"`
+	PersonName     string `json:"personName"`
+	EmployeeNumber string `json:"employeeNumber,omitempty"`
+	// OwnerName is the owning vetting officer's name; "" while the case has no owner.
+	OwnerName string `json:"ownerName"`
+	// StatusSince is when the case entered its current status (for a waiting case: since when it waits).
+	StatusSince time.Time `json:"statusSince"`
+}
+
+// CaseCounts is how many cases within the caller's reach each work queue and each status holds.
+type CaseCounts struct {
+	Queues   map[store.CaseQueue]int   `json:"queues"`
+	Statuses map[domain.CaseStatus]int `json:"statuses"`
 }
 
 // idempotent documents the Idempotency-Key header: requests repeated with the same key (by the same
@@ -89,7 +102,10 @@ type caseListQuery struct {
 	Level     domain.Level    `query:"level"`
 	Type      domain.CaseType `query:"type"`
 	DueBefore string          `query:"dueBefore" format:"date"`
-	Open      bool            `query:"open"`
+	Open      bool            `query:"open" description:"with no open, status or queue, closed cases are left out"`
+	Queue     store.CaseQueue `query:"queue" description:"a work queue: mine (open cases the caller owns), unassigned, overdue, due_soon (within 7 days), waiting_on_subject (identity check or information requested), open, closed"`
+	Q         string          `query:"q" maxLength:"200" description:"part of the person's name, their employee number or the case reference"`
+	Sort      string          `query:"sort" enum:"due,-due,opened,-opened,updated,-updated,person,-person" default:"due" description:"the order; a leading - reverses it"`
 	pageQuery
 }
 
@@ -138,8 +154,10 @@ func (s *Server) caseRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/cases", summary: "Open a vetting case", roles: caseOpeners,
 			req: new(OpenCaseInput), resp: new(CaseView), status: http.StatusCreated, handle: s.openCase,
 			alt: map[int]any{http.StatusAccepted: new(Pending)}},
-		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases, soonest due first", roles: allStaff,
+		{method: http.MethodGet, path: "/api/v1/cases", summary: "List cases by work queue, search, filters and order (soonest due first)", roles: allStaff,
 			req: new(caseListQuery), resp: new(List[CaseSummary]), handle: s.listCases},
+		{method: http.MethodGet, path: "/api/v1/cases/counts", summary: "Count the caller's cases in each work queue and status",
+			roles: allStaff, resp: new(CaseCounts), handle: s.caseCounts},
 		{method: http.MethodGet, path: "/api/v1/cases/:caseRef", summary: "Get a case with its timeline", roles: allStaff,
 			req: new(caseRefPath), resp: new(CaseView), handle: s.getCase},
 		{method: http.MethodPost, path: "/api/v1/cases/:caseRef/owner", summary: "Assign the vetting owner",
@@ -282,11 +300,23 @@ func (s *Server) getCase(c *gin.Context) error {
 
 func (s *Server) listCases(c *gin.Context) error {
 	q := query{c: c}
-	f := store.CaseFilter{Reach: credential(c).Reach,
+	f := store.CaseFilter{Reach: credential(c).Reach, Me: actorID(c),
 		Statuses: enum(&q, "status", domain.CaseStatus.Valid, domain.CaseStatuses),
 		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), Open: q.bool("open"), Page: q.page(),
 		Level: single(&q, "level", domain.Level.Valid, domain.Levels),
 		Type:  single(&q, "type", domain.CaseType.Valid, domain.CaseTypes),
+		Queue: single(&q, "queue", store.CaseQueue.Valid, store.CaseQueues),
+		Query: q.text("q"),
+	}
+	if len(f.Query) > 200 {
+		q.errs.add("q", "must be at most 200 characters")
+	}
+	if v, ok := c.GetQuery("sort"); ok {
+		f.Desc = strings.HasPrefix(v, "-")
+		f.Sort = store.CaseSort(strings.TrimPrefix(v, "-"))
+		if !f.Sort.Valid() {
+			q.errs.add("sort", "must be one of %s, each with a leading - to reverse it", domain.OneOf(store.CaseSorts))
+		}
 	}
 	if d := q.date("dueBefore"); d != nil {
 		t := d.Time()
@@ -295,27 +325,29 @@ func (s *Server) listCases(c *gin.Context) error {
 	if err := q.errs.err(); err != nil {
 		return err
 	}
-	items, total, err := s.Store.Cases(c, f)
+	if _, asked := c.GetQuery("status"); !asked && f.Open == nil && f.Queue == "" {
+		open := true // closed cases are apart: asked for by queue=closed, open=false or their status
+		f.Open = &open
+	}
+	items, total, err := s.Store.CaseList(c, f)
 	if err != nil {
 		return err
-	}
-	ids := make([]uuid.UUID, len(items))
-	for i, cs := range items {
-		ids[i] = cs.PersonID
-	}
-	persons, err := s.Store.PersonsByID(c, ids)
-	if err != nil {
-		return err
-	}
-	names := map[uuid.UUID]string{}
-	for _, p := range persons {
-		names[p.ID] = p.FirstName + " " + p.LastName
 	}
 	summaries := make([]CaseSummary, len(items))
-	for i, cs := range items {
-		summaries[i] = CaseSummary{Case: cs, PersonName: names[cs.PersonID]}
+	for i, r := range items {
+		summaries[i] = CaseSummary{Case: r.Case, PersonName: r.PersonName, EmployeeNumber: r.EmployeeNumber,
+			OwnerName: r.OwnerName, StatusSince: r.StatusSince}
 	}
 	return respond(c, list(summaries, total, f.Page), nil)
+}
+
+func (s *Server) caseCounts(c *gin.Context) error {
+	queues, statuses, err := s.Store.CaseCounts(c, credential(c).Reach, actorID(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, CaseCounts{Queues: queues, Statuses: statuses})
+	return nil
 }
 
 // caseAction sends an officer action to a case's workflow and answers with the case after it. An action

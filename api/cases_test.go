@@ -61,7 +61,7 @@ func TestCaseClearedEndToEnd(t *testing.T) {
 		t.Fatalf("clearance = %v", cl)
 	}
 	reg := e.must(200, domain.RoleAuditor, "GET", "/api/v1/clearances?level=SC&expiringBefore=2032-01-01", nil)
-	if reg["total"].(float64) != 1 {
+	if reg["total"].(float64) != 1 || reg["items"].([]any)[0].(map[string]any)["personName"] != "Jane Davies" {
 		t.Fatalf("register: %v", reg)
 	}
 	e.waitVisible(fmt.Sprintf("CaseRef = '%s' AND CaseStatus = 'cleared' AND VettingOwner = '%s'", ref, officer))

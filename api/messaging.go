@@ -68,14 +68,14 @@ type messagePath struct {
 func (s *Server) messagingRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/api/v1/messages", summary: "The outbox: messages sent or suppressed, newest first",
-			roles: allStaff, req: new(messageListQuery), resp: new(List[domain.Message]), handle: s.listMessages},
+			roles: allStaff, req: new(messageListQuery), resp: new(List[MessageSummary]), handle: s.listMessages},
 		{method: http.MethodGet, path: "/api/v1/messages/*id", summary: "A message with its status history (the id may hold slashes)",
-			roles: allStaff, req: new(messagePath), resp: new(domain.Message), handle: s.getMessage},
+			roles: allStaff, req: new(messagePath), resp: new(MessageSummary), handle: s.getMessage},
 		{method: http.MethodPost, path: "/api/v1/messages", summary: "Send a template to a person (once per Idempotency-Key)",
 			roles: messageSenders, req: new(SendMessageInput), resp: new(domain.Message), status: http.StatusCreated,
 			alt: map[int]any{http.StatusAccepted: new(Pending)}, handle: s.sendMessage},
 		{method: http.MethodGet, path: "/api/v1/inbox", summary: "Messages people sent us, newest first",
-			roles: allStaff, req: new(inboxQuery), resp: new(List[domain.InboundMessage]), handle: s.inbox},
+			roles: allStaff, req: new(inboxQuery), resp: new(List[InboundSummary]), handle: s.inbox},
 	}
 }
 
@@ -163,7 +163,14 @@ func (s *Server) listMessages(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.Messages(c, f)
-	return respond(c, list(items, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	out, err := s.messageSummaries(c, items)
+	if err != nil {
+		return err
+	}
+	return respond(c, list(out, total, f.Page), nil)
 }
 
 // messageID is the id a message route names: the rest of the path, slashes and all.
@@ -179,7 +186,11 @@ func (s *Server) getMessage(c *gin.Context) error {
 		return notFoundAs(err, "message")
 	}
 	m.Events = nonNil(m.Events)
-	c.JSON(http.StatusOK, m)
+	out, err := s.messageSummaries(c, []domain.Message{m})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out[0])
 	return nil
 }
 
@@ -206,7 +217,27 @@ func (s *Server) inbox(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.Inbox(c, f)
-	return respond(c, list(items, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	var ids []uuid.UUID
+	for _, m := range items {
+		if m.PersonID != nil {
+			ids = append(ids, *m.PersonID)
+		}
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return err
+	}
+	out := make([]InboundSummary, len(items))
+	for i, m := range items {
+		out[i] = InboundSummary{InboundMessage: m}
+		if m.PersonID != nil {
+			out[i].PersonName = names[*m.PersonID]
+		}
+	}
+	return respond(c, list(out, total, f.Page), nil)
 }
 
 // newMessageID is the id of a message a user asked for: opaque, and the same for a request repeated with

@@ -278,6 +278,11 @@ func TestMessagingTwilioInboundOptOut(t *testing.T) {
 	if inbox["total"] != float64(2) {
 		t.Errorf("SMS inbox total %v, want 2", inbox["total"])
 	}
+	for _, it := range inbox["items"].([]any) {
+		if name := it.(map[string]any)["personName"]; name != "Opt Out" {
+			t.Errorf("an inbox message names its sender %v, want Opt Out", name)
+		}
+	}
 	if kw := e.must(http.StatusOK, domain.RoleAuditor, "GET", "/api/v1/inbox?keyword=opt_out", nil); kw["total"] != float64(2) {
 		t.Errorf("opt-outs in the inbox: %v, want 2", kw["total"])
 	}

@@ -181,11 +181,14 @@ func TestMessagesOnEveryChannelDelivered(t *testing.T) {
 	if got["price"] != "-0.04000" || got["priceUnit"] != "GBP" {
 		t.Errorf("SMS cost %v %v, want -0.04000 GBP", got["price"], got["priceUnit"])
 	}
+	if got["personName"] != "Ada Lovelace" {
+		t.Errorf("the message names its person %v, want Ada Lovelace", got["personName"])
+	}
 
 	// The outbox is searchable by person, channel, status and template.
 	list := e.must(http.StatusOK, domain.RoleCaseWorker, "GET", "/api/v1/messages?personId="+person+"&channel=sms&status=delivered&template=renewal_nudge", nil)
-	if list["total"].(float64) != 1 {
-		t.Errorf("outbox search found %v, want the 1 SMS", list["total"])
+	if list["total"].(float64) != 1 || list["items"].([]any)[0].(map[string]any)["personName"] != "Ada Lovelace" {
+		t.Errorf("outbox search found %v, want the 1 SMS to Ada Lovelace: %v", list["total"], list["items"])
 	}
 	e.recordAll("every_channel")
 }

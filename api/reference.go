@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -128,7 +129,7 @@ func (s *Server) referenceRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/locations/:id", summary: "Get a site", roles: allStaff,
 			req: new(idPath), resp: new(domain.Location), handle: s.getLocation},
 		{method: http.MethodGet, path: "/api/v1/clearances", summary: "The clearance register, soonest expiring first",
-			roles: allStaff, req: new(clearanceQuery), resp: new(List[domain.Clearance]), handle: s.clearanceRegister},
+			roles: allStaff, req: new(clearanceQuery), resp: new(List[ClearanceSummary]), handle: s.clearanceRegister},
 		{method: http.MethodGet, path: "/api/v1/me", summary: "The calling user", roles: allStaff,
 			resp: new(domain.StaffUser), handle: func(c *gin.Context) error { u, _ := principal(c); return respond(c, u, nil) }},
 		{method: http.MethodGet, path: "/api/v1/me/notifications", summary: "The calling user's notifications",
@@ -271,7 +272,22 @@ func (s *Server) clearanceRegister(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.ClearanceRegister(c, f)
-	return respond(c, list(items, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(items))
+	for i, cl := range items {
+		ids[i] = cl.PersonID
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return err
+	}
+	out := make([]ClearanceSummary, len(items))
+	for i, cl := range items {
+		out[i] = ClearanceSummary{Clearance: cl, PersonName: names[cl.PersonID]}
+	}
+	return respond(c, list(out, total, f.Page), nil)
 }
 
 func (s *Server) auditTrail(c *gin.Context) error {

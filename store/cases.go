@@ -113,6 +113,13 @@ type CaseFilter struct {
 	DueBefore *time.Time
 	Open      *bool
 	Reach     *Reach
+	// Queue narrows to one work queue (CaseList), Me being the caller; Query matches a person's name, an
+	// employee number or a case reference; Sort and Desc order the list.
+	Queue CaseQueue
+	Me    uuid.UUID
+	Query string
+	Sort  CaseSort
+	Desc  bool
 	Page
 }
 

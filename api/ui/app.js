@@ -113,20 +113,7 @@ async function signOut() {
   signIn();
 }
 
-async function cases(params) {
-  const status = params.get("status") || "";
-  const q = new URLSearchParams({ limit: "100" });
-  if (status) q.set("status", status);
-  const list = await call("GET", "/cases?" + q);
-  const filter = h("select", { onchange: (e) => (location.hash = "#/cases?status=" + e.target.value) },
-    ["", "identity_check", "with_officer", "awaiting_information", "cleared", "refused", "with_advisory", "withdrawn"]
-      .map((s) => h("option", { value: s, selected: s === status }, s || "all statuses")));
-  show(h("h1", {}, "Vetting cases"), h("p", {}, filter, " ", h("span", { class: "muted" }, list.total + " cases")),
-    h("table", {}, h("tr", {}, ["Person", "Case", "Type", "Level", "Status", "Owner", "Due"].map((t) => h("th", {}, t))),
-      list.items.map((c) => h("tr", { class: "link", onclick: () => (location.hash = "#/cases/" + c.caseRef) },
-        h("td", {}, c.personName), h("td", {}, h("code", {}, c.caseRef)), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)),
-        h("td", {}, c.ownerId ? (c.ownerId === me.id ? "me" : "assigned") : "—"), h("td", {}, date(c.dueAt))))));
-}
+// The cases list is the work queue (queue.js).
 
 async function caseDetail(ref) {
   const [c, checks] = await Promise.all([call("GET", "/cases/" + encodeURIComponent(ref)),
@@ -408,7 +395,7 @@ function messageRows(items, withPerson) {
     .filter(Boolean).map((t) => h("th", {}, t))),
     items.map((m) => h("tr", { class: "link", onclick: () => (location.hash = messageLink(m.id)) },
       h("td", {}, when(m.createdAt)),
-      withPerson ? h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId, onclick: (e) => e.stopPropagation() }, "person") : "—") : null,
+      withPerson ? h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId, onclick: (e) => e.stopPropagation() }, m.personName || "person") : "—") : null,
       h("td", {}, m.channel), h("td", {}, m.template + " v" + m.templateVersion),
       h("td", {}, badge(m.status), m.statusReason ? " " + m.statusReason : ""), h("td", {}, cost(m)))));
 }
@@ -459,7 +446,7 @@ async function messages(params) {
     h("h2", {}, "Inbox"),
     inbox.items.length ? h("table", {}, h("tr", {}, ["Received", "From", "Person", "Channel", "Read as", "Message"].map((t) => h("th", {}, t))),
       inbox.items.map((m) => h("tr", {}, h("td", {}, when(m.receivedAt)), h("td", {}, m.sender),
-        h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId }, "person") : "unknown"), h("td", {}, m.channel),
+        h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId }, m.personName || "person") : "unknown"), h("td", {}, m.channel),
         h("td", {}, m.keyword ? badge(m.keyword) : "—", m.broadcastId ? [" ", h("a", { href: "#/broadcasts/" + m.broadcastId }, "broadcast")] : ""),
         h("td", {}, m.body)))) : h("p", { class: "muted" }, "Nothing received yet."));
 }
@@ -469,7 +456,7 @@ async function messageDetail(id) {
   const row = (k, v) => [h("dt", {}, k), h("dd", {}, v === undefined || v === null || v === "" ? "—" : v)];
   show(h("h1", {}, "Message ", h("code", {}, m.id), " ", badge(m.status)),
     h("div", { class: "card" }, h("dl", { class: "grid" },
-      row("Person", m.personId ? h("a", { href: "#/persons/" + m.personId }, "open person") : null),
+      row("Person", m.personId ? h("a", { href: "#/persons/" + m.personId }, m.personName || "open person") : null),
       row("Channel", m.channel), row("To", m.recipient), row("Template", m.template + " v" + m.templateVersion),
       row("Status", [m.status, m.statusReason ? " (" + m.statusReason + ")" : "", " since ", when(m.statusAt)]),
       row("Provider", m.provider ? m.provider + " " + (m.providerId || "") : null), row("Error code", m.errorCode),
@@ -571,7 +558,7 @@ async function clearances(params) {
       async (v) => { location.hash = "#/clearances?expiringBefore=" + v.expiringBefore; }),
     h("table", {}, h("tr", {}, ["Person", "Level", "Valid from", "Valid to", "Case"].map((t) => h("th", {}, t))),
       list.items.map((c) => h("tr", { class: "link", onclick: () => (location.hash = "#/persons/" + c.personId) },
-        h("td", {}, "open person"), h("td", {}, c.level), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.sourceCaseRef || "—")))));
+        h("td", {}, h("a", { href: "#/persons/" + c.personId }, c.personName)), h("td", {}, c.level), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.sourceCaseRef || "—")))));
 }
 
 // syncs lists the badge-system syncs: a sync in which anyone could not be reconciled is
@@ -664,7 +651,7 @@ async function route() {
     if (adminRoutes[parts[0]]) return await adminRoutes[parts[0]](params, parts);
     if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
     if (parts[0] === "users") return await users();
-    return await cases(params);
+    return await workQueue(params);
   } catch (err) {
     if (err.message !== "signed out") show(failure(err));
   }
@@ -751,4 +738,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-route();
+// The first page is drawn once every script (queue.js too) has run.
+window.addEventListener("DOMContentLoaded", route);
