@@ -49,7 +49,7 @@ async function call(method, path, body, key, extraHeaders) {
   if (res.status === 401 && !signingIn) { me = null; signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
-    throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
+    throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status, problem: data });
   }
   return data;
 }
@@ -754,4 +754,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-route();
+// The first route waits for the scripts after this one (casepage.js), which replace some of its pages.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route); else route();
