@@ -56,6 +56,12 @@ func TestCaseViewNamesPeopleAndValidity(t *testing.T) {
 	assert.Equal(t, "Your addresses for the last five years", details["information_requested"]["description"])
 	assert.Equal(t, "Five addresses sent by post", details["information_received"]["note"])
 
+	// The OpenAPI document describes the new fields.
+	doc := string(e.call("", "GET", "/api/openapi.json", nil).body)
+	for _, f := range []string{`"personName"`, `"ownerName"`, `"openedByName"`, `"delegatedSiteName"`, `"validity"`, `"maxValidity"`} {
+		assert.Contains(t, doc, f, "the OpenAPI document names %s", f)
+	}
+
 	// The read answers alike.
 	got := e.must(200, domain.RoleAuditor, "GET", "/api/v1/cases/"+ref, nil)
 	assert.Equal(t, "Nora Named", got["personName"])

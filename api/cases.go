@@ -20,16 +20,16 @@ import (
 type CaseView struct {
 	domain.Case
 	// PersonName is the subject's name.
-	PersonName string `json:"personName"`
+	PersonName string `json:"personName" description:"the subject's name"`
 	// OwnerName and OpenedByName are the staff users' names (empty when none).
-	OwnerName    string `json:"ownerName,omitempty"`
-	OpenedByName string `json:"openedByName,omitempty"`
+	OwnerName    string `json:"ownerName,omitempty" description:"the vetting owner's name"`
+	OpenedByName string `json:"openedByName,omitempty" description:"the name of the staff user who opened the case"`
 	// DelegatedSiteName and ForSiteName name the partner sites of delegatedSiteId and forSiteId.
-	DelegatedSiteName string `json:"delegatedSiteName,omitempty"`
-	ForSiteName       string `json:"forSiteName,omitempty"`
+	DelegatedSiteName string `json:"delegatedSiteName,omitempty" description:"the partner site delegatedSiteId names"`
+	ForSiteName       string `json:"forSiteName,omitempty" description:"the partner site forSiteId names"`
 	// Validity is, for the requested level and each level below it, the longest a clearance recorded today
 	// may be valid for (CLEARANCE_MAX_VALIDITY): the requested level first.
-	Validity []LevelValidity `json:"validity"`
+	Validity []LevelValidity `json:"validity" description:"the longest validity of a clearance recorded today, at the requested level (first) and each level below it"`
 	Timeline []TimelineEvent `json:"timeline"`
 }
 
@@ -37,7 +37,7 @@ type CaseView struct {
 type LevelValidity struct {
 	Level domain.Level `json:"level"`
 	// MaxValidity is the longest the level's clearance may be valid for, in words ("10 years").
-	MaxValidity string `json:"maxValidity"`
+	MaxValidity string `json:"maxValidity" description:"the level's longest validity in words (CLEARANCE_MAX_VALIDITY)"`
 	// Period is MaxValidity in years, months and days, to add to another start date.
 	Period domain.Period `json:"period"`
 	// ValidFrom is today; ValidTo is the latest expiry a clearance starting today may have.
@@ -81,7 +81,7 @@ func timeline(events []domain.CaseEvent) []TimelineEvent {
 // CaseSummary is a case in a list, with the name of its subject.
 type CaseSummary struct {
 	domain.Case
-	PersonName string `json:"personName"`
+	PersonName string `json:"personName" description:"the subject's name"`
 }
 
 // idempotent documents the Idempotency-Key header: requests repeated with the same key (by the same

@@ -282,7 +282,8 @@ async function caseDetail(ref) {
       actions.replaceChildren(list.length ? h("div", { class: "card" }, h("h2", {}, "Actions"), list) : "");
       drawn.actions = actionsKey;
     }
-    const identityKey = c.status + "|" + JSON.stringify(checks);
+    // Not redrawn for a later "last update" alone: images chosen for the staff-attended check are kept.
+    const identityKey = c.status + "|" + JSON.stringify(checks, (k, v) => (k === "updatedAt" ? undefined : v));
     if (drawn.identity !== identityKey) {
       identity.replaceChildren((await identitySection(c, checks, post)) || "");
       drawn.identity = identityKey;
