@@ -114,8 +114,17 @@ func TestConsoleCaseBrowserClearsAnUpgradeCase(t *testing.T) {
 	if lv := p.value("#outcome-level"); lv != "SC" {
 		t.Fatalf("after Back the level is %q", lv)
 	}
+	// An expiry beyond the policy is refused, the reason shown beside the field it names.
+	p.setValue("#outcome-valid-to", today.AddYears(11).String())
 	p.clickButton("Review outcome")
-	p.see("#outcome-summary", "Ada Lovelace")
+	p.see("#outcome-summary", today.AddYears(11).String())
+	p.clickButton("Confirm")
+	p.waitFor("the expiry marked invalid", `(() => { const el = document.querySelector("#outcome-valid-to");
+		const msg = el && document.getElementById(el.getAttribute("aria-describedby") || "");
+		return el.getAttribute("aria-invalid") === "true" && !!msg && msg.checkVisibility() && msg.innerText.includes("must be no later than"); })()`)
+	p.setValue("#outcome-valid-to", expiry)
+	p.clickButton("Review outcome")
+	p.see("#outcome-summary", "Ada Lovelace", expiry)
 	eval[bool](p, `(() => { const b = document.querySelector("#outcome-confirm-button"); b.click(); b.click(); return true; })()`)
 	p.see("#case-status", "Cleared")
 	p.see("#case-outcome", "Cleared at SC, valid "+today.String()+" to "+expiry)
