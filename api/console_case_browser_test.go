@@ -138,3 +138,32 @@ func TestConsoleCaseBrowserClearsAnUpgradeCase(t *testing.T) {
 		t.Fatalf("%d outcomes recorded, want 1", n)
 	}
 }
+
+// A case with the officer is delegated to a partner site picked by name; the page then names the partner
+// and the case is with it.
+func TestConsoleCaseBrowserDelegatesToAPartner(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t)
+	e.must(201, domain.RoleAdmin, "POST", "/api/v1/partners",
+		map[string]any{"orgName": "Beacon Aerospace", "baseUrl": "https://beacon.invalid"})
+	person := e.createPerson("Grace", "Hopper", "1906-12-09")
+	ref := e.openCase(person, "new", "CTC")
+	due := domain.DateOf(time.Now().UTC()).AddDays(20).String()
+
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
+	eval[bool](p, `(location.hash = `+js("#/cases/"+ref)+`, true)`)
+	p.see("#case-person", "Grace Hopper")
+	p.see("#delegation-site", "Beacon Aerospace")
+	p.see("#case-owner", "—")
+	if p.has("#outcome") {
+		t.Fatalf("a case worker is offered the outcome form\n%s", p.shows())
+	}
+	eval[bool](p, `(() => { const s = document.querySelector("#delegation-site");
+		s.value = [...s.options].find((o) => o.text === "Beacon Aerospace").value; return true; })()`)
+	p.setValue(`#delegation-form input[name="dueDate"]`, due)
+	p.clickButton("Delegate")
+	p.see("#case-status", "With a partner site")
+	p.see("#case-delegated", "Beacon Aerospace", "outcome due "+due)
+	p.see("#case-timeline", "Delegated to Beacon Aerospace")
+}
