@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -15,10 +16,44 @@ import (
 	"github.com/signetassure/signetassure/workflows"
 )
 
-// CaseView is a case with its timeline.
+// CaseView is a case with its timeline, the names of the people and partner it names, and the
+// validity a clearance recorded on it today may have at each level it may be granted at.
 type CaseView struct {
 	domain.Case
+	// PersonName is the subject's name.
+	PersonName string `json:"personName" description:"the subject's name"`
+	// OwnerName and OpenedByName are the staff users' names (empty when none).
+	OwnerName    string `json:"ownerName,omitempty" description:"the vetting owner's name"`
+	OpenedByName string `json:"openedByName,omitempty" description:"the name of the staff user who opened the case"`
+	// DelegatedSiteName and ForSiteName name the partner sites of delegatedSiteId and forSiteId.
+	DelegatedSiteName string `json:"delegatedSiteName,omitempty" description:"the partner site delegatedSiteId names"`
+	ForSiteName       string `json:"forSiteName,omitempty" description:"the partner site forSiteId names"`
+	// Validity is, for the requested level and each level below it, the longest a clearance recorded today
+	// may be valid for (CLEARANCE_MAX_VALIDITY): the requested level first.
+	Validity []LevelValidity `json:"validity" description:"the longest validity of a clearance recorded today, at the requested level (first) and each level below it"`
 	Timeline []TimelineEvent `json:"timeline"`
+}
+
+// LevelValidity is the policy for one clearance level, applied to a clearance starting today.
+type LevelValidity struct {
+	Level domain.Level `json:"level"`
+	// MaxValidity is the longest the level's clearance may be valid for, in words ("10 years").
+	MaxValidity string `json:"maxValidity" description:"the level's longest validity in words (CLEARANCE_MAX_VALIDITY)"`
+	// Period is MaxValidity in years, months and days, to add to another start date.
+	Period domain.Period `json:"period"`
+	// ValidFrom is today; ValidTo is the latest expiry a clearance starting today may have.
+	ValidFrom domain.Date `json:"validFrom"`
+	ValidTo   domain.Date `json:"validTo"`
+}
+
+// levelValidity is the policy for the requested level and the levels below it, the requested first.
+func levelValidity(p domain.ValidityPolicy, requested domain.Level, from domain.Date) []LevelValidity {
+	out := []LevelValidity{}
+	for i := domain.LevelRank(requested); i >= 0; i-- {
+		l := domain.Levels[i]
+		out = append(out, LevelValidity{Level: l, MaxValidity: p.Max(l).String(), Period: p.Max(l), ValidFrom: from, ValidTo: p.Max(l).After(from)})
+	}
+	return out
 }
 
 // TimelineEvent is one entry on a case's timeline as the API shows it. It is not domain.CaseEvent, which
@@ -48,7 +83,7 @@ func timeline(events []domain.CaseEvent) []TimelineEvent {
 // in its status.
 type CaseSummary struct {
 	domain.Case
-	PersonName     string `json:"personName"`
+	PersonName     string `json:"personName" description:"the subject's name"`
 	EmployeeNumber string `json:"employeeNumber,omitempty"`
 	// OwnerName is the owning vetting officer's name; "" while the case has no owner.
 	OwnerName string `json:"ownerName"`
@@ -290,7 +325,64 @@ func (s *Server) respondCase(c *gin.Context, ref string, status int) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(status, CaseView{Case: cs, Timeline: timeline(events)})
+	view := CaseView{Case: cs, Timeline: timeline(events), Validity: levelValidity(s.Validity, cs.RequestedLevel, today())}
+	if p, err := s.Store.Person(c, cs.PersonID); err == nil {
+		view.PersonName = p.FirstName + " " + p.LastName
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	userName := func(id *uuid.UUID) (string, error) {
+		if id == nil {
+			return "", nil
+		}
+		u, err := s.Store.User(c, *id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return u.DisplayName, err
+	}
+	siteName := func(id *uuid.UUID) (string, error) {
+		if id == nil {
+			return "", nil
+		}
+		site, err := s.Store.Site(c, *id)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return site.OrgName, err
+	}
+	if view.OwnerName, err = userName(cs.OwnerID); err != nil {
+		return err
+	}
+	if view.OpenedByName, err = userName(cs.OpenedBy); err != nil {
+		return err
+	}
+	if view.DelegatedSiteName, err = siteName(cs.DelegatedSiteID); err != nil {
+		return err
+	}
+	if view.ForSiteName, err = siteName(cs.ForSiteID); err != nil {
+		return err
+	}
+	// An owner assignment names the new owner as well as their id.
+	for i, ev := range view.Timeline {
+		if ev.Kind != "owner_assigned" || ev.Detail == nil {
+			continue
+		}
+		if raw, ok := ev.Detail["ownerId"].(string); ok {
+			if id, perr := uuid.Parse(raw); perr == nil {
+				name, err := userName(&id)
+				if err != nil {
+					return err
+				}
+				if name != "" {
+					d := maps.Clone(ev.Detail)
+					d["ownerName"] = name
+					view.Timeline[i].Detail = d
+				}
+			}
+		}
+	}
+	c.JSON(status, view)
 	return nil
 }
 

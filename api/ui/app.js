@@ -49,7 +49,7 @@ async function call(method, path, body, key, extraHeaders) {
   if (res.status === 401 && !signingIn) { me = null; signIn(); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
-    throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status });
+    throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status, problem: data });
   }
   return data;
 }
@@ -738,5 +738,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-// The first page is drawn once every script (queue.js too) has run.
-window.addEventListener("DOMContentLoaded", route);
+// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js) has run.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route); else route();
