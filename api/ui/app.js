@@ -113,80 +113,8 @@ async function signOut() {
   signIn();
 }
 
-// The cases list is the work queue (queue.js).
+// The cases list is the work queue (queue.js); the case page is casepage.js, which uses the identity parts below.
 
-async function caseDetail(ref) {
-  const [c, checks] = await Promise.all([call("GET", "/cases/" + encodeURIComponent(ref)),
-    call("GET", "/cases/" + encodeURIComponent(ref) + "/identity-checks")]);
-  const person = await call("GET", "/persons/" + c.personId);
-  const closed = ["cleared", "refused", "with_advisory", "withdrawn"].includes(c.status);
-  const post = (path, body, key) => call("POST", "/cases/" + encodeURIComponent(ref) + path, body, key);
-  const actions = [];
-  if (!closed && has("vetting_officer") && c.ownerId !== me.id)
-    actions.push(form([], "Assign to me", () => post("/owner", { ownerId: me.id })));
-  if (!closed && has("case_worker", "vetting_officer", "security_controller"))
-    actions.push(form([input("text", "Note", "text", { size: 50, required: true })], "Add note", (v) => post("/notes", v)));
-  if (c.status === "with_officer" && has("case_worker", "vetting_officer"))
-    actions.push(form([input("description", "Information needed", "text", { size: 40, required: true }), input("dueDate", "Due", "date", { required: true })],
-      "Request information", (v) => post("/information-requests", v)));
-  if (c.status === "awaiting_information" && has("case_worker", "vetting_officer"))
-    actions.push(form([input("note", "Note")], "Information received", (v) => post("/information-received", v)));
-  if (!closed && has("vetting_officer") && c.ownerId === me.id)
-    actions.push(form([select("outcome", "Outcome", ["cleared", "with_advisory", "refused", "withdrawn"]),
-      select("level", "Level", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"]), input("validFrom", "Valid from", "date"), input("validTo", "Valid to", "date")],
-      "Record outcome", (v) => {
-        if (v.outcome === "refused" || v.outcome === "withdrawn") v = { outcome: v.outcome };
-        return post("/outcome", v);
-      }));
-  show(h("h1", {}, "Case " + c.caseRef, " ", badge(c.status)),
-    h("div", { class: "card" }, h("dl", { class: "grid" },
-      h("dt", {}, "Person"), h("dd", {}, h("a", { href: "#/persons/" + person.id }, person.firstName + " " + person.lastName)),
-      h("dt", {}, "Type / level"), h("dd", {}, c.type + " / " + c.requestedLevel),
-      h("dt", {}, "Opened"), h("dd", {}, date(c.openedAt)), h("dt", {}, "Due"), h("dd", {}, date(c.dueAt), c.escalatedAt ? " (escalated)" : ""),
-      h("dt", {}, "Issuing authority"), h("dd", {}, c.issuingAuthority),
-      c.outcome ? [h("dt", {}, "Outcome"), h("dd", {}, c.outcome + (c.outcomeLevel ? " at " + c.outcomeLevel + ", valid " + c.validFrom + " to " + c.validTo : ""))] : null)),
-    actions.length ? h("div", { class: "card" }, h("h2", {}, "Actions"), actions) : null,
-    await identitySection(c, checks.items, post),
-    h("h2", {}, "Timeline"), h("ol", { class: "timeline" }, c.timeline.map((e) =>
-      h("li", {}, h("span", { class: "muted" }, e.at.replace("T", " ").slice(0, 16) + " · " + (e.actorName || "system") + " · "), e.summary,
-        e.detail && e.detail.text ? h("div", {}, "“" + e.detail.text + "”") : null))));
-}
-
-// ---- identity check ----
-
-const identityMismatches = { name: "Name differs from the person record",
-  dateOfBirth: "Date of birth differs from the person record", documentExpired: "Document expired" };
-const imageTypes = ["image/png", "image/jpeg"];
-const maxImageBytes = 10 << 20;
-
-// identitySection is the case's identity check: each attempt (the latest first), a button to start a new
-// attempt once the last has finished while the case is with the officer, and the staff-attended upload
-// form while the check waits for the subject. Nothing when the case has had no identity check.
-async function identitySection(c, attempts, post) {
-  if (!attempts.length) return null;
-  const latest = attempts[0];
-  const worker = has("case_worker", "vetting_officer");
-  const actions = [];
-  if (worker && c.status === "with_officer" && !["pending", "processing"].includes(latest.status))
-    actions.push(form([], "Retry identity check", () => post("/identity-check/retry")));
-  if (worker && c.status === "identity_check" && latest.status === "pending") {
-    try {
-      const types = (await call("GET", "/identity/document-types")).items;
-      actions.push(h("h3", {}, "Staff-attended check"),
-        h("p", { class: "muted" }, "Upload photographs of the person's document and face (PNG or JPEG, at most 10 MiB each) to verify them now."),
-        types.length ? identityUpload(types, post) : h("p", { class: "muted" }, "The provider offers no document types."));
-    } catch (err) {
-      if (!err.status) throw err; // signed out
-      if (err.status !== 409) actions.push(failure(err)); // 409: no provider configured, so no upload
-    }
-  }
-  return h("section", {}, h("h2", {}, "Identity check"), attempts.map(identityAttempt),
-    actions.length ? h("div", { class: "card" }, actions) : null);
-}
-
-// identityAttempt is one attempt: its mode and status, when it ran, the capture link while the subject
-// has yet to use it, what the document said (mismatches with the person record flagged), the evidence
-// digest, and when the provider deleted its copy.
 function identityAttempt(a) {
   const mismatches = a.mismatches || [];
   const r = a.result;
