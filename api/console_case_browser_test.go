@@ -65,7 +65,7 @@ func TestConsoleCaseBrowserClearsAnUpgradeCase(t *testing.T) {
 		return len(checks) == 1 && checks[0].(map[string]any)["captureUrl"] != ""
 	}, func() string { return "no capture link" })
 	capture(t, checks[0].(map[string]any)["captureUrl"].(string), "accepted", "1985-12-10")
-	p.see("#case-status", "With the vetting officer")
+	p.see("#case-status", "With the officer")
 	p.see("#identity-check", "accepted")
 	stayed()
 
@@ -85,12 +85,12 @@ func TestConsoleCaseBrowserClearsAnUpgradeCase(t *testing.T) {
 	p.fill(`#information-request-form input[name="description"]`, "Your addresses for the last five years")
 	p.setValue(`#information-request-form input[name="dueDate"]`, today.AddDays(7).String())
 	p.clickButton("Request information")
-	p.see("#case-status", "Awaiting information")
+	p.see("#case-status", "Information requested")
 	p.see("#case-timeline", "Request: “Your addresses for the last five years”")
 	eval[bool](p, `(window.stayed = true)`)
 	e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/information-received",
 		map[string]any{"note": "Five addresses sent by post"})
-	p.see("#case-status", "With the vetting officer")
+	p.see("#case-status", "With the officer")
 	p.see("#case-timeline", "Answer: “Five addresses sent by post”")
 	stayed()
 

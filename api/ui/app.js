@@ -115,6 +115,11 @@ async function signOut() {
 
 // The cases list is the work queue (queue.js); the case page is casepage.js, which uses the identity parts below.
 
+const identityMismatches = { name: "Name differs from the person record",
+  dateOfBirth: "Date of birth differs from the person record", documentExpired: "Document expired" };
+const imageTypes = ["image/png", "image/jpeg"];
+const maxImageBytes = 10 << 20;
+
 function identityAttempt(a) {
   const mismatches = a.mismatches || [];
   const r = a.result;

@@ -1,21 +1,16 @@
-// SignetAssure console: the case page. Loaded after app.js, whose caseDetail and identitySection it
-// replaces (route() calls them by name). The page reads the case and its identity checks again every two
-// seconds while it is open (route() stops it by clearing `polling`) and redraws what changed: the summary,
-// the timeline and the identity check at once, the actions only when the case's status or owner changed,
-// so that what is being typed into a form is kept. Every value from the API is put on the page as text.
+// SignetAssure console: the case page (route() calls caseDetail by name). It uses app.js's identity parts
+// (identityAttempt, identityUpload) and queue.js's statuses in words, so it is loaded after both. The page
+// reads the case and its identity checks again every two seconds while it is open (route() stops it by
+// clearing `polling`) and redraws what changed: the summary, the timeline and the identity check at once,
+// the actions only when the case's status or owner changed, so that what is being typed into a form is
+// kept. Every value from the API is put on the page as text.
 "use strict";
 
-const caseStatusWords = {
-  opened: "Opened", identity_check: "Identity check in progress", with_officer: "With the vetting officer",
-  awaiting_information: "Awaiting information from the subject", with_partner: "With a partner site",
-  cleared: "Cleared", refused: "Refused", with_advisory: "Cleared with advisory", withdrawn: "Withdrawn",
-};
 const caseOutcomeWords = { cleared: "Cleared", with_advisory: "Cleared with advisory", refused: "Refused", withdrawn: "Withdrawn" };
-const caseClosedStatuses = ["cleared", "refused", "with_advisory", "withdrawn"];
 const casePollEvery = 2000;
 
 // caseBadge is a status in words, coloured by its code.
-const caseBadge = (s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" }, caseStatusWords[s] || (s ? s.replace(/_/g, " ") : "—"));
+const caseBadge = (s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" }, statusWord(s));
 
 // caseAddPeriod is the ISO date period (years, months, days) after the ISO date from, as the server's
 // calendar counts it (a 29 February plus a year is 1 March).
@@ -202,7 +197,7 @@ async function caseDelegationForm(post) {
 
 // caseActions are the forms the user may use on the case as it is.
 async function caseActions(c, post) {
-  const closed = caseClosedStatuses.includes(c.status);
+  const closed = closedStatuses.includes(c.status);
   const out = [];
   if (!closed && has("vetting_officer") && c.ownerId !== me.id)
     out.push(caseForm([], "Assign to me", () => post("/owner", { ownerId: me.id })));
