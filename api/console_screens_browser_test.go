@@ -1,0 +1,70 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// screen is one of the console's main screens as a role sees it: where it is and what shows it is drawn.
+type screen struct {
+	role       domain.Role
+	name, hash string
+	sel        string
+	wants      []string
+}
+
+// Each role's main screens draw with names and words, and axe-core finds no serious or critical
+// violation on any of them. With SCREENSHOTS set to a folder, a PNG of each is written there (the
+// README's pictures: `SCREENSHOTS=docs/screenshots go test ./api/ -run TestConsoleMainScreens`).
+func TestConsoleMainScreens(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t)
+	fx := newQueueFixture(e)
+	screens := []screen{
+		{role: domain.RoleCaseWorker, name: "work-queue", hash: "#/cases", sel: "#queue", wants: []string{"Carol Cole", "overdue by 1 day"}},
+		{role: domain.RoleVettingOfficer, name: "case", hash: "#/cases/" + fx.alice, sel: "#case-person", wants: []string{"Alice Archer"}},
+		{role: domain.RoleVettingOfficer, name: "person", hash: "#/persons/" + fx.alicePerson, sel: "main", wants: []string{"Alice"}},
+		{role: domain.RoleAuditor, name: "audit-log", hash: "#/audit", sel: "main", wants: []string{"Audit log", "case.open"}},
+		{role: domain.RoleAuditor, name: "evidence-packs", hash: "#/evidence", sel: "main", wants: []string{"Evidence packs"}},
+		{role: domain.RoleAdmin, name: "users", hash: "#/users", sel: "main", wants: []string{"Users", "Test auditor"}},
+		{role: domain.RoleAdmin, name: "partners", hash: "#/partners", sel: "main", wants: []string{"Partner"}},
+	}
+	dir := os.Getenv("SCREENSHOTS")
+	var signedIn domain.Role
+	p.open(e.url)
+	for _, s := range screens {
+		if s.role != signedIn {
+			if signedIn != "" {
+				p.clickButton("Sign out")
+			}
+			p.see("#sign-in")
+			p.signInWithToken(e.tokens[s.role], "Test "+string(s.role))
+			signedIn = s.role
+		}
+		eval[bool](p, `(location.hash = `+js(s.hash)+`, true)`)
+		p.see(s.sel, s.wants...)
+		p.accessible(s.name)
+		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", s.name, err)
+		}
+		if _, err := png.Decode(bytes.NewReader(shot)); err != nil || len(shot) < 10_000 {
+			t.Fatalf("%s: the screenshot is not a picture of a page (%d bytes): %v", s.name, len(shot), err)
+		}
+		if dir != "" {
+			if err := os.WriteFile(filepath.Join(dir, s.name+".png"), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
