@@ -158,8 +158,7 @@ func (s *Store) CaseList(ctx context.Context, f CaseFilter) ([]CaseRow, int, err
 	if order == "" {
 		order = "c.due_at" + dir
 	}
-	cols := "c." + strings.Join(strings.Fields(strings.ReplaceAll(caseCols, ",", " ")), ", c.") +
-		`, p.first_name || ' ' || p.last_name, coalesce(p.employee_number, ''), coalesce(o.display_name, ''),
+	cols := qualifiedCaseCols + `, p.first_name || ' ' || p.last_name, coalesce(p.employee_number, ''), coalesce(o.display_name, ''),
 		coalesce((SELECT max(e.at) FROM case_events e WHERE e.case_ref = c.case_ref AND e.kind IN (` + statusKinds + `)),
 			c.opened_at)`
 	return page(ctx, s, queueFrom, cols, w, order+", c.case_ref", f.Page, func(r pgx.CollectableRow) (CaseRow, error) {

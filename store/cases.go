@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +17,9 @@ import (
 const caseCols = `case_ref, person_id, type, requested_level, status, owner_id, issuing_authority, opened_by,
 	opened_at, due_at, info_requested, info_due_at, escalated_at, outcome, outcome_level, valid_from, valid_to,
 	closed_at, version, updated_at, delegated_site_id, delegation_due_at, for_site_id, for_case_ref`
+
+// qualifiedCaseCols are caseCols of vetting_cases c.
+var qualifiedCaseCols = "c." + strings.Join(strings.Fields(strings.ReplaceAll(caseCols, ",", " ")), ", c.")
 
 func scanCase(r pgx.CollectableRow) (domain.Case, error) {
 	var c domain.Case
@@ -123,30 +127,8 @@ type CaseFilter struct {
 	Page
 }
 
-// Cases lists cases soonest due first, with the total that match.
+// Cases lists cases as f narrows them, soonest due first, with the total that match (CaseList adds the
+// names and other orders).
 func (s *Store) Cases(ctx context.Context, f CaseFilter) ([]domain.Case, int, error) {
-	var w filter
-	f.Reach.limit(&w, "person_id")
-	if len(f.Statuses) > 0 {
-		w.add("status = ANY (%s)", f.Statuses)
-	}
-	if f.OwnerID != nil {
-		w.add("owner_id = %s", *f.OwnerID)
-	}
-	if f.PersonID != nil {
-		w.add("person_id = %s", *f.PersonID)
-	}
-	if f.Level != "" {
-		w.add("requested_level = %s", f.Level)
-	}
-	if f.Type != "" {
-		w.add("type = %s", f.Type)
-	}
-	if f.DueBefore != nil {
-		w.add("due_at < %s", *f.DueBefore)
-	}
-	if f.Open != nil {
-		w.add("(closed_at IS NULL) = %s", *f.Open)
-	}
-	return page(ctx, s, "vetting_cases", caseCols, &w, "due_at, case_ref", f.Page, scanCase)
+	return page(ctx, s, queueFrom, qualifiedCaseCols, f.where(time.Now()), "c.due_at, c.case_ref", f.Page, scanCase)
 }
