@@ -31,9 +31,7 @@ func BenchmarkReconcile(b *testing.B) {
 	const persons, levelsEach = 10_000, 5
 	url := testenv.DatabaseURL(b)
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	require.NoError(b, err)
-	b.Cleanup(st.Close)
+	st := testenv.StoreAt(b, url)
 	sim := credoidsim.New(credoidsim.Options{Username: "op", Password: "pw", Seed: true})
 	srv := httptest.NewServer(sim.Handler())
 	b.Cleanup(srv.Close)
@@ -42,7 +40,7 @@ func BenchmarkReconcile(b *testing.B) {
 		id := sim.AddLevel("Bench "+strconv.Itoa(i), credoidsim.LocationSiteA)
 		levels = append(levels, access.Level{ID: strconv.Itoa(id), Name: "Bench " + strconv.Itoa(i)})
 	}
-	_, err = st.RefreshLevels(ctx, levels)
+	_, err := st.RefreshLevels(ctx, levels)
 	require.NoError(b, err)
 	sc := domain.LevelSC
 	for _, l := range levels {

@@ -30,9 +30,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	const recipients, baseline = 10_000, 300
 	ctx := context.Background()
 	url := testenv.DatabaseURL(b)
-	st, err := store.Open(ctx, url)
-	require.NoError(b, err)
-	b.Cleanup(st.Close)
+	st := testenv.StoreAt(b, url)
 	sim := twiliosim.New(twiliosim.Options{AuthToken: "benchtoken", DeliveryDelay: -1})
 	srv := httptest.NewServer(sim.Handler())
 	b.Cleanup(func() { srv.Close(); sim.Close() })

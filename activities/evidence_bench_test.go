@@ -33,9 +33,7 @@ func BenchmarkEvidencePack(b *testing.B) {
 	const persons, entries = 1_000, 10_000
 	url := testenv.DatabaseURL(b)
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	require.NoError(b, err)
-	b.Cleanup(st.Close)
+	st := testenv.StoreAt(b, url)
 	seedPersons(b, url, persons, nil)
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(b, err)

@@ -578,11 +578,7 @@ func TestScheduledCheckpointWitnessed(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.Temporal(t)
 	url := testenv.DatabaseURL(t)
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := testenv.StoreAt(t, url)
 	witness := filepath.Join(t.TempDir(), "witness.jsonl")
 	settings, err := config.LoadAudit(func(k string) string { return auditKeyEnv(t, nil)[k] })
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/sim/twiliosim"
-	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -44,11 +43,7 @@ func TestWorkerKilledMidBroadcastSendsOnce(t *testing.T) {
 
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := testenv.StoreAt(t, dbURL)
 
 	const recipients = 1000
 	var members []uuid.UUID

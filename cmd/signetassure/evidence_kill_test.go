@@ -34,11 +34,7 @@ func TestWorkerKilledMidEvidencePackBuildsOnePack(t *testing.T) {
 	bin := buildBinary(t)
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := testenv.StoreAt(t, dbURL)
 
 	// 1,500 persons and 15,000 audit entries of theirs: a range pack of a few seconds' work.
 	const persons = 1500

@@ -48,11 +48,7 @@ func TestWorkerKilledMidSyncRecovers(t *testing.T) {
 
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := testenv.StoreAt(t, dbURL)
 
 	// CredoID's levels mirrored, as a sync would, and the lab demanding SC.
 	var levels []access.Level

@@ -122,7 +122,14 @@ func withDatabase(t testing.TB, raw, name string) string {
 // Store opens a store on a fresh database.
 func Store(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), DatabaseURL(t))
+	return StoreAt(t, DatabaseURL(t))
+}
+
+// StoreAt opens a store on the database at url (made by DatabaseURL, for a test that also reaches it
+// another way), closed when the test ends.
+func StoreAt(t testing.TB, url string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
