@@ -202,7 +202,7 @@ func (a *Activities) recordFindings(ctx context.Context, fs []access.Finding) er
 		return err
 	}
 	for _, f := range added {
-		if _, err := a.NotifyStaff(ctx, NotifyInput{Key: "access-finding/" + f.ID, Kind: "access_" + string(f.Kind),
+		if _, err := a.NotifyStaff(ctx, NotifyInput{Key: "access-finding/" + f.ID, Kind: domain.AccessFindingNotification(string(f.Kind)),
 			Message: findingMessage(f), At: time.Now(), Roles: []domain.Role{domain.RoleSecurityController}}); err != nil {
 			return err
 		}

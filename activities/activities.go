@@ -117,7 +117,7 @@ func (a *Activities) RevokeReviewedClearance(ctx context.Context, in RevokeRevie
 type NotifyInput struct {
 	// Key makes the notification idempotent: one per user per key.
 	Key     string
-	Kind    string
+	Kind    domain.NotificationKind
 	CaseRef string
 	Message string
 	At      time.Time

@@ -141,14 +141,17 @@ func (a *Activities) refusePartnerCheckpoint(ctx context.Context, site domain.Pa
 		detail["size"], detail["root"], detail["checkpoint"] = got.Size, base64.StdEncoding.EncodeToString(got.Root), note
 	}
 	var problem, message string
+	notice := domain.NotifyPartnerAuditFork
 	switch kind {
 	case "invalid":
+		notice = domain.NotifyPartnerAuditInvalid
 		vk := sha256.Sum256([]byte(site.AuditVerifierKey))
 		key += "/" + hex.EncodeToString(vk[:8])
 		problem = "its checkpoint does not open with the configured origin and key: " + cause.Error()
 		message = fmt.Sprintf("%s's audit log checkpoint does not open with the origin and key configured for it (%v); "+
 			"nothing was stored. The newest we hold: %s.", site.OrgName, cause, heldText)
 	case "rollback":
+		notice = domain.NotifyPartnerAuditRollback
 		problem = fmt.Sprintf("its audit log rolled back: size %d after size %d", got.Size, held.Size)
 		message = fmt.Sprintf("%s's audit log rolled back: it now signs size %d (root %s), smaller than the %s we witnessed; "+
 			"nothing was stored.", site.OrgName, got.Size, base64.StdEncoding.EncodeToString(got.Root), heldText)
@@ -162,7 +165,7 @@ func (a *Activities) refusePartnerCheckpoint(ctx context.Context, site domain.Pa
 	if err := a.Store.RecordPartnerAuditProblem(ctx, site.ID, problem, entry); err != nil {
 		return err
 	}
-	_, err := a.NotifyStaff(ctx, NotifyInput{Key: key, Kind: "partner_audit_" + kind, Message: message, At: time.Now().UTC(),
+	_, err := a.NotifyStaff(ctx, NotifyInput{Key: key, Kind: notice, Message: message, At: time.Now().UTC(),
 		Roles: witnessProblemRoles})
 	return err
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"regexp"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -29,34 +28,6 @@ type MarkReadInput struct {
 // MarkedRead says how many notifications a request marked read (those read already are not counted).
 type MarkedRead struct {
 	Marked int `json:"marked"`
-}
-
-// notificationTitles name the kinds of notification in words; a kind not here is named by its own words.
-var notificationTitles = map[string]string{
-	"sla_reminder":           "Case due soon",
-	"sla_escalation":         "Case overdue: escalated",
-	"information_overdue":    "Information requested is overdue",
-	"identity_result":        "Identity check result",
-	"delegation_reminder":    "Partner's outcome due soon",
-	"delegation_overdue":     "Partner's outcome overdue",
-	"return_refused":         "Partner's outcome refused",
-	"recording_failed":       "A case change could not be recorded",
-	"clearance_step_failed":  "A clearance step failed",
-	"renewal_nudge":          "Clearance expires soon",
-	"renewal_opened":         "Renewal case opened",
-	"partner_audit_fork":     "Partner's audit log forked",
-	"partner_audit_rollback": "Partner's audit log rolled back",
-}
-
-func notificationTitle(kind string) string {
-	if t, ok := notificationTitles[kind]; ok {
-		return t
-	}
-	words := strings.ReplaceAll(kind, "_", " ")
-	if words == "" {
-		return "Notification"
-	}
-	return strings.ToUpper(words[:1]) + words[1:]
 }
 
 var recordID = regexp.MustCompile(`\s*\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
@@ -97,7 +68,7 @@ func (s *Server) myNotifications(c *gin.Context) error {
 	}
 	out := make([]NotificationView, len(ns))
 	for i, n := range ns {
-		v := NotificationView{Notification: n, Title: notificationTitle(n.Kind), Text: recordID.ReplaceAllString(n.Message, "")}
+		v := NotificationView{Notification: n, Title: n.Kind.Title(), Text: recordID.ReplaceAllString(n.Message, "")}
 		if n.CaseRef != nil {
 			if id, ok := cases[*n.CaseRef]; ok {
 				v.PersonID, v.PersonName = &id, names[id]

@@ -192,7 +192,7 @@ type Clearance struct {
 type Notification struct {
 	ID        string     `json:"id"`
 	UserID    uuid.UUID  `json:"userId"`
-	Kind      string     `json:"kind"`
+	Kind      NotificationKind `json:"kind"`
 	CaseRef   *string    `json:"caseRef"`
 	Message   string     `json:"message"`
 	CreatedAt time.Time  `json:"createdAt"`

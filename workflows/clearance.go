@@ -154,7 +154,7 @@ func (w *clearanceLifecycle) skipFailed(ctx workflow.Context, at time.Time, err 
 // stepFailed tells the owner or the security controllers that a step failed for good, and why (never
 // the data refused).
 func (w *clearanceLifecycle) stepFailed(ctx workflow.Context, what string, err error) {
-	w.notify(ctx, fmt.Sprintf("clearance/%s/failed/%d", w.ClearanceID, workflow.Now(ctx).Unix()), "clearance_step_failed",
+	w.notify(ctx, fmt.Sprintf("clearance/%s/failed/%d", w.ClearanceID, workflow.Now(ctx).Unix()), domain.NotifyClearanceStepFailed,
 		w.SourceCaseRef, fmt.Sprintf("%s clearance %s: %s: %s", w.Level, w.ClearanceID, what, safeReason(err)))
 }
 
@@ -384,7 +384,7 @@ func (w *clearanceLifecycle) nudge(ctx workflow.Context, days int) error {
 	case res.Status == domain.MessageSuppressed || res.Status == domain.MessageFailed:
 		told = fmt.Sprintf("the renewal reminder to the holder was not sent (%s: %s)", res.Status, res.Reason)
 	}
-	w.notify(ctx, key, "renewal_nudge", w.SourceCaseRef, fmt.Sprintf("%s clearance %s expires on %s (in %d days): %s",
+	w.notify(ctx, key, domain.NotifyRenewalNudge, w.SourceCaseRef, fmt.Sprintf("%s clearance %s expires on %s (in %d days): %s",
 		w.Level, w.ClearanceID, w.ValidTo, daysLeft, told))
 	return nil
 }
@@ -421,7 +421,7 @@ func (w *clearanceLifecycle) openRenewal(ctx workflow.Context) error {
 	w.RenewalCaseRef, w.RenewalOpened = ref, true
 	// The notification names the case in its text, not as its case: the case may not be in the read model
 	// yet (it writes itself there once it runs), and a notification must reference a case that is.
-	w.notify(ctx, fmt.Sprintf("clearance/%s/renewal", w.ClearanceID), "renewal_opened", "",
+	w.notify(ctx, fmt.Sprintf("clearance/%s/renewal", w.ClearanceID), domain.NotifyRenewalOpened, "",
 		fmt.Sprintf("Renewal case %s opened for %s clearance %s, which expires on %s", ref, w.Level, w.ClearanceID, w.ValidTo))
 	return nil
 }
@@ -448,7 +448,7 @@ func (w *clearanceLifecycle) lapse(ctx workflow.Context) error {
 // notify tells the clearance's vetting owner, or the security controllers when it has none. It names the
 // level, the clearance and dates, never the holder. A notification that cannot be written is logged: the
 // workflow goes on.
-func (w *clearanceLifecycle) notify(ctx workflow.Context, key, kind, caseRef, msg string) {
+func (w *clearanceLifecycle) notify(ctx workflow.Context, key string, kind domain.NotificationKind, caseRef, msg string) {
 	in := activities.NotifyInput{Key: key, Kind: kind, CaseRef: caseRef, Message: msg, At: workflow.Now(ctx).UTC()}
 	if w.OwnerID != nil {
 		in.UserIDs = []uuid.UUID{*w.OwnerID}

@@ -180,7 +180,7 @@ func (h *clearanceHarness) nudgeKey(days int) string {
 	return "clearance/" + h.clearance.ID.String() + "/nudge/" + strconv.Itoa(days)
 }
 
-func (h *clearanceHarness) noticesOf(kind string) []notifyCall {
+func (h *clearanceHarness) noticesOf(kind domain.NotificationKind) []notifyCall {
 	var out []notifyCall
 	for _, n := range h.notices {
 		if n.Kind == kind {

@@ -319,7 +319,7 @@ func (w *vettingCase) identityDone(ctx workflow.Context, out activities.Identity
 		return nil
 	}
 	to, roles := w.ownerOrControllers()
-	return w.notify(ctx, "identity_result", "Case "+w.Case.CaseRef+": "+summary, to, roles)
+	return w.notify(ctx, domain.NotifyIdentityResult, "Case "+w.Case.CaseRef+": "+summary, to, roles)
 }
 
 // identitySummary says an identity check's outcome in a line, naming each mismatch.
@@ -384,7 +384,7 @@ func (w *vettingCase) remindOwner(ctx workflow.Context) error {
 	if err := w.record(ctx, "sla_reminder", nil, msg, map[string]any{"dueIn": before.String()}, nil); err != nil {
 		return err
 	}
-	return w.notify(ctx, "sla_reminder", msg, to, roles)
+	return w.notify(ctx, domain.NotifySLAReminder, msg, to, roles)
 }
 
 func (w *vettingCase) escalate(ctx workflow.Context) error {
@@ -398,7 +398,7 @@ func (w *vettingCase) escalate(ctx workflow.Context) error {
 		return err
 	}
 	owner, _ := w.ownerOrControllers()
-	return w.notify(ctx, "sla_escalation", msg, owner, []domain.Role{domain.RoleSecurityController})
+	return w.notify(ctx, domain.NotifySLAEscalation, msg, owner, []domain.Role{domain.RoleSecurityController})
 }
 
 func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
@@ -409,7 +409,7 @@ func (w *vettingCase) informationOverdue(ctx workflow.Context) error {
 		return err
 	}
 	to, roles := w.ownerOrControllers()
-	return w.notify(ctx, "information_overdue", msg, to, roles)
+	return w.notify(ctx, domain.NotifyInformationOverdue, msg, to, roles)
 }
 
 // policyActivity reads the reminder policy when information is requested: a few quick attempts, then the
@@ -496,12 +496,12 @@ func (w *vettingCase) ownerOrControllers() ([]uuid.UUID, []domain.Role) {
 	return nil, []domain.Role{domain.RoleSecurityController}
 }
 
-func (w *vettingCase) notify(ctx workflow.Context, kind, msg string, to []uuid.UUID, roles []domain.Role) error {
+func (w *vettingCase) notify(ctx workflow.Context, kind domain.NotificationKind, msg string, to []uuid.UUID, roles []domain.Role) error {
 	return w.notifyKey(ctx, fmt.Sprintf("%s/%d", w.Case.CaseRef, w.Case.Version), kind, msg, to, roles)
 }
 
 // notifyKey notifies staff once per key.
-func (w *vettingCase) notifyKey(ctx workflow.Context, key, kind, msg string, to []uuid.UUID, roles []domain.Role) error {
+func (w *vettingCase) notifyKey(ctx workflow.Context, key string, kind domain.NotificationKind, msg string, to []uuid.UUID, roles []domain.Role) error {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.NotifyStaff, activities.NotifyInput{
 		Key: key, Kind: kind, CaseRef: w.Case.CaseRef,
 		Message: msg, At: workflow.Now(ctx).UTC(), UserIDs: to, Roles: roles,
@@ -605,7 +605,7 @@ func (w *vettingCase) recordingFailed(ctx workflow.Context, kind string, err err
 	}
 	to, roles := w.ownerOrControllers()
 	if nerr := w.notifyKey(ctx, fmt.Sprintf("%s/%d/%s", w.Case.CaseRef, w.Case.Version, kindRecordingFailed),
-		kindRecordingFailed, "Case "+w.Case.CaseRef+": "+msg, to, roles); nerr != nil {
+		domain.NotifyRecordingFailed, "Case "+w.Case.CaseRef+": "+msg, to, roles); nerr != nil {
 		workflow.GetLogger(ctx).Error("case: recording failure not notified", "caseRef", w.Case.CaseRef, "kind", kind,
 			"error", nerr)
 	}

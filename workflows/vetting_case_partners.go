@@ -107,7 +107,7 @@ func (w *vettingCase) remindDelegation(ctx workflow.Context) error {
 		return err
 	}
 	to, roles := w.ownerOrControllers()
-	return w.notify(ctx, "delegation_reminder", msg, to, roles)
+	return w.notify(ctx, domain.NotifyDelegationReminder, msg, to, roles)
 }
 
 func (w *vettingCase) delegationOverdue(ctx workflow.Context) error {
@@ -118,7 +118,7 @@ func (w *vettingCase) delegationOverdue(ctx workflow.Context) error {
 		return err
 	}
 	owner, _ := w.ownerOrControllers()
-	return w.notify(ctx, "delegation_overdue", msg, owner, []domain.Role{domain.RoleSecurityController})
+	return w.notify(ctx, domain.NotifyDelegationOverdue, msg, owner, []domain.Role{domain.RoleSecurityController})
 }
 
 // returnToPartner posts the outcome of a check we ran for a partner to that partner's /return, retrying
@@ -146,7 +146,7 @@ func (w *vettingCase) returnToPartner(ctx workflow.Context) error {
 			return rerr
 		}
 		to, roles := w.ownerOrControllers()
-		return w.notify(ctx, "return_refused", msg, to, roles)
+		return w.notify(ctx, domain.NotifyReturnRefused, msg, to, roles)
 	}
 	return w.record(ctx, "returned_to_partner", nil, "Outcome posted back to the partner and acknowledged", nil, nil)
 }

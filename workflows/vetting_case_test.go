@@ -268,7 +268,7 @@ func (h *caseHarness) eventsOf(kind string) []activities.CaseEventInput {
 	return out
 }
 
-func (h *caseHarness) noticesOf(kind string) []notifyCall {
+func (h *caseHarness) noticesOf(kind domain.NotificationKind) []notifyCall {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []notifyCall
@@ -814,7 +814,7 @@ func TestVettingCaseCatchesUpOnPastMoments(t *testing.T) {
 	mustComplete(t, withdrawn, "withdraw")
 	assert.Equal(t, []string{"sla_reminder", "sla_reminder", "escalated", "outcome"}, h.kinds())
 	for _, n := range append(h.noticesOf("sla_reminder"), h.noticesOf("sla_escalation")...) {
-		assertNear(t, testStart, n.Now, n.Kind+" sent at once on resume")
+		assertNear(t, testStart, n.Now, string(n.Kind)+" sent at once on resume")
 	}
 }
 

@@ -3,19 +3,12 @@
 // helpers (h, call, form, input, show, when, badge, has) it uses; every value is put on the page as text.
 "use strict";
 
-// adminRoutes are the screens of this file by the first part of the route (app.js route() asks here).
-const adminRoutes = {
+// The screens of this file by the first part of the route (see screens in app.js).
+Object.assign(screens, {
   audit: (params) => auditLog(params),
   partners: (params, parts) => (parts[1] ? partnerDetail(parts[1]) : partnerSites()),
   organisation: () => organisation(),
-};
-
-// adminNav shows the navigation links of the screens the signed-in user's roles may use.
-function adminNav() {
-  document.getElementById("nav-audit").hidden = !has("auditor", "admin", "security_controller");
-  document.getElementById("nav-partners").hidden = !has("admin");
-  document.getElementById("nav-organisation").hidden = !has("admin");
-}
+});
 
 // pluralise counts a thing in words: 1 entry, 2 entries.
 const counted = (n, one, many) => n + " " + (n === 1 ? one : many);

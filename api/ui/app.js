@@ -21,7 +21,26 @@ function h(tag, attrs, ...children) {
 }
 
 const badge = (s) => h("span", { class: "badge " + (s || "") }, s || "—");
-const date = (s) => (s ? String(s).slice(0, 10) : "—");
+// Dates and times are shown in the organisation's time zone (orgZone, read once after sign-in); a plain date
+// (a validity's end, a birthday) is a day wherever it is read, and is shown as it is.
+let orgZone = "UTC";
+async function loadOrganisationZone() {
+  let zone = "UTC";
+  try { zone = (await call("GET", "/organisation")).timeZone || "UTC"; } catch (err) { if (!err.status) throw err; }
+  try { new Intl.DateTimeFormat("en-GB", { timeZone: zone }); } catch { zone = "UTC"; }
+  orgZone = zone;
+}
+const plainDay = /^\d{4}-\d{2}-\d{2}$/;
+const dayFormat = (zone) => ({ timeZone: zone, day: "numeric", month: "short", year: "numeric" });
+// date is the day of an instant in the organisation's zone, or a plain date: "6 Dec 2026".
+const date = (s) => (!s ? "—" : plainDay.test(s)
+  ? new Intl.DateTimeFormat("en-GB", dayFormat("UTC")).format(new Date(s + "T00:00:00Z"))
+  : new Intl.DateTimeFormat("en-GB", dayFormat(orgZone)).format(new Date(s)));
+// today is the organisation's date now, as an ISO date.
+const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: orgZone }).format(new Date());
+// when is an instant's day and time in the organisation's zone: "6 Dec 2026, 14:05".
+const when = (s) => (!s ? "—" : plainDay.test(s) ? date(s)
+  : new Intl.DateTimeFormat("en-GB", { ...dayFormat(orgZone), hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(s)));
 const has = (...roles) => me && me.roles.some((r) => roles.includes(r));
 
 // randomID is a random 128-bit id (crypto.randomUUID needs a secure context; getRandomValues does not).
@@ -302,7 +321,7 @@ async function followEvents(id, list) {
         const data = buf.slice(0, i).split("\n").filter((x) => x.startsWith("data:")).map((x) => x.slice(5)).join("");
         if (!data) continue;
         const e = JSON.parse(data);
-        list.prepend(h("li", {}, String(e.at).slice(0, 19).replace("T", " "), " ", e.type, " ", e.door));
+        list.prepend(h("li", {}, when(e.at), " ", e.type, " ", e.door));
       }
     }
   } catch (err) { /* the page changed, or the stream ended */ }
@@ -312,7 +331,6 @@ async function followEvents(id, list) {
 
 const channels = ["sms", "whatsapp", "email"];
 const messageStatuses = ["pending", "suppressed", "queued", "sent", "delivered", "read", "undelivered", "failed"];
-const when = (s) => (s ? String(s).slice(0, 16).replace("T", " ") : "—");
 // cost shows a provider's price (Twilio states it negative) as a cost.
 const cost = (m) => (m.price ? Math.abs(Number(m.price)).toFixed(4) + " " + (m.priceUnit || "") : "—");
 // messageLink is the console's address of a message; ids may hold slashes.
@@ -554,15 +572,17 @@ async function evidencePacks() {
 
 // notifications() is in admin.js.
 
+// screens are the screens of the other files (admin.js, …) by the first part of the route: each file adds
+// its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
+const screens = {};
+
 async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
   if (polling) { clearInterval(polling); polling = null; }
   try {
-    if (!me) me = await call("GET", "/me");
+    if (!me) [me] = await Promise.all([call("GET", "/me"), loadOrganisationZone()]);
     document.getElementById("nav").hidden = false;
-    document.getElementById("nav-users").hidden = !has("admin");
-    document.getElementById("nav-evidence").hidden = !has("auditor", "security_controller");
-    adminNav();
+    for (const a of document.querySelectorAll("#nav a[data-roles]")) a.hidden = !has(...a.dataset.roles.split(" "));
     document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",
       h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"));
     const [path, query] = (location.hash.slice(1) || "/cases").split("?");
@@ -581,7 +601,7 @@ async function route() {
     if (parts[0] === "syncs") return await syncs();
     if (parts[0] === "evidence") return await evidencePacks();
     if (parts[0] === "account") return await account();
-    if (adminRoutes[parts[0]]) return await adminRoutes[parts[0]](params, parts);
+    if (screens[parts[0]]) return await screens[parts[0]](params, parts);
     if (parts[0] === "users" && parts[1]) return await userDetail(parts[1]);
     if (parts[0] === "users") return await users();
     return await workQueue(params);

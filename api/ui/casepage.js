@@ -100,7 +100,7 @@ function caseForm(fields, label, fn, attrs = {}) {
 // action has one Idempotency-Key: Confirm clicked twice, or again after a failure, records once.
 function caseOutcomeForm(c, post) {
   const policies = c.validity && c.validity.length ? c.validity
-    : [{ level: c.requestedLevel, validFrom: new Date().toISOString().slice(0, 10), period: {} }];
+    : [{ level: c.requestedLevel, validFrom: today(), period: {} }];
   const policy = (level) => policies.find((p) => p.level === level) || policies[0];
   const outcome = h("select", { name: "outcome", id: "outcome-outcome" },
     Object.entries(caseOutcomeWords).map(([v, w]) => h("option", { value: v }, w)));

@@ -34,20 +34,6 @@ function homeQueue() {
   return "open";
 }
 
-// orgZone is the organisation's time zone, read once; dates are shown in it.
-let orgZone = null;
-async function organisationZone() {
-  if (orgZone) return orgZone;
-  let zone = "UTC";
-  try { zone = (await call("GET", "/organisation")).timeZone || "UTC"; } catch (err) { if (!err.status) throw err; }
-  try { new Intl.DateTimeFormat("en-GB", { timeZone: zone }); } catch { zone = "UTC"; }
-  orgZone = zone;
-  return zone;
-}
-function zonedDate(s, zone) {
-  if (!s) return "—";
-  return new Intl.DateTimeFormat("en-GB", { timeZone: zone, day: "numeric", month: "short", year: "numeric" }).format(new Date(s));
-}
 const queueDayMs = 86400000;
 const dayCount = (n) => (n === 1 ? "1 day" : n + " days");
 // waitedFor says how long ago an instant was, in whole days.
@@ -91,7 +77,7 @@ async function workQueue(params) {
 
   const at = location.hash;
   if (!document.getElementById("queue-page")) show(h("p", { role: "status", class: "muted" }, "Loading cases…"));
-  const [zone, counts, result] = await Promise.all([organisationZone(), call("GET", "/cases/counts"),
+  const [counts, result] = await Promise.all([call("GET", "/cases/counts"),
     call("GET", "/cases?" + q).then((l) => ({ list: l }), (err) => { if (!err.status) throw err; return { err }; })]);
   if (location.hash !== at) return; // the person went elsewhere meanwhile: that page draws itself
 
@@ -130,7 +116,7 @@ async function workQueue(params) {
     said = list.total === 0 ? "No cases in " + label.toLowerCase() + (params.get("q") ? " match “" + params.get("q") + "”" : "")
       : (list.total === 1 ? "1 case" : list.total + " cases") + " in " + label.toLowerCase() +
         (list.total > list.items.length ? ", showing " + (offset + 1) + " to " + (offset + list.items.length) : "");
-    body = list.items.length ? [queueTable(list.items, params, sort, zone), queuePager(list, params, offset)]
+    body = list.items.length ? [queueTable(list.items, params, sort), queuePager(list, params, offset)]
       : h("p", { class: "empty muted" }, queue === "mine" ? "You own no open cases." : "Nothing here.");
   }
   show(h("div", { id: "queue-page" }, h("h1", {}, "Vetting cases"), tabs, search, live, body));
@@ -153,7 +139,7 @@ function sortHeader(key, params, sort) {
       caseSorts[key], current ? (desc ? " ▼" : " ▲") : ""));
 }
 
-function queueTable(items, params, sort, zone) {
+function queueTable(items, params, sort) {
   const col = (t) => h("th", { scope: "col" }, t);
   return h("table", { id: "queue" },
     h("caption", { class: "visually-hidden" }, "Cases; the column buttons sort them"),
@@ -169,9 +155,9 @@ function queueTable(items, params, sort, zone) {
         h("td", {}, h("span", { class: "badge " + c.status }, statusWord(c.status)),
           c.closedAt ? null : h("div", { class: "muted" }, (waiting ? "waiting " : "for ") + waitedFor(c.statusSince))),
         h("td", {}, c.ownerName ? [c.ownerName, c.ownerId === me.id ? " (you)" : ""] : h("span", { class: "muted" }, "Unassigned")),
-        h("td", {}, zonedDate(c.openedAt, zone)),
-        h("td", {}, c.closedAt ? ["closed ", zonedDate(c.closedAt, zone)] : [zonedDate(c.dueAt, zone), " ", dueWords(c)]),
-        h("td", {}, zonedDate(c.updatedAt, zone)));
+        h("td", {}, date(c.openedAt)),
+        h("td", {}, c.closedAt ? ["closed ", date(c.closedAt)] : [date(c.dueAt), " ", dueWords(c)]),
+        h("td", {}, date(c.updatedAt)));
     })));
 }
 
