@@ -190,13 +190,13 @@ type Clearance struct {
 
 // Notification is a message to a staff user (an SLA reminder, an escalation).
 type Notification struct {
-	ID        string     `json:"id"`
-	UserID    uuid.UUID  `json:"userId"`
+	ID        string           `json:"id"`
+	UserID    uuid.UUID        `json:"userId"`
 	Kind      NotificationKind `json:"kind"`
-	CaseRef   *string    `json:"caseRef"`
-	Message   string     `json:"message"`
-	CreatedAt time.Time  `json:"createdAt"`
-	ReadAt    *time.Time `json:"readAt"`
+	CaseRef   *string          `json:"caseRef"`
+	Message   string           `json:"message"`
+	CreatedAt time.Time        `json:"createdAt"`
+	ReadAt    *time.Time       `json:"readAt"`
 }
 
 // PartnerSite is another organisation's SignetAssure we share vetting with.
