@@ -1,5 +1,6 @@
 // Drives the console's own code (api/ui/app.js) in Node with a stand-in DOM, its fetch going to a running
-// API: a form submitted twice with the same values (a double click), then with another value. Prints
+// API: a form submitted twice at once (a double click) whose answer is lost on the way back, submitted
+// again with the same values (the user's retry), then with another value. Prints
 // the requests the console sent, with their Idempotency-Key and the status answered, as JSON. The token
 // stands in for the session cookie a browser would send.
 // Usage: node console_actions.js <app.js> <API base URL> <token>
@@ -28,6 +29,7 @@ class El {
 }
 const byID = {};
 const sent = [];
+let lose = true; // the answer to the first write is lost after the API carried it out
 const sandbox = {
   Node: El, console, URLSearchParams, Promise, JSON, Error, Object, Array, Uint8Array, crypto: globalThis.crypto,
   setInterval, clearInterval, setTimeout, AbortController, TextDecoder,
@@ -42,6 +44,7 @@ const sandbox = {
   fetch: async (url, opts) => {
     const res = await fetch(base + url, { ...opts, headers: { ...opts.headers, Authorization: "Bearer " + token } });
     sent.push({ method: opts.method, path: url, key: (opts.headers || {})["Idempotency-Key"] || "", status: res.status });
+    if (opts.method !== "GET" && lose) { lose = false; throw new TypeError("Failed to fetch"); }
     return res;
   },
 };
@@ -54,7 +57,8 @@ vm.runInContext(fs.readFileSync(app, "utf8"), sandbox, { filename: "app.js" });
   const make = vm.runInContext(`(fields) => form(fields, "Create", (v) => call("POST", "/persons", v))`, sandbox);
   const f = make([field("firstName", "Grace"), last, field("dateOfBirth", "1906-12-09")]);
   const submit = () => f.listeners.submit[0]({ preventDefault() {} });
-  await Promise.all([submit(), submit()]); // a double click: the same action twice
+  await Promise.all([submit(), submit()]); // a double click: the same action twice, its answer lost
+  await submit(); // the user tries again: the same action
   last.value = "Hopper-Murray";
   await submit(); // another value: another action
   process.stdout.write(JSON.stringify(sent));

@@ -76,31 +76,79 @@ async function call(method, path, body, key, extraHeaders) {
 function show(...nodes) { main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
 function failure(err) { return h("div", { class: "error", role: "alert" }, err.message); }
 
-// form builds a form whose submit calls fn(values) and re-renders on success. Each submission is a user
-// action (see acting): submitted again with the same values (a double click, or a retry after a failure)
-// it is the same action, with the same Idempotency-Keys; changed values make a new one.
-function form(fields, label, fn) {
+let fieldSeq = 0;
+
+// field is a labelled input, select or textarea with a place for the error the API names it in.
+function field(label, control) {
+  const err = h("span", { class: "field-error", id: "field-error-" + ++fieldSeq, hidden: true });
+  control.dataset.errorId = err.id;
+  return h("label", {}, label, control, err);
+}
+const input = (name, label, type = "text", extra = {}) => field(label, h("input", { name, type, ...extra }));
+const select = (name, label, options) => field(label, h("select", { name }, options.map((o) => h("option", { value: o }, o))));
+
+// showErrors puts a problem's field errors next to the fields they name (aria-invalid, and
+// aria-describedby pointing at the message); what names no field of the form goes into box.
+function showErrors(f, box, err) {
+  clearErrors(f, box);
+  const rest = [];
+  const errors = (err.problem && err.problem.errors) || [];
+  for (const e of errors) {
+    const el = [...f.elements].find((x) => x.name === e.field);
+    const msg = el && el.dataset.errorId && document.getElementById(el.dataset.errorId);
+    if (!msg) { rest.push(e.field + ": " + e.message); continue; }
+    msg.textContent = e.message;
+    msg.hidden = false;
+    el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-describedby", msg.id);
+  }
+  if (!errors.length) rest.push(err.message);
+  else if (rest.length) rest.unshift(err.problem.detail || "");
+  const text = rest.filter(Boolean).join("; ");
+  box.replaceChildren(h("div", { class: "error", role: "alert" }, text || "Correct the fields marked."));
+}
+function clearErrors(f, box) {
+  box.replaceChildren();
+  for (const el of f.elements) {
+    if (!el.dataset || !el.dataset.errorId) continue;
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+    const msg = document.getElementById(el.dataset.errorId);
+    if (msg) { msg.textContent = ""; msg.hidden = true; }
+  }
+}
+
+// formValues are a form's named values (empty ones and unticked boxes left out).
+function formValues(f) {
+  const values = {};
+  for (const el of f.elements) if (el.name && el.value !== "" && (el.type !== "checkbox" || el.checked)) values[el.name] = el.value;
+  return values;
+}
+
+// form builds a form whose submit calls fn(values) and re-renders on success; the API's field errors are
+// shown next to their fields. Each submission is a user action (see acting): submitted again with the same
+// values (a double click, or a retry after a failure) it is the same action, with the same
+// Idempotency-Keys; changed values make a new one.
+function form(fields, label, fn, attrs = {}) {
   const errBox = h("div");
   const button = h("button", { type: "submit" }, label);
-  const f = h("form", { class: "inline" }, fields, button, errBox);
+  const f = h("form", { class: "inline", ...attrs }, fields, button, errBox);
   let action = null;
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const values = {};
-    for (const el of f.elements) if (el.name && el.value !== "" && (el.type !== "checkbox" || el.checked)) values[el.name] = el.value;
+    if (button.disabled) return;
+    const values = formValues(f);
     const sent = JSON.stringify(values);
     if (!action || action.values !== sent) action = { values: sent, id: randomID() };
     action.n = 0;
+    button.disabled = true;
     let done;
     acting = action;
     try { done = Promise.resolve(fn(values)); } catch (err) { done = Promise.reject(err); } finally { acting = null; }
-    button.disabled = true;
-    try { await done; action = null; route(); } catch (err) { errBox.replaceChildren(failure(err)); } finally { button.disabled = false; }
+    try { await done; action = null; route(); } catch (err) { if (err.message !== "signed out") showErrors(f, errBox, err); } finally { button.disabled = false; }
   });
   return f;
 }
-const input = (name, label, type = "text", extra = {}) => h("label", {}, label, h("input", { name, type, ...extra }));
-const select = (name, label, options) => h("label", {}, label, h("select", { name }, options.map((o) => h("option", { value: o }, o))));
 
 // signIn shows the ways to sign in the deployment offers, and why the last sign-in failed, if it did.
 async function signIn() {
@@ -336,8 +384,8 @@ const cost = (m) => (m.price ? Math.abs(Number(m.price)).toFixed(4) + " " + (m.p
 // messageLink is the console's address of a message; ids may hold slashes.
 const messageLink = (id) => "#/messages/" + id.split("/").map(encodeURIComponent).join("/");
 const messagePath = (id) => "/messages/" + id.split("/").map(encodeURIComponent).join("/");
-const textarea = (name, label, extra = {}) => h("label", {}, label, h("textarea", { name, rows: 3, cols: 50, ...extra }));
-const options = (name, label, items, value, text) => h("label", {}, label, h("select", { name },
+const textarea = (name, label, extra = {}) => field(label, h("textarea", { name, rows: 3, cols: 50, ...extra }));
+const options = (name, label, items, value, text) => field(label, h("select", { name },
   items.map((o) => h("option", { value: value(o) }, text(o)))));
 
 // messageRows is a table of messages: when, channel, template, status (with why), cost.

@@ -21,79 +21,6 @@ function caseAddPeriod(from, p) {
   return d.toISOString().slice(0, 10);
 }
 
-let caseFieldSeq = 0;
-
-// caseField is a labelled input, select or textarea with a place for the error the API names it in.
-function caseField(label, control) {
-  const err = h("span", { class: "field-error", id: "field-error-" + ++caseFieldSeq, hidden: true });
-  control.dataset.errorId = err.id;
-  return h("label", {}, label, control, err);
-}
-const caseInput = (name, label, type = "text", extra = {}) => caseField(label, h("input", { name, type, ...extra }));
-
-// caseShowErrors puts a problem's field errors next to the fields they name (aria-invalid, and
-// aria-describedby pointing at the message); what names no field of the form goes into box.
-function caseShowErrors(f, box, err) {
-  caseClearErrors(f, box);
-  const rest = [];
-  const errors = (err.problem && err.problem.errors) || [];
-  for (const e of errors) {
-    const el = [...f.elements].find((x) => x.name === e.field);
-    const msg = el && el.dataset.errorId && document.getElementById(el.dataset.errorId);
-    if (!msg) { rest.push(e.field + ": " + e.message); continue; }
-    msg.textContent = e.message;
-    msg.hidden = false;
-    el.setAttribute("aria-invalid", "true");
-    el.setAttribute("aria-describedby", msg.id);
-  }
-  if (!errors.length) rest.push(err.message);
-  else if (rest.length) rest.unshift(err.problem.detail || "");
-  const text = rest.filter(Boolean).join("; ");
-  if (text) box.replaceChildren(h("div", { class: "error", role: "alert" }, text));
-  else box.replaceChildren(h("div", { class: "error", role: "alert" }, "Correct the fields marked."));
-}
-function caseClearErrors(f, box) {
-  box.replaceChildren();
-  for (const el of f.elements) {
-    if (!el.dataset || !el.dataset.errorId) continue;
-    el.removeAttribute("aria-invalid");
-    el.removeAttribute("aria-describedby");
-    const msg = document.getElementById(el.dataset.errorId);
-    if (msg) { msg.textContent = ""; msg.hidden = true; }
-  }
-}
-
-// caseValues are a form's named values (empty ones left out).
-function caseValues(f) {
-  const values = {};
-  for (const el of f.elements) if (el.name && el.value !== "" && (el.type !== "checkbox" || el.checked)) values[el.name] = el.value;
-  return values;
-}
-
-// caseForm is form() with the API's field errors shown next to their fields. Each submission is one
-// action: submitted again with the same values (a double click, a retry) it sends the same
-// Idempotency-Key; changed values are another action.
-function caseForm(fields, label, fn, attrs = {}) {
-  const errBox = h("div");
-  const button = h("button", { type: "submit" }, label);
-  const f = h("form", { class: "inline", ...attrs }, fields, button, errBox);
-  let action = null;
-  f.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    if (button.disabled) return;
-    const values = caseValues(f);
-    const sent = JSON.stringify(values);
-    if (!action || action.values !== sent) action = { values: sent, id: randomID() };
-    action.n = 0;
-    button.disabled = true;
-    let done;
-    acting = action;
-    try { done = Promise.resolve(fn(values)); } catch (err) { done = Promise.reject(err); } finally { acting = null; }
-    try { await done; action = null; route(); } catch (err) { if (err.message !== "signed out") caseShowErrors(f, errBox, err); } finally { button.disabled = false; }
-  });
-  return f;
-}
-
 // caseOutcomeForm records the outcome in two steps: the form, whose level starts at the case's requested
 // level and whose expiry follows the level's policy (CLEARANCE_MAX_VALIDITY, from the case's validity),
 // then a summary naming the person, outcome, level and dates, recorded only on Confirm. One intended
@@ -117,8 +44,8 @@ function caseOutcomeForm(c, post) {
     if (!toChanged && p.period && from.value) to.value = caseAddPeriod(from.value, p.period) || to.value;
   };
   const grants = () => outcome.value === "cleared" || outcome.value === "with_advisory";
-  const clearanceFields = h("span", { class: "clearance-fields" }, caseField("Level", level), caseField("Valid from", from),
-    caseField("Expires (valid to)", to));
+  const clearanceFields = h("span", { class: "clearance-fields" }, field("Level", level), field("Valid from", from),
+    field("Expires (valid to)", to));
   const toggle = () => {
     clearanceFields.hidden = !grants();
     for (const el of [level, from, to]) { el.disabled = !grants(); el.required = grants() && el !== level; }
@@ -132,13 +59,13 @@ function caseOutcomeForm(c, post) {
 
   const errBox = h("div");
   const review = h("button", { type: "submit", id: "outcome-review" }, "Review outcome");
-  const f = h("form", { class: "inline", id: "outcome-form" }, caseField("Outcome", outcome), clearanceFields, review, hint, errBox);
+  const f = h("form", { class: "inline", id: "outcome-form" }, field("Outcome", outcome), clearanceFields, review, hint, errBox);
   const confirmBox = h("div", { class: "card confirm", id: "outcome-confirm", hidden: true, role: "dialog", "aria-labelledby": "outcome-confirm-title" });
   let action = null;
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    caseClearErrors(f, errBox);
-    const v = caseValues(f);
+    clearErrors(f, errBox);
+    const v = formValues(f);
     if (!grants()) { delete v.level; delete v.validFrom; delete v.validTo; }
     const sent = JSON.stringify(v);
     if (!action || action.values !== sent) action = { values: sent, id: randomID() };
@@ -169,7 +96,7 @@ function caseOutcomeForm(c, post) {
         if (err.message === "signed out") return;
         confirmBox.hidden = true;
         f.hidden = false;
-        caseShowErrors(f, errBox, err);
+        showErrors(f, errBox, err);
       } finally { confirm.disabled = back.disabled = false; sending.replaceChildren(); }
     });
     back.addEventListener("click", () => { confirmBox.hidden = true; f.hidden = false; review.focus(); });
@@ -191,7 +118,7 @@ async function caseDelegationForm(post) {
   const picker = h("select", { name: "siteId", id: "delegation-site", required: true },
     h("option", { value: "" }, "Choose a partner site"), sites.map((s) => h("option", { value: s.id }, s.orgName)));
   return [h("h3", {}, "Delegate to a partner"),
-    caseForm([caseField("Partner site", picker), caseInput("dueDate", "Outcome due", "date", { required: true })], "Delegate",
+    form([field("Partner site", picker), input("dueDate", "Outcome due", "date", { required: true })], "Delegate",
       (v) => post("/delegation", v), { id: "delegation-form" })];
 }
 
@@ -200,15 +127,15 @@ async function caseActions(c, post) {
   const closed = closedStatuses.includes(c.status);
   const out = [];
   if (!closed && has("vetting_officer") && c.ownerId !== me.id)
-    out.push(caseForm([], "Assign to me", () => post("/owner", { ownerId: me.id })));
+    out.push(form([], "Assign to me", () => post("/owner", { ownerId: me.id })));
   if (!closed && has("case_worker", "vetting_officer", "security_controller"))
-    out.push(caseForm([caseInput("text", "Note", "text", { size: 50, required: true })], "Add note", (v) => post("/notes", v)));
+    out.push(form([input("text", "Note", "text", { size: 50, required: true })], "Add note", (v) => post("/notes", v)));
   if (c.status === "with_officer" && has("case_worker", "vetting_officer"))
-    out.push(caseForm([caseInput("description", "Information needed from the subject", "text", { size: 40, required: true }),
-      caseInput("dueDate", "Due", "date", { required: true })], "Request information", (v) => post("/information-requests", v),
+    out.push(form([input("description", "Information needed from the subject", "text", { size: 40, required: true }),
+      input("dueDate", "Due", "date", { required: true })], "Request information", (v) => post("/information-requests", v),
     { id: "information-request-form" }));
   if (c.status === "awaiting_information" && has("case_worker", "vetting_officer"))
-    out.push(caseForm([caseInput("note", "The subject's answer (note)", "text", { size: 50 })], "Information received",
+    out.push(form([input("note", "The subject's answer (note)", "text", { size: 50 })], "Information received",
       (v) => post("/information-received", v), { id: "information-received-form" }));
   if (c.status === "with_officer" && has("case_worker", "vetting_officer", "security_controller"))
     out.push(await caseDelegationForm(post));
@@ -319,7 +246,7 @@ async function identitySection(c, attempts, post) {
   const worker = has("case_worker", "vetting_officer");
   const actions = [];
   if (worker && c.status === "with_officer" && !["pending", "processing"].includes(latest.status))
-    actions.push(caseForm([], "Retry identity check", () => post("/identity-check/retry")));
+    actions.push(form([], "Retry identity check", () => post("/identity-check/retry")));
   if (worker && c.status === "identity_check" && latest.status === "pending") {
     try {
       const types = (await call("GET", "/identity/document-types")).items;
