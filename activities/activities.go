@@ -26,6 +26,8 @@ type Activities struct {
 	// AuditKeys sign the audit log's checkpoints; AuditSinks witness them outside the database.
 	AuditKeys  audit.Keys
 	AuditSinks []audit.Sink
+	// AuditVerify verifies the audit log on request: the keys, cadence and witness file of `audit verify`.
+	AuditVerify audit.VerifyOptions
 	// Access drives the access control system.
 	Access AccessSettings
 	// Messaging sends SMS, WhatsApp and e-mail.

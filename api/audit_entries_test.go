@@ -40,6 +40,17 @@ type auditStatus struct {
 	CheckpointSize     *int64     `json:"checkpointSize"`
 	CheckpointSignedAt *time.Time `json:"checkpointSignedAt"`
 	Pending            int64      `json:"pending"`
+	LastVerification   *struct {
+		At       time.Time `json:"at"`
+		By       *string   `json:"by"`
+		Intact   bool      `json:"intact"`
+		TreeSize int64     `json:"treeSize"`
+		Problem  *struct {
+			Kind    string `json:"kind"`
+			AuditID int64  `json:"auditId"`
+			Message string `json:"message"`
+		} `json:"problem"`
+	} `json:"lastVerification"`
 }
 
 func (e *env) auditStatus() auditStatus {

@@ -28,13 +28,13 @@ func (p *page) accessible(screen string) {
 
 // An auditor finds an entry made earlier through the Audit log screen: the status line tells the tree's
 // size and newest checkpoint, the action filter finds the person's creation, and the entry opens onto
-// its detail and the proof of its inclusion. Their notifications read in words and are marked read. An
+// its detail and the proof of its inclusion, and the whole log is verified intact on request. Their notifications read in words and are marked read. An
 // administrator then adds a partner site, issues it a key (its secret shown once), revokes the key and
 // then the site. axe-core finds no serious or critical violation on any of these screens.
 func TestConsoleInBrowserAuditLogPartnersNotifications(t *testing.T) {
 	p := browse(t)
-	e := newEnv(t)
-	keys, _ := treeKeys(t)
+	e := newEnv(t, withEvidence(t))
+	keys := e.auditKeys
 	person := e.createPerson("Audrey", "Trail", "1981-01-01")
 	ref := e.openCase(person, "new", "SC")
 	e.notify(domain.RoleAuditor, ref)
@@ -66,6 +66,9 @@ func TestConsoleInBrowserAuditLogPartnersNotifications(t *testing.T) {
 		!strings.Contains(string(r.body), `"leafIndex"`) {
 		t.Fatalf("the proof link %s: %d %s", href, r.status, r.body)
 	}
+	p.see("#audit-verification", "has not been verified")
+	p.clickButton("Verify the whole log now")
+	p.see("#audit-verification", "Verified intact", "by Test auditor", "signed checkpoint")
 	p.accessible("the audit log")
 
 	p.click(`#nav a[href="#/notifications"]`)

@@ -139,7 +139,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		o(e)
 	}
 	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
-		Identity: e.identity, AuditKeys: e.auditKeys, Evidence: e.evidence})
+		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify}, Evidence: e.evidence})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {

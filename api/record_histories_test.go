@@ -123,3 +123,16 @@ func TestRecordHistoriesOfClearanceNearExpiry(t *testing.T) {
 	time.Sleep(3 * time.Second) // the first clearance's workflow ends, the nudges are sent
 	e.recordAll("near_expiry_renewed")
 }
+
+// An auditor's verification of the audit log, of a log with a signed checkpoint.
+func TestRecordHistoryOfAuditVerification(t *testing.T) {
+	if !testenv.Recording() {
+		t.Skip("records histories for the replay test when SA_RECORD_HISTORY is set")
+	}
+	e := newEnv(t, withEvidence(t))
+	e.createPerson("Audit", "Entry", "1980-01-01")
+	e.sequence()
+	v := e.must(202, domain.RoleAuditor, "POST", "/api/v1/audit/verifications", nil)
+	e.waitVerification(v["id"].(string))
+	testenv.RecordHistory(t, e.tc, workflows.AuditVerificationWorkflowID(mustUUID(t, v["id"].(string))), "requested")
+}

@@ -184,6 +184,16 @@ func LoadAudit(getenv func(string) string) (Audit, error) {
 // Cadence is how long an entry may go without a checkpoint covering it: the interval and its grace.
 func (a Audit) Cadence() time.Duration { return a.CheckpointEvery + a.Grace }
 
+// VerifyOptions verify the audit log against these keys and cadence, and the witness file named (the
+// configured one, or another): checkpoints are expected only when a key verifies them.
+func (a Audit) VerifyOptions(witnessFile string) audit.VerifyOptions {
+	opts := audit.VerifyOptions{Keys: a.Keys.Verify, WitnessFile: witnessFile}
+	if len(a.Keys.Verify) > 0 {
+		opts.Cadence = a.Cadence()
+	}
+	return opts
+}
+
 // Sinks are the witnesses every signed checkpoint is written to.
 func (a Audit) Sinks() []audit.Sink {
 	if a.WitnessFile == "" {

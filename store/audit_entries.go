@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -71,19 +72,55 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditListIte
 
 // AuditStatus is the audit log's state at a glance, read without verifying it.
 type AuditStatus struct {
-	TreeSize         int64      `json:"treeSize" description:"entries that are leaves of the audit tree"`
-	CheckpointSize   *int64     `json:"checkpointSize" description:"the tree size of the newest signed checkpoint; null when none is signed"`
-	CheckpointSigned *time.Time `json:"checkpointSignedAt" description:"when the newest checkpoint was signed"`
-	Pending          int64      `json:"pending" description:"entries waiting for the sequencer to make them leaves"`
+	TreeSize         int64              `json:"treeSize" description:"entries that are leaves of the audit tree"`
+	CheckpointSize   *int64             `json:"checkpointSize" description:"the tree size of the newest signed checkpoint; null when none is signed"`
+	CheckpointSigned *time.Time         `json:"checkpointSignedAt" description:"when the newest checkpoint was signed"`
+	Pending          int64              `json:"pending" description:"entries waiting for the sequencer to make them leaves"`
+	LastVerification *AuditVerification `json:"lastVerification" description:"the newest verification of the whole log; null when none was asked for"`
+}
+
+// The audit entry a verification of the audit log leaves: its action, and the entity type and id it is of.
+const (
+	ActionAuditVerified = "audit.verified"
+	AuditLogEntity      = "audit_log"
+)
+
+// AuditVerification is the outcome of one verification of the whole audit log, as its audit entry keeps it.
+type AuditVerification struct {
+	At              time.Time  `json:"at"`
+	By              *uuid.UUID `json:"by" description:"who asked for it"`
+	ByName          string     `json:"byName"`
+	Intact          bool       `json:"intact"`
+	TreeSize        int64      `json:"treeSize" description:"leaves verified"`
+	TreeCheckpoints int64      `json:"treeCheckpoints" description:"signed checkpoints of the tree verified"`
+	Problem         *struct {
+		Kind    string `json:"kind"`
+		AuditID int64  `json:"auditId,omitempty"`
+		Message string `json:"message"`
+	} `json:"problem,omitempty" description:"the first thing wrong, when not intact"`
 }
 
 // AuditLogStatus reads the tree's size, its newest signed checkpoint and how many entries wait for the
-// sequencer: three small reads, no verification (signetassure audit verify does that).
+// sequencer, and the outcome of the newest verification: small reads, no verification (AuditVerification does that).
 func (s *Store) AuditLogStatus(ctx context.Context) (AuditStatus, error) {
 	var st AuditStatus
 	err := s.pool.QueryRow(ctx, `SELECT (SELECT size FROM audit_tree WHERE id = 1), (SELECT count(*) FROM audit_pending)`).
 		Scan(&st.TreeSize, &st.Pending)
 	if err != nil {
+		return st, err
+	}
+	var v AuditVerification
+	var detail []byte
+	err = s.pool.QueryRow(ctx, `SELECT a.at, a.actor_id, coalesce(u.display_name, ''), a.detail FROM audit_log a
+		LEFT JOIN staff_users u ON u.id = a.actor_id WHERE a.entity_type = $1 AND a.entity_id = $1 AND a.action = $2
+		ORDER BY a.at DESC, a.id DESC LIMIT 1`, AuditLogEntity, ActionAuditVerified).Scan(&v.At, &v.By, &v.ByName, &detail)
+	if err == nil {
+		if err = json.Unmarshal(detail, &v); err != nil {
+			return st, err
+		}
+		v.At = v.At.UTC()
+		st.LastVerification = &v
+	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return st, err
 	}
 	var size int64

@@ -236,6 +236,11 @@ func (s *Store) AuditCheckpoint(ctx context.Context, keys audit.Keys, sinks ...a
 	return audit.Checkpoint(ctx, s.pool, keys, sinks...)
 }
 
+// VerifyAudit verifies the whole audit log in one snapshot (audit.VerifyWith).
+func (s *Store) VerifyAudit(ctx context.Context, opts audit.VerifyOptions) (audit.Report, error) {
+	return audit.VerifyWith(ctx, s.pool, opts)
+}
+
 // SequenceAudit integrates every audit entry not yet in the audit log's Merkle tree, in batches, and
 // signs a checkpoint of the tree (see audit.Sequence); it returns the last batch's result.
 func (s *Store) SequenceAudit(ctx context.Context, keys audit.Keys, origin string) (audit.SequenceResult, error) {

@@ -180,6 +180,9 @@ var payloadSamples = []any{
 		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 	activities.PackFailedInput{PackID: item, Reason: "the pack could not be built (EvidenceUnavailable)"},
 	audit.CheckpointResult{Seq: 42, Hash: []byte{0xde, 0xad, 0xbe, 0xef}, KeyID: "key-1", Signed: true, Witnessed: 2, TreeSize: 1000},
+	activities.AuditVerificationInput{ID: item, RequestedBy: actor},
+	audit.Report{Entries: 10, Checkpoints: 2, HeadSeq: 10, LastCheckpointSeq: 10, Witnessed: 1, TreeSize: 900, TreeCheckpoints: 3,
+		Pending: 4, Problem: &audit.Problem{Kind: audit.CadenceGap, Seq: 7, AuditID: 77, KeyID: "key-1", Message: "the entry was written long ago"}},
 
 	// Updates, queries and signals.
 	workflows.AssignOwner{Actor: actor, OwnerID: person},

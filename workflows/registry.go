@@ -18,5 +18,6 @@ func All() []any {
 		IdentityCheck,
 		MessageCosts,
 		EvidencePack,
+		AuditVerification,
 	}
 }

@@ -22,6 +22,26 @@ function auditStatusLine(st) {
   return h("p", { id: "audit-status", role: "status" }, parts.join(", "));
 }
 
+// auditVerificationBox says how the newest verification of the whole log came out, and verifies it again
+// on request (on a worker, which holds the keys and the witness), following the verification until it ends.
+function auditVerificationBox(last) {
+  const outcome = h("div", { id: "audit-verification", role: "status" },
+    !last ? "The whole log has not been verified from the console yet."
+      : last.intact ? ["Verified intact ", when(last.at), " by ", last.byName || "a former user", ": ",
+        counted(last.treeSize, "entry", "entries"), " and ", counted(last.treeCheckpoints, "signed checkpoint", "signed checkpoints"), "."]
+        : h("strong", { class: "error" }, "NOT intact at ", when(last.at), ": ", last.problem ? last.problem.message : "see the report",
+          last.problem && last.problem.auditId ? [" (entry ", last.problem.auditId, ")"] : ""));
+  return h("div", { class: "card" }, outcome, form([], "Verify the whole log now", async () => {
+    let v = await call("POST", "/audit/verifications");
+    outcome.replaceChildren("Verifying…");
+    while (v.status === "running") {
+      await new Promise((done) => setTimeout(done, 1000));
+      v = await call("GET", "/audit/verifications/" + v.id);
+    }
+    if (v.status === "failed") throw new Error("The verification could not be carried out; try again.");
+  }));
+}
+
 // entityLink links an audit entry's entity to its screen, when it has one.
 function entityLink(a) {
   const screen = { person: "#/persons/", vetting_case: "#/cases/", staff_user: has("admin") ? "#/users/" : null,
@@ -70,8 +90,8 @@ async function auditLog(params) {
     offset > 0 ? h("a", { href: at(Math.max(0, offset - limit)) }, "Newer") : null, " ",
     h("span", {}, list.total ? (offset + 1) + "–" + Math.min(offset + limit, list.total) + " of " + list.total : "no entries"), " ",
     offset + limit < list.total ? h("a", { href: at(offset + limit) }, "Older") : null);
-  show(h("h1", {}, "Audit log"), auditStatusLine(st),
-    h("p", { class: "muted" }, "Read only. Check the whole log with signetassure audit verify, or one entry with its proof against a signed checkpoint."),
+  show(h("h1", {}, "Audit log"), auditStatusLine(st), auditVerificationBox(st.lastVerification),
+    h("p", { class: "muted" }, "Read only. Check one entry with its proof against a signed checkpoint; signetassure audit verify checks the whole log offline."),
     filters,
     list.items.length ? h("table", { id: "audit-entries" },
       h("tr", {}, ["When", "Who", "Action", "Entity", "Entry"].map((t) => h("th", { scope: "col" }, t))),

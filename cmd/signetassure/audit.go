@@ -122,12 +122,7 @@ func auditCommand(ctx context.Context, databaseURL string, args []string, getenv
 		}
 		return nil
 	}
-	opts := audit.VerifyOptions{Keys: keys.Verify, WitnessFile: *witness}
-	if len(keys.Verify) > 0 {
-		// With no key configured, checkpoints are not expected (none can be verified either).
-		opts.Cadence = settings.Cadence()
-	}
-	report, err := audit.VerifyWith(ctx, conn, opts)
+	report, err := audit.VerifyWith(ctx, conn, settings.VerifyOptions(*witness))
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	}
 	w := worker.New(tc, cfg.TaskQueue, &activities.Activities{Store: st,
 		Partners:  partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
-		AuditKeys: cfg.Audit.Keys, AuditSinks: cfg.Audit.Sinks(),
+		AuditKeys: cfg.Audit.Keys, AuditSinks: cfg.Audit.Sinks(), AuditVerify: cfg.Audit.VerifyOptions(cfg.Audit.WitnessFile),
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
 		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL),
 		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin}})
