@@ -31,7 +31,7 @@ func (s *Server) auditVerificationRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/audit/verifications",
 			summary: "Verify the whole audit log now, as `signetassure audit verify` does, on a worker (its outcome is an audit entry too)",
-			roles: auditReaders, resp: new(AuditVerificationView), status: http.StatusAccepted, handle: s.startAuditVerification},
+			roles:   auditReaders, resp: new(AuditVerificationView), status: http.StatusAccepted, handle: s.startAuditVerification},
 		{method: http.MethodGet, path: "/api/v1/audit/verifications/:id", summary: "A verification of the audit log: running, or its report",
 			roles: auditReaders, req: new(verificationPath), resp: new(AuditVerificationView), handle: s.auditVerification},
 	}
