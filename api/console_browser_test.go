@@ -274,3 +274,33 @@ func TestConsoleInBrowserRequestsAnEvidencePack(t *testing.T) {
 		t.Fatalf("the copied link: %d %s", r.status, r.body)
 	}
 }
+
+// A session that ends while the console is in use (it expired, or the user signed out everywhere) does
+// not strand the user: the next screen they open asks them to sign in again, saying why, and signing in
+// brings them to that screen.
+func TestConsoleInBrowserSessionEndsGracefully(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t)
+	e.createPerson("Mae", "Jemison", "1986-10-17")
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
+	p.click(`#nav a[href="#/clearances"]`)
+	p.see("h1", "Clearance register")
+	if p.has("#session-ended") {
+		t.Fatal("a session-ended notice while signed in")
+	}
+
+	e.must(200, domain.RoleCaseWorker, "DELETE", "/api/v1/me/sessions", nil) // signed out everywhere, elsewhere
+	p.click(`#nav a[href="#/persons"]`)
+	p.see("#session-ended", "Your session has ended")
+	p.accessible("the sign-in page after the session ended")
+	if hash := eval[string](p, `location.hash`); hash != "#/persons" {
+		t.Fatalf("the address after the session ended: %q", hash)
+	}
+	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
+	p.see("h1", "Persons")
+	p.see("main", "Jemison")
+	if p.has("#session-ended") {
+		t.Fatal("the notice stays after signing in again")
+	}
+}

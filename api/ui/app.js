@@ -65,7 +65,7 @@ async function call(method, path, body, key, extraHeaders) {
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   // A 401 means the session has ended, except in answer to a sign-in (a wrong password or token): its form shows it.
   const signingIn = path.startsWith("/sign-in") || (extraHeaders && extraHeaders.Authorization);
-  if (res.status === 401 && !signingIn) { me = null; signIn(); throw new Error("signed out"); }
+  if (res.status === 401 && !signingIn) { const wasIn = me !== null; me = null; signIn(wasIn); throw new Error("signed out"); }
   if (!res.ok) {
     const fields = (data && data.errors || []).map((e) => e.field + ": " + e.message).join("; ");
     throw Object.assign(new Error((data && (fields || data.detail)) || res.statusText), { status: res.status, problem: data });
@@ -150,14 +150,23 @@ function form(fields, label, fn, attrs = {}) {
   return f;
 }
 
-// signIn shows the ways to sign in the deployment offers, and why the last sign-in failed, if it did.
-async function signIn() {
+// signIn shows the ways to sign in the deployment offers, why the last sign-in failed, if it did, or that
+// the session ended (expired, or ended elsewhere) while the console was in use; signing in again returns
+// to the screen the user was on.
+let signInShown = false;
+async function signIn(ended) {
+  if (signInShown) return;
+  signInShown = true;
+  if (polling) { clearInterval(polling); polling = null; }
+  if (streaming) { streaming.abort(); streaming = null; }
   document.getElementById("nav").hidden = true;
   document.getElementById("who").replaceChildren();
   const methods = await fetch(api + "/sign-in").then((r) => r.json()).catch(() => ({ token: true }));
   const failed = new URLSearchParams(location.search).get("signInError");
   const returnTo = "/ui/" + location.hash;
   show(h("div", { class: "card", id: "sign-in" }, h("h1", {}, "Sign in"),
+    ended ? h("div", { class: "notice", role: "alert", id: "session-ended" },
+      "Your session has ended. Sign in again to carry on where you were; nothing you saved is lost.") : null,
     failed ? h("div", { class: "error", role: "alert" }, failed === "refused" ? "Sign-in was refused; try again."
       : failed === "unavailable" ? "The directory could not be reached; try again shortly." : failed) : null,
     methods.entra ? h("p", {}, h("a", { class: "button", id: "sign-in-microsoft",
@@ -629,6 +638,7 @@ async function route() {
   if (polling) { clearInterval(polling); polling = null; }
   try {
     if (!me) [me] = await Promise.all([call("GET", "/me"), loadOrganisationZone()]);
+    signInShown = false;
     document.getElementById("nav").hidden = false;
     for (const a of document.querySelectorAll("#nav a[data-roles]")) a.hidden = !has(...a.dataset.roles.split(" "));
     document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",
