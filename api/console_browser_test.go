@@ -304,3 +304,31 @@ func TestConsoleInBrowserSessionEndsGracefully(t *testing.T) {
 		t.Fatal("the notice stays after signing in again")
 	}
 }
+
+// While a screen reads, what is on the screen stays and the header says it is loading; when the API
+// cannot be reached, the screen says so in words, and the next try works.
+func TestConsoleInBrowserLoadingAndUnreachable(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t)
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
+	p.see("h1", "Vetting cases")
+
+	// The network holds every answer until the test lets it through.
+	eval[bool](p, `(() => { window.realFetch = window.fetch; window.held = [];
+		window.fetch = (...args) => new Promise((resolve, reject) => window.held.push(() => window.realFetch(...args).then(resolve, reject)));
+		return true; })()`)
+	p.click(`#nav a[href="#/clearances"]`)
+	p.waitFor("the loading notice", `!document.getElementById("busy").hidden && document.querySelector("main").getAttribute("aria-busy") === "true"`)
+	p.see("h1", "Vetting cases") // the screen in place until the next one is read
+	eval[bool](p, `(() => { window.fetch = window.realFetch; window.held.splice(0).forEach((go) => go()); return true; })()`)
+	p.see("h1", "Clearance register")
+	p.waitFor("the loading notice gone", `document.getElementById("busy").hidden && !document.querySelector("main").hasAttribute("aria-busy")`)
+
+	eval[bool](p, `(window.fetch = () => Promise.reject(new TypeError("Failed to fetch")), true)`)
+	p.click(`#nav a[href="#/persons"]`)
+	p.see("main .error", "SignetAssure could not be reached")
+	eval[bool](p, `(window.fetch = window.realFetch, true)`)
+	p.click(`#nav a[href="#/clearances"]`)
+	p.see("h1", "Clearance register")
+}

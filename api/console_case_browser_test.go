@@ -168,3 +168,33 @@ func TestConsoleCaseBrowserDelegatesToAPartner(t *testing.T) {
 	p.see("#case-delegated", "Beacon Aerospace", "outcome due "+dueDay.Time().Format("2 Jan 2006"))
 	p.see("#case-timeline", "Delegated to Beacon Aerospace")
 }
+
+// Dates and times read in the organisation's time zone, not the browser's or UTC: in Kolkata (UTC+5:30,
+// so no instant reads the same in both) the case page's timeline and opening date follow it.
+func TestConsoleCaseBrowserDatesInTheOrganisationsZone(t *testing.T) {
+	p := browse(t)
+	e := newEnv(t)
+	e.must(200, domain.RoleAdmin, "PUT", "/api/v1/organisation", map[string]any{"name": "Org", "issuingAuthority": "Org",
+		"timeZone": "Asia/Kolkata"})
+	ref := e.openCase(e.createPerson("Indira", "Rao", "1984-02-02"), "new", "SC")
+	c := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/cases/"+ref, nil)
+	opened, err := time.Parse(time.RFC3339Nano, c["timeline"].([]any)[0].(map[string]any)["at"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const layout = "2 Jan 2006, 15:04"
+	inZone, inUTC := opened.In(kolkata).Format(layout), opened.UTC().Format(layout)
+
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
+	eval[bool](p, `(location.hash = `+js("#/cases/"+ref)+`, true)`)
+	p.see("#case-timeline", inZone)
+	p.see("main", "Opened", opened.In(kolkata).Format("2 Jan 2006"))
+	if strings.Contains(p.text("#case-timeline"), inUTC) {
+		t.Fatalf("the timeline shows UTC's %s:\n%s", inUTC, p.text("#case-timeline"))
+	}
+}

@@ -16,6 +16,7 @@ class El {
   }
   setAttribute(k, v) { this.attrs[k] = v; if (k === "name" || k === "value" || k === "type") this[k] = v; }
   getAttribute(k) { return this.attrs[k]; }
+  removeAttribute(k) { delete this.attrs[k]; }
   addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
   append(...c) { this.children.push(...c); }
   replaceChildren(...c) { this.children = c; }
@@ -32,7 +33,7 @@ const sent = [];
 let lose = true; // the answer to the first write is lost after the API carried it out
 const sandbox = {
   Node: El, console, URLSearchParams, Promise, JSON, Error, Object, Array, Uint8Array, crypto: globalThis.crypto,
-  setInterval, clearInterval, setTimeout, AbortController, TextDecoder,
+  setInterval, clearInterval, setTimeout, clearTimeout, AbortController, TextDecoder,
   document: {
     getElementById: (id) => (byID[id] ||= new El("div")),
     createElement: (tag) => new El(tag),

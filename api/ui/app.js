@@ -57,11 +57,12 @@ const nextKey = () => (acting ? acting.id + "." + acting.n++ : randomID());
 async function call(method, path, body, key, extraHeaders) {
   const headers = { "Content-Type": "application/json", ...(extraHeaders || {}) };
   if (method !== "GET") headers["Idempotency-Key"] = key || nextKey();
-  const res = await fetch(api + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new Error("SignetAssure could not be reached: check the connection and try again (a retry is safe).");
+  }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   // A 401 means the session has ended, except in answer to a sign-in (a wrong password or token): its form shows it.
   const signingIn = path.startsWith("/sign-in") || (extraHeaders && extraHeaders.Authorization);
@@ -633,9 +634,14 @@ async function evidencePacks() {
 // its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
 const screens = {};
 
+// route draws the screen the address names. While it reads, the main area is marked busy, and after a
+// moment the header says so, leaving what is on the screen in place.
 async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
   if (polling) { clearInterval(polling); polling = null; }
+  const busy = document.getElementById("busy");
+  const slow = setTimeout(() => { busy.hidden = false; }, 300);
+  main.setAttribute("aria-busy", "true");
   try {
     if (!me) [me] = await Promise.all([call("GET", "/me"), loadOrganisationZone()]);
     signInShown = false;
@@ -665,6 +671,10 @@ async function route() {
     return await workQueue(params);
   } catch (err) {
     if (err.message !== "signed out") show(failure(err));
+  } finally {
+    clearTimeout(slow);
+    busy.hidden = true;
+    main.removeAttribute("aria-busy");
   }
 }
 
