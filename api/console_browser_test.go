@@ -305,8 +305,9 @@ func TestConsoleInBrowserSessionEndsGracefully(t *testing.T) {
 	}
 }
 
-// While a screen reads, what is on the screen stays and the header says it is loading; when the API
-// cannot be reached, the screen says so in words, and the next try works.
+// While a screen reads, what is on the screen stays and the header says it is loading; the new screen
+// takes the keyboard focus at its heading; when the API cannot be reached, the screen says so in words,
+// and the next try works.
 func TestConsoleInBrowserLoadingAndUnreachable(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
@@ -323,6 +324,7 @@ func TestConsoleInBrowserLoadingAndUnreachable(t *testing.T) {
 	p.see("h1", "Vetting cases") // the screen in place until the next one is read
 	eval[bool](p, `(() => { window.fetch = window.realFetch; window.held.splice(0).forEach((go) => go()); return true; })()`)
 	p.see("h1", "Clearance register")
+	p.waitFor("the keyboard focus on the new screen's heading", `document.activeElement === document.querySelector("main h1")`)
 	p.waitFor("the loading notice gone", `document.getElementById("busy").hidden && !document.querySelector("main").hasAttribute("aria-busy")`)
 
 	eval[bool](p, `(window.fetch = () => Promise.reject(new TypeError("Failed to fetch")), true)`)

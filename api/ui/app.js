@@ -675,7 +675,22 @@ async function route() {
     clearTimeout(slow);
     busy.hidden = true;
     main.removeAttribute("aria-busy");
+    focusScreen();
   }
+}
+
+// focusScreen moves the keyboard focus to the screen's heading when another screen is drawn, or when
+// what had the focus was drawn away (a form's button, after it was submitted), so that keyboard and
+// screen reader users start on the screen they opened, not at the top of the page or nowhere.
+let lastScreen = null;
+function focusScreen() {
+  const screen = location.hash.split("?")[0];
+  if (screen === lastScreen && document.activeElement && document.activeElement !== document.body) return;
+  lastScreen = screen;
+  const heading = main.querySelector("h1");
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
 }
 
 // The scopes a token may be given, and the roles.
