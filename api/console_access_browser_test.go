@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/access"
@@ -55,6 +58,7 @@ func TestConsoleAccessSecurityControllerScreens(t *testing.T) {
 		t.Fatalf("the Access screen shows codes or ids:\n%s", text)
 	}
 	p.accessible("the Access screen")
+	p.screenshot("access-finding")
 
 	// The clearance the lab demands.
 	p.setValue(level+` select[name="requiredLevel"]`, "SC")
@@ -96,6 +100,7 @@ func TestConsoleAccessSecurityControllerScreens(t *testing.T) {
 	if sync["total"].(float64) < 2 || strings.Contains(p.text(row), "errors") {
 		t.Fatalf("the sync's row: %s (sync %v)", p.text(row), sync)
 	}
+	p.screenshot("access")
 	if v := eval[float64](p, `document.querySelector('`+row+` progress').value`); v != sync["done"] {
 		t.Fatalf("the progress bar shows %v, want %v", v, sync["done"])
 	}
@@ -111,6 +116,7 @@ func TestConsoleAccessSecurityControllerScreens(t *testing.T) {
 	p.see(nudge, "5000 must be from 1 to 3650")
 	p.waitFor("the field marked invalid", `document.querySelector('#reminder-policy input[name="nudgeDays"]').getAttribute("aria-invalid") === "true"`)
 	p.accessible("the Reminder policy screen with an error")
+	p.screenshot("reminder-policy-error")
 	after := e.must(http.StatusOK, domain.RoleAuditor, "GET", "/api/v1/reminder-policy", nil)
 	if fmt.Sprint(after["nudgeDays"], after["renewalLeadDays"], after["infoReminderDays"]) !=
 		fmt.Sprint(before["nudgeDays"], before["renewalLeadDays"], before["infoReminderDays"]) {
@@ -129,4 +135,23 @@ func TestConsoleAccessSecurityControllerScreens(t *testing.T) {
 		t.Fatal("the error is still shown after a good save")
 	}
 	p.accessible("the Reminder policy screen")
+	p.screenshot("reminder-policy")
+}
+
+// screenshot writes a PNG of the page as it shows now into the folder SCREENSHOTS names, if it names one.
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	dir := os.Getenv("SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
 }

@@ -99,7 +99,7 @@ async function accessScreen() {
     h("h2", {}, "Access levels"),
     h("p", { class: "muted" }, "A level can be granted only to a person holding the clearance it demands, or a higher one."),
     levels.length ? accessTable("access-levels", "Access levels and the clearance each demands",
-      ["Level", "Demands", "In the badge system", "Read", admin ? "Change" : null].filter(Boolean), levels.map(accessLevelRow))
+      ["Level", "Demands", "In the badge system", "Last read", admin ? "Change" : null].filter(Boolean), levels.map(accessLevelRow))
       : h("p", { class: "muted" }, "No levels yet: a sync reads them from the badge system."),
     h("h2", {}, "Findings to resolve"),
     findings.items.length ? [accessTable("access-findings", "Findings to resolve, newest first",
@@ -164,7 +164,7 @@ async function reminderPolicy() {
         }
         throw err;
       }
-    }, { id: "reminder-policy" })
+    }, { id: "reminder-policy", class: "stacked" })
       : h("dl", { class: "grid", id: "reminder-policy" }, h("dt", {}, "Holders nudged"), h("dd", {}, days(p.nudgeDays) + " days before their clearance ends"),
         h("dt", {}, "Renewal case opened"), h("dd", {}, p.renewalLeadDays + " days before the clearance ends"),
         h("dt", {}, "Subjects reminded"), h("dd", {}, p.infoReminderDays.length ? days(p.infoReminderDays) + " days before information is due" : "never")));
