@@ -16,6 +16,7 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/sim/credoidsim"
 )
 
 // A security controller runs the access control system from the console. On the Access screen they set
@@ -154,4 +155,44 @@ func (p *page) screenshot(name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
+}
+
+// A person the access control system refuses is named on the Access screen: the sync that could not
+// reconcile them says so in words, and the change that failed is listed by their name; replayed once the
+// refusal is lifted, their record reaches the badge system.
+func TestConsoleAccessNamesWhomASyncCouldNotReconcile(t *testing.T) {
+	p := browse(t)
+	e := newAccessEnv(t)
+	e.ready()
+	ctx := context.Background()
+	person, _ := e.clearedPerson("Ivo")
+	number := "E-REFUSED"
+	if _, err := e.st.UpdatePerson(ctx, nil, uuid.MustParse(person), []string{"employeeNumber"},
+		func(x *domain.Person) { x.EmployeeNumber = &number }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.CreateGrant(ctx, domain.AccessGrant{ID: domain.NewGrantID(), PersonID: uuid.MustParse(person),
+		LevelID: e.lab, StartsAt: time.Now().Add(-time.Hour), EndsAt: time.Now().Add(48 * time.Hour), TimeZone: "Europe/London"}); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetFaults(credoidsim.Faults{RefuseEmployeeNumbers: []string{number}})
+	sync := e.syncNow()
+	if sync["status"] != "completed_with_errors" || sync["personNames"].(map[string]any)[person] != "Ivo Tester" {
+		t.Fatalf("the sync does not name the person it could not reconcile: %v", sync)
+	}
+
+	p.open(e.url)
+	p.signInWithToken(e.tokens[domain.RoleSecurityController], "Test security_controller")
+	p.click("#nav-access")
+	p.see(`#access-syncs tr[data-sync="`+sync["id"].(string)+`"]`, "completed with errors", "Ivo Tester: refused by the badge system")
+	operation := `#access-operations tr:has(a[href="#/persons/` + person + `"])`
+	p.see(operation, "Ivo Tester", "Create badge record")
+	if text := p.text("main"); strings.Contains(text, "completed_with_errors") || strings.Contains(text, person) {
+		t.Fatalf("the Access screen shows codes or ids:\n%s", text)
+	}
+	p.accessible("the Access screen with a failed change")
+
+	e.sim.SetFaults(credoidsim.Faults{})
+	p.click(operation + " button")
+	waitFor(t, stepTimeout, "the replayed person's record never reached the badge system", func() bool { return len(e.records(person)) == 1 })
 }
