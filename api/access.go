@@ -144,15 +144,15 @@ func (s *Server) accessRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/access/syncs", summary: "Sync the access control system now",
 			roles: accessAdmins, resp: new(SyncStarted), status: http.StatusAccepted, handle: s.startSync},
 		{method: http.MethodGet, path: "/api/v1/access/syncs", summary: "Syncs, newest first", roles: allStaff,
-			req: new(pageQuery), resp: new(List[domain.AccessSync]), handle: s.listSyncs},
+			req: new(pageQuery), resp: new(List[AccessSyncSummary]), handle: s.listSyncs},
 		{method: http.MethodGet, path: "/api/v1/access/syncs/:id", summary: "A sync's progress (done / total, errors) and result",
-			roles: allStaff, req: new(refPath), resp: new(domain.AccessSync), handle: s.getSync},
+			roles: allStaff, req: new(refPath), resp: new(AccessSyncSummary), handle: s.getSync},
 		{method: http.MethodGet, path: "/api/v1/access/findings", summary: "Unresolved findings: unapproved access removed, duplicates, possible matches",
-			roles: allStaff, req: new(pageQuery), resp: new(List[domain.AccessFinding]), handle: s.listFindings},
+			roles: allStaff, req: new(pageQuery), resp: new(List[AccessFindingSummary]), handle: s.listFindings},
 		{method: http.MethodPost, path: "/api/v1/access/findings/:id/resolve", summary: "Resolve a finding",
 			roles: accessAdmins, req: new(ResolveFindingInput), resp: new(domain.AccessFinding), handle: s.resolveFinding},
 		{method: http.MethodGet, path: "/api/v1/access/operations", summary: "Journal of changes to the access control system; ?failed=true for failures",
-			roles: accessAdmins, req: new(pageQuery), resp: new(List[domain.AccessOperation]), handle: s.listOperations},
+			roles: accessAdmins, req: new(pageQuery), resp: new(List[AccessOperationSummary]), handle: s.listOperations},
 		{method: http.MethodPost, path: "/api/v1/access/operations/:id/replay", summary: "Replay an operation: reconcile its person again now",
 			roles: accessAdmins, req: new(refPath), resp: new(domain.AccessOperation), status: http.StatusAccepted, handle: s.replayOperation},
 		{method: http.MethodPost, path: "/api/v1/access/webhook", summary: "Events pushed by the access control system (signature checked)",
@@ -666,7 +666,11 @@ func (s *Server) listSyncs(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.AccessSyncs(c, p)
-	return respond(c, list(nonNil(items), total, p), err)
+	if err != nil {
+		return err
+	}
+	out, err := s.syncSummaries(c, items)
+	return respond(c, list(out, total, p), err)
 }
 
 func (s *Server) getSync(c *gin.Context) error {
@@ -674,7 +678,11 @@ func (s *Server) getSync(c *gin.Context) error {
 	if err != nil {
 		return notFoundAs(err, "sync")
 	}
-	c.JSON(http.StatusOK, sy)
+	out, err := s.syncSummaries(c, []domain.AccessSync{sy})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out[0])
 	return nil
 }
 
@@ -685,7 +693,11 @@ func (s *Server) listFindings(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.AccessFindings(c, nil, p)
-	return respond(c, list(nonNil(items), total, p), err)
+	if err != nil {
+		return err
+	}
+	out, err := s.findingSummaries(c, items)
+	return respond(c, list(out, total, p), err)
 }
 
 func (s *Server) resolveFinding(c *gin.Context) error {
@@ -712,7 +724,11 @@ func (s *Server) listOperations(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.AccessOperations(c, nil, failed != nil && *failed, p)
-	return respond(c, list(nonNil(items), total, p), err)
+	if err != nil {
+		return err
+	}
+	out, err := s.operationSummaries(c, items)
+	return respond(c, list(out, total, p), err)
 }
 
 func (s *Server) replayOperation(c *gin.Context) error {

@@ -53,3 +53,100 @@ func (s *Server) messageSummaries(c *gin.Context, ms []domain.Message) ([]Messag
 	}
 	return out, nil
 }
+
+// AccessFindingSummary is a finding a sync made, with its kind in words and the name of its person.
+type AccessFindingSummary struct {
+	domain.AccessFinding
+	Title      string `json:"title" description:"the finding's kind in words"`
+	PersonName string `json:"personName,omitempty" description:"the name of the person it concerns: absent for none, or one outside a scoped case worker's reach"`
+}
+
+// AccessOperationSummary is a change to the access control system, with the name of its person.
+type AccessOperationSummary struct {
+	domain.AccessOperation
+	PersonName string `json:"personName,omitempty" description:"the name of the person it concerns: absent for none, or one outside a scoped case worker's reach"`
+}
+
+// AccessSyncSummary is a sync with the names of the persons it could not reconcile.
+type AccessSyncSummary struct {
+	domain.AccessSync
+	PersonNames map[string]string `json:"personNames" description:"the names of the persons result.failed names, by their ids"`
+}
+
+func (s *Server) findingSummaries(c *gin.Context, fs []domain.AccessFinding) ([]AccessFindingSummary, error) {
+	var ids []uuid.UUID
+	for _, f := range fs {
+		if f.PersonID != nil {
+			ids = append(ids, *f.PersonID)
+		}
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccessFindingSummary, len(fs))
+	for i, f := range fs {
+		out[i] = AccessFindingSummary{AccessFinding: f, Title: domain.AccessFindingNotification(f.Kind).Title()}
+		if f.PersonID != nil {
+			out[i].PersonName = names[*f.PersonID]
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) operationSummaries(c *gin.Context, os []domain.AccessOperation) ([]AccessOperationSummary, error) {
+	var ids []uuid.UUID
+	for _, o := range os {
+		if o.PersonID != nil {
+			ids = append(ids, *o.PersonID)
+		}
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccessOperationSummary, len(os))
+	for i, o := range os {
+		out[i] = AccessOperationSummary{AccessOperation: o}
+		if o.PersonID != nil {
+			out[i].PersonName = names[*o.PersonID]
+		}
+	}
+	return out, nil
+}
+
+// syncSummaries are syncs with the names of the persons each could not reconcile (its result's failed).
+func (s *Server) syncSummaries(c *gin.Context, ss []domain.AccessSync) ([]AccessSyncSummary, error) {
+	var ids []uuid.UUID
+	for _, sy := range ss {
+		ids = append(ids, failedPersons(sy)...)
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AccessSyncSummary, len(ss))
+	for i, sy := range ss {
+		out[i] = AccessSyncSummary{AccessSync: sy, PersonNames: map[string]string{}}
+		for _, id := range failedPersons(sy) {
+			if n, ok := names[id]; ok {
+				out[i].PersonNames[id.String()] = n
+			}
+		}
+	}
+	return out, nil
+}
+
+// failedPersons are the ids of the persons a sync's result names as not reconciled.
+func failedPersons(sy domain.AccessSync) []uuid.UUID {
+	failed, _ := sy.Result["failed"].([]any)
+	var ids []uuid.UUID
+	for _, f := range failed {
+		m, _ := f.(map[string]any)
+		s, _ := m["personId"].(string)
+		if id, err := uuid.Parse(s); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

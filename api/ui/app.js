@@ -570,19 +570,6 @@ async function clearances(params) {
         h("td", {}, h("a", { href: "#/persons/" + c.personId }, c.personName)), h("td", {}, c.level), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.sourceCaseRef || "—")))));
 }
 
-// syncs lists the badge-system syncs: a sync in which anyone could not be reconciled is
-// "completed with errors", naming who and why (the kind of refusal; the details are on the person's page).
-async function syncs() {
-  const list = await call("GET", "/access/syncs?limit=50");
-  show(h("h1", {}, "Door syncs"),
-    has("security_controller") ? form([], "Sync now", () => call("POST", "/access/syncs")) : null,
-    h("table", {}, h("tr", {}, ["Started", "Trigger", "Status", "Reconciled", "Errors", "Not reconciled"].map((t) => h("th", {}, t))),
-      list.items.map((s) => h("tr", {}, h("td", {}, date(s.startedAt)), h("td", {}, s.trigger),
-        h("td", {}, badge(s.status)), h("td", {}, s.done + " / " + s.total), h("td", {}, String(s.errors)),
-        h("td", {}, ((s.result || {}).failed || []).map((f) =>
-          h("div", {}, h("a", { href: "#/persons/" + f.personId }, "person"), " ", f.kind.replace(/_/g, " "))))))));
-}
-
 // evidencePacks lists the evidence packs with their builds' progress (read again every 2 seconds while
 // the page shows), asks for a new one, and issues a signed, expiring link to a ready one, to copy.
 async function evidencePacks() {
@@ -662,7 +649,6 @@ async function route() {
     if (parts[0] === "broadcasts" && parts[1]) return await broadcastDetail(parts[1]);
     if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
-    if (parts[0] === "syncs") return await syncs();
     if (parts[0] === "evidence") return await evidencePacks();
     if (parts[0] === "account") return await account();
     if (screens[parts[0]]) return await screens[parts[0]](params, parts);
