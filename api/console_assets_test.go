@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
 
+	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 )
 
@@ -48,4 +50,23 @@ func TestConsoleScriptsWithinBudget(t *testing.T) {
 		t.Errorf("the console loads %d KB of script, more than %d KB", total>>10, maxConsoleScript>>10)
 	}
 	t.Logf("the console loads %d scripts, %.1f KB", len(onDisk), float64(total)/1024)
+}
+
+// The console's one list of clearance levels is the domain's, in its order.
+func TestConsoleLevelsAreTheDomains(t *testing.T) {
+	app, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "api", "ui", "app.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^const clearanceLevels = (\[[^\]]*\]);`).FindSubmatch(app)
+	if m == nil {
+		t.Fatal("app.js declares no clearanceLevels")
+	}
+	var got []domain.Level
+	if err := json.Unmarshal(m[1], &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, domain.Levels) {
+		t.Fatalf("the console's levels %v, the domain's %v", got, domain.Levels)
+	}
 }

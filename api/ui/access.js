@@ -9,7 +9,6 @@ Object.assign(screens, {
   reminders: () => reminderPolicy(),
 });
 
-const accessLevels = ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"];
 // accessWords is a code of the API (a status, a kind) in words: the words given, or its own.
 const accessWords = (words, code) => words[code] || String(code || "—").replace(/_/g, " ");
 const accessStatusWords = { running: "running", completed: "completed", completed_with_errors: "completed with errors",
@@ -32,7 +31,7 @@ const accessAdmin = () => has("security_controller", "admin");
 function accessLevelRow(l) {
   const choice = h("select", { name: "requiredLevel" },
     h("option", { value: "", selected: !l.requiredLevel }, "none: not grantable"),
-    accessLevels.map((x) => h("option", { value: x, selected: x === l.requiredLevel }, x)));
+    clearanceLevels.map((x) => h("option", { value: x, selected: x === l.requiredLevel }, x)));
   return h("tr", { "data-level": l.id }, h("th", { scope: "row" }, l.name),
     h("td", {}, l.requiredLevel ? l.requiredLevel + " or above" : h("span", { class: "muted" }, "not grantable")),
     h("td", {}, l.present ? "yes" : h("strong", {}, "gone from the badge system")),

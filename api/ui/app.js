@@ -41,6 +41,8 @@ const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: orgZone }).form
 // when is an instant's day and time in the organisation's zone: "6 Dec 2026, 14:05".
 const when = (s) => (!s ? "—" : plainDay.test(s) ? date(s)
   : new Intl.DateTimeFormat("en-GB", { ...dayFormat(orgZone), hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(s)));
+// clearanceLevels are the vetting levels, lowest first (domain.Level).
+const clearanceLevels = ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"];
 const has = (...roles) => me && me.roles.some((r) => roles.includes(r));
 
 // randomID is a random 128-bit id (crypto.randomUUID needs a secure context; getRandomValues does not).

@@ -15,7 +15,6 @@ const statusWord = (s) => caseStatusWords[s] || String(s || "—").replace(/_/g,
 const openStatuses = ["opened", "identity_check", "with_officer", "awaiting_information", "with_partner"];
 const closedStatuses = ["cleared", "refused", "with_advisory", "withdrawn"];
 const caseTypeWords = { new: "New", renewal: "Renewal", upgrade: "Upgrade", transfer: "Transfer", aftercare: "Aftercare" };
-const caseLevels = ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"];
 
 // The queues, as tabs, in order.
 const caseQueues = [
@@ -100,7 +99,7 @@ async function workQueue(params) {
   h("label", {}, "Search", h("input", { type: "search", name: "q", id: "queue-q", value: params.get("q") || "", size: 34,
     placeholder: "Name, case reference or employee number", maxlength: 200 })),
   choice("type", "Type", Object.keys(caseTypeWords), (t) => caseTypeWords[t]),
-  choice("level", "Level", caseLevels),
+  choice("level", "Level", clearanceLevels),
   choice("status", "Status", statusChoices, statusWord),
   h("button", { type: "submit" }, "Search"),
   h("button", { type: "button", class: "secondary", onclick: () => queueGo(new URLSearchParams({ queue }), {}, "queue-q") }, "Clear"));
