@@ -1,30 +1,14 @@
 package workflows
 
 import (
-	"context"
 	"time"
 
-	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/audit"
 )
-
-// AuditVerificationWorkflowID is the id of the workflow of verification id (opaque).
-func AuditVerificationWorkflowID(id uuid.UUID) string { return "audit-verification/" + id.String() }
-
-// StartAuditVerification starts verifying the audit log on an auditor's request. Starting one id again
-// starts nothing: one request, one verification.
-func StartAuditVerification(ctx context.Context, c client.Client, taskQueue string, in activities.AuditVerificationInput) error {
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: AuditVerificationWorkflowID(in.ID), TaskQueue: taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, AuditVerification, in)
-	return err
-}
 
 // AuditVerification verifies the whole audit log as `signetassure audit verify` does, on the worker,
 // which holds the verifying keys and the witness file; its report is the workflow's result and an audit

@@ -122,12 +122,12 @@ func TestVettingCaseDelegationReminders(t *testing.T) {
 			controllers := []domain.Role{domain.RoleSecurityController}
 			require.Len(t, h.notices, 3, "two reminders and the deadline, once each")
 			for i, want := range []struct {
-				kind string
+				kind domain.NotificationKind
 				at   time.Duration
 			}{{"delegation_reminder", 23 * oneDay}, {"delegation_reminder", 29 * oneDay}, {"delegation_overdue", 30 * oneDay}} {
 				n := h.notices[i]
 				assert.Equal(t, want.kind, n.Kind, "notice %d", i)
-				assertNear(t, testStart.Add(want.at), n.Now, want.kind)
+				assertNear(t, testStart.Add(want.at), n.Now, string(want.kind))
 				assert.Equal(t, h.in.CaseRef, n.CaseRef)
 				switch {
 				case want.kind == "delegation_overdue" && withOwner:
@@ -165,9 +165,9 @@ func TestVettingCaseDelegationRemindersBeyondDeadlineAreSkipped(t *testing.T) {
 	mustComplete(t, delegated, "delegate")
 	assert.Equal(t, 1, delegated.State.DelegationRemindersSent, "the 7-day reminder falls before the delegation")
 	require.Len(t, h.notices, 2)
-	assert.Equal(t, "delegation_reminder", h.notices[0].Kind)
+	assert.Equal(t, domain.NotificationKind("delegation_reminder"), h.notices[0].Kind)
 	assertNear(t, testStart.Add(3*oneDay), h.notices[0].Now, "the 1-day reminder")
-	assert.Equal(t, "delegation_overdue", h.notices[1].Kind)
+	assert.Equal(t, domain.NotificationKind("delegation_overdue"), h.notices[1].Kind)
 	assertNear(t, testStart.Add(4*oneDay), h.notices[1].Now, "the deadline")
 }
 

@@ -545,13 +545,13 @@ func TestVettingCaseSLAWithoutOwner(t *testing.T) {
 	require.Len(t, h.notices, 3, "two reminders and an escalation")
 	controllers := []domain.Role{domain.RoleSecurityController}
 	for i, want := range []struct {
-		kind string
+		kind domain.NotificationKind
 		at   time.Duration
 	}{{"sla_reminder", 88 * oneDay}, {"sla_reminder", 94 * oneDay}, {"sla_escalation", 95 * oneDay}} {
 		n := h.notices[i]
 		assert.Equal(t, want.kind, n.Kind, "notifyCall %d", i)
-		assertNear(t, testStart.Add(want.at), n.Now, want.kind)
-		assertNear(t, testStart.Add(want.at), n.At, want.kind)
+		assertNear(t, testStart.Add(want.at), n.Now, string(want.kind))
+		assertNear(t, testStart.Add(want.at), n.At, string(want.kind))
 		assert.Equal(t, h.in.CaseRef, n.CaseRef)
 		assert.Empty(t, n.UserIDs, "no owner: nobody to name")
 		assert.Equal(t, controllers, n.Roles, "%s goes to the security controllers", want.kind)
@@ -610,9 +610,9 @@ func TestVettingCaseRemindersBeforeOpeningAreDropped(t *testing.T) {
 	mustComplete(t, opened, "opened")
 	assert.Equal(t, []time.Duration{oneDay}, opened.State.SLA.Reminders)
 	require.Len(t, h.notices, 2)
-	assert.Equal(t, "sla_reminder", h.notices[0].Kind)
+	assert.Equal(t, domain.NotificationKind("sla_reminder"), h.notices[0].Kind)
 	assertNear(t, testStart.Add(4*oneDay), h.notices[0].Now, "the one-oneDay reminder")
-	assert.Equal(t, "sla_escalation", h.notices[1].Kind)
+	assert.Equal(t, domain.NotificationKind("sla_escalation"), h.notices[1].Kind)
 	assertNear(t, testStart.Add(5*oneDay), h.notices[1].Now, "escalation")
 	assert.Len(t, h.eventsOf("sla_reminder"), 1)
 }
