@@ -190,38 +190,46 @@ func (s *Sim) worker() {
 		case <-s.kick:
 		}
 		for s.ctx.Err() == nil {
-			batch := s.take()
+			batch, epoch := s.take()
 			if batch == nil {
 				break
 			}
-			s.post(batch)
+			s.post(batch, epoch)
 		}
 	}
 }
 
-// take removes the next batch from the pending events.
-func (s *Sim) take() []map[string]any {
+// take removes the next batch from the pending events, with the epoch it was taken in.
+func (s *Sim) take() ([]map[string]any, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := min(len(s.pending), BatchMax)
 	if n == 0 {
-		return nil
+		return nil, s.epoch
 	}
 	batch := slices.Clone(s.pending[:n])
 	s.pending = s.pending[n:]
 	if len(s.pending) == 0 {
 		s.pending = nil
 	}
-	return batch
+	return batch, s.epoch
 }
 
-// post delivers one batch, signed afresh on every attempt with the time of the attempt.
-func (s *Sim) post(batch []map[string]any) {
+// post delivers one batch, signed afresh on every attempt with the time of the attempt. Its counts go to
+// the epoch it was taken in: a reset while it is on its way starts the counts afresh without it.
+func (s *Sim) post(batch []map[string]any, epoch uint64) {
+	count := func(f func(*Stats)) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.epoch == epoch {
+			f(&s.stats)
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(batch); err != nil {
-		s.count(func(st *Stats) { st.EventsFailed += len(batch) })
+		count(func(st *Stats) { st.EventsFailed += len(batch) })
 		return
 	}
 	// SendGrid's bodies end with CRLF; receivers must verify the raw bytes.
@@ -230,18 +238,18 @@ func (s *Sim) post(batch []map[string]any) {
 	for attempt := range webhookAttempts {
 		if attempt > 0 {
 			if !kit.Sleep(s.ctx, wait) {
-				s.count(func(st *Stats) { st.EventsFailed += len(batch) })
+				count(func(st *Stats) { st.EventsFailed += len(batch) })
 				return
 			}
 			wait *= 2
 		}
 		if s.postOnce(body) {
-			s.count(func(st *Stats) { st.WebhookPosts++; st.EventsSent += len(batch) })
+			count(func(st *Stats) { st.WebhookPosts++; st.EventsSent += len(batch) })
 			return
 		}
-		s.count(func(st *Stats) { st.WebhookFailures++ })
+		count(func(st *Stats) { st.WebhookFailures++ })
 	}
-	s.count(func(st *Stats) { st.EventsFailed += len(batch) })
+	count(func(st *Stats) { st.EventsFailed += len(batch) })
 }
 
 func (s *Sim) postOnce(body []byte) bool {

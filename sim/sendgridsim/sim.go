@@ -93,6 +93,8 @@ type Sim struct {
 	faults       Faults
 	stats        Stats
 	pending      []map[string]any // events to post
+	// epoch counts resets: a batch taken before a reset is posted, but not counted after it.
+	epoch uint64
 }
 
 // New starts a simulator; Close stops it.
@@ -156,6 +158,7 @@ func (s *Sim) clear() {
 	s.stats = Stats{}
 	s.events.Clear()
 	s.pending = nil
+	s.epoch++
 }
 
 // newID is a random 22-character id, as SendGrid's X-Message-Id. Called with mu held.
