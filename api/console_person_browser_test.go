@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
 )
 
 // openPerson goes to a person's page and waits until it shows them.
@@ -37,12 +39,22 @@ func TestConsolePersonBrowserEditsDisclosesAndRecordsConsent(t *testing.T) {
 	person := e.createPerson("Mary", "Jackson", "1981-04-09")
 	supplier := e.must(201, domain.RoleAdmin, "POST", "/api/v1/suppliers", map[string]any{"name": "Orbital Catering", "tier": 2})["id"].(string)
 	site := e.must(201, domain.RoleAdmin, "POST", "/api/v1/locations", map[string]any{"code": "HAM", "name": "Hampton Yard"})["id"].(string)
+	// A partner looked them up earlier: the lookup is a disclosure to the partner, named.
+	partner := uuid.MustParse(e.must(201, domain.RoleAdmin, "POST", "/api/v1/partners",
+		map[string]any{"orgName": "Beacon Aerospace", "baseUrl": "https://beacon.invalid"})["id"].(string))
+	if err := e.st.RecordDisclosures(context.Background(), store.DisclosureBatch{Disclosures: []domain.Disclosure{{
+		PersonID: uuid.MustParse(person), Source: "partner_lookup", SiteID: &partner, Recipient: "Beacon Aerospace", Reason: "Site induction",
+		Disclosed: map[string]any{"subject": map[string]any{"firstName": "Mary", "lastName": "Jackson", "active": true},
+			"matches": []any{map[string]any{"clearanceLevel": "SC", "validFrom": "2024-01-01", "validTo": "2034-01-01"}}}}},
+		Audit: store.AuditEntry{Action: "partner.lookup", EntityType: "person", EntityID: person}}); err != nil {
+		t.Fatal(err)
+	}
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
 	p.openPerson(person, "Mary Jackson")
 	p.see("#person-supplier", "—")
-	p.see("#person-disclosures", "No disclosures recorded.")
+	p.see("#disclosures", "Beacon Aerospace", "Partner lookup", "Site induction", "SC valid 1 Jan 2024 to 1 Jan 2034")
 	p.see("#person-consents", "Nothing recorded: may not be sent")
 	p.accessible("the person page")
 
@@ -96,6 +108,17 @@ func TestConsolePersonBrowserEditsDisclosesAndRecordsConsent(t *testing.T) {
 		t.Fatalf("consents after Record: %v", consents)
 	}
 	p.accessible("the person page after the changes")
+
+	// The sensitive details, revealed (audited), are changed in place.
+	p.clickButton("Show (audited)")
+	p.see("#sensitive", "1 Test Street", "AB123456C")
+	p.fill(`#person-sensitive-edit textarea[name="address"]`, "2 Dock Road")
+	p.clickButton("Save sensitive details")
+	p.see("#person-notice", "Saved.")
+	p.seeButton("Show (audited)")
+	if a := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/persons/"+person+"?reveal=sensitive", nil)["address"]; a != "2 Dock Road" {
+		t.Fatalf("the address after Save is %v", a)
+	}
 }
 
 // chooseByText picks the option of the select sel whose text is text.
@@ -141,6 +164,9 @@ func TestConsolePersonBrowserRevokesAGrant(t *testing.T) {
 	p.openPerson(person, "Dorothy Tester")
 	row := "#grant-" + grant
 	p.see(row, "Active", "lab work")
+	if p.has("#person-edit") || p.has("#disclosure-form") {
+		t.Fatalf("a security controller, who may not change a person, is offered the forms to\n%s", p.shows())
+	}
 	waitFor(t, stepTimeout, "the page's door events stream never opened", func() bool { return e.srv.OpenStreams() == 1 })
 	p.accessible("the person page with door access")
 

@@ -95,9 +95,8 @@ async function personPage(id) {
     personSection("person-verifications", "Partner verifications", verifications, (list) => personVerifications(p, list, partnerSites.value || [])),
     personSection("person-consents", "Consent and opt-out", consents, (list) => personConsents(p, list)),
     personSection("person-messages", "Messages", msgs, (page) => page.items.length ? messageRows(page.items, false) : personEmpty("No messages yet.")),
-    personSection("person-access", "Door access", access, (a) => personAccess(p.id, a)),
-    h("h3", {}, "Door events (live)"), events));
-  personFollowEvents(p.id, events);
+    personSection("person-access", "Door access", access, (a) => [personAccess(p.id, a), h("h3", {}, "Door events (live)"), events])));
+  if (!access.err) personFollowEvents(p.id, events);
 }
 
 // personDetails is what the person page says of them, by name; the sensitive fields are shown on
