@@ -616,5 +616,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js) has run.
+// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js, person.js) has run.
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route); else route();

@@ -219,7 +219,7 @@ function personConsents(p, list) {
     has(...personConsentRoles) ? h("div", { class: "card" }, h("h3", {}, "Record consent or opt-out"),
       h("p", { class: "muted" }, "For the person's current mobile (SMS, WhatsApp) or e-mail address. WhatsApp consent needs evidence."),
       form([options("channel", "Channel", channels, (c) => c, (c) => personWord("channel", c)),
-        options("status", "They", ["opted_in", "opted_out"], (s) => s, (s) => (s === "opted_in" ? "consented" : "opted out")),
+        options("status", "What they said", ["opted_in", "opted_out"], (s) => s, (s) => (s === "opted_in" ? "Consent to be messaged" : "Opt out")),
         options("method", "How", ["written", "web_form", "verbal", "whatsapp_optin"], (m) => m, (m) => personWord("method", m)),
         input("evidence", "Evidence (e.g. form reference)", "text", { size: 30 }), input("at", "When (default now)", "date")],
       "Record", async (v) => {
