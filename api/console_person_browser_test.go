@@ -14,9 +14,13 @@ import (
 	"github.com/signetassure/signetassure/store"
 )
 
-// openPerson goes to a person's page and waits until it shows them.
+// openPerson goes to a person's page and waits until it shows them. Just signed in, it waits for the
+// work queue first: the page asked for before it.
 func (p *page) openPerson(id, name string) {
 	p.t.Helper()
+	if p.has("#sign-out") && !p.has("#person-page") {
+		p.see("h1", "Vetting cases")
+	}
 	eval[bool](p, `(location.hash = `+js("#/persons/"+id)+`, true)`)
 	p.see("#person-page h1", name)
 }

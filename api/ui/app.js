@@ -150,8 +150,15 @@ function form(fields, label, fn, attrs = {}) {
   return f;
 }
 
-// signIn shows the ways to sign in the deployment offers, and why the last sign-in failed, if it did.
-async function signIn() {
+// signIn shows the ways to sign in the deployment offers, and why the last sign-in failed, if it did. It is
+// drawn once however many reads were refused together (the first page's two): drawn again, it would
+// replace the form being typed in.
+let signInDrawing = null;
+function signIn() {
+  if (main.querySelector("#sign-in")) return Promise.resolve();
+  return (signInDrawing ||= drawSignIn().finally(() => { signInDrawing = null; }));
+}
+async function drawSignIn() {
   document.getElementById("nav").hidden = true;
   document.getElementById("who").replaceChildren();
   const methods = await fetch(api + "/sign-in").then((r) => r.json()).catch(() => ({ token: true }));

@@ -69,6 +69,8 @@ async function personPage(id) {
     get("/cases?" + new URLSearchParams({ personId: p.id, limit: "100" })), get(base + "/disclosures"), get(base + "/verifications"),
     get(base + "/consents"), get("/messages?" + new URLSearchParams({ personId: p.id, limit: "50" })), personSettled(personAccessData(p.id))]);
   const named = (r, key, id) => id ? ((r.value || []).find((x) => x.id === id) || {})[key] || "(unknown)" : "—";
+  // Left while it was read (another page asked for), it is not drawn over that page.
+  if (!location.hash.startsWith("#/persons/" + id)) return;
   const notice = personNotice;
   personNotice = null;
   const events = h("ul", { class: "events", id: "door-events", "aria-live": "polite" }, h("li", { class: "muted" }, "No door events yet."));
