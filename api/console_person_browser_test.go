@@ -33,7 +33,7 @@ func (p *page) fieldError(sel, text string) {
 		return !!el && el.getAttribute("aria-invalid") === "true" && !!msg && msg.checkVisibility() && msg.innerText.includes(`+js(text)+`); })()`)
 }
 
-// A case worker opens a person and edits them at the console. A mobile the API refuses is shown beside
+// A case worker finds a person in the persons list and edits them at the console. A mobile the API refuses is shown beside
 // the mobile field and changes nothing; then a new e-mail, a supplier and a site are saved, and the page
 // names the supplier and the site. They record a disclosure made by letter (a double click records it
 // once) and an SMS opt-out, each listed in words. axe-core finds no serious violation on the page.
@@ -56,7 +56,12 @@ func TestConsolePersonBrowserEditsDisclosesAndRecordsConsent(t *testing.T) {
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
-	p.openPerson(person, "Mary Jackson")
+	p.see("h1", "Vetting cases")
+	p.click(`#nav a[href="#/persons"]`)
+	p.see("#persons", "Jackson, Mary", "9 Apr 1981")
+	p.accessible("the persons list")
+	p.click(`#persons a[href="#/persons/` + person + `"]`)
+	p.see("#person-page h1", "Mary Jackson")
 	p.see("#person-supplier", "—")
 	p.see("#disclosures", "Beacon Aerospace", "Partner lookup", "Site induction", "SC valid 1 Jan 2024 to 1 Jan 2034")
 	p.see("#person-consents", "Nothing recorded: may not be sent")
