@@ -634,7 +634,7 @@ func (s *Server) streamEvents(c *gin.Context) error {
 			after, fromEnd = n, false
 		}
 	}
-	streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
+	s.streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
 		evs, err := s.Store.PersonAccessEvents(c, p.ID, after, 100, fromEnd)
 		fromEnd = false
 		events := make([]sse.Event, len(evs))

@@ -91,7 +91,7 @@ func (s *Server) streamCheckpoints(c *gin.Context) error {
 	if err := q.errs.err(); err != nil {
 		return err
 	}
-	streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
+	s.streamSSE(c, time.Second, func() ([]sse.Event, bool, error) {
 		cp, err := audit.LatestTreeCheckpoint(c, s.Store.AuditTree())
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && int64(cp.Size) <= after) {
 			return nil, false, nil

@@ -178,6 +178,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	e.t.Cleanup(ts.Close)
+	// Before Close, which waits for every request: a page left open on a live stream would hold it.
+	e.t.Cleanup(srv.EndStreams)
 	e.srv, e.url = srv, ts.URL
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -106,6 +108,11 @@ type Server struct {
 	engine     *gin.Engine
 	spec       *openapi3.Reflector
 	specDoc    []byte
+	// streamsEnd is closed by EndStreams: every live event stream (streamSSE) then ends, and a new one
+	// ends at once; openStreams counts the streams being served.
+	streamsEnd  chan struct{}
+	endStreams  sync.Once
+	openStreams atomic.Int64
 }
 
 // New builds the API and its OpenAPI document.
@@ -141,7 +148,8 @@ func New(d Deps) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New(), authFailures: newLimiter(AuthFailuresPerMinute, AuthFailureBurst),
 		staffRate: newLimiter(d.StaffRate, d.StaffRate), addressRate: newLimiter(d.AddressRate, d.AddressRate),
-		crossOrigin: http.NewCrossOriginProtection(), roleScopes: map[domain.Role][]domain.StaffScope{}}
+		crossOrigin: http.NewCrossOriginProtection(), roleScopes: map[domain.Role][]domain.StaffScope{},
+		streamsEnd: make(chan struct{})}
 	s.engine.ContextWithFallback = true
 	if err := s.engine.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
@@ -174,11 +182,22 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // HTTPServer is an http.Server for the API with its time limits: headers within 10 s, an idle
 // connection closed after 2 minutes, and each body within BodyTimeout (readBodyUpTo). No ReadTimeout or
-// WriteTimeout: they would also end the live event streams.
+// WriteTimeout: they would also end the live event streams. Its Shutdown ends those streams (EndStreams),
+// which would otherwise keep their connections busy, and the shutdown waiting, until their clients go.
 func (s *Server) HTTPServer() *http.Server {
-	return &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	hs := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
+	hs.RegisterOnShutdown(s.EndStreams)
+	return hs
 }
+
+// EndStreams ends every live event stream the server is serving, and any opened after: call it when the
+// server stops, before waiting for its requests (an http.Server from HTTPServer calls it on Shutdown; an
+// httptest.Server's Close does not, and waits for every request to end).
+func (s *Server) EndStreams() { s.endStreams.Do(func() { close(s.streamsEnd) }) }
+
+// OpenStreams is how many event streams the server is serving now.
+func (s *Server) OpenStreams() int { return int(s.openStreams.Load()) }
 
 // OpenAPI is the OpenAPI 3 document of every route.
 func (s *Server) OpenAPI() []byte { return s.specDoc }

@@ -8,11 +8,13 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// streamSSE answers with Server-Sent Events until the client goes: it calls next, writes the events it
-// returns and flushes them at once, then waits every before calling it again, unless next says more are
-// waiting. A comment line keeps an idle stream open (and opens it at once when there is nothing yet). An
-// error from next ends the stream.
-func streamSSE(c *gin.Context, every time.Duration, next func() (events []sse.Event, more bool, err error)) {
+// streamSSE answers with Server-Sent Events until the client goes or the server stops (EndStreams): it
+// calls next, writes the events it returns and flushes them at once, then waits every before calling it
+// again, unless next says more are waiting. A comment line keeps an idle stream open (and opens it at once
+// when there is nothing yet). An error from next ends the stream.
+func (s *Server) streamSSE(c *gin.Context, every time.Duration, next func() (events []sse.Event, more bool, err error)) {
+	s.openStreams.Add(1)
+	defer s.openStreams.Add(-1)
 	// Set before the first flush: with nothing to send the headers go out before any event, and an
 	// EventSource refuses a stream that is not text/event-stream.
 	c.Header("Content-Type", sse.ContentType)
@@ -27,7 +29,15 @@ func streamSSE(c *gin.Context, every time.Duration, next func() (events []sse.Ev
 			select {
 			case <-c.Request.Context().Done():
 				return false
+			case <-s.streamsEnd:
+				return false
 			case <-poll.C:
+			}
+		} else {
+			select {
+			case <-s.streamsEnd:
+				return false
+			default:
 			}
 		}
 		events, more, err := next()

@@ -287,105 +287,9 @@ function identityUpload(types, post) {
   return f;
 }
 
-async function persons(params) {
-  const q = params.get("q") || "";
-  const list = await call("GET", "/persons?" + new URLSearchParams({ q, limit: "100" }));
-  const search = form([input("q", "Search names, e-mail, employee number", "search", { value: q })], "Search",
-    async (v) => { location.hash = "#/persons?q=" + encodeURIComponent(v.q || ""); });
-  show(h("h1", {}, "Persons"), search,
-    h("table", {}, h("tr", {}, ["Name", "Date of birth", "Employee no.", "Mobile", "Active"].map((t) => h("th", {}, t))),
-      list.items.map((p) => h("tr", { class: "link", onclick: () => (location.hash = "#/persons/" + p.id) },
-        h("td", {}, p.lastName + ", " + p.firstName), h("td", {}, p.dateOfBirth), h("td", {}, p.employeeNumber || "—"),
-        h("td", {}, p.mobile || "—"), h("td", {}, p.active ? "yes" : "no")))),
-    has("case_worker", "vetting_officer", "admin") ? h("div", { class: "card" }, h("h2", {}, "New person"),
-      form([input("firstName", "First name", "text", { required: true }), input("lastName", "Last name", "text", { required: true }),
-        input("dateOfBirth", "Date of birth", "date", { required: true }), input("mobile", "UK mobile"), input("email", "E-mail", "email")],
-        "Create", async (v) => { const p = await call("POST", "/persons", v); location.hash = "#/persons/" + p.id; })) : null);
-}
-
-// revealSensitive shows a person's address, NI number and line manager in place of its button: a read
-// the audit log records, asked for only when needed.
-async function revealSensitive(id) {
-  const p = await call("GET", "/persons/" + id + "?reveal=sensitive");
-  const row = (k, v) => [h("dt", {}, k), h("dd", {}, v || "—")];
-  document.getElementById("sensitive").replaceChildren(h("dl", { class: "grid" },
-    row("Address", p.address), row("NI number", p.niNumber), row("Line manager", p.lineManager)));
-}
-
-async function personDetail(id) {
-  const [p, cls, cs] = await Promise.all([call("GET", "/persons/" + id), call("GET", "/persons/" + id + "/clearances"),
-    call("GET", "/cases?" + new URLSearchParams({ personId: id, limit: "100" }))]);
-  const row = (k, v) => [h("dt", {}, k), h("dd", {}, v === undefined || v === null || v === "" ? "—" : v)];
-  show(h("h1", {}, p.firstName + " " + p.lastName),
-    h("div", { class: "card" }, h("dl", { class: "grid" }, row("Date of birth", p.dateOfBirth), row("E-mail", p.email),
-      row("Mobile", p.mobile), row("Preferred channel", p.preferredChannel), row("Employee number", p.employeeNumber), row("Active", p.active ? "yes" : "no"),
-      has("case_worker", "vetting_officer") ? [h("dt", {}, "Sensitive details"), h("dd", { id: "sensitive" },
-        h("button", { type: "button", onclick: () => revealSensitive(id) }, "Show (audited)"))] : null)),
-    h("h2", {}, "Clearances"),
-    h("table", {}, h("tr", {}, ["Level", "Status", "Valid from", "Valid to", "Issuing authority"].map((t) => h("th", {}, t))),
-      cls.map((c) => h("tr", {}, h("td", {}, c.level), h("td", {}, badge(c.status)), h("td", {}, c.validFrom), h("td", {}, c.validTo), h("td", {}, c.issuingAuthority)))),
-    h("h2", {}, "Cases"),
-    h("table", {}, h("tr", {}, ["Case", "Type", "Level", "Status", "Due"].map((t) => h("th", {}, t))),
-      cs.items.map((c) => h("tr", { class: "link", onclick: () => (location.hash = "#/cases/" + c.caseRef) },
-        h("td", {}, c.caseRef), h("td", {}, c.type), h("td", {}, c.requestedLevel), h("td", {}, badge(c.status)), h("td", {}, date(c.dueAt))))),
-    has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h2", {}, "Open a case"),
-      form([select("type", "Type", ["new", "renewal", "upgrade", "transfer", "aftercare"]), select("level", "Level", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"])],
-        "Open case", async (v) => { const c = await call("POST", "/cases", { personId: id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null,
-    await personMessaging(p),
-    await personAccess(id));
-}
-
-// personAccess is the person's door access: their badge record with the dates inactivity disables and
-// removes it, their grants (revocable), what syncs found, a form to request a level, and door events live.
-async function personAccess(id) {
-  const [acc, levels] = await Promise.all([call("GET", "/persons/" + id + "/access"), call("GET", "/access/levels")]);
-  const name = (lid) => (levels.find((l) => l.id === lid) || { name: lid }).name;
-  const l = acc.link;
-  const events = h("ul", { class: "events" });
-  followEvents(id, events);
-  return h("section", {}, h("h2", {}, "Door access"),
-    h("p", {}, l ? ["Badge record ", l.acsUserId || "—", " · ", badge(l.state), " · disabled on ", date(l.disableAt),
-      " and removed on ", date(l.removeAt), " unless they badge in"] : "No badge record."),
-    h("table", {}, h("tr", {}, ["Level", "From", "To", "Status", "Why", ""].map((t) => h("th", {}, t))),
-      acc.grants.map((g) => h("tr", {}, h("td", {}, name(g.levelId)), h("td", {}, when(g.startsAt)), h("td", {}, when(g.endsAt)),
-        h("td", {}, badge(g.status)), h("td", {}, g.endReason || g.reason),
-        h("td", {}, (g.status === "scheduled" || g.status === "active") && has("case_worker", "vetting_officer", "security_controller")
-          ? form([input("reason", "Reason", "text", { required: true })], "Revoke",
-            (v) => call("POST", "/access/grants/" + g.id + "/revoke", v)) : "")))),
-    acc.findings.length ? [h("h3", {}, "Found in the badge system"), h("ul", {}, acc.findings.map((f) =>
-      h("li", {}, date(f.foundAt), " ", f.kind.replace("_", " "), " (", f.action, ")")))] : null,
-    has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h3", {}, "Request access"),
-      form([h("label", {}, "Level", h("select", { name: "levelId" }, levels.filter((x) => x.requiredLevel && x.present)
-        .map((x) => h("option", { value: x.id }, x.name + " (needs " + x.requiredLevel + ")")))),
-        input("startsAt", "From", "date", { required: true }), input("endsAt", "To (inclusive)", "date", { required: true }),
-        input("reason", "Reason")], "Request",
-        (v) => call("POST", "/persons/" + id + "/access/grants", v))) : null,
-    h("h3", {}, "Door events (live)"), events);
-}
-
-// followEvents streams the person's door events (Server-Sent Events over fetch, with the session cookie)
-// into list, newest first, until the page changes.
+// The persons list and a person's page are person.js; its live door events stream is streaming, which a change of
+// page aborts (route).
 let streaming = null;
-async function followEvents(id, list) {
-  if (streaming) streaming.abort();
-  streaming = new AbortController();
-  try {
-    const res = await fetch(api + "/persons/" + id + "/access/events/stream", { signal: streaming.signal });
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += value;
-      for (let i; (i = buf.indexOf("\n\n")) >= 0; buf = buf.slice(i + 2)) {
-        const data = buf.slice(0, i).split("\n").filter((x) => x.startsWith("data:")).map((x) => x.slice(5)).join("");
-        if (!data) continue;
-        const e = JSON.parse(data);
-        list.prepend(h("li", {}, when(e.at), " ", e.type, " ", e.door));
-      }
-    }
-  } catch (err) { /* the page changed, or the stream ended */ }
-}
 
 // ---- messaging ----
 
@@ -409,31 +313,6 @@ function messageRows(items, withPerson) {
       withPerson ? h("td", {}, m.personId ? h("a", { href: "#/persons/" + m.personId, onclick: (e) => e.stopPropagation() }, m.personName || "person") : "—") : null,
       h("td", {}, m.channel), h("td", {}, m.template + " v" + m.templateVersion),
       h("td", {}, badge(m.status), m.statusReason ? " " + m.statusReason : ""), h("td", {}, cost(m)))));
-}
-
-// personMessaging is what the person said about being messaged on each channel (with a form to record
-// WhatsApp consent, which WhatsApp needs), their preferred channel, and the messages sent to them.
-async function personMessaging(p) {
-  const [consents, msgs] = await Promise.all([call("GET", "/persons/" + p.id + "/consents"),
-    call("GET", "/messages?" + new URLSearchParams({ personId: p.id, limit: "50" }))]);
-  const wa = consents.find((c) => c.channel === "whatsapp");
-  return h("section", {}, h("h2", {}, "Messaging"),
-    h("p", {}, "Preferred channel: ", h("strong", {}, p.preferredChannel || "email"),
-      wa ? [" · WhatsApp: ", badge(wa.status)] : " · WhatsApp: no consent recorded"),
-    has("case_worker", "vetting_officer", "admin") ? form([h("label", {}, "Preferred channel", h("select", { name: "preferredChannel" },
-      channels.map((c) => h("option", { value: c, selected: c === (p.preferredChannel || "email") }, c))))], "Change",
-      (v) => call("PATCH", "/persons/" + p.id, v)) : null,
-    h("h3", {}, "Consent and opt-out"),
-    consents.length ? h("table", {}, h("tr", {}, ["Channel", "Address", "Status", "How", "Evidence", "When"].map((t) => h("th", {}, t))),
-      consents.map((c) => h("tr", {}, h("td", {}, c.channel), h("td", {}, c.address), h("td", {}, badge(c.status)),
-        h("td", {}, c.method), h("td", {}, c.evidence || "—"), h("td", {}, when(c.at)))))
-      : h("p", { class: "muted" }, "Nothing recorded: SMS and e-mail may be sent, WhatsApp may not."),
-    has("case_worker", "vetting_officer", "security_controller") && p.mobile ? h("div", { class: "card" }, h("h3", {}, "Record WhatsApp consent"),
-      form([select("status", "Status", ["opted_in", "opted_out"]), select("method", "How", ["written", "web_form", "verbal", "whatsapp_optin"]),
-        input("evidence", "Evidence (e.g. form reference)", "text", { size: 30 }), input("at", "When (default now)", "date")],
-        "Record", (v) => call("PUT", "/persons/" + p.id + "/consents/whatsapp", v))) : null,
-    h("h3", {}, "Messages"),
-    msgs.items.length ? messageRows(msgs.items, false) : h("p", { class: "muted" }, "No messages yet."));
 }
 
 // messages is the outbox, filtered by channel, status and template, and the inbox.
@@ -643,8 +522,6 @@ async function route() {
     const parts = path.split("/").filter(Boolean);
     for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === "#/" + parts[0]);
     if (parts[0] === "cases" && parts[1]) return await caseDetail(parts[1]);
-    if (parts[0] === "persons" && parts[1]) return await personDetail(parts[1]);
-    if (parts[0] === "persons") return await persons(params);
     if (parts[0] === "clearances") return await clearances(params);
     if (parts[0] === "messages" && parts[1]) return await messageDetail(parts.slice(1).map(decodeURIComponent).join("/"));
     if (parts[0] === "messages") return await messages(params);
@@ -762,5 +639,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js) has run.
+// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js, person.js) has run.
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route); else route();
