@@ -91,7 +91,7 @@ async function personPage(id) {
           h("td", {}, c.requestedLevel), h("td", {}, caseBadge(c.status)), h("td", {}, date(c.dueAt)))))
       : personEmpty("No cases.")),
     has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h3", {}, "Open a case"),
-      form([options("type", "Type", Object.keys(caseTypeWords), (k) => k, (k) => caseTypeWords[k]), select("level", "Level", caseLevels)],
+      form([options("type", "Type", Object.keys(caseTypeWords), (k) => k, (k) => caseTypeWords[k]), select("level", "Level", clearanceLevels)],
         "Open case", async (v) => { const c = await call("POST", "/cases", { personId: p.id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null,
     personSection("person-disclosures", "Disclosures", disclosures, (list) => personDisclosures(p, list, partnerSites.value || [])),
     personSection("person-verifications", "Partner verifications", verifications, (list) => personVerifications(p, list, partnerSites.value || [])),
