@@ -59,6 +59,9 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 	if eval[bool](p, `document.querySelector('#group-form select[name="locationId"]').checkVisibility()`) {
 		t.Fatalf("the site field shows for a group of persons picked\n%s", p.shows())
 	}
+	// Nobody chosen: the API's refusal shows beside the persons.
+	p.clickButton("Create group")
+	p.see("#group-persons-error", "must name 1 to")
 	p.pickPerson("Lovelace", "Ada Lovelace")
 	p.pickPerson("Turing", "Alan Turing")
 	p.click(`#group-chosen button[aria-label="Remove Alan Turing"]`)
@@ -83,9 +86,10 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 	p.clickButton("Review broadcast")
 	p.see("#broadcast-confirm", "Send to 2 people in Night shift?")
 	p.clickButton("Send")
-	p.waitFor("the keywords marked invalid", `(() => { const el = document.querySelector("#broadcast-keywords");
+	p.waitFor("the keywords marked invalid and focused", `(() => { const el = document.querySelector("#broadcast-keywords");
 		const msg = el && document.getElementById(el.getAttribute("aria-describedby") || "");
-		return el.getAttribute("aria-invalid") === "true" && !!msg && msg.checkVisibility() && msg.innerText.includes("STOP opts the sender out"); })()`)
+		return el.getAttribute("aria-invalid") === "true" && !!msg && msg.checkVisibility() && msg.innerText.includes("STOP opts the sender out")
+			&& document.activeElement === el && !document.querySelector("#broadcast-confirm").checkVisibility(); })()`)
 	if n := e.count(`SELECT count(*) FROM broadcasts`); n != 0 {
 		t.Fatalf("a refused broadcast made %d broadcasts", n)
 	}

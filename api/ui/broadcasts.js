@@ -35,9 +35,16 @@ function broadcastFieldErrors(err, list, given) {
     const m = /^(\w+)\[(\d+)\]$/.exec(e.field || "");
     if (!m || m[1] !== list) continue;
     e.field = list;
-    if (given[+m[2]] !== undefined) e.message = given[+m[2]] + ": " + e.message;
+    const item = given[+m[2]];
+    if (item !== undefined && !e.message.toUpperCase().includes(String(item).toUpperCase())) e.message = item + ": " + e.message;
   }
   return err;
+}
+
+// broadcastFocusError moves the focus to the first field marked wrong (else to fallback), so that its
+// error is read out next.
+function broadcastFocusError(f, fallback) {
+  (f.querySelector('[aria-invalid="true"]:not([type="hidden"])') || fallback).focus();
 }
 
 // broadcasts lists the broadcasts and the contact groups, with forms to send one and to make a group for
@@ -93,7 +100,7 @@ function broadcastMembers(g) {
       list.replaceChildren(m.items.length ? h("ul", {}, m.items.map((p) => h("li", {},
         h("a", { href: "#/persons/" + p.id }, broadcastPersonName(p)), p.mobile ? "" : h("span", { class: "muted" }, " (no mobile)"))))
         : h("span", { class: "muted" }, "No members now."),
-      m.total > m.items.length ? h("p", { class: "muted" }, "and " + (m.total - m.items.length) + " more") : null);
+      m.total > m.items.length ? h("p", { class: "muted" }, "and " + (m.total - m.items.length) + " more") : "");
     } catch (err) {
       loaded = false;
       if (err.message !== "signed out") list.replaceChildren(failure(err));
@@ -248,7 +255,7 @@ function broadcastForm(groups) {
     if (!v.groupId) errors.push({ field: "groupId", message: "choose the group to send to" });
     if (!(v.text || "").trim()) errors.push({ field: "text", message: "write the text to send" });
     else if (broadcastLength(v.text) > broadcastMaxText) errors.push({ field: "text", message: "must be at most " + broadcastMaxText + " characters" });
-    if (errors.length) { showErrors(f, errBox, { message: "", problem: { errors } }); return; }
+    if (errors.length) { showErrors(f, errBox, { message: "", problem: { errors } }); broadcastFocusError(f, review); return; }
     const g = groups.find((x) => x.id === v.groupId);
     const body = { groupId: v.groupId, text: v.text };
     if (given.length) body.keywords = given;
@@ -282,6 +289,7 @@ function broadcastForm(groups) {
         confirmBox.hidden = true;
         f.hidden = false;
         showErrors(f, errBox, broadcastFieldErrors(err, "keywords", given));
+        broadcastFocusError(f, review);
       } finally { send.disabled = back.disabled = false; sending.replaceChildren(); }
     });
     back.addEventListener("click", () => { confirmBox.hidden = true; f.hidden = false; review.focus(); });
