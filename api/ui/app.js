@@ -551,7 +551,9 @@ async function route() {
   if (streaming) { streaming.abort(); streaming = null; }
   if (polling) { clearInterval(polling); polling = null; }
   try {
-    if (!me) [me] = await Promise.all([call("GET", "/me"), loadOrganisationZone()]);
+    // One after the other: signed out, both would answer 401 and draw the sign-in page twice over, the
+    // second drawing replacing a form already being filled in.
+    if (!me) { const who = await call("GET", "/me"); await loadOrganisationZone(); me = who; }
     document.getElementById("nav").hidden = false;
     for (const a of document.querySelectorAll("#nav a[data-roles]")) a.hidden = !has(...a.dataset.roles.split(" "));
     document.getElementById("who").replaceChildren(h("a", { href: "#/account" }, me.displayName), " (" + me.roles.join(", ") + ") ",

@@ -27,6 +27,8 @@ const broadcastPersonName = (p) => [p.firstName, p.lastName].filter(Boolean).joi
 const broadcastLength = (s) => [...(s || "")].length;
 // broadcastMadeGroup is the group just made here: the new broadcast form starts with it chosen.
 let broadcastMadeGroup = null;
+// broadcastSent is the broadcast just sent here: until a worker writes it, its page says it is being prepared.
+let broadcastSent = null;
 
 // broadcastFieldErrors names the field of a list's item ("keywords[1]") by the list's field, saying which
 // item, so that the error shows next to the one field the list was typed in.
@@ -50,13 +52,15 @@ function broadcastFocusError(f, fallback) {
 // broadcasts lists the broadcasts and the contact groups, with forms to send one and to make a group for
 // those who may send.
 async function broadcasts() {
-  show(h("h1", {}, "Broadcasts"), h("p", { class: "muted", role: "status" }, "Loading broadcasts…"));
+  // Drawn again (after a form's success) it stays as it is until the new drawing is ready, without a jump.
+  if (!document.getElementById("broadcasts-title")) show(h("h1", { id: "broadcasts-title" }, "Broadcasts"),
+    h("p", { class: "muted", role: "status" }, "Loading broadcasts…"));
   const sender = has("vetting_officer", "security_controller");
   const [list, groups, locations, suppliers] = await Promise.all([call("GET", "/broadcasts?limit=100"), call("GET", "/groups"),
     sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers") : []]);
   const groupName = (gid) => (groups.find((g) => g.id === gid) || { name: "a removed group" }).name;
   const excerpt = (s) => (broadcastLength(s) > 80 ? [...s].slice(0, 80).join("") + "…" : s);
-  show(h("h1", {}, "Broadcasts"),
+  show(h("h1", { id: "broadcasts-title" }, "Broadcasts"),
     h("p", { class: "muted" }, "An emergency SMS to everyone in a contact group, with their replies counted by keyword."),
     list.items.length ? h("table", { id: "broadcasts-list" },
       h("caption", { class: "visually-hidden" }, "Broadcasts, newest first"),
@@ -252,11 +256,12 @@ function broadcastForm(groups) {
     const v = formValues(f);
     const given = (v.keywords || "").split(/[\s,]+/).filter(Boolean);
     const errors = []; // what is wrong before anything is sent, shown as the API's errors are
-    if (!v.groupId) errors.push({ field: "groupId", message: "choose the group to send to" });
+    const g = groups.find((x) => x.id === v.groupId);
+    if (!g) errors.push({ field: "groupId", message: "choose the group to send to" });
+    else if (!g.members) errors.push({ field: "groupId", message: "has nobody in it now" });
     if (!(v.text || "").trim()) errors.push({ field: "text", message: "write the text to send" });
     else if (broadcastLength(v.text) > broadcastMaxText) errors.push({ field: "text", message: "must be at most " + broadcastMaxText + " characters" });
     if (errors.length) { showErrors(f, errBox, { message: "", problem: { errors } }); broadcastFocusError(f, review); return; }
-    const g = groups.find((x) => x.id === v.groupId);
     const body = { groupId: v.groupId, text: v.text };
     if (given.length) body.keywords = given;
     if (v.replyWindow) body.replyWindow = v.replyWindow;
@@ -283,6 +288,7 @@ function broadcastForm(groups) {
       try {
         const b = await call("POST", "/broadcasts", body, mine.id);
         action = null;
+        broadcastSent = b.id;
         location.hash = "#/broadcasts/" + b.id;
       } catch (err) {
         if (err.message === "signed out") return;
@@ -304,17 +310,30 @@ function broadcastForm(groups) {
 // replied what and who has not, and its cost, read again every 2 seconds while the page shows (route()
 // stops it by clearing `polling`); Close stops collecting replies.
 async function broadcastDetail(id) {
-  show(h("h1", {}, "Broadcast"), h("p", { class: "muted", role: "status" }, "Loading the broadcast…"));
   const path = "/broadcasts/" + encodeURIComponent(id);
+  if (document.getElementById("broadcast-refresh")?.dataset.path !== path) show(h("h1", {}, "Broadcast"),
+    h("p", { class: "muted", role: "status" }, "Loading the broadcast…"));
   const recipients = (replied) => call("GET", path + "/recipients?" + new URLSearchParams({ replied: String(replied), limit: "200" }));
   const load = () => Promise.all([call("GET", path), recipients(false), recipients(true)]);
-  let [b, waiting, replied] = await load();
+  let first;
+  try { first = await load(); } catch (err) {
+    if (err.status !== 404 || broadcastSent !== id) throw err;
+    // Accepted while no worker was free: it is written, and shows, once one takes it up.
+    show(h("h1", {}, "Broadcast"), h("p", { role: "status" }, "Being prepared: it shows here as soon as it starts sending."));
+    const timer = setInterval(() => {
+      if (polling !== timer) { clearInterval(timer); return; }
+      call("GET", path).then(() => { if (polling === timer) route(); }, () => null);
+    }, broadcastPollEvery);
+    polling = timer;
+    return;
+  }
+  let [b, waiting, replied] = first;
   const g = await call("GET", "/groups/" + b.groupId).catch((err) => { if (!err.status) throw err; return null; });
   const groupName = g ? g.name : "a removed group";
   const title = h("h1", { id: "broadcast-title" });
   const summary = h("div", { class: "card", id: "broadcast-summary-card" });
   const live = h("div", { id: "broadcast-live" });
-  const note = h("p", { class: "muted", id: "broadcast-refresh", role: "status", "aria-live": "polite" });
+  const note = h("p", { class: "muted", id: "broadcast-refresh", role: "status", "aria-live": "polite", "data-path": path });
   const closeBox = h("div", { id: "broadcast-close" },
     has("vetting_officer", "security_controller")
       ? form([], "Close (stop collecting replies)", () => call("POST", path + "/close")) : null);
