@@ -66,7 +66,13 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 	p.pickPerson("Turing", "Alan Turing")
 	p.click(`#group-chosen button[aria-label="Remove Alan Turing"]`)
 	p.waitFor("Alan Turing removed", `!document.querySelector("#group-chosen").innerText.includes("Alan Turing")`)
-	p.pickPerson("hopp", "Grace Hopper")
+	// By keyboard: Enter searches at once (it does not submit the group), and Add gives the focus back
+	// to the search box for the next name.
+	p.pickPerson("hopp\r", "Grace Hopper")
+	p.waitFor("the focus back in the search box", `document.activeElement && document.activeElement.id === "group-person-search"`)
+	if n := e.count(`SELECT count(*) FROM contact_groups`); n != 0 {
+		t.Fatalf("Enter in the search box made %d groups", n)
+	}
 	p.see("#group-chosen-count", "2 people chosen")
 	p.accessible("the new group form, two persons chosen")
 	p.clickButton("Create group")

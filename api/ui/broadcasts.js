@@ -193,6 +193,8 @@ function broadcastPersonPicker() {
         return h("li", {}, h("span", {}, name, " ", h("span", { class: "muted" }, "(" + about + ")")), " ",
           chosen.has(p.id) ? h("span", { class: "muted" }, "chosen")
             : h("button", { type: "button", "aria-label": "Add " + name, onclick: () => {
+              clearTimeout(timer);
+              seq++; // a search still under way is for what was typed before: its answer is not drawn
               chosen.set(p.id, name);
               draw();
               search.value = "";
@@ -206,7 +208,9 @@ function broadcastPersonPicker() {
     }
   };
   search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(find, 250); });
+  // Enter searches at once, and never submits the group (nor does the keypress some keyboards send after it).
   search.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); find(); } });
+  search.addEventListener("keypress", (ev) => { if (ev.key === "Enter") ev.preventDefault(); });
   draw();
   const node = h("fieldset", { class: "picker", id: "group-persons" }, h("legend", {}, "Persons"),
     h("label", {}, "Find a person by name", search),
