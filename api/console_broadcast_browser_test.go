@@ -106,6 +106,7 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 	eval[bool](p, `(() => { const b = document.querySelector("#broadcast-send"); b.click(); b.click(); return true; })()`)
 	p.waitFor("the broadcast page", `location.hash.startsWith("#/broadcasts/") && location.hash.length > 13`)
 	p.see("#broadcast-title", "Broadcast to Night shift")
+	p.see("#broadcast-started", "by Test security_controller (you)")
 
 	// Progress live: both sent and delivered, nobody has replied yet.
 	p.seeNumber("#broadcast-count-delivered .n", "2")
@@ -147,7 +148,7 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 	}
 
 	eval[bool](p, `(location.hash = "#/broadcasts", true)`)
-	p.see("#broadcasts-list", "Night shift", "Drill at Site A", "Closed")
+	p.see("#broadcasts-list", "Night shift", "Drill at Site A", "Test security_controller (you)", "Closed")
 	p.accessible("the broadcasts list")
 	if n := len(sim.twilio.Messages()); n != 2 {
 		t.Fatalf("Twilio received %d messages in all, want 2", n)

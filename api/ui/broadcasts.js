@@ -22,6 +22,8 @@ const broadcastWindows = [["", "The usual (the deployment's)"], ["1h", "1 hour"]
 const broadcastPeople = (n) => (n === 1 ? "1 person" : n + " people");
 const broadcastBadge = (s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" },
   broadcastStatusWords[s] || String(s || "—").replace(/_/g, " "));
+const broadcastSender = (b) => (!b.createdBy ? "—" : me && b.createdBy === me.id ? (b.createdByName || "you") + " (you)"
+  : b.createdByName || "a former user");
 const broadcastPersonName = (p) => [p.firstName, p.lastName].filter(Boolean).join(" ");
 // broadcastLength counts characters as the API does (a character outside the BMP is one, not two).
 const broadcastLength = (s) => [...(s || "")].length;
@@ -58,15 +60,15 @@ async function broadcasts() {
   const sender = has("vetting_officer", "security_controller");
   const [list, groups, locations, suppliers] = await Promise.all([call("GET", "/broadcasts?limit=100"), call("GET", "/groups"),
     sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers") : []]);
-  const groupName = (gid) => (groups.find((g) => g.id === gid) || { name: "a removed group" }).name;
+  const groupName = (b) => b.groupName || (groups.find((g) => g.id === b.groupId) || { name: "a removed group" }).name;
   const excerpt = (s) => (broadcastLength(s) > 80 ? [...s].slice(0, 80).join("") + "…" : s);
   show(h("h1", { id: "broadcasts-title" }, "Broadcasts"),
     h("p", { class: "muted" }, "An emergency SMS to everyone in a contact group, with their replies counted by keyword."),
     list.items.length ? h("table", { id: "broadcasts-list" },
       h("caption", { class: "visually-hidden" }, "Broadcasts, newest first"),
-      h("tr", {}, ["Started", "Group", "Text", "Status"].map((t) => h("th", { scope: "col" }, t))),
+      h("tr", {}, ["Started", "Group", "Text", "Sent by", "Status"].map((t) => h("th", { scope: "col" }, t))),
       list.items.map((b) => h("tr", {}, h("td", {}, h("a", { href: "#/broadcasts/" + b.id }, when(b.createdAt))),
-        h("td", {}, groupName(b.groupId)), h("td", {}, excerpt(b.body)), h("td", {}, broadcastBadge(b.status)))))
+        h("td", {}, groupName(b)), h("td", {}, excerpt(b.body)), h("td", {}, broadcastSender(b)), h("td", {}, broadcastBadge(b.status)))))
       : h("p", { class: "muted", id: "broadcasts-empty" }, "No broadcasts yet."),
     sender ? h("section", { class: "card", id: "broadcast-new-card", "aria-labelledby": "broadcast-new-title" },
       h("h2", { id: "broadcast-new-title" }, "New broadcast"),
@@ -333,7 +335,7 @@ async function broadcastDetail(id) {
   }
   let [b, waiting, replied] = first;
   const g = await call("GET", "/groups/" + b.groupId).catch((err) => { if (!err.status) throw err; return null; });
-  const groupName = g ? g.name : "a removed group";
+  const groupName = g ? g.name : b.groupName || "a removed group";
   const title = h("h1", { id: "broadcast-title" });
   const summary = h("div", { class: "card", id: "broadcast-summary-card" });
   const live = h("div", { id: "broadcast-live" });
@@ -349,7 +351,7 @@ async function broadcastDetail(id) {
       row("Group", g ? [g.name + " (" + broadcastPeople(g.members) + " now)"] : groupName),
       row("Text", h("div", { class: "pre" }, b.body), "broadcast-body"),
       row("Status", broadcastBadge(b.status), "broadcast-status"),
-      row("Started", when(b.createdAt)),
+      row("Started", when(b.createdAt) + " by " + broadcastSender(b), "broadcast-started"),
       b.sentAt ? row("All sent", when(b.sentAt)) : null,
       row(b.closedAt ? "Closed" : "Replies collected until", when(b.closedAt || b.replyUntil)),
       row("Reply keywords", b.keywords.join(", "))));
