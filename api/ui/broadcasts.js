@@ -1,6 +1,6 @@
 // SignetAssure console: broadcasts (an emergency SMS to a contact group, with its replies collected) and
 // the contact groups they are sent to. Loaded after app.js, whose helpers (h, call, form, field, input,
-// options, select, textarea, show, failure, showErrors, when, has) it uses; every value is put on the page
+// select, show, failure, showErrors, when, date, has) it uses; every value is put on the page
 // as text. Persons are picked by name, never by pasted ids, and a broadcast is sent only once a summary
 // naming its group and how many people it texts is confirmed.
 "use strict";
