@@ -82,10 +82,10 @@ func (s *Server) broadcastRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/broadcasts", summary: "Send an emergency SMS to a group and collect its replies (once per Idempotency-Key)",
 			roles: messageSenders, req: new(CreateBroadcastInput), resp: new(domain.Broadcast), status: http.StatusAccepted,
 			handle: s.createBroadcast},
-		{method: http.MethodGet, path: "/api/v1/broadcasts", summary: "Broadcasts, newest first",
-			roles: allStaff, req: new(pageQuery), resp: new(List[domain.Broadcast]), handle: s.listBroadcasts},
+		{method: http.MethodGet, path: "/api/v1/broadcasts", summary: "Broadcasts, newest first, with their groups' and senders' names",
+			roles: allStaff, req: new(pageQuery), resp: new(List[BroadcastView]), handle: s.listBroadcasts},
 		{method: http.MethodGet, path: "/api/v1/broadcasts/:id", summary: "A broadcast with its progress: sent, delivered, failed, replied, replies by keyword, cost",
-			roles: allStaff, req: new(idPath), resp: new(domain.Broadcast), handle: s.getBroadcast},
+			roles: allStaff, req: new(idPath), resp: new(BroadcastView), handle: s.getBroadcast},
 		{method: http.MethodGet, path: "/api/v1/broadcasts/:id/recipients", summary: "A broadcast's recipients and their replies; ?replied=false for those yet to reply",
 			roles: allStaff, req: new(recipientsQuery), resp: new(List[domain.BroadcastRecipient]), handle: s.broadcastRecipients},
 		{method: http.MethodPost, path: "/api/v1/broadcasts/:id/close", summary: "Stop collecting a broadcast's replies (once its messages have gone)",
@@ -391,6 +391,44 @@ func (s *Server) createBroadcast(c *gin.Context) error {
 	return nil
 }
 
+// BroadcastView is a broadcast with the names of its group and of the staff user who sent it.
+type BroadcastView struct {
+	domain.Broadcast
+	GroupName     string `json:"groupName" description:"the contact group's name (empty if it is gone)"`
+	CreatedByName string `json:"createdByName,omitempty" description:"the name of the staff user who sent it"`
+}
+
+// broadcastViews are broadcasts with their groups' and senders' names, each looked up once.
+func (s *Server) broadcastViews(c *gin.Context, bs []domain.Broadcast) ([]BroadcastView, error) {
+	groups, users := map[uuid.UUID]string{}, map[uuid.UUID]string{}
+	out := make([]BroadcastView, len(bs))
+	for i, b := range bs {
+		out[i].Broadcast = b
+		name, ok := groups[b.GroupID]
+		if !ok {
+			g, err := s.Store.Group(c, b.GroupID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			name, groups[b.GroupID] = g.Name, g.Name
+		}
+		out[i].GroupName = name
+		if b.CreatedBy == nil {
+			continue
+		}
+		name, ok = users[*b.CreatedBy]
+		if !ok {
+			u, err := s.Store.User(c, *b.CreatedBy)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			name, users[*b.CreatedBy] = u.DisplayName, u.DisplayName
+		}
+		out[i].CreatedByName = name
+	}
+	return out, nil
+}
+
 func (s *Server) listBroadcasts(c *gin.Context) error {
 	q := query{c: c}
 	p := q.page()
@@ -398,7 +436,11 @@ func (s *Server) listBroadcasts(c *gin.Context) error {
 		return err
 	}
 	items, total, err := s.Store.Broadcasts(c, p)
-	return respond(c, list(items, total, p), err)
+	if err != nil {
+		return err
+	}
+	views, err := s.broadcastViews(c, items)
+	return respond(c, list(views, total, p), err)
 }
 
 func (s *Server) getBroadcast(c *gin.Context) error {
@@ -407,7 +449,14 @@ func (s *Server) getBroadcast(c *gin.Context) error {
 		return err
 	}
 	b, err := s.Store.Broadcast(c, id)
-	return respond(c, b, notFoundAs(err, "broadcast"))
+	if err != nil {
+		return notFoundAs(err, "broadcast")
+	}
+	views, err := s.broadcastViews(c, []domain.Broadcast{b})
+	if err != nil {
+		return err
+	}
+	return respond(c, views[0], nil)
 }
 
 func (s *Server) broadcastRecipients(c *gin.Context) error {

@@ -357,6 +357,9 @@ func TestBroadcastRepliesTallied(t *testing.T) {
 	if got["status"] != domain.BroadcastClosed {
 		t.Errorf("broadcast %v after close, want closed", got["status"])
 	}
+	if got["groupName"] != "Night shift" || got["createdByName"] != "Test security_controller" {
+		t.Errorf("broadcast names its group %v and sender %v, want Night shift and Test security_controller", got["groupName"], got["createdByName"])
+	}
 	// A reply after closing is kept in the inbox but not tallied.
 	if _, err := p.twilio.Reply(context.Background(), twiliosim.Reply{From: "+447400200004", Body: "SAFE"}); err != nil {
 		t.Fatal(err)

@@ -360,86 +360,6 @@ async function messageDetail(id) {
         h("td", {}, e.raw || "—"), h("td", {}, [e.errorCode ? "error " + e.errorCode + " " : "", e.reason || ""])))));
 }
 
-// ---- broadcasts ----
-
-// broadcasts lists broadcasts and, for those who may send, forms to start one and to make a group.
-async function broadcasts() {
-  const sender = has("vetting_officer", "security_controller");
-  const [list, groups, locations, suppliers] = await Promise.all([call("GET", "/broadcasts?limit=100"), call("GET", "/groups"),
-    sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers") : []]);
-  const groupName = (gid) => (groups.find((g) => g.id === gid) || { name: "group" }).name;
-  const progress = (b) => b.progress ? b.progress.sent + " sent · " + b.progress.replied + " replied" : "";
-  show(h("h1", {}, "Broadcasts"),
-    h("table", {}, h("tr", {}, ["Started", "Group", "Text", "Status", "Progress"].map((t) => h("th", {}, t))),
-      list.items.map((b) => h("tr", { class: "link", onclick: () => (location.hash = "#/broadcasts/" + b.id) },
-        h("td", {}, when(b.createdAt)), h("td", {}, groupName(b.groupId)), h("td", {}, b.body), h("td", {}, badge(b.status)), h("td", {}, progress(b))))),
-    sender ? h("div", { class: "card" }, h("h2", {}, "New broadcast"),
-      groups.length ? form([options("groupId", "Group", groups, (g) => g.id, (g) => g.name + " (" + g.members + ")"),
-        textarea("text", "Text (at most 612 characters)", { required: true, maxlength: 612 }),
-        input("keywords", "Reply keywords", "text", { value: "SAFE, HELP" }), input("replyWindow", "Collect replies for", "text", { placeholder: "24h" }),
-        input("rate", "Messages a second", "number", { min: 0.1, step: 0.1 })], "Send", async (v) => {
-        const body = { groupId: v.groupId, text: v.text };
-        if (v.keywords) body.keywords = v.keywords.split(/[\s,]+/).filter(Boolean);
-        if (v.replyWindow) body.replyWindow = v.replyWindow;
-        if (v.rate) body.rate = Number(v.rate);
-        const b = await call("POST", "/broadcasts", body);
-        location.hash = "#/broadcasts/" + b.id;
-      }) : h("p", { class: "muted" }, "Make a group first.")) : null,
-    h("h2", {}, "Contact groups"),
-    h("table", {}, h("tr", {}, ["Name", "Kind", "Members"].map((t) => h("th", {}, t))),
-      groups.map((g) => h("tr", {}, h("td", {}, g.name), h("td", {}, g.kind + (g.level ? " " + g.level : "")), h("td", {}, g.members)))),
-    sender ? h("div", { class: "card" }, h("h3", {}, "New group"),
-      h("p", { class: "muted" }, "Everyone active at a site, of a supplier, or holding an active clearance at a level; or persons picked by id."),
-      form([input("name", "Name", "text", { required: true }), select("kind", "Kind", ["site", "supplier", "level", "manual"]),
-        options("locationId", "Site (kind site)", locations, (l) => l.id, (l) => l.name),
-        options("supplierId", "Supplier (kind supplier)", suppliers, (sp) => sp.id, (sp) => sp.name),
-        select("level", "Level (kind level)", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"]),
-        textarea("memberIds", "Person ids (kind manual)")], "Create group", (v) => {
-        const body = { name: v.name, kind: v.kind };
-        if (v.kind === "site") body.locationId = v.locationId;
-        if (v.kind === "supplier") body.supplierId = v.supplierId;
-        if (v.kind === "level") body.level = v.level;
-        if (v.kind === "manual") body.memberIds = (v.memberIds || "").split(/[\s,]+/).filter(Boolean);
-        return call("POST", "/groups", body);
-      })) : null);
-}
-
-// broadcastDetail is a broadcast's live view: its progress, replies by keyword, cost, and who has not
-// replied, read again every 2 seconds while the page shows.
-let polling = null;
-async function broadcastDetail(id) {
-  const live = h("div");
-  const errBox = h("div");
-  const refresh = async () => {
-    const [b, waiting] = await Promise.all([call("GET", "/broadcasts/" + id),
-      call("GET", "/broadcasts/" + id + "/recipients?" + new URLSearchParams({ replied: "false", limit: "200" }))]);
-    const p = b.progress || { replies: {}, cost: {} };
-    const counter = (label, n) => h("div", { class: "counter" }, h("div", { class: "n" }, String(n)), h("div", { class: "muted" }, label));
-    const costs = Object.entries(p.cost || {}).map(([unit, sum]) => sum + " " + unit).join(", ");
-    errBox.replaceChildren();
-    live.replaceChildren(
-      h("p", {}, badge(b.status), " · replies until ", when(b.replyUntil), b.closedAt ? " · closed " + when(b.closedAt) : "", " · cost ", costs || "—"),
-      h("div", { class: "counters" }, counter("recipients", p.recipients), counter("skipped", p.skipped), counter("pending", p.pending),
-        counter("sent", p.sent), counter("delivered", p.delivered), counter("failed", p.failed), counter("suppressed", p.suppressed),
-        counter("replied", p.replied)),
-      h("h2", {}, "Replies by keyword"),
-      h("table", {}, h("tr", {}, [...b.keywords, "OTHER"].map((k) => h("th", {}, k))),
-        h("tr", {}, [...b.keywords, "OTHER"].map((k) => h("td", {}, String((p.replies || {})[k] || 0))))),
-      h("h2", {}, "Not replied (" + waiting.total + ")"),
-      waiting.items.length ? h("table", {}, h("tr", {}, ["Name", "Number", "Message"].map((t) => h("th", {}, t))),
-        waiting.items.map((r) => h("tr", {}, h("td", {}, h("a", { href: "#/persons/" + r.personId }, r.name)), h("td", {}, r.recipient),
-          h("td", {}, r.messageId ? h("a", { href: messageLink(r.messageId) }, r.status || "pending") : "not yet sent"))))
-        : h("p", { class: "muted" }, "Everyone messaged has replied."));
-    return b;
-  };
-  const b = await refresh();
-  show(h("h1", {}, "Broadcast"), h("div", { class: "card pre" }, b.body),
-    b.status !== "closed" && has("vetting_officer", "security_controller")
-      ? form([], "Close (stop collecting replies)", () => call("POST", "/broadcasts/" + id + "/close")) : null,
-    errBox, live);
-  polling = setInterval(() => refresh().catch((err) => errBox.replaceChildren(failure(err))), 2000);
-}
-
 async function clearances(params) {
   const before = params.get("expiringBefore") || new Date(Date.now() + 180 * 864e5).toISOString().slice(0, 10);
   const list = await call("GET", "/clearances?" + new URLSearchParams({ status: "active", expiringBefore: before, limit: "200" }));
@@ -496,7 +416,10 @@ async function evidencePacks() {
   polling = setInterval(() => refresh().catch((err) => errBox.replaceChildren(failure(err))), 2000);
 }
 
-// notifications() is in admin.js.
+// notifications() is in admin.js; broadcasts and contact groups are broadcasts.js.
+
+// polling is the interval a live page reads itself again by; route() clears it when the page changes.
+let polling = null;
 
 // screens are the screens of the other files (admin.js, …) by the first part of the route: each file adds
 // its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
@@ -525,8 +448,6 @@ async function route() {
     if (parts[0] === "clearances") return await clearances(params);
     if (parts[0] === "messages" && parts[1]) return await messageDetail(parts.slice(1).map(decodeURIComponent).join("/"));
     if (parts[0] === "messages") return await messages(params);
-    if (parts[0] === "broadcasts" && parts[1]) return await broadcastDetail(parts[1]);
-    if (parts[0] === "broadcasts") return await broadcasts();
     if (parts[0] === "notifications") return await notifications();
     if (parts[0] === "evidence") return await evidencePacks();
     if (parts[0] === "account") return await account();
@@ -639,5 +560,5 @@ async function userDetail(id) {
 }
 
 window.addEventListener("hashchange", route);
-// The first page is drawn once every script after this one (admin.js, queue.js, casepage.js, person.js) has run.
+// The first page is drawn once every script after this one (the screens files) has run.
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route); else route();

@@ -141,7 +141,7 @@ function sortHeader(key, params, sort) {
 function queueTable(items, params, sort) {
   const col = (t) => h("th", { scope: "col" }, t);
   return h("table", { id: "queue" },
-    h("caption", { class: "visually-hidden" }, "Cases; the column buttons sort them"),
+    h("caption", { class: "sr-only" }, "Cases; the column buttons sort them"),
     h("thead", {}, h("tr", {}, sortHeader("person", params, sort), col("Case"), col("Type / level"), col("Status"),
       col("Owner"), sortHeader("opened", params, sort), sortHeader("due", params, sort), sortHeader("updated", params, sort))),
     h("tbody", {}, items.map((c) => {
