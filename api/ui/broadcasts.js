@@ -128,7 +128,7 @@ function broadcastGroupForm(locations, suppliers) {
       ? locations.map((l) => h("option", { value: l.id }, l.name)) : none("sites")))),
     part("supplier", field("Supplier", h("select", { name: "supplierId" }, suppliers.length
       ? suppliers.map((s) => h("option", { value: s.id }, s.name)) : none("suppliers")))),
-    part("level", select("level", "Clearance level", ["BPSS", "CTC", "SC", "eSC", "DV", "eDV"])),
+    part("level", select("level", "Clearance level", clearanceLevels)),
     part("manual", picker.node)];
   const toggle = () => {
     for (const p of parts) {
