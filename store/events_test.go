@@ -256,3 +256,57 @@ func (e env) settledEvents(t *testing.T) []events.Record {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The store's clearance, disclosure and partner lookup writes give their events, with ids and states.
+func TestEventsOfClearancesDisclosuresAndLookups(t *testing.T) {
+	e := setup(t)
+	officer := e.user(t, "Olive", true)
+	p := e.person(t, domain.Person{FirstName: "Ann", LastName: "Smith"})
+	ref := e.openCase(t, p.ID, domain.LevelSC)
+	c, err := e.st.RecordClearance(e.ctx, &officer.ID, clearance(p.ID, domain.LevelSC, ref, domain.NewDate(2020, 1, 6), 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.RecordClearance(e.ctx, &officer.ID, clearance(p.ID, domain.LevelSC, ref, domain.NewDate(2020, 1, 6), 5)); err != nil {
+		t.Fatal(err) // a retried activity: no second clearance.granted
+	}
+	for _, status := range []string{"suspended", "active", "revoked"} {
+		if _, err := e.st.SetClearanceStatus(e.ctx, &officer.ID, c.ID, status, "Ann Smith told us"); err != nil {
+			t.Fatalf("%s: %v", status, err)
+		}
+	}
+	old := e.openCase(t, p.ID, domain.LevelDV)
+	if _, err := e.st.RecordClearance(e.ctx, &officer.ID, clearance(p.ID, domain.LevelDV, old, domain.NewDate(2010, 1, 6), 5)); err != nil {
+		t.Fatal(err)
+	}
+	if expired, err := e.st.ExpireClearances(e.ctx, domain.NewDate(2016, 1, 1)); err != nil || len(expired) != 1 {
+		t.Fatalf("ExpireClearances: %v %v", expired, err)
+	}
+	if err := e.st.RecordDisclosures(e.ctx, store.DisclosureBatch{
+		Disclosures: []domain.Disclosure{{PersonID: p.ID, Source: "partner_lookup", Recipient: "Beacon", Reason: "door",
+			Disclosed: map[string]any{"level": "SC", "lastName": "Smith"}}},
+		Audit: store.AuditEntry{Action: "external.lookup", EntityType: "partner_site", EntityID: "s1",
+			Detail: map[string]any{"status": 200, "outcome": "found", "callerIp": "203.0.113.9", "subject": "Ann Smith"}}}); err != nil {
+		t.Fatal(err)
+	}
+	all := e.settledEvents(t)
+	var got []string
+	for _, ev := range all {
+		if ev.Subject == events.PersonSubject(p.ID) && ev.Type == events.PersonCreated {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", ev.Type, strings.SplitN(ev.Subject, "/", 2)[0], ev.Seq))
+		for _, secret := range []string{"Ann", "Smith", "203.0.113.9", "told us", "Beacon", "door"} {
+			if strings.Contains(string(ev.Data), secret) {
+				t.Errorf("%s: data %s holds %q", ev.Type, ev.Data, secret)
+			}
+		}
+	}
+	want := []string{"case.opened case 1", "clearance.granted clearance 1", "clearance.suspended clearance 2",
+		"clearance.reinstated clearance 3", "clearance.revoked clearance 4", "case.opened case 1",
+		"clearance.granted clearance 1", "clearance.expired clearance 2", "partner.lookup partner 1",
+		"disclosure.recorded person 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events\n%v\nwant\n%v", got, want)
+	}
+}
