@@ -66,8 +66,8 @@ var catalogue = []Spec{
 	{DisclosureRecorded, 1, "something about a person was disclosed to a partner"},
 	{PartnerLookup, 1, "a partner site looked up a person through the external API"},
 	{IdentityCheckCompleted, 1, "a case's identity check came back"},
-	{MessageFailed, 1, "a message to a person could not be delivered"},
-	{BroadcastCompleted, 1, "a broadcast finished sending"},
+	{MessageFailed, 1, "a message could not be sent or delivered (failed or undelivered)"},
+	{BroadcastCompleted, 1, "a broadcast closed: sent, and its reply window over"},
 	{AuditCheckpoint, 1, "the audit log's tree was signed at a new size"},
 }
 

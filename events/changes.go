@@ -201,3 +201,31 @@ func DisclosureDraft(d domain.Disclosure) Draft {
 	person := d.PersonID
 	return draft(DisclosureRecorded, PersonSubject(person), &person, data)
 }
+
+// MessageSubject and BroadcastSubject: opaque ids.
+func MessageSubject(id string) string      { return "message/" + id }
+func BroadcastSubject(id uuid.UUID) string { return "broadcast/" + id.String() }
+
+// MessageFailedDraft is message.failed of m, failed or undelivered: its ids, channel, status and the
+// provider's error code, never the recipient, body or reason.
+func MessageFailedDraft(m domain.Message) Draft {
+	data := map[string]any{"messageId": m.ID, "channel": m.Channel, "template": m.Template, "status": m.Status}
+	if m.ErrorCode != nil {
+		data["errorCode"] = *m.ErrorCode
+	}
+	if m.CaseRef != nil {
+		data["caseRef"] = *m.CaseRef
+	}
+	if m.BroadcastID != nil {
+		data["broadcastId"] = m.BroadcastID.String()
+	}
+	if m.PersonID != nil {
+		data["personId"] = m.PersonID.String()
+	}
+	return draft(MessageFailed, MessageSubject(m.ID), m.PersonID, data)
+}
+
+// BroadcastCompletedDraft is broadcast.completed of the broadcast id.
+func BroadcastCompletedDraft(id uuid.UUID) Draft {
+	return draft(BroadcastCompleted, BroadcastSubject(id), nil, map[string]any{"broadcastId": id.String(), "status": "closed"})
+}

@@ -38,7 +38,7 @@ type Envelope struct {
 	ID              string          `json:"id" description:"the event's stable id (a uuid): a subscriber de-duplicates on it"`
 	Source          string          `json:"source"`
 	Type            string          `json:"type" description:"the catalogue type and its version, e.g. case.opened.v1"`
-	Subject         string          `json:"subject" description:"what the event is about, by opaque id: case/<caseRef>, person/<id>, clearance/<id>, partner/<id>"`
+	Subject         string          `json:"subject" description:"what the event is about, by opaque id: case/<caseRef>, person/<id>, clearance/<id>, access-grant/<id>, access-finding/<id>, partner/<id>, message/<id>, broadcast/<id>"`
 	Time            time.Time       `json:"time"`
 	DataContentType string          `json:"datacontenttype"`
 	Data            json.RawMessage `json:"data" description:"ids and states, never personal values; names only when asked for (data.names)"`

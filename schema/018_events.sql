@@ -11,8 +11,8 @@
 -- GET /api/v1/events?after=) misses none. id alone is not that order: ids are taken when events are
 -- inserted, and a transaction that took a smaller one may commit after one that took a larger.
 -- event_id is the CloudEvents id, stable for ever. subject holds opaque ids only (case/<caseRef>,
--- person/<uuid>, clearance/<uuid>, partner/<uuid>); seq numbers one subject's events 1, 2, 3... with no
--- gap. data holds ids and states, never personal values; names (display names) are kept apart, so a
+-- person/<uuid>, clearance/<uuid>, partner/<uuid>, message/<id>...); seq numbers one subject's events
+-- 1, 2, 3... with no gap. data holds ids and states, never personal values; names (display names) are kept apart, so a
 -- subscription can choose whether it receives them.
 
 CREATE TABLE events (
@@ -25,8 +25,9 @@ CREATE TABLE events (
     occurred_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     data          jsonb NOT NULL DEFAULT '{}',
     names         jsonb,
-    -- the audit entry of the change the event describes
-    audit_id      bigint NOT NULL,
+    -- the audit entry of the change the event describes; NULL for a change that has none (a message's or
+    -- a broadcast's status), whose writer appends the event only when its own write changed the row
+    audit_id      bigint,
     -- the transaction that wrote it
     tx            xid8 NOT NULL DEFAULT pg_current_xact_id(),
     UNIQUE (subject, seq)

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/events"
+	"github.com/signetassure/signetassure/messaging"
 	"github.com/signetassure/signetassure/store"
 )
 
@@ -306,6 +309,70 @@ func TestEventsOfClearancesDisclosuresAndLookups(t *testing.T) {
 		"clearance.reinstated clearance 3", "clearance.revoked clearance 4", "case.opened case 1",
 		"clearance.granted clearance 1", "clearance.expired clearance 2", "partner.lookup partner 1",
 		"disclosure.recorded person 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events\n%v\nwant\n%v", got, want)
+	}
+}
+
+// A message that failed or was undelivered gives message.failed once (a repeated receipt none), and a
+// broadcast that closes gives broadcast.completed once: changes with no audit entry, whose own writes
+// change a row once.
+func TestEventsOfMessagesAndBroadcasts(t *testing.T) {
+	e := setup(t)
+	p := e.person(t, domain.Person{FirstName: "Ann", LastName: "Smith", Mobile: "+447400123456"})
+	now := time.Now().UTC()
+	create := func(id string) {
+		if _, _, err := e.st.CreateMessage(e.ctx, domain.Message{ID: id, Channel: domain.ChannelSMS, Template: "reminder",
+			TemplateVersion: 1, PersonID: &p.ID, Recipient: "+447400123456", Body: "Ann, your vetting form is due",
+			Status: domain.MessagePending, StatusAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("m_refused")
+	for range 2 {
+		if _, err := e.st.MessageNotSent(e.ctx, "m_refused", domain.MessageFailed, 21211, "Invalid 'To' +447400123456", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("m_undelivered")
+	if _, err := e.st.MessageAccepted(e.ctx, "m_undelivered", "twilio", messaging.Receipt{ProviderID: "SM1",
+		Status: domain.MessageSent}, now); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := e.st.ApplyMessageEvent(e.ctx, "twilio", messaging.Event{MessageID: "m_undelivered", ProviderID: "SM1",
+			EventID: "ev1", Status: domain.MessageUndelivered, Raw: "undelivered", ErrorCode: 30003, At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := e.st.CreateGroup(e.ctx, nil, domain.ContactGroup{Name: "Everyone", Kind: domain.GroupManual}, []uuid.UUID{p.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := e.st.CreateBroadcast(e.ctx, nil, domain.Broadcast{ID: uuid.New(), GroupID: g.ID, Body: "Drill. Reply SAFE.",
+		Keywords: []string{"SAFE"}, Rate: 1, ReplyUntil: now, CreatedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"sending", "collecting", "closed", "closed"} {
+		if err := e.st.SetBroadcastStatus(e.ctx, bc.ID, status, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, ev := range e.settledEvents(t) {
+		if ev.Type == events.PersonCreated {
+			continue
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", ev.Type, ev.Subject, ev.Seq))
+		for _, secret := range []string{"Ann", "7400123456", "vetting form", "Invalid", "Drill"} {
+			if strings.Contains(string(ev.Data), secret) {
+				t.Errorf("%s: data %s holds %q", ev.Type, ev.Data, secret)
+			}
+		}
+	}
+	want := []string{"message.failed message/m_refused 1", "message.failed message/m_undelivered 1",
+		"broadcast.completed broadcast/" + bc.ID.String() + " 1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("events\n%v\nwant\n%v", got, want)
 	}

@@ -170,12 +170,32 @@ func auditInsert(e AuditEntry) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return `WITH a AS (` + insert + ` RETURNING id, at)
-		SELECT events_append(a.id, a.at, d.v->>'type', (d.v->>'version')::integer, d.v->>'subject', d.v->'data',
+	return `WITH a AS (` + insert + ` RETURNING id, at) ` + appendEvents("a.id", "a.at", "a, ", 7),
+		append(args, list), nil
+}
+
+// appendEvents is the SELECT that appends the events of the JSON list of events.Draft in parameter
+// param, each with the person's display name apart from its data, in the list's order.
+func appendEvents(auditID, at, from string, param int) string {
+	return `SELECT events_append(` + auditID + `, ` + at + `, d.v->>'type', (d.v->>'version')::integer,
+			d.v->>'subject', d.v->'data',
 			(SELECT jsonb_build_object('personName', p.first_name || ' ' || p.last_name) FROM persons p
 				WHERE p.id = (d.v->>'person')::uuid))
-		FROM a, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS d(v, n) ORDER BY d.n`,
-		append(args, list), nil
+		FROM ` + from + `jsonb_array_elements($` + strconv.Itoa(param) + `::jsonb) WITH ORDINALITY AS d(v, n) ORDER BY d.n`
+}
+
+// writeEvents writes the events of a change that has no audit entry (a message's or a broadcast's
+// status) in its transaction. The caller writes them only when its change was made, never for a repeat.
+func writeEvents(ctx context.Context, tx pgx.Tx, drafts ...events.Draft) error {
+	if len(drafts) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(drafts)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, appendEvents("NULL", "clock_timestamp()", "", 1), list)
+	return err
 }
 
 func orEmpty(m map[string]any) map[string]any {
