@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/events"
 	"github.com/signetassure/signetassure/messaging"
@@ -375,5 +376,31 @@ func TestEventsOfMessagesAndBroadcasts(t *testing.T) {
 		"broadcast.completed broadcast/" + bc.ID.String() + " 1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("events\n%v\nwant\n%v", got, want)
+	}
+}
+
+// A reconciliation finding gives access.finding once (recorded again, none), without its free detail.
+func TestEventsOfAccessFindings(t *testing.T) {
+	e := setup(t)
+	p := e.person(t, domain.Person{FirstName: "Ann", LastName: "Smith"})
+	for range 2 {
+		if _, err := e.st.RecordFindings(e.ctx, []access.Finding{{ID: "f-1", Kind: access.FindingPossibleMatch,
+			PersonID: p.ID, UserID: "u42", Detail: map[string]any{"name": "Ann Smith"}, Action: "reported"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var found []events.Record
+	for _, ev := range e.settledEvents(t) {
+		if ev.Type == events.AccessFinding {
+			found = append(found, ev)
+		}
+	}
+	if len(found) != 1 || found[0].Subject != "access-finding/f-1" || strings.Contains(string(found[0].Data), "Ann") {
+		t.Fatalf("access.finding events %+v", found)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(found[0].Data, &data); err != nil || data["personId"] != p.ID.String() ||
+		data["kind"] != string(access.FindingPossibleMatch) || data["acsUserId"] != "u42" {
+		t.Errorf("data %s", found[0].Data)
 	}
 }
