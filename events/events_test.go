@@ -208,4 +208,15 @@ func TestCaseChange(t *testing.T) {
 	if got := CaseChange(c, "note", domain.StatusCleared); len(got) != 0 {
 		t.Errorf("a note: %+v", got)
 	}
+	site := uuid.New()
+	c.Status, c.DelegatedSiteID = domain.StatusWithPartner, &site
+	if got := CaseChange(c, "delegated", domain.StatusWithOfficer); len(got) != 2 || got[0].Type != CaseDelegated ||
+		got[0].Data["siteId"] != site.String() || got[1].Type != CaseStatusChanged {
+		t.Errorf("delegated: %+v", got)
+	}
+	c.Status, c.DelegatedSiteID, c.ForSiteID = domain.StatusCleared, nil, &site
+	if got := CaseChange(c, "returned_to_partner", domain.StatusCleared); len(got) != 1 || got[0].Type != CaseReturned ||
+		got[0].Data["siteId"] != site.String() {
+		t.Errorf("returned_to_partner: %+v", got)
+	}
 }
