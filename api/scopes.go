@@ -32,6 +32,8 @@ var scopeRules = []struct {
 	{"/api/v1/audit", domain.ScopeAuditRead, domain.ScopeAuditRead},
 	// evidence packs are read out of the records and the audit log: asking for one reads
 	{"/api/v1/evidence", domain.ScopeAuditRead, domain.ScopeAuditRead},
+	// the lifecycle events outbox: read only, by administrators replaying what a subscriber missed
+	{"/api/v1/events", domain.ScopeEventsRead, domain.ScopeEventsRead},
 	{"/api/v1/broadcasts", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/groups", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/message-templates", domain.ScopeMessagingRead, domain.ScopeMessagingSend},

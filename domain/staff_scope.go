@@ -18,10 +18,11 @@ const (
 	ScopeAuditRead         StaffScope = "audit:read"         // the audit log
 	ScopeUsersAdmin        StaffScope = "users:admin"        // staff users, their tokens and sessions
 	ScopeOrganisationAdmin StaffScope = "organisation:admin" // organisation settings, sites, suppliers
+	ScopeEventsRead        StaffScope = "events:read"        // the lifecycle events outbox
 )
 
 // StaffScopes lists every StaffScope.
 var StaffScopes = []StaffScope{ScopeCasesRead, ScopeCasesWrite, ScopeAccessRead, ScopeAccessWrite, ScopeMessagingRead,
-	ScopeMessagingSend, ScopePartnersAdmin, ScopeAuditRead, ScopeUsersAdmin, ScopeOrganisationAdmin}
+	ScopeMessagingSend, ScopePartnersAdmin, ScopeAuditRead, ScopeUsersAdmin, ScopeOrganisationAdmin, ScopeEventsRead}
 
 func (s StaffScope) Valid() bool { return slices.Contains(StaffScopes, s) }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 )
 
 // ---- contact groups ----
@@ -120,13 +121,19 @@ func (s *Store) Broadcasts(ctx context.Context, p Page) ([]domain.Broadcast, int
 }
 
 // SetBroadcastStatus moves a broadcast on; it never moves back (a repeat changes nothing).
+// Closing it writes broadcast.completed, once.
 func (s *Store) SetBroadcastStatus(ctx context.Context, id uuid.UUID, status string, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE broadcasts SET status = $2,
-		sent_at = CASE WHEN $2 IN ('collecting', 'closed') THEN coalesce(sent_at, $3) ELSE sent_at END,
-		closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, $3) ELSE closed_at END
-		WHERE id = $1 AND array_position(ARRAY['preparing', 'sending', 'collecting', 'closed'], status)
-		< array_position(ARRAY['preparing', 'sending', 'collecting', 'closed'], $2::text)`, id, status, at)
-	return err
+	return s.tx(ctx, nil, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE broadcasts SET status = $2,
+			sent_at = CASE WHEN $2 IN ('collecting', 'closed') THEN coalesce(sent_at, $3) ELSE sent_at END,
+			closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, $3) ELSE closed_at END
+			WHERE id = $1 AND array_position(ARRAY['preparing', 'sending', 'collecting', 'closed'], status)
+			< array_position(ARRAY['preparing', 'sending', 'collecting', 'closed'], $2::text)`, id, status, at)
+		if err != nil || tag.RowsAffected() == 0 || status != "closed" {
+			return err
+		}
+		return writeEvents(ctx, tx, events.BroadcastCompletedDraft(id))
+	})
 }
 
 // ShardOf places a person in one of n shards of a broadcast, always the same one.

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 )
 
 const caseCols = `case_ref, person_id, type, requested_level, status, owner_id, issuing_authority, opened_by,
@@ -66,7 +67,16 @@ func (s *Store) applyCaseEvent(ctx context.Context, c domain.Case, e domain.Case
 	audit := &AuditEntry{Actor: e.ActorID, Action: "case." + e.Kind, EntityType: "vetting_case", EntityID: c.CaseRef,
 		Detail: map[string]any{"seq": e.Seq, "status": c.Status}, DedupKey: "case/" + c.CaseRef + "/" + strconv.Itoa(e.Seq)}
 	return s.tx(ctx, audit, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO vetting_cases (`+caseCols+`)
+		// The status before, for case.status_changed (none for a new case); the lock keeps it so until the
+		// write commits.
+		var prev domain.CaseStatus
+		err := tx.QueryRow(ctx, `SELECT status FROM vetting_cases WHERE case_ref = $1 AND version < $2 FOR UPDATE`,
+			c.CaseRef, c.Version).Scan(&prev)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		audit.Events = events.CaseChange(c, e.Kind, prev)
+		_, err = tx.Exec(ctx, `INSERT INTO vetting_cases (`+caseCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
 				$22, $23, $24)
 			ON CONFLICT (case_ref) DO UPDATE SET status = EXCLUDED.status, owner_id = EXCLUDED.owner_id,

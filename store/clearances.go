@@ -113,14 +113,28 @@ func (s *Store) ExpireClearances(ctx context.Context, today domain.Date) ([]uuid
 	err := s.tx(ctx, nil, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `UPDATE clearances SET status = 'expired', updated_at = now()
 			WHERE status = 'active' AND valid_to < $1 RETURNING id, person_id, level`, today)
+		type expired struct {
+			id, person uuid.UUID
+			level      string
+		}
 		var id, person uuid.UUID
 		var level string
-		_, err := pgx.ForEachRow(rows, []any{&id, &person, &level}, func() error {
-			persons = append(persons, person)
-			return writeAudit(ctx, tx, AuditEntry{Action: "clearance.expire", EntityType: "person", EntityID: person.String(),
-				Detail: map[string]any{"clearanceId": id, "level": level}})
-		})
-		return err
+		var all []expired
+		// Read them all first: the connection runs no other statement while rows are open.
+		if _, err := pgx.ForEachRow(rows, []any{&id, &person, &level}, func() error {
+			all = append(all, expired{id, person, level})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, x := range all {
+			persons = append(persons, x.person)
+			if err := writeAudit(ctx, tx, AuditEntry{Action: "clearance.expire", EntityType: "person",
+				EntityID: x.person.String(), Detail: map[string]any{"clearanceId": x.id, "level": x.level}}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return persons, err
 }

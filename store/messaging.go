@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 	"github.com/signetassure/signetassure/messaging"
 )
 
@@ -199,6 +200,11 @@ func (s *Store) MessageNotSent(ctx context.Context, id string, st domain.Message
 		if err != nil {
 			return err
 		}
+		if st == domain.MessageFailed {
+			if err := writeEvents(ctx, tx, events.MessageFailedDraft(out)); err != nil {
+				return err
+			}
+		}
 		return insertMessageEvent(ctx, tx, id, "not_sent", st, "", codeArg, reason, at)
 	})
 	return out, err
@@ -240,6 +246,7 @@ func (s *Store) ApplyMessageEvent(ctx context.Context, provider string, ev messa
 		if out.ProviderID == nil && ev.ProviderID != "" {
 			out.Provider, out.ProviderID = provider, &ev.ProviderID
 		}
+		before := out.Status
 		if ev.Status != "" && ev.Status.Rank() > out.Status.Rank() && out.Status != domain.MessageSuppressed {
 			out.Status, out.StatusAt, out.StatusReason = ev.Status, at, ev.Reason
 			if code != nil {
@@ -253,6 +260,11 @@ func (s *Store) ApplyMessageEvent(ctx context.Context, provider string, ev messa
 			out.ErrorCode, out.HandoverStartedAt)
 		if out, err = pgx.CollectExactlyOneRow(rows, scanMessage); err != nil {
 			return err
+		}
+		if out.Status != before && (out.Status == domain.MessageFailed || out.Status == domain.MessageUndelivered) {
+			if err := writeEvents(ctx, tx, events.MessageFailedDraft(out)); err != nil {
+				return err
+			}
 		}
 		if ev.OptOut {
 			return setConsent(ctx, tx, nil, domain.Consent{Channel: out.Channel, Address: out.Recipient,

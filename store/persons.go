@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 )
 
 const personCols = `id, first_name, middle_names, last_name, date_of_birth, email, mobile, employee_number,
@@ -59,7 +60,11 @@ func (s *Store) UpdatePerson(ctx context.Context, actor Actor, id uuid.UUID, cha
 		if p, err = pgx.CollectExactlyOneRow(rows, scanPerson); err != nil {
 			return err
 		}
+		wasActive := p.Active
 		change(&p)
+		if wasActive && !p.Active {
+			audit.Events = []events.Draft{events.PersonDeactivatedDraft(p.ID)}
+		}
 		rows, _ = tx.Query(ctx, `UPDATE persons SET first_name = $2, middle_names = $3, last_name = $4,
 			search_name = $5, date_of_birth = $6, email = $7, mobile = $8, employee_number = $9, supplier_id = $10,
 			location_id = $11, line_manager = $12, address = $13, ni_number = $14, active = $15,

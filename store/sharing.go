@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 )
 
 // PersonsByNameAndBirth finds the persons whose folded first and last name and date of birth match.
@@ -27,11 +28,14 @@ type DisclosureBatch struct {
 // RecordDisclosures writes disclosures and their audit entry in one transaction: if either cannot be
 // written, neither is, and the caller must not disclose.
 func (s *Store) RecordDisclosures(ctx context.Context, b DisclosureBatch) error {
+	for i := range b.Disclosures {
+		if b.Disclosures[i].ID == uuid.Nil {
+			b.Disclosures[i].ID = uuid.New()
+		}
+		b.Audit.Events = append(b.Audit.Events, events.DisclosureDraft(b.Disclosures[i]))
+	}
 	return s.batchTx(ctx, &b.Audit, func(batch *pgx.Batch) {
 		for _, d := range b.Disclosures {
-			if d.ID == uuid.Nil {
-				d.ID = uuid.New()
-			}
 			batch.Queue(`INSERT INTO disclosures (id, person_id, source, site_id, key_id, recipient, reason,
 				disclosed, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 				d.ID, d.PersonID, d.Source, d.SiteID, d.KeyID, d.Recipient, d.Reason, orEmpty(d.Disclosed), d.RecordedBy)

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/events"
 )
 
 // Store is the database.
@@ -99,6 +100,9 @@ type AuditEntry struct {
 	Detail     map[string]any
 	// DedupKey makes the entry idempotent for writers that may run twice (workflow activities).
 	DedupKey string
+	// Events are lifecycle events of the change beyond those its action gives (events.FromAudit). All
+	// are written with the entry, in its statement, and skipped with it when its dedup key is logged.
+	Events []events.Draft
 }
 
 // tx runs fn in a transaction and writes the audit entry in the same transaction.
@@ -141,7 +145,10 @@ func writeAudit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
 	return err
 }
 
-// auditInsert is the statement that writes an audit entry (skipped when its dedup key is logged).
+// auditInsert is the statement that writes an audit entry (skipped when its dedup key is logged) and the
+// lifecycle events of its change: the transactional outbox. The events are appended only for the audit
+// row the statement inserted, so an entry skipped as a repeat writes no event, and they commit or roll
+// back with the entry and the change.
 func auditInsert(e AuditEntry) (string, []any, error) {
 	detail, err := json.Marshal(orEmpty(e.Detail))
 	if err != nil {
@@ -151,9 +158,44 @@ func auditInsert(e AuditEntry) (string, []any, error) {
 	if e.DedupKey != "" {
 		dedup = &e.DedupKey
 	}
-	return `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, detail, dedup_key)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING`,
-		[]any{(*uuid.UUID)(e.Actor), e.Action, e.EntityType, e.EntityID, detail, dedup}, nil
+	args := []any{(*uuid.UUID)(e.Actor), e.Action, e.EntityType, e.EntityID, detail, dedup}
+	insert := `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, detail, dedup_key)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING`
+	drafts := append(events.FromAudit(events.Audit{Action: e.Action, EntityType: e.EntityType,
+		EntityID: e.EntityID, Detail: e.Detail}), e.Events...)
+	if len(drafts) == 0 {
+		return insert, args, nil
+	}
+	list, err := json.Marshal(drafts)
+	if err != nil {
+		return "", nil, err
+	}
+	return `WITH a AS (` + insert + ` RETURNING id, at) ` + appendEvents("a.id", "a.at", "a, ", 7),
+		append(args, list), nil
+}
+
+// appendEvents is the SELECT that appends the events of the JSON list of events.Draft in parameter
+// param, each with the person's display name apart from its data, in the list's order.
+func appendEvents(auditID, at, from string, param int) string {
+	return `SELECT events_append(` + auditID + `, ` + at + `, d.v->>'type', (d.v->>'version')::integer,
+			d.v->>'subject', d.v->'data',
+			(SELECT jsonb_build_object('personName', p.first_name || ' ' || p.last_name) FROM persons p
+				WHERE p.id = (d.v->>'person')::uuid))
+		FROM ` + from + `jsonb_array_elements($` + strconv.Itoa(param) + `::jsonb) WITH ORDINALITY AS d(v, n) ORDER BY d.n`
+}
+
+// writeEvents writes the events of a change that has no audit entry (a message's or a broadcast's
+// status) in its transaction. The caller writes them only when its change was made, never for a repeat.
+func writeEvents(ctx context.Context, tx pgx.Tx, drafts ...events.Draft) error {
+	if len(drafts) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(drafts)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, appendEvents("NULL", "clock_timestamp()", "", 1), list)
+	return err
 }
 
 func orEmpty(m map[string]any) map[string]any {
