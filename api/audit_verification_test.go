@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 )
 
@@ -80,5 +82,29 @@ func TestAuditVerificationFromTheAPI(t *testing.T) {
 	}
 	if r := e.call(domain.RoleAuditor, "GET", "/api/v1/audit/verifications/not-an-id", nil); r.status != 400 && r.status != 404 {
 		t.Errorf("a verification id that is not one: %d %s", r.status, r.body)
+	}
+}
+
+// A witness file that is not there is a finding of the verification, said at once: the worker makes its
+// witness file when it starts, so a missing one was removed. (It was an error retried five times, the
+// verification "running" all the while, and then "failed".) An empty one holds nothing yet, and the log is
+// intact against it.
+func TestAuditVerificationOfAMissingWitness(t *testing.T) {
+	t.Parallel()
+	witness := filepath.Join(t.TempDir(), "audit-witness.jsonl")
+	e := newEnv(t, withEvidence(t), func(e *env) { e.witnessFile = witness })
+	e.createPerson("Ada", "Lovelace", "1985-12-10")
+	e.sequence()
+
+	v := e.waitVerification(e.must(202, domain.RoleAuditor, "POST", "/api/v1/audit/verifications", nil)["id"].(string))
+	problem, _ := v["report"].(map[string]any)["problem"].(map[string]any)
+	if v["status"] != "not_intact" || problem == nil || problem["kind"] != "witness_missing" {
+		t.Fatalf("verified against a witness file that is not there: %v", v)
+	}
+	if err := (audit.FileSink{Path: witness}).Create(); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.waitVerification(e.must(202, domain.RoleAuditor, "POST", "/api/v1/audit/verifications", nil)["id"].(string)); v["status"] != "intact" {
+		t.Fatalf("verified against an empty witness file: %v", v)
 	}
 }

@@ -65,6 +65,8 @@ type env struct {
 	// evidence keeps evidence packs, signed with auditKeys; set by withEvidence.
 	evidence  activities.EvidenceSettings
 	auditKeys audit.Keys
+	// witnessFile is the witness file the worker's audit verifications hold the log to ("" none).
+	witnessFile string
 }
 
 // withStaff sets the staff API's rate limits (zero: the defaults) and sign-in directories.
@@ -139,7 +141,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		o(e)
 	}
 	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
-		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify}, Evidence: e.evidence})
+		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify, WitnessFile: e.witnessFile}, Evidence: e.evidence})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {

@@ -210,6 +210,8 @@ const (
 	WitnessMismatch ProblemKind = "witness_mismatch"
 	// WitnessMalformed: a line of the witness file is not a checkpoint, or the lines are out of order.
 	WitnessMalformed ProblemKind = "witness_malformed"
+	// WitnessMissing: the witness file is not there.
+	WitnessMissing ProblemKind = "witness_missing"
 )
 
 // Problem is the first thing wrong with the audit log, in seq order.

@@ -29,6 +29,25 @@ type Sink interface {
 // append replaces it.
 type FileSink struct{ Path string }
 
+// Create makes the witness file, empty, unless it exists: the worker does so at start, so that from then
+// on a missing file is a witness removed (WitnessMissing), not one not yet written.
+func (s FileSink) Create() error {
+	_, statErr := os.Stat(s.Path)
+	f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit witness file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("audit witness file: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		if err := syncDir(filepath.Dir(s.Path)); err != nil {
+			return fmt.Errorf("audit witness file: %w", err)
+		}
+	}
+	return nil
+}
+
 // maxWitnessLine bounds a witness file's line (a checkpoint line is about 400 bytes).
 const maxWitnessLine = 64 << 10
 
@@ -114,10 +133,14 @@ func lastWitnessLine(f *os.File) (*SignedCheckpoint, int64, error) {
 // ReadWitnessFile reads every checkpoint of a witness file, chain checkpoints in seq order and tree
 // checkpoints (TreeVersion) in size order. The file is a FileSink's JSON lines, or one signed tree
 // checkpoint as the audit API serves it (a C2SP tlog-checkpoint note, saved by a partner or an auditor).
-// A line that is not a checkpoint, or out of order, is a WitnessMalformed problem; the error is only for
-// failing to read.
+// A line that is not a checkpoint, or out of order, is a WitnessMalformed problem, and a file that is not
+// there a WitnessMissing one; the error is only for failing to read.
 func ReadWitnessFile(path string) ([]SignedCheckpoint, *Problem, error) {
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &Problem{Kind: WitnessMissing, Message: fmt.Sprintf("the witness file %s is not there: it was removed, "+
+			"or is not the one the worker writes (the worker makes it when it starts)", path)}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit witness file: %w", err)
 	}

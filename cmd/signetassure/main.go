@@ -24,6 +24,7 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
+	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/schema"
@@ -153,6 +154,12 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		return err
 	}
 	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)
+	if cfg.Audit.WitnessFile != "" {
+		// From now on a missing witness file is one removed; a file that cannot be made stops the worker here.
+		if err := (audit.FileSink{Path: cfg.Audit.WitnessFile}).Create(); err != nil {
+			return err
+		}
+	}
 	every := worker.Intervals{PartnerHealth: cfg.PartnerHealthEvery}
 	if cfg.Audit.Keys.Signing != nil {
 		every.AuditCheckpoint = cfg.Audit.CheckpointEvery
