@@ -47,7 +47,8 @@ type Database interface {
 // It first checks each sink's newest checkpoint against the database (a chain checkpoint must be stored
 // unchanged; the tree must extend a tree checkpoint, by a consistency proof), that the newest checkpoint
 // verifies with keys.Verify, and that the entries since it chain from it to the head; otherwise it signs
-// and appends nothing (ChainError). Run it periodically.
+// and appends nothing (ChainError). A sink that fails to take its checkpoints (unreachable) fails
+// Checkpoint, after the other sinks were extended; it gets them on the next run. Run it periodically.
 //
 // The chain ended when the Merkle tree took over (schema/015_audit_unlocked.sql): its head moves no more,
 // so Checkpoint signs it at most once more, and from then on witnesses the tree.
@@ -73,7 +74,11 @@ func Checkpoint(ctx context.Context, db Database, keys Keys, sinks ...Sink) (Che
 	if haveTree {
 		res.TreeSize = tree.Size
 	}
+	// A sink that fails to take its checkpoints (a SIEM down) does not hold the others back: each is
+	// extended, and the error names every sink that failed. A ChainError stops here, as before signing.
+	var failed []error
 	for _, s := range sinks {
+		added := 0
 		if err := s.Extend(ctx, func(newest *SignedCheckpoint) ([]SignedCheckpoint, error) {
 			var add []SignedCheckpoint
 			if newest == nil || newest.Version != TreeVersion {
@@ -88,13 +93,19 @@ func Checkpoint(ctx context.Context, db Database, keys Keys, sinks ...Sink) (Che
 			if haveTree && (newest == nil || newest.Version != TreeVersion || uint64(newest.Seq) < tree.Size) {
 				add = append(add, treeLine(tree))
 			}
-			res.Witnessed += len(add)
+			added = len(add)
 			return add, nil
 		}); err != nil {
-			return res, fmt.Errorf("witness audit checkpoint: %w", err)
+			var broken *ChainError
+			if errors.As(err, &broken) {
+				return res, fmt.Errorf("witness audit checkpoint: %w", err)
+			}
+			failed = append(failed, fmt.Errorf("witness audit checkpoint: %w", err))
+			continue
 		}
+		res.Witnessed += added
 	}
-	return res, nil
+	return res, errors.Join(failed...)
 }
 
 // checkWitnessed checks a sink's newest checkpoint (nil: none) against the database; a ChainError when the

@@ -14,8 +14,9 @@ import (
 
 // A Sink keeps a copy of every signed checkpoint outside the database (a witness), so that deleting or
 // rewriting checkpoints in the database shows: `audit verify --witness` compares, and Checkpoint refuses to
-// sign a head that does not extend the sink's newest checkpoint. FileSink is an append-only file; an
-// events stream can be another Sink.
+// sign a head that does not extend the sink's newest checkpoint. FileSink is an append-only file;
+// SyslogSink and SplunkHECSink send to a SIEM, which cannot be read back, and keep the newest checkpoint
+// it took in a local state file instead.
 type Sink interface {
 	// Extend calls next with the newest checkpoint the sink holds (nil: none) and appends, in order, the
 	// checkpoints next returns, durably; nothing when next fails. Concurrent Extends of one sink are

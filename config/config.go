@@ -3,11 +3,14 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -153,6 +156,12 @@ type Audit struct {
 	// Origin names the audit log in its tree checkpoints (AUDIT_LOG_ORIGIN; default PUBLIC_URL's host
 	// and /audit).
 	Origin string
+	// Syslog sends every checkpoint to a SIEM's syslog receiver, RFC 5424 over TLS (AUDIT_SYSLOG_ADDR,
+	// AUDIT_SYSLOG_CA, AUDIT_SYSLOG_CERT, AUDIT_SYSLOG_KEY, AUDIT_SYSLOG_STATE); nil: none.
+	Syslog *audit.SyslogSink
+	// Splunk sends every checkpoint to a Splunk HTTP Event Collector (AUDIT_SPLUNK_HEC_URL,
+	// AUDIT_SPLUNK_HEC_TOKEN, AUDIT_SPLUNK_HEC_STATE); nil: none.
+	Splunk *audit.SplunkHECSink
 }
 
 // LoadAudit reads the audit settings from the variables getenv gives.
@@ -178,7 +187,96 @@ func LoadAudit(getenv func(string) string) (Audit, error) {
 			return a, fmt.Errorf("%s: %w", d.name, err)
 		}
 	}
+	if a.Syslog, err = loadSyslog(getenv); err != nil {
+		return a, err
+	}
+	if a.Splunk, err = loadSplunk(getenv); err != nil {
+		return a, err
+	}
+	files := map[string]string{}
+	for _, f := range []string{"AUDIT_WITNESS_FILE", "AUDIT_SYSLOG_STATE", "AUDIT_SPLUNK_HEC_STATE"} {
+		path := strings.TrimSpace(getenv(f))
+		if path == "" {
+			continue
+		}
+		if other, ok := files[filepath.Clean(path)]; ok {
+			return a, fmt.Errorf("%s: the same file as %s; each witness keeps its own", f, other)
+		}
+		files[filepath.Clean(path)] = f
+	}
 	return a, nil
+}
+
+// loadSyslog reads the syslog sink's settings; nil without AUDIT_SYSLOG_ADDR.
+func loadSyslog(getenv func(string) string) (*audit.SyslogSink, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	addr := get("AUDIT_SYSLOG_ADDR")
+	if addr == "" {
+		for _, k := range []string{"AUDIT_SYSLOG_CA", "AUDIT_SYSLOG_CERT", "AUDIT_SYSLOG_KEY", "AUDIT_SYSLOG_STATE"} {
+			if get(k) != "" {
+				return nil, fmt.Errorf("%s: set only with AUDIT_SYSLOG_ADDR", k)
+			}
+		}
+		return nil, nil
+	}
+	state := get("AUDIT_SYSLOG_STATE")
+	if state == "" {
+		return nil, fmt.Errorf("AUDIT_SYSLOG_STATE: required with AUDIT_SYSLOG_ADDR (the file that keeps the newest checkpoint sent)")
+	}
+	cfg := &tls.Config{}
+	if path := get("AUDIT_SYSLOG_CA"); path != "" {
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("AUDIT_SYSLOG_CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("AUDIT_SYSLOG_CA: %s holds no PEM certificate", path)
+		}
+	}
+	switch cert, key := get("AUDIT_SYSLOG_CERT"), get("AUDIT_SYSLOG_KEY"); {
+	case cert != "" && key != "":
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("AUDIT_SYSLOG_CERT / AUDIT_SYSLOG_KEY: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case cert != "":
+		return nil, fmt.Errorf("AUDIT_SYSLOG_KEY: required with AUDIT_SYSLOG_CERT")
+	case key != "":
+		return nil, fmt.Errorf("AUDIT_SYSLOG_CERT: required with AUDIT_SYSLOG_KEY")
+	}
+	s, err := audit.NewSyslogSink(addr, cfg, state)
+	if err != nil {
+		return nil, fmt.Errorf("AUDIT_SYSLOG_ADDR: %w", err)
+	}
+	return s, nil
+}
+
+// loadSplunk reads the Splunk HEC sink's settings; nil without AUDIT_SPLUNK_HEC_URL. The token is in no
+// error.
+func loadSplunk(getenv func(string) string) (*audit.SplunkHECSink, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	u, token, state := get("AUDIT_SPLUNK_HEC_URL"), get("AUDIT_SPLUNK_HEC_TOKEN"), get("AUDIT_SPLUNK_HEC_STATE")
+	switch {
+	case u == "" && token != "":
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_TOKEN: set only with AUDIT_SPLUNK_HEC_URL")
+	case u == "" && state != "":
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_STATE: set only with AUDIT_SPLUNK_HEC_URL")
+	case u == "":
+		return nil, nil
+	case token == "":
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_TOKEN: required with AUDIT_SPLUNK_HEC_URL")
+	case state == "":
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_STATE: required with AUDIT_SPLUNK_HEC_URL (the file that keeps the newest checkpoint sent)")
+	case strings.ContainsAny(token, " \t\r\n"):
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_TOKEN: one word, no spaces")
+	}
+	s, err := audit.NewSplunkHECSink(u, token, state)
+	if err != nil {
+		return nil, fmt.Errorf("AUDIT_SPLUNK_HEC_URL: %w", err)
+	}
+	return s, nil
 }
 
 // Cadence is how long an entry may go without a checkpoint covering it: the interval and its grace.
@@ -194,12 +292,19 @@ func (a Audit) VerifyOptions(witnessFile string) audit.VerifyOptions {
 	return opts
 }
 
-// Sinks are the witnesses every signed checkpoint is written to.
+// Sinks are the witnesses every signed checkpoint is written to: the witness file, then the SIEMs.
 func (a Audit) Sinks() []audit.Sink {
-	if a.WitnessFile == "" {
-		return nil
+	var sinks []audit.Sink
+	if a.WitnessFile != "" {
+		sinks = append(sinks, audit.FileSink{Path: a.WitnessFile})
 	}
-	return []audit.Sink{audit.FileSink{Path: a.WitnessFile}}
+	if a.Syslog != nil {
+		sinks = append(sinks, a.Syslog)
+	}
+	if a.Splunk != nil {
+		sinks = append(sinks, a.Splunk)
+	}
+	return sinks
 }
 
 // ACS configures the access control system. CREDOID_URL selects CredoID; ACS_REST_CONFIG (a YAML or JSON

@@ -27,9 +27,10 @@ commands:
                partner served it), the log must still hold every witnessed checkpoint: a rewrite (fork)
                or a cut (rollback) is named even if every checkpoint in the database was deleted. Exit 1
                naming the first problem. Needs only the public keys (AUDIT_VERIFY_KEYS)
-  checkpoint   append the audit tree's newest signed checkpoint to AUDIT_WITNESS_FILE, after checking the
-               tree extends the one the file holds (and sign the hash chain's last head, once, if no
-               checkpoint covers it yet; AUDIT_SIGNING_KEY)
+  checkpoint   append the audit tree's newest signed checkpoint to AUDIT_WITNESS_FILE, and send it to the
+               SIEMs configured (AUDIT_SYSLOG_ADDR, AUDIT_SPLUNK_HEC_URL), after checking the tree extends
+               the one each of them holds (and sign the hash chain's last head, once, if no checkpoint
+               covers it yet; AUDIT_SIGNING_KEY)
   public-key [--note]
                print the signing key's public key as an AUDIT_VERIFY_KEYS item (id:base64), to keep
                verifying its checkpoints after the key is replaced; with --note, as the verifier key
