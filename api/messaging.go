@@ -220,22 +220,12 @@ func (s *Server) inbox(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var ids []uuid.UUID
-	for _, m := range items {
-		if m.PersonID != nil {
-			ids = append(ids, *m.PersonID)
-		}
-	}
-	names, err := s.personNames(c, ids)
+	out, err := namedBy(s, c, items, func(m domain.InboundMessage) *uuid.UUID { return m.PersonID },
+		func(m domain.InboundMessage, name string) InboundSummary {
+			return InboundSummary{InboundMessage: m, PersonName: name}
+		})
 	if err != nil {
 		return err
-	}
-	out := make([]InboundSummary, len(items))
-	for i, m := range items {
-		out[i] = InboundSummary{InboundMessage: m}
-		if m.PersonID != nil {
-			out[i].PersonName = names[*m.PersonID]
-		}
 	}
 	return respond(c, list(out, total, f.Page), nil)
 }

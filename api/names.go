@@ -13,6 +13,31 @@ func (s *Server) personNames(c *gin.Context, ids []uuid.UUID) (map[uuid.UUID]str
 	return s.Store.PersonNames(c, credential(c).Reach, ids)
 }
 
+// namedBy gives each item the name of its person (person says who; nil: nobody): wrap makes the item's
+// summary with the name, "" for nobody or for a person outside a scoped case worker's reach. One read of
+// the names for the whole list.
+func namedBy[T, S any](s *Server, c *gin.Context, items []T, person func(T) *uuid.UUID, wrap func(T, string) S) ([]S, error) {
+	var ids []uuid.UUID
+	for _, it := range items {
+		if id := person(it); id != nil {
+			ids = append(ids, *id)
+		}
+	}
+	names, err := s.personNames(c, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]S, len(items))
+	for i, it := range items {
+		var name string
+		if id := person(it); id != nil {
+			name = names[*id]
+		}
+		out[i] = wrap(it, name)
+	}
+	return out, nil
+}
+
 // ClearanceSummary is a clearance in the register, with its holder's name.
 type ClearanceSummary struct {
 	domain.Clearance
@@ -34,24 +59,10 @@ type InboundSummary struct {
 
 // messageSummaries are messages with their persons' names.
 func (s *Server) messageSummaries(c *gin.Context, ms []domain.Message) ([]MessageSummary, error) {
-	var ids []uuid.UUID
-	for _, m := range ms {
-		if m.PersonID != nil {
-			ids = append(ids, *m.PersonID)
-		}
-	}
-	names, err := s.personNames(c, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]MessageSummary, len(ms))
-	for i, m := range ms {
-		out[i] = MessageSummary{Message: m}
-		if m.PersonID != nil {
-			out[i].PersonName = names[*m.PersonID]
-		}
-	}
-	return out, nil
+	return namedBy(s, c, ms, func(m domain.Message) *uuid.UUID { return m.PersonID },
+		func(m domain.Message, name string) MessageSummary {
+			return MessageSummary{Message: m, PersonName: name}
+		})
 }
 
 // AccessFindingSummary is a finding a sync made, with its kind in words and the name of its person.
@@ -74,45 +85,17 @@ type AccessSyncSummary struct {
 }
 
 func (s *Server) findingSummaries(c *gin.Context, fs []domain.AccessFinding) ([]AccessFindingSummary, error) {
-	var ids []uuid.UUID
-	for _, f := range fs {
-		if f.PersonID != nil {
-			ids = append(ids, *f.PersonID)
-		}
-	}
-	names, err := s.personNames(c, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AccessFindingSummary, len(fs))
-	for i, f := range fs {
-		out[i] = AccessFindingSummary{AccessFinding: f, Title: domain.AccessFindingNotification(f.Kind).Title()}
-		if f.PersonID != nil {
-			out[i].PersonName = names[*f.PersonID]
-		}
-	}
-	return out, nil
+	return namedBy(s, c, fs, func(f domain.AccessFinding) *uuid.UUID { return f.PersonID },
+		func(f domain.AccessFinding, name string) AccessFindingSummary {
+			return AccessFindingSummary{AccessFinding: f, Title: domain.AccessFindingNotification(f.Kind).Title(), PersonName: name}
+		})
 }
 
 func (s *Server) operationSummaries(c *gin.Context, os []domain.AccessOperation) ([]AccessOperationSummary, error) {
-	var ids []uuid.UUID
-	for _, o := range os {
-		if o.PersonID != nil {
-			ids = append(ids, *o.PersonID)
-		}
-	}
-	names, err := s.personNames(c, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]AccessOperationSummary, len(os))
-	for i, o := range os {
-		out[i] = AccessOperationSummary{AccessOperation: o}
-		if o.PersonID != nil {
-			out[i].PersonName = names[*o.PersonID]
-		}
-	}
-	return out, nil
+	return namedBy(s, c, os, func(o domain.AccessOperation) *uuid.UUID { return o.PersonID },
+		func(o domain.AccessOperation, name string) AccessOperationSummary {
+			return AccessOperationSummary{AccessOperation: o, PersonName: name}
+		})
 }
 
 // syncSummaries are syncs with the names of the persons each could not reconcile (its result's failed).

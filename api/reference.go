@@ -275,17 +275,12 @@ func (s *Server) clearanceRegister(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]uuid.UUID, len(items))
-	for i, cl := range items {
-		ids[i] = cl.PersonID
-	}
-	names, err := s.personNames(c, ids)
+	out, err := namedBy(s, c, items, func(cl domain.Clearance) *uuid.UUID { return &cl.PersonID },
+		func(cl domain.Clearance, name string) ClearanceSummary {
+			return ClearanceSummary{Clearance: cl, PersonName: name}
+		})
 	if err != nil {
 		return err
-	}
-	out := make([]ClearanceSummary, len(items))
-	for i, cl := range items {
-		out[i] = ClearanceSummary{Clearance: cl, PersonName: names[cl.PersonID]}
 	}
 	return respond(c, list(out, total, f.Page), nil)
 }
