@@ -425,9 +425,19 @@ let polling = null;
 // its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
 const screens = {};
 
-// route draws the screen the address names. While it reads, the main area is marked busy, and after a
-// moment the header says so, leaving what is on the screen in place.
-async function route() {
+// route draws the screen the address names. Drawings take turns, and one asked for while another reads
+// waits for it, so a slow screen never draws over the one asked for after it; of the drawings waiting, only
+// the newest is drawn. While it reads, the main area is marked busy, and after a moment the header says
+// so, leaving what is on the screen in place.
+let routing = Promise.resolve();
+let routeAsked = 0;
+function route() {
+  const asked = ++routeAsked;
+  const draw = () => (asked === routeAsked ? drawRoute() : undefined);
+  routing = routing.then(draw, draw);
+  return routing;
+}
+async function drawRoute() {
   if (streaming) { streaming.abort(); streaming = null; }
   if (polling) { clearInterval(polling); polling = null; }
   const busy = document.getElementById("busy");
