@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/domain"
@@ -59,6 +60,8 @@ type Config struct {
 	Staff Staff
 	// Evidence keeps evidence packs, encrypted, and signs their download links (EVIDENCE_*); nil: off.
 	Evidence *evidence.Vault
+	// Webhooks is how lifecycle events are delivered to webhook subscriptions (WEBHOOK_*).
+	Webhooks api.WebhookSettings
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -120,6 +123,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Evidence, err = LoadEvidencePacks(os.Getenv); err != nil {
+		return c, err
+	}
+	if c.Webhooks, err = LoadWebhooks(os.Getenv); err != nil {
 		return c, err
 	}
 	if c.Audit.Origin == "" {
