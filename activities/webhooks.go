@@ -31,8 +31,13 @@ func (a *Activities) deliverer() webhooks.Deliverer {
 		Timeout: a.Webhooks.Timeout}
 }
 
-// WebhookDeleted is the status NextWebhookEvents reports of a subscription that is no longer there.
-const WebhookDeleted = "deleted"
+// The statuses NextWebhookEvents reports: a subscription's own, or WebhookDeleted when it is no longer there.
+const (
+	WebhookActive   = store.WebhookActive
+	WebhookPaused   = store.WebhookPaused
+	WebhookDisabled = store.WebhookDisabled
+	WebhookDeleted  = "deleted"
+)
 
 // WebhookBatchInput asks for the next events of a subscription.
 type WebhookBatchInput struct {
@@ -56,6 +61,8 @@ type WebhookBatch struct {
 	Cursor int64
 	Events []WebhookEvent
 	Last   int64
+	// Replays is how many times the cursor was moved back: a delivery moves it only in the same replay.
+	Replays int
 }
 
 // NextWebhookEvents reads the events after a subscription's cursor that its type filter takes.
@@ -66,7 +73,7 @@ func (a *Activities) NextWebhookEvents(ctx context.Context, in WebhookBatchInput
 	} else if err != nil {
 		return WebhookBatch{}, err
 	}
-	b := WebhookBatch{Status: sub.Status, Cursor: sub.Cursor, Last: sub.Cursor, Events: []WebhookEvent{}}
+	b := WebhookBatch{Status: sub.Status, Cursor: sub.Cursor, Last: sub.Cursor, Events: []WebhookEvent{}, Replays: sub.Replays}
 	if sub.Status != store.WebhookActive {
 		return b, nil
 	}
@@ -90,11 +97,13 @@ func (a *Activities) NextWebhookEvents(ctx context.Context, in WebhookBatchInput
 	return b, nil
 }
 
-// WebhookDelivery is one attempt at delivering an event, the subscription's cursor being Cursor.
+// WebhookDelivery is one attempt at delivering an event, the subscription's cursor being Cursor after
+// Replays replays.
 type WebhookDelivery struct {
 	SubscriptionID uuid.UUID
 	Position       int64
 	Cursor         int64
+	Replays        int
 }
 
 // Outcomes of a delivery attempt.
@@ -123,7 +132,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in WebhookDelivery) (We
 	} else if err != nil {
 		return WebhookAttemptResult{}, err
 	}
-	if sub.Status != store.WebhookActive || sub.Cursor != in.Cursor {
+	if sub.Status != store.WebhookActive || sub.Cursor != in.Cursor || sub.Replays != in.Replays {
 		return WebhookAttemptResult{Outcome: WebhookStopped}, nil
 	}
 	att, res, err := a.deliverer().Deliver(ctx, sub, in.Position, uuid.Nil)
@@ -135,7 +144,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in WebhookDelivery) (We
 	out := WebhookAttemptResult{Outcome: WebhookFailed, Attempt: att.Attempt, Status: res.Status, RetryAfter: res.RetryAfter}
 	switch {
 	case res.OK():
-		moved, err := a.Store.AdvanceWebhook(ctx, in.SubscriptionID, in.Cursor, in.Position)
+		moved, err := a.Store.AdvanceWebhook(ctx, in.SubscriptionID, in.Replays, in.Cursor, in.Position)
 		if err != nil {
 			return out, err
 		}
@@ -153,11 +162,13 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in WebhookDelivery) (We
 type WebhookAdvance struct {
 	SubscriptionID uuid.UUID
 	From, To       int64
+	Replays        int
 }
 
-// AdvanceWebhook moves the cursor from From to To; false when it is no longer From (a replay moved it).
+// AdvanceWebhook moves the cursor from From to To; false when it is no longer From after Replays replays
+// (a replay moved it).
 func (a *Activities) AdvanceWebhook(ctx context.Context, in WebhookAdvance) (bool, error) {
-	return a.Store.AdvanceWebhook(ctx, in.SubscriptionID, in.From, in.To)
+	return a.Store.AdvanceWebhook(ctx, in.SubscriptionID, in.Replays, in.From, in.To)
 }
 
 // WebhookDisable stops a subscription's delivery, and why.

@@ -26,6 +26,9 @@ CREATE TABLE webhook_subscriptions (
     previous_sealed       bytea,
     previous_expires_at   timestamptz,
     cursor                bigint NOT NULL DEFAULT 0,
+    -- counts the replays: delivery moves the cursor only if it is still the one it read, in the same
+    -- replay (a replay back to the very event being delivered must not be undone by its 2xx)
+    replays               integer NOT NULL DEFAULT 0,
     -- when the delivery of the event at the cursor first failed; NULL while deliveries succeed
     failing_since         timestamptz,
     created_by            uuid REFERENCES staff_users (id),

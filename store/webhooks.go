@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,7 @@ type WebhookSubscription struct {
 	// PreviousSecretExpiresAt: until then the secret before the last rotation signs too.
 	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
 	Cursor                  int64      `json:"cursor" description:"the position of the last event delivered (or passed over by the type filter)"`
+	Replays                 int        `json:"replays" description:"how many times the cursor was moved back"`
 	FailingSince            *time.Time `json:"failingSince,omitempty"`
 	CreatedBy               *uuid.UUID `json:"createdBy,omitempty" format:"uuid"`
 	CreatedAt               time.Time  `json:"createdAt"`
@@ -77,13 +79,13 @@ func WebhookSecretAAD(id uuid.UUID, version int) []byte {
 }
 
 const webhookCols = `id, url, description, event_types, include_names, status, disabled_reason, secret_version,
-	previous_expires_at, cursor, failing_since, created_by, created_at, updated_at`
+	previous_expires_at, cursor, replays, failing_since, created_by, created_at, updated_at`
 
 func scanWebhook(r pgx.CollectableRow) (WebhookSubscription, error) {
 	var w WebhookSubscription
 	var types []string
 	err := r.Scan(&w.ID, &w.URL, &w.Description, &types, &w.IncludeNames, &w.Status, &w.DisabledReason,
-		&w.SecretVersion, &w.PreviousSecretExpiresAt, &w.Cursor, &w.FailingSince, &w.CreatedBy, &w.CreatedAt, &w.UpdatedAt)
+		&w.SecretVersion, &w.PreviousSecretExpiresAt, &w.Cursor, &w.Replays, &w.FailingSince, &w.CreatedBy, &w.CreatedAt, &w.UpdatedAt)
 	w.EventTypes = make([]events.Type, 0, len(types))
 	for _, t := range types {
 		w.EventTypes = append(w.EventTypes, events.Type(t))
@@ -158,7 +160,7 @@ func (s *Store) updateWebhook(ctx context.Context, audit *AuditEntry, id uuid.UU
 			RETURNING `+webhookCols, append([]any{id}, args...)...)
 		var err error
 		w, err = pgx.CollectExactlyOneRow(rows, scanWebhook)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrWrongState
 		}
 		return err
@@ -218,7 +220,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, actor Actor, id uuid.UUID) er
 func (s *Store) ReplayWebhook(ctx context.Context, actor Actor, id uuid.UUID, after int64, detail map[string]any) (WebhookSubscription, error) {
 	detail["cursor"] = after
 	return s.updateWebhook(ctx, webhookAudit(actor, "webhook.replay", id, detail), id,
-		`cursor = $2, failing_since = NULL`, ``, after)
+		`cursor = $2, replays = replays + 1, failing_since = NULL`, ``, after)
 }
 
 // EventPositionBefore is the position to replay after so that every event that occurred at or after since
@@ -248,10 +250,10 @@ func (s *Store) EventAt(ctx context.Context, position int64) (events.Record, err
 }
 
 // AdvanceWebhook moves a subscription's cursor from from to to, and ends its failing spell, unless the
-// cursor is no longer from (a replay moved it): then it reports false.
-func (s *Store) AdvanceWebhook(ctx context.Context, id uuid.UUID, from, to int64) (bool, error) {
+// cursor is no longer from, or was replayed since replays (a replay moved it): then it reports false.
+func (s *Store) AdvanceWebhook(ctx context.Context, id uuid.UUID, replays int, from, to int64) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `UPDATE webhook_subscriptions SET cursor = $3, failing_since = NULL
-		WHERE id = $1 AND cursor = $2`, id, from, to)
+		WHERE id = $1 AND cursor = $2 AND replays = $4`, id, from, to, replays)
 	return err == nil && tag.RowsAffected() == 1, classify(err)
 }
 

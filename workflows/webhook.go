@@ -10,7 +10,6 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/store"
 )
 
 // webhookRounds is how many reads of the outbox one run makes before it continues as new.
@@ -72,9 +71,9 @@ func Webhook(ctx workflow.Context, in WebhookInput) error {
 			return err
 		}
 		switch b.Status {
-		case activities.WebhookDeleted, store.WebhookDisabled:
+		case activities.WebhookDeleted, activities.WebhookDisabled:
 			return nil
-		case store.WebhookPaused:
+		case activities.WebhookPaused:
 			st = WebhookState{}
 			wait(0)
 			continue
@@ -88,7 +87,7 @@ func Webhook(ctx workflow.Context, in WebhookInput) error {
 			for !stale {
 				var r activities.WebhookAttemptResult
 				err := workflow.ExecuteActivity(dctx, activities.A.DeliverWebhook, activities.WebhookDelivery{
-					SubscriptionID: in.SubscriptionID, Position: ev.Position, Cursor: cur}).Get(ctx, &r)
+					SubscriptionID: in.SubscriptionID, Position: ev.Position, Cursor: cur, Replays: b.Replays}).Get(ctx, &r)
 				if err != nil {
 					// The attempt's worker was lost, or the log could not be written: another attempt.
 					r = activities.WebhookAttemptResult{Outcome: activities.WebhookFailed}
@@ -129,7 +128,7 @@ func Webhook(ctx workflow.Context, in WebhookInput) error {
 		if !stale && b.Last != cur {
 			// Past the events the filter passed over after the last one delivered.
 			if err := workflow.ExecuteActivity(actx, activities.A.AdvanceWebhook, activities.WebhookAdvance{
-				SubscriptionID: in.SubscriptionID, From: cur, To: b.Last}).Get(ctx, nil); err != nil {
+				SubscriptionID: in.SubscriptionID, From: cur, To: b.Last, Replays: b.Replays}).Get(ctx, nil); err != nil {
 				return err
 			}
 		}

@@ -27,7 +27,7 @@ type WebhookPolicy struct {
 	// MaxRetry, with Jitter (a fraction: 0.2 is ±20%) added. A Retry-After longer than the wait is waited.
 	FirstRetry time.Duration
 	MaxRetry   time.Duration
-	Jitter     float64
+	Jitter     float64 // 0: the default; below 1
 	// GiveUpAfter is how long a subscription may fail before it is disabled and administrators told.
 	GiveUpAfter time.Duration
 	// AttemptTimeout bounds one attempt's activity (a worker lost mid-delivery is noticed after it): longer
@@ -52,7 +52,7 @@ func (p WebhookPolicy) WithDefaults() WebhookPolicy {
 	if p.MaxRetry <= 0 {
 		p.MaxRetry = d.MaxRetry
 	}
-	if p.Jitter < 0 || p.Jitter >= 1 {
+	if p.Jitter <= 0 || p.Jitter >= 1 {
 		p.Jitter = d.Jitter
 	}
 	if p.GiveUpAfter <= 0 {
