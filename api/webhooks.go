@@ -258,10 +258,6 @@ func (s *Server) pingWebhook(c *gin.Context) error {
 }
 
 func (s *Server) redeliverWebhook(c *gin.Context) error {
-	w, err := s.webhook(c)
-	if err != nil {
-		return err
-	}
 	var in RedeliverInput
 	if err := decode(c, &in); err != nil {
 		return err
@@ -269,6 +265,10 @@ func (s *Server) redeliverWebhook(c *gin.Context) error {
 	var errs fields
 	id := requiredID(&errs, "eventId", in.EventID)
 	if err := errs.err(); err != nil {
+		return err
+	}
+	w, err := s.webhook(c)
+	if err != nil {
 		return err
 	}
 	ev, err := s.Store.EventByID(c, *id)
