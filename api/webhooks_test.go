@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,11 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
+	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/webhooks"
+	"github.com/signetassure/signetassure/worker"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 // delivery is one request a receiver got.
@@ -400,4 +410,49 @@ func TestWebhookLoopbackRefusedInProduction(t *testing.T) {
 	assert.Equal(t, "url", problemField(t, r))
 	r = e.call(domain.RoleAdmin, "POST", "/api/v1/webhooks", map[string]any{"url": "https://127.0.0.1:9/hooks"})
 	assert.Equal(t, 400, r.status, "%s", r.body)
+}
+
+// A worker lost in the middle of a delivery: the attempt it was making is given up on (its activity
+// stopped, or timed out), and a worker started after it sends the event again with the same webhook-id,
+// then the next: no event lost, the only duplicate the same event under the same id.
+func TestWebhookWorkerLostMidDelivery(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, scriptTimeout) // the first request is held until its sender goes
+	queue := "webhooks-lost-" + e.queue
+	acts := &activities.Activities{Store: e.st, Webhooks: e.webhooks}
+	startOn := func() sdkworker.Worker {
+		w := sdkworker.New(e.tc, queue, sdkworker.Options{})
+		worker.Register(w, acts)
+		require.NoError(t, w.Start())
+		return w
+	}
+	first := startOn()
+	secret := webhooks.NewSecret()
+	r.setSecret(secret)
+	sub, err := e.st.CreateWebhook(context.Background(), nil, store.WebhookSubscription{URL: r.srv.URL,
+		EventTypes: []events.Type{events.PersonCreated}}, func(id uuid.UUID, v int) (string, []byte, error) {
+		return testenv.Keyring().Seal([]byte(secret), store.WebhookSecretAAD(id, v))
+	})
+	require.NoError(t, err)
+	policy := testWebhooks.Policy
+	policy.AttemptTimeout = 3 * time.Second
+	require.NoError(t, workflows.WakeWebhook(context.Background(), e.tc, queue, sub.ID, policy))
+	p1 := e.createPerson("Ada", "Lovelace", "1985-12-10")
+	held := r.wait(1)[0]
+	first.Stop() // the worker goes while the request is held
+	second := startOn()
+	defer second.Stop()
+	p2 := e.createPerson("Alan", "Turing", "1982-06-23")
+	got := r.wait(3)
+	assert.Equal(t, []string{p1, p1, p2}, []string{got[0].PersonID, got[1].PersonID, got[2].PersonID})
+	assert.Equal(t, held.ID, got[1].ID, "sent again with the same webhook-id")
+	assert.NotEqual(t, held.ID, got[2].ID)
+	for _, d := range got {
+		assert.True(t, d.Verified)
+	}
+	e.waitWebhook(sub.ID.String(), func(w map[string]any) bool {
+		a := e.attempts(sub.ID.String(), "?eventId="+got[2].ID)
+		return len(a) == 1 && w["cursor"] == float64(*a[0].Position)
+	})
+	assert.Len(t, r.wait(3), 3)
 }
