@@ -36,7 +36,7 @@ type (
 	WebhookInput struct {
 		URL          *string  `json:"url" required:"true" maxLength:"2000" format:"uri" description:"https://... (no user name, query or fragment; not an internal address)"`
 		Description  *string  `json:"description,omitempty" maxLength:"500"`
-		EventTypes   []string `json:"eventTypes,omitempty" description:"catalogue types (GET /api/v1/reference: the events catalogue); none: every type"`
+		EventTypes   []string `json:"eventTypes,omitempty" description:"catalogue types (README, Lifecycle events), e.g. case.opened; none: every type"`
 		IncludeNames *bool    `json:"includeNames,omitempty" description:"add the display names events concern as data.names (default false)"`
 	}
 	// WebhookWithSecret is a subscription with its signing secret, shown this once.
