@@ -10,6 +10,7 @@ import (
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/events"
+	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/webhooks"
 	"github.com/signetassure/signetassure/workflows"
@@ -95,6 +96,15 @@ func (s *Server) webhookRoutes() []op {
 	}
 }
 
+// noWebhookKeys answers a request that needs the keyring when none is configured.
+func noWebhookKeys(err error) error {
+	if errors.Is(err, partners.ErrNoKeys) || errors.Is(err, partners.ErrUnknownKey) || errors.Is(err, partners.ErrOpen) {
+		return problem(http.StatusServiceUnavailable, "webhook-keys",
+			"webhook secrets cannot be sealed or opened: "+partners.EnvCredentialKeys+" is not configured, or lacks the key")
+	}
+	return err
+}
+
 func (s *Server) sealWebhookSecret(secret string) store.WebhookSeal {
 	return func(id uuid.UUID, version int) (string, []byte, error) {
 		return s.Keyring.Seal([]byte(secret), store.WebhookSecretAAD(id, version))
@@ -153,7 +163,7 @@ func (s *Server) createWebhook(c *gin.Context) error {
 	secret := webhooks.NewSecret()
 	w, err := s.Store.CreateWebhook(c, actor(c), w, s.sealWebhookSecret(secret))
 	if err != nil {
-		return err
+		return noWebhookKeys(err)
 	}
 	s.wakeWebhook(c, w.ID, true)
 	return created(c, "/api/v1/webhooks/"+w.ID.String(), WebhookWithSecret{WebhookSubscription: w, Secret: secret}, nil)
@@ -237,7 +247,7 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) error {
 		return conflict("the secret was rotated at the same time: try again")
 	}
 	if err != nil {
-		return notFoundAs(err, "webhook subscription")
+		return noWebhookKeys(notFoundAs(err, "webhook subscription"))
 	}
 	return respond(c, WebhookWithSecret{WebhookSubscription: w, Secret: secret}, nil)
 }
@@ -246,7 +256,7 @@ func (s *Server) rotateWebhookSecret(c *gin.Context) error {
 // attempt.
 func (s *Server) sendOnce(c *gin.Context, w store.WebhookSubscription, position int64) error {
 	a, _, err := s.deliverer().Deliver(c, w, position, uuid.New())
-	return respond(c, a, err)
+	return respond(c, a, noWebhookKeys(err))
 }
 
 func (s *Server) pingWebhook(c *gin.Context) error {
