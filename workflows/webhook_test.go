@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
@@ -160,4 +162,41 @@ func TestWebhookGoneStops(t *testing.T) {
 	require.Len(t, h.disabled, 1)
 	assert.Contains(t, h.disabled[0], "410")
 	assert.Len(t, h.notices, 1)
+}
+
+// With nothing to deliver it reads the outbox every PollEvery, and continues as new after webhookRounds
+// reads, its failing spell carried over.
+func TestWebhookPollsThenContinuesAsNew(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	sub := uuid.New()
+	var reads []time.Time
+	env.OnActivity(activities.A.NextWebhookEvents, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.WebhookBatchInput) (activities.WebhookBatch, error) {
+			reads = append(reads, env.Now())
+			return activities.WebhookBatch{Status: activities.WebhookActive, Cursor: 5, Last: 5, Events: []activities.WebhookEvent{}}, nil
+		})
+	since := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	env.ExecuteWorkflow(Webhook, WebhookInput{SubscriptionID: sub, Policy: WebhookPolicy{PollEvery: 7 * time.Second},
+		State: WebhookState{Failures: 2, FailingSince: &since}})
+	require.True(t, env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can)
+	assert.Len(t, reads, webhookRounds)
+	assert.Equal(t, 7*time.Second, reads[1].Sub(reads[0]))
+	var next WebhookInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	assert.Equal(t, sub, next.SubscriptionID)
+	assert.Equal(t, 2, next.State.Failures)
+}
+
+// Woken while it waits to try again (a pause), it reads the subscription at once and, paused, sends
+// nothing until woken again.
+func TestWebhookWokenDuringBackoff(t *testing.T) {
+	h := newWebhookHarness(t, activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Status: 500})
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalWebhookWake, nil) }, 2*time.Second)
+	h.run(WebhookPolicy{FirstRetry: time.Hour, MaxRetry: time.Hour})
+	assert.Len(t, h.attempts, 1, "no attempt after the wake: the subscription was read again (deleted)")
+	assert.Equal(t, 2, h.fetches)
+	assert.Empty(t, h.disabled)
 }
