@@ -7,9 +7,9 @@ import (
 	"github.com/signetassure/signetassure/domain"
 )
 
-// An administrator subscribes a receiver on the Webhooks screen (its signing secret shown once), sends it
-// a test event the receiver verifies, sees it in the delivery log, pauses and resumes the subscription,
-// rotates its secret and deletes it. axe-core finds no serious or critical violation on either screen.
+// An administrator subscribes a receiver on the Webhooks screen (its signing secret shown until the next
+// action), sends it a test event the receiver verifies, sees it in the delivery log, pauses and resumes
+// the subscription, rotates its secret and deletes it. axe-core finds no serious or critical violation on either screen.
 func TestConsoleInBrowserWebhooks(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
