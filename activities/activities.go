@@ -36,6 +36,8 @@ type Activities struct {
 	Identity IdentitySettings
 	// Evidence keeps evidence packs.
 	Evidence EvidenceSettings
+	// Webhooks delivers lifecycle events to subscribers.
+	Webhooks WebhookSettings
 }
 
 // SignAuditCheckpoint appends to the witness sinks the chain checkpoints they lack and the audit tree's

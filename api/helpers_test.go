@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -67,6 +68,21 @@ type env struct {
 	auditKeys audit.Keys
 	// witnessFile is the witness file the worker's audit verifications hold the log to ("" none).
 	witnessFile string
+	// webhooks is how the worker delivers webhooks and the API sets their workflows up; testWebhooks by
+	// default (short timeouts and backoff).
+	webhooks   activities.WebhookSettings
+	webhookAPI api.WebhookSettings
+}
+
+// testWebhooks are the webhook settings of tests: a delivery times out after 500 ms; retries after 50 ms,
+// 100 ms, 200 ms (±20%); new events are looked for every 100 ms.
+var testWebhooks = api.WebhookSettings{Timeout: 500 * time.Millisecond, SecretOverlap: time.Hour,
+	Policy: workflows.WebhookPolicy{PollEvery: 100 * time.Millisecond, FirstRetry: 50 * time.Millisecond,
+		MaxRetry: 200 * time.Millisecond, Jitter: 0.2, GiveUpAfter: time.Hour, AttemptTimeout: 10 * time.Second}}
+
+// withWebhooks sets the webhook settings (see testWebhooks).
+func withWebhooks(s api.WebhookSettings) envOption {
+	return func(e *env) { e.webhookAPI = s }
 }
 
 // withStaff sets the staff API's rate limits (zero: the defaults) and sign-in directories.
@@ -136,12 +152,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	t.Cleanup(st.Close)
 	tc := testenv.Temporal(t)
-	e := &env{t: t, st: st, tc: tc, database: dbURL}
+	e := &env{t: t, st: st, tc: tc, database: dbURL, webhookAPI: testWebhooks}
 	for _, o := range opts {
 		o(e)
 	}
+	e.webhooks = activities.WebhookSettings{Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners,
+		Timeout: e.webhookAPI.Timeout}
 	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
-		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify, WitnessFile: e.witnessFile}, Evidence: e.evidence})
+		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify, WitnessFile: e.witnessFile}, Evidence: e.evidence,
+		Webhooks: e.webhooks})
 	e.start(st, tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
@@ -173,8 +192,8 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		AllowLoopbackPartners: !e.strictPartners,
 		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
 		Identity: e.identityHooks, StaffRate: e.staff.StaffRate, AddressRate: e.staff.AddressRate, SignIn: e.staff.SignIn,
-		Evidence: e.evidence.Vault,
-		Log:      slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Evidence: e.evidence.Vault, Webhooks: e.webhookAPI,
+		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -34,6 +34,8 @@ var scopeRules = []struct {
 	{"/api/v1/evidence", domain.ScopeAuditRead, domain.ScopeAuditRead},
 	// the lifecycle events outbox: read only, by administrators replaying what a subscriber missed
 	{"/api/v1/events", domain.ScopeEventsRead, domain.ScopeEventsRead},
+	// webhook subscriptions: reading them shows where events go, so it is administration too
+	{"/api/v1/webhooks", domain.ScopeWebhooksAdmin, domain.ScopeWebhooksAdmin},
 	{"/api/v1/broadcasts", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/groups", domain.ScopeMessagingRead, domain.ScopeMessagingSend},
 	{"/api/v1/message-templates", domain.ScopeMessagingRead, domain.ScopeMessagingSend},

@@ -73,6 +73,9 @@ type Deps struct {
 	SignIn SignIn
 	// Evidence keeps evidence packs and signs their download links (nil: evidence packs are off).
 	Evidence *evidence.Vault
+	// Webhooks are the webhook subscriptions' settings (their secrets are sealed with Keyring, their URLs
+	// checked as partners' base URLs are, with AllowLoopbackPartners).
+	Webhooks WebhookSettings
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the

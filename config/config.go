@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/access"
+	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/domain"
@@ -62,6 +63,8 @@ type Config struct {
 	Staff Staff
 	// Evidence keeps evidence packs, encrypted, and signs their download links (EVIDENCE_*); nil: off.
 	Evidence *evidence.Vault
+	// Webhooks is how lifecycle events are delivered to webhook subscriptions (WEBHOOK_*).
+	Webhooks api.WebhookSettings
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -123,6 +126,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Evidence, err = LoadEvidencePacks(os.Getenv); err != nil {
+		return c, err
+	}
+	if c.Webhooks, err = LoadWebhooks(os.Getenv); err != nil {
 		return c, err
 	}
 	if c.Audit.Origin == "" {

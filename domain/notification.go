@@ -21,6 +21,7 @@ const (
 	NotifyPartnerAuditFork     NotificationKind = "partner_audit_fork"
 	NotifyPartnerAuditRollback NotificationKind = "partner_audit_rollback"
 	NotifyPartnerAuditInvalid  NotificationKind = "partner_audit_invalid"
+	NotifyWebhookDisabled      NotificationKind = "webhook_disabled"
 )
 
 // AccessFindingNotification is the kind of notification of an access control finding of the kind named
@@ -44,6 +45,7 @@ var notificationTitles = map[NotificationKind]string{
 	NotifyPartnerAuditFork:     "Partner's audit log forked",
 	NotifyPartnerAuditRollback: "Partner's audit log rolled back",
 	NotifyPartnerAuditInvalid:  "Partner's audit checkpoint refused",
+	NotifyWebhookDisabled:      "Webhook subscription disabled",
 
 	AccessFindingNotification("unapproved_level"):   "Unapproved door access removed",
 	AccessFindingNotification("unapproved_profile"): "Unapproved access profile removed",

@@ -19,10 +19,12 @@ const (
 	ScopeUsersAdmin        StaffScope = "users:admin"        // staff users, their tokens and sessions
 	ScopeOrganisationAdmin StaffScope = "organisation:admin" // organisation settings, sites, suppliers
 	ScopeEventsRead        StaffScope = "events:read"        // the lifecycle events outbox
+	ScopeWebhooksAdmin     StaffScope = "webhooks:admin"     // webhook subscriptions, their secrets and delivery log
 )
 
 // StaffScopes lists every StaffScope.
 var StaffScopes = []StaffScope{ScopeCasesRead, ScopeCasesWrite, ScopeAccessRead, ScopeAccessWrite, ScopeMessagingRead,
-	ScopeMessagingSend, ScopePartnersAdmin, ScopeAuditRead, ScopeUsersAdmin, ScopeOrganisationAdmin, ScopeEventsRead}
+	ScopeMessagingSend, ScopePartnersAdmin, ScopeAuditRead, ScopeUsersAdmin, ScopeOrganisationAdmin, ScopeEventsRead,
+	ScopeWebhooksAdmin}
 
 func (s StaffScope) Valid() bool { return slices.Contains(StaffScopes, s) }

@@ -90,6 +90,8 @@ var handlerPayloads = map[string]struct {
 	"QueryBroadcastState":    {workflows.QueryBroadcastState, nil, typ[workflows.BroadcastState]()},
 	"UpdateCloseBroadcast":   {workflows.UpdateCloseBroadcast, nil, typ[workflows.BroadcastState]()},
 	"UpdateBroadcastCreated": {workflows.UpdateBroadcastCreated, nil, typ[workflows.BroadcastState]()},
+
+	"SignalWebhookWake": {workflows.SignalWebhookWake, nil, nil},
 }
 
 func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
@@ -181,6 +183,9 @@ var payloadSamples = []any{
 	activities.PackFailedInput{PackID: item, Reason: "the pack could not be built (EvidenceUnavailable)"},
 	audit.CheckpointResult{Seq: 42, Hash: []byte{0xde, 0xad, 0xbe, 0xef}, KeyID: "key-1", Signed: true, Witnessed: 2, TreeSize: 1000},
 	activities.AuditVerificationInput{ID: item, RequestedBy: actor},
+	workflows.WebhookInput{SubscriptionID: item, Policy: workflows.WebhookPolicy{PollEvery: 5 * time.Second,
+		FirstRetry: 10 * time.Second, MaxRetry: time.Hour, Jitter: 0.2, GiveUpAfter: 72 * time.Hour, AttemptTimeout: time.Minute},
+		State: workflows.WebhookState{Failures: 3, FailingSince: ptr(t0)}},
 	audit.Report{Entries: 10, Checkpoints: 2, HeadSeq: 10, LastCheckpointSeq: 10, Witnessed: 1, TreeSize: 900, TreeCheckpoints: 3,
 		Pending: 4, Problem: &audit.Problem{Kind: audit.CadenceGap, Seq: 7, AuditID: 77, KeyID: "key-1", Message: "the entry was written long ago"}},
 
@@ -243,6 +248,13 @@ var payloadSamples = []any{
 	activities.AttendedInput{IdentityRef: identityRef, UploadID: item, Actor: actor},
 	activities.IdentityStarted{DossierID: "dossier-1", ProcessID: "process-1", CaptureURL: "https://capture.example/1", StartedAt: t0},
 	activities.SyncInput{SyncID: "access-sync-1", Trigger: "schedule"},
+	activities.WebhookBatchInput{SubscriptionID: item, Limit: 100},
+	activities.WebhookBatch{Status: "active", Cursor: 41, Events: []activities.WebhookEvent{{Position: 42, EventID: person,
+		Type: "person.created"}}, Last: 43, Replays: 1},
+	activities.WebhookDelivery{SubscriptionID: item, Position: 42, Cursor: 41, Replays: 1},
+	activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Attempt: 2, Status: 429, RetryAfter: time.Minute},
+	activities.WebhookAdvance{SubscriptionID: item, From: 42, To: 43, Replays: 1},
+	activities.WebhookDisable{SubscriptionID: item, Reason: "the receiver answered 410 Gone"},
 	activities.SyncResult{Persons: 10, Changed: 3, Done: 9, Errors: 1, Ops: map[access.OpKind]int{access.OpUpdate: 3},
 		Findings: 2, Passes: 1, Skipped: "another sync runs", Failed: []activities.PersonFailure{{PersonID: person, Kind: "refused"}}},
 

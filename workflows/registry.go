@@ -19,5 +19,6 @@ func All() []any {
 		MessageCosts,
 		EvidencePack,
 		AuditVerification,
+		Webhook,
 	}
 }

@@ -491,7 +491,7 @@ function focusScreen() {
 
 // The scopes a token may be given, and the roles.
 const scopes = ["cases:read", "cases:write", "access:read", "access:write", "messaging:read", "messaging:send",
-  "partners:admin", "audit:read", "users:admin", "organisation:admin", "events:read"];
+  "partners:admin", "audit:read", "users:admin", "organisation:admin", "events:read", "webhooks:admin"];
 const roles = ["case_worker", "vetting_officer", "security_controller", "admin", "auditor"];
 const checkboxes = (name, options, checked = []) => h("fieldset", { class: "choices" }, h("legend", {}, name),
   options.map((o) => h("label", {}, h("input", { type: "checkbox", name: name + ":" + o, checked: checked.includes(o) }), o)));

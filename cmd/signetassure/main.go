@@ -131,7 +131,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence}
+		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks}
 	if err := cfg.Staff.APIDeps(&deps); err != nil {
 		return err
 	}
@@ -181,7 +181,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		AuditKeys: cfg.Audit.Keys, AuditSinks: cfg.Audit.Sinks(), AuditVerify: cfg.Audit.VerifyOptions(cfg.Audit.WitnessFile),
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
 		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL),
-		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin}})
+		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin},
+		Webhooks: activities.WebhookSettings{Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback, Timeout: cfg.Webhooks.Timeout}})
 	if err := w.Start(); err != nil {
 		return err
 	}

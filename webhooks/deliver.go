@@ -1,0 +1,111 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/signetassure/signetassure/events"
+	"github.com/signetassure/signetassure/partners"
+	"github.com/signetassure/signetassure/store"
+)
+
+// PingType is the type of the test event a subscriber is sent on request (not a catalogue type).
+const PingType = "webhook.ping"
+
+// Deliverer sends one event (or a ping) to one subscription and logs the attempt: what the delivery
+// workflow's activity and the API's ping and redeliver share.
+type Deliverer struct {
+	Store *store.Store
+	// Keyring opens the subscriptions' sealed secrets.
+	Keyring *partners.Keyring
+	// AllowLoopback lets deliveries go to loopback addresses (loopback development).
+	AllowLoopback bool
+	// Timeout bounds one delivery (default DefaultTimeout).
+	Timeout time.Duration
+}
+
+// Secrets opens the secrets a subscription signs with now: its current one and, during the overlap after a
+// rotation, the previous one.
+func (d Deliverer) Secrets(ctx context.Context, id uuid.UUID, now time.Time) ([]string, error) {
+	k, err := d.Store.WebhookSecrets(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := d.Keyring.Open(k.KeyID, k.Sealed, store.WebhookSecretAAD(id, k.Version))
+	if err != nil {
+		return nil, err
+	}
+	out := []string{string(cur)}
+	if k.PreviousKeyID != nil && k.PreviousExpires != nil && now.Before(*k.PreviousExpires) {
+		prev, err := d.Keyring.Open(*k.PreviousKeyID, k.PreviousSealed, store.WebhookSecretAAD(id, k.Version-1))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(prev))
+	}
+	return out, nil
+}
+
+// PingBody is the body of a ping: a CloudEvents envelope of type webhook.ping.
+func PingBody(sub uuid.UUID, id uuid.UUID, at time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{"specversion": events.SpecVersion, "id": id.String(), "source": events.Source,
+		"type": PingType, "subject": "webhook/" + sub.String(), "time": at.UTC(), "datacontenttype": "application/json",
+		"data": map[string]any{"subscriptionId": sub.String()}})
+	return b
+}
+
+// ErrEventNotFound: the event to deliver is not in the outbox.
+var ErrEventNotFound = errors.New("webhooks: no such event")
+
+// Deliver sends the event at position (0: a ping of id pingID) to the subscription once, signed with its
+// live secrets, and logs the attempt, numbered after the event's earlier attempts. It returns the logged
+// attempt and how the call went; an error only when nothing could be sent or logged.
+func (d Deliverer) Deliver(ctx context.Context, sub store.WebhookSubscription, position int64, pingID uuid.UUID) (store.WebhookAttempt, Result, error) {
+	now := time.Now()
+	a := store.WebhookAttempt{SubscriptionID: sub.ID, EventID: pingID, EventType: PingType}
+	var body []byte
+	if position == 0 {
+		body = PingBody(sub.ID, pingID, now)
+	} else {
+		rec, err := d.Store.EventAt(ctx, position)
+		if errors.Is(err, store.ErrNotFound) {
+			return a, Result{}, ErrEventNotFound
+		} else if err != nil {
+			return a, Result{}, err
+		}
+		env, err := rec.Envelope(sub.IncludeNames)
+		if err != nil {
+			return a, Result{}, err
+		}
+		if body, err = json.Marshal(env); err != nil {
+			return a, Result{}, err
+		}
+		a.EventID, a.EventType, a.Position = rec.EventID, string(rec.Type), &rec.ID
+	}
+	secrets, err := d.Secrets(ctx, sub.ID, now)
+	if err != nil {
+		return a, Result{}, err
+	}
+	if a.Attempt, err = d.Store.NextWebhookAttempt(ctx, sub.ID, a.EventID); err != nil {
+		return a, Result{}, err
+	}
+	a.At = now
+	res := Send(ctx, Client(d.AllowLoopback, d.Timeout), Message{URL: sub.URL, ID: a.EventID.String(), Body: body,
+		Secrets: secrets, At: now})
+	a.LatencyMS = int(res.Latency / time.Millisecond)
+	if res.Status != 0 {
+		a.StatusCode = &res.Status
+		a.Excerpt = &res.Excerpt
+	}
+	if res.Err != "" {
+		a.Error = &res.Err
+	}
+	// Logged even when the activity's context has ended (the attempt was made).
+	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return a, res, d.Store.RecordWebhookAttempt(logCtx, a, !res.OK())
+}
