@@ -80,11 +80,6 @@ var testWebhooks = api.WebhookSettings{Timeout: 500 * time.Millisecond, SecretOv
 	Policy: workflows.WebhookPolicy{PollEvery: 100 * time.Millisecond, FirstRetry: 50 * time.Millisecond,
 		MaxRetry: 200 * time.Millisecond, Jitter: 0.2, GiveUpAfter: time.Hour, AttemptTimeout: 10 * time.Second}}
 
-// withWebhooks sets the webhook settings (see testWebhooks).
-func withWebhooks(s api.WebhookSettings) envOption {
-	return func(e *env) { e.webhookAPI = s }
-}
-
 // withStaff sets the staff API's rate limits (zero: the defaults) and sign-in directories.
 func withStaff(staffRate, addressRate int, signIn api.SignIn) envOption {
 	return func(e *env) { e.staff = api.Deps{StaffRate: staffRate, AddressRate: addressRate, SignIn: signIn} }
