@@ -307,7 +307,7 @@ func TestConsoleInBrowserSessionEndsGracefully(t *testing.T) {
 
 // While a screen reads, what is on the screen stays and the header says it is loading; the new screen
 // takes the keyboard focus at its heading; when the API cannot be reached, the screen says so in words,
-// and the next try works.
+// and the next try works; a screen that never answers does not keep the user from going elsewhere.
 func TestConsoleInBrowserLoadingAndUnreachable(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
@@ -333,4 +333,12 @@ func TestConsoleInBrowserLoadingAndUnreachable(t *testing.T) {
 	eval[bool](p, `(window.fetch = window.realFetch, true)`)
 	p.click(`#nav a[href="#/clearances"]`)
 	p.see("h1", "Clearance register")
+
+	// A screen whose reads never answer does not keep the user from going elsewhere.
+	eval[bool](p, `(window.fetch = (url, opts) => String(url).includes("/persons") ? new Promise(() => {}) : window.realFetch(url, opts), true)`)
+	p.click(`#nav a[href="#/persons"]`)
+	p.waitFor("the persons screen reading", `!document.getElementById("busy").hidden`)
+	p.click(`#nav a[href="#/messages"]`)
+	p.see("h1", "Messages")
+	eval[bool](p, `(window.fetch = window.realFetch, true)`)
 }

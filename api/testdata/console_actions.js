@@ -33,7 +33,7 @@ const sent = [];
 let lose = true; // the answer to the first write is lost after the API carried it out
 const sandbox = {
   Node: El, console, URLSearchParams, Promise, JSON, Error, Object, Array, Uint8Array, crypto: globalThis.crypto,
-  setInterval, clearInterval, setTimeout, clearTimeout, AbortController, TextDecoder,
+  setInterval, clearInterval, setTimeout, clearTimeout, AbortController, AbortSignal, TextDecoder,
   document: {
     getElementById: (id) => (byID[id] ||= new El("div")),
     createElement: (tag) => new El(tag),

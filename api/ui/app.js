@@ -56,14 +56,19 @@ const randomID = () => crypto.randomUUID ? crypto.randomUUID()
 let acting = null;
 const nextKey = () => (acting ? acting.id + "." + acting.n++ : randomID());
 
+// callTimeout bounds every call to the API, so no screen waits for ever on one that does not answer.
+const callTimeout = 30000;
+
 async function call(method, path, body, key, extraHeaders) {
   const headers = { "Content-Type": "application/json", ...(extraHeaders || {}) };
   if (method !== "GET") headers["Idempotency-Key"] = key || nextKey();
   let res;
   try {
-    res = await fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(callTimeout) });
   } catch (err) {
-    throw new Error("SignetAssure could not be reached: check the connection and try again (a retry is safe).");
+    throw new Error(err.name === "TimeoutError" ? "SignetAssure did not answer in time: try again (a retry is safe)."
+      : "SignetAssure could not be reached: check the connection and try again (a retry is safe).");
   }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   // A 401 means the session has ended, except in answer to a sign-in (a wrong password or token): its form shows it.
@@ -425,16 +430,18 @@ let polling = null;
 // its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
 const screens = {};
 
-// route draws the screen the address names. Drawings take turns, and one asked for while another reads
-// waits for it, so a slow screen never draws over the one asked for after it; of the drawings waiting, only
-// the newest is drawn. While it reads, the main area is marked busy, and after a moment the header says
-// so, leaving what is on the screen in place.
+// route draws the screen the address names. Drawings take turns: one asked for while another reads waits
+// for it (up to routeWait), so a slow screen does not draw over the one asked for after it; of the drawings
+// waiting, only the newest is drawn. While it reads, the main area is marked busy, and after a moment the
+// header says so, leaving what is on the screen in place.
+const routeWait = 5000;
 let routing = Promise.resolve();
 let routeAsked = 0;
 function route() {
   const asked = ++routeAsked;
   const draw = () => (asked === routeAsked ? drawRoute() : undefined);
-  routing = routing.then(draw, draw);
+  const before = Promise.race([routing, new Promise((done) => setTimeout(done, routeWait))]);
+  routing = before.then(draw, draw);
   return routing;
 }
 async function drawRoute() {
