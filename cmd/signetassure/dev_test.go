@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -200,14 +201,23 @@ func (d *devProc) fill(t *testing.T, script string) string {
 // stop interrupts `dev`, as Ctrl-C does, and waits for it to end.
 func (d *devProc) stop() { d.proc.stop(syscall.SIGINT, 30*time.Second) }
 
+// freePort is a port on 127.0.0.1 nobody listens on now, below Linux's ephemeral range (32768 and up).
+// The Temporal CLI picks its own HTTP API and metrics ports from that range as free ports; a port of ours
+// in it could be picked while our server is stopped (a restart) and taken from under it ("bind: address
+// already in use", seen in TestDevTwiceKeepsCaptureAndBadgeLinks).
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return fmt.Sprint(port)
 	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 // tail is the last n lines of a file, or what went wrong reading it.
