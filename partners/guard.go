@@ -109,7 +109,7 @@ func CheckBaseURL(raw string, allowLoopback bool) (string, error) {
 	case err != nil || !u.IsAbs() || u.Opaque != "":
 		return bad("must be an absolute https URL")
 	case u.Scheme != "https" && !(allowLoopback && u.Scheme == "http" && isLoopbackHost(u.Hostname())):
-		return bad("must be an https URL (http only for a partner on this machine in loopback development)")
+		return bad("must be an https URL (http only to this machine, in loopback development)")
 	case u.User != nil:
 		return bad("must not hold a user name or password")
 	case u.RawQuery != "" || u.ForceQuery:

@@ -67,7 +67,7 @@ func CheckURL(raw string, allowLoopback bool) (string, string) {
 	if _, err := partners.CheckBaseURL(raw, allowLoopback); err != nil {
 		var bad *partners.BaseURLError
 		if errors.As(err, &bad) {
-			return "", strings.ReplaceAll(bad.Reason, "a partner", "a receiver")
+			return "", bad.Reason
 		}
 		return "", "is not allowed"
 	}
