@@ -9,11 +9,9 @@ Object.assign(screens, {
   reminders: () => reminderPolicy(),
 });
 
-// accessWords is a code of the API (a status, a kind) in words: the words given, or its own.
-const accessWords = (words, code) => words[code] || String(code || "—").replace(/_/g, " ");
 const accessStatusWords = { running: "running", completed: "completed", completed_with_errors: "completed with errors",
   failed: "failed", pending: "waiting", done: "done" };
-const accessStatus = (s) => h("span", { class: "badge " + (s || "") }, accessWords(accessStatusWords, s));
+const accessStatus = (s) => wordBadge(accessStatusWords, s);
 const accessTriggers = { manual: "on demand", schedule: "scheduled", scheduled: "scheduled" };
 const accessOpKinds = { create: "Create badge record", update: "Update badge record", set_access: "Set door access",
   delete: "Remove badge record" };
@@ -44,13 +42,13 @@ function accessLevelRow(l) {
 function accessFindingRow(f) {
   const fields = [input("note", "Note (optional)", "text", { maxlength: 500 })];
   if (f.kind === "duplicate") fields.unshift(input("keepUserId", "Badge record to keep", "text", { value: f.acsUserId || "" }));
-  return h("tr", { "data-finding": f.id }, h("td", {}, when(f.foundAt)), h("td", {}, f.title || accessWords({}, f.kind)),
+  return h("tr", { "data-finding": f.id }, h("td", {}, when(f.foundAt)), h("td", {}, f.title || inWords({}, f.kind)),
     h("td", {}, accessPerson(f.personId, f.personName)), h("td", {}, f.acsUserId || "—"), h("td", {}, f.action || "—"),
     accessAdmin() ? h("td", {}, form(fields, "Resolve", (v) => call("POST", "/access/findings/" + encodeURIComponent(f.id) + "/resolve", v))) : null);
 }
 
 function accessOperationRow(o) {
-  return h("tr", { "data-operation": o.id }, h("td", {}, when(o.updatedAt)), h("td", {}, accessWords(accessOpKinds, o.kind)),
+  return h("tr", { "data-operation": o.id }, h("td", {}, when(o.updatedAt)), h("td", {}, inWords(accessOpKinds, o.kind)),
     h("td", {}, accessPerson(o.personId, o.personName)), h("td", {}, String(o.attempts)), h("td", {}, o.error || "—"),
     h("td", {}, o.personId ? form([], "Replay", () => call("POST", "/access/operations/" + encodeURIComponent(o.id) + "/replay")) : null));
 }
@@ -60,13 +58,13 @@ function accessSyncRow(s) {
   const failed = (s.result || {}).failed || [];
   const names = s.personNames || {};
   const label = s.done + " of " + s.total + " persons reconciled";
-  return h("tr", { "data-sync": s.id }, h("td", {}, when(s.startedAt)), h("td", {}, accessWords(accessTriggers, s.trigger)),
+  return h("tr", { "data-sync": s.id }, h("td", {}, when(s.startedAt)), h("td", {}, inWords(accessTriggers, s.trigger)),
     h("td", {}, accessStatus(s.status)),
     h("td", {}, h("progress", { max: Math.max(s.total, 1), value: s.total ? s.done : 0, "aria-label": label }), " ",
       h("span", { class: "sync-progress" }, label)),
     h("td", {}, String(s.errors)),
     h("td", {}, failed.length ? failed.map((f) => h("div", {}, accessPerson(f.personId, names[f.personId]), ": ",
-      accessWords(accessErrorKinds, f.kind))) : "—"));
+      inWords(accessErrorKinds, f.kind))) : "—"));
 }
 
 // accessSyncs draws the syncs into box, and the running one's progress into line; unchanged, nothing is redrawn.
@@ -77,7 +75,7 @@ async function accessSyncs(box, line) {
   box.dataset.shown = key;
   const running = list.items.find((s) => s.status === "running");
   line.textContent = running ? "A sync is running: " + running.done + " of " + running.total + " persons reconciled."
-    : list.items.length ? "Last sync " + accessWords(accessStatusWords, list.items[0].status) + " " + when(list.items[0].finishedAt || list.items[0].startedAt) + "."
+    : list.items.length ? "Last sync " + inWords(accessStatusWords, list.items[0].status) + " " + when(list.items[0].finishedAt || list.items[0].startedAt) + "."
       : "";
   box.replaceChildren(list.items.length ? accessTable("access-syncs", "Syncs, newest first",
     ["Started", "Trigger", "Status", "Progress", "Errors", "Not reconciled"], list.items.map(accessSyncRow))

@@ -21,6 +21,10 @@ function h(tag, attrs, ...children) {
 }
 
 const badge = (s) => h("span", { class: "badge " + (s || "") }, s || "—");
+// inWords is a code of the API (a status, a kind) in words: the words given for it, or its own.
+const inWords = (words, code) => words[code] || String(code || "—").replace(/_/g, " ");
+// wordBadge is a code as a badge coloured by the code, reading in words.
+const wordBadge = (words, code) => h("span", { class: "badge " + (code || ""), "data-status": code || "" }, inWords(words, code));
 // Dates and times are shown in the organisation's time zone (orgZone, read once after sign-in); a plain date
 // (a validity's end, a birthday) is a day wherever it is read, and is shown as it is.
 let orgZone = "UTC";

@@ -20,8 +20,7 @@ const broadcastWindows = [["", "The usual (the deployment's)"], ["1h", "1 hour"]
   ["24h", "24 hours"], ["2d", "2 days"], ["7d", "7 days"]];
 
 const broadcastPeople = (n) => (n === 1 ? "1 person" : n + " people");
-const broadcastBadge = (s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" },
-  broadcastStatusWords[s] || String(s || "—").replace(/_/g, " "));
+const broadcastBadge = (s) => wordBadge(broadcastStatusWords, s);
 const broadcastSender = (b) => (!b.createdBy ? "—" : me && b.createdBy === me.id ? (b.createdByName || "you") + " (you)"
   : b.createdByName || "a former user");
 const broadcastPersonName = (p) => [p.firstName, p.lastName].filter(Boolean).join(" ");

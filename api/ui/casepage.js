@@ -10,7 +10,7 @@ const caseOutcomeWords = { cleared: "Cleared", with_advisory: "Cleared with advi
 const casePollEvery = 2000;
 
 // caseBadge is a status in words, coloured by its code.
-const caseBadge = (s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" }, statusWord(s));
+const caseBadge = (s) => wordBadge(caseStatusWords, s);
 
 // caseAddPeriod is the ISO date period (years, months, days) after the ISO date from, as the server's
 // calendar counts it (a 29 February plus a year is 1 March).

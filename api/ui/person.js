@@ -23,8 +23,8 @@ const personWords = {
   method: { written: "In writing", web_form: "Web form", verbal: "Spoken", whatsapp_optin: "WhatsApp opt-in", keyword: "Replied with a keyword" },
   source: { partner_lookup: "Partner lookup", manual: "Recorded by hand" },
 };
-const personWord = (kind, s) => personWords[kind][s] || String(s || "—").replace(/_/g, " ");
-const personBadge = (kind, s) => h("span", { class: "badge " + (s || ""), "data-status": s || "" }, personWord(kind, s));
+const personWord = (kind, s) => inWords(personWords[kind], s);
+const personBadge = (kind, s) => wordBadge(personWords[kind], s);
 const personEmpty = (text) => h("p", { class: "muted" }, text);
 const personTable = (id, heads, rows) => h("table", { id }, h("tr", {}, heads.map((t) => h("th", { scope: "col" }, t))), rows);
 

@@ -11,7 +11,7 @@ const caseStatusWords = {
   awaiting_information: "Information requested", with_partner: "With a partner site", cleared: "Cleared",
   refused: "Refused", with_advisory: "Cleared with advisory", withdrawn: "Withdrawn",
 };
-const statusWord = (s) => caseStatusWords[s] || String(s || "—").replace(/_/g, " ");
+const statusWord = (s) => inWords(caseStatusWords, s);
 const openStatuses = ["opened", "identity_check", "with_officer", "awaiting_information", "with_partner"];
 const closedStatuses = ["cleared", "refused", "with_advisory", "withdrawn"];
 const caseTypeWords = { new: "New", renewal: "Renewal", upgrade: "Upgrade", transfer: "Transfer", aftercare: "Aftercare" };
