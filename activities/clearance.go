@@ -54,6 +54,20 @@ func (a *Activities) ExpireClearance(ctx context.Context, in ExpireClearanceInpu
 	return a.Store.ExpireClearance(ctx, in.ClearanceID, in.Today)
 }
 
+// ClearanceExpiringInput names a clearance that entered the renewal reminder window of Days (the policy's
+// offset), DaysLeft days before its expiry.
+type ClearanceExpiringInput struct {
+	ClearanceID uuid.UUID
+	Days        int
+	DaysLeft    int
+}
+
+// RecordClearanceExpiring records that a clearance is expiring (the clearance.expiring lifecycle event);
+// a repeat records nothing.
+func (a *Activities) RecordClearanceExpiring(ctx context.Context, in ClearanceExpiringInput) error {
+	return a.Store.ClearanceExpiring(ctx, in.ClearanceID, in.Days, in.DaysLeft)
+}
+
 // OpenCaseInput asks for a person's open case of a type at a level.
 type OpenCaseInput struct {
 	PersonID uuid.UUID

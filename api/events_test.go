@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/events"
 )
 
 type envelope struct {
@@ -154,4 +156,42 @@ func (e *env) callOK(t *testing.T, path string) []byte {
 		t.Fatalf("GET %s: %d %s", path, r.status, r.body)
 	}
 	return r.body
+}
+
+// A clearance cleared with 20 days left is in its 30-day reminder window at once: its workflow records
+// clearance.expiring (on the real server), with the days left and no personal data.
+func TestClearanceExpiringEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	person := e.createPerson("Rosalind", "Franklin", "1980-07-25")
+	ref := e.openCase(person, "new", "SC")
+	officer := e.users[domain.RoleVettingOfficer].ID.String()
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner", map[string]any{"ownerId": officer})
+	today := time.Now().UTC()
+	validTo := today.AddDate(0, 0, 20).Format(time.DateOnly)
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{
+		"outcome": "cleared", "level": "SC", "validFrom": today.AddDate(0, 0, -30).Format(time.DateOnly), "validTo": validTo})
+	e.eventually(30*time.Second, func() bool { // read in the database: polling the API would meet its rate limit
+		recs, err := e.st.EventsAfter(context.Background(), 0, 500)
+		return err == nil && slices.ContainsFunc(recs, func(r events.Record) bool { return r.Type == events.ClearanceExpiring })
+	}, func() string { return "no clearance.expiring event" })
+	var page eventPage
+	if err := json.Unmarshal(e.callOK(t, "/api/v1/events?limit=500"), &page); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.DeleteFunc(page.Items, func(ev envelope) bool { return ev.Type != "clearance.expiring.v1" })
+	if len(got) == 0 {
+		t.Fatal("clearance.expiring is not served")
+	}
+	ev := got[0]
+	if len(got) != 1 || !strings.HasPrefix(ev.Subject, "clearance/") || ev.Data["personId"] != person ||
+		ev.Data["level"] != "SC" || ev.Data["validTo"] != validTo || ev.Data["daysLeft"] != float64(20) ||
+		ev.Data["clearanceId"] != strings.TrimPrefix(ev.Subject, "clearance/") {
+		t.Errorf("clearance.expiring events %+v; want one of the SC clearance, 20 days left", got)
+	}
+	for _, v := range ev.Data {
+		if s, ok := v.(string); ok && (strings.Contains(s, "Rosalind") || strings.Contains(s, "Franklin")) {
+			t.Errorf("data %v names the person", ev.Data)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signetassure/signetassure/audit/tlog"
+	"github.com/signetassure/signetassure/events"
 )
 
 // leafVersion starts every leaf's data, so that a later format can never be taken for this one.
@@ -132,8 +134,17 @@ func signTree(ctx context.Context, tx pgx.Tx, keys Keys, origin string, tree *tl
 	if err != nil {
 		return nil, fmt.Errorf("sign the audit tree: %w", err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_tree_checkpoints (size, root, note) VALUES ($1, $2, $3)`, int64(tree.Size()),
-		tree.Root(), string(note))
+	if _, err = tx.Exec(ctx, `INSERT INTO audit_tree_checkpoints (size, root, note) VALUES ($1, $2, $3)`, int64(tree.Size()),
+		tree.Root(), string(note)); err != nil {
+		return nil, err
+	}
+	// The lifecycle event, in the checkpoint's transaction (the outbox: schema/018_events.sql).
+	ev := events.CheckpointDraft(origin, tree.Size(), tree.Root(), keys.KeyID, string(note))
+	data, err := json.Marshal(ev.Data)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `SELECT events_append(NULL, NULL, $1, $2, $3, $4::jsonb, NULL)`, ev.Type, ev.Version, ev.Subject, data)
 	return note, err
 }
 

@@ -74,7 +74,7 @@ func FromAudit(a Audit) []Draft {
 		}
 		id := fmt.Sprint(a.Detail["clearanceId"])
 		data := pick(map[string]any{"clearanceId": id, "personId": p.String(), "status": status},
-			"level", "sourceCaseRef", "refusedCaseRef")
+			"level", "sourceCaseRef", "refusedCaseRef", "validTo", "daysLeft")
 		return []Draft{draft(t, "clearance/"+id, p, data)}
 	}
 	switch action := a.Action; {
@@ -89,6 +89,8 @@ func FromAudit(a Audit) []Draft {
 		}
 	case action == "clearance.record":
 		return clearance(ClearanceGranted, "active")
+	case action == "clearance.expiring":
+		return clearance(ClearanceExpiring, "active")
 	case action == "clearance.expire":
 		return clearance(ClearanceExpired, "expired")
 	case action == "clearance.suspended":
@@ -228,4 +230,15 @@ func MessageFailedDraft(m domain.Message) Draft {
 // BroadcastCompletedDraft is broadcast.completed of the broadcast id.
 func BroadcastCompletedDraft(id uuid.UUID) Draft {
 	return draft(BroadcastCompleted, BroadcastSubject(id), nil, map[string]any{"broadcastId": id.String(), "status": "closed"})
+}
+
+// AuditSubject is the subject of the audit log's checkpoints (one log per SignetAssure).
+const AuditSubject = "audit/tree"
+
+// CheckpointDraft is audit.checkpoint of the audit tree signed at size with root: the signed note itself
+// (C2SP tlog-checkpoint, key keyID), so a subscriber that keeps it holds a witness of the log outside
+// SignetAssure's database. It names no entry and no person.
+func CheckpointDraft(origin string, size uint64, root []byte, keyID, note string) Draft {
+	return draft(AuditCheckpoint, AuditSubject, nil, map[string]any{"origin": origin, "size": size,
+		"rootHash": root, "keyId": keyID, "checkpoint": note})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -105,6 +106,27 @@ func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]dom
 }
 
 // ---- clearances the access side listens to
+
+// ClearanceExpiring records that an active clearance entered a renewal reminder window, days (the policy's
+// offset) before its expiry, daysLeft from today: an audit entry whose lifecycle event is
+// clearance.expiring. A repeat for the same offset, or a clearance no longer active, records nothing.
+func (s *Store) ClearanceExpiring(ctx context.Context, id uuid.UUID, days, daysLeft int) error {
+	return s.tx(ctx, nil, func(tx pgx.Tx) error {
+		var person uuid.UUID
+		var level string
+		var validTo domain.Date
+		err := tx.QueryRow(ctx, `SELECT person_id, level, valid_to FROM clearances WHERE id = $1 AND status = 'active'`,
+			id).Scan(&person, &level, &validTo)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, AuditEntry{Action: "clearance.expiring", EntityType: "person", EntityID: person.String(),
+			DedupKey: fmt.Sprintf("clearance/%s/expiring/%d", id, days),
+			Detail:   map[string]any{"clearanceId": id, "level": level, "validTo": validTo, "daysLeft": daysLeft}})
+	})
+}
 
 // ExpireClearances marks active clearances whose last valid day is before today expired, and returns the
 // persons affected.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -280,8 +281,16 @@ func TestEventsOfClearancesDisclosuresAndLookups(t *testing.T) {
 		}
 	}
 	old := e.openCase(t, p.ID, domain.LevelDV)
-	if _, err := e.st.RecordClearance(e.ctx, &officer.ID, clearance(p.ID, domain.LevelDV, old, domain.NewDate(2010, 1, 6), 5)); err != nil {
+	dv, err := e.st.RecordClearance(e.ctx, &officer.ID, clearance(p.ID, domain.LevelDV, old, domain.NewDate(2010, 1, 6), 5))
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The 90-day reminder of the DV clearance, its activity retried: one clearance.expiring. The revoked
+	// SC clearance is expiring no more: none.
+	for _, id := range []uuid.UUID{dv.ID, dv.ID, c.ID} {
+		if err := e.st.ClearanceExpiring(e.ctx, id, 90, 89); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if expired, err := e.st.ExpireClearances(e.ctx, domain.NewDate(2016, 1, 1)); err != nil || len(expired) != 1 {
 		t.Fatalf("ExpireClearances: %v %v", expired, err)
@@ -300,6 +309,16 @@ func TestEventsOfClearancesDisclosuresAndLookups(t *testing.T) {
 			continue
 		}
 		got = append(got, fmt.Sprintf("%s %s %d", ev.Type, strings.SplitN(ev.Subject, "/", 2)[0], ev.Seq))
+		if ev.Type == events.ClearanceExpiring {
+			var data map[string]any
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			if want := (map[string]any{"clearanceId": dv.ID.String(), "personId": p.ID.String(), "status": "active",
+				"level": "DV", "validTo": "2015-01-06", "daysLeft": float64(89)}); !reflect.DeepEqual(data, want) {
+				t.Errorf("clearance.expiring data %v, want %v", data, want)
+			}
+		}
 		for _, secret := range []string{"Ann", "Smith", "203.0.113.9", "told us", "Beacon", "door"} {
 			if strings.Contains(string(ev.Data), secret) {
 				t.Errorf("%s: data %s holds %q", ev.Type, ev.Data, secret)
@@ -308,7 +327,7 @@ func TestEventsOfClearancesDisclosuresAndLookups(t *testing.T) {
 	}
 	want := []string{"case.opened case 1", "clearance.granted clearance 1", "clearance.suspended clearance 2",
 		"clearance.reinstated clearance 3", "clearance.revoked clearance 4", "case.opened case 1",
-		"clearance.granted clearance 1", "clearance.expired clearance 2", "partner.lookup partner 1",
+		"clearance.granted clearance 1", "clearance.expiring clearance 2", "clearance.expired clearance 3", "partner.lookup partner 1",
 		"disclosure.recorded person 2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("events\n%v\nwant\n%v", got, want)

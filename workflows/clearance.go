@@ -370,6 +370,16 @@ func (w *clearanceLifecycle) nudge(ctx workflow.Context, days int) error {
 	key := fmt.Sprintf("clearance/%s/nudge/%d", w.ClearanceID, days)
 	person, id := w.PersonID, w.ClearanceID
 	daysLeft := int(w.ValidTo.Time().Sub(domain.DateOf(now.UTC()).Time()) / (24 * time.Hour))
+	if workflow.GetVersion(ctx, "expiring-event", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// The clearance.expiring lifecycle event, whether or not the holder can be reached.
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearanceExpiring,
+			activities.ClearanceExpiringInput{ClearanceID: id, Days: days, DaysLeft: daysLeft}).Get(ctx, nil); err != nil {
+			if w.renewed {
+				return nil
+			}
+			workflow.GetLogger(ctx).Warn("clearance: expiring not recorded", "clearance", w.ClearanceID, "days", days, "error", err)
+		}
+	}
 	res, err := sendMessage(ctx, activities.SendInput{Key: key, PersonID: &person, Template: "renewal_nudge", ClearanceID: &id,
 		Vars: map[string]string{"Level": string(w.Level), "ValidTo": w.ValidTo.String(), "DaysLeft": strconv.Itoa(daysLeft)}})
 	if w.renewed {

@@ -42,7 +42,13 @@ type clearanceHarness struct {
 	notices  []notifyCall
 	cases    []caseStart
 	expires  []expireCall
+	expiring []expiringCall
 	signals  []signalCall
+}
+
+type expiringCall struct {
+	activities.ClearanceExpiringInput
+	Now time.Time
 }
 
 type messageCall struct {
@@ -141,6 +147,13 @@ func (h *clearanceHarness) run() ClearanceState {
 				Level: h.clearance.Level}, in)
 			return h.openCase, nil
 		})
+	env.OnActivity(activities.A.RecordClearanceExpiring, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ClearanceExpiringInput) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.expiring = append(h.expiring, expiringCall{ClearanceExpiringInput: in, Now: env.Now().UTC()})
+			return nil
+		})
 	env.OnActivity(activities.A.ExpireClearance, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ExpireClearanceInput) (bool, error) {
 			h.mu.Lock()
@@ -218,6 +231,11 @@ func (h *clearanceHarness) assertNudges(days ...int) {
 		assert.Equal(t, h.clearance.ID, *m.ClearanceID)
 		assert.Equal(t, map[string]string{"Level": string(h.clearance.Level), "ValidTo": h.clearance.ValidTo.String(),
 			"DaysLeft": strconv.Itoa(d)}, m.Vars)
+	}
+	require.Len(t, h.expiring, len(days), "clearance.expiring recorded at each nudge")
+	for i, d := range days {
+		assert.Equal(t, expiringCall{ClearanceExpiringInput: activities.ClearanceExpiringInput{ClearanceID: h.clearance.ID,
+			Days: d, DaysLeft: d}, Now: h.day(d)}, h.expiring[i])
 	}
 	nudged := h.noticesOf("renewal_nudge")
 	require.Len(t, nudged, len(days), "the owner hears of each nudge")

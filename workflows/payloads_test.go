@@ -218,6 +218,7 @@ var payloadSamples = []any{
 			Suppressed: 6, Replied: 7, Replies: map[string]int{"YES": 7}, Cost: map[string]string{"GBP": "0.40"}}},
 	activities.DeleteInput{IdentityRef: identityRef, Dossier: true},
 	activities.ExpireClearanceInput{ClearanceID: item, Today: day1},
+	activities.ClearanceExpiringInput{ClearanceID: item, Days: 90, DaysLeft: 89},
 	activities.FinishInput{IdentityRef: identityRef, Status: domain.IdentityAccepted},
 	outcome,
 	activities.FollowInput{Every: 5 * time.Second, For: time.Hour},
