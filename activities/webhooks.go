@@ -158,6 +158,55 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in WebhookDelivery) (We
 	return out, nil
 }
 
+// WebhookDeliveries are the next events to deliver to a subscription, at Positions in order, the cursor
+// being Cursor after Replays replays.
+type WebhookDeliveries struct {
+	SubscriptionID uuid.UUID
+	Positions      []int64
+	Cursor         int64
+	Replays        int
+}
+
+// WebhookDeliveriesResult is how far a run of deliveries got: the first Delivered events were delivered
+// (the cursor is at the last of them); Last is how the attempt at the next one went, with an Outcome "" when
+// none was made (every event delivered, or the activity's time ran out).
+type WebhookDeliveriesResult struct {
+	Delivered int
+	Last      WebhookAttemptResult
+}
+
+// DeliverWebhooks delivers events in order, one attempt each as DeliverWebhook makes it, until one is not
+// delivered or the activity's time is too short for another delivery: one activity for the run of events a
+// healthy subscriber takes at once. An error after some were delivered is the next one's failed attempt.
+func (a *Activities) DeliverWebhooks(ctx context.Context, in WebhookDeliveries) (WebhookDeliveriesResult, error) {
+	var out WebhookDeliveriesResult
+	timeout := a.deliverer().Timeout
+	if timeout <= 0 {
+		timeout = webhooks.DefaultTimeout
+	}
+	deadline, bounded := ctx.Deadline()
+	cursor := in.Cursor
+	for _, pos := range in.Positions {
+		if out.Delivered > 0 && bounded && time.Until(deadline) < 2*timeout {
+			break
+		}
+		r, err := a.DeliverWebhook(ctx, WebhookDelivery{SubscriptionID: in.SubscriptionID, Position: pos, Cursor: cursor,
+			Replays: in.Replays})
+		if err != nil && out.Delivered == 0 {
+			return out, err
+		} else if err != nil {
+			out.Last = WebhookAttemptResult{Outcome: WebhookFailed}
+			break
+		}
+		if r.Outcome != WebhookDelivered {
+			out.Last = r
+			break
+		}
+		out.Delivered, cursor = out.Delivered+1, pos
+	}
+	return out, nil
+}
+
 // WebhookAdvance moves a subscription's cursor over events its filter passed by.
 type WebhookAdvance struct {
 	SubscriptionID uuid.UUID

@@ -154,13 +154,19 @@ func measure(b *testing.B, call func() int) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	reportPercentiles(b, latencies, "")
+}
+
+// reportPercentiles reports the median and 99th percentile of latencies, in ms, as <prefix>p50-ms and
+// <prefix>p99-ms.
+func reportPercentiles(b *testing.B, latencies []time.Duration, prefix string) {
 	slices.Sort(latencies)
 	pct := func(p float64) float64 {
 		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(pct(0.50), prefix+"p50-ms")
+	b.ReportMetric(pct(0.99), prefix+"p99-ms")
 }
 
 // unlimitedStaff lifts the staff rate limits for a benchmark's one token and address.

@@ -254,6 +254,8 @@ var payloadSamples = []any{
 		Type: "person.created"}}, Last: 43, Replays: 1},
 	activities.WebhookDelivery{SubscriptionID: item, Position: 42, Cursor: 41, Replays: 1},
 	activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Attempt: 2, Status: 429, RetryAfter: time.Minute},
+	activities.WebhookDeliveries{SubscriptionID: item, Positions: []int64{42, 44}, Cursor: 41, Replays: 1},
+	activities.WebhookDeliveriesResult{Delivered: 1, Last: activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Attempt: 2, Status: 429, RetryAfter: time.Minute}},
 	activities.WebhookAdvance{SubscriptionID: item, From: 42, To: 43, Replays: 1},
 	activities.WebhookDisable{SubscriptionID: item, Reason: "the receiver answered 410 Gone"},
 	activities.SyncResult{Persons: 10, Changed: 3, Done: 9, Errors: 1, Ops: map[access.OpKind]int{access.OpUpdate: 3},

@@ -83,46 +83,85 @@ func Webhook(ctx workflow.Context, in WebhookInput) error {
 			continue
 		}
 		cur, stale := b.Cursor, false
-		for _, ev := range b.Events {
-			for !stale {
-				var r activities.WebhookAttemptResult
-				err := workflow.ExecuteActivity(dctx, activities.A.DeliverWebhook, activities.WebhookDelivery{
-					SubscriptionID: in.SubscriptionID, Position: ev.Position, Cursor: cur, Replays: b.Replays}).Get(ctx, &r)
-				if err != nil {
-					// The attempt's worker was lost, or the log could not be written: another attempt.
-					r = activities.WebhookAttemptResult{Outcome: activities.WebhookFailed}
+		// retry takes an attempt that did not deliver: the workflow ends (end) on 410 Gone or once failing
+		// for GiveUpAfter, the subscription disabled; otherwise the backoff is waited, and stale tells that
+		// the subscription changed (the attempt was stopped, or a wake came meanwhile) and is to be read again.
+		retry := func(r activities.WebhookAttemptResult) (end, stale bool, err error) {
+			switch r.Outcome {
+			case activities.WebhookStopped:
+				return false, true, nil
+			case activities.WebhookGone:
+				return true, false, stop("the receiver answered 410 Gone")
+			}
+			now := workflow.Now(ctx)
+			if st.FailingSince == nil {
+				st.FailingSince = &now
+			}
+			st.Failures++
+			left := st.FailingSince.Add(p.GiveUpAfter).Sub(now)
+			if left <= 0 {
+				return true, false, stop(fmt.Sprintf("deliveries failed for %s", p.GiveUpAfter))
+			}
+			var jitter float64
+			if err := workflow.SideEffect(ctx, func(workflow.Context) any { return rand.Float64() }).Get(&jitter); err != nil {
+				return true, false, err
+			}
+			delay := max(WebhookBackoff(p, st.Failures, jitter), r.RetryAfter)
+			return false, wait(min(delay, left)), nil
+		}
+		if workflow.GetVersion(ctx, "webhook-runs", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			// One activity per attempt, as the workflow began.
+			for _, ev := range b.Events {
+				for !stale {
+					var r activities.WebhookAttemptResult
+					err := workflow.ExecuteActivity(dctx, activities.A.DeliverWebhook, activities.WebhookDelivery{
+						SubscriptionID: in.SubscriptionID, Position: ev.Position, Cursor: cur, Replays: b.Replays}).Get(ctx, &r)
+					if err != nil {
+						// The attempt's worker was lost, or the log could not be written: another attempt.
+						r = activities.WebhookAttemptResult{Outcome: activities.WebhookFailed}
+					}
+					if r.Outcome == activities.WebhookDelivered {
+						st, cur = WebhookState{}, ev.Position
+						break
+					}
+					end, again, err := retry(r)
+					if end {
+						return err
+					}
+					stale = again
 				}
-				if r.Outcome == activities.WebhookDelivered {
-					st, cur = WebhookState{}, ev.Position
+				if stale {
 					break
-				}
-				if r.Outcome == activities.WebhookStopped {
-					stale = true
-					break
-				}
-				if r.Outcome == activities.WebhookGone {
-					return stop("the receiver answered 410 Gone")
-				}
-				now := workflow.Now(ctx)
-				if st.FailingSince == nil {
-					st.FailingSince = &now
-				}
-				st.Failures++
-				left := st.FailingSince.Add(p.GiveUpAfter).Sub(now)
-				if left <= 0 {
-					return stop(fmt.Sprintf("deliveries failed for %s", p.GiveUpAfter))
-				}
-				var jitter float64
-				if err := workflow.SideEffect(ctx, func(workflow.Context) any { return rand.Float64() }).Get(&jitter); err != nil {
-					return err
-				}
-				delay := max(WebhookBackoff(p, st.Failures, jitter), r.RetryAfter)
-				if wait(min(delay, left)) {
-					stale = true // woken: the subscription changed; read it again
 				}
 			}
-			if stale {
-				break
+		} else {
+			// One activity delivers the events in order until one is not delivered: that one is retried.
+			positions := make([]int64, len(b.Events))
+			for i, ev := range b.Events {
+				positions[i] = ev.Position
+			}
+			for i := 0; i < len(positions) && !stale; {
+				var r activities.WebhookDeliveriesResult
+				err := workflow.ExecuteActivity(dctx, activities.A.DeliverWebhooks, activities.WebhookDeliveries{
+					SubscriptionID: in.SubscriptionID, Positions: positions[i:], Cursor: cur, Replays: b.Replays}).Get(ctx, &r)
+				if err != nil {
+					r = activities.WebhookDeliveriesResult{Last: activities.WebhookAttemptResult{Outcome: activities.WebhookFailed}}
+				}
+				n := min(r.Delivered, len(positions)-i)
+				if n > 0 {
+					i += n
+					st, cur = WebhookState{}, positions[i-1]
+				}
+				if r.Last.Outcome == "" && n > 0 {
+					continue
+				} else if r.Last.Outcome == "" {
+					r.Last.Outcome = activities.WebhookFailed // nothing delivered and no attempt: never loop on it
+				}
+				end, again, err := retry(r.Last)
+				if end {
+					return err
+				}
+				stale = again
 			}
 		}
 		if !stale && b.Last != cur {

@@ -65,21 +65,24 @@ func newWebhookHarness(t *testing.T, script ...activities.WebhookAttemptResult) 
 			return activities.WebhookBatch{Status: activities.WebhookActive, Cursor: 7,
 				Events: []activities.WebhookEvent{{Position: 9, EventID: uuid.New(), Type: "person.created"}}, Last: 11, Replays: 2}, nil
 		})
-	env.OnActivity(activities.A.DeliverWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WebhookDelivery) (activities.WebhookAttemptResult, error) {
+	env.OnActivity(activities.A.DeliverWebhooks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookDeliveries) (activities.WebhookDeliveriesResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			require.Equal(t, activities.WebhookDelivery{SubscriptionID: h.sub, Position: 9, Cursor: 7, Replays: 2}, in)
+			require.Equal(t, activities.WebhookDeliveries{SubscriptionID: h.sub, Positions: []int64{9}, Cursor: 7, Replays: 2}, in)
 			h.attempts = append(h.attempts, env.Now())
 			require.Less(t, len(h.attempts), 1000, "runaway")
 			r := activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Status: 500}
 			if len(h.script) > 0 {
 				r, h.script = h.script[0], h.script[1:]
 			}
-			if r.Outcome == "" {
-				return r, errors.New("worker lost")
+			switch r.Outcome {
+			case "":
+				return activities.WebhookDeliveriesResult{}, errors.New("worker lost")
+			case activities.WebhookDelivered:
+				return activities.WebhookDeliveriesResult{Delivered: 1}, nil
 			}
-			return r, nil
+			return activities.WebhookDeliveriesResult{Last: r}, nil
 		})
 	env.OnActivity(activities.A.AdvanceWebhook, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WebhookAdvance) (bool, error) {
@@ -199,4 +202,51 @@ func TestWebhookWokenDuringBackoff(t *testing.T) {
 	assert.Len(t, h.attempts, 1, "no attempt after the wake: the subscription was read again (deleted)")
 	assert.Equal(t, 2, h.fetches)
 	assert.Empty(t, h.disabled)
+}
+
+// A run of events goes out in one activity; it stops at the first event not delivered, and after the
+// backoff the next activity starts at that event, the cursor at the last one delivered; the events the
+// filter passed over after it are skipped last.
+func TestWebhookRunStopsAtTheFirstFailure(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	sub := uuid.New()
+	fetches := 0
+	env.OnActivity(activities.A.NextWebhookEvents, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.WebhookBatchInput) (activities.WebhookBatch, error) {
+			if fetches++; fetches > 1 {
+				return activities.WebhookBatch{Status: activities.WebhookDeleted}, nil
+			}
+			return activities.WebhookBatch{Status: activities.WebhookActive, Cursor: 7, Last: 13, Events: []activities.WebhookEvent{
+				{Position: 9, EventID: uuid.New()}, {Position: 10, EventID: uuid.New()}, {Position: 12, EventID: uuid.New()}}}, nil
+		})
+	type call struct {
+		in activities.WebhookDeliveries
+		at time.Time
+	}
+	var calls []call
+	env.OnActivity(activities.A.DeliverWebhooks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookDeliveries) (activities.WebhookDeliveriesResult, error) {
+			calls = append(calls, call{in, env.Now()})
+			if len(calls) == 1 {
+				return activities.WebhookDeliveriesResult{Delivered: 2,
+					Last: activities.WebhookAttemptResult{Outcome: activities.WebhookFailed, Status: 503}}, nil
+			}
+			return activities.WebhookDeliveriesResult{Delivered: len(in.Positions)}, nil
+		})
+	var advanced []activities.WebhookAdvance
+	env.OnActivity(activities.A.AdvanceWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WebhookAdvance) (bool, error) {
+			advanced = append(advanced, in)
+			return true, nil
+		})
+	env.ExecuteWorkflow(Webhook, WebhookInput{SubscriptionID: sub, Policy: WebhookPolicy{FirstRetry: 10 * time.Second}})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, calls, 2)
+	assert.Equal(t, activities.WebhookDeliveries{SubscriptionID: sub, Positions: []int64{9, 10, 12}, Cursor: 7}, calls[0].in)
+	assert.Equal(t, activities.WebhookDeliveries{SubscriptionID: sub, Positions: []int64{12}, Cursor: 10}, calls[1].in,
+		"the failed event again, after the two delivered")
+	assert.InDelta(t, float64(10*time.Second), float64(calls[1].at.Sub(calls[0].at)), float64(2*time.Second)+1, "the backoff")
+	assert.Equal(t, []activities.WebhookAdvance{{SubscriptionID: sub, From: 12, To: 13}}, advanced)
 }

@@ -22,6 +22,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/google/uuid"
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
@@ -31,6 +32,7 @@ import (
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/temporalx"
 	"github.com/signetassure/signetassure/worker"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 const usage = `usage: signetassure <command>
@@ -187,6 +189,9 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		return err
 	}
 	go worker.SequenceAudit(ctx, st, cfg.Audit.Keys, cfg.Audit.Origin, cfg.Audit.SequenceEvery, log)
+	go worker.WakeWebhooks(ctx, st, func(ctx context.Context, id uuid.UUID) error {
+		return workflows.WakeWebhook(ctx, tc, cfg.TaskQueue, id, cfg.Webhooks.Policy)
+	}, worker.DefaultWaker, log)
 	system := "none"
 	if acs != nil {
 		system = acs.System()
