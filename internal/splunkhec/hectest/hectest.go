@@ -188,9 +188,13 @@ func (c *Collector) serve(w http.ResponseWriter, req *http.Request) {
 	c.got = append(c.got, r)
 	c.mu.Unlock()
 	a := c.docs.Answers[r.Answer]
+	var compact bytes.Buffer // as Splunk writes it: {"text":"Success","code":0}
+	if err := json.Compact(&compact, a.Body); err != nil {
+		t.Error(err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.Status)
-	_, _ = w.Write(a.Body)
+	_, _ = w.Write(compact.Bytes())
 	select {
 	case c.seen <- struct{}{}:
 	default: // Wait looks at Requests anyway
