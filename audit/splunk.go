@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -98,10 +97,6 @@ func (s *SplunkHECSink) Extend(ctx context.Context, next func(newest *SignedChec
 
 // send posts cps one event at a time, in order, stopping at the first not taken.
 func (s *SplunkHECSink) send(ctx context.Context, cps []SignedCheckpoint) (int, error) {
-	host := s.Host
-	if host == "" {
-		host, _ = os.Hostname()
-	}
 	now := time.Now
 	if s.now != nil {
 		now = s.now
@@ -111,8 +106,7 @@ func (s *SplunkHECSink) send(ctx context.Context, cps []SignedCheckpoint) (int, 
 		if err != nil {
 			return i, err
 		}
-		body, err := json.Marshal(splunkhec.Event{Time: splunkhec.Time(now()), Host: host,
-			Source: splunkhec.Source, SourceType: SplunkSourceType, Event: e})
+		body, err := json.Marshal(splunkhec.NewEvent(now(), s.Host, SplunkSourceType, e))
 		if err != nil {
 			return i, err
 		}

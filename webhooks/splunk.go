@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/signetassure/signetassure/internal/splunkhec"
@@ -33,12 +32,7 @@ func (d Deliverer) splunkHEC(m Message, token string, occurred time.Time) (Messa
 	if token == "" {
 		return m, errors.New("webhooks: a splunk-hec subscription without its token")
 	}
-	host := d.Host
-	if host == "" {
-		host, _ = os.Hostname()
-	}
-	body, err := json.Marshal(splunkhec.Event{Time: splunkhec.Time(occurred), Host: host, Source: splunkhec.Source,
-		SourceType: SplunkSourceType, Event: json.RawMessage(m.Body)})
+	body, err := json.Marshal(splunkhec.NewEvent(occurred, d.Host, SplunkSourceType, json.RawMessage(m.Body)))
 	if err != nil {
 		return m, err
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,14 @@ type Event struct {
 	Source     string      `json:"source"`
 	SourceType string      `json:"sourcetype"`
 	Event      any         `json:"event"`
+}
+
+// NewEvent is event as a HEC event of time at from host (empty: os.Hostname()), of Source and sourceType.
+func NewEvent(at time.Time, host, sourceType string, event any) Event {
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	return Event{Time: Time(at), Host: host, Source: Source, SourceType: sourceType, Event: event}
 }
 
 // Time is t as HEC's time: seconds since the epoch, to the millisecond.
