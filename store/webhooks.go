@@ -85,7 +85,7 @@ type WebhookAttempt struct {
 	StatusCode     *int      `json:"statusCode,omitempty" description:"the HTTP status answered; none when no answer came"`
 	LatencyMS      int       `json:"latencyMs"`
 	Excerpt        *string   `json:"responseExcerpt,omitempty" description:"the answer's first 1 KB"`
-	Error          *string   `json:"error,omitempty" description:"why no answer came"`
+	Error          *string   `json:"error,omitempty" description:"why no answer came, or why the answer does not count as delivered (splunk-hec: HEC's code and text)"`
 }
 
 // WebhookSeal seals a subscription's secret given its id and the secret's version.
