@@ -95,6 +95,8 @@ func TestWebhookSplunkHECDelivery(t *testing.T) {
 	assert.Equal(t, 200, *taken.StatusCode)
 	assert.Nil(t, taken.Error)
 	assert.Len(t, hec.Requests(), 2, "nothing more is sent")
+	assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'webhook.create' AND entity_id = $1
+		AND detail->>'format' = 'splunk-hec'`, id))
 	e.noToken(id, hecToken)
 }
 
