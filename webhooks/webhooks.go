@@ -4,7 +4,8 @@
 // ("v1,<base64 HMAC-SHA256 of id.timestamp.body>", one per live secret, space-separated), with secrets
 // whsec_<base64>. Outbound calls are guarded as partner calls are (partners.HTTPClient): no proxy, every
 // connection's address checked at dial time, and here a timeout of their own, no redirects followed and
-// the answer read up to a bound.
+// the answer read up to a bound. A subscription of format splunk-hec is sent each envelope inside a Splunk
+// HTTP Event Collector event, with its HEC token, the same headers besides (splunk.go).
 package webhooks
 
 import (
