@@ -31,6 +31,16 @@ func decode(c *gin.Context, dst any) error {
 	return decodeBytes(body, dst)
 }
 
+// decodeOptional is decode for a request whose body may be left out (every field optional): an empty
+// body leaves dst as it is.
+func decodeOptional(c *gin.Context, dst any) error {
+	body, err := readBody(c)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return decodeBytes(body, dst)
+}
+
 // decodeBytes is decode for a body already read.
 func decodeBytes(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/store"
 )
 
 // openAPIDoc builds the server's OpenAPI document (no database needed) and decodes it into v.
@@ -234,5 +235,30 @@ func TestKeyScopesComeFromTheDomain(t *testing.T) {
 	}
 	if want := []string{"vetting:read", "vetting:return", "audit:witness"}; !slices.Equal(got, want) {
 		t.Errorf("scopes enum %v, want %v", got, want)
+	}
+}
+
+// The webhook formats the OpenAPI document lists (the subscription's and the input's) are the store's.
+func TestWebhookFormatsAreTheStores(t *testing.T) {
+	var doc specDoc
+	openAPIDoc(t, &doc)
+	found := 0
+	for name, s := range doc.Components.Schemas {
+		if !strings.Contains(name, "Webhook") {
+			continue
+		}
+		if f, ok := s.Properties["format"]; ok {
+			found++
+			var got []string
+			for _, v := range f.Enum {
+				got = append(got, fmt.Sprint(v))
+			}
+			if !slices.Equal(got, store.WebhookFormats) {
+				t.Errorf("%s.format: enum %v, want %v", name, got, store.WebhookFormats)
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("format documented on %d webhook schemas, want the input and the subscription", found)
 	}
 }

@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/events"
+	"github.com/signetassure/signetassure/internal/splunkhec"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/webhooks"
@@ -39,6 +42,13 @@ type (
 		Description  *string  `json:"description,omitempty" maxLength:"500"`
 		EventTypes   []string `json:"eventTypes,omitempty" description:"catalogue types (README, Lifecycle events), e.g. case.opened; none: every type"`
 		IncludeNames *bool    `json:"includeNames,omitempty" description:"add the display names events concern as data.names (default false)"`
+		Format       *string  `json:"format,omitempty" enum:"cloudevents,splunk-hec" description:"cloudevents (default): the CloudEvents envelope as the body; splunk-hec: a Splunk HTTP Event Collector JSON event holding the envelope as its event, sent with splunkToken (a URL without a path gets /services/collector/event)"`
+		SplunkToken  *string  `json:"splunkToken,omitempty" maxLength:"200" description:"splunk-hec only, and required there: the HEC token (no whitespace); sealed at rest and never shown"`
+	}
+	// RotateSecretInput rotates the signing secret and, for splunk-hec, may replace the HEC token.
+	RotateSecretInput struct {
+		idPath
+		SplunkToken *string `json:"splunkToken,omitempty" maxLength:"200" description:"splunk-hec only: a new HEC token (no whitespace) in place of the current one, from now on; sealed at rest and never shown"`
 	}
 	// WebhookWithSecret is a subscription with its signing secret, shown this once.
 	WebhookWithSecret struct {
@@ -82,8 +92,8 @@ func (s *Server) webhookRoutes() []op {
 		{method: http.MethodPost, path: base + "/:id/resume", summary: "Resume a paused or disabled subscription from its cursor",
 			roles: webhookAdmins, req: new(idPath), resp: new(store.WebhookSubscription), handle: s.resumeWebhook},
 		{method: http.MethodPost, path: base + "/:id/rotate-secret",
-			summary: "A new signing secret (shown once); the previous one keeps signing too for an overlap",
-			roles:   webhookAdmins, req: new(idPath), resp: new(WebhookWithSecret), handle: s.rotateWebhookSecret, secret: true},
+			summary: "A new signing secret (shown once); the previous one keeps signing too for an overlap; a splunk-hec subscription's HEC token replaced when given",
+			roles:   webhookAdmins, req: new(RotateSecretInput), resp: new(WebhookWithSecret), handle: s.rotateWebhookSecret, secret: true},
 		{method: http.MethodPost, path: base + "/:id/ping", summary: "Send a test event (webhook.ping) now, once, and log it",
 			roles: webhookAdmins, req: new(idPath), resp: new(store.WebhookAttempt), handle: s.pingWebhook},
 		{method: http.MethodGet, path: base + "/:id/attempts", summary: "The delivery log, newest first",
@@ -108,6 +118,32 @@ func noWebhookKeys(err error) error {
 func (s *Server) sealWebhookSecret(secret string) store.WebhookSeal {
 	return func(id uuid.UUID, version int) (string, []byte, error) {
 		return s.Keyring.Seal([]byte(secret), store.WebhookSecretAAD(id, version))
+	}
+}
+
+// sealSplunkToken seals a splunk-hec subscription's HEC token (nil for none).
+func (s *Server) sealSplunkToken(token *string) store.WebhookSeal {
+	if token == nil {
+		return nil
+	}
+	return func(id uuid.UUID, version int) (string, []byte, error) {
+		return s.Keyring.Seal([]byte(*token), store.WebhookSplunkTokenAAD(id, version))
+	}
+}
+
+// checkSplunkToken checks a HEC token given (nil: none) for a subscription of format: required for
+// splunk-hec, refused for any other. The token is never echoed.
+func checkSplunkToken(errs *fields, format string, token *string, required bool) {
+	switch {
+	case format != store.WebhookSplunkHEC && token != nil:
+		errs.add("splunkToken", "is only for the splunk-hec format")
+	case format != store.WebhookSplunkHEC:
+	case token == nil || *token == "":
+		if required || token != nil {
+			errs.add("splunkToken", "is required for the splunk-hec format")
+		}
+	case !splunkhec.ValidToken(*token):
+		errs.add("splunkToken", "must not hold whitespace")
 	}
 }
 
@@ -138,11 +174,20 @@ func (s *Server) createWebhook(c *gin.Context) error {
 	}
 	var errs fields
 	w := store.WebhookSubscription{Description: optionalText(in.Description), EventTypes: []events.Type{},
-		IncludeNames: in.IncludeNames != nil && *in.IncludeNames}
+		IncludeNames: in.IncludeNames != nil && *in.IncludeNames, Format: store.WebhookCloudEvents}
+	if in.Format != nil {
+		if !slices.Contains(store.WebhookFormats, *in.Format) {
+			errs.add("format", "must be one of %s", strings.Join(store.WebhookFormats, ", "))
+		}
+		w.Format = *in.Format
+	}
+	checkSplunkToken(&errs, w.Format, in.SplunkToken, true)
 	if in.URL == nil || *in.URL == "" {
 		errs.add("url", "is required")
 	} else if u, why := webhooks.CheckURL(*in.URL, s.AllowLoopbackPartners); why != "" {
 		errs.add("url", "%s", why)
+	} else if w.Format == store.WebhookSplunkHEC {
+		w.URL = webhooks.SplunkURL(u)
 	} else {
 		w.URL = u
 	}
@@ -161,7 +206,7 @@ func (s *Server) createWebhook(c *gin.Context) error {
 		return err
 	}
 	secret := webhooks.NewSecret()
-	w, err := s.Store.CreateWebhook(c, actor(c), w, s.sealWebhookSecret(secret))
+	w, err := s.Store.CreateWebhook(c, actor(c), w, s.sealWebhookSecret(secret), s.sealSplunkToken(in.SplunkToken))
 	if err != nil {
 		return noWebhookKeys(err)
 	}
@@ -233,16 +278,31 @@ func (s *Server) resumeWebhook(c *gin.Context) error {
 }
 
 func (s *Server) rotateWebhookSecret(c *gin.Context) error {
+	var in RotateSecretInput
+	if err := decodeOptional(c, &in); err != nil {
+		return err
+	}
 	id, err := pathID(c, "webhook subscription")
 	if err != nil {
 		return err
+	}
+	if in.SplunkToken != nil {
+		cur, err := s.Store.Webhook(c, id)
+		if err != nil {
+			return notFoundAs(err, "webhook subscription")
+		}
+		var errs fields
+		checkSplunkToken(&errs, cur.Format, in.SplunkToken, false)
+		if err := errs.err(); err != nil {
+			return err
+		}
 	}
 	overlap := s.Webhooks.SecretOverlap
 	if overlap <= 0 {
 		overlap = DefaultSecretOverlap
 	}
 	secret := webhooks.NewSecret()
-	w, err := s.Store.RotateWebhookSecret(c, actor(c), id, overlap, s.sealWebhookSecret(secret))
+	w, err := s.Store.RotateWebhookSecret(c, actor(c), id, overlap, s.sealWebhookSecret(secret), s.sealSplunkToken(in.SplunkToken))
 	if errors.Is(err, store.ErrWrongState) {
 		return conflict("the secret was rotated at the same time: try again")
 	}

@@ -432,7 +432,7 @@ func TestWebhookWorkerLostMidDelivery(t *testing.T) {
 	sub, err := e.st.CreateWebhook(context.Background(), nil, store.WebhookSubscription{URL: r.srv.URL,
 		EventTypes: []events.Type{events.PersonCreated}}, func(id uuid.UUID, v int) (string, []byte, error) {
 		return testenv.Keyring().Seal([]byte(secret), store.WebhookSecretAAD(id, v))
-	})
+	}, nil)
 	require.NoError(t, err)
 	policy := testWebhooks.Policy
 	policy.AttemptTimeout = 3 * time.Second

@@ -21,7 +21,7 @@ func TestCheckpointSIEMDownDoesNotHoldBackTheWitnessFile(t *testing.T) {
 	dir := t.TempDir()
 	file := audit.FileSink{Path: filepath.Join(dir, "witness.jsonl")}
 	r := newHECReceiver(t, "tok")
-	splunk, err := audit.NewSplunkHECSink(r.srv.URL, "tok", filepath.Join(dir, "splunk-state.json"))
+	splunk, err := audit.NewSplunkHECSink(r.URL, "tok", filepath.Join(dir, "splunk-state.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

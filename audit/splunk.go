@@ -10,10 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/signetassure/signetassure/internal/splunkhec"
 )
 
 // SplunkHECSink sends every checkpoint to a Splunk HTTP Event Collector as one event (POST
@@ -40,14 +40,8 @@ type SplunkHECSink struct {
 	now  func() time.Time
 }
 
-// SplunkSource and SplunkSourceType are the events' source and sourcetype.
-const (
-	SplunkSource     = "signetassure"
-	SplunkSourceType = "signetassure:audit:checkpoint"
-)
-
-// splunkEventPath is the HEC endpoint of JSON events, used when the URL has no path.
-const splunkEventPath = "/services/collector/event"
+// SplunkSourceType is the events' sourcetype (their source is splunkhec.Source).
+const SplunkSourceType = "signetassure:audit:checkpoint"
 
 // maxSplunkAnswer bounds what is read of Splunk's answer.
 const maxSplunkAnswer = 64 << 10
@@ -66,10 +60,8 @@ func NewSplunkHECSink(rawURL, token, statePath string) (*SplunkHECSink, error) {
 	default:
 		return nil, errors.New("want https (http only to a loopback address)")
 	}
-	if u.Path == "" || u.Path == "/" {
-		u.Path = splunkEventPath
-	}
-	if token == "" || strings.ContainsAny(token, " \t\r\n") {
+	splunkhec.WithEventPath(u)
+	if !splunkhec.ValidToken(token) {
 		return nil, errors.New("the token is empty or holds spaces")
 	}
 	if statePath == "" {
@@ -103,27 +95,8 @@ func (s *SplunkHECSink) Extend(ctx context.Context, next func(newest *SignedChec
 	return nil
 }
 
-// splunkEvent is a HEC event with its metadata.
-type splunkEvent struct {
-	Time       json.Number    `json:"time"`
-	Host       string         `json:"host,omitempty"`
-	Source     string         `json:"source"`
-	SourceType string         `json:"sourcetype"`
-	Event      siemCheckpoint `json:"event"`
-}
-
-// splunkAnswer is HEC's answer: code 0 is success.
-type splunkAnswer struct {
-	Text string `json:"text"`
-	Code *int   `json:"code"`
-}
-
 // send posts cps one event at a time, in order, stopping at the first not taken.
 func (s *SplunkHECSink) send(ctx context.Context, cps []SignedCheckpoint) (int, error) {
-	host := s.Host
-	if host == "" {
-		host, _ = os.Hostname()
-	}
 	now := time.Now
 	if s.now != nil {
 		now = s.now
@@ -133,9 +106,7 @@ func (s *SplunkHECSink) send(ctx context.Context, cps []SignedCheckpoint) (int, 
 		if err != nil {
 			return i, err
 		}
-		ms := now().UnixMilli()
-		body, err := json.Marshal(splunkEvent{Time: json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000)), Host: host,
-			Source: SplunkSource, SourceType: SplunkSourceType, Event: e})
+		body, err := json.Marshal(splunkhec.NewEvent(now(), s.Host, SplunkSourceType, e))
 		if err != nil {
 			return i, err
 		}
@@ -151,7 +122,7 @@ func (s *SplunkHECSink) post(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Splunk "+s.token)
+	req.Header.Set("Authorization", splunkhec.Authorization(s.token))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -166,20 +137,7 @@ func (s *SplunkHECSink) post(ctx context.Context, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("read the answer: %w", err)
 	}
-	var a splunkAnswer
-	jsonErr := json.Unmarshal(data, &a)
-	if resp.StatusCode == http.StatusOK && jsonErr == nil && a.Code != nil && *a.Code == 0 {
-		return nil
-	}
-	msg := "answered " + resp.Status
-	if jsonErr == nil && a.Code != nil {
-		text := a.Text
-		if len(text) > 200 {
-			text = text[:200]
-		}
-		msg += fmt.Sprintf(" (code %d, %s)", *a.Code, strconv.Quote(text))
-	}
-	return errors.New(msg)
+	return splunkhec.Check(resp.StatusCode, data)
 }
 
 // describe names the checkpoint in messages.

@@ -1,169 +1,59 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/internal/splunkhec/hectest"
 )
 
-// splunkDocs is testdata/splunk_hec_docs.json: Splunk's documented requests and answers.
-type splunkDocs struct {
-	Endpoint      string                       `json:"endpoint"`
-	Authorization string                       `json:"authorization"`
-	Requests      []map[string]json.RawMessage `json:"requests"`
-	Answers       map[string]struct {
-		Status int             `json:"status"`
-		Body   json.RawMessage `json:"body"`
-	} `json:"answers"`
-}
-
-func loadSplunkDocs(t *testing.T) splunkDocs {
-	t.Helper()
-	data, err := os.ReadFile("testdata/splunk_hec_docs.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d splunkDocs
-	if err := json.Unmarshal(data, &d); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// jsonKind is a JSON value's type: number, string, object, ...
-func jsonKind(v json.RawMessage) string {
-	switch b := bytes.TrimSpace(v); {
-	case len(b) == 0:
-		return ""
-	case b[0] == '"':
-		return "string"
-	case b[0] == '{':
-		return "object"
-	case b[0] == '[':
-		return "array"
-	case b[0] == 't' || b[0] == 'f':
-		return "bool"
-	case b[0] == 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// hecReceiver is a Splunk HTTP Event Collector on loopback: it checks each request against Splunk's
-// documented format and answers with the documented answers, as scripted (then success).
+// hecReceiver is the simulated Splunk HTTP Event Collector, its events read as checkpoints.
 type hecReceiver struct {
-	t     *testing.T
-	docs  splunkDocs
-	token string
-	srv   *httptest.Server
-
-	mu       sync.Mutex
-	script   []string // the answers to give next
-	attempts []int64  // the size of every event posted
-	taken    []map[string]any
+	*hectest.Collector
+	t *testing.T
 }
 
-func newHECReceiver(t *testing.T, token string) *hecReceiver {
-	r := &hecReceiver{t: t, docs: loadSplunkDocs(t), token: token}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	return r
+func newHECReceiver(t *testing.T, token string) hecReceiver {
+	return hecReceiver{hectest.New(t, token), t}
 }
 
-func (r *hecReceiver) serve(w http.ResponseWriter, req *http.Request) {
-	t := r.t
-	answer := func(name string) {
-		a := r.docs.Answers[name]
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(a.Status)
-		w.Write(a.Body)
-	}
-	documented := strings.Fields(r.docs.Authorization)
-	if got := strings.Fields(req.Header.Get("Authorization")); len(got) != 2 || got[0] != documented[0] || got[1] != r.token {
-		answer("invalidToken")
-		return
-	}
-	if req.Method != http.MethodPost || req.URL.Path != r.docs.Endpoint || req.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("request %s %s %s", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		t.Errorf("body %q: %v", body, err)
-		return
-	}
-	// Every field is one Splunk documents, of the type its examples give it (event: the object form).
-	kinds := map[string]string{}
-	for _, ex := range r.docs.Requests {
-		for k, v := range ex {
-			if kinds[k] == "" || jsonKind(v) == "object" {
-				kinds[k] = jsonKind(v)
-			}
+func (r hecReceiver) answer(names ...string) { r.Script(names...) }
+
+// state is the size of every event posted with the right token, and the events Splunk took; every event
+// has the sink's metadata.
+func (r hecReceiver) state() (attempts []int64, taken []map[string]any) {
+	for _, q := range r.Requests() {
+		if !q.Authorized {
+			continue
+		}
+		e := q.Event
+		if e.Source != "signetassure" || e.SourceType != "signetassure:audit:checkpoint" || e.Host != "worker-1" ||
+			e.Time < float64(time.Now().Add(-time.Minute).Unix()) || e.Time > float64(time.Now().Unix()+1) {
+			r.t.Errorf("event metadata: %s", q.Body)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(e.Event, &ev); err != nil {
+			r.t.Errorf("event %s: %v", e.Event, err)
+		}
+		size, _ := ev["size"].(float64)
+		attempts = append(attempts, int64(size))
+		if q.Answer == hectest.Success {
+			taken = append(taken, ev)
 		}
 	}
-	for k, v := range fields {
-		if kinds[k] == "" || jsonKind(v) != kinds[k] {
-			t.Errorf("field %q (%s): Splunk documents %q", k, v, kinds[k])
-		}
-	}
-	var e struct {
-		Time       float64        `json:"time"`
-		Host       string         `json:"host"`
-		Source     string         `json:"source"`
-		SourceType string         `json:"sourcetype"`
-		Event      map[string]any `json:"event"`
-	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Error(err)
-		return
-	}
-	if e.Source != "signetassure" || e.SourceType != "signetassure:audit:checkpoint" || e.Host != "worker-1" ||
-		e.Time < float64(time.Now().Add(-time.Minute).Unix()) || e.Time > float64(time.Now().Unix()+1) {
-		t.Errorf("event metadata: %s", body)
-	}
-	size, _ := e.Event["size"].(float64)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.attempts = append(r.attempts, int64(size))
-	name := "success"
-	if len(r.script) > 0 {
-		name, r.script = r.script[0], r.script[1:]
-	}
-	if name == "success" {
-		r.taken = append(r.taken, e.Event)
-	}
-	answer(name)
-}
-
-func (r *hecReceiver) answer(names ...string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.script = names
-}
-
-func (r *hecReceiver) state() (attempts []int64, taken []map[string]any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.attempts), slices.Clone(r.taken)
+	return attempts, taken
 }
 
 // The Splunk HEC sink posts each checkpoint as one event in Splunk's documented format; after Splunk
@@ -174,7 +64,7 @@ func TestSplunkHECSinkDeliversEachCheckpointOnce(t *testing.T) {
 	const token = "CF179AE4-3C99-45F5-A7CC-3284AA91CF67"
 	r := newHECReceiver(t, token)
 	state := filepath.Join(t.TempDir(), "splunk-state.json")
-	sink, err := audit.NewSplunkHECSink(r.srv.URL, token, state)
+	sink, err := audit.NewSplunkHECSink(r.URL, token, state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +114,7 @@ func TestSplunkHECSinkRefusedToken(t *testing.T) {
 	r := newHECReceiver(t, "the-right-token")
 	const token = "a-wrong-token-7f3a"
 	state := filepath.Join(t.TempDir(), "state")
-	sink, err := audit.NewSplunkHECSink(r.srv.URL+"/", token, state)
+	sink, err := audit.NewSplunkHECSink(r.URL+"/", token, state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,18 @@ const (
 	WebhookDisabled = "disabled"
 )
 
+// Webhook formats: what a subscription is sent.
+const (
+	// WebhookCloudEvents: the CloudEvents envelope as the body (the default).
+	WebhookCloudEvents = "cloudevents"
+	// WebhookSplunkHEC: the envelope as the event of a Splunk HTTP Event Collector JSON event, with the
+	// subscription's HEC token.
+	WebhookSplunkHEC = "splunk-hec"
+)
+
+// WebhookFormats are the formats, the default first.
+var WebhookFormats = []string{WebhookCloudEvents, WebhookSplunkHEC}
+
 // WebhookSubscription is a subscription as administrators see it: never its secrets.
 type WebhookSubscription struct {
 	ID           uuid.UUID     `json:"id" format:"uuid"`
@@ -30,6 +42,9 @@ type WebhookSubscription struct {
 	EventTypes   []events.Type `json:"eventTypes" description:"the catalogue types delivered; empty: every type"`
 	IncludeNames bool          `json:"includeNames" description:"add the display names events concern (data.names)"`
 	Status       string        `json:"status" enum:"active,paused,disabled"`
+	Format       string        `json:"format" enum:"cloudevents,splunk-hec" description:"cloudevents: the CloudEvents envelope as the body; splunk-hec: the envelope as the event of a Splunk HTTP Event Collector JSON event"`
+	// SplunkTokenVersion counts the HEC tokens a splunk-hec subscription has had; the token is never shown.
+	SplunkTokenVersion int `json:"splunkTokenVersion,omitempty" description:"splunk-hec: how many HEC tokens the subscription has had (1 before any replacement)"`
 	// DisabledReason says why delivery stopped (410 Gone, failing too long).
 	DisabledReason *string `json:"disabledReason,omitempty"`
 	SecretVersion  int     `json:"secretVersion" description:"how many secrets the subscription has had (1 before any rotation)"`
@@ -52,6 +67,10 @@ type WebhookSecrets struct {
 	PreviousKeyID   *string
 	PreviousSealed  []byte
 	PreviousExpires *time.Time
+	// The sealed Splunk HEC token of a splunk-hec subscription (SplunkTokenVersion 0: none).
+	SplunkTokenVersion int
+	SplunkTokenKeyID   *string
+	SplunkTokenSealed  []byte
 }
 
 // WebhookAttempt is one row of the delivery log.
@@ -66,7 +85,7 @@ type WebhookAttempt struct {
 	StatusCode     *int      `json:"statusCode,omitempty" description:"the HTTP status answered; none when no answer came"`
 	LatencyMS      int       `json:"latencyMs"`
 	Excerpt        *string   `json:"responseExcerpt,omitempty" description:"the answer's first 1 KB"`
-	Error          *string   `json:"error,omitempty" description:"why no answer came"`
+	Error          *string   `json:"error,omitempty" description:"why no answer came, or why the answer does not count as delivered (splunk-hec: HEC's code and text)"`
 }
 
 // WebhookSeal seals a subscription's secret given its id and the secret's version.
@@ -78,13 +97,19 @@ func WebhookSecretAAD(id uuid.UUID, version int) []byte {
 	return fmt.Appendf(nil, "webhook-secret/%s/%d", id, version)
 }
 
-const webhookCols = `id, url, description, event_types, include_names, status, disabled_reason, secret_version,
-	previous_expires_at, cursor, replays, failing_since, created_by, created_at, updated_at`
+// WebhookSplunkTokenAAD is the associated data a subscription's Splunk HEC token of a version is sealed
+// with (as WebhookSecretAAD, and never opening as a signing secret).
+func WebhookSplunkTokenAAD(id uuid.UUID, version int) []byte {
+	return fmt.Appendf(nil, "webhook-splunk-token/%s/%d", id, version)
+}
+
+const webhookCols = `id, url, description, event_types, include_names, status, format, splunk_token_version, disabled_reason,
+	secret_version, previous_expires_at, cursor, replays, failing_since, created_by, created_at, updated_at`
 
 func scanWebhook(r pgx.CollectableRow) (WebhookSubscription, error) {
 	var w WebhookSubscription
 	var types []string
-	err := r.Scan(&w.ID, &w.URL, &w.Description, &types, &w.IncludeNames, &w.Status, &w.DisabledReason,
+	err := r.Scan(&w.ID, &w.URL, &w.Description, &types, &w.IncludeNames, &w.Status, &w.Format, &w.SplunkTokenVersion, &w.DisabledReason,
 		&w.SecretVersion, &w.PreviousSecretExpiresAt, &w.Cursor, &w.Replays, &w.FailingSince, &w.CreatedBy, &w.CreatedAt, &w.UpdatedAt)
 	w.EventTypes = make([]events.Type, 0, len(types))
 	for _, t := range types {
@@ -97,24 +122,40 @@ func webhookAudit(actor Actor, action string, id uuid.UUID, detail map[string]an
 	return &AuditEntry{Actor: actor, Action: action, EntityType: "webhook_subscription", EntityID: id.String(), Detail: detail}
 }
 
-// CreateWebhook makes a subscription, its secret sealed by seal; it starts after the newest settled event.
-func (s *Store) CreateWebhook(ctx context.Context, actor Actor, w WebhookSubscription, seal WebhookSeal) (WebhookSubscription, error) {
+// CreateWebhook makes a subscription of w.Format (empty: cloudevents), its secret sealed by seal and, for
+// splunk-hec, its HEC token by token; it starts after the newest settled event.
+func (s *Store) CreateWebhook(ctx context.Context, actor Actor, w WebhookSubscription, seal, token WebhookSeal) (WebhookSubscription, error) {
 	w.ID = uuid.New()
+	if w.Format == "" {
+		w.Format = WebhookCloudEvents
+	}
 	keyID, sealed, err := seal(w.ID, 1)
 	if err != nil {
 		return w, err
+	}
+	var tokenVersion int
+	var tokenKeyID *string
+	var tokenSealed []byte
+	if token != nil {
+		k, t, err := token(w.ID, 1)
+		if err != nil {
+			return w, err
+		}
+		tokenVersion, tokenKeyID, tokenSealed = 1, &k, t
 	}
 	types := make([]string, 0, len(w.EventTypes))
 	for _, t := range w.EventTypes {
 		types = append(types, string(t))
 	}
-	audit := webhookAudit(actor, "webhook.create", w.ID, map[string]any{"eventTypes": types, "includeNames": w.IncludeNames})
+	audit := webhookAudit(actor, "webhook.create", w.ID, map[string]any{"eventTypes": types, "includeNames": w.IncludeNames,
+		"format": w.Format})
 	err = s.tx(ctx, audit, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `INSERT INTO webhook_subscriptions (id, url, description, event_types, include_names,
-				secret_key_id, secret_sealed, cursor, created_by)
+				secret_key_id, secret_sealed, cursor, created_by, format, splunk_token_version, splunk_token_key_id, splunk_token_sealed)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce((SELECT id FROM events WHERE `+settled+`
-				ORDER BY tx DESC, id DESC LIMIT 1), 0), $8)
-			RETURNING `+webhookCols, w.ID, w.URL, w.Description, types, w.IncludeNames, keyID, sealed, (*uuid.UUID)(actor))
+				ORDER BY tx DESC, id DESC LIMIT 1), 0), $8, $9, $10, $11, $12)
+			RETURNING `+webhookCols, w.ID, w.URL, w.Description, types, w.IncludeNames, keyID, sealed, (*uuid.UUID)(actor),
+			w.Format, tokenVersion, tokenKeyID, tokenSealed)
 		var err error
 		w, err = pgx.CollectExactlyOneRow(rows, scanWebhook)
 		return err
@@ -139,8 +180,9 @@ func (s *Store) Webhook(ctx context.Context, id uuid.UUID) (WebhookSubscription,
 func (s *Store) WebhookSecrets(ctx context.Context, id uuid.UUID) (WebhookSecrets, error) {
 	var k WebhookSecrets
 	err := s.pool.QueryRow(ctx, `SELECT secret_version, secret_key_id, secret_sealed, previous_key_id, previous_sealed,
-		previous_expires_at FROM webhook_subscriptions WHERE id = $1`, id).
-		Scan(&k.Version, &k.KeyID, &k.Sealed, &k.PreviousKeyID, &k.PreviousSealed, &k.PreviousExpires)
+		previous_expires_at, splunk_token_version, splunk_token_key_id, splunk_token_sealed FROM webhook_subscriptions WHERE id = $1`, id).
+		Scan(&k.Version, &k.KeyID, &k.Sealed, &k.PreviousKeyID, &k.PreviousSealed, &k.PreviousExpires,
+			&k.SplunkTokenVersion, &k.SplunkTokenKeyID, &k.SplunkTokenSealed)
 	return k, classify(err)
 }
 
@@ -186,8 +228,9 @@ func (s *Store) DisableWebhook(ctx context.Context, id uuid.UUID, reason string)
 }
 
 // RotateWebhookSecret gives a subscription a new secret (sealed by seal); the current one keeps signing
-// until overlap from now.
-func (s *Store) RotateWebhookSecret(ctx context.Context, actor Actor, id uuid.UUID, overlap time.Duration, seal WebhookSeal) (WebhookSubscription, error) {
+// until overlap from now. With token, a splunk-hec subscription's HEC token is replaced too (sealed by
+// token; ErrWrongState for another format): the old token is not kept, Splunk having no overlap to offer.
+func (s *Store) RotateWebhookSecret(ctx context.Context, actor Actor, id uuid.UUID, overlap time.Duration, seal, token WebhookSeal) (WebhookSubscription, error) {
 	cur, err := s.WebhookSecrets(ctx, id)
 	if err != nil {
 		return WebhookSubscription{}, err
@@ -197,11 +240,22 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, actor Actor, id uuid.UU
 		return WebhookSubscription{}, err
 	}
 	until := time.Now().Add(overlap)
-	return s.updateWebhook(ctx, webhookAudit(actor, "webhook.rotate_secret", id, map[string]any{"version": cur.Version + 1,
-		"previousExpiresAt": until}), id,
-		`previous_key_id = secret_key_id, previous_sealed = secret_sealed, previous_expires_at = $3,
-		secret_key_id = $4, secret_sealed = $5, secret_version = secret_version + 1`, `secret_version = $2`,
-		cur.Version, until, keyID, sealed)
+	detail := map[string]any{"version": cur.Version + 1, "previousExpiresAt": until}
+	set := `previous_key_id = secret_key_id, previous_sealed = secret_sealed, previous_expires_at = $3,
+		secret_key_id = $4, secret_sealed = $5, secret_version = secret_version + 1`
+	where := `secret_version = $2`
+	args := []any{cur.Version, until, keyID, sealed}
+	if token != nil {
+		tokenKeyID, tokenSealed, err := token(id, cur.SplunkTokenVersion+1)
+		if err != nil {
+			return WebhookSubscription{}, err
+		}
+		detail["splunkTokenVersion"] = cur.SplunkTokenVersion + 1
+		set += `, splunk_token_key_id = $7, splunk_token_sealed = $8, splunk_token_version = splunk_token_version + 1`
+		where += ` AND format = '` + WebhookSplunkHEC + `' AND splunk_token_version = $6`
+		args = append(args, cur.SplunkTokenVersion, tokenKeyID, tokenSealed)
+	}
+	return s.updateWebhook(ctx, webhookAudit(actor, "webhook.rotate_secret", id, detail), id, set, where, args...)
 }
 
 // DeleteWebhook deletes a subscription and its delivery log.

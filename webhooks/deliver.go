@@ -26,26 +26,41 @@ type Deliverer struct {
 	AllowLoopback bool
 	// Timeout bounds one delivery (default DefaultTimeout).
 	Timeout time.Duration
+	// Host is the host of Splunk HEC events (default: os.Hostname()).
+	Host string
 }
 
-// Secrets opens the secrets a subscription signs with now: its current one and, during the overlap after a
-// rotation, the previous one.
-func (d Deliverer) Secrets(ctx context.Context, id uuid.UUID, now time.Time) ([]string, error) {
+// keys are what a delivery is sent with: the secrets it is signed with and, for splunk-hec, the token.
+type keys struct {
+	secrets     []string
+	splunkToken string
+}
+
+// open opens the keys a subscription is sent with now: its current secret and, during the overlap after a
+// rotation, the previous one; its Splunk HEC token, if it has one.
+func (d Deliverer) open(ctx context.Context, id uuid.UUID, now time.Time) (keys, error) {
 	k, err := d.Store.WebhookSecrets(ctx, id)
 	if err != nil {
-		return nil, err
+		return keys{}, err
 	}
 	cur, err := d.Keyring.Open(k.KeyID, k.Sealed, store.WebhookSecretAAD(id, k.Version))
 	if err != nil {
-		return nil, err
+		return keys{}, err
 	}
-	out := []string{string(cur)}
+	out := keys{secrets: []string{string(cur)}}
 	if k.PreviousKeyID != nil && k.PreviousExpires != nil && now.Before(*k.PreviousExpires) {
 		prev, err := d.Keyring.Open(*k.PreviousKeyID, k.PreviousSealed, store.WebhookSecretAAD(id, k.Version-1))
 		if err != nil {
-			return nil, err
+			return keys{}, err
 		}
-		out = append(out, string(prev))
+		out.secrets = append(out.secrets, string(prev))
+	}
+	if k.SplunkTokenKeyID != nil {
+		token, err := d.Keyring.Open(*k.SplunkTokenKeyID, k.SplunkTokenSealed, store.WebhookSplunkTokenAAD(id, k.SplunkTokenVersion))
+		if err != nil {
+			return keys{}, err
+		}
+		out.splunkToken = string(token)
 	}
 	return out, nil
 }
@@ -68,6 +83,7 @@ func (d Deliverer) Deliver(ctx context.Context, sub store.WebhookSubscription, p
 	now := time.Now()
 	a := store.WebhookAttempt{SubscriptionID: sub.ID, EventID: pingID, EventType: PingType}
 	var body []byte
+	occurred := now
 	if position == 0 {
 		body = PingBody(sub.ID, pingID, now)
 	} else {
@@ -84,18 +100,23 @@ func (d Deliverer) Deliver(ctx context.Context, sub store.WebhookSubscription, p
 		if body, err = json.Marshal(env); err != nil {
 			return a, Result{}, err
 		}
-		a.EventID, a.EventType, a.Position = rec.EventID, string(rec.Type), &rec.ID
+		a.EventID, a.EventType, a.Position, occurred = rec.EventID, string(rec.Type), &rec.ID, rec.OccurredAt
 	}
-	secrets, err := d.Secrets(ctx, sub.ID, now)
+	k, err := d.open(ctx, sub.ID, now)
 	if err != nil {
 		return a, Result{}, err
+	}
+	m := Message{URL: sub.URL, ID: a.EventID.String(), Body: body, Secrets: k.secrets, At: now}
+	if sub.Format == store.WebhookSplunkHEC {
+		if m, err = d.splunkHEC(m, k.splunkToken, occurred); err != nil {
+			return a, Result{}, err
+		}
 	}
 	if a.Attempt, err = d.Store.NextWebhookAttempt(ctx, sub.ID, a.EventID); err != nil {
 		return a, Result{}, err
 	}
 	a.At = now
-	res := Send(ctx, Client(d.AllowLoopback, d.Timeout), Message{URL: sub.URL, ID: a.EventID.String(), Body: body,
-		Secrets: secrets, At: now})
+	res := Send(ctx, Client(d.AllowLoopback, d.Timeout), m)
 	a.LatencyMS = int(res.Latency / time.Millisecond)
 	if res.Status != 0 {
 		a.StatusCode = &res.Status
@@ -103,6 +124,8 @@ func (d Deliverer) Deliver(ctx context.Context, sub store.WebhookSubscription, p
 	}
 	if res.Err != "" {
 		a.Error = &res.Err
+	} else if res.Refused != "" {
+		a.Error = &res.Refused
 	}
 	// Logged even when the activity's context has ended (the attempt was made).
 	logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -4,7 +4,8 @@
 // ("v1,<base64 HMAC-SHA256 of id.timestamp.body>", one per live secret, space-separated), with secrets
 // whsec_<base64>. Outbound calls are guarded as partner calls are (partners.HTTPClient): no proxy, every
 // connection's address checked at dial time, and here a timeout of their own, no redirects followed and
-// the answer read up to a bound.
+// the answer read up to a bound. A subscription of format splunk-hec is sent each envelope inside a Splunk
+// HTTP Event Collector event, with its HEC token, the same headers besides (splunk.go).
 package webhooks
 
 import (
@@ -92,6 +93,11 @@ type Message struct {
 	Body    []byte
 	Secrets []string
 	At      time.Time // webhook-timestamp
+	// Authorization, when set, is sent as the Authorization header (a splunk-hec subscription's token).
+	Authorization string
+	// Accept, when set, judges an answer by the receiver's protocol beyond its status (Splunk HEC's code
+	// 0): an error is the reason the answer does not count as delivered. Nil: any 2xx counts.
+	Accept func(status int, body []byte) error
 }
 
 // Result is how one delivery went.
@@ -104,10 +110,14 @@ type Result struct {
 	Excerpt string
 	// Err says why no answer came, in words that name no address.
 	Err string
+	// Refused says why an answer does not count as delivered by the receiver's protocol (Message.Accept),
+	// e.g. `answered 403 Forbidden (code 4, "Invalid token")`.
+	Refused string
 }
 
-// OK reports a 2xx answer.
-func (r Result) OK() bool { return r.Status >= 200 && r.Status < 300 }
+// OK reports an answer that counts as delivered: 2xx, and taken by the receiver's protocol when the
+// message's format has one.
+func (r Result) OK() bool { return r.Status >= 200 && r.Status < 300 && r.Refused == "" }
 
 // Send signs and posts m with c. It never returns an error: a failure is in the Result.
 func Send(ctx context.Context, c *http.Client, m Message) Result {
@@ -124,6 +134,9 @@ func Send(ctx context.Context, c *http.Client, m Message) Result {
 	req.Header.Set(standardwebhooks.HeaderWebhookID, m.ID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(m.At.Unix(), 10))
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	if m.Authorization != "" {
+		req.Header.Set("Authorization", m.Authorization)
+	}
 	start := time.Now()
 	res, err := c.Do(req)
 	if err != nil {
@@ -132,8 +145,14 @@ func Send(ctx context.Context, c *http.Client, m Message) Result {
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, ExcerptLimit))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // lets the connection be reused
-	return Result{Status: res.StatusCode, Latency: time.Since(start),
+	r := Result{Status: res.StatusCode, Latency: time.Since(start),
 		RetryAfter: ParseRetryAfter(res.Header.Get("Retry-After"), time.Now()), Excerpt: Excerpt(body)}
+	if m.Accept != nil {
+		if err := m.Accept(res.StatusCode, body); err != nil {
+			r.Refused = err.Error()
+		}
+	}
+	return r
 }
 
 // describe says why a request got no answer without repeating the error's text (which names addresses).

@@ -1,5 +1,6 @@
 // SignetAssure console: webhook subscriptions, for administrators (issue 16): subscribe a receiver (its
-// signing secret shown once), pause, resume, rotate the secret, ping, delete, and read the delivery log.
+// signing secret shown once) in a format (CloudEvents, or Splunk HEC with its token, never shown again),
+// pause, resume, rotate the secret (and replace a HEC token), ping, delete, and read the delivery log.
 // Loaded after app.js, whose helpers (h, call, form, input, show, when, badge, has) it uses; every value is
 // put on the page as text.
 "use strict";
@@ -25,29 +26,55 @@ let webhookPinged = null;
 
 const webhookTypes = (w) => (w.eventTypes.length ? w.eventTypes.join(" ") : "every event");
 
+// webhookFormats are the delivery formats in words.
+const webhookFormats = { cloudevents: "CloudEvents (signed webhook)", "splunk-hec": "Splunk HTTP Event Collector" };
+
+// splunkTokenField is the HEC token's field: shown, and sent, only while the format is splunk-hec (a token
+// with another format is refused). It is a password field: the token is never shown, nor fetched back.
+function splunkTokenField(label, shown) {
+  const f = h("span", { class: "kind-fields", id: "splunk-token" },
+    input("splunkToken", label, "password", { autocomplete: "off", size: 40 }));
+  f.hidden = !shown;
+  return f;
+}
+
 // webhookList lists the subscriptions and subscribes a new receiver.
 async function webhookList() {
   const subs = await call("GET", "/webhooks");
   webhookSecret = null;
   show(h("h1", {}, "Webhooks"),
-    h("p", { class: "muted" }, "Lifecycle events sent to receivers as signed webhooks (Standard Webhooks), in order, at least once."),
+    h("p", { class: "muted" }, "Lifecycle events sent to receivers as signed webhooks (Standard Webhooks), or to a Splunk HTTP Event Collector, in order, at least once."),
     subs.length ? h("table", { id: "webhooks" },
       h("tr", {}, ["Receiver", "Events", "Status", "Failing since", "Created"].map((t) => h("th", { scope: "col" }, t))),
       subs.map((w) => h("tr", {}, h("td", {}, h("a", { href: "#/webhooks/" + w.id }, w.description || w.url)),
         h("td", {}, webhookTypes(w)), h("td", {}, badge(w.status)), h("td", {}, when(w.failingSince)), h("td", {}, when(w.createdAt)))))
       : h("p", { class: "muted" }, "No subscriptions yet."),
     h("h2", {}, "Subscribe a receiver"),
-    form([input("url", "Receiver URL", "url", { required: true, placeholder: "https://", size: 40 }),
+    webhookSubscribeForm());
+}
+
+// webhookSubscribeForm subscribes a receiver: its events in the format chosen (a Splunk HEC with its token).
+function webhookSubscribeForm() {
+  const token = splunkTokenField("Splunk HEC token", false);
+  const format = field("Format", h("select", { name: "format" },
+    Object.entries(webhookFormats).map(([v, t]) => h("option", { value: v }, t))));
+  format.querySelector("select").addEventListener("change", (ev) => {
+    token.hidden = ev.target.value !== "splunk-hec";
+    if (token.hidden) token.querySelector("input").value = "";
+  });
+  return form([input("url", "Receiver URL", "url", { required: true, placeholder: "https://", size: 40 }),
+      format, token,
       input("description", "Description", "text", { maxlength: 500 }),
       input("eventTypes", "Event types (space-separated; empty: every event)", "text", { size: 40, placeholder: "case.opened clearance.granted" }),
       h("label", {}, h("input", { type: "checkbox", name: "includeNames" }), "Include the names events concern")], "Subscribe",
     async (v) => {
       const body = { url: v.url, description: v.description || "", includeNames: !!v.includeNames,
-        eventTypes: (v.eventTypes || "").split(/[\s,]+/).filter(Boolean) };
+        eventTypes: (v.eventTypes || "").split(/[\s,]+/).filter(Boolean), format: v.format };
+      if (v.format === "splunk-hec") body.splunkToken = v.splunkToken || "";
       const w = await call("POST", "/webhooks", body);
       webhookSecret = { id: w.id, secret: w.secret };
       location.hash = "#/webhooks/" + w.id;
-    }));
+    });
 }
 
 // webhookAttemptRow is one row of the delivery log.
@@ -68,6 +95,8 @@ async function webhookDetail(id) {
     h("p", {}, w.url, " · ", badge(w.status), w.disabledReason ? " (" + w.disabledReason + ")" : "",
       w.failingSince ? " · failing since " + when(w.failingSince) : ""),
     webhookSecretOnce(w.id),
+    h("p", { id: "webhook-format" }, "Format: ", inWords(webhookFormats, w.format),
+      w.format === "splunk-hec" ? " · HEC token version " + w.splunkTokenVersion + " (never shown)" : ""),
     h("p", {}, "Events: ", webhookTypes(w), w.includeNames ? " · with names" : "", " · secret version ", String(w.secretVersion),
       w.previousSecretExpiresAt ? " (the previous one signs too until " + when(w.previousSecretExpiresAt) + ")" : ""),
     h("div", { class: "actions" },
@@ -78,10 +107,11 @@ async function webhookDetail(id) {
         webhookPinged = { id: w.id, text: a.statusCode ? "The receiver answered " + a.statusCode + " in " + a.latencyMs + " ms."
           : "No answer: " + (a.error || "the receiver could not be reached") + "." };
       })),
-      form([], "Rotate the secret", async () => {
-        const r = await call("POST", base + "/rotate-secret");
-        webhookSecret = { id: r.id, secret: r.secret };
-      }),
+      form(w.format === "splunk-hec" ? [splunkTokenField("New Splunk HEC token (optional)", true)] : [], "Rotate the secret",
+        async (v) => {
+          const r = await call("POST", base + "/rotate-secret", v.splunkToken ? { splunkToken: v.splunkToken } : undefined);
+          webhookSecret = { id: r.id, secret: r.secret };
+        }),
       form([], "Delete " + (w.description || "the subscription"), act(async () => {
         await call("DELETE", base);
         location.hash = "#/webhooks";
