@@ -34,7 +34,7 @@ func TestWakeWebhooks(t *testing.T) {
 	seal := func(uuid.UUID, int) (string, []byte, error) { return "k", []byte("sealed"), nil }
 	subscribe := func(types ...events.Type) uuid.UUID {
 		w, err := st.CreateWebhook(ctx, nil, store.WebhookSubscription{URL: "https://receiver.example/hook",
-			EventTypes: append([]events.Type{}, types...)}, seal)
+			EventTypes: append([]events.Type{}, types...)}, seal, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
