@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 )
 
 // TypeDataRejected is the application error type for a write PostgreSQL refused because of the data itself
@@ -50,22 +51,36 @@ func refused(err error) (*pgconn.PgError, bool) {
 	return pgErr, strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
 }
 
-// PermanentErrorsInterceptor passes every activity's error through Permanent, so no activity retries data
-// the database refused, whichever activity wrote it.
-type PermanentErrorsInterceptor struct {
+// ErrorsInterceptor classifies every activity's error in one place: through Permanent, so no activity
+// retries data the database refused, whichever activity wrote it; and an activity cut short because its
+// worker is stopping fails as Interrupted, retried elsewhere and never logged as an error.
+type ErrorsInterceptor struct {
 	interceptor.WorkerInterceptorBase
 }
 
-func (*PermanentErrorsInterceptor) InterceptActivity(ctx context.Context,
+func (*ErrorsInterceptor) InterceptActivity(ctx context.Context,
 	next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
-	return &permanentActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
+	return &classifiedActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
 }
 
-type permanentActivity struct {
+type classifiedActivity struct {
 	interceptor.ActivityInboundInterceptorBase
 }
 
-func (a *permanentActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+func (a *classifiedActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := a.Next.ExecuteActivity(ctx, in)
+	if err != nil && errors.Is(context.Cause(ctx), worker.ErrWorkerShutdown) {
+		return res, Interrupted(err)
+	}
 	return res, Permanent(err)
+}
+
+// TypeInterrupted is the application error type of an activity its worker's shutdown cut short.
+const TypeInterrupted = "Interrupted"
+
+// Interrupted is err of an activity its worker's shutdown cut short: a benign application error, so the SDK
+// logs it at debug level (a shutdown is no fault), retried as its activity's policy says, on another worker.
+func Interrupted(err error) error {
+	return temporal.NewApplicationErrorWithOptions("the worker stopped during the activity", TypeInterrupted,
+		temporal.ApplicationErrorOptions{Cause: err, Category: temporal.ApplicationErrorCategoryBenign})
 }

@@ -34,7 +34,7 @@ func TestDataTheDatabaseRefusesIsNotRetried(t *testing.T) {
 	t.Cleanup(st.Close)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}}})
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.ErrorsInterceptor{}}})
 	env.RegisterActivity(&activities.Activities{Store: st})
 	person, err := st.CreatePerson(context.Background(), nil, domain.Person{FirstName: "A", LastName: "B",
 		DateOfBirth: domain.NewDate(1980, 1, 1), Active: true})
@@ -110,7 +110,7 @@ func TestMessageCostRefusedIsPassedOver(t *testing.T) {
 	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}}})
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&activities.ErrorsInterceptor{}}})
 	env.RegisterActivity(&activities.Activities{Store: st, Messaging: activities.MessagingSettings{
 		Channels: map[domain.Channel]activities.Provider{domain.ChannelSMS: {Name: "twilio", Provider: provider}}}})
 	v, err := env.ExecuteActivity(activities.A.FetchMessageCosts)

@@ -11,10 +11,11 @@ import (
 )
 
 // New returns a worker on taskQueue with every workflow and activity registered. Every activity's
-// error passes through activities.Permanent: data the database refuses is never retried.
+// error is classified by activities.ErrorsInterceptor: data the database refuses is never retried, and the
+// activities a stopping worker cuts short are interrupted quietly.
 func New(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{
-		Interceptors: []interceptor.WorkerInterceptor{&activities.PermanentErrorsInterceptor{}},
+		Interceptors: []interceptor.WorkerInterceptor{&activities.ErrorsInterceptor{}},
 	})
 	Register(w, acts)
 	return w
