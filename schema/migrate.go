@@ -36,6 +36,32 @@ func Migrate(ctx context.Context, databaseURL string) error {
 	return m.Migrate(ctx)
 }
 
+// Ready checks that the database at databaseURL answers and holds every migration this binary has, so a
+// process that could not use it stops at once instead of taking work it would fail. A database ahead of
+// the binary (newer migrations, applied by a newer release during a rolling upgrade) is ready.
+func Ready(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("the database cannot be reached: %w", err)
+	}
+	defer conn.Close(context.Background())
+	m, err := migrate.NewMigrator(ctx, conn, versionTable)
+	if err != nil {
+		return fmt.Errorf("the database cannot be read: %w", err)
+	}
+	if err := m.LoadMigrations(migrations); err != nil {
+		return err
+	}
+	v, err := m.GetCurrentVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("the database's schema version cannot be read: %w", err)
+	}
+	if want := len(m.Migrations); int(v) < want {
+		return fmt.Errorf("the database is at migration %d of %d: run `signetassure migrate` first", v, want)
+	}
+	return nil
+}
+
 // EnsureDatabase creates the database named in databaseURL when it does not exist yet, connecting to the
 // server's "postgres" database to do so.
 func EnsureDatabase(ctx context.Context, databaseURL string) error {

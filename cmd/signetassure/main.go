@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -108,8 +109,18 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// withServices opens the database and connects to Temporal, runs fn, and closes both.
+// readyWithin bounds the database check at start.
+const readyWithin = 10 * time.Second
+
+// withServices checks the database (reachable and migrated: schema.Ready, failing at once otherwise),
+// opens it and connects to Temporal, runs fn, and closes both.
 func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client) error) error {
+	readyCtx, cancel := context.WithTimeout(ctx, readyWithin)
+	err := schema.Ready(readyCtx, cfg.DatabaseURL)
+	cancel()
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
