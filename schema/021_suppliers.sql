@@ -42,7 +42,7 @@ CREATE TABLE supplier_contract_sites (
     supplier_id     uuid NOT NULL,
     reference       text NOT NULL,
     location_id     uuid NOT NULL REFERENCES locations (id),
-    required_level  text NOT NULL CHECK (required_level IN ('BPSS', 'CTC', 'SC', 'eSC', 'DV', 'eDV')),
+    required_level  text NOT NULL,   -- a domain.Level
     PRIMARY KEY (supplier_id, reference, location_id),
     FOREIGN KEY (supplier_id, reference) REFERENCES supplier_contracts (supplier_id, reference) ON DELETE CASCADE
 );
