@@ -18,13 +18,13 @@ import (
 )
 
 const siteCols = `id, org_name, base_url, status, contact_name, contact_email, revoked_at, health_checked_at, health_ok,
-	health_error, audit_origin, audit_verifier_key, audit_witness, audit_checked_at, audit_problem, created_at`
+	health_error, audit_origin, audit_verifier_key, audit_witness, audit_checked_at, audit_problem, supplier_id, created_at`
 
 func scanSite(r pgx.CollectableRow) (domain.PartnerSite, error) {
 	var s domain.PartnerSite
 	err := r.Scan(&s.ID, &s.OrgName, &s.BaseURL, &s.Status, &s.ContactName, &s.ContactEmail, &s.RevokedAt,
 		&s.HealthCheckedAt, &s.HealthOK, &s.HealthError, &s.AuditOrigin, &s.AuditVerifierKey, &s.AuditWitness,
-		&s.AuditCheckedAt, &s.AuditProblem, &s.CreatedAt)
+		&s.AuditCheckedAt, &s.AuditProblem, &s.SupplierID, &s.CreatedAt)
 	return s, err
 }
 
@@ -192,13 +192,14 @@ func (s *Store) AuthenticateKey(ctx context.Context, presented string) (KeyHolde
 		k.revoked_at, k.last_used_at, k.created_at, k.secret_hash,
 		s.id, s.org_name, s.base_url, s.status, s.contact_name, s.contact_email, s.revoked_at, s.health_checked_at,
 		s.health_ok, s.health_error, s.audit_origin, s.audit_verifier_key, s.audit_witness, s.audit_checked_at,
-		s.audit_problem, s.created_at
+		s.audit_problem, s.supplier_id, s.created_at
 		FROM partner_keys k JOIN partner_sites s ON s.id = k.site_id WHERE k.prefix = $1`, prefix).Scan(
 		&h.Key.ID, &h.Key.SiteID, &h.Key.Name, &h.Key.Prefix, &h.Key.Scopes, &h.Key.IPAllow, &h.Key.ExpiresAt,
 		&h.Key.RevokedAt, &h.Key.LastUsedAt, &h.Key.CreatedAt, &hash,
 		&h.Site.ID, &h.Site.OrgName, &h.Site.BaseURL, &h.Site.Status, &h.Site.ContactName, &h.Site.ContactEmail,
 		&h.Site.RevokedAt, &h.Site.HealthCheckedAt, &h.Site.HealthOK, &h.Site.HealthError, &h.Site.AuditOrigin,
-		&h.Site.AuditVerifierKey, &h.Site.AuditWitness, &h.Site.AuditCheckedAt, &h.Site.AuditProblem, &h.Site.CreatedAt)
+		&h.Site.AuditVerifierKey, &h.Site.AuditWitness, &h.Site.AuditCheckedAt, &h.Site.AuditProblem, &h.Site.SupplierID,
+		&h.Site.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return KeyHolder{}, ErrBadKey
 	}

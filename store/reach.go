@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Reach is what a scoped case worker sees: the persons at their sites or of their suppliers, and those
@@ -55,11 +56,21 @@ func (s *Store) Within(ctx context.Context, r *Reach, what Reachable, id string)
 
 // Unknown is the index of the first of ids that names no row of table (locations or suppliers), or -1.
 func (s *Store) Unknown(ctx context.Context, table string, ids []uuid.UUID) (int, error) {
+	return unknownIn(ctx, s.pool, table, ids)
+}
+
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// unknownIn is Unknown through q (a transaction sees its own writes).
+func unknownIn(ctx context.Context, q rowQuerier, table string, ids []uuid.UUID) (int, error) {
 	if table != "locations" && table != "suppliers" {
 		return 0, fmt.Errorf("Unknown: table %q", table)
 	}
 	var first *int
-	err := s.pool.QueryRow(ctx, `SELECT min(i) - 1 FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i)
+	err := q.QueryRow(ctx, `SELECT min(i) - 1 FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, i)
 		WHERE NOT EXISTS (SELECT 1 FROM `+table+` t WHERE t.id = x.id)`, nonNil(ids)).Scan(&first)
 	if err != nil || first == nil {
 		return -1, err
