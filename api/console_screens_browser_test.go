@@ -28,6 +28,9 @@ func TestConsoleMainScreens(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
 	fx := newQueueFixture(e)
+	supplier := e.supplier(map[string]any{"name": "Acme Defence", "tier": 1})
+	e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{"firstName": "Sue", "lastName": "Supplied",
+		"dateOfBirth": "1980-01-01", "supplierId": supplier})
 	screens := []screen{
 		{role: domain.RoleCaseWorker, name: "work-queue", hash: "#/cases", sel: "#queue", wants: []string{"Carol Cole", "overdue by 1 day"}},
 		{role: domain.RoleVettingOfficer, name: "case", hash: "#/cases/" + fx.alice, sel: "#case-person", wants: []string{"Alice Archer"}},
@@ -39,6 +42,8 @@ func TestConsoleMainScreens(t *testing.T) {
 		{role: domain.RoleAuditor, name: "evidence-packs", hash: "#/evidence", sel: "main", wants: []string{"Evidence packs"}},
 		{role: domain.RoleAdmin, name: "users", hash: "#/users", sel: "main", wants: []string{"Users", "Test auditor"}},
 		{role: domain.RoleAdmin, name: "partners", hash: "#/partners", sel: "main", wants: []string{"Partner"}},
+		{role: domain.RoleAdmin, name: "suppliers", hash: "#/suppliers", sel: "#suppliers", wants: []string{"Acme Defence"}},
+		{role: domain.RoleAdmin, name: "supplier", hash: "#/suppliers/" + supplier, sel: "#supplier-people", wants: []string{"Sue Supplied", "Not cleared"}},
 	}
 	dir := os.Getenv("SCREENSHOTS")
 	var signedIn domain.Role
