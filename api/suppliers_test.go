@@ -365,3 +365,28 @@ func TestSupplierScopedCaseWorker(t *testing.T) {
 		t.Errorf("a vetting officer reading another supplier: %v", v)
 	}
 }
+
+// Two suppliers each placed below the other at the same moment: one change is taken, the other refused
+// as a cycle (never both, which would leave a chain with no prime, and never a 5xx).
+func TestSupplierChainChangesAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for round := range 5 {
+		a := e.supplier(map[string]any{"name": fmt.Sprint("A", round), "tier": 1})
+		b := e.supplier(map[string]any{"name": fmt.Sprint("B", round), "tier": 1})
+		statuses := make(chan int, 2)
+		for _, pair := range [][2]string{{a, b}, {b, a}} {
+			go func() {
+				r := e.call(domain.RoleAdmin, "PATCH", "/api/v1/suppliers/"+pair[0], map[string]any{"parentId": pair[1], "tier": 2})
+				statuses <- r.status
+			}()
+		}
+		got := []int{<-statuses, <-statuses}
+		if got[0]+got[1] != 600 || (got[0] != 200 && got[0] != 400) {
+			t.Fatalf("round %d: the two changes answered %v, want one 200 and one 400", round, got)
+		}
+		if n := e.count(`SELECT count(*) FROM suppliers WHERE id IN ($1, $2) AND parent_id IS NULL`, a, b); n != 1 {
+			t.Fatalf("round %d: %d of the two are primes, want 1", round, n)
+		}
+	}
+}

@@ -53,6 +53,9 @@ func (s *Store) CreateSupplier(ctx context.Context, actor Actor, sp domain.Suppl
 	audit := &AuditEntry{Actor: actor, Action: "supplier.create", EntityType: "supplier", EntityID: sp.ID.String()}
 	var out domain.Supplier
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := lockChain(ctx, tx); err != nil {
+			return err
+		}
 		if err := checkSupplier(ctx, tx, sp, true); err != nil {
 			return err
 		}
@@ -80,6 +83,9 @@ func (s *Store) UpdateSupplier(ctx context.Context, actor Actor, id uuid.UUID, c
 		Detail: map[string]any{"fields": changed}}
 	var out domain.Supplier
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := lockChain(ctx, tx); err != nil {
+			return err
+		}
 		sp, err := supplierIn(ctx, tx, id, "FOR UPDATE")
 		if err != nil {
 			return err
@@ -112,6 +118,9 @@ func (s *Store) SetSupplierArchived(ctx context.Context, actor Actor, id uuid.UU
 	audit := &AuditEntry{Actor: actor, Action: action, EntityType: "supplier", EntityID: id.String()}
 	var out domain.Supplier
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := lockChain(ctx, tx); err != nil {
+			return err
+		}
 		sp, err := supplierIn(ctx, tx, id, "FOR UPDATE")
 		if err != nil {
 			return err
@@ -306,6 +315,14 @@ func writeSupplierParts(ctx context.Context, tx pgx.Tx, sp domain.Supplier, chan
 		return nil
 	}
 	return tx.SendBatch(ctx, b).Close()
+}
+
+// lockChain makes the supplier writes take turns until tx ends. Each checks the chain as it stands (a
+// cycle, the tiers), so two changes at once must not each pass against the chain before the other: A
+// placed below B while B is placed below A. Supplier changes are rare; taking turns costs nothing.
+func lockChain(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('signetassure.supplier-chain'))`)
+	return err
 }
 
 // checkSupplier refuses a supplier whose chain or sites the database contradicts (see the top of the file).
