@@ -280,3 +280,22 @@ func (s *Store) ActiveCredential(ctx context.Context, siteID uuid.UUID) (domain.
 	c, err := pgx.CollectExactlyOneRow(rows, scanCredential)
 	return c, classify(err)
 }
+
+// SetSiteSupplier links a partner site to the supplier it is (nil: to none). An archived supplier is
+// refused, naming supplierId.
+func (s *Store) SetSiteSupplier(ctx context.Context, actor Actor, siteID uuid.UUID, supplierID *uuid.UUID) (domain.PartnerSite, error) {
+	audit := &AuditEntry{Actor: actor, Action: "partner.supplier", EntityType: "partner_site", EntityID: siteID.String(),
+		Detail: map[string]any{"supplierId": supplierID}}
+	var site domain.PartnerSite
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := supplierInUse(ctx, tx, supplierID, "supplierId"); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `UPDATE partner_sites SET supplier_id = $2, updated_at = now() WHERE id = $1
+			RETURNING `+siteCols, siteID, supplierID)
+		var err error
+		site, err = pgx.CollectExactlyOneRow(rows, scanSite)
+		return err
+	})
+	return site, err
+}
