@@ -364,6 +364,17 @@ func TestSupplierScopedCaseWorker(t *testing.T) {
 	if v := e.must(200, domain.RoleVettingOfficer, "GET", "/api/v1/suppliers/"+theirs+"/compliance", nil); len(v["people"].([]any)) != 1 {
 		t.Errorf("a vetting officer reading another supplier: %v", v)
 	}
+	// The grants list keeps to their reach too.
+	testenv.Exec(t, e.database, `INSERT INTO access_levels (id, name, required_level) VALUES ('L1', 'Gate', 'BPSS')`)
+	if _, err := e.st.CreateGrant(context.Background(), domain.AccessGrant{ID: domain.NewGrantID(), PersonID: uuid.MustParse(theirPerson),
+		LevelID: "L1", StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour), TimeZone: "Europe/London"}); err != nil {
+		t.Fatal(err)
+	}
+	for role, want := range map[domain.Role]float64{domain.RoleCaseWorker: 0, domain.RoleVettingOfficer: 1} {
+		if n := e.must(200, role, "GET", "/api/v1/access/grants?supplierId="+theirs, nil)["total"]; n != want {
+			t.Errorf("%s: %v grants of the other supplier's people, want %v", role, n, want)
+		}
+	}
 }
 
 // Two suppliers each placed below the other at the same moment: one change is taken, the other refused
