@@ -77,7 +77,8 @@ async function personPage(id) {
   show(h("div", { id: "person-page", "data-person": p.id },
     h("h1", {}, [p.firstName, p.middleNames, p.lastName].filter(Boolean).join(" ")),
     h("div", { id: "person-notice", role: "status" }, notice ? h("p", { class: "card" }, notice) : null),
-    personDetails(p, named(suppliers, "name", p.supplierId), named(sites, "name", p.locationId)),
+    personDetails(p, p.supplierId ? h("a", { href: "#/suppliers/" + p.supplierId }, named(suppliers, "name", p.supplierId)) : "—",
+      named(sites, "name", p.locationId)),
     has(...personWriterRoles) ? personEdit(p, suppliers.value || [], sites.value || []) : null,
     personSection("person-clearances", "Clearances", cls, (list) => list.length
       ? personTable("clearances", ["Level", "Status", "Valid from", "Valid to", "Issuing authority"],
