@@ -291,6 +291,13 @@ func TestSupplierCompliance(t *testing.T) {
 	if got := ids("/api/v1/persons?limit=200&supplierId="+other, "id"); got != elsewhere {
 		t.Errorf("persons of the other supplier: %s", got)
 	}
+	ours := e.createPerson("Olly", "Ours", "1980-01-01")
+	if got := ids("/api/v1/persons?limit=200&ownStaff=true", "id"); got != ours {
+		t.Errorf("our own staff: %s", got)
+	}
+	if got := ids("/api/v1/persons?limit=200&ownStaff=false", "id"); strings.Contains(got, ours) || strings.Count(got, ",") != 7 {
+		t.Errorf("the suppliers' people (8): %s", got)
+	}
 	if got := ids("/api/v1/cases?supplierId="+other, "caseRef"); got != otherCase {
 		t.Errorf("cases of the other supplier: %s", got)
 	}

@@ -91,6 +91,8 @@ func (s *Store) UpdatePerson(ctx context.Context, actor Actor, id uuid.UUID, cha
 type PersonFilter struct {
 	Query      string
 	SupplierID *uuid.UUID
+	// OwnStaff true keeps our own staff (of no supplier), false the suppliers' people.
+	OwnStaff   *bool
 	LocationID *uuid.UUID
 	Active     *bool
 	Reach      *Reach
@@ -107,6 +109,9 @@ func (s *Store) Persons(ctx context.Context, f PersonFilter) ([]domain.Person, i
 	}
 	if f.SupplierID != nil {
 		w.add("supplier_id = %s", *f.SupplierID)
+	}
+	if f.OwnStaff != nil {
+		w.add("(supplier_id IS NULL) = %s", *f.OwnStaff)
 	}
 	if f.LocationID != nil {
 		w.add("location_id = %s", *f.LocationID)
