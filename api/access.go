@@ -102,6 +102,13 @@ type refPath struct {
 	ID string `path:"id"`
 }
 
+type grantListQuery struct {
+	PersonID   string `query:"personId" format:"uuid"`
+	SupplierID string `query:"supplierId" format:"uuid" description:"the grants of the supplier's persons"`
+	Status     string `query:"status" description:"comma-separated statuses (scheduled,active: access held)"`
+	pageQuery
+}
+
 type eventsQuery struct {
 	ID    string `path:"id" format:"uuid"`
 	After int64  `query:"after" description:"events after this seq"`
@@ -134,6 +141,8 @@ func (s *Server) accessRoutes() []op {
 			roles: allStaff, req: new(eventsQuery), resp: new([]domain.AccessEvent), handle: s.personEvents},
 		{method: http.MethodGet, path: "/api/v1/persons/:id/access/events/stream", summary: "A person's access events as they arrive (Server-Sent Events), after the recent ones",
 			roles: allStaff, req: new(eventsQuery), resp: new(domain.AccessEvent), handle: s.streamEvents},
+		{method: http.MethodGet, path: "/api/v1/access/grants", summary: "Access grants, newest start first, with the site each level opens",
+			roles: allStaff, req: new(grantListQuery), resp: new(List[store.GrantRow]), handle: s.listGrants},
 		{method: http.MethodGet, path: "/api/v1/access/grants/:id", summary: "Get a grant",
 			roles: allStaff, req: new(refPath), resp: new(domain.AccessGrant), handle: s.getGrant},
 		{method: http.MethodPost, path: "/api/v1/access/grants/:id/revoke", summary: "Revoke a grant now",
@@ -767,4 +776,15 @@ func (s *Server) accessWebhook(c *gin.Context) error {
 	}
 	c.Status(http.StatusNoContent)
 	return nil
+}
+
+func (s *Server) listGrants(c *gin.Context) error {
+	q := query{c: c}
+	f := store.GrantFilter{PersonID: q.uuid("personId"), SupplierID: q.uuid("supplierId"), Reach: credential(c).Reach,
+		Statuses: enum(&q, "status", domain.GrantStatus.Valid, domain.GrantStatuses), Page: q.page()}
+	if err := q.errs.err(); err != nil {
+		return err
+	}
+	items, total, err := s.Store.Grants(c, f)
+	return respond(c, list(items, total, f.Page), err)
 }

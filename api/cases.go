@@ -131,16 +131,17 @@ func (caseRefParam) PrepareJSONSchema(s *jsonschema.Schema) error {
 }
 
 type caseListQuery struct {
-	Status    string          `query:"status" description:"comma-separated statuses"`
-	OwnerID   string          `query:"ownerId" format:"uuid"`
-	PersonID  string          `query:"personId" format:"uuid"`
-	Level     domain.Level    `query:"level"`
-	Type      domain.CaseType `query:"type"`
-	DueBefore string          `query:"dueBefore" format:"date"`
-	Open      bool            `query:"open" description:"with no open, status or queue, closed cases are left out"`
-	Queue     store.CaseQueue `query:"queue" description:"a work queue: mine (open cases the caller owns), unassigned, overdue, due_soon (within 7 days), waiting_on_subject (identity check or information requested), open, closed"`
-	Q         string          `query:"q" maxLength:"200" description:"part of the person's name, their employee number or the case reference"`
-	Sort      string          `query:"sort" enum:"due,-due,opened,-opened,updated,-updated,person,-person" default:"due" description:"the order; a leading - reverses it"`
+	Status     string          `query:"status" description:"comma-separated statuses"`
+	OwnerID    string          `query:"ownerId" format:"uuid"`
+	PersonID   string          `query:"personId" format:"uuid"`
+	SupplierID string          `query:"supplierId" format:"uuid" description:"the cases of the supplier's persons"`
+	Level      domain.Level    `query:"level"`
+	Type       domain.CaseType `query:"type"`
+	DueBefore  string          `query:"dueBefore" format:"date"`
+	Open       bool            `query:"open" description:"with no open, status or queue, closed cases are left out"`
+	Queue      store.CaseQueue `query:"queue" description:"a work queue: mine (open cases the caller owns), unassigned, overdue, due_soon (within 7 days), waiting_on_subject (identity check or information requested), open, closed"`
+	Q          string          `query:"q" maxLength:"200" description:"part of the person's name, their employee number or the case reference"`
+	Sort       string          `query:"sort" enum:"due,-due,opened,-opened,updated,-updated,person,-person" default:"due" description:"the order; a leading - reverses it"`
 	pageQuery
 }
 
@@ -394,7 +395,7 @@ func (s *Server) listCases(c *gin.Context) error {
 	q := query{c: c}
 	f := store.CaseFilter{Reach: credential(c).Reach, Me: actorID(c),
 		Statuses: enum(&q, "status", domain.CaseStatus.Valid, domain.CaseStatuses),
-		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), Open: q.bool("open"), Page: q.page(),
+		OwnerID:  q.uuid("ownerId"), PersonID: q.uuid("personId"), SupplierID: q.uuid("supplierId"), Open: q.bool("open"), Page: q.page(),
 		Level: single(&q, "level", domain.Level.Valid, domain.Levels),
 		Type:  single(&q, "type", domain.CaseType.Valid, domain.CaseTypes),
 		Queue: single(&q, "queue", store.CaseQueue.Valid, store.CaseQueues),

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/signetassure/signetassure/domain"
 )
@@ -28,6 +30,18 @@ func TestConsoleMainScreens(t *testing.T) {
 	p := browse(t)
 	e := newEnv(t)
 	fx := newQueueFixture(e)
+	supplier := e.supplier(map[string]any{"name": "Acme Defence", "tier": 1, "companyNumber": "01234567", "sponsorReference": "SP-9",
+		"contacts": []map[string]any{{"name": "Ann Lee", "role": "Security manager", "email": "ann@acme.example"}}})
+	e.supplier(map[string]any{"name": "Bolt Ltd", "tier": 2, "parentId": supplier})
+	e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{"firstName": "Sue", "lastName": "Supplied",
+		"dateOfBirth": "1980-01-01", "supplierId": supplier})
+	soon := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/persons", map[string]any{"firstName": "Ed", "lastName": "Expiring",
+		"dateOfBirth": "1980-01-01", "supplierId": supplier})["id"].(string)
+	today := domain.DateOf(time.Now().UTC())
+	if _, err := e.st.RecordClearance(context.Background(), nil, domain.Clearance{PersonID: uuid.MustParse(soon), Level: domain.LevelSC,
+		ValidFrom: today.AddDays(-300), ValidTo: today.AddDays(30), IssuingAuthority: "Test"}); err != nil {
+		t.Fatal(err)
+	}
 	screens := []screen{
 		{role: domain.RoleCaseWorker, name: "work-queue", hash: "#/cases", sel: "#queue", wants: []string{"Carol Cole", "overdue by 1 day"}},
 		{role: domain.RoleVettingOfficer, name: "case", hash: "#/cases/" + fx.alice, sel: "#case-person", wants: []string{"Alice Archer"}},
@@ -39,6 +53,8 @@ func TestConsoleMainScreens(t *testing.T) {
 		{role: domain.RoleAuditor, name: "evidence-packs", hash: "#/evidence", sel: "main", wants: []string{"Evidence packs"}},
 		{role: domain.RoleAdmin, name: "users", hash: "#/users", sel: "main", wants: []string{"Users", "Test auditor"}},
 		{role: domain.RoleAdmin, name: "partners", hash: "#/partners", sel: "main", wants: []string{"Partner"}},
+		{role: domain.RoleAdmin, name: "suppliers", hash: "#/suppliers", sel: "#suppliers", wants: []string{"Acme Defence"}},
+		{role: domain.RoleAdmin, name: "supplier", hash: "#/suppliers/" + supplier, sel: "#supplier-people", wants: []string{"Sue Supplied", "Not cleared", "Ed Expiring", "Expiring within 90 days"}},
 	}
 	dir := os.Getenv("SCREENSHOTS")
 	var signedIn domain.Role

@@ -197,6 +197,7 @@ type personPatch struct {
 type personListQuery struct {
 	Q          string `query:"q" description:"matches names (any case or accents), e-mail or employee number"`
 	SupplierID string `query:"supplierId" format:"uuid"`
+	OwnStaff   bool   `query:"ownStaff" description:"true: our own staff (of no supplier); false: the suppliers' people"`
 	LocationID string `query:"locationId" format:"uuid"`
 	Active     bool   `query:"active"`
 	pageQuery
@@ -295,7 +296,7 @@ func (s *Server) updatePerson(c *gin.Context) error {
 
 func (s *Server) listPersons(c *gin.Context) error {
 	q := query{c: c}
-	f := store.PersonFilter{Query: q.text("q"), SupplierID: q.uuid("supplierId"), LocationID: q.uuid("locationId"),
+	f := store.PersonFilter{Query: q.text("q"), SupplierID: q.uuid("supplierId"), OwnStaff: q.bool("ownStaff"), LocationID: q.uuid("locationId"),
 		Active: q.bool("active"), Page: q.page(), Reach: credential(c).Reach}
 	if err := q.errs.err(); err != nil {
 		return err

@@ -64,12 +64,16 @@ func (f fields) err() error {
 
 // constraintFields names the request field behind each database constraint.
 var constraintFields = map[string]string{
-	"persons_employee_number_key": "employeeNumber",
-	"persons_supplier_id_fkey":    "supplierId",
-	"persons_location_id_fkey":    "locationId",
-	"suppliers_name_key":          "name",
-	"locations_code_key":          "code",
-	"staff_users_email_key":       "email",
+	"persons_employee_number_key":              "employeeNumber",
+	"persons_supplier_id_fkey":                 "supplierId",
+	"persons_location_id_fkey":                 "locationId",
+	"suppliers_name_key":                       "name",
+	"suppliers_parent_id_fkey":                 "parentId",
+	"supplier_sites_location_id_fkey":          "siteIds",
+	"supplier_contract_sites_location_id_fkey": "contracts",
+	"partner_sites_supplier_id_fkey":           "supplierId",
+	"locations_code_key":                       "code",
+	"staff_users_email_key":                    "email",
 
 	"access_profile_rules_supplier_id_fkey": "supplierId",
 	"access_profile_rules_location_id_fkey": "locationId",
@@ -89,12 +93,15 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 	var p *Problem
 	var ce *store.ConstraintError
 	var rej *workflows.Rejection
+	var refusal *store.Refusal
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("resource")
+	case errors.As(err, &refusal):
+		return invalid(FieldError{Field: refusal.Field, Message: refusal.Message})
 	case errors.As(err, &ce):
 		field := constraintFields[ce.Constraint]
 		if field == "" {

@@ -16,7 +16,7 @@ import (
 // routes registers every route; each one is in the OpenAPI document.
 func (s *Server) routes() error {
 	var ops []op
-	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.personRoutes(), s.caseRoutes(),
+	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.supplierRoutes(), s.personRoutes(), s.caseRoutes(),
 		s.partnerRoutes(), s.externalRoutes(), s.externalAuditRoutes(), s.accessRoutes(), s.messagingRoutes(), s.templateRoutes(), s.consentRoutes(),
 		s.reminderPolicyRoutes(), s.clearanceRenewalRoutes(), s.messagingWebhookRoutes(), s.broadcastRoutes(),
 		s.identityRoutes(), s.userRoutes(), s.tokenRoutes(), s.signInRoutes(), s.auditTreeRoutes(), s.auditVerificationRoutes(), s.evidencePackRoutes(), s.eventRoutes(), s.webhookRoutes()} {
@@ -72,14 +72,6 @@ type OrganisationInput struct {
 	ScopeCaseWorkers *bool   `json:"scopeCaseWorkers,omitempty" description:"limit case workers to the persons of their sites and suppliers; absent: unchanged"`
 }
 
-// SupplierInput adds a supplier.
-type SupplierInput struct {
-	Name          *string `json:"name" required:"true" maxLength:"200"`
-	Tier          *int    `json:"tier" required:"true" minimum:"1" maximum:"9"`
-	CompanyNumber *string `json:"companyNumber,omitempty"`
-	ContactEmail  *string `json:"contactEmail,omitempty" format:"email"`
-}
-
 // LocationInput adds a site.
 type LocationInput struct {
 	Code     *string `json:"code" required:"true" maxLength:"200"`
@@ -96,6 +88,7 @@ type clearanceQuery struct {
 	Level          domain.Level `query:"level"`
 	Status         string       `query:"status" description:"comma-separated statuses"`
 	ExpiringBefore string       `query:"expiringBefore" format:"date"`
+	SupplierID     string       `query:"supplierId" format:"uuid" description:"the clearances of the supplier's persons"`
 	pageQuery
 }
 
@@ -116,12 +109,6 @@ func (s *Server) referenceRoutes() []op {
 			resp: new(domain.Organisation), handle: s.getOrganisation},
 		{method: http.MethodPut, path: "/api/v1/organisation", summary: "Change this organisation's settings", roles: adminOnly,
 			req: new(OrganisationInput), resp: new(domain.Organisation), handle: s.putOrganisation},
-		{method: http.MethodGet, path: "/api/v1/suppliers", summary: "List suppliers", roles: allStaff,
-			resp: new([]domain.Supplier), handle: s.listSuppliers},
-		{method: http.MethodPost, path: "/api/v1/suppliers", summary: "Add a supplier", roles: adminOnly,
-			req: new(SupplierInput), resp: new(domain.Supplier), status: http.StatusCreated, handle: s.createSupplier},
-		{method: http.MethodGet, path: "/api/v1/suppliers/:id", summary: "Get a supplier", roles: allStaff,
-			req: new(idPath), resp: new(domain.Supplier), handle: s.getSupplier},
 		{method: http.MethodGet, path: "/api/v1/locations", summary: "List sites", roles: allStaff,
 			resp: new([]domain.Location), handle: s.listLocations},
 		{method: http.MethodPost, path: "/api/v1/locations", summary: "Add a site", roles: adminOnly,
@@ -192,46 +179,6 @@ func timeZone(errs *fields, v *string) string {
 	return *v
 }
 
-func (s *Server) listSuppliers(c *gin.Context) error {
-	items, err := s.Store.Suppliers(c)
-	return respond(c, nonNil(items), err)
-}
-
-func (s *Server) createSupplier(c *gin.Context) error {
-	var in SupplierInput
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	var errs fields
-	sp := domain.Supplier{Name: requiredName(&errs, "name", in.Name), CompanyNumber: optionalText(in.CompanyNumber)}
-	if in.Tier == nil || *in.Tier < 1 || *in.Tier > 9 {
-		errs.add("tier", "must be a whole number from 1 to 9")
-	} else {
-		sp.Tier = *in.Tier
-	}
-	if e := optionalText(in.ContactEmail); e != "" {
-		if addr, err := domain.ParseEmail(e); err != nil {
-			errs.add("contactEmail", "is not an e-mail address")
-		} else {
-			sp.ContactEmail = addr
-		}
-	}
-	if err := errs.err(); err != nil {
-		return err
-	}
-	sp, err := s.Store.CreateSupplier(c, actor(c), sp)
-	return created(c, "/api/v1/suppliers/"+sp.ID.String(), sp, err)
-}
-
-func (s *Server) getSupplier(c *gin.Context) error {
-	id, err := pathID(c, "supplier")
-	if err != nil {
-		return err
-	}
-	sp, err := s.Store.Supplier(c, id)
-	return respond(c, sp, notFoundAs(err, "supplier"))
-}
-
 func (s *Server) listLocations(c *gin.Context) error {
 	items, err := s.Store.Locations(c)
 	return respond(c, nonNil(items), err)
@@ -266,7 +213,7 @@ func (s *Server) clearanceRegister(c *gin.Context) error {
 	f := store.ClearanceFilter{Reach: credential(c).Reach,
 		Statuses:       enum(&q, "status", domain.ClearanceStatus.Valid, domain.ClearanceStatuses),
 		Level:          single(&q, "level", domain.Level.Valid, domain.Levels),
-		ExpiringBefore: q.date("expiringBefore"), Page: q.page(),
+		ExpiringBefore: q.date("expiringBefore"), SupplierID: q.uuid("supplierId"), Page: q.page(),
 	}
 	if err := q.errs.err(); err != nil {
 		return err

@@ -77,8 +77,8 @@ func addScopeExtension(oc openapi.OperationContext, scope domain.StaffScope) err
 	return nil
 }
 
-// reachRules say which routes name a person, case or clearance in their path: a scoped case worker gets
-// 404 for one outside their sites and suppliers, as for one that does not exist.
+// reachRules say which routes name a person, case, clearance or supplier in their path: a scoped case
+// worker gets 404 for one outside their sites and suppliers, as for one that does not exist.
 var reachRules = []struct {
 	path  string
 	param string
@@ -87,6 +87,7 @@ var reachRules = []struct {
 	{"/api/v1/persons/:id", "id", store.ReachPerson},
 	{"/api/v1/cases/:caseRef", "caseRef", store.ReachCase},
 	{"/api/v1/clearances/:id", "id", store.ReachClearance},
+	{"/api/v1/suppliers/:id", "id", store.ReachSupplier},
 }
 
 // withinReach, for a route whose path names a person, case or clearance, refuses one outside the

@@ -55,10 +55,19 @@ func seedPeople(ctx context.Context, admin, worker, officer client) ([]string, e
 		}
 		sites = append(sites, r.ID)
 	}
+	// Two primes, each with a sub-supplier one tier below it; each works at a site, under a contract that
+	// requires SC there.
 	var suppliers []string
 	for i, name := range []string{"Beacon Aerospace", "Northgate Systems", "Kestrel Fabrication", "Harbour Secure Logistics"} {
+		body := map[string]any{"name": name, "tier": 1 + i/2, "siteIds": []string{sites[i%len(sites)]},
+			"contacts": []map[string]any{{"name": "Security desk", "role": "Security manager", "phone": "020 7946 00" + fmt.Sprint(10+i)}},
+			"contracts": []map[string]any{{"reference": fmt.Sprintf("ACME-C-%03d", 100+i), "title": "Site services", "startsOn": "2026-01-01",
+				"sites": []map[string]any{{"locationId": sites[i%len(sites)], "requiredLevel": "SC"}}}}}
+		if i >= 2 {
+			body["parentId"] = suppliers[i-2]
+		}
 		var r idResp
-		if err := admin.call(ctx, "POST", "/api/v1/suppliers", map[string]any{"name": name, "tier": 1 + i/2}, &r); err != nil {
+		if err := admin.call(ctx, "POST", "/api/v1/suppliers", body, &r); err != nil {
 			return nil, err
 		}
 		suppliers = append(suppliers, r.ID)

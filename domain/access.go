@@ -25,6 +25,11 @@ const (
 	GrantBlocked   GrantStatus = "blocked"   // its level is gone from the ACS
 )
 
+// GrantStatuses lists every GrantStatus.
+var GrantStatuses = []GrantStatus{GrantScheduled, GrantActive, GrantEnded, GrantRevoked, GrantBlocked}
+
+func (s GrantStatus) Valid() bool { return slices.Contains(GrantStatuses, s) }
+
 func (s GrantStatus) Open() bool { return s == GrantScheduled || s == GrantActive }
 
 // NewGrantID makes an opaque grant id: "g_" and 26 random base-32 characters.

@@ -29,17 +29,6 @@ type Location struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// Supplier is a company in the supply chain.
-type Supplier struct {
-	ID            uuid.UUID `json:"id"`
-	Name          string    `json:"name"`
-	Tier          int       `json:"tier"`
-	CompanyNumber string    `json:"companyNumber"`
-	ContactEmail  string    `json:"contactEmail"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
-}
-
 // Person is a subject of vetting. LineManager, Address and NINumber are Sensitive: they never leave
 // this organisation, and code must Reveal them on purpose.
 type Person struct {
@@ -220,7 +209,9 @@ type PartnerSite struct {
 	// AuditCheckedAt and AuditProblem are the last witnessing's time and problem (empty when none).
 	AuditCheckedAt *time.Time `json:"auditCheckedAt"`
 	AuditProblem   string     `json:"auditProblem,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	// SupplierID is the supplier the partner is, when it is one of ours.
+	SupplierID *uuid.UUID `json:"supplierId"`
+	CreatedAt  time.Time  `json:"createdAt"`
 }
 
 // Scope is what a partner key may do: the one list of partner scopes (the partner contract's

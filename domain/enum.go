@@ -46,3 +46,6 @@ func (StaffScope) Enum() []any { return enumOf(StaffScopes) }
 
 // Enum lists the directories (see Level.Enum).
 func (Directory) Enum() []any { return enumOf(Directories) }
+
+// Enum lists the clearance states of a compliance view (see Level.Enum).
+func (ClearanceState) Enum() []any { return enumOf(ClearanceStates) }

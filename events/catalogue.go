@@ -35,6 +35,10 @@ const (
 	MessageFailed          Type = "message.failed"
 	BroadcastCompleted     Type = "broadcast.completed"
 	AuditCheckpoint        Type = "audit.checkpoint"
+	SupplierCreated        Type = "supplier.created"
+	SupplierUpdated        Type = "supplier.updated"
+	SupplierArchived       Type = "supplier.archived"
+	SupplierRestored       Type = "supplier.restored"
 )
 
 // Spec is one entry of the catalogue.
@@ -69,6 +73,10 @@ var catalogue = []Spec{
 	{MessageFailed, 1, "a message could not be sent or delivered (failed or undelivered)"},
 	{BroadcastCompleted, 1, "a broadcast closed: sent, and its reply window over"},
 	{AuditCheckpoint, 1, "the audit log's tree was signed at a new size"},
+	{SupplierCreated, 1, "a supplier was added"},
+	{SupplierUpdated, 1, "a supplier's record changed (data.fields names the fields, never their values)"},
+	{SupplierArchived, 1, "a supplier was archived: kept for what refers to it, offered for nothing new"},
+	{SupplierRestored, 1, "an archived supplier was restored to use"},
 }
 
 var byType = func() map[Type]Spec {

@@ -25,6 +25,7 @@ func PersonSubject(id uuid.UUID) string    { return "person/" + id.String() }
 func CaseSubject(caseRef string) string    { return "case/" + caseRef }
 func ClearanceSubject(id uuid.UUID) string { return "clearance/" + id.String() }
 func PartnerSubject(siteID string) string  { return "partner/" + siteID }
+func SupplierSubject(id string) string     { return "supplier/" + id }
 func GrantSubject(grantID string) string   { return "access-grant/" + grantID }
 func FindingSubject(findingID string) string {
 	return "access-finding/" + findingID
@@ -120,6 +121,9 @@ func FromAudit(a Audit) []Draft {
 			data["personId"] = p.String()
 		}
 		return []Draft{draft(AccessFinding, FindingSubject(id), p, data)}
+	case a.EntityType == "supplier" && supplierActions[action] != "":
+		return []Draft{draft(supplierActions[action], SupplierSubject(a.EntityID), nil,
+			pick(map[string]any{"supplierId": a.EntityID}, "fields"))}
 	case action == "external.lookup":
 		return []Draft{draft(PartnerLookup, PartnerSubject(a.EntityID), nil,
 			pick(map[string]any{"siteId": a.EntityID}, "status", "outcome", "keyId"))}
@@ -132,6 +136,14 @@ func FromAudit(a Audit) []Draft {
 			pick(map[string]any{"caseRef": a.EntityID, "status": string(status)}, "attempt"))}
 	}
 	return nil
+}
+
+// supplierActions are the audited supplier changes that are events.
+var supplierActions = map[string]Type{
+	"supplier.create":  SupplierCreated,
+	"supplier.update":  SupplierUpdated,
+	"supplier.archive": SupplierArchived,
+	"supplier.restore": SupplierRestored,
 }
 
 // caseKinds are the case timeline kinds (domain.CaseEvent.Kind) that are events of their own.

@@ -168,6 +168,10 @@ func TestFromAuditKeepsToIdsAndStates(t *testing.T) {
 		{Audit{"external.lookup", "partner_site", uuid.NewString(), map[string]any{"status": 200, "outcome": "found",
 			"callerIp": "203.0.113.9", "subject": secret}}, PartnerLookup},
 		{Audit{"identity.check.accepted", "vetting_case", "v_x", map[string]any{"attempt": 1, "mismatches": []string{"lastName"}}}, IdentityCheckCompleted},
+		{Audit{"supplier.create", "supplier", uuid.NewString(), nil}, SupplierCreated},
+		{Audit{"supplier.update", "supplier", uuid.NewString(), map[string]any{"fields": []string{"contacts"}, "contact": secret}}, SupplierUpdated},
+		{Audit{"supplier.archive", "supplier", uuid.NewString(), nil}, SupplierArchived},
+		{Audit{"supplier.restore", "supplier", uuid.NewString(), nil}, SupplierRestored},
 	}
 	for _, c := range cases {
 		got := FromAudit(c.audit)

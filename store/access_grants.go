@@ -124,3 +124,50 @@ func (s *Store) SetGrantStatus(ctx context.Context, actor Actor, id string, stat
 	})
 	return out, err
 }
+
+// GrantRow is an access grant with its person's name, its level's name and the site the level opens
+// (none when the level's access control location is mapped to no site).
+type GrantRow struct {
+	domain.AccessGrant
+	PersonName   string     `json:"personName"`
+	LevelName    string     `json:"levelName"`
+	LocationID   *uuid.UUID `json:"locationId" description:"the site the level opens"`
+	LocationName string     `json:"locationName"`
+}
+
+// GrantFilter narrows the grant list: every field set must match.
+type GrantFilter struct {
+	PersonID   *uuid.UUID
+	SupplierID *uuid.UUID
+	Statuses   []domain.GrantStatus
+	Reach      *Reach
+	Page
+}
+
+// Grants lists access grants, newest start first, with the total that match.
+func (s *Store) Grants(ctx context.Context, f GrantFilter) ([]GrantRow, int, error) {
+	var w filter
+	f.Reach.limit(&w, "g.person_id")
+	if f.PersonID != nil {
+		w.add("g.person_id = %s", *f.PersonID)
+	}
+	if f.SupplierID != nil {
+		w.add("p.supplier_id = %s", *f.SupplierID)
+	}
+	if len(f.Statuses) > 0 {
+		w.add("g.status = ANY (%s)", f.Statuses)
+	}
+	from := `access_grants g JOIN persons p ON p.id = g.person_id JOIN access_levels l ON l.id = g.level_id
+		LEFT JOIN LATERAL (SELECT loc.id, loc.name FROM access_location_map m JOIN locations loc ON loc.id = m.location_id
+			WHERE l.acs_location_id <> '' AND m.acs_location_id = l.acs_location_id ORDER BY loc.name LIMIT 1) site ON true`
+	cols := `g.id, g.person_id, g.level_id, g.starts_at, g.ends_at, g.time_zone, g.status, g.reason, g.end_reason,
+		g.requested_by, g.created_at, g.updated_at, p.first_name || ' ' || p.last_name, l.name, site.id, coalesce(site.name, '')`
+	return page(ctx, s, from, cols, &w, "g.starts_at DESC, g.id", f.Page, func(r pgx.CollectableRow) (GrantRow, error) {
+		var g GrantRow
+		a := &g.AccessGrant
+		err := r.Scan(&a.ID, &a.PersonID, &a.LevelID, &a.StartsAt, &a.EndsAt, &a.TimeZone, &a.Status, &a.Reason,
+			&a.EndReason, &a.RequestedBy, &a.CreatedAt, &a.UpdatedAt, &g.PersonName, &g.LevelName, &g.LocationID,
+			&g.LocationName)
+		return g, err
+	})
+}

@@ -126,6 +126,9 @@ func (f CaseFilter) where(now time.Time) *filter {
 	if f.PersonID != nil {
 		w.add("c.person_id = %s", *f.PersonID)
 	}
+	if f.SupplierID != nil {
+		w.add("p.supplier_id = %s", *f.SupplierID)
+	}
 	if f.Level != "" {
 		w.add("c.requested_level = %s", f.Level)
 	}

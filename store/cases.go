@@ -119,14 +119,16 @@ func (s *Store) CaseEvents(ctx context.Context, caseRef string) ([]domain.CaseEv
 
 // CaseFilter narrows a case list.
 type CaseFilter struct {
-	Statuses  []domain.CaseStatus
-	OwnerID   *uuid.UUID
-	PersonID  *uuid.UUID
-	Level     domain.Level
-	Type      domain.CaseType
-	DueBefore *time.Time
-	Open      *bool
-	Reach     *Reach
+	Statuses []domain.CaseStatus
+	OwnerID  *uuid.UUID
+	PersonID *uuid.UUID
+	// SupplierID keeps the cases of the supplier's persons.
+	SupplierID *uuid.UUID
+	Level      domain.Level
+	Type       domain.CaseType
+	DueBefore  *time.Time
+	Open       *bool
+	Reach      *Reach
 	// Queue narrows to one work queue (CaseList), Me being the caller; Query matches a person's name, an
 	// employee number or a case reference; Sort and Desc order the list.
 	Queue CaseQueue

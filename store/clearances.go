@@ -85,7 +85,9 @@ type ClearanceFilter struct {
 	Level          domain.Level
 	Statuses       []domain.ClearanceStatus
 	ExpiringBefore *domain.Date
-	Reach          *Reach
+	// SupplierID keeps the clearances of the supplier's persons.
+	SupplierID *uuid.UUID
+	Reach      *Reach
 	Page
 }
 
@@ -101,6 +103,9 @@ func (s *Store) ClearanceRegister(ctx context.Context, f ClearanceFilter) ([]dom
 	}
 	if f.ExpiringBefore != nil {
 		w.add("valid_to < %s", *f.ExpiringBefore)
+	}
+	if f.SupplierID != nil {
+		w.add("person_id IN (SELECT id FROM persons WHERE supplier_id = %s)", *f.SupplierID)
 	}
 	return page(ctx, s, "clearances", clearanceCols, &w, "valid_to, id", f.Page, scanClearance)
 }

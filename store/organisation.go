@@ -58,35 +58,3 @@ func (s *Store) Locations(ctx context.Context) ([]domain.Location, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+locationCols+` FROM locations ORDER BY name`)
 	return pgx.CollectRows(rows, scanLocation)
 }
-
-const supplierCols = `id, name, tier, company_number, contact_email, created_at, updated_at`
-
-func scanSupplier(r pgx.CollectableRow) (domain.Supplier, error) {
-	var s domain.Supplier
-	err := r.Scan(&s.ID, &s.Name, &s.Tier, &s.CompanyNumber, &s.ContactEmail, &s.CreatedAt, &s.UpdatedAt)
-	return s, err
-}
-
-func (s *Store) CreateSupplier(ctx context.Context, actor Actor, sp domain.Supplier) (domain.Supplier, error) {
-	sp.ID = uuid.New()
-	audit := &AuditEntry{Actor: actor, Action: "supplier.create", EntityType: "supplier", EntityID: sp.ID.String()}
-	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `INSERT INTO suppliers (id, name, tier, company_number, contact_email)
-			VALUES ($1, $2, $3, $4, $5) RETURNING `+supplierCols, sp.ID, sp.Name, sp.Tier, sp.CompanyNumber, sp.ContactEmail)
-		var err error
-		sp, err = pgx.CollectExactlyOneRow(rows, scanSupplier)
-		return err
-	})
-	return sp, err
-}
-
-func (s *Store) Supplier(ctx context.Context, id uuid.UUID) (domain.Supplier, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+supplierCols+` FROM suppliers WHERE id = $1`, id)
-	sp, err := pgx.CollectExactlyOneRow(rows, scanSupplier)
-	return sp, classify(err)
-}
-
-func (s *Store) Suppliers(ctx context.Context) ([]domain.Supplier, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+supplierCols+` FROM suppliers ORDER BY tier, name`)
-	return pgx.CollectRows(rows, scanSupplier)
-}

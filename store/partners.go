@@ -18,13 +18,13 @@ import (
 )
 
 const siteCols = `id, org_name, base_url, status, contact_name, contact_email, revoked_at, health_checked_at, health_ok,
-	health_error, audit_origin, audit_verifier_key, audit_witness, audit_checked_at, audit_problem, created_at`
+	health_error, audit_origin, audit_verifier_key, audit_witness, audit_checked_at, audit_problem, supplier_id, created_at`
 
 func scanSite(r pgx.CollectableRow) (domain.PartnerSite, error) {
 	var s domain.PartnerSite
 	err := r.Scan(&s.ID, &s.OrgName, &s.BaseURL, &s.Status, &s.ContactName, &s.ContactEmail, &s.RevokedAt,
 		&s.HealthCheckedAt, &s.HealthOK, &s.HealthError, &s.AuditOrigin, &s.AuditVerifierKey, &s.AuditWitness,
-		&s.AuditCheckedAt, &s.AuditProblem, &s.CreatedAt)
+		&s.AuditCheckedAt, &s.AuditProblem, &s.SupplierID, &s.CreatedAt)
 	return s, err
 }
 
@@ -192,13 +192,14 @@ func (s *Store) AuthenticateKey(ctx context.Context, presented string) (KeyHolde
 		k.revoked_at, k.last_used_at, k.created_at, k.secret_hash,
 		s.id, s.org_name, s.base_url, s.status, s.contact_name, s.contact_email, s.revoked_at, s.health_checked_at,
 		s.health_ok, s.health_error, s.audit_origin, s.audit_verifier_key, s.audit_witness, s.audit_checked_at,
-		s.audit_problem, s.created_at
+		s.audit_problem, s.supplier_id, s.created_at
 		FROM partner_keys k JOIN partner_sites s ON s.id = k.site_id WHERE k.prefix = $1`, prefix).Scan(
 		&h.Key.ID, &h.Key.SiteID, &h.Key.Name, &h.Key.Prefix, &h.Key.Scopes, &h.Key.IPAllow, &h.Key.ExpiresAt,
 		&h.Key.RevokedAt, &h.Key.LastUsedAt, &h.Key.CreatedAt, &hash,
 		&h.Site.ID, &h.Site.OrgName, &h.Site.BaseURL, &h.Site.Status, &h.Site.ContactName, &h.Site.ContactEmail,
 		&h.Site.RevokedAt, &h.Site.HealthCheckedAt, &h.Site.HealthOK, &h.Site.HealthError, &h.Site.AuditOrigin,
-		&h.Site.AuditVerifierKey, &h.Site.AuditWitness, &h.Site.AuditCheckedAt, &h.Site.AuditProblem, &h.Site.CreatedAt)
+		&h.Site.AuditVerifierKey, &h.Site.AuditWitness, &h.Site.AuditCheckedAt, &h.Site.AuditProblem, &h.Site.SupplierID,
+		&h.Site.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return KeyHolder{}, ErrBadKey
 	}
@@ -278,4 +279,23 @@ func (s *Store) ActiveCredential(ctx context.Context, siteID uuid.UUID) (domain.
 		WHERE c.site_id = $1 AND c.active AND s.status = 'active' ORDER BY c.created_at DESC LIMIT 1`, siteID)
 	c, err := pgx.CollectExactlyOneRow(rows, scanCredential)
 	return c, classify(err)
+}
+
+// SetSiteSupplier links a partner site to the supplier it is (nil: to none). An archived supplier is
+// refused, naming supplierId.
+func (s *Store) SetSiteSupplier(ctx context.Context, actor Actor, siteID uuid.UUID, supplierID *uuid.UUID) (domain.PartnerSite, error) {
+	audit := &AuditEntry{Actor: actor, Action: "partner.supplier", EntityType: "partner_site", EntityID: siteID.String(),
+		Detail: map[string]any{"supplierId": supplierID}}
+	var site domain.PartnerSite
+	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := supplierInUse(ctx, tx, supplierID, "supplierId"); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `UPDATE partner_sites SET supplier_id = $2, updated_at = now() WHERE id = $1
+			RETURNING `+siteCols, siteID, supplierID)
+		var err error
+		site, err = pgx.CollectExactlyOneRow(rows, scanSite)
+		return err
+	})
+	return site, err
 }

@@ -27,6 +27,9 @@ func (s *Store) CreatePerson(ctx context.Context, actor Actor, p domain.Person) 
 	p.ID = uuid.New()
 	audit := &AuditEntry{Actor: actor, Action: "person.create", EntityType: "person", EntityID: p.ID.String()}
 	err := s.tx(ctx, audit, func(tx pgx.Tx) error {
+		if err := supplierInUse(ctx, tx, p.SupplierID, "supplierId"); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `INSERT INTO persons (id, first_name, middle_names, last_name, search_name,
 			date_of_birth, email, mobile, employee_number, supplier_id, location_id, line_manager, address,
 			ni_number, active, preferred_channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
@@ -60,8 +63,14 @@ func (s *Store) UpdatePerson(ctx context.Context, actor Actor, id uuid.UUID, cha
 		if p, err = pgx.CollectExactlyOneRow(rows, scanPerson); err != nil {
 			return err
 		}
-		wasActive := p.Active
+		wasActive, wasSupplier := p.Active, p.SupplierID
 		change(&p)
+		// A person stays with an archived supplier, but none joins one.
+		if p.SupplierID != nil && (wasSupplier == nil || *wasSupplier != *p.SupplierID) {
+			if err := supplierInUse(ctx, tx, p.SupplierID, "supplierId"); err != nil {
+				return err
+			}
+		}
 		if wasActive && !p.Active {
 			audit.Events = []events.Draft{events.PersonDeactivatedDraft(p.ID)}
 		}
@@ -82,6 +91,8 @@ func (s *Store) UpdatePerson(ctx context.Context, actor Actor, id uuid.UUID, cha
 type PersonFilter struct {
 	Query      string
 	SupplierID *uuid.UUID
+	// OwnStaff true keeps our own staff (of no supplier), false the suppliers' people.
+	OwnStaff   *bool
 	LocationID *uuid.UUID
 	Active     *bool
 	Reach      *Reach
@@ -98,6 +109,9 @@ func (s *Store) Persons(ctx context.Context, f PersonFilter) ([]domain.Person, i
 	}
 	if f.SupplierID != nil {
 		w.add("supplier_id = %s", *f.SupplierID)
+	}
+	if f.OwnStaff != nil {
+		w.add("(supplier_id IS NULL) = %s", *f.OwnStaff)
 	}
 	if f.LocationID != nil {
 		w.add("location_id = %s", *f.LocationID)

@@ -123,12 +123,13 @@ let issuedKey = null;
 
 // partnerDetail shows a site with its keys: issue a key (its secret shown once), revoke one, revoke the site.
 async function partnerDetail(id) {
-  const s = await call("GET", "/partners/" + id);
+  const [s, suppliers] = await Promise.all([call("GET", "/partners/" + id), call("GET", "/suppliers?status=all")]);
   const fresh = issuedKey && issuedKey.siteId === s.id ? issuedKey : null;
   issuedKey = null;
   const active = s.status === "active";
   show(h("h1", {}, s.orgName), h("p", {}, s.baseUrl, " · ", badge(s.status), s.revokedAt ? " since " + when(s.revokedAt) : "",
-    s.contactName || s.contactEmail ? " · contact " + [s.contactName, s.contactEmail].filter(Boolean).join(", ") : ""),
+    s.contactName || s.contactEmail ? " · contact " + [s.contactName, s.contactEmail].filter(Boolean).join(", ") : "",
+    s.supplierId ? [" · is the supplier ", h("a", { href: "#/suppliers/" + s.supplierId }, supplierName(suppliers, s.supplierId) || "a supplier")] : ""),
     fresh ? h("div", { class: "card secret", role: "status" }, h("strong", {}, "Key " + fresh.name + ": copy it now, it is not shown again"),
       h("pre", { id: "partner-key-secret" }, fresh.key)) : null,
     h("h2", {}, "Keys we issued them"),
@@ -155,6 +156,9 @@ async function partnerDetail(id) {
       h("h2", {}, "Revoke the site"),
       h("p", { class: "muted" }, "Revoking the site revokes every key and credential of it at once; its records and audit entries stay."),
       form([], "Revoke site " + s.orgName, () => call("POST", "/partners/" + s.id + "/revoke"))] : null,
+    h("h2", {}, "The supplier they are"),
+    form([field("Supplier", h("select", { name: "supplierId" }, supplierOptions(suppliers, s.supplierId)))], "Save supplier",
+      (v) => call("PUT", "/partners/" + s.id + "/supplier", { supplierId: v.supplierId || "" }), { id: "partner-supplier" }),
     h("h2", {}, "Credentials they issued us"),
     s.credentials.length ? h("ul", {}, s.credentials.map((c) => h("li", {}, c.name + " · " + (c.active ? "active" : "revoked") + " · added " + when(c.createdAt))))
       : h("p", { class: "muted" }, "None."),

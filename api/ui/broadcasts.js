@@ -58,7 +58,7 @@ async function broadcasts() {
     h("p", { class: "muted", role: "status" }, "Loading broadcasts…"));
   const sender = has("vetting_officer", "security_controller");
   const [list, groups, locations, suppliers] = await Promise.all([call("GET", "/broadcasts?limit=100"), call("GET", "/groups"),
-    sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers") : []]);
+    sender ? call("GET", "/locations") : [], sender ? call("GET", "/suppliers?status=all") : []]);
   const groupName = (b) => b.groupName || (groups.find((g) => g.id === b.groupId) || { name: "a removed group" }).name;
   const excerpt = (s) => (broadcastLength(s) > 80 ? [...s].slice(0, 80).join("") + "…" : s);
   show(h("h1", { id: "broadcasts-title" }, "Broadcasts"),
@@ -125,8 +125,9 @@ function broadcastGroupForm(locations, suppliers) {
   const parts = [
     part("site", field("Site", h("select", { name: "locationId" }, locations.length
       ? locations.map((l) => h("option", { value: l.id }, l.name)) : none("sites")))),
-    part("supplier", field("Supplier", h("select", { name: "supplierId" }, suppliers.length
-      ? suppliers.map((s) => h("option", { value: s.id }, s.name)) : none("suppliers")))),
+    // A group is named for any supplier, archived too; a new one is made only of a supplier in use.
+    part("supplier", field("Supplier", h("select", { name: "supplierId" }, suppliers.some((s) => !s.archivedAt)
+      ? suppliers.filter((s) => !s.archivedAt).map((s) => h("option", { value: s.id }, s.name)) : none("suppliers")))),
     part("level", select("level", "Clearance level", clearanceLevels)),
     part("manual", picker.node)];
   const toggle = () => {

@@ -65,7 +65,7 @@ async function personPage(id) {
   const get = (path) => personSettled(call("GET", path));
   const base = "/persons/" + p.id;
   const [suppliers, sites, partnerSites, cls, cs, disclosures, verifications, consents, msgs, access] = await Promise.all([
-    get("/suppliers"), get("/locations"), get("/partners"), get(base + "/clearances"),
+    get("/suppliers?status=all"), get("/locations"), get("/partners"), get(base + "/clearances"),
     get("/cases?" + new URLSearchParams({ personId: p.id, limit: "100" })), get(base + "/disclosures"), get(base + "/verifications"),
     get(base + "/consents"), get("/messages?" + new URLSearchParams({ personId: p.id, limit: "50" })), personSettled(personAccessData(p.id))]);
   const named = (r, key, id) => id ? ((r.value || []).find((x) => x.id === id) || {})[key] || "(unknown)" : "—";
@@ -77,7 +77,8 @@ async function personPage(id) {
   show(h("div", { id: "person-page", "data-person": p.id },
     h("h1", {}, [p.firstName, p.middleNames, p.lastName].filter(Boolean).join(" ")),
     h("div", { id: "person-notice", role: "status" }, notice ? h("p", { class: "card" }, notice) : null),
-    personDetails(p, named(suppliers, "name", p.supplierId), named(sites, "name", p.locationId)),
+    personDetails(p, p.supplierId ? h("a", { href: "#/suppliers/" + p.supplierId }, named(suppliers, "name", p.supplierId)) : "—",
+      named(sites, "name", p.locationId)),
     has(...personWriterRoles) ? personEdit(p, suppliers.value || [], sites.value || []) : null,
     personSection("person-clearances", "Clearances", cls, (list) => list.length
       ? personTable("clearances", ["Level", "Status", "Valid from", "Valid to", "Issuing authority"],
@@ -142,9 +143,11 @@ function personChanges(v, p, names) {
 // personEdit changes the person's details, supplier and site; the API checks them, and what it refuses
 // is shown next to its field.
 function personEdit(p, suppliers, sites) {
+  // An archived supplier is offered only to the person who has it; one the user does not see is kept as it is.
   const choose = (name, label, items, current) => field(label, h("select", { name },
     h("option", { value: "", selected: !current }, "None"),
-    items.map((x) => h("option", { value: x.id, selected: x.id === current }, x.name))));
+    items.filter((x) => !x.archivedAt || x.id === current).map((x) => h("option", { value: x.id, selected: x.id === current }, x.name)),
+    current && !items.some((x) => x.id === current) ? h("option", { value: current, selected: true }, "(unchanged)") : null));
   const channel = field("Preferred channel", h("select", { name: "preferredChannel" },
     channels.map((c) => h("option", { value: c, selected: c === (p.preferredChannel || "email") }, personWord("channel", c)))));
   const names = ["firstName", "middleNames", "lastName", "dateOfBirth", "email", "mobile", "employeeNumber", "supplierId", "locationId", "preferredChannel"];
