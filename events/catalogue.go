@@ -35,6 +35,15 @@ const (
 	MessageFailed          Type = "message.failed"
 	BroadcastCompleted     Type = "broadcast.completed"
 	AuditCheckpoint        Type = "audit.checkpoint"
+	TravelReported         Type = "travel.reported"
+	TravelChanged          Type = "travel.changed"
+	TravelBriefed          Type = "travel.briefed"
+	TravelDecided          Type = "travel.decided"
+	TravelCancelled        Type = "travel.cancelled"
+	TravelDeparted         Type = "travel.departed"
+	TravelReturned         Type = "travel.returned"
+	TravelDebriefed        Type = "travel.debriefed"
+	TravelAftercare        Type = "travel.aftercare_opened"
 )
 
 // Spec is one entry of the catalogue.
@@ -69,6 +78,15 @@ var catalogue = []Spec{
 	{MessageFailed, 1, "a message could not be sent or delivered (failed or undelivered)"},
 	{BroadcastCompleted, 1, "a broadcast closed: sent, and its reply window over"},
 	{AuditCheckpoint, 1, "the audit log's tree was signed at a new size"},
+	{TravelReported, 1, "a foreign trip was reported for a person, and assessed under the travel policy (data.policyVersion)"},
+	{TravelChanged, 1, "a trip's destinations or dates changed before departure; it was assessed again"},
+	{TravelBriefed, 1, "the traveller acknowledged the pre-travel briefing"},
+	{TravelDecided, 1, "a security controller approved or refused a trip (data.decision)"},
+	{TravelCancelled, 1, "a trip was cancelled"},
+	{TravelDeparted, 1, "a trip's departure day came"},
+	{TravelReturned, 1, "a trip's return day passed (data.status debrief_due or closed)"},
+	{TravelDebriefed, 1, "the traveller gave the post-travel debrief"},
+	{TravelAftercare, 1, "a debrief reporting an approach or incident opened an aftercare case (data.aftercareCaseRef)"},
 }
 
 var byType = func() map[Type]Spec {
@@ -90,6 +108,13 @@ func Catalogue() []Spec {
 func Lookup(t Type) (Spec, bool) {
 	s, ok := byType[t]
 	return s, ok
+}
+
+// travelSteps are the trip steps (domain.TripStep, audit action "travel." and the step) and their events.
+var travelSteps = map[string]Type{
+	"travel.reported": TravelReported, "travel.changed": TravelChanged, "travel.briefed": TravelBriefed,
+	"travel.decided": TravelDecided, "travel.cancelled": TravelCancelled, "travel.departed": TravelDeparted,
+	"travel.returned": TravelReturned, "travel.debriefed": TravelDebriefed, "travel.aftercare": TravelAftercare,
 }
 
 // Version is t's version (0 for a type not in the catalogue).

@@ -1,0 +1,318 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signetassure/signetassure/domain"
+)
+
+// ---- travel policy ----
+
+const travelPolicyCols = `version, countries_of_concern, rules, max_trip_days, reminder_days, escalation_days,
+	updated_by, updated_at`
+
+func scanTravelPolicy(row pgx.Row) (domain.TravelPolicy, error) {
+	var p domain.TravelPolicy
+	err := row.Scan(&p.Version, &p.CountriesOfConcern, &p.Rules, &p.MaxTripDays, &p.ReminderDays,
+		&p.EscalationDays, &p.UpdatedBy, &p.UpdatedAt)
+	return p, classify(err)
+}
+
+// TravelPolicy is the travel policy of a version; version 0 is the one in force (the newest).
+func (s *Store) TravelPolicy(ctx context.Context, version int) (domain.TravelPolicy, error) {
+	return travelPolicy(ctx, s.pool, version)
+}
+
+func travelPolicy(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, version int) (domain.TravelPolicy, error) {
+	return scanTravelPolicy(q.QueryRow(ctx, `SELECT `+travelPolicyCols+` FROM travel_policies
+		WHERE version = $1 OR ($1 = 0 AND version = (SELECT max(version) FROM travel_policies))`, version))
+}
+
+// SetTravelPolicy puts a new version of the travel policy in force. Trips reported before keep the
+// version they were assessed under.
+func (s *Store) SetTravelPolicy(ctx context.Context, actor Actor, p domain.TravelPolicy) (domain.TravelPolicy, error) {
+	var out domain.TravelPolicy
+	codes := make([]string, len(p.CountriesOfConcern))
+	for i, c := range p.CountriesOfConcern {
+		codes[i] = c.Code
+	}
+	entry := &AuditEntry{Actor: actor, Action: "travel_policy.update", EntityType: "travel_policy",
+		Detail: map[string]any{"countriesOfConcern": codes, "rules": len(p.Rules), "maxTripDays": p.MaxTripDays,
+			"reminderDays": p.ReminderDays, "escalationDays": p.EscalationDays}}
+	err := s.tx(ctx, entry, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE travel_policies IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanTravelPolicy(tx.QueryRow(ctx, `INSERT INTO travel_policies (version, countries_of_concern,
+			rules, max_trip_days, reminder_days, escalation_days, updated_by)
+			SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5, $6 FROM travel_policies
+			RETURNING `+travelPolicyCols, p.CountriesOfConcern, p.Rules, p.MaxTripDays, p.ReminderDays,
+			p.EscalationDays, (*uuid.UUID)(actor)))
+		entry.EntityID = fmt.Sprint(out.Version)
+		return err
+	})
+	return out, err
+}
+
+// ---- trips ----
+
+const tripCols = `id, person_id, countries, departs_on, returns_on, purpose, companions, devices, status,
+	policy_version, level, clearance_id, concern_countries, requires, too_long, briefed_at, decision, decided_by,
+	decided_at, decision_reason, debrief, debriefed_at, aftercare_case_ref, cancel_reason, reported_by,
+	created_at, updated_at`
+
+func scanTrip(row pgx.CollectableRow) (domain.Trip, error) {
+	var t domain.Trip
+	err := row.Scan(&t.ID, &t.PersonID, &t.Countries, &t.DepartsOn, &t.ReturnsOn, &t.Purpose, &t.Companions,
+		&t.Devices, &t.Status, &t.PolicyVersion, &t.Level, &t.ClearanceID, &t.ConcernCountries, &t.Requires,
+		&t.TooLong, &t.BriefedAt, &t.Decision, &t.DecidedBy, &t.DecidedAt, &t.DecisionReason, &t.Debrief,
+		&t.DebriefedAt, &t.AftercareCaseRef, &t.CancelReason, &t.ReportedBy, &t.CreatedAt, &t.UpdatedAt)
+	return t, err
+}
+
+// Trip is one reported trip.
+func (s *Store) Trip(ctx context.Context, id uuid.UUID) (domain.Trip, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+tripCols+` FROM travel_trips WHERE id = $1`, id)
+	t, err := pgx.CollectExactlyOneRow(rows, scanTrip)
+	return t, classify(err)
+}
+
+// TripFilter narrows the list of trips.
+type TripFilter struct {
+	PersonID *uuid.UUID
+	Status   []domain.TripStatus
+	Reach    *Reach
+	Page     Page
+}
+
+// Trips lists trips, the soonest departure last reported first, with the total that match.
+func (s *Store) Trips(ctx context.Context, f TripFilter) ([]domain.Trip, int, error) {
+	var w filter
+	if f.PersonID != nil {
+		w.add("person_id = %s", *f.PersonID)
+	}
+	if len(f.Status) > 0 {
+		w.add("status = ANY (%s)", f.Status)
+	}
+	f.Reach.limit(&w, "person_id")
+	return page(ctx, s, "travel_trips", tripCols, &w, "departs_on DESC, id", f.Page, scanTrip)
+}
+
+// assessTrip assesses t under the policy in force: the person's highest clearance in force today (none: no
+// policy applies, and nothing is required), the destinations of concern, what the trip requires, and
+// whether it is longer than the policy allows. The status is pending or ready accordingly.
+func assessTrip(ctx context.Context, tx pgx.Tx, t *domain.Trip) error {
+	p, err := travelPolicy(ctx, tx, 0)
+	if err != nil {
+		return err
+	}
+	levels := make([]string, len(domain.Levels))
+	for i, l := range domain.Levels {
+		levels[i] = string(l)
+	}
+	t.Level, t.ClearanceID = nil, nil
+	var id uuid.UUID
+	var level domain.Level
+	err = tx.QueryRow(ctx, `SELECT id, level FROM clearances WHERE person_id = $1 AND status = 'active'
+		AND valid_from <= current_date AND valid_to >= current_date
+		ORDER BY array_position($2::text[], level) DESC LIMIT 1`, t.PersonID, levels).Scan(&id, &level)
+	switch {
+	case err == nil:
+		t.Level, t.ClearanceID = &level, &id
+	case !errors.Is(err, pgx.ErrNoRows):
+		return err
+	}
+	t.PolicyVersion = p.Version
+	t.ConcernCountries, t.Requires = p.Assess(t.Level, t.Countries)
+	t.TooLong = t.Level != nil && t.Days() > p.MaxTripDays
+	t.Status = t.PreDepartureStatus()
+	return nil
+}
+
+// tripDetail is the audit detail of a trip's step: ids and states, never destinations, purposes or
+// reasons.
+func tripDetail(t domain.Trip) map[string]any {
+	d := map[string]any{"personId": t.PersonID.String(), "status": string(t.Status),
+		"policyVersion": t.PolicyVersion}
+	if t.Decision != nil {
+		d["decision"] = string(*t.Decision)
+	}
+	if t.AftercareCaseRef != nil {
+		d["aftercareCaseRef"] = *t.AftercareCaseRef
+	}
+	return d
+}
+
+// ReportTrip records a trip reported for a person, assessed under the policy in force. Reporting the same
+// id again answers with the trip recorded; the same trip (person, destinations and dates) reported again
+// under another id while the first stands is a unique ConstraintError on travel_trips_duplicate_key.
+func (s *Store) ReportTrip(ctx context.Context, actor Actor, t domain.Trip) (domain.Trip, error) {
+	entry := &AuditEntry{Actor: actor, Action: "travel." + string(domain.TripStepReported), EntityType: "travel_trip",
+		EntityID: t.ID.String(), DedupKey: "travel/" + t.ID.String() + "/reported"}
+	var out domain.Trip
+	err := s.tx(ctx, entry, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+tripCols+` FROM travel_trips WHERE id = $1`, t.ID)
+		existing, err := pgx.CollectExactlyOneRow(rows, scanTrip)
+		if err == nil {
+			out = existing
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		t.ReportedBy = actor
+		if err := assessTrip(ctx, tx, &t); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `INSERT INTO travel_trips (id, person_id, countries, departs_on, returns_on, purpose,
+			companions, devices, status, policy_version, level, clearance_id, concern_countries, requires, too_long,
+			reported_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			RETURNING `+tripCols, t.ID, t.PersonID, t.Countries, t.DepartsOn, t.ReturnsOn, t.Purpose, t.Companions,
+			nonNilStrings(t.Devices), t.Status, t.PolicyVersion, t.Level, t.ClearanceID, t.ConcernCountries,
+			t.Requires, t.TooLong, (*uuid.UUID)(actor))
+		if out, err = pgx.CollectExactlyOneRow(rows, scanTrip); err != nil {
+			return err
+		}
+		entry.Detail = tripDetail(out)
+		entry.Detail["tooLong"] = out.TooLong
+		return nil
+	})
+	return out, err
+}
+
+// TripStepInput is one step of a trip the workflow records. Key makes it idempotent: a step whose key is
+// recorded already changes nothing and answers with the trip as it is.
+type TripStepInput struct {
+	TripID uuid.UUID
+	Step   domain.TripStep
+	Key    string
+	Actor  *uuid.UUID `json:",omitempty"`
+	// Decision and Reason of a decision; Reason of a cancellation.
+	Decision domain.TripDecision `json:",omitempty"`
+	Reason   string              `json:",omitempty"`
+	Change   *domain.TripChange  `json:",omitempty"`
+	Debrief  *domain.TripDebrief `json:",omitempty"`
+	// CaseRef is the aftercare case a debrief opened.
+	CaseRef string `json:",omitempty"`
+}
+
+// RecordTripStep records a step of a trip and its audit entry in one transaction. A change is assessed
+// again under the policy in force, and voids the briefing and decision given for the trip as it was. A
+// step the trip's status does not allow is ErrWrongState.
+func (s *Store) RecordTripStep(ctx context.Context, in TripStepInput) (domain.Trip, error) {
+	entry := &AuditEntry{Actor: in.Actor, Action: "travel." + string(in.Step), EntityType: "travel_trip",
+		EntityID: in.TripID.String(), DedupKey: in.Key}
+	var out domain.Trip
+	err := s.tx(ctx, entry, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `SELECT `+tripCols+` FROM travel_trips WHERE id = $1 FOR UPDATE`, in.TripID)
+		t, err := pgx.CollectExactlyOneRow(rows, scanTrip)
+		if err != nil {
+			return err
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log WHERE dedup_key = $1)`, in.Key).
+			Scan(&done); err != nil {
+			return err
+		}
+		if done {
+			out, entry.DedupKey = t, in.Key // the entry is skipped as a repeat
+			return nil
+		}
+		if err := applyTripStep(ctx, tx, &t, in); err != nil {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `UPDATE travel_trips SET countries = $2, departs_on = $3, returns_on = $4,
+			purpose = $5, companions = $6, devices = $7, status = $8, policy_version = $9, level = $10,
+			clearance_id = $11, concern_countries = $12, requires = $13, too_long = $14, briefed_at = $15,
+			decision = $16, decided_by = $17, decided_at = $18, decision_reason = $19, debrief = $20,
+			debriefed_at = $21, aftercare_case_ref = $22, cancel_reason = $23, updated_at = now()
+			WHERE id = $1 RETURNING `+tripCols, t.ID, t.Countries, t.DepartsOn, t.ReturnsOn, t.Purpose,
+			t.Companions, nonNilStrings(t.Devices), t.Status, t.PolicyVersion, t.Level, t.ClearanceID,
+			t.ConcernCountries, t.Requires, t.TooLong, t.BriefedAt, t.Decision, t.DecidedBy, t.DecidedAt,
+			t.DecisionReason, t.Debrief, t.DebriefedAt, t.AftercareCaseRef, t.CancelReason)
+		if out, err = pgx.CollectExactlyOneRow(rows, scanTrip); err != nil {
+			return err
+		}
+		entry.Detail = tripDetail(out)
+		if in.Step == domain.TripStepDebriefed && in.Debrief != nil {
+			entry.Detail["approach"], entry.Detail["incident"] = in.Debrief.Approach, in.Debrief.Incident
+			entry.Detail["officialContact"], entry.Detail["deviceLost"] = in.Debrief.OfficialContact, in.Debrief.DeviceLost
+		}
+		return nil
+	})
+	return out, err
+}
+
+// applyTripStep changes t as the step says, or refuses a step its status does not allow.
+func applyTripStep(ctx context.Context, tx pgx.Tx, t *domain.Trip, in TripStepInput) error {
+	now := time.Now().UTC()
+	switch in.Step {
+	case domain.TripStepBriefed, domain.TripStepDecided, domain.TripStepChanged, domain.TripStepCancelled:
+		if !t.Status.BeforeDeparture() {
+			return ErrWrongState
+		}
+	case domain.TripStepDeparted:
+		if !t.Status.BeforeDeparture() {
+			return ErrWrongState
+		}
+	case domain.TripStepReturned:
+		if t.Status != domain.TripAway {
+			return ErrWrongState
+		}
+	case domain.TripStepDebriefed:
+		if t.Status != domain.TripDebriefDue {
+			return ErrWrongState
+		}
+	}
+	switch in.Step {
+	case domain.TripStepBriefed:
+		t.BriefedAt = &now
+		t.Status = t.PreDepartureStatus()
+	case domain.TripStepDecided:
+		d := in.Decision
+		t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = &d, in.Actor, &now, in.Reason
+		if d == domain.TripRefusedDecision {
+			t.Status = domain.TripRefused
+		} else {
+			t.Status = t.PreDepartureStatus()
+		}
+	case domain.TripStepCancelled:
+		t.Status, t.CancelReason = domain.TripCancelled, in.Reason
+	case domain.TripStepChanged:
+		if in.Change == nil {
+			return ErrWrongState
+		}
+		c := in.Change
+		t.Countries, t.DepartsOn, t.ReturnsOn, t.Purpose, t.Companions, t.Devices =
+			c.Countries, c.DepartsOn, c.ReturnsOn, c.Purpose, c.Companions, c.Devices
+		t.BriefedAt, t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = nil, nil, nil, nil, ""
+		return assessTrip(ctx, tx, t)
+	case domain.TripStepDeparted:
+		t.Status = domain.TripAway
+	case domain.TripStepReturned:
+		t.Status = domain.TripClosed
+		if t.Requires.DebriefDays > 0 {
+			t.Status = domain.TripDebriefDue
+		}
+	case domain.TripStepDebriefed:
+		if in.Debrief == nil {
+			return ErrWrongState
+		}
+		t.Debrief, t.DebriefedAt, t.Status = in.Debrief, &now, domain.TripClosed
+	case domain.TripStepAftercare:
+		ref := in.CaseRef
+		t.AftercareCaseRef = &ref
+	default:
+		return fmt.Errorf("trip step %q: %w", in.Step, ErrWrongState)
+	}
+	return nil
+}
