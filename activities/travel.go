@@ -56,7 +56,7 @@ func (a *Activities) LoadTrip(ctx context.Context, id uuid.UUID) (TripInfo, erro
 
 // RecordTripStep records a step of a trip with its audit entry (once per key). A step the trip's status
 // does not allow is a TypeTripWrongState error.
-func (a *Activities) RecordTripStep(ctx context.Context, in store.TripStepInput) (domain.Trip, error) {
+func (a *Activities) RecordTripStep(ctx context.Context, in domain.TripStepInput) (domain.Trip, error) {
 	t, err := a.Store.RecordTripStep(ctx, in)
 	if errors.Is(err, store.ErrWrongState) {
 		return t, temporal.NewNonRetryableApplicationError(err.Error(), TypeTripWrongState, err)

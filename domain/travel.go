@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -216,4 +218,71 @@ type TripChange struct {
 	Purpose    string         `json:"purpose"`
 	Companions TripCompanions `json:"companions"`
 	Devices    []string       `json:"devices"`
+}
+
+// TripStepInput is one step of a trip to record. Key makes it idempotent: a step whose key is recorded
+// already changes nothing.
+type TripStepInput struct {
+	TripID uuid.UUID
+	Step   TripStep
+	Key    string
+	Actor  *uuid.UUID `json:",omitempty"`
+	// Decision and Reason of a decision; Reason of a cancellation.
+	Decision TripDecision `json:",omitempty"`
+	Reason   string       `json:",omitempty"`
+	Change   *TripChange  `json:",omitempty"`
+	Debrief  *TripDebrief `json:",omitempty"`
+	// CaseRef is the aftercare case a debrief opened.
+	CaseRef string `json:",omitempty"`
+}
+
+// ErrTripStep: the trip's status does not allow the step.
+var ErrTripStep = errors.New("the trip's status does not allow this step")
+
+// Apply changes t as the step says at now, or refuses a step its status does not allow. A change sets
+// the new destinations and dates and voids the briefing and decision given for the trip as it was; its
+// assessment under the policy is the caller's.
+func (t *Trip) Apply(in TripStepInput, now time.Time) error {
+	allowed := map[TripStep]bool{
+		TripStepBriefed: t.Status.BeforeDeparture(), TripStepDecided: t.Status.BeforeDeparture(),
+		TripStepChanged: t.Status.BeforeDeparture() && in.Change != nil, TripStepCancelled: t.Status.BeforeDeparture(),
+		TripStepDeparted: t.Status.BeforeDeparture(), TripStepReturned: t.Status == TripAway,
+		TripStepDebriefed: t.Status == TripDebriefDue && in.Debrief != nil, TripStepAftercare: t.Status == TripClosed,
+	}
+	if !allowed[in.Step] {
+		return fmt.Errorf("%w: %s while %s", ErrTripStep, in.Step, t.Status)
+	}
+	switch in.Step {
+	case TripStepBriefed:
+		t.BriefedAt = &now
+		t.Status = t.PreDepartureStatus()
+	case TripStepDecided:
+		d := in.Decision
+		t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = &d, in.Actor, &now, in.Reason
+		t.Status = t.PreDepartureStatus()
+		if d == TripRefusedDecision {
+			t.Status = TripRefused
+		}
+	case TripStepCancelled:
+		t.Status, t.CancelReason = TripCancelled, in.Reason
+	case TripStepChanged:
+		c := in.Change
+		t.Countries, t.DepartsOn, t.ReturnsOn, t.Purpose, t.Companions, t.Devices =
+			c.Countries, c.DepartsOn, c.ReturnsOn, c.Purpose, c.Companions, c.Devices
+		t.BriefedAt, t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = nil, nil, nil, nil, ""
+		t.Status = t.PreDepartureStatus()
+	case TripStepDeparted:
+		t.Status = TripAway
+	case TripStepReturned:
+		t.Status = TripClosed
+		if t.Requires.DebriefDays > 0 {
+			t.Status = TripDebriefDue
+		}
+	case TripStepDebriefed:
+		t.Debrief, t.DebriefedAt, t.Status = in.Debrief, &now, TripClosed
+	case TripStepAftercare:
+		ref := in.CaseRef
+		t.AftercareCaseRef = &ref
+	}
+	return nil
 }

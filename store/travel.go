@@ -189,26 +189,10 @@ func (s *Store) ReportTrip(ctx context.Context, actor Actor, t domain.Trip) (dom
 	return out, err
 }
 
-// TripStepInput is one step of a trip the workflow records. Key makes it idempotent: a step whose key is
-// recorded already changes nothing and answers with the trip as it is.
-type TripStepInput struct {
-	TripID uuid.UUID
-	Step   domain.TripStep
-	Key    string
-	Actor  *uuid.UUID `json:",omitempty"`
-	// Decision and Reason of a decision; Reason of a cancellation.
-	Decision domain.TripDecision `json:",omitempty"`
-	Reason   string              `json:",omitempty"`
-	Change   *domain.TripChange  `json:",omitempty"`
-	Debrief  *domain.TripDebrief `json:",omitempty"`
-	// CaseRef is the aftercare case a debrief opened.
-	CaseRef string `json:",omitempty"`
-}
-
 // RecordTripStep records a step of a trip and its audit entry in one transaction. A change is assessed
 // again under the policy in force, and voids the briefing and decision given for the trip as it was. A
 // step the trip's status does not allow is ErrWrongState.
-func (s *Store) RecordTripStep(ctx context.Context, in TripStepInput) (domain.Trip, error) {
+func (s *Store) RecordTripStep(ctx context.Context, in domain.TripStepInput) (domain.Trip, error) {
 	entry := &AuditEntry{Actor: in.Actor, Action: "travel." + string(in.Step), EntityType: "travel_trip",
 		EntityID: in.TripID.String(), DedupKey: in.Key}
 	var out domain.Trip
@@ -252,67 +236,14 @@ func (s *Store) RecordTripStep(ctx context.Context, in TripStepInput) (domain.Tr
 	return out, err
 }
 
-// applyTripStep changes t as the step says, or refuses a step its status does not allow.
-func applyTripStep(ctx context.Context, tx pgx.Tx, t *domain.Trip, in TripStepInput) error {
-	now := time.Now().UTC()
-	switch in.Step {
-	case domain.TripStepBriefed, domain.TripStepDecided, domain.TripStepChanged, domain.TripStepCancelled:
-		if !t.Status.BeforeDeparture() {
-			return ErrWrongState
-		}
-	case domain.TripStepDeparted:
-		if !t.Status.BeforeDeparture() {
-			return ErrWrongState
-		}
-	case domain.TripStepReturned:
-		if t.Status != domain.TripAway {
-			return ErrWrongState
-		}
-	case domain.TripStepDebriefed:
-		if t.Status != domain.TripDebriefDue {
-			return ErrWrongState
-		}
+// applyTripStep changes t as the step says (domain.Trip.Apply), and assesses a changed trip again under
+// the policy in force.
+func applyTripStep(ctx context.Context, tx pgx.Tx, t *domain.Trip, in domain.TripStepInput) error {
+	if err := t.Apply(in, time.Now().UTC()); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrongState, err)
 	}
-	switch in.Step {
-	case domain.TripStepBriefed:
-		t.BriefedAt = &now
-		t.Status = t.PreDepartureStatus()
-	case domain.TripStepDecided:
-		d := in.Decision
-		t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = &d, in.Actor, &now, in.Reason
-		if d == domain.TripRefusedDecision {
-			t.Status = domain.TripRefused
-		} else {
-			t.Status = t.PreDepartureStatus()
-		}
-	case domain.TripStepCancelled:
-		t.Status, t.CancelReason = domain.TripCancelled, in.Reason
-	case domain.TripStepChanged:
-		if in.Change == nil {
-			return ErrWrongState
-		}
-		c := in.Change
-		t.Countries, t.DepartsOn, t.ReturnsOn, t.Purpose, t.Companions, t.Devices =
-			c.Countries, c.DepartsOn, c.ReturnsOn, c.Purpose, c.Companions, c.Devices
-		t.BriefedAt, t.Decision, t.DecidedBy, t.DecidedAt, t.DecisionReason = nil, nil, nil, nil, ""
+	if in.Step == domain.TripStepChanged {
 		return assessTrip(ctx, tx, t)
-	case domain.TripStepDeparted:
-		t.Status = domain.TripAway
-	case domain.TripStepReturned:
-		t.Status = domain.TripClosed
-		if t.Requires.DebriefDays > 0 {
-			t.Status = domain.TripDebriefDue
-		}
-	case domain.TripStepDebriefed:
-		if in.Debrief == nil {
-			return ErrWrongState
-		}
-		t.Debrief, t.DebriefedAt, t.Status = in.Debrief, &now, domain.TripClosed
-	case domain.TripStepAftercare:
-		ref := in.CaseRef
-		t.AftercareCaseRef = &ref
-	default:
-		return fmt.Errorf("trip step %q: %w", in.Step, ErrWrongState)
 	}
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/domain"
-	"github.com/signetassure/signetassure/store"
 )
 
 // travelTrip is one trip's workflow state.
@@ -160,7 +159,7 @@ func (w *travelTrip) validateDebrief(a TripAction) error {
 
 // act records an action, then wakes the main loop to follow it.
 func (w *travelTrip) act(ctx workflow.Context, step domain.TripStep, a TripAction) (TripState, error) {
-	in := store.TripStepInput{TripID: w.Trip.ID, Step: step, Actor: a.Actor, Decision: a.Decision, Reason: a.Reason,
+	in := domain.TripStepInput{TripID: w.Trip.ID, Step: step, Actor: a.Actor, Decision: a.Decision, Reason: a.Reason,
 		Change: a.Change, Debrief: a.Debrief}
 	// The key is the update's own id: a repeat of the update is recorded once.
 	in.Key = fmt.Sprintf("travel/%s/%s/%s", w.Trip.ID, step, workflow.GetCurrentUpdateInfo(ctx).ID)
@@ -183,7 +182,7 @@ func (w *travelTrip) act(ctx workflow.Context, step domain.TripStep, a TripActio
 }
 
 // record writes a step of the trip, one at a time, and takes the trip as it is after it.
-func (w *travelTrip) record(ctx workflow.Context, in store.TripStepInput) error {
+func (w *travelTrip) record(ctx workflow.Context, in domain.TripStepInput) error {
 	if err := w.mu.Lock(ctx); err != nil {
 		return err
 	}
@@ -424,7 +423,7 @@ func (w *travelTrip) aftercare(ctx workflow.Context) error {
 			return err
 		}
 	}
-	if err := w.record(ctx, store.TripStepInput{TripID: w.Trip.ID, Step: domain.TripStepAftercare, CaseRef: ref,
+	if err := w.record(ctx, domain.TripStepInput{TripID: w.Trip.ID, Step: domain.TripStepAftercare, CaseRef: ref,
 		Key: fmt.Sprintf("travel/%s/aftercare", w.Trip.ID)}); err != nil {
 		return err
 	}
@@ -436,7 +435,7 @@ func (w *travelTrip) aftercare(ctx workflow.Context) error {
 
 // step records a step the workflow's clock takes (departure, return), keyed by the trip's revision.
 func (w *travelTrip) step(ctx workflow.Context, s domain.TripStep) error {
-	return w.record(ctx, store.TripStepInput{TripID: w.Trip.ID, Step: s,
+	return w.record(ctx, domain.TripStepInput{TripID: w.Trip.ID, Step: s,
 		Key: fmt.Sprintf("travel/%s/%s/%d", w.Trip.ID, s, w.Revision)})
 }
 
