@@ -32,7 +32,7 @@ func (s *Server) travelRoutes() []op {
 		{method: http.MethodPost, path: "/api/v1/travel/trips", summary: "Report a foreign trip for a person",
 			roles: travelStaff, req: new(ReportTripInput), resp: new(TripView), status: http.StatusCreated, handle: s.reportTrip},
 		{method: http.MethodGet, path: "/api/v1/travel/trips", summary: "List reported trips",
-			roles: travelStaff, req: new(TripListQuery), resp: new(List[domain.Trip]), handle: s.listTrips},
+			roles: travelStaff, req: new(TripListQuery), resp: new(List[TripSummary]), handle: s.listTrips},
 		{method: http.MethodGet, path: "/api/v1/travel/trips/:id", summary: "A trip, with its timeline",
 			roles: travelStaff, req: new(tripPath), resp: new(TripView), handle: s.getTrip},
 		{method: http.MethodPost, path: "/api/v1/travel/trips/:id/briefing", summary: "Record that the traveller acknowledged the pre-travel briefing",
@@ -129,6 +129,12 @@ type TravelRuleInput struct {
 	Briefing    *bool         `json:"briefing" required:"true"`
 	Approval    *bool         `json:"approval" required:"true"`
 	DebriefDays *int          `json:"debriefDays" required:"true" minimum:"0" maximum:"90" description:"days after return the debrief is due; 0: none"`
+}
+
+// TripSummary is a trip in a list, with the traveller's name.
+type TripSummary struct {
+	domain.Trip
+	PersonName string `json:"personName"`
 }
 
 // TripView is a trip with the traveller's name and its timeline (its audit trail: every step, by whom).
@@ -395,7 +401,12 @@ func (s *Server) listTrips(c *gin.Context) error {
 		return err
 	}
 	trips, total, err := s.Store.Trips(c, f)
-	return respond(c, list(trips, total, f.Page), err)
+	if err != nil {
+		return err
+	}
+	out, err := namedBy(s, c, trips, func(t domain.Trip) *uuid.UUID { return &t.PersonID },
+		func(t domain.Trip, name string) TripSummary { return TripSummary{Trip: t, PersonName: name} })
+	return respond(c, list(out, total, f.Page), err)
 }
 
 // tripAction sends an action to a trip's workflow, applied once per Idempotency-Key, and answers with the
