@@ -316,7 +316,7 @@ func (w *travelTrip) assessed(ctx workflow.Context) {
 	}
 	briefing, approval := w.Trip.Outstanding()
 	if briefing {
-		w.message(ctx, "briefing/"+rev, "travel_briefing", nil)
+		w.message(ctx, "briefing/"+rev, "travel_briefing", w.messageVars())
 	}
 	if approval {
 		w.notify(ctx, "approval/"+rev, domain.NotifyTravelApproval, false, fmt.Sprintf(
@@ -332,7 +332,9 @@ func (w *travelTrip) remind(ctx workflow.Context, days int) error {
 	briefing, approval := w.Trip.Outstanding()
 	key := fmt.Sprintf("reminder/%d/%d", w.Revision, days)
 	if briefing {
-		w.message(ctx, key, "travel_reminder", map[string]string{"DaysLeft": strconv.Itoa(days)})
+		vars := w.messageVars()
+		vars["DaysLeft"] = strconv.Itoa(days)
+		w.message(ctx, key, "travel_reminder", vars)
 	}
 	if approval {
 		w.notify(ctx, key, domain.NotifyTravelApproval, false, fmt.Sprintf(
@@ -371,8 +373,9 @@ func (w *travelTrip) back(ctx workflow.Context) error {
 	}
 	if w.Trip.Status == domain.TripDebriefDue && !w.DebriefAsked {
 		w.DebriefAsked = true
-		w.message(ctx, "debrief", "travel_debrief", map[string]string{
-			"DueOn": domain.DateOf(w.debriefDueAt().AddDate(0, 0, -1)).String()})
+		vars := w.messageVars()
+		vars["DueOn"] = domain.DateOf(w.debriefDueAt().AddDate(0, 0, -1)).String()
+		w.message(ctx, "debrief", "travel_debrief", vars)
 	}
 	return nil
 }
@@ -459,17 +462,19 @@ func (w *travelTrip) missing() string {
 	return strings.Join(out, " and ")
 }
 
+// messageVars are what every message to the traveller says: the destinations, the departure and what is
+// still needed; a message adds its own.
+func (w *travelTrip) messageVars() map[string]string {
+	return map[string]string{"Countries": strings.Join(w.Trip.Countries, ", "), "DepartsOn": w.Trip.DepartsOn.String(),
+		"Needed": w.missing()}
+}
+
 // message sends the traveller a message on their preferred channel. One that cannot be sent is logged:
 // the trip goes on (the security controllers chase it at the escalation).
 func (w *travelTrip) message(ctx workflow.Context, key, template string, vars map[string]string) {
 	person := w.Trip.PersonID
-	all := map[string]string{"Countries": strings.Join(w.Trip.Countries, ", "), "DepartsOn": w.Trip.DepartsOn.String(),
-		"Needed": w.missing()}
-	for k, v := range vars {
-		all[k] = v
-	}
 	if _, err := sendMessage(ctx, activities.SendInput{Key: fmt.Sprintf("travel/%s/%s", w.Trip.ID, key),
-		PersonID: &person, Template: template, Vars: all}); err != nil {
+		PersonID: &person, Template: template, Vars: vars}); err != nil {
 		workflow.GetLogger(ctx).Warn("travel: message not sent", "trip", w.Trip.ID, "template", template, "error", err)
 	}
 }

@@ -367,7 +367,7 @@ func TestTravelTripTooLongFlagsTheOwner(t *testing.T) {
 // A debrief never given: reported overdue once, and the workflow goes on waiting for it.
 func TestTravelTripDebriefOverdueWaits(t *testing.T) {
 	h := newTrip(t, 5, 3, levelSC, domain.TripRequirements{DebriefDays: 7})
-	h.run(h.back().Add(60*oneDay).Sub(testStart))
+	h.run(h.back().Add(60 * oneDay).Sub(testStart))
 	assert.Equal(t, []time.Time{h.back().Add(7 * oneDay)}, times(h.noticesOf(domain.NotifyTravelDebriefOverdue)))
 	assert.Equal(t, []domain.TripStep{domain.TripStepDeparted, domain.TripStepReturned}, h.stepsTaken())
 }
