@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
@@ -62,4 +64,31 @@ func (a *Activities) RecordTripStep(ctx context.Context, in domain.TripStepInput
 		return t, temporal.NewNonRetryableApplicationError(err.Error(), TypeTripWrongState, err)
 	}
 	return t, nonRetryable(err)
+}
+
+// TravelSettings say where travellers' links point: PublicURL (the deployment's public address, "" for a
+// link relative to it) and TripLinkPath, the console's page for them.
+type TravelSettings struct {
+	PublicURL string
+}
+
+// TripLinkPath is the console's page a traveller's link opens, the token after it (in the fragment, so it
+// is never sent in a request line or a Referer).
+const TripLinkPath = "/ui/#/trip-link/"
+
+// TripLinkRequest asks for a traveller's link to a trip, for one purpose (domain.TripLinkBriefing or
+// domain.TripLinkDebrief), valid until Expires.
+type TripLinkRequest struct {
+	TripID  uuid.UUID
+	Purpose string
+	Expires time.Time
+}
+
+// tripLink makes a traveller's link and returns its URL.
+func (a *Activities) tripLink(ctx context.Context, r TripLinkRequest) (string, error) {
+	token, err := a.Store.CreateTripLink(ctx, r.TripID, r.Purpose, r.Expires)
+	if err != nil {
+		return "", nonRetryable(err)
+	}
+	return strings.TrimSuffix(a.Travel.PublicURL, "/") + TripLinkPath + token, nil
 }

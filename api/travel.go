@@ -89,14 +89,38 @@ type CancelTripInput struct {
 	Reason *string `json:"reason,omitempty" text:"free"`
 }
 
-// DebriefInput is the traveller's debrief: each question answered.
+// DebriefAnswers are the debrief's questions.
+type DebriefAnswers struct {
+	OfficialContact *bool   `json:"officialContact" description:"contact with foreign officials beyond the routine"`
+	Approach        *bool   `json:"approach" description:"approached for information or in a way that caused concern"`
+	Incident        *bool   `json:"incident" description:"a security incident (detained, searched, belongings tampered with)"`
+	DeviceLost      *bool   `json:"deviceLost" description:"a device lost, taken or out of sight"`
+	Details         *string `json:"details,omitempty" text:"free"`
+}
+
+// debrief reads the answers: each question must be answered.
+func (in DebriefAnswers) debrief(errs *fields) domain.TripDebrief {
+	var d domain.TripDebrief
+	for _, b := range []struct {
+		name string
+		v    *bool
+		dst  *bool
+	}{{"officialContact", in.OfficialContact, &d.OfficialContact}, {"approach", in.Approach, &d.Approach},
+		{"incident", in.Incident, &d.Incident}, {"deviceLost", in.DeviceLost, &d.DeviceLost}} {
+		if b.v == nil {
+			errs.add(b.name, "is required: answer yes or no")
+		} else {
+			*b.dst = *b.v
+		}
+	}
+	d.Details = optionalText(in.Details)
+	return d
+}
+
+// DebriefInput is the traveller's debrief, recorded by staff: each question answered.
 type DebriefInput struct {
 	tripPath
-	OfficialContact *bool   `json:"officialContact" required:"true" description:"contact with foreign officials beyond the routine"`
-	Approach        *bool   `json:"approach" required:"true" description:"approached for information or in a way that caused concern"`
-	Incident        *bool   `json:"incident" required:"true" description:"a security incident (detained, searched, belongings tampered with)"`
-	DeviceLost      *bool   `json:"deviceLost" required:"true" description:"a device lost, taken or out of sight"`
-	Details         *string `json:"details,omitempty" text:"free"`
+	DebriefAnswers
 }
 
 // TripListQuery filters the list of trips.
@@ -496,20 +520,7 @@ func (s *Server) debriefTrip(c *gin.Context) error {
 		return err
 	}
 	var errs fields
-	var d domain.TripDebrief
-	for _, b := range []struct {
-		name string
-		v    *bool
-		dst  *bool
-	}{{"officialContact", in.OfficialContact, &d.OfficialContact}, {"approach", in.Approach, &d.Approach},
-		{"incident", in.Incident, &d.Incident}, {"deviceLost", in.DeviceLost, &d.DeviceLost}} {
-		if b.v == nil {
-			errs.add(b.name, "is required: answer yes or no")
-		} else {
-			*b.dst = *b.v
-		}
-	}
-	d.Details = optionalText(in.Details)
+	d := in.debrief(&errs)
 	if err := errs.err(); err != nil {
 		return err
 	}

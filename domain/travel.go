@@ -286,3 +286,9 @@ func (t *Trip) Apply(in TripStepInput, now time.Time) error {
 	}
 	return nil
 }
+
+// The purposes of a traveller's link.
+const (
+	TripLinkBriefing = "briefing"
+	TripLinkDebrief  = "debrief"
+)

@@ -70,15 +70,30 @@ CREATE INDEX travel_trips_status_idx ON travel_trips (status, departs_on);
 CREATE UNIQUE INDEX travel_trips_duplicate_key ON travel_trips (person_id, departs_on, returns_on, countries)
     WHERE status NOT IN ('cancelled', 'refused');
 
+-- The traveller's own links, sent on their preferred channel: each for one trip and one purpose
+-- (acknowledging the briefing, or giving the debrief), expiring, used once. Only the token's SHA-256 is
+-- kept; the token is in the message sent.
+CREATE TABLE travel_links (
+    token_hash  bytea PRIMARY KEY,
+    trip_id     uuid NOT NULL REFERENCES travel_trips (id),
+    purpose     text NOT NULL CHECK (purpose IN ('briefing', 'debrief')),
+    expires_at  timestamptz NOT NULL,
+    used_at     timestamptz,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX travel_links_trip_idx ON travel_links (trip_id);
+
 INSERT INTO message_templates (name, channel, version, subject, body) VALUES
 ('travel_briefing', 'sms', 1, '',
- 'SignetAssure: your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Your security team will contact you. Reply STOP to opt out.'),
+ 'SignetAssure: your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Acknowledge the briefing here: {{"{{.Link}}"}} Reply STOP to opt out.'),
 ('travel_briefing', 'whatsapp', 1, '',
- 'Your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Your security team will contact you.'),
+ 'Your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Acknowledge the briefing here: {{"{{.Link}}"}}'),
 ('travel_briefing', 'email', 1, 'Before your trip on {{"{{.DepartsOn}}"}}',
  'Hello {{"{{.FirstName}}"}},
 
-Your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Your security team will contact you.
+Your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}} needs {{"{{.Needed}}"}} before you go. Your security team will brief you; acknowledge the briefing here once it is done:
+
+{{"{{.Link}}"}}
 
 SignetAssure'),
 ('travel_reminder', 'sms', 1, '',
@@ -92,17 +107,19 @@ Your trip to {{"{{.Countries}}"}} on {{"{{.DepartsOn}}"}}, in {{"{{.DaysLeft}}"}
 
 SignetAssure'),
 ('travel_debrief', 'sms', 1, '',
- 'SignetAssure: welcome back from {{"{{.Countries}}"}}. Please give your travel debrief to your security team by {{"{{.DueOn}}"}}. Reply STOP to opt out.'),
+ 'SignetAssure: welcome back from {{"{{.Countries}}"}}. Please give your travel debrief by {{"{{.DueOn}}"}}: {{"{{.Link}}"}} Reply STOP to opt out.'),
 ('travel_debrief', 'whatsapp', 1, '',
- 'Welcome back from {{"{{.Countries}}"}}. Please give your travel debrief to your security team by {{"{{.DueOn}}"}}.'),
+ 'Welcome back from {{"{{.Countries}}"}}. Please give your travel debrief by {{"{{.DueOn}}"}}: {{"{{.Link}}"}}'),
 ('travel_debrief', 'email', 1, 'Your travel debrief is due by {{"{{.DueOn}}"}}',
  'Hello {{"{{.FirstName}}"}},
 
-Welcome back from {{"{{.Countries}}"}}. Please give your travel debrief (any contact with foreign officials, approaches, incidents, lost devices) to your security team by {{"{{.DueOn}}"}}.
+Welcome back from {{"{{.Countries}}"}}. Please give your travel debrief (any contact with foreign officials, approaches, incidents, lost devices) by {{"{{.DueOn}}"}}:
+
+{{"{{.Link}}"}}
 
 SignetAssure');
 
 ---- create above / drop below ----
 
 DELETE FROM message_templates WHERE name IN ('travel_briefing', 'travel_reminder', 'travel_debrief');
-DROP TABLE travel_trips, travel_policies;
+DROP TABLE travel_links, travel_trips, travel_policies;

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -246,4 +247,46 @@ func applyTripStep(ctx context.Context, tx pgx.Tx, t *domain.Trip, in domain.Tri
 		return assessTrip(ctx, tx, t)
 	}
 	return nil
+}
+
+// ---- the traveller's links ----
+
+// tripLinkPrefix marks a traveller's link token.
+const tripLinkPrefix = "stl_"
+
+// TripLink is a traveller's link: for one trip and one purpose (domain.TripLinkBriefing or
+// domain.TripLinkDebrief), until it expires, once.
+type TripLink struct {
+	TripID    uuid.UUID
+	Purpose   string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// CreateTripLink makes a link for a trip and returns its token (kept only as its SHA-256).
+func (s *Store) CreateTripLink(ctx context.Context, tripID uuid.UUID, purpose string, expires time.Time) (string, error) {
+	token := newSecret(tripLinkPrefix)
+	_, err := s.pool.Exec(ctx, `INSERT INTO travel_links (token_hash, trip_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`,
+		hashToken(token), tripID, purpose, expires)
+	return token, classify(err)
+}
+
+// TripLinkOf reads the link of a token; ErrNotFound for a token that is no link.
+func (s *Store) TripLinkOf(ctx context.Context, token string) (TripLink, error) {
+	var l TripLink
+	err := s.pool.QueryRow(ctx, `SELECT trip_id, purpose, expires_at, used_at FROM travel_links WHERE token_hash = $1`,
+		hashToken(token)).Scan(&l.TripID, &l.Purpose, &l.ExpiresAt, &l.UsedAt)
+	return l, classify(err)
+}
+
+// UseTripLink marks a link used, with its audit entry (the traveller acting: no staff actor). A link used
+// already stays as it was.
+func (s *Store) UseTripLink(ctx context.Context, token string, l TripLink) error {
+	return s.tx(ctx, &AuditEntry{Action: "travel.link_used", EntityType: "travel_trip", EntityID: l.TripID.String(),
+		Detail: map[string]any{"purpose": l.Purpose}, DedupKey: "travel-link/" + hex.EncodeToString(hashToken(token))},
+		func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE travel_links SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL`,
+				hashToken(token))
+			return err
+		})
 }

@@ -316,7 +316,7 @@ func (w *travelTrip) assessed(ctx workflow.Context) {
 	}
 	briefing, approval := w.Trip.Outstanding()
 	if briefing {
-		w.message(ctx, "briefing/"+rev, "travel_briefing", w.messageVars())
+		w.message(ctx, "briefing/"+rev, "travel_briefing", w.messageVars(), w.link(domain.TripLinkBriefing, w.departAt()))
 	}
 	if approval {
 		w.notify(ctx, "approval/"+rev, domain.NotifyTravelApproval, false, fmt.Sprintf(
@@ -334,7 +334,7 @@ func (w *travelTrip) remind(ctx workflow.Context, days int) error {
 	if briefing {
 		vars := w.messageVars()
 		vars["DaysLeft"] = strconv.Itoa(days)
-		w.message(ctx, key, "travel_reminder", vars)
+		w.message(ctx, key, "travel_reminder", vars, nil)
 	}
 	if approval {
 		w.notify(ctx, key, domain.NotifyTravelApproval, false, fmt.Sprintf(
@@ -375,7 +375,7 @@ func (w *travelTrip) back(ctx workflow.Context) error {
 		w.DebriefAsked = true
 		vars := w.messageVars()
 		vars["DueOn"] = domain.DateOf(w.debriefDueAt().AddDate(0, 0, -1)).String()
-		w.message(ctx, "debrief", "travel_debrief", vars)
+		w.message(ctx, "debrief", "travel_debrief", vars, w.link(domain.TripLinkDebrief, w.debriefDueAt().Add(debriefLinkGrace)))
 	}
 	return nil
 }
@@ -462,6 +462,16 @@ func (w *travelTrip) missing() string {
 	return strings.Join(out, " and ")
 }
 
+// debriefLinkGrace is how long after its due day a debrief link still works: an overdue debrief is
+// still wanted.
+const debriefLinkGrace = 30 * 24 * time.Hour
+
+// link asks for the traveller's link for purpose, valid until expires. Only messages of the trip
+// before departure (briefing) or after return (debrief) carry one.
+func (w *travelTrip) link(purpose string, expires time.Time) *activities.TripLinkRequest {
+	return &activities.TripLinkRequest{TripID: w.Trip.ID, Purpose: purpose, Expires: expires}
+}
+
 // messageVars are what every message to the traveller says: the destinations, the departure and what is
 // still needed; a message adds its own.
 func (w *travelTrip) messageVars() map[string]string {
@@ -471,10 +481,11 @@ func (w *travelTrip) messageVars() map[string]string {
 
 // message sends the traveller a message on their preferred channel. One that cannot be sent is logged:
 // the trip goes on (the security controllers chase it at the escalation).
-func (w *travelTrip) message(ctx workflow.Context, key, template string, vars map[string]string) {
+// A link (briefing or debrief) lets the traveller answer without a staff account.
+func (w *travelTrip) message(ctx workflow.Context, key, template string, vars map[string]string, link *activities.TripLinkRequest) {
 	person := w.Trip.PersonID
 	if _, err := sendMessage(ctx, activities.SendInput{Key: fmt.Sprintf("travel/%s/%s", w.Trip.ID, key),
-		PersonID: &person, Template: template, Vars: vars}); err != nil {
+		PersonID: &person, Template: template, Vars: vars, TripLink: link}); err != nil {
 		workflow.GetLogger(ctx).Warn("travel: message not sent", "trip", w.Trip.ID, "template", template, "error", err)
 	}
 }

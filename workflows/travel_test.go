@@ -223,6 +223,9 @@ func TestTravelTripBookedSixtyDaysAheadRemindsEscalatesAndChasesTheDebrief(t *te
 
 	dep := h.departure()
 	assert.Equal(t, []time.Time{testStart}, times(h.messagesOf("travel_briefing")))
+	assert.Equal(t, &activities.TripLinkRequest{TripID: h.trip.ID, Purpose: domain.TripLinkBriefing, Expires: dep},
+		h.messagesOf("travel_briefing")[0].TripLink, "the briefing request carries the traveller's link, valid until departure")
+	assert.Nil(t, h.messagesOf("travel_reminder")[0].TripLink)
 	assert.Equal(t, []time.Time{dep.Add(-14 * oneDay), dep.Add(-3 * oneDay)}, times(h.messagesOf("travel_reminder")))
 	assert.Equal(t, "the briefing and the approval", h.messagesOf("travel_reminder")[0].Vars["Needed"])
 	assert.Equal(t, []time.Time{testStart, dep.Add(-14 * oneDay), dep.Add(-3 * oneDay)}, times(h.noticesOf(domain.NotifyTravelApproval)))
@@ -236,6 +239,8 @@ func TestTravelTripBookedSixtyDaysAheadRemindsEscalatesAndChasesTheDebrief(t *te
 	assert.True(t, early.Rejected, "no debrief is taken before return")
 	assert.Equal(t, []time.Time{h.back()}, times(h.messagesOf("travel_debrief")))
 	assert.Equal(t, h.back().Add(13*oneDay).Format("2006-01-02"), h.messagesOf("travel_debrief")[0].Vars["DueOn"])
+	assert.Equal(t, &activities.TripLinkRequest{TripID: h.trip.ID, Purpose: domain.TripLinkDebrief, Expires: h.back().Add(44 * oneDay)},
+		h.messagesOf("travel_debrief")[0].TripLink, "the debrief request carries a link, valid 30 days past the due day")
 	assert.Equal(t, []time.Time{h.back().Add(14 * oneDay)}, times(h.noticesOf(domain.NotifyTravelDebriefOverdue)))
 
 	require.True(t, debrief.Completed)
