@@ -61,3 +61,35 @@ func TestConsoleTravelReportBriefApprove(t *testing.T) {
 	p.click("#nav-travel")
 	p.see("#trips", "Ada Traveller", "CN, HK", "Ready to travel")
 }
+
+// The traveller opens the link they were sent, without signing in: their trip is shown, the
+// acknowledgement is refused until ticked (the error beside the box), then recorded and thanked for; the
+// link does not work again. axe-core finds no serious violation on the page.
+func TestConsoleTravelLinkAcknowledgesTheBriefing(t *testing.T) {
+	p := browse(t)
+	e := newTravelEnv(t)
+	person := e.scPerson("Gil")
+	id := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/travel/trips", tripBody(person, []string{"CN"}, 20, 25))["id"].(string)
+	token := e.linkIn(person, "travel_briefing")
+
+	p.open(e.url)
+	p.see("#sign-in")
+	eval[bool](p, `(location.hash = `+js("#/trip-link/"+token)+`, true)`)
+	p.see("h1", "Your trip")
+	p.see("#trip-link-trip", "CN")
+	if p.has("#sign-out") {
+		t.Fatal("the traveller's page shows a staff session")
+	}
+	p.accessible("trip link")
+	p.clickButton("Acknowledge the briefing")
+	p.fieldError(`#trip-link-form input[name="acknowledged"]`, "must be true")
+	p.click(`#trip-link-form input[name="acknowledged"]`)
+	p.clickButton("Acknowledge the briefing")
+	p.see("#trip-link-done", "Thank you")
+	if e.trip(id)["briefedAt"] == nil {
+		t.Fatal("the acknowledgement is not on the trip")
+	}
+	if r := e.call("", "GET", "/api/v1/travel/link/"+token, nil); r.status != 403 {
+		t.Fatalf("the link works again: %d", r.status)
+	}
+}

@@ -8,6 +8,7 @@
 Object.assign(screens, {
   travel: (params, parts) => (parts[1] === "new" ? tripReport(params) : parts[1] ? tripPage(parts[1]) : tripList(params)),
 });
+publicScreens["trip-link"] = (token) => tripLinkPage(token);
 
 const tripStatusWords = { pending: "Awaiting briefing or approval", ready: "Ready to travel", away: "Away",
   debrief_due: "Debrief due", closed: "Closed", refused: "Refused", cancelled: "Cancelled" };
@@ -71,6 +72,35 @@ async function tripReport(params) {
         const t = await call("POST", "/travel/trips", { personId: person || v.personId, ...tripDetails(v) });
         location.hash = "#/travel/" + t.id;
       }), { id: "trip-report" }));
+}
+
+// tripLinkAnswered is the link just answered: it is used, so its page thanks the traveller rather than
+// reading it again.
+let tripLinkAnswered = null;
+
+// tripLinkPage is the traveller's own page, from the link they were sent (no sign-in): their trip, and
+// the briefing to acknowledge or the debrief to give.
+async function tripLinkPage(token) {
+  if (tripLinkAnswered === token) {
+    return show(h("h1", {}, "Your trip"), h("p", { id: "trip-link-done", role: "status" }, "Thank you: your answer is recorded. You can close this page."));
+  }
+  const path = "/travel/link/" + encodeURIComponent(token);
+  const t = await call("GET", path);
+  const send = (body) => call("POST", path, body).then(() => { tripLinkAnswered = token; });
+  const yesNo = (name, label) => tripChoice(name, label, [["no", "No"], ["yes", "Yes"]], "no");
+  show(h("h1", {}, "Your trip"),
+    h("p", { id: "trip-link-trip" }, t.countries.join(", "), " · ", date(t.departsOn), " to ", date(t.returnsOn)),
+    t.done ? h("p", { role: "status" }, "Nothing more is needed for this trip.")
+      : t.purpose === "briefing" ? form([field("I was given the security briefing for this trip and understood it ",
+        h("input", { type: "checkbox", name: "acknowledged" }))], "Acknowledge the briefing",
+      (v) => send({ acknowledged: !!v.acknowledged }), { id: "trip-link-form" })
+        : form([yesNo("officialContact", "Did you have contact with foreign officials beyond the routine?"),
+          yesNo("approach", "Were you approached for information, or in a way that concerned you?"),
+          yesNo("incident", "Was there a security incident (detained, searched, belongings tampered with)?"),
+          yesNo("deviceLost", "Was a device lost, taken or out of your sight?"), textarea("details", "Anything else")],
+        "Send the debrief", (v) => send({ officialContact: v.officialContact === "yes", approach: v.approach === "yes",
+          incident: v.incident === "yes", deviceLost: v.deviceLost === "yes", details: v.details || "" }), { id: "trip-link-form" }),
+    h("p", { class: "muted" }, "This link is yours alone and works once, until " + when(t.expiresAt) + "."));
 }
 
 // tripRequires says in words what the policy asks of the trip.
