@@ -68,6 +68,17 @@ func TestTravelLinkAcknowledgesAndDebriefs(t *testing.T) {
 		t.Fatalf("%d refused links audited, want 2", n)
 	}
 
+	// A change voids the briefing links sent for the trip as it was.
+	other := e.scPerson("Ida")
+	id3 := e.must(http.StatusCreated, domain.RoleCaseWorker, "POST", "/api/v1/travel/trips", tripBody(other, []string{"CN"}, 40, 45))["id"].(string)
+	stale := e.linkIn(other, "travel_briefing")
+	changed := tripBody(other, []string{"CN", "RU"}, 50, 55)
+	delete(changed, "personId")
+	e.must(http.StatusOK, domain.RoleCaseWorker, "POST", "/api/v1/travel/trips/"+id3+"/change", changed)
+	if r := e.call("", "GET", "/api/v1/travel/link/"+stale, nil); r.status != http.StatusForbidden {
+		t.Fatalf("a briefing link of the trip before its change: %d %s", r.status, r.body)
+	}
+
 	back := e.scPerson("Fay")
 	id2 := e.must(http.StatusCreated, domain.RoleCaseWorker, "POST", "/api/v1/travel/trips", tripBody(back, []string{"CN"}, -3, -1))["id"].(string)
 	debrief := e.linkIn(back, "travel_debrief")

@@ -244,6 +244,11 @@ func applyTripStep(ctx context.Context, tx pgx.Tx, t *domain.Trip, in domain.Tri
 		return fmt.Errorf("%w: %w", ErrWrongState, err)
 	}
 	if in.Step == domain.TripStepChanged {
+		// The briefing asked for the trip as it was is void: so are the links to acknowledge it.
+		if _, err := tx.Exec(ctx, `UPDATE travel_links SET expires_at = least(expires_at, now())
+			WHERE trip_id = $1 AND purpose = 'briefing' AND used_at IS NULL`, t.ID); err != nil {
+			return err
+		}
 		return assessTrip(ctx, tx, t)
 	}
 	return nil
