@@ -314,6 +314,12 @@ func (w *travelTrip) assessed(ctx workflow.Context) {
 			w.Reminded = append(w.Reminded, d)
 		}
 	}
+	// Reported once gone: nothing can be asked before departure any more; the departure is reported with
+	// what it lacked. (Trips reported late before this asked, and escalated, first.)
+	if !w.departAt().After(now) && workflow.GetVersion(ctx, "travel-late-report", workflow.DefaultVersion, 1) == 1 {
+		w.Escalated = true
+		return
+	}
 	briefing, approval := w.Trip.Outstanding()
 	if briefing {
 		w.message(ctx, "briefing/"+rev, "travel_briefing", w.messageVars(), w.link(domain.TripLinkBriefing, w.departAt()))

@@ -376,3 +376,17 @@ func TestTravelTripDebriefOverdueWaits(t *testing.T) {
 	assert.Equal(t, []time.Time{h.back().Add(7 * oneDay)}, times(h.noticesOf(domain.NotifyTravelDebriefOverdue)))
 	assert.Equal(t, []domain.TripStep{domain.TripStepDeparted, domain.TripStepReturned}, h.stepsTaken())
 }
+
+// A trip reported after its departure: nothing is asked or escalated before it (too late), the departure
+// is recorded at once and reported with what it lacked.
+func TestTravelTripReportedAfterDepartureIsReportedNotAsked(t *testing.T) {
+	h := newTrip(t, -3, 10, levelSC, fullRequirements)
+	h.run(h.back().Add(-oneDay).Sub(testStart))
+	assert.Empty(t, h.messagesOf("travel_briefing"))
+	assert.Empty(t, h.noticesOf(domain.NotifyTravelApproval))
+	escalations := h.noticesOf(domain.NotifyTravelEscalated)
+	require.Len(t, escalations, 1)
+	assert.Equal(t, testStart, escalations[0].Now)
+	assert.Contains(t, escalations[0].Message, "without the briefing and the approval")
+	assert.Equal(t, []domain.TripStep{domain.TripStepDeparted}, h.stepsTaken())
+}
