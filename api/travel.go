@@ -365,7 +365,7 @@ func (s *Server) reportTrip(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if stored.PersonID != t.PersonID || stored.DepartsOn != t.DepartsOn || !slices.Equal(stored.Countries, t.Countries) {
+	if stored.PersonID != t.PersonID || stored.DepartsOn.String() != t.DepartsOn.String() || !slices.Equal(stored.Countries, t.Countries) {
 		return conflict("this Idempotency-Key was used for another request")
 	}
 	if err := s.startTrip(c, stored); err != nil {

@@ -95,7 +95,7 @@ type TripFilter struct {
 	Page     Page
 }
 
-// Trips lists trips, the soonest departure last reported first, with the total that match.
+// Trips lists trips, the latest departure first, with the total that match.
 func (s *Store) Trips(ctx context.Context, f TripFilter) ([]domain.Trip, int, error) {
 	var w filter
 	if f.PersonID != nil {
