@@ -38,6 +38,8 @@ type Activities struct {
 	Evidence EvidenceSettings
 	// Webhooks delivers lifecycle events to subscribers.
 	Webhooks WebhookSettings
+	// Travel is where travellers' links point.
+	Travel TravelSettings
 }
 
 // SignAuditCheckpoint appends to the witness sinks the chain checkpoints they lack and the audit tree's

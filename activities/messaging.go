@@ -50,6 +50,9 @@ type SendInput struct {
 	CaseRef     string
 	ClearanceID *uuid.UUID
 	BroadcastID *uuid.UUID
+	// TripLink asks for a traveller's link, made when the message is first composed (never in the
+	// workflow's history): the template's Link.
+	TripLink *TripLinkRequest `json:",omitempty"`
 }
 
 // SendResult is where a message ended up.
@@ -100,6 +103,13 @@ func (a *Activities) composeMessage(ctx context.Context, in SendInput, cache tem
 	}
 	for k, v := range in.Vars {
 		vars[k] = v
+	}
+	if in.TripLink != nil {
+		link, err := a.tripLink(ctx, *in.TripLink)
+		if err != nil {
+			return domain.Message{}, err
+		}
+		vars["Link"] = link
 	}
 	ch, to, reason, err := a.route(ctx, in, person)
 	if err != nil {

@@ -154,7 +154,7 @@ func (e *accessEnv) labOn(person string) (access.Assignment, bool) {
 }
 
 // countVisible waits until Temporal's visibility counts want workflows for the query.
-func (e *accessEnv) countVisible(query string, want int64) {
+func (e *env) countVisible(query string, want int64) {
 	e.t.Helper()
 	var got int64
 	waitFor(e.t, 15*time.Second, fmt.Sprintf("%q counts %d workflows, want %d", query, got, want), func() bool {

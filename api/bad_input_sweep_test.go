@@ -374,6 +374,10 @@ func (fx *sweepFixtures) text(name, format string) string {
 		return day(365)
 	case "method":
 		return "written"
+	case "countries", "code":
+		return "FR"
+	case "listedOn":
+		return day(-30)
 	}
 	switch format {
 	case "uuid":

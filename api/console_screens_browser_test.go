@@ -42,6 +42,7 @@ func TestConsoleMainScreens(t *testing.T) {
 		ValidFrom: today.AddDays(-300), ValidTo: today.AddDays(30), IssuingAuthority: "Test"}); err != nil {
 		t.Fatal(err)
 	}
+	trip := e.must(201, domain.RoleCaseWorker, "POST", "/api/v1/travel/trips", tripBody(fx.alicePerson, []string{"FR"}, 30, 35))["id"].(string)
 	screens := []screen{
 		{role: domain.RoleCaseWorker, name: "work-queue", hash: "#/cases", sel: "#queue", wants: []string{"Carol Cole", "overdue by 1 day"}},
 		{role: domain.RoleVettingOfficer, name: "case", hash: "#/cases/" + fx.alice, sel: "#case-person", wants: []string{"Alice Archer"}},
@@ -49,6 +50,8 @@ func TestConsoleMainScreens(t *testing.T) {
 		{role: domain.RoleSecurityController, name: "access", hash: "#/access", sel: "main", wants: []string{"Access levels", "Syncs"}},
 		{role: domain.RoleSecurityController, name: "reminder-policy", hash: "#/reminders", sel: "main", wants: []string{"Reminder policy"}},
 		{role: domain.RoleSecurityController, name: "broadcasts", hash: "#/broadcasts", sel: "main", wants: []string{"Broadcasts", "New group"}},
+		{role: domain.RoleSecurityController, name: "travel", hash: "#/travel", sel: "#trips", wants: []string{"Alice Archer", "FR"}},
+		{role: domain.RoleSecurityController, name: "trip", hash: "#/travel/" + trip, sel: "#trip-summary", wants: []string{"Ready to travel", "FR"}},
 		{role: domain.RoleAuditor, name: "audit-log", hash: "#/audit", sel: "main", wants: []string{"Audit log", "case.open"}},
 		{role: domain.RoleAuditor, name: "evidence-packs", hash: "#/evidence", sel: "main", wants: []string{"Evidence packs"}},
 		{role: domain.RoleAdmin, name: "users", hash: "#/users", sel: "main", wants: []string{"Users", "Test auditor"}},

@@ -19,7 +19,7 @@ func (s *Server) routes() error {
 	for _, group := range [][]op{s.systemRoutes(), s.uiRoutes(), s.referenceRoutes(), s.supplierRoutes(), s.personRoutes(), s.caseRoutes(),
 		s.partnerRoutes(), s.externalRoutes(), s.externalAuditRoutes(), s.accessRoutes(), s.messagingRoutes(), s.templateRoutes(), s.consentRoutes(),
 		s.reminderPolicyRoutes(), s.clearanceRenewalRoutes(), s.messagingWebhookRoutes(), s.broadcastRoutes(),
-		s.identityRoutes(), s.userRoutes(), s.tokenRoutes(), s.signInRoutes(), s.auditTreeRoutes(), s.auditVerificationRoutes(), s.evidencePackRoutes(), s.eventRoutes(), s.webhookRoutes()} {
+		s.identityRoutes(), s.userRoutes(), s.tokenRoutes(), s.signInRoutes(), s.auditTreeRoutes(), s.auditVerificationRoutes(), s.evidencePackRoutes(), s.eventRoutes(), s.webhookRoutes(), s.travelRoutes(), s.travelLinkRoutes()} {
 		ops = append(ops, group...)
 	}
 	for _, o := range ops {

@@ -88,6 +88,7 @@ var reachRules = []struct {
 	{"/api/v1/cases/:caseRef", "caseRef", store.ReachCase},
 	{"/api/v1/clearances/:id", "id", store.ReachClearance},
 	{"/api/v1/suppliers/:id", "id", store.ReachSupplier},
+	{"/api/v1/travel/trips/:id", "id", store.ReachTrip},
 }
 
 // withinReach, for a route whose path names a person, case or clearance, refuses one outside the

@@ -86,6 +86,18 @@ func TestDemoUsersAndSeed(t *testing.T) {
 	if err != nil || len(near) < 2 {
 		t.Fatalf("%d active clearances expire within 3 months (%v), want some near expiry", len(near), err)
 	}
+	for range 2 {
+		if err := demo.SeedTravel(ctx, ts.URL, users, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trips, _, err := st.Trips(ctx, store.TripFilter{Page: store.Page{Limit: 10}})
+	if err != nil || len(trips) != 3 {
+		t.Fatalf("%d demo trips (%v), want 3 (and a second seed adds none)", len(trips), err)
+	}
+	if p, err := st.TravelPolicy(ctx, 0); err != nil || len(p.CountriesOfConcern) != 4 {
+		t.Fatalf("demo travel policy %+v (%v)", p, err)
+	}
 	org, err := st.Organisation(ctx)
 	if err != nil || org.Name != "Acme Defence Ltd" {
 		t.Fatalf("organisation = %+v (%v)", org, err)

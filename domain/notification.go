@@ -22,6 +22,11 @@ const (
 	NotifyPartnerAuditRollback NotificationKind = "partner_audit_rollback"
 	NotifyPartnerAuditInvalid  NotificationKind = "partner_audit_invalid"
 	NotifyWebhookDisabled      NotificationKind = "webhook_disabled"
+	NotifyTravelApproval       NotificationKind = "travel_approval"
+	NotifyTravelEscalated      NotificationKind = "travel_escalated"
+	NotifyTravelTooLong        NotificationKind = "travel_too_long"
+	NotifyTravelDebriefOverdue NotificationKind = "travel_debrief_overdue"
+	NotifyTravelAftercare      NotificationKind = "travel_aftercare"
 )
 
 // AccessFindingNotification is the kind of notification of an access control finding of the kind named
@@ -46,6 +51,11 @@ var notificationTitles = map[NotificationKind]string{
 	NotifyPartnerAuditRollback: "Partner's audit log rolled back",
 	NotifyPartnerAuditInvalid:  "Partner's audit checkpoint refused",
 	NotifyWebhookDisabled:      "Webhook subscription disabled",
+	NotifyTravelApproval:       "Trip awaits approval",
+	NotifyTravelEscalated:      "Trip departs soon without briefing or approval",
+	NotifyTravelTooLong:        "Trip longer than the travel policy allows",
+	NotifyTravelDebriefOverdue: "Travel debrief overdue",
+	NotifyTravelAftercare:      "Travel debrief reported an approach or incident",
 
 	AccessFindingNotification("unapproved_level"):   "Unapproved door access removed",
 	AccessFindingNotification("unapproved_profile"): "Unapproved access profile removed",

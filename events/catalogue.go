@@ -39,6 +39,15 @@ const (
 	SupplierUpdated        Type = "supplier.updated"
 	SupplierArchived       Type = "supplier.archived"
 	SupplierRestored       Type = "supplier.restored"
+	TravelReported         Type = "travel.reported"
+	TravelChanged          Type = "travel.changed"
+	TravelBriefed          Type = "travel.briefed"
+	TravelDecided          Type = "travel.decided"
+	TravelCancelled        Type = "travel.cancelled"
+	TravelDeparted         Type = "travel.departed"
+	TravelReturned         Type = "travel.returned"
+	TravelDebriefed        Type = "travel.debriefed"
+	TravelAftercare        Type = "travel.aftercare_opened"
 )
 
 // Spec is one entry of the catalogue.
@@ -77,6 +86,15 @@ var catalogue = []Spec{
 	{SupplierUpdated, 1, "a supplier's record changed (data.fields names the fields, never their values)"},
 	{SupplierArchived, 1, "a supplier was archived: kept for what refers to it, offered for nothing new"},
 	{SupplierRestored, 1, "an archived supplier was restored to use"},
+	{TravelReported, 1, "a foreign trip was reported for a person, and assessed under the travel policy (data.policyVersion)"},
+	{TravelChanged, 1, "a trip's destinations or dates changed before departure; it was assessed again"},
+	{TravelBriefed, 1, "the traveller acknowledged the pre-travel briefing"},
+	{TravelDecided, 1, "a security controller approved or refused a trip (data.decision)"},
+	{TravelCancelled, 1, "a trip was cancelled"},
+	{TravelDeparted, 1, "a trip's departure day came"},
+	{TravelReturned, 1, "a trip's return day passed (data.status debrief_due or closed)"},
+	{TravelDebriefed, 1, "the traveller gave the post-travel debrief"},
+	{TravelAftercare, 1, "a debrief reporting an approach or incident opened an aftercare case (data.aftercareCaseRef)"},
 }
 
 var byType = func() map[Type]Spec {
@@ -98,6 +116,13 @@ func Catalogue() []Spec {
 func Lookup(t Type) (Spec, bool) {
 	s, ok := byType[t]
 	return s, ok
+}
+
+// travelSteps are the trip steps (domain.TripStep, audit action "travel." and the step) and their events.
+var travelSteps = map[string]Type{
+	"travel.reported": TravelReported, "travel.changed": TravelChanged, "travel.briefed": TravelBriefed,
+	"travel.decided": TravelDecided, "travel.cancelled": TravelCancelled, "travel.departed": TravelDeparted,
+	"travel.returned": TravelReturned, "travel.debriefed": TravelDebriefed, "travel.aftercare": TravelAftercare,
 }
 
 // Version is t's version (0 for a type not in the catalogue).

@@ -27,6 +27,7 @@ func ClearanceSubject(id uuid.UUID) string { return "clearance/" + id.String() }
 func PartnerSubject(siteID string) string  { return "partner/" + siteID }
 func SupplierSubject(id string) string     { return "supplier/" + id }
 func GrantSubject(grantID string) string   { return "access-grant/" + grantID }
+func TripSubject(tripID string) string     { return "travel/" + tripID }
 func FindingSubject(findingID string) string {
 	return "access-finding/" + findingID
 }
@@ -127,6 +128,14 @@ func FromAudit(a Audit) []Draft {
 	case action == "external.lookup":
 		return []Draft{draft(PartnerLookup, PartnerSubject(a.EntityID), nil,
 			pick(map[string]any{"siteId": a.EntityID}, "status", "outcome", "keyId"))}
+	case a.EntityType == "travel_trip" && travelSteps[action] != "":
+		p, err := uuid.Parse(fmt.Sprint(a.Detail["personId"]))
+		if err != nil {
+			return nil
+		}
+		return []Draft{draft(travelSteps[action], TripSubject(a.EntityID), &p,
+			pick(map[string]any{"tripId": a.EntityID, "personId": p.String()}, "status", "policyVersion",
+				"decision", "aftercareCaseRef"))}
 	case strings.HasPrefix(action, "identity.check.") && a.EntityType == "vetting_case":
 		status := domain.IdentityStatus(strings.TrimPrefix(action, "identity.check."))
 		if !status.Final() {

@@ -37,6 +37,7 @@ const (
 	ReachClearance Reachable = "clearance"
 	// ReachSupplier: a scoped case worker reaches the suppliers their user names.
 	ReachSupplier Reachable = "supplier"
+	ReachTrip     Reachable = "trip"
 )
 
 // Within reports whether the person, case, clearance or supplier of that id is within r (true for a nil r, and
@@ -56,6 +57,7 @@ func (s *Store) Within(ctx context.Context, r *Reach, what Reachable, id string)
 		ReachPerson:    `SELECT id FROM persons WHERE id::text = $1`,
 		ReachCase:      `SELECT person_id FROM vetting_cases WHERE case_ref = $1`,
 		ReachClearance: `SELECT person_id FROM clearances WHERE id::text = $1`,
+		ReachTrip:      `SELECT person_id FROM travel_trips WHERE id::text = $1`,
 	}[what]
 	var within bool
 	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT coalesce(`+fmt.Sprintf(personsWithin, "$2", "$3")+`, false)

@@ -92,6 +92,13 @@ var handlerPayloads = map[string]struct {
 	"UpdateBroadcastCreated": {workflows.UpdateBroadcastCreated, nil, typ[workflows.BroadcastState]()},
 
 	"SignalWebhookWake": {workflows.SignalWebhookWake, nil, nil},
+
+	"UpdateTripBriefed": {workflows.UpdateTripBriefed, types(typ[workflows.TripAction]()), typ[workflows.TripState]()},
+	"UpdateTripDecide":  {workflows.UpdateTripDecide, types(typ[workflows.TripAction]()), typ[workflows.TripState]()},
+	"UpdateTripCancel":  {workflows.UpdateTripCancel, types(typ[workflows.TripAction]()), typ[workflows.TripState]()},
+	"UpdateTripChange":  {workflows.UpdateTripChange, types(typ[workflows.TripAction]()), typ[workflows.TripState]()},
+	"UpdateTripDebrief": {workflows.UpdateTripDebrief, types(typ[workflows.TripAction]()), typ[workflows.TripState]()},
+	"QueryTripState":    {workflows.QueryTripState, nil, typ[workflows.TripState]()},
 }
 
 func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
@@ -153,6 +160,20 @@ var (
 	clearance = domain.Clearance{ID: item, PersonID: person, Level: domain.LevelSC, ValidFrom: day0, ValidTo: day1,
 		Status: domain.ClearanceActive, SourceCaseRef: ptr(caseRef), IssuingAuthority: "Ministry of Defence",
 		WithAdvisory: true, SupersededBy: ptr(group), CreatedAt: t0, UpdatedAt: t1}
+	travelPolicy = domain.TravelPolicy{Version: 3, CountriesOfConcern: []domain.CountryOfConcern{{Code: "CN",
+		Source: "NPSA list", ListedOn: day0}}, Rules: []domain.TravelRule{{Level: domain.LevelSC, Concern: true,
+		TripRequirements: domain.TripRequirements{Briefing: true, Approval: true, DebriefDays: 14}}}, MaxTripDays: 90,
+		ReminderDays: []int{14, 3}, EscalationDays: 7, UpdatedBy: ptr(actor), UpdatedAt: t0}
+	debrief = domain.TripDebrief{OfficialContact: true, Approach: true, Incident: true, DeviceLost: true, Details: "asked about work"}
+	trip    = domain.Trip{ID: item, PersonID: person, Countries: []string{"CN", "HK"}, DepartsOn: day0, ReturnsOn: day1,
+		Purpose: "conference", Companions: domain.TravellingWithOthers, Devices: []string{"laptop"},
+		Status: domain.TripClosed, PolicyVersion: 3, Level: ptr(domain.LevelSC), ClearanceID: ptr(group),
+		ConcernCountries: []string{"CN"}, Requires: domain.TripRequirements{Briefing: true, Approval: true, DebriefDays: 14},
+		TooLong: true, BriefedAt: ptr(t0), Decision: ptr(domain.TripApproved), DecidedBy: ptr(actor), DecidedAt: ptr(t0),
+		DecisionReason: "fine", Debrief: &debrief, DebriefedAt: ptr(t1), AftercareCaseRef: ptr(caseRef),
+		CancelReason: "moved", ReportedBy: ptr(actor), CreatedAt: t0, UpdatedAt: t1}
+	tripChange = domain.TripChange{Countries: []string{"JP"}, DepartsOn: day0, ReturnsOn: day1, Purpose: "visit",
+		Companions: domain.TravellingAlone, Devices: []string{"phone"}}
 	returnAnswer = partners.ReturnAnswer{CaseRef: caseRef, Outcome: domain.OutcomeCleared, Status: "cleared",
 		PartnerCaseID: "their-case-7", ReceivedAt: t0}
 )
@@ -186,6 +207,10 @@ var payloadSamples = []any{
 	workflows.WebhookInput{SubscriptionID: item, Policy: workflows.WebhookPolicy{PollEvery: 5 * time.Second,
 		FirstRetry: 10 * time.Second, MaxRetry: time.Hour, Jitter: 0.2, GiveUpAfter: 72 * time.Hour, AttemptTimeout: time.Minute},
 		State: workflows.WebhookState{Failures: 3, FailingSince: ptr(t0)}},
+	workflows.TravelInput{TripID: item, AftercareSLA: map[domain.Level]domain.SLA{domain.LevelSC: sla}, Validity: validity},
+	workflows.TripState{Trip: trip, Policy: travelPolicy, OwnerID: ptr(actor), IssuingAuthority: "Ministry of Defence",
+		Loaded: true, Revision: 1, Asked: true, Reminded: []int{14}, Escalated: true, TooLongTold: true, DebriefAsked: true,
+		DebriefOverdue: true, AftercareDone: true},
 	audit.Report{Entries: 10, Checkpoints: 2, HeadSeq: 10, LastCheckpointSeq: 10, Witnessed: 1, TreeSize: 900, TreeCheckpoints: 3,
 		Pending: 4, Problem: &audit.Problem{Kind: audit.CadenceGap, Seq: 7, AuditID: 77, KeyID: "key-1", Message: "the entry was written long ago"}},
 
@@ -205,6 +230,7 @@ var payloadSamples = []any{
 	policy,
 	workflows.IdentityCallback{ProcessID: "process-1", Status: "finished"},
 	workflows.AttendedImages{Actor: actor, UploadID: item},
+	workflows.TripAction{Actor: ptr(actor), Decision: domain.TripApproved, Reason: "fine", Change: &tripChange, Debrief: &debrief},
 
 	// Activity inputs and results.
 	activities.CaseEventInput{Case: theCase, Event: domain.CaseEvent{CaseRef: caseRef, Seq: 5, At: t1, Kind: "outcome",
@@ -225,6 +251,10 @@ var payloadSamples = []any{
 	plan,
 	identityRef,
 	activities.IdentityPoll{ProcessID: "process-1", Status: domain.IdentityProcessing},
+	activities.TripInfo{Trip: trip, Policy: travelPolicy, OwnerID: ptr(actor), IssuingAuthority: "Ministry of Defence"},
+	domain.TripStepInput{TripID: item, Step: domain.TripStepDecided, Key: "travel/x/decided/1", Actor: ptr(actor),
+		Decision: domain.TripApproved, Reason: "fine", Change: &tripChange, Debrief: &debrief, CaseRef: caseRef},
+	trip,
 	activities.ClearanceInfo{Clearance: clearance, OwnerID: ptr(actor), Policy: policy},
 	activities.NotifyInput{Key: "case/" + caseRef + "/reminder/1", Kind: "sla_reminder", CaseRef: caseRef,
 		Message: "due in 5 days", At: t0, UserIDs: []uuid.UUID{actor}, Roles: []domain.Role{domain.RoleSecurityController}},
@@ -242,7 +272,8 @@ var payloadSamples = []any{
 	activities.BroadcastShardResult{Handed: 7, Suppressed: 2, Failed: 1},
 	activities.SendInput{Key: "message-1", PersonID: ptr(person), StaffUserID: ptr(actor), Channel: messaging.SMS,
 		To: "+447700900123", Template: "renewal_nudge", Vars: map[string]string{"days": "30"}, CaseRef: caseRef,
-		ClearanceID: ptr(item), BroadcastID: ptr(group)},
+		ClearanceID: ptr(item), BroadcastID: ptr(group),
+		TripLink: &activities.TripLinkRequest{TripID: item, Purpose: domain.TripLinkBriefing, Expires: t1}},
 	activities.SendResult{ID: "message-1", Channel: messaging.SMS, Status: messaging.Status("queued"), Reason: "opted out"},
 	activities.SetBroadcastStatusInput{BroadcastID: item, Status: "closed", At: t1},
 	activities.GrantStatusInput{GrantID: grant.ID, Status: domain.GrantEnded, Reason: "revoked", Actor: ptr(actor)},

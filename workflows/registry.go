@@ -20,5 +20,6 @@ func All() []any {
 		EvidencePack,
 		AuditVerification,
 		Webhook,
+		TravelTrip,
 	}
 }

@@ -10,11 +10,12 @@ var (
 	ClearanceLevelKey = temporal.NewSearchAttributeKeyKeyword("ClearanceLevel")
 	VettingOwnerKey   = temporal.NewSearchAttributeKeyKeyword("VettingOwner")
 	GrantStatusKey    = temporal.NewSearchAttributeKeyKeyword("GrantStatus")
+	TripStatusKey     = temporal.NewSearchAttributeKeyKeyword("TripStatus")
 )
 
 // SearchAttributeKeys is every search attribute SignetAssure uses, for registering them on a server.
 var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{
-	CaseRefKey, CaseTypeKey, CaseStatusKey, ClearanceLevelKey, VettingOwnerKey, GrantStatusKey,
+	CaseRefKey, CaseTypeKey, CaseStatusKey, ClearanceLevelKey, VettingOwnerKey, GrantStatusKey, TripStatusKey,
 }
 
 // SearchAttributeSchema gives each key a value, the form testsuite.DevServerOptions takes to register them.

@@ -433,6 +433,9 @@ let polling = null;
 // screens are the screens of the other files (admin.js, …) by the first part of the route: each file adds
 // its own, screens[name](params, parts); a navigation link with data-roles shows only to those roles.
 const screens = {};
+// publicScreens are drawn without signing in (their address carries its own credential): a traveller's
+// link.
+const publicScreens = {};
 
 // route draws the screen the address names. Drawings take turns: one asked for while another reads waits
 // for it (up to routeWait), so a slow screen does not draw over the one asked for after it; of the drawings
@@ -455,6 +458,8 @@ async function drawRoute() {
   const slow = setTimeout(() => { busy.hidden = false; }, 300);
   main.setAttribute("aria-busy", "true");
   try {
+    const open = publicScreens[location.hash.split("/")[1]];
+    if (open) return await open(location.hash.split("/").slice(2).join("/"));
     if (!me) [me] = await Promise.all([call("GET", "/me"), loadOrganisationZone()]);
     signInShown = false;
     document.getElementById("nav").hidden = false;

@@ -94,6 +94,8 @@ async function personPage(id) {
     has("case_worker", "vetting_officer", "security_controller") ? h("div", { class: "card" }, h("h3", {}, "Open a case"),
       form([options("type", "Type", Object.keys(caseTypeWords), (k) => k, (k) => caseTypeWords[k]), select("level", "Level", clearanceLevels)],
         "Open case", async (v) => { const c = await call("POST", "/cases", { personId: p.id, ...v }); location.hash = "#/cases/" + c.caseRef; })) : null,
+    has("case_worker", "vetting_officer", "security_controller") ? h("p", {}, h("a", { href: "#/travel?personId=" + p.id, id: "person-travel" },
+      "Foreign travel: trips reported, or report one")) : null,
     personSection("person-disclosures", "Disclosures", disclosures, (list) => personDisclosures(p, list, partnerSites.value || [])),
     personSection("person-verifications", "Partner verifications", verifications, (list) => personVerifications(p, list, partnerSites.value || [])),
     personSection("person-consents", "Consent and opt-out", consents, (list) => personConsents(p, list)),

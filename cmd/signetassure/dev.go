@@ -120,6 +120,9 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		if err := demo.SeedMessaging(gctx, base, users, time.Now()); err != nil {
 			return fmt.Errorf("demo messaging: %w", err)
 		}
+		if err := demo.SeedTravel(gctx, base, users, time.Now()); err != nil {
+			return fmt.Errorf("demo travel: %w", err)
+		}
 		printWelcome(base, "http://localhost:"+uiPort, simURL, sims, directories, users)
 		return nil
 	})

@@ -195,7 +195,8 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		Access:    activities.AccessSettings{Connector: acs, Inactivity: cfg.ACS.Inactivity, Concurrency: cfg.ACS.Concurrency},
 		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL),
 		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin},
-		Webhooks: activities.WebhookSettings{Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback, Timeout: cfg.Webhooks.Timeout}})
+		Webhooks: activities.WebhookSettings{Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback, Timeout: cfg.Webhooks.Timeout},
+		Travel:   activities.TravelSettings{PublicURL: cfg.Messaging.PublicURL}})
 	if err := w.Start(); err != nil {
 		return err
 	}
