@@ -1,13 +1,12 @@
 package activities_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,27 +22,11 @@ import (
 	"github.com/signetassure/signetassure/internal/testenv"
 )
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *lockedBuffer) lines() [][]byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n"))
-}
-
 // A worker stopped while an activity runs (Ctrl-C, a rolling deploy) logs no ERROR: the activity's
 // context error is an Interrupted, benign error, retried on another worker. Before, every shutdown logged
 // "Activity error ... context canceled" at ERROR for the access events follower.
 func TestStoppingWorkerLogsNoActivityError(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	c, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(t),
 		Logger: log.NewStructuredLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))})
 	if err != nil {
@@ -79,16 +62,16 @@ func TestStoppingWorkerLogsNoActivityError(t *testing.T) {
 	}
 	w.Stop()
 	// The SDK logs the activity's end as its handler returns, which may come after Stop.
-	var lines [][]byte
+	var lines []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if lines = logs.lines(); bytes.Contains(bytes.Join(lines, nil), []byte(`"Activity error."`)) {
+		if lines = strings.Split(strings.TrimSpace(logs.String()), "\n"); strings.Contains(logs.String(), `"Activity error."`) {
 			break
 		}
 	}
 	interrupted := false
 	for _, line := range lines {
 		var rec struct{ Level, Msg, Error string }
-		if json.Unmarshal(line, &rec) != nil {
+		if json.Unmarshal([]byte(line), &rec) != nil {
 			continue
 		}
 		if rec.Level == "ERROR" {

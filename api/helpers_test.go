@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,7 +42,7 @@ type env struct {
 	queue    string
 	sla      domain.SLATable
 	database string
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 	// lookupLimit overrides the partner lookup rate limit (zero: the contract's).
 	lookupLimit int
 	// acs is the access control system the API and the worker drive (nil: none), with its settings;
@@ -120,24 +119,6 @@ func withACS(acs access.Connector, in store.Inactivity, concurrency int) envOpti
 	}
 }
 
-// syncBuffer collects the API's log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	dbURL := testenv.DatabaseURL(t)
@@ -181,7 +162,7 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		e.t.Fatal(err)
 	}
 	e.sla = sla
-	e.logs = &syncBuffer{}
+	e.logs = &testenv.Buffer{}
 	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners},
 		AllowLoopbackPartners: !e.strictPartners,

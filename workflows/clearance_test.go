@@ -194,23 +194,11 @@ func (h *clearanceHarness) nudgeKey(days int) string {
 }
 
 func (h *clearanceHarness) noticesOf(kind domain.NotificationKind) []notifyCall {
-	var out []notifyCall
-	for _, n := range h.notices {
-		if n.Kind == kind {
-			out = append(out, n)
-		}
-	}
-	return out
+	return where(h.notices, func(n notifyCall) bool { return n.Kind == kind })
 }
 
 func (h *clearanceHarness) signalsOf(name string) []signalCall {
-	var out []signalCall
-	for _, s := range h.signals {
-		if s.Signal == name {
-			out = append(out, s)
-		}
-	}
-	return out
+	return where(h.signals, func(s signalCall) bool { return s.Signal == name })
 }
 
 // assertNudges checks the holder was nudged at exactly these offsets, each at the start of its day, once,

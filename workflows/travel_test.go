@@ -171,23 +171,11 @@ func (h *travelHarness) run(limit time.Duration) TripState {
 }
 
 func (h *travelHarness) noticesOf(kind domain.NotificationKind) []notifyCall {
-	var out []notifyCall
-	for _, n := range h.notices {
-		if n.Kind == kind {
-			out = append(out, n)
-		}
-	}
-	return out
+	return where(h.notices, func(n notifyCall) bool { return n.Kind == kind })
 }
 
 func (h *travelHarness) messagesOf(template string) []messageCall {
-	var out []messageCall
-	for _, m := range h.messages {
-		if m.Template == template {
-			out = append(out, m)
-		}
-	}
-	return out
+	return where(h.messages, func(m messageCall) bool { return m.Template == template })
 }
 
 func (h *travelHarness) stepsTaken() []domain.TripStep {

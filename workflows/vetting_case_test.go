@@ -40,6 +40,17 @@ func newTestEnv() *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// where is the elements of xs that keep takes, in order: how a harness picks the calls of one kind.
+func where[T any](xs []T, keep func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // notifyCall is one NotifyStaff call and the workflow clock when it ran.
 type notifyCall struct {
 	activities.NotifyInput
@@ -259,25 +270,13 @@ func (h *caseHarness) kinds() []string {
 func (h *caseHarness) eventsOf(kind string) []activities.CaseEventInput {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []activities.CaseEventInput
-	for _, e := range h.events {
-		if e.Event.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
+	return where(h.events, func(e activities.CaseEventInput) bool { return e.Event.Kind == kind })
 }
 
 func (h *caseHarness) noticesOf(kind domain.NotificationKind) []notifyCall {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []notifyCall
-	for _, n := range h.notices {
-		if n.Kind == kind {
-			out = append(out, n)
-		}
-	}
-	return out
+	return where(h.notices, func(n notifyCall) bool { return n.Kind == kind })
 }
 
 func (h *caseHarness) query() CaseState {
