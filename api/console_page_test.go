@@ -108,6 +108,28 @@ func (p *page) see(sel string, texts ...string) {
 		return !!el && el.checkVisibility() && `+js(texts)+`.every((s) => el.innerText.includes(s)); })()`)
 }
 
+// watchDrawings starts counting the headings drawn into the main area, for drawnOnce.
+func (p *page) watchDrawings() {
+	p.t.Helper()
+	eval[bool](p, `(() => {
+		window.drawnHeadings = [];
+		new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach((n) => {
+			if (n.nodeType === Node.ELEMENT_NODE) (n.matches("h1") ? [n] : [...n.querySelectorAll("h1")]).forEach((h) => window.drawnHeadings.push(h.textContent));
+		}))).observe(document.getElementById("main"), { childList: true, subtree: true });
+		return true; })()`)
+}
+
+// drawnOnce checks that since watchDrawings the screen headed heading was drawn once, once the console has
+// no drawing left (a form whose action went to another address drew that screen twice, the second over
+// the first and under a user typing into it).
+func (p *page) drawnOnce(heading string) {
+	p.t.Helper()
+	p.waitFor("the console to finish drawing", `document.getElementById("main").getAttribute("aria-busy") !== "true"`)
+	if n := eval[int](p, `window.drawnHeadings.filter((h) => h === `+js(heading)+`).length`); n != 1 {
+		p.t.Fatalf("the screen %q was drawn %d times", heading, n)
+	}
+}
+
 // seeButton waits until a button whose text is label is visible.
 func (p *page) seeButton(label string) {
 	p.t.Helper()

@@ -155,9 +155,12 @@ function form(fields, label, fn, attrs = {}) {
     action.n = 0;
     button.disabled = true;
     let done;
+    const at = location.hash;
     acting = action;
     try { done = Promise.resolve(fn(values)); } catch (err) { done = Promise.reject(err); } finally { acting = null; }
-    try { await done; action = null; route(); } catch (err) { if (err.message !== "signed out") showErrors(f, errBox, err); } finally { button.disabled = false; }
+    // The screen is drawn again after the action, unless the action went elsewhere: the new address draws
+    // its own screen (drawing it here too drew it twice, the second over the first).
+    try { await done; action = null; if (location.hash === at) route(); } catch (err) { if (err.message !== "signed out") showErrors(f, errBox, err); } finally { button.disabled = false; }
   });
   return f;
 }
