@@ -200,6 +200,10 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 	if err := w.Start(); err != nil {
 		return err
 	}
+	if err := serveWorkerHealth(ctx, cfg.HealthAddr, st, tc, log); err != nil {
+		w.Stop()
+		return err
+	}
 	go worker.SequenceAudit(ctx, st, cfg.Audit.Keys, cfg.Audit.Origin, cfg.Audit.SequenceEvery, log)
 	go worker.WakeWebhooks(ctx, st, func(ctx context.Context, id uuid.UUID) error {
 		return workflows.WakeWebhook(ctx, tc, cfg.TaskQueue, id, cfg.Webhooks.Policy)
