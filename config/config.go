@@ -80,6 +80,11 @@ const (
 
 // Load reads the environment.
 func Load() (Config, error) {
+	if dir := env(EnvSecretsDir, ""); dir != "" {
+		if err := loadSecretsDir(dir); err != nil {
+			return Config{}, err
+		}
+	}
 	c := Config{
 		DatabaseURL: env("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:    env("HTTP_ADDR", DefaultHTTPAddr),
