@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -30,11 +29,6 @@ func (s *Server) routes() error {
 	return nil
 }
 
-type health struct {
-	Status string            `json:"status"`
-	Checks map[string]string `json:"checks,omitempty"`
-}
-
 func (s *Server) systemRoutes() []op {
 	return []op{
 		{method: http.MethodGet, path: "/healthz", summary: "The process is up", public: true, resp: new(health),
@@ -47,19 +41,7 @@ func (s *Server) systemRoutes() []op {
 }
 
 func (s *Server) ready(c *gin.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
-	defer cancel()
-	h := health{Status: "ok", Checks: map[string]string{"database": "ok", "temporal": "ok"}}
-	if err := s.Store.Ping(ctx); err != nil {
-		h.Status, h.Checks["database"] = "unavailable", "unreachable"
-	}
-	if _, err := s.Temporal.CheckHealth(ctx, nil); err != nil {
-		h.Status, h.Checks["temporal"] = "unavailable", "unreachable"
-	}
-	status := http.StatusOK
-	if h.Status != "ok" {
-		status = http.StatusServiceUnavailable
-	}
+	status, h := readiness(c.Request.Context(), s.Store, s.Temporal)
 	c.JSON(status, h)
 	return nil
 }

@@ -32,6 +32,8 @@ type Config struct {
 	DatabaseURL string
 	// HTTPAddr is where the API listens.
 	HTTPAddr string
+	// HealthAddr is where the worker answers /healthz and /readyz; empty, it serves no HTTP.
+	HealthAddr string
 	// TaskQueue is the Temporal task queue of SignetAssure's workflows and activities.
 	TaskQueue string
 	// SLA gives each vetting case its due time and reminders.
@@ -78,9 +80,15 @@ const (
 
 // Load reads the environment.
 func Load() (Config, error) {
+	if dir := env(EnvSecretsDir, ""); dir != "" {
+		if err := loadSecretsDir(dir); err != nil {
+			return Config{}, err
+		}
+	}
 	c := Config{
 		DatabaseURL: env("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:    env("HTTP_ADDR", DefaultHTTPAddr),
+		HealthAddr:  env("HEALTH_ADDR", ""),
 		TaskQueue:   env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 	}
 	var err error

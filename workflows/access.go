@@ -102,7 +102,7 @@ func requestReview(ctx workflow.Context, personID uuid.UUID) error {
 func AccessEvents(ctx workflow.Context, in AccessEventsInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Hour,
-		HeartbeatTimeout:    max(3*in.Every, time.Minute),
+		HeartbeatTimeout:    max(3*in.Every, LongestHeartbeat),
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumInterval: 5 * time.Minute,
 			NonRetryableErrorTypes: activities.PermanentErrors},
 	})

@@ -18,7 +18,7 @@ func EvidencePack(ctx workflow.Context, in EvidencePackInput) (activities.Eviden
 	var res activities.EvidencePackResult
 	build := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 4 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    LongestHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 5 * time.Minute, MaximumAttempts: 10,
 			NonRetryableErrorTypes: append([]string{activities.TypeEvidenceUnavailable}, activities.PermanentErrors...)},

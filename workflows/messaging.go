@@ -43,7 +43,7 @@ func SendOne(ctx workflow.Context, in activities.SendInput) (activities.SendResu
 func MessageCosts(ctx workflow.Context) (int, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    LongestHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumAttempts: 3,
 			NonRetryableErrorTypes: activities.PermanentErrors},
 	})

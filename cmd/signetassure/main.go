@@ -6,6 +6,7 @@
 //	signetassure migrate   create the database if missing and apply the schema migrations
 //	signetassure admin     bootstrap the first administrator
 //	signetassure audit     verify the audit log's hash chain and signatures, or sign a checkpoint
+//	signetassure secrets   generate the deployment's keys into a folder (SECRETS_DIR)
 //
 // The api and worker are configured only by environment variables (see README.md).
 package main
@@ -47,6 +48,7 @@ commands:
   sim       run a simulator of an outside system (sim credoid|gallagher|twilio|sendgrid|signicat|entra)
   audit     the audit log: audit verify [--witness FILE], audit checkpoint, audit public-key [--note]
   evidence  evidence verify PACK.zip --origin ORIGIN --key VKEY: check an evidence pack offline
+  secrets   secrets init DIR: generate the deployment's keys into DIR, one file each, keeping those there (SECRETS_DIR)
   help      print this (signetassure sim, signetassure audit and signetassure admin help print theirs)
 `
 
@@ -61,6 +63,9 @@ func main() {
 		return
 	case "evidence": // offline: it needs no configuration
 		evidenceCommand(os.Args[2:])
+		return
+	case "secrets": // offline, and before the configuration it makes
+		secretsCommand(os.Args[2:])
 		return
 	}
 	cfg, err := config.Load()
@@ -198,6 +203,10 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		Webhooks: activities.WebhookSettings{Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback, Timeout: cfg.Webhooks.Timeout},
 		Travel:   activities.TravelSettings{PublicURL: cfg.Messaging.PublicURL}})
 	if err := w.Start(); err != nil {
+		return err
+	}
+	if err := serveWorkerHealth(ctx, cfg.HealthAddr, st, tc, log); err != nil {
+		w.Stop()
 		return err
 	}
 	go worker.SequenceAudit(ctx, st, cfg.Audit.Keys, cfg.Audit.Origin, cfg.Audit.SequenceEvery, log)

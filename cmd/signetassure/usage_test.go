@@ -30,7 +30,7 @@ func TestHelpListsEveryCommandWithoutConfiguration(t *testing.T) {
 	}
 	for _, want := range []string{"dev ", "api ", "worker ", "migrate ", "sim credoid|gallagher|twilio|sendgrid|signicat",
 		"audit verify [--witness FILE]", "audit checkpoint", "audit public-key", "admin bootstrap --email EMAIL",
-		"evidence verify PACK.zip", "help "} {
+		"evidence verify PACK.zip", "secrets init DIR", "help "} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("help does not list %q:\n%s", want, out)
 		}
