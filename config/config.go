@@ -32,6 +32,8 @@ type Config struct {
 	DatabaseURL string
 	// HTTPAddr is where the API listens.
 	HTTPAddr string
+	// MetricsAddr is where the process serves its Prometheus metrics at /metrics ("": nowhere).
+	MetricsAddr string
 	// TaskQueue is the Temporal task queue of SignetAssure's workflows and activities.
 	TaskQueue string
 	// SLA gives each vetting case its due time and reminders.
@@ -81,6 +83,7 @@ func Load() (Config, error) {
 	c := Config{
 		DatabaseURL: env("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:    env("HTTP_ADDR", DefaultHTTPAddr),
+		MetricsAddr: env("METRICS_ADDR", ""),
 		TaskQueue:   env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 	}
 	var err error
