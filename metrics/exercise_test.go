@@ -36,6 +36,7 @@ func exercised(t *testing.T) *prometheus.Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	engine.Use(requests.Middleware)
 	engine.GET("/api/v1/cases/:caseRef", func(c *gin.Context) { c.Status(http.StatusOK) })
