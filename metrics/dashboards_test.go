@@ -2,16 +2,15 @@ package metrics_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"text/template"
 
+	"github.com/goccy/go-yaml"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/signetassure/signetassure/internal/testenv"
@@ -42,7 +41,8 @@ type dashboard struct {
 var grafanaVariables = strings.NewReplacer("$__rate_interval", "5m")
 
 // The Grafana dashboard and the Prometheus alerting rules in deploy/ are valid (the dashboard has a
-// title, a uid and panels with targets; the rules parse as Prometheus parses them, templates included),
+// title, a uid and panels with targets; the rules have Prometheus's fields and no other, durations and
+// annotation templates that parse),
 // every expression is PromQL, and every metric, matcher label and grouping label they name is one the
 // processes register (the registry after exercising the API, a workflow and the business gauges).
 func TestDashboardAndAlertsNameRegisteredMetrics(t *testing.T) {
@@ -77,21 +77,8 @@ func TestDashboardAndAlertsNameRegisteredMetrics(t *testing.T) {
 	}
 
 	p := parser.NewParser(parser.Options{})
-	rules, errs := rulefmt.ParseFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"), false,
-		model.UTF8Validation, p, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	for _, err := range errs {
-		t.Errorf("alerts.yml: %v", err)
-	}
-	if rules == nil || len(rules.Groups) == 0 {
-		t.Fatal("alerts.yml has no rule groups")
-	}
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-				t.Errorf("rule %q: an alert needs a name, a severity label and a summary", r.Alert+r.Record)
-			}
-			exprs = append(exprs, "alert "+r.Alert+": "+r.Expr)
-		}
+	for _, r := range alertRules(t, filepath.Join(root, "deploy", "prometheus", "alerts.yml")) {
+		exprs = append(exprs, "alert "+r.Alert+": "+r.Expr)
 	}
 
 	registered := registeredLabels(t)
@@ -175,4 +162,79 @@ func registeredLabels(t *testing.T) map[string]map[string]bool {
 		add(f.GetName()+"_bucket", labels)
 	}
 	return out
+}
+
+// alertRule is a Prometheus alerting rule (rule files' format; recording rules are not used here).
+type alertRule struct {
+	Alert         string            `yaml:"alert"`
+	Expr          string            `yaml:"expr"`
+	For           string            `yaml:"for"`
+	KeepFiringFor string            `yaml:"keep_firing_for"`
+	Labels        map[string]string `yaml:"labels"`
+	Annotations   map[string]string `yaml:"annotations"`
+}
+
+// templateFuncs are the names Prometheus's alert templates may call (prometheus/template), to parse the
+// annotations with: parsing needs the names, not what they do.
+var templateFuncs = func() template.FuncMap {
+	m := template.FuncMap{}
+	for _, name := range []string{"query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml",
+		"match", "title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "humanize", "humanize1024",
+		"humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime", "toDuration", "pathPrefix",
+		"externalURL", "parseDuration", "now", "urlQueryEscape", "stripPort", "stripDomain"} {
+		m[name] = func(...any) any { return nil }
+	}
+	return m
+}()
+
+// templateDefs are the variables Prometheus defines before an alert's template (rulefmt does the same).
+const templateDefs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
+
+// alertRules reads a rule file strictly (an unknown field is an error, as for Prometheus) and checks each
+// rule has a name, a severity, a summary, durations Prometheus reads and annotations that parse.
+func alertRules(t *testing.T, path string) []alertRule {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var file struct {
+		Groups []struct {
+			Name     string      `yaml:"name"`
+			Interval string      `yaml:"interval"`
+			Rules    []alertRule `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.NewDecoder(f, yaml.DisallowUnknownField()).Decode(&file); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(file.Groups) == 0 {
+		t.Fatalf("%s has no rule groups", path)
+	}
+	var rules []alertRule
+	names := map[string]bool{}
+	for _, g := range file.Groups {
+		if g.Name == "" || names[g.Name] || len(g.Rules) == 0 {
+			t.Errorf("%s: each group needs a unique name and rules", path)
+		}
+		names[g.Name] = true
+		for _, r := range g.Rules {
+			if r.Alert == "" || r.Expr == "" || r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
+				t.Errorf("rule %q: an alert needs a name, an expr, a severity label and a summary", r.Alert)
+			}
+			for _, d := range []string{g.Interval, r.For, r.KeepFiringFor} {
+				if _, err := model.ParseDuration(d); d != "" && err != nil {
+					t.Errorf("rule %q: %v", r.Alert, err)
+				}
+			}
+			for k, text := range r.Annotations {
+				if _, err := template.New(k).Funcs(templateFuncs).Parse(templateDefs + text); err != nil {
+					t.Errorf("rule %q: annotation %s: %v", r.Alert, k, err)
+				}
+			}
+			rules = append(rules, r)
+		}
+	}
+	return rules
 }
