@@ -37,7 +37,8 @@ var ExpiryWindows = []int{30, 90}
 // MessagesFailedWindow is how far back failed messages are counted.
 const MessagesFailedWindow = 24 * time.Hour
 
-// OperationsAt reads the operators' gauges as of now: three queries, each an aggregate over an index.
+// OperationsAt reads the operators' gauges as of now, in three aggregate queries (bounded by the caller's
+// context: package metrics gives a scrape 5 s).
 func (s *Store) OperationsAt(ctx context.Context, now time.Time) (Operations, error) {
 	o := Operations{CasesOpen: map[domain.CaseStatus]int64{}, ClearancesExpiring: map[int]int64{},
 		MessagesFailed: map[domain.Channel]int64{}}
