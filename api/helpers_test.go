@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/signetassure/signetassure/access"
@@ -22,6 +23,7 @@ import (
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
+	"github.com/signetassure/signetassure/metrics"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/workflows"
@@ -32,7 +34,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // env is a running SignetAssure: a fresh database, the shared Temporal dev server, a worker of the
 // test's own and the API over HTTP, with one staff user per role.
 type env struct {
-	t        testing.TB
+	t testing.TB
+	// metrics is the registry the API records its requests in (a new one at each start)
+	metrics  *prometheus.Registry
 	st       *store.Store
 	tc       client.Client
 	url      string
@@ -163,7 +167,12 @@ func (e *env) start(st *store.Store, tc client.Client) {
 	}
 	e.sla = sla
 	e.logs = &testenv.Buffer{}
-	srv, err := api.New(api.Deps{Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
+	e.metrics = prometheus.NewRegistry()
+	requests, err := metrics.NewHTTP(e.metrics)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv, err := api.New(api.Deps{Metrics: requests, Store: st, Temporal: tc, TaskQueue: e.queue, SLA: sla,
 		Keyring: testenv.Keyring(), Partners: partners.Directory{Store: st, Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners},
 		AllowLoopbackPartners: !e.strictPartners,
 		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,

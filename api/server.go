@@ -22,6 +22,7 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/evidence"
+	"github.com/signetassure/signetassure/metrics"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
 )
@@ -76,6 +77,8 @@ type Deps struct {
 	// Webhooks are the webhook subscriptions' settings (their secrets are sealed with Keyring, their URLs
 	// checked as partners' base URLs are, with AllowLoopbackPartners).
 	Webhooks WebhookSettings
+	// Metrics records every request by route template, method and status (nil: not recorded).
+	Metrics *metrics.HTTP
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
@@ -158,6 +161,9 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	s.engine.HandleMethodNotAllowed = true
+	if d.Metrics != nil { // first, so that it times and counts what every other middleware does too
+		s.engine.Use(d.Metrics.Middleware)
+	}
 	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover, s.refuseCrossOrigin)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
 	s.engine.NoMethod(func(c *gin.Context) {

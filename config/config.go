@@ -34,6 +34,8 @@ type Config struct {
 	HTTPAddr string
 	// HealthAddr is where the worker answers /healthz and /readyz; empty, it serves no HTTP.
 	HealthAddr string
+	// MetricsAddr is where the process serves its Prometheus metrics at /metrics ("": nowhere).
+	MetricsAddr string
 	// TaskQueue is the Temporal task queue of SignetAssure's workflows and activities.
 	TaskQueue string
 	// SLA gives each vetting case its due time and reminders.
@@ -89,6 +91,7 @@ func Load() (Config, error) {
 		DatabaseURL: env("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:    env("HTTP_ADDR", DefaultHTTPAddr),
 		HealthAddr:  env("HEALTH_ADDR", ""),
+		MetricsAddr: env("METRICS_ADDR", ""),
 		TaskQueue:   env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 	}
 	var err error

@@ -14,14 +14,14 @@ import (
 )
 
 func TestLoadDefaults(t *testing.T) {
-	for _, v := range []string{"DATABASE_URL", "HTTP_ADDR", "TEMPORAL_TASK_QUEUE", "CASE_SLA", "CASE_SLA_REMINDERS", "LOG_LEVEL"} {
+	for _, v := range []string{"DATABASE_URL", "HTTP_ADDR", "METRICS_ADDR", "TEMPORAL_TASK_QUEUE", "CASE_SLA", "CASE_SLA_REMINDERS", "LOG_LEVEL"} {
 		t.Setenv(v, "")
 	}
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DatabaseURL != DefaultDatabaseURL || c.HTTPAddr != ":8080" || c.TaskQueue != "signetassure" || c.LogLevel != slog.LevelInfo {
+	if c.DatabaseURL != DefaultDatabaseURL || c.HTTPAddr != ":8080" || c.TaskQueue != "signetassure" || c.LogLevel != slog.LevelInfo || c.MetricsAddr != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if sla := c.SLA.For(domain.CaseNew, domain.LevelDV); sla.Due != 95*24*time.Hour || len(sla.Reminders) != 2 {
@@ -34,6 +34,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 	t.Setenv("CASE_SLA_REMINDERS", "3d")
 	t.Setenv("LOG_LEVEL", "debug")
 	t.Setenv("HTTP_ADDR", "127.0.0.1:9090")
+	t.Setenv("METRICS_ADDR", "127.0.0.1:9091")
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestLoadFromEnvironment(t *testing.T) {
 	if got := c.SLA.For(domain.CaseRenewal, domain.LevelSC); got.Due != 15*24*time.Hour || len(got.Reminders) != 1 {
 		t.Fatalf("renewal SC SLA = %+v", got)
 	}
-	if c.LogLevel != slog.LevelDebug || c.HTTPAddr != "127.0.0.1:9090" {
+	if c.LogLevel != slog.LevelDebug || c.HTTPAddr != "127.0.0.1:9090" || c.MetricsAddr != "127.0.0.1:9091" {
 		t.Fatalf("config = %+v", c)
 	}
 }

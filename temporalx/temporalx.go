@@ -19,13 +19,15 @@ import (
 )
 
 // Dial connects to Temporal as TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_*
-// (or a TEMPORAL_CONFIG_FILE profile) say; with none set, the local dev server at localhost:7233.
-func Dial(ctx context.Context, log *slog.Logger) (client.Client, error) {
+// (or a TEMPORAL_CONFIG_FILE profile) say; with none set, the local dev server at localhost:7233. The
+// SDK reports its metrics to metrics (metrics.Temporal; nil: none).
+func Dial(ctx context.Context, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("temporal configuration: %w", err)
 	}
 	opts.Logger = tlog.NewStructuredLogger(log.With("component", "temporal"))
+	opts.MetricsHandler = metrics
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", orDefault(opts.HostPort, client.DefaultHostPort), err)

@@ -24,6 +24,7 @@ import (
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/credoid"
 	"github.com/signetassure/signetassure/demo"
+	"github.com/signetassure/signetassure/metrics"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/sim/adsim"
 	"github.com/signetassure/signetassure/sim/credoidsim"
@@ -82,7 +83,16 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 
-	srv, err := startTemporalDev(ctx, dataDir, cli, temporalPort, uiPort, log)
+	// One process, one registry: the API's, the worker's and the Temporal SDK's metrics.
+	reg := metrics.NewRegistry()
+	sdkMetrics, err := metrics.Temporal(reg)
+	if err != nil {
+		return err
+	}
+	if err := serveMetrics(ctx, cfg, log, reg); err != nil {
+		return err
+	}
+	srv, err := startTemporalDev(ctx, dataDir, cli, temporalPort, uiPort, log, sdkMetrics)
 	if err != nil {
 		return err
 	}
@@ -104,8 +114,8 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runWorker(gctx, cfg, log, st, tc) })
-	g.Go(func() error { return serveAPI(gctx, cfg, log, st, tc) })
+	g.Go(func() error { return runWorker(gctx, cfg, log, st, tc, reg) })
+	g.Go(func() error { return serveAPI(gctx, cfg, log, st, tc, reg) })
 	g.Go(func() error {
 		base := "http://" + localAddr(cfg.HTTPAddr)
 		if err := waitHTTP(gctx, base+"/healthz"); err != nil {
@@ -131,7 +141,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 
 // startTemporalDev starts the pinned Temporal CLI's dev server with its Web UI, its state and its log in
 // the data folder.
-func startTemporalDev(ctx context.Context, dataDir, cli, port, uiPort string, log *slog.Logger) (*testsuite.DevServer, error) {
+func startTemporalDev(ctx context.Context, dataDir, cli, port, uiPort string, log *slog.Logger, sdkMetrics client.MetricsHandler) (*testsuite.DevServer, error) {
 	temporalLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, err
@@ -141,7 +151,7 @@ func startTemporalDev(ctx context.Context, dataDir, cli, port, uiPort string, lo
 	log.Info("starting the Temporal dev server", "port", port, "uiPort", uiPort)
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
-		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + port, Logger: tlog.NewStructuredLogger(log)},
+		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + port, Logger: tlog.NewStructuredLogger(log), MetricsHandler: sdkMetrics},
 		DBFilename:       filepath.Join(dataDir, "temporal.db"),
 		EnableUI:         true,
 		UIPort:           uiPort,

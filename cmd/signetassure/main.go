@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/google/uuid"
@@ -29,6 +30,7 @@ import (
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
 	"github.com/signetassure/signetassure/config"
+	"github.com/signetassure/signetassure/metrics"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/schema"
 	"github.com/signetassure/signetassure/store"
@@ -80,10 +82,12 @@ func main() {
 	case "dev":
 		err = runDev(ctx, cfg)
 	case "api":
-		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client) error { return serveAPI(ctx, cfg, log, st, tc) })
+		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client, reg *prometheus.Registry) error {
+			return serveAPI(ctx, cfg, log, st, tc, reg)
+		})
 	case "worker":
-		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client) error {
-			return runWorker(ctx, cfg, log, st, tc)
+		err = withServices(ctx, cfg, log, func(st *store.Store, tc client.Client, reg *prometheus.Registry) error {
+			return runWorker(ctx, cfg, log, st, tc, reg)
 		})
 	case "migrate":
 		err = migrate(ctx, cfg, log)
@@ -118,8 +122,9 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 const readyWithin = 10 * time.Second
 
 // withServices checks the database (reachable and migrated: schema.Ready, failing at once otherwise),
-// opens it and connects to Temporal, runs fn, and closes both.
-func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client) error) error {
+// opens it, connects to Temporal with the SDK's metrics in the process's registry, serves that registry
+// at METRICS_ADDR, runs fn, and closes both.
+func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client, *prometheus.Registry) error) error {
 	readyCtx, cancel := context.WithTimeout(ctx, readyWithin)
 	err := schema.Ready(readyCtx, cfg.DatabaseURL)
 	cancel()
@@ -131,17 +136,48 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 		return err
 	}
 	defer st.Close()
-	tc, err := temporalx.Dial(ctx, log)
+	reg := metrics.NewRegistry()
+	sdkMetrics, err := metrics.Temporal(reg)
+	if err != nil {
+		return err
+	}
+	tc, err := temporalx.Dial(ctx, log, sdkMetrics)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	return fn(st, tc)
+	if err := serveMetrics(ctx, cfg, log, reg); err != nil {
+		return err
+	}
+	return fn(st, tc, reg)
+}
+
+// serveMetrics serves reg at METRICS_ADDR's /metrics until ctx ends (nothing without METRICS_ADDR). An
+// address that cannot be listened on stops the process at start; a later failure is logged.
+func serveMetrics(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) error {
+	if cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	log.Info("metrics listening", "addr", cfg.MetricsAddr)
+	go func() {
+		if err := metrics.Serve(ctx, ln, reg, log); err != nil {
+			log.Error("metrics server stopped", "error", err)
+		}
+	}()
+	return nil
 }
 
 // serveAPI serves the API until ctx ends, then drains requests for up to 10 seconds.
-func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
+func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client, reg *prometheus.Registry) error {
 	acs, err := cfg.ACS.Connector()
+	if err != nil {
+		return err
+	}
+	requests, err := metrics.NewHTTP(reg)
 	if err != nil {
 		return err
 	}
@@ -149,7 +185,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks}
+		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks, Metrics: requests}
 	if err := cfg.Staff.APIDeps(&deps); err != nil {
 		return err
 	}
@@ -165,10 +201,14 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	return serveUntil(ctx, srv.HTTPServer(), ln)
 }
 
-// runWorker runs the Temporal worker until ctx ends.
-func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client) error {
+// runWorker runs the Temporal worker until ctx ends. It reports the business gauges into reg (the API
+// does not: one process reports them, or they would be counted twice).
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client, reg *prometheus.Registry) error {
 	acs, err := cfg.ACS.Connector()
 	if err != nil {
+		return err
+	}
+	if err := reg.Register(metrics.NewBusiness(st, log)); err != nil {
 		return err
 	}
 	temporalx.EnsureSearchAttributes(ctx, tc, temporalx.Namespace(), log)

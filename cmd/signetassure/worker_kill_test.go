@@ -201,7 +201,7 @@ func workerEnv(set map[string]string) []string {
 		if _, overridden := set[name]; overridden || strings.HasPrefix(name, "TEMPORAL_") ||
 			strings.HasPrefix(name, "ACS_") || strings.HasPrefix(name, "CREDOID_") || strings.HasPrefix(name, "TWILIO_") ||
 			strings.HasPrefix(name, "SENDGRID_") || strings.HasPrefix(name, "BROADCAST_") || name == "PUBLIC_URL" ||
-			name == "DATABASE_URL" {
+			name == "DATABASE_URL" || name == "METRICS_ADDR" {
 			continue
 		}
 		out = append(out, kv)
