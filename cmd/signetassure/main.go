@@ -22,10 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
-	"github.com/google/uuid"
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
