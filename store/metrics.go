@@ -24,7 +24,9 @@ type Operations struct {
 	// AccessFindingsOpen counts the access findings nobody has resolved.
 	AccessFindingsOpen int64
 	// WebhookBacklog counts the lifecycle events that active webhook subscriptions have still to be sent
-	// (those after each one's cursor, of the types it takes), summed over subscriptions.
+	// (those after each one's cursor, of the types it takes), summed over subscriptions. Every committed
+	// event counts, also one delivery may not read yet because an older transaction is still open
+	// somewhere on the database server (the outbox's settled rule): it is waiting all the same.
 	WebhookBacklog int64
 	// MessagesFailed counts by channel the messages that failed or were undelivered in the last
 	// MessagesFailedWindow.
@@ -51,7 +53,7 @@ func (s *Store) OperationsAt(ctx context.Context, now time.Time) (Operations, er
 		(SELECT max(finished_at) FROM access_syncs WHERE status = 'completed'),
 		(SELECT count(*) FROM access_findings WHERE resolved_at IS NULL),
 		(SELECT count(*) FROM webhook_subscriptions s JOIN events e
-			ON e.`+settled+` AND (s.cursor = 0 OR (e.tx, e.id) > (SELECT tx, id FROM events WHERE id = s.cursor))
+			ON (s.cursor = 0 OR (e.tx, e.id) > (SELECT tx, id FROM events WHERE id = s.cursor))
 			AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))
 			WHERE s.status = 'active')`,
 		now, today, ExpiryWindows[0], ExpiryWindows[1]).Scan(&o.CasesOverdue, &expiring30, &expiring90,
