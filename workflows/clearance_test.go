@@ -131,16 +131,7 @@ func (h *clearanceHarness) run() ClearanceState {
 			}
 			return activities.SendResult{ID: in.Key, Channel: "sms", Status: "queued"}, nil
 		})
-	env.OnActivity(activities.A.NotifyStaff, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.NotifyInput) (int, error) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			if len(h.notices) >= runaway {
-				return 0, temporal.NewNonRetryableApplicationError("runaway", "Runaway", nil)
-			}
-			h.notices = append(h.notices, notifyCall{NotifyInput: in, Now: env.Now().UTC()})
-			return 1, nil
-		})
+	recordNotices(env, &h.mu, &h.notices)
 	env.OnActivity(activities.A.OpenCaseRef, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.OpenCaseInput) (string, error) {
 			assert.Equal(h.t, activities.OpenCaseInput{PersonID: h.clearance.PersonID, Type: domain.CaseRenewal,

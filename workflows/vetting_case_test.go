@@ -57,6 +57,21 @@ type notifyCall struct {
 	Now time.Time
 }
 
+// recordNotices fakes NotifyStaff in env, keeping each call with the workflow clock in into (under mu),
+// and failing a workflow that runs away.
+func recordNotices(env *testsuite.TestWorkflowEnvironment, mu *sync.Mutex, into *[]notifyCall) {
+	env.OnActivity(activities.A.NotifyStaff, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.NotifyInput) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(*into) >= runaway {
+				return 0, temporal.NewNonRetryableApplicationError("runaway", "Runaway", nil)
+			}
+			*into = append(*into, notifyCall{NotifyInput: in, Now: env.Now().UTC()})
+			return 1, nil
+		})
+}
+
 // sentUpdate is what became of one update sent to the case.
 type sentUpdate struct {
 	Accepted, Rejected, Completed bool
