@@ -47,7 +47,7 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleSecurityController], "Test security_controller")
-	eval[bool](p, `(location.hash = "#/broadcasts", true)`)
+	p.goTo("#/broadcasts")
 	p.see("#broadcasts-empty", "No broadcasts yet.")
 	p.see("#broadcast-new-card", "Make a contact group first")
 	p.accessible("the broadcasts list, empty")
@@ -147,7 +147,7 @@ func TestConsoleBroadcastBrowserSendsToAPickedGroup(t *testing.T) {
 		t.Fatalf("the broadcast is %v after Close, want closed", st)
 	}
 
-	eval[bool](p, `(location.hash = "#/broadcasts", true)`)
+	p.goTo("#/broadcasts")
 	p.see("#broadcasts-list", "Night shift", "Drill at Site A", "Test security_controller (you)", "Closed")
 	p.accessible("the broadcasts list")
 	if n := len(sim.twilio.Messages()); n != 2 {

@@ -39,7 +39,7 @@ func TestConsoleCaseBrowserClearsAnUpgradeCase(t *testing.T) {
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleVettingOfficer], "Test vetting_officer")
-	eval[bool](p, `(location.hash = `+js("#/persons/"+person)+`, true)`)
+	p.goTo("#/persons/" + person)
 	p.seeButton("Open case")
 	p.setValue(`form:has(select[name="type"]) select[name="type"]`, "upgrade")
 	p.setValue(`form:has(select[name="type"]) select[name="level"]`, "SC")
@@ -153,7 +153,7 @@ func TestConsoleCaseBrowserDelegatesToAPartner(t *testing.T) {
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
-	eval[bool](p, `(location.hash = `+js("#/cases/"+ref)+`, true)`)
+	p.goTo("#/cases/" + ref)
 	p.see("#case-person", "Grace Hopper")
 	p.see("#delegation-site", "Beacon Aerospace")
 	p.see("#case-owner", "—")
@@ -191,7 +191,7 @@ func TestConsoleCaseBrowserDatesInTheOrganisationsZone(t *testing.T) {
 
 	p.open(e.url)
 	p.signInWithToken(e.tokens[domain.RoleCaseWorker], "Test case_worker")
-	eval[bool](p, `(location.hash = `+js("#/cases/"+ref)+`, true)`)
+	p.goTo("#/cases/" + ref)
 	p.see("#case-timeline", inZone)
 	p.see("main", "Opened", opened.In(kolkata).Format("2 Jan 2006"))
 	if strings.Contains(p.text("#case-timeline"), inUTC) {

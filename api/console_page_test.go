@@ -108,6 +108,12 @@ func (p *page) see(sel string, texts ...string) {
 		return !!el && el.checkVisibility() && `+js(texts)+`.every((s) => el.innerText.includes(s)); })()`)
 }
 
+// goTo takes the console to the address hash (#/...), as a link would.
+func (p *page) goTo(hash string) {
+	p.t.Helper()
+	eval[bool](p, `(location.hash = `+js(hash)+`, true)`)
+}
+
 // watchDrawings starts counting the headings drawn into the main area, for drawnOnce.
 func (p *page) watchDrawings() {
 	p.t.Helper()

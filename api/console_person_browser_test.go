@@ -21,7 +21,7 @@ func (p *page) openPerson(id, name string) {
 	if p.has("#sign-out") && !p.has("#person-page") {
 		p.see("h1", "Vetting cases")
 	}
-	eval[bool](p, `(location.hash = `+js("#/persons/"+id)+`, true)`)
+	p.goTo("#/persons/" + id)
 	p.see("#person-page h1", name)
 }
 
@@ -194,7 +194,7 @@ func TestConsolePersonBrowserRevokesAGrant(t *testing.T) {
 
 	// The stream ends when the page is left: its handler returns, the server serves none.
 	waitFor(t, stepTimeout, "the door events stream did not reopen after the page was drawn again", func() bool { return e.srv.OpenStreams() == 1 })
-	eval[bool](p, `(location.hash = "#/cases", true)`)
+	p.goTo("#/cases")
 	p.see("h1", "Vetting cases")
 	waitFor(t, stepTimeout, "the door events stream still open after the page was left", func() bool { return e.srv.OpenStreams() == 0 })
 	// And when the server stops, though the page still follows it.

@@ -75,7 +75,7 @@ func TestConsoleInBrowserWorkQueue(t *testing.T) {
 	p.see(`#queue th[aria-sort="descending"]`, "Person")
 
 	// Two to a page.
-	eval[bool](p, `(location.hash = "#/cases?queue=open&sort=person&limit=2", true)`)
+	p.goTo("#/cases?queue=open&sort=person&limit=2")
 	p.seeRows("Alice Archer", "Bob Baker")
 	p.see(".pager", "Page 1 of 2")
 	p.see("#queue-result", "3 cases in all open, showing 1 to 2")

@@ -71,7 +71,7 @@ func TestConsoleMainScreens(t *testing.T) {
 			p.signInWithToken(e.tokens[s.role], "Test "+string(s.role))
 			signedIn = s.role
 		}
-		eval[bool](p, `(location.hash = `+js(s.hash)+`, true)`)
+		p.goTo(s.hash)
 		p.see(s.sel, s.wants...)
 		p.accessible(s.name)
 		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)

@@ -38,7 +38,7 @@ func TestConsoleInBrowserSuppliers(t *testing.T) {
 	p.see("h1", "Acme Defence")
 	prime := strings.TrimPrefix(eval[string](p, `location.hash`), "#/suppliers/")
 
-	eval[bool](p, `(location.hash = "#/suppliers", true)`)
+	p.goTo("#/suppliers")
 	p.see("#suppliers", "Acme Defence")
 	p.fill(`#supplier-new input[name="name"]`, "Bolt Ltd")
 	p.fill(`#supplier-new input[name="tier"]`, "3")
@@ -66,7 +66,7 @@ func TestConsoleInBrowserSuppliers(t *testing.T) {
 		"dateOfBirth": "1980-01-01", "supplierId": prime})["id"].(string)
 	ref := e.openCase(waiting, "new", "SC")
 
-	eval[bool](p, `(location.hash = `+js("#/suppliers/"+prime)+`, true)`)
+	p.goTo("#/suppliers/" + prime)
 	p.see("h1", "Acme Defence")
 	p.see(`#supplier-compliance [data-state="cleared"]`, "1")
 	p.see(`#supplier-compliance [data-state="in_progress"]`, "1")
@@ -107,7 +107,7 @@ func TestConsoleInBrowserSuppliers(t *testing.T) {
 		t.Fatalf("the export: %s", csv)
 	}
 
-	eval[bool](p, `(location.hash = `+js("#/partners/"+partner)+`, true)`)
+	p.goTo("#/partners/" + partner)
 	p.see("h1", "Partner Org")
 	p.chooseByText(`#partner-supplier select[name="supplierId"]`, "Acme Defence (tier 1)")
 	p.clickButton("Save supplier")
@@ -116,12 +116,12 @@ func TestConsoleInBrowserSuppliers(t *testing.T) {
 		t.Fatal("the partner site is not linked to the supplier")
 	}
 
-	eval[bool](p, `(location.hash = `+js("#/suppliers/"+sub)+`, true)`)
+	p.goTo("#/suppliers/" + sub)
 	p.see("h1", "Bolt Ltd")
 	p.clickButton("Archive Bolt Ltd")
 	p.see("main .notice", "Archived")
 	p.seeButton("Restore Bolt Ltd")
-	eval[bool](p, `(location.hash = "#/suppliers", true)`)
+	p.goTo("#/suppliers")
 	p.see("#suppliers", "Acme Defence")
 	if strings.Contains(p.text("#suppliers"), "Bolt Ltd") {
 		t.Fatal("an archived supplier is listed among those in use")

@@ -21,7 +21,7 @@ func TestConsoleTravelReportBriefApprove(t *testing.T) {
 	p.see("h1", "Foreign travel")
 	p.see("main", "No trips.")
 	p.accessible("travel list")
-	eval[bool](p, `(location.hash = `+js("#/persons/"+person)+`, true)`)
+	p.goTo("#/persons/" + person)
 	p.see("#person-page h1", "Ada Traveller")
 	p.click("#person-travel")
 	p.click("#report-trip")
@@ -55,7 +55,7 @@ func TestConsoleTravelReportBriefApprove(t *testing.T) {
 	p.clickButton("Sign out")
 	p.see("#sign-in")
 	p.signInWithToken(e.tokens[domain.RoleSecurityController], "Test security_controller")
-	eval[bool](p, `(location.hash = `+js("#/travel/"+id)+`, true)`)
+	p.goTo("#/travel/" + id)
 	p.see("h1", "Trip of Ada Traveller")
 	p.clickButton("Approve")
 	p.see("#trip-summary", "Ready to travel")
@@ -76,7 +76,7 @@ func TestConsoleTravelLinkAcknowledgesTheBriefing(t *testing.T) {
 
 	p.open(e.url)
 	p.see("#sign-in")
-	eval[bool](p, `(location.hash = `+js("#/trip-link/"+token)+`, true)`)
+	p.goTo("#/trip-link/" + token)
 	p.see("h1", "Your trip")
 	p.see("#trip-link-trip", "CN")
 	if p.has("#sign-out") {
