@@ -584,9 +584,9 @@ const kindRecordingFailed = "recording_failed"
 // input no retry can fix), which the workflow records and goes on from rather than failing or retrying.
 // Histories from before it did are replayed as they ran.
 func failedForGood(ctx workflow.Context, err error) bool {
-	var actErr *temporal.ActivityError
+	// A local activity's error is its application error itself, not wrapped in an ActivityError.
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &actErr) || !errors.As(err, &appErr) || !slices.Contains(activities.PermanentErrors, appErr.Type()) {
+	if !errors.As(err, &appErr) || !slices.Contains(activities.PermanentErrors, appErr.Type()) {
 		return false
 	}
 	return workflow.GetVersion(ctx, "permanent-failure", workflow.DefaultVersion, 1) != workflow.DefaultVersion
