@@ -545,7 +545,7 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 	}
 	prev := w.Case
 	w.Case = next
-	if prev.Status != next.Status || !sameID(prev.OwnerID, next.OwnerID) || prev.Version == 0 {
+	if prev.Status != next.Status || !sameID(prev.OwnerID, next.OwnerID) || (prev.Version == 0 && !w.startedIndexed(ctx)) {
 		level := next.RequestedLevel
 		if next.OutcomeLevel != nil {
 			level = *next.OutcomeLevel
@@ -554,6 +554,13 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 			next.Status, level, next.OwnerID)...)
 	}
 	return nil
+}
+
+// startedIndexed reports whether the case was started with the search attributes its first event would
+// set (every start does), so that event need not set them again. Cases started before "local-db" did.
+func (w *vettingCase) startedIndexed(ctx workflow.Context) bool {
+	ref, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(CaseRefKey)
+	return w.local && ok && ref == w.Case.CaseRef
 }
 
 // asRecorded shows validators the case as the event being written will leave it, until the returned
