@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Propagator carries the trace across processes: W3C trace context only. Baggage is not taken from
@@ -51,6 +52,7 @@ func Start(ctx context.Context, service string, log *slog.Logger) (stop func(con
 	otel.SetTextMapPropagator(Propagator)
 	nothing := func(context.Context) error { return nil }
 	if !Enabled() {
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		return nothing, nil
 	}
 	exp, err := autoexport.NewSpanExporter(ctx)
@@ -58,6 +60,7 @@ func Start(ctx context.Context, service string, log *slog.Logger) (stop func(con
 		return nil, fmt.Errorf("OTEL_TRACES_EXPORTER: %w", err)
 	}
 	if autoexport.IsNoneSpanExporter(exp) {
+		otel.SetTracerProvider(noop.NewTracerProvider())
 		return nothing, nil
 	}
 	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(service)),
