@@ -3,6 +3,8 @@ package tracing
 import (
 	"context"
 	"net/url"
+	"regexp"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -30,7 +32,8 @@ var dropped = map[attribute.Key]bool{
 
 // Redact passes spans to exp without the attributes that could carry personal data: url.full keeps
 // its scheme, host and path (the ids of outside systems' resources) but loses its query, fragment and
-// any credentials; url.query, url.path, the caller's address and user agent are left out.
+// any credentials; url.query, url.path, the caller's address and user agent are left out; a URL within
+// any other string attribute, a recorded error or the status description loses its query.
 func Redact(exp sdktrace.SpanExporter) sdktrace.SpanExporter { return redactor{exp} }
 
 type redactor struct{ sdktrace.SpanExporter }
@@ -50,6 +53,28 @@ type redacted struct {
 
 func (r redacted) Attributes() []attribute.KeyValue { return r.attrs }
 
+// Status is the span's status, any URL in its description without its query: an error's text names the
+// URL it was calling (Go's url.Error).
+func (r redacted) Status() sdktrace.Status {
+	st := r.ReadOnlySpan.Status()
+	st.Description = urlQuery.ReplaceAllString(st.Description, "$1")
+	return st
+}
+
+// Events are the span's events (recorded errors), their string attributes' URLs without their queries.
+func (r redacted) Events() []sdktrace.Event {
+	in := r.ReadOnlySpan.Events()
+	out := make([]sdktrace.Event, len(in))
+	for i, ev := range in {
+		ev.Attributes = redactAttributes(ev.Attributes)
+		out[i] = ev
+	}
+	return out
+}
+
+// urlQuery matches a URL's query (and fragment) within text; $1 is the URL before it.
+var urlQuery = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'?#]*)[?#][^\s"']*`)
+
 func redactAttributes(in []attribute.KeyValue) []attribute.KeyValue {
 	out := make([]attribute.KeyValue, 0, len(in))
 	for _, kv := range in {
@@ -57,6 +82,8 @@ func redactAttributes(in []attribute.KeyValue) []attribute.KeyValue {
 		case dropped[kv.Key]:
 		case kv.Key == semconv.URLFullKey:
 			out = append(out, semconv.URLFull(withoutQuery(kv.Value.AsString())))
+		case kv.Value.Type() == attribute.STRING && strings.Contains(kv.Value.AsString(), "://"):
+			out = append(out, attribute.String(string(kv.Key), urlQuery.ReplaceAllString(kv.Value.AsString(), "$1")))
 		default:
 			out = append(out, kv)
 		}

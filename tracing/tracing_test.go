@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -80,7 +82,8 @@ func stringAttr(attrs []*commonpb.KeyValue, key string) (string, bool) {
 
 // With only an OTLP endpoint set, Start exports spans over OTLP/HTTP (protobuf) to its /v1/traces: the
 // service named by OTEL_SERVICE_NAME, the resource attributes of OTEL_RESOURCE_ATTRIBUTES, flushed by
-// stop; the exported span has lost its query string and the caller's address.
+// stop; the exported span has lost its query string and the caller's address, and the URL in its recorded
+// error and status its query.
 func TestOTLPExportSwitchedOnByEnvironment(t *testing.T) {
 	unsetOTel(t)
 	rcv := &otlpReceiver{}
@@ -97,6 +100,9 @@ func TestOTLPExportSwitchedOnByEnvironment(t *testing.T) {
 	_, span := otel.Tracer("test").Start(t.Context(), "HTTP GET", trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(semconv.URLFull("https://acs.example/api/users?name=Smith"), semconv.URLQuery("name=Smith"),
 			semconv.ClientAddress("192.0.2.7"), semconv.ServerAddress("acs.example")))
+	failed := `Get "https://acs.example/api/users?name=Smith": context deadline exceeded`
+	span.RecordError(errors.New(failed))
+	span.SetStatus(codes.Error, failed)
 	span.End()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -129,6 +135,14 @@ func TestOTLPExportSwitchedOnByEnvironment(t *testing.T) {
 					found = true
 					if full, _ := stringAttr(s.Attributes, "url.full"); full != "https://acs.example/api/users" {
 						t.Errorf("url.full %q, want it without its query", full)
+					}
+					if msg := s.Status.GetMessage(); msg != `Get "https://acs.example/api/users": context deadline exceeded` {
+						t.Errorf("status message %q, want the URL without its query", msg)
+					}
+					for _, ev := range s.Events {
+						if m, _ := stringAttr(ev.Attributes, "exception.message"); strings.Contains(m, "Smith") || !strings.Contains(m, "acs.example") {
+							t.Errorf("recorded error %q, want the URL without its query", m)
+						}
 					}
 					for _, k := range []string{"url.query", "client.address"} {
 						if v, ok := stringAttr(s.Attributes, k); ok {
