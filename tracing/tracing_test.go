@@ -7,10 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,13 +16,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/internal/testenv"
@@ -43,53 +37,14 @@ func unsetOTel(t *testing.T) {
 	}
 }
 
-// otlpReceiver is an OTLP/HTTP trace receiver: what was POSTed to /v1/traces, decoded.
-type otlpReceiver struct {
-	mu       sync.Mutex
-	requests []*collectortrace.ExportTraceServiceRequest
-	other    []string
-}
-
-func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		o.other = append(o.other, r.Method+" "+r.URL.Path+" "+r.Header.Get("Content-Type"))
-		http.Error(w, "not an OTLP trace export", http.StatusBadRequest)
-		return
-	}
-	req := &collectortrace.ExportTraceServiceRequest{}
-	if err := proto.Unmarshal(body, req); err != nil {
-		o.other = append(o.other, "undecodable: "+err.Error())
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	o.requests = append(o.requests, req)
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	b, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-	w.Write(b)
-}
-
-func stringAttr(attrs []*commonpb.KeyValue, key string) (string, bool) {
-	for _, a := range attrs {
-		if a.Key == key {
-			return a.Value.GetStringValue(), true
-		}
-	}
-	return "", false
-}
-
 // With only an OTLP endpoint set, Start exports spans over OTLP/HTTP (protobuf) to its /v1/traces: the
 // service named by OTEL_SERVICE_NAME, the resource attributes of OTEL_RESOURCE_ATTRIBUTES, flushed by
 // stop; the exported span has lost its query string and the caller's address, and the URL in its recorded
 // error and status its query.
 func TestOTLPExportSwitchedOnByEnvironment(t *testing.T) {
 	unsetOTel(t)
-	rcv := &otlpReceiver{}
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	rcv := testenv.NewOTLPReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
 	t.Setenv("OTEL_SERVICE_NAME", "signetassure-test")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=ci")
 
@@ -110,51 +65,41 @@ func TestOTLPExportSwitchedOnByEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	if len(rcv.other) > 0 {
-		t.Errorf("requests that are not OTLP trace exports: %v", rcv.other)
+	spans, refused := rcv.Spans()
+	if len(refused) > 0 {
+		t.Errorf("requests that are not OTLP trace exports: %v", refused)
 	}
-	if len(rcv.requests) == 0 {
-		t.Fatal("the receiver got no OTLP trace export")
+	if len(spans) != 1 {
+		t.Fatalf("the receiver got %d spans, want the one", len(spans))
 	}
-	var found bool
-	for _, req := range rcv.requests {
-		for _, rs := range req.ResourceSpans {
-			if name, _ := stringAttr(rs.Resource.Attributes, "service.name"); name != "signetassure-test" {
-				t.Errorf("service.name %q, want OTEL_SERVICE_NAME's", name)
-			}
-			if env, _ := stringAttr(rs.Resource.Attributes, "deployment.environment.name"); env != "ci" {
-				t.Errorf("deployment.environment.name %q, want OTEL_RESOURCE_ATTRIBUTES'", env)
-			}
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					if s.Name != "HTTP GET" {
-						continue
-					}
-					found = true
-					if full, _ := stringAttr(s.Attributes, "url.full"); full != "https://acs.example/api/users" {
-						t.Errorf("url.full %q, want it without its query", full)
-					}
-					if msg := s.Status.GetMessage(); msg != `Get "https://acs.example/api/users": context deadline exceeded` {
-						t.Errorf("status message %q, want the URL without its query", msg)
-					}
-					for _, ev := range s.Events {
-						if m, _ := stringAttr(ev.Attributes, "exception.message"); strings.Contains(m, "Smith") || !strings.Contains(m, "acs.example") {
-							t.Errorf("recorded error %q, want the URL without its query", m)
-						}
-					}
-					for _, k := range []string{"url.query", "client.address"} {
-						if v, ok := stringAttr(s.Attributes, k); ok {
-							t.Errorf("exported %s=%q", k, v)
-						}
-					}
-				}
-			}
+	s := spans[0]
+	if s.Service() != "signetassure-test" {
+		t.Errorf("service.name %q, want OTEL_SERVICE_NAME's", s.Service())
+	}
+	if env, _ := testenv.StringAttr(s.Resource, "deployment.environment.name"); env != "ci" {
+		t.Errorf("deployment.environment.name %q, want OTEL_RESOURCE_ATTRIBUTES'", env)
+	}
+	if s.Name != "HTTP GET" {
+		t.Errorf("span %q exported, want HTTP GET", s.Name)
+	}
+	if full, _ := testenv.StringAttr(s.Attributes, "url.full"); full != "https://acs.example/api/users" {
+		t.Errorf("url.full %q, want it without its query", full)
+	}
+	if msg := s.Status.GetMessage(); msg != `Get "https://acs.example/api/users": context deadline exceeded` {
+		t.Errorf("status message %q, want the URL without its query", msg)
+	}
+	if len(s.Events) == 0 {
+		t.Error("the recorded error was not exported")
+	}
+	for _, ev := range s.Events {
+		if m, _ := testenv.StringAttr(ev.Attributes, "exception.message"); strings.Contains(m, "Smith") || !strings.Contains(m, "acs.example") {
+			t.Errorf("recorded error %q, want the URL without its query", m)
 		}
 	}
-	if !found {
-		t.Errorf("the span was not exported: %v", rcv.requests)
+	for _, k := range []string{"url.query", "client.address"} {
+		if v, ok := testenv.StringAttr(s.Attributes, k); ok {
+			t.Errorf("exported %s=%q", k, v)
+		}
 	}
 }
 
