@@ -143,8 +143,8 @@ func TestOneTraceFromRequestToOutsideCall(t *testing.T) {
 				t.Errorf("span name %q holds %q", s.Name, secret)
 			}
 			for _, a := range s.Attributes {
-				if secret != ref && strings.Contains(a.Value.Emit(), secret) {
-					t.Errorf("span %q attribute %s=%q holds %q", s.Name, a.Key, a.Value.Emit(), secret)
+				if secret != ref && strings.Contains(a.Value.String(), secret) {
+					t.Errorf("span %q attribute %s=%q holds %q", s.Name, a.Key, a.Value.String(), secret)
 				}
 			}
 		}
@@ -171,7 +171,7 @@ func spanNames(spans tracetest.SpanStubs) []string {
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
