@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -132,7 +130,7 @@ func TestOneTraceFromRequestToOutsideCall(t *testing.T) {
 				t.Errorf("client span url.full %q: want the simulator's URL without a query", full)
 			}
 		}
-		if line := requestLogLine(t, e.logs.String(), strings.TrimPrefix(c.request, "POST ")); line["trace_id"] != id.String() {
+		if line := testenv.LogLine(t, e.logs.String(), map[string]any{"msg": "http", "route": strings.TrimPrefix(c.request, "POST ")}); line["trace_id"] != id.String() {
 			t.Errorf("%s: its log line %v carries trace_id %v, want %s", c.request, line, line["trace_id"], id)
 		}
 	}
@@ -175,19 +173,4 @@ func attr(s tracetest.SpanStub, key string) string {
 		}
 	}
 	return ""
-}
-
-// requestLogLine is the API's log line of the first request answered on route.
-func requestLogLine(t *testing.T, logs, route string) map[string]any {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "http" && m["route"] == route {
-			return m
-		}
-	}
-	t.Fatalf("no log line of a request to %s in:\n%s", route, logs)
-	return nil
 }

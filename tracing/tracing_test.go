@@ -1,9 +1,7 @@
 package tracing_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -188,7 +186,7 @@ func TestTemporalLogLinesCarryTheTraceID(t *testing.T) {
 	request.End()
 	want := request.SpanContext().TraceID().String()
 	for _, msg := range []string{"http", "inside the workflow", "inside the activity"} {
-		line := logLine(t, logs.String(), msg)
+		line := testenv.LogLine(t, logs.String(), map[string]any{"msg": msg})
 		if line["trace_id"] != want {
 			t.Errorf("%q: trace_id %v, want the request's %s: %v", msg, line["trace_id"], want, line)
 		}
@@ -196,17 +194,4 @@ func TestTemporalLogLinesCarryTheTraceID(t *testing.T) {
 			t.Errorf("%q: span_id %v", msg, line["span_id"])
 		}
 	}
-}
-
-func logLine(t *testing.T, logs, msg string) map[string]any {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
-			return m
-		}
-	}
-	t.Fatalf("no log line %q in:\n%s", msg, logs)
-	return nil
 }

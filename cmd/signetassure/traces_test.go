@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,21 +95,7 @@ func TestProcessesExportOneTraceOverOTLP(t *testing.T) {
 			t.Errorf("no span %q in the request's trace: %v", want, seen)
 		}
 	}
-	if line := logLine(t, api.out.String(), "/api/v1/cases"); line["trace_id"] != traceID {
+	if line := testenv.LogLine(t, api.out.String(), map[string]any{"msg": "http", "route": "/api/v1/cases"}); line["trace_id"] != traceID {
 		t.Errorf("the API's log line of the request %v carries trace_id %v, want %s", line, line["trace_id"], traceID)
 	}
-}
-
-// logLine is the API's log line of the request to route.
-func logLine(t *testing.T, out, route string) map[string]any {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "http" && m["route"] == route {
-			return m
-		}
-	}
-	t.Fatalf("no log line of a request to %s in:\n%s", route, out)
-	return nil
 }
