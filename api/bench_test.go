@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -28,6 +31,7 @@ import (
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/ldapdir"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/tracing"
 	saworker "github.com/signetassure/signetassure/worker"
 )
 
@@ -36,8 +40,27 @@ const benchConcurrency = 16
 
 // BenchmarkOpenCase opens cases through the API: each request returns when its case has reached its
 // first wait (with the vetting officer), its read model and timeline written. Run with -benchtime Nx.
-func BenchmarkOpenCase(b *testing.B) {
-	e := newEnv(b, unlimitedStaff)
+func BenchmarkOpenCase(b *testing.B) { openCases(b) }
+
+// BenchmarkOpenCaseTracingOff is BenchmarkOpenCase as the processes run with no OTEL_* variable set: the
+// Temporal client carries the tracing interceptor (temporalx.Instrument) and the API its server spans, on
+// OpenTelemetry's no-op provider. Its ratio to BenchmarkOpenCase is the cost of tracing switched off.
+func BenchmarkOpenCaseTracingOff(b *testing.B) {
+	otel.SetTracerProvider(noop.NewTracerProvider())
+	openCases(b, withTracedTemporal())
+}
+
+// BenchmarkOpenCaseTracingOn is BenchmarkOpenCase with every span recorded, redacted and handed to an
+// exporter (one that drops them): the cost of tracing switched on, short of the network.
+func BenchmarkOpenCaseTracingOn(b *testing.B) {
+	tp := tracing.NewProvider(tracetest.NewNoopExporter())
+	otel.SetTracerProvider(tp)
+	defer tp.Shutdown(context.Background())
+	openCases(b, withTracedTemporal())
+}
+
+func openCases(b *testing.B, opts ...envOption) {
+	e := newEnv(b, append([]envOption{unlimitedStaff}, opts...)...)
 	persons := make([]string, b.N)
 	for i := range persons {
 		persons[i] = e.createPerson("Bench", fmt.Sprintf("Person%d", i), "1980-01-01")
