@@ -185,11 +185,7 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 		}
 		return "", err
 	}
-	op.UserID = id
-	if err := a.Store.JournalOp(ctx, op, syncID, "done", ""); err != nil {
-		return "", err
-	}
-	return id, a.Store.AuditAccessOp(ctx, acs.System(), op, id)
+	return id, a.Store.OpDone(ctx, acs.System(), op, syncID, id)
 }
 
 // recordFindings stores findings and tells the security controllers of the new ones.

@@ -35,20 +35,20 @@ func (in Inactivity) dates(baseline time.Time) (disableAt, removeAt time.Time) {
 // the rules. A linked person with no access event, grant or creation for Inactivity.DisableAfter is
 // disabled, and after RemoveAfter removed.
 func (s *Store) DesiredAccess(ctx context.Context, now time.Time, ids []uuid.UUID, in Inactivity) ([]access.Desired, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
+	// One repeatable-read transaction sent as one batch: one round trip, however many persons.
 	var snap accessSnapshot
-	if err := snap.read(ctx, tx, now, ids); err != nil {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`)
+	snap.queue(b, now, ids)
+	b.Queue(`COMMIT`)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	out := make([]access.Desired, 0, len(snap.persons))
 	for _, p := range snap.persons {
 		out = append(out, snap.desired(p, now, in))
 	}
-	return out, tx.Commit(ctx)
+	return out, nil
 }
 
 // accessSnapshot is what DesiredAccess reads, in one repeatable-read transaction: the catalogue's rules
@@ -78,88 +78,84 @@ type personInScope struct {
 	LastGrant             *time.Time
 }
 
-func (a *accessSnapshot) read(ctx context.Context, tx pgx.Tx, now time.Time, ids []uuid.UUID) error {
-	if err := a.readCatalogue(ctx, tx); err != nil {
-		return err
-	}
-	if err := a.readPersons(ctx, tx, now, ids); err != nil {
-		return err
-	}
-	inScope := make([]uuid.UUID, len(a.persons))
-	for i, p := range a.persons {
-		inScope[i] = p.ID
-	}
-	if err := a.readHeld(ctx, tx, now, inScope); err != nil {
-		return err
-	}
-	return a.readLevels(ctx, tx, now, inScope)
+// queue adds the snapshot's queries to b; they fill it in, in order, as the batch's results are read.
+func (a *accessSnapshot) queue(b *pgx.Batch, now time.Time, ids []uuid.UUID) {
+	a.queueCatalogue(b)
+	scope, arg := personScope(now, ids)
+	a.queuePersons(b, scope, arg)
+	a.queueHeld(b, scope, arg, now)
+	a.queueLevels(b, scope, arg, now)
 }
 
-func (a *accessSnapshot) readCatalogue(ctx context.Context, tx pgx.Tx) error {
-	rows, _ := tx.Query(ctx, `SELECT `+ruleCols+` FROM access_profile_rules`)
-	rules, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.ProfileRule])
-	if err != nil {
-		return err
-	}
-	a.rules = rules
-	rows, _ = tx.Query(ctx, `SELECT supplier_id, acs_company_id FROM access_company_map`)
-	companyMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CompanyMapping])
-	if err != nil {
-		return err
-	}
-	a.companies = map[uuid.UUID]string{}
-	for _, m := range companyMap {
-		if m.SupplierID == nil {
-			a.ownCompany = m.ACSCompanyID
-		} else {
-			a.companies[*m.SupplierID] = m.ACSCompanyID
-		}
-	}
-	rows, _ = tx.Query(ctx, `SELECT location_id, acs_location_id FROM access_location_map`)
-	locationMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[LocationMapping])
-	if err != nil {
-		return err
-	}
-	a.locations = map[uuid.UUID]string{}
-	for _, m := range locationMap {
-		a.locations[m.LocationID] = m.ACSLocationID
-	}
-	return nil
-}
-
-// readPersons reads the persons named, or when ids is nil every person in scope: with a record in the
-// ACS, an open grant, or (when profile rules exist) an active clearance.
-func (a *accessSnapshot) readPersons(ctx context.Context, tx pgx.Tx, now time.Time, ids []uuid.UUID) error {
-	scope := `SELECT p.id FROM persons p WHERE EXISTS (SELECT 1 FROM access_links l WHERE l.person_id = p.id)
-		OR EXISTS (SELECT 1 FROM access_grants g WHERE g.person_id = p.id AND g.status IN ('scheduled', 'active') AND g.ends_at > $1)
-		OR ($2 AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`
-	args := []any{now, len(a.rules) > 0}
+// personScope is a query of the ids of the persons named, or when ids is nil of every person in scope:
+// with a record in the ACS, an open grant, or (when profile rules exist) an active clearance. Its one
+// parameter, $1, is arg.
+func personScope(now time.Time, ids []uuid.UUID) (string, any) {
 	if ids != nil {
-		scope, args = `SELECT unnest($1::uuid[]) AS id`, []any{ids}
+		return `SELECT unnest($1::uuid[]) AS id`, ids
 	}
-	rows, _ := tx.Query(ctx, `WITH scope AS (`+scope+`)
+	return `SELECT p.id FROM persons p WHERE EXISTS (SELECT 1 FROM access_links l WHERE l.person_id = p.id)
+		OR EXISTS (SELECT 1 FROM access_grants g WHERE g.person_id = p.id AND g.status IN ('scheduled', 'active') AND g.ends_at > $1)
+		OR (EXISTS (SELECT 1 FROM access_profile_rules)
+			AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`, now
+}
+
+func (a *accessSnapshot) queueCatalogue(b *pgx.Batch) {
+	b.Queue(`SELECT ` + ruleCols + ` FROM access_profile_rules`).Query(func(rows pgx.Rows) error {
+		rules, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.ProfileRule])
+		a.rules = rules
+		return err
+	})
+	b.Queue(`SELECT supplier_id, acs_company_id FROM access_company_map`).Query(func(rows pgx.Rows) error {
+		companyMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CompanyMapping])
+		a.companies = map[uuid.UUID]string{}
+		for _, m := range companyMap {
+			if m.SupplierID == nil {
+				a.ownCompany = m.ACSCompanyID
+			} else {
+				a.companies[*m.SupplierID] = m.ACSCompanyID
+			}
+		}
+		return err
+	})
+	b.Queue(`SELECT location_id, acs_location_id FROM access_location_map`).Query(func(rows pgx.Rows) error {
+		locationMap, err := pgx.CollectRows(rows, pgx.RowToStructByPos[LocationMapping])
+		a.locations = map[uuid.UUID]string{}
+		for _, m := range locationMap {
+			a.locations[m.LocationID] = m.ACSLocationID
+		}
+		return err
+	})
+}
+
+// queuePersons reads the persons in scope with their links.
+func (a *accessSnapshot) queuePersons(b *pgx.Batch, scope string, arg any) {
+	b.Queue(`WITH scope AS (`+scope+`)
 		SELECT p.id, p.first_name, p.last_name, p.email, coalesce(p.employee_number, ''), p.supplier_id, p.location_id,
 			p.active, l.acs_user_id, l.person_id IS NOT NULL, coalesce(l.pushed, '{}'), l.created_at, l.last_event_at,
 			(SELECT max(g.created_at) FROM access_grants g WHERE g.person_id = p.id)
 		FROM persons p JOIN scope ON scope.id = p.id LEFT JOIN access_links l ON l.person_id = p.id
-		ORDER BY p.id`, args...)
-	persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[personInScope])
-	a.persons = persons
-	return err
+		ORDER BY p.id`, arg).Query(func(rows pgx.Rows) error {
+		persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[personInScope])
+		a.persons = persons
+		return err
+	})
 }
 
-// readHeld reads the clearance levels each person holds today.
-func (a *accessSnapshot) readHeld(ctx context.Context, tx pgx.Tx, now time.Time, inScope []uuid.UUID) error {
+// queueHeld reads the clearance levels each person in scope holds today.
+func (a *accessSnapshot) queueHeld(b *pgx.Batch, scope string, arg any, now time.Time) {
 	a.held = map[uuid.UUID][]domain.Level{}
-	rows, _ := tx.Query(ctx, `SELECT person_id, level FROM clearances WHERE status = 'active' AND person_id = ANY($1)
-		AND valid_from <= $2::date AND valid_to >= $2::date`, inScope, now.UTC().Format(time.DateOnly))
-	var pid uuid.UUID
-	var lvl domain.Level
-	_, err := pgx.ForEachRow(rows, []any{&pid, &lvl}, func() error {
-		a.held[pid] = append(a.held[pid], lvl)
-		return nil
+	b.Queue(`WITH scope AS (`+scope+`)
+		SELECT person_id, level FROM clearances WHERE status = 'active' AND person_id IN (SELECT id FROM scope)
+		AND valid_from <= $2::date AND valid_to >= $2::date`, arg, now.UTC().Format(time.DateOnly)).Query(func(rows pgx.Rows) error {
+		var pid uuid.UUID
+		var lvl domain.Level
+		_, err := pgx.ForEachRow(rows, []any{&pid, &lvl}, func() error {
+			a.held[pid] = append(a.held[pid], lvl)
+			return nil
+		})
+		return err
 	})
-	return err
 }
 
 func (a *accessSnapshot) holds(p uuid.UUID, min domain.Level) bool {
@@ -171,24 +167,26 @@ func (a *accessSnapshot) holds(p uuid.UUID, min domain.Level) bool {
 	return false
 }
 
-// readLevels reads the access levels each person's running grants give, where the level is present and
-// the person holds the clearance it requires.
-func (a *accessSnapshot) readLevels(ctx context.Context, tx pgx.Tx, now time.Time, inScope []uuid.UUID) error {
+// queueLevels reads the access levels the running grants of each person in scope give, where the level
+// is present and the person holds the clearance it requires (read by queueHeld, queued before it).
+func (a *accessSnapshot) queueLevels(b *pgx.Batch, scope string, arg any, now time.Time) {
 	a.levels = map[uuid.UUID][]access.Assignment{}
-	rows, _ := tx.Query(ctx, `SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
+	b.Queue(`WITH scope AS (`+scope+`)
+		SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
 		FROM access_grants g JOIN access_levels lv ON lv.id = g.level_id
-		WHERE g.person_id = ANY($1) AND g.status IN ('scheduled', 'active') AND lv.present
-		AND g.starts_at <= $2 AND g.ends_at > $2`, inScope, now)
-	var pid uuid.UUID
-	var as access.Assignment
-	var required *domain.Level
-	_, err := pgx.ForEachRow(rows, []any{&pid, &as.LevelID, &as.From, &as.To, &required}, func() error {
-		if required != nil && a.holds(pid, *required) {
-			a.levels[pid] = append(a.levels[pid], as)
-		}
-		return nil
+		WHERE g.person_id IN (SELECT id FROM scope) AND g.status IN ('scheduled', 'active') AND lv.present
+		AND g.starts_at <= $2 AND g.ends_at > $2`, arg, now).Query(func(rows pgx.Rows) error {
+		var pid uuid.UUID
+		var as access.Assignment
+		var required *domain.Level
+		_, err := pgx.ForEachRow(rows, []any{&pid, &as.LevelID, &as.From, &as.To, &required}, func() error {
+			if required != nil && a.holds(pid, *required) {
+				a.levels[pid] = append(a.levels[pid], as)
+			}
+			return nil
+		})
+		return err
 	})
-	return err
 }
 
 // desired is the ACS record SignetAssure approves for p at now.
@@ -283,19 +281,16 @@ func (s *Store) SaveLink(ctx context.Context, personID uuid.UUID, userID *string
 	if err != nil {
 		return err
 	}
-	return classify(s.tx(ctx, nil, func(tx pgx.Tx) error {
+	return s.batchTx(ctx, nil, func(batch *pgx.Batch) {
 		// The record was found by the person's key: another person still linked to its id (an ACS restored
 		// or renumbered) loses that link, and finds their own record by their key.
-		if _, err := tx.Exec(ctx, `UPDATE access_links SET acs_user_id = NULL, updated_at = now()
-			WHERE acs_user_id = $2 AND person_id <> $1`, personID, userID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
+		batch.Queue(`UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+			WHERE acs_user_id = $2 AND person_id <> $1`, personID, userID)
+		batch.Queue(`INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
 			VALUES ($1, $2, $3, $4, now())
 			ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
 			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
-		return err
-	}))
+	})
 }
 
 // DropLink forgets that the person's record is userID (it turned out to carry another key); the link's

@@ -15,6 +15,21 @@ import (
 
 // JournalOp records an operation's state; the same operation id is one row however often it is attempted.
 func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, status, errText string) error {
+	sql, args := journalOp(op, syncID, status, errText)
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return err
+}
+
+// OpDone journals an operation done and writes its audit entry (once per operation), in one transaction
+// sent as one batch. userID is the ACS record it was applied to.
+func (s *Store) OpDone(ctx context.Context, system string, op access.Op, syncID, userID string) error {
+	op.UserID = userID
+	sql, args := journalOp(op, syncID, "done", "")
+	return s.batchTx(ctx, accessOpAudit(system, op, userID), func(b *pgx.Batch) { b.Queue(sql, args...) })
+}
+
+// journalOp is the statement that records an operation's state.
+func journalOp(op access.Op, syncID string, status, errText string) (string, []any) {
 	errText = domain.SanitizeText(errText, domain.TextFree, 0) // the ACS's answer may be quoted in it
 	detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
 	var sync *string
@@ -25,13 +40,12 @@ func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, stat
 	if status == "pending" {
 		attempt = 1
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO access_operations (id, kind, person_id, acs_user_id, sync_id, status, attempts, error, detail)
+	return `INSERT INTO access_operations (id, kind, person_id, acs_user_id, sync_id, status, attempts, error, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = access_operations.attempts + $7,
 		error = excluded.error, acs_user_id = coalesce(nullif(excluded.acs_user_id, ''), access_operations.acs_user_id),
 		updated_at = now()`,
-		op.ID, op.Kind, op.PersonID, op.UserID, sync, status, attempt, errText, detail)
-	return err
+		[]any{op.ID, op.Kind, op.PersonID, op.UserID, sync, status, attempt, errText, detail}
 }
 
 // CloseInterrupted marks a person's operations still pending as interrupted: called under the person's
@@ -65,12 +79,12 @@ func (s *Store) AccessOperation(ctx context.Context, id string) (domain.AccessOp
 	return o, classify(err)
 }
 
-// AuditAccessOp writes the audit entry of an applied operation, once per operation.
-func (s *Store) AuditAccessOp(ctx context.Context, system string, op access.Op, userID string) error {
-	return s.tx(ctx, &AuditEntry{Action: "access." + string(op.Kind), EntityType: "person", EntityID: op.PersonID.String(),
+// accessOpAudit is the audit entry of an applied operation, once per operation.
+func accessOpAudit(system string, op access.Op, userID string) *AuditEntry {
+	return &AuditEntry{Action: "access." + string(op.Kind), EntityType: "person", EntityID: op.PersonID.String(),
 		Detail: map[string]any{"system": system, "acsUserId": userID, "operationId": op.ID, "active": op.Desired.Active,
 			"levels": len(op.Desired.Levels), "profiles": len(op.Desired.Profiles)},
-		DedupKey: "access-op/" + op.ID}, func(pgx.Tx) error { return nil })
+		DedupKey: "access-op/" + op.ID}
 }
 
 const syncCols = `id, trigger, status, total, done, errors, result, started_at, finished_at`
