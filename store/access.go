@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,20 +36,45 @@ func (in Inactivity) dates(baseline time.Time) (disableAt, removeAt time.Time) {
 // the rules. A linked person with no access event, grant or creation for Inactivity.DisableAfter is
 // disabled, and after RemoveAfter removed.
 func (s *Store) DesiredAccess(ctx context.Context, now time.Time, ids []uuid.UUID, in Inactivity) ([]access.Desired, error) {
-	// One repeatable-read transaction sent as one batch: one round trip, however many persons.
-	var snap accessSnapshot
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`)
-	snap.queue(b, now, ids)
-	b.Queue(`COMMIT`)
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	// One repeatable-read transaction sent as one batch (two of every person's, since which persons are
+	// in scope depends on the catalogue): one round trip, however many persons.
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]access.Desired, 0, len(snap.persons))
-	for _, p := range snap.persons {
-		out = append(out, snap.desired(p, now, in))
+	defer conn.Release() // a connection left in the transaction (a failed batch) is closed, not reused
+	var snap accessSnapshot
+	b := &pgx.Batch{}
+	snap.begin(b)
+	if ids == nil {
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return nil, err
+		}
+		b = &pgx.Batch{}
 	}
-	return out, nil
+	snap.queuePersons(b, now, ids)
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return snap.desiredAll(now, in), nil
+}
+
+// begin queues the snapshot's transaction and the catalogue's queries.
+func (a *accessSnapshot) begin(b *pgx.Batch) {
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`)
+	// The scope query over every person costs enough for PostgreSQL to compile it (JIT), which took longer
+	// (0.1 to 1.7 s, as the statistics fell) than running it.
+	b.Queue(`SET LOCAL jit = off`)
+	a.queueCatalogue(b)
+}
+
+func (a *accessSnapshot) desiredAll(now time.Time, in Inactivity) []access.Desired {
+	out := make([]access.Desired, 0, len(a.persons))
+	for _, p := range a.persons {
+		out = append(out, a.desired(p, now, in))
+	}
+	return out
 }
 
 // accessSnapshot is what DesiredAccess reads, in one repeatable-read transaction: the catalogue's rules
@@ -78,26 +104,32 @@ type personInScope struct {
 	LastGrant             *time.Time
 }
 
-// queue adds the snapshot's queries to b; they fill it in, in order, as the batch's results are read.
-func (a *accessSnapshot) queue(b *pgx.Batch, now time.Time, ids []uuid.UUID) {
-	a.queueCatalogue(b)
-	scope, arg := personScope(now, ids)
-	a.queuePersons(b, scope, arg)
-	a.queueHeld(b, scope, arg, now)
-	a.queueLevels(b, scope, arg, now)
-}
-
-// personScope is a query of the ids of the persons named, or when ids is nil of every person in scope:
-// with a record in the ACS, an open grant, or (when profile rules exist) an active clearance. Its one
-// parameter, $1, is arg.
-func personScope(now time.Time, ids []uuid.UUID) (string, any) {
-	if ids != nil {
-		return `SELECT unnest($1::uuid[]) AS id`, ids
-	}
-	return `SELECT p.id FROM persons p WHERE EXISTS (SELECT 1 FROM access_links l WHERE l.person_id = p.id)
+// queuePersons adds to b the queries of the persons named, or when ids is nil of every person in scope
+// (after the catalogue is read): with a record in the ACS, an open grant, or (when profile rules exist) an
+// active clearance; with their links, the clearances they hold today and their running grants.
+func (a *accessSnapshot) queuePersons(b *pgx.Batch, now time.Time, ids []uuid.UUID) {
+	scope := `SELECT p.id FROM persons p WHERE EXISTS (SELECT 1 FROM access_links l WHERE l.person_id = p.id)
 		OR EXISTS (SELECT 1 FROM access_grants g WHERE g.person_id = p.id AND g.status IN ('scheduled', 'active') AND g.ends_at > $1)
-		OR (EXISTS (SELECT 1 FROM access_profile_rules)
-			AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`, now
+		OR ($2 AND EXISTS (SELECT 1 FROM clearances c WHERE c.person_id = p.id AND c.status = 'active'))`
+	args := []any{now, len(a.rules) > 0}
+	// Of every person (ids nil), the clearances and grants are read whole: a person with a running grant is
+	// in scope, and the clearances of those who are not go unused.
+	named := `$1::uuid[] IS NULL`
+	if ids != nil {
+		scope, args, named = `SELECT unnest($1::uuid[]) AS id`, []any{ids}, `person_id = ANY($1)`
+	}
+	b.Queue(`WITH scope AS (`+scope+`)
+		SELECT p.id, p.first_name, p.last_name, p.email, coalesce(p.employee_number, ''), p.supplier_id, p.location_id,
+			p.active, l.acs_user_id, l.person_id IS NOT NULL, coalesce(l.pushed, '{}'), l.created_at, l.last_event_at,
+			(SELECT max(g.created_at) FROM access_grants g WHERE g.person_id = p.id)
+		FROM persons p JOIN scope ON scope.id = p.id LEFT JOIN access_links l ON l.person_id = p.id
+		ORDER BY p.id`, args...).Query(func(rows pgx.Rows) error {
+		persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[personInScope])
+		a.persons = persons
+		return err
+	})
+	a.queueHeld(b, named, ids, now)
+	a.queueLevels(b, named, ids, now)
 }
 
 func (a *accessSnapshot) queueCatalogue(b *pgx.Batch) {
@@ -128,26 +160,12 @@ func (a *accessSnapshot) queueCatalogue(b *pgx.Batch) {
 	})
 }
 
-// queuePersons reads the persons in scope with their links.
-func (a *accessSnapshot) queuePersons(b *pgx.Batch, scope string, arg any) {
-	b.Queue(`WITH scope AS (`+scope+`)
-		SELECT p.id, p.first_name, p.last_name, p.email, coalesce(p.employee_number, ''), p.supplier_id, p.location_id,
-			p.active, l.acs_user_id, l.person_id IS NOT NULL, coalesce(l.pushed, '{}'), l.created_at, l.last_event_at,
-			(SELECT max(g.created_at) FROM access_grants g WHERE g.person_id = p.id)
-		FROM persons p JOIN scope ON scope.id = p.id LEFT JOIN access_links l ON l.person_id = p.id
-		ORDER BY p.id`, arg).Query(func(rows pgx.Rows) error {
-		persons, err := pgx.CollectRows(rows, pgx.RowToStructByPos[personInScope])
-		a.persons = persons
-		return err
-	})
-}
-
-// queueHeld reads the clearance levels each person in scope holds today.
-func (a *accessSnapshot) queueHeld(b *pgx.Batch, scope string, arg any, now time.Time) {
+// queueHeld reads the clearance levels held today by the persons named (where named, a condition on
+// person_id, holds of ids).
+func (a *accessSnapshot) queueHeld(b *pgx.Batch, named string, ids []uuid.UUID, now time.Time) {
 	a.held = map[uuid.UUID][]domain.Level{}
-	b.Queue(`WITH scope AS (`+scope+`)
-		SELECT person_id, level FROM clearances WHERE status = 'active' AND person_id IN (SELECT id FROM scope)
-		AND valid_from <= $2::date AND valid_to >= $2::date`, arg, now.UTC().Format(time.DateOnly)).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT person_id, level FROM clearances WHERE status = 'active' AND `+named+`
+		AND valid_from <= $2::date AND valid_to >= $2::date`, ids, now.UTC().Format(time.DateOnly)).Query(func(rows pgx.Rows) error {
 		var pid uuid.UUID
 		var lvl domain.Level
 		_, err := pgx.ForEachRow(rows, []any{&pid, &lvl}, func() error {
@@ -167,15 +185,14 @@ func (a *accessSnapshot) holds(p uuid.UUID, min domain.Level) bool {
 	return false
 }
 
-// queueLevels reads the access levels the running grants of each person in scope give, where the level
-// is present and the person holds the clearance it requires (read by queueHeld, queued before it).
-func (a *accessSnapshot) queueLevels(b *pgx.Batch, scope string, arg any, now time.Time) {
+// queueLevels reads the access levels the running grants of the persons named give, where the level is
+// present and the person holds the clearance it requires (read by queueHeld, queued before it).
+func (a *accessSnapshot) queueLevels(b *pgx.Batch, named string, ids []uuid.UUID, now time.Time) {
 	a.levels = map[uuid.UUID][]access.Assignment{}
-	b.Queue(`WITH scope AS (`+scope+`)
-		SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
+	b.Queue(`SELECT g.person_id, g.level_id, g.starts_at, g.ends_at, lv.required_level
 		FROM access_grants g JOIN access_levels lv ON lv.id = g.level_id
-		WHERE g.person_id IN (SELECT id FROM scope) AND g.status IN ('scheduled', 'active') AND lv.present
-		AND g.starts_at <= $2 AND g.ends_at > $2`, arg, now).Query(func(rows pgx.Rows) error {
+		WHERE `+named+` AND g.status IN ('scheduled', 'active') AND lv.present
+		AND g.starts_at <= $2 AND g.ends_at > $2`, ids, now).Query(func(rows pgx.Rows) error {
 		var pid uuid.UUID
 		var as access.Assignment
 		var required *domain.Level
@@ -252,44 +269,122 @@ func latestOf(t time.Time, more ...*time.Time) time.Time {
 
 // ---- links
 
-// LockPerson holds a lock on the person's ACS record across processes until release is called, so two
-// writers never both decide to create the person's record.
-func (s *Store) LockPerson(ctx context.Context, personID uuid.UUID) (release func(), err error) {
+// LockForReplan holds a lock on each person's ACS record across processes until release is called, so
+// two writers never both decide to create a person's record, and under the locks, in two round trips,
+// marks the persons' operations still pending as interrupted (left from a worker that died mid-change: the
+// new plan decides what is still needed) and reads what they are approved at now (as DesiredAccess). The
+// locks are taken in a fixed order: every holder of several takes them in the same order, so two never
+// wait for each other.
+func (s *Store) LockForReplan(ctx context.Context, personIDs []uuid.UUID, now time.Time, in Inactivity) (release func(), ds []access.Desired, err error) {
 	conn, err := s.locks.Acquire(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	h := fnv.New64a()
-	h.Write([]byte("access-person/" + personID.String()))
-	key := int64(h.Sum64())
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+	keys := make([]int64, 0, len(personIDs))
+	for _, id := range personIDs {
+		h := fnv.New64a()
+		h.Write([]byte("access-person/" + id.String()))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	b := &pgx.Batch{}
+	for _, k := range keys {
+		b.Queue(`SELECT pg_advisory_lock($1)`, k)
+	}
+	b.Queue(`UPDATE access_operations SET status = 'failed', updated_at = now(),
+		error = 'interrupted before its answer was recorded; the person was planned again'
+		WHERE person_id = ANY($1) AND status = 'pending'`, personIDs)
+	// The approved state is read in a second batch: a batch runs as one implicit transaction, whose
+	// snapshot would be taken before the locks are granted.
+	var snap accessSnapshot
+	read := &pgx.Batch{}
+	snap.begin(read)
+	snap.queuePersons(read, now, personIDs)
+	read.Queue(`COMMIT`)
+	err = conn.SendBatch(ctx, b).Close()
+	if err == nil {
+		err = conn.SendBatch(ctx, read).Close()
+	}
+	if err != nil {
+		_ = conn.Conn().Close(context.Background()) // it may hold some of the locks
 		conn.Release()
-		return nil, err
+		return nil, nil, err
 	}
 	return func() {
-		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			_ = conn.Conn().Close(context.Background()) // a connection that may still hold the lock is not reused
+		b := &pgx.Batch{}
+		for _, k := range keys {
+			b.Queue(`SELECT pg_advisory_unlock($1)`, k)
+		}
+		if err := conn.SendBatch(context.Background(), b).Close(); err != nil {
+			_ = conn.Conn().Close(context.Background()) // a connection that may still hold a lock is not reused
 		}
 		conn.Release()
-	}, nil
+	}, snap.desiredAll(now, in), nil
+}
+
+// Link is what SaveSynced records of a person's ACS record after a change: its id (nil once removed), its
+// state and the access written.
+type Link struct {
+	PersonID uuid.UUID
+	UserID   *string
+	State    string
+	Pushed   access.Access
+}
+
+// DoneOp is an operation carried out on the ACS record UserID, for SaveSynced.
+type DoneOp struct {
+	Op     access.Op
+	SyncID string
+	UserID string
 }
 
 // SaveLink records the person's ACS record after a change: its id (nil once removed), its state and the
 // access written.
 func (s *Store) SaveLink(ctx context.Context, personID uuid.UUID, userID *string, state string, pushed access.Access) error {
-	b, err := json.Marshal(pushed)
-	if err != nil {
-		return err
+	return s.SaveSynced(ctx, "", nil, []Link{{PersonID: personID, UserID: userID, State: state, Pushed: pushed}})
+}
+
+// SaveSynced records, in one transaction sent as one batch, what reconciling persons did: each operation
+// done, with its audit entry (once per operation; system names the ACS), and each person's link.
+func (s *Store) SaveSynced(ctx context.Context, system string, done []DoneOp, links []Link) error {
+	if len(done) == 0 && len(links) == 0 {
+		return nil
 	}
-	return s.batchTx(ctx, nil, func(batch *pgx.Batch) {
+	type statement struct {
+		sql  string
+		args []any
+	}
+	var queue []statement
+	for _, d := range done {
+		op := d.Op
+		op.UserID = d.UserID
+		sql, args := journalOp(op, d.SyncID, "done", "")
+		queue = append(queue, statement{sql, args})
+		sql, args, err := auditInsert(*accessOpAudit(system, op, d.UserID))
+		if err != nil {
+			return err
+		}
+		queue = append(queue, statement{sql, args})
+	}
+	for _, l := range links {
+		b, err := json.Marshal(l.Pushed)
+		if err != nil {
+			return err
+		}
 		// The record was found by the person's key: another person still linked to its id (an ACS restored
 		// or renumbered) loses that link, and finds their own record by their key.
-		batch.Queue(`UPDATE access_links SET acs_user_id = NULL, updated_at = now()
-			WHERE acs_user_id = $2 AND person_id <> $1`, personID, userID)
-		batch.Queue(`INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
+		queue = append(queue, statement{`UPDATE access_links SET acs_user_id = NULL, updated_at = now()
+			WHERE acs_user_id = $2 AND person_id <> $1`, []any{l.PersonID, l.UserID}},
+			statement{`INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
 			VALUES ($1, $2, $3, $4, now())
 			ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
-			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, personID, userID, state, b)
+			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, []any{l.PersonID, l.UserID, l.State, b}})
+	}
+	return s.batchTx(ctx, nil, func(b *pgx.Batch) {
+		for _, st := range queue {
+			b.Queue(st.sql, st.args...)
+		}
 	})
 }
 

@@ -20,12 +20,18 @@ func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, stat
 	return err
 }
 
-// OpDone journals an operation done and writes its audit entry (once per operation), in one transaction
-// sent as one batch. userID is the ACS record it was applied to.
-func (s *Store) OpDone(ctx context.Context, system string, op access.Op, syncID, userID string) error {
-	op.UserID = userID
-	sql, args := journalOp(op, syncID, "done", "")
-	return s.batchTx(ctx, accessOpAudit(system, op, userID), func(b *pgx.Batch) { b.Queue(sql, args...) })
+// JournalPending journals operations as pending (about to be attempted), in one transaction sent as one
+// batch.
+func (s *Store) JournalPending(ctx context.Context, ops []access.Op, syncID string) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.batchTx(ctx, nil, func(b *pgx.Batch) {
+		for _, op := range ops {
+			sql, args := journalOp(op, syncID, "pending", "")
+			b.Queue(sql, args...)
+		}
+	})
 }
 
 // journalOp is the statement that records an operation's state.
@@ -46,16 +52,6 @@ func journalOp(op access.Op, syncID string, status, errText string) (string, []a
 		error = excluded.error, acs_user_id = coalesce(nullif(excluded.acs_user_id, ''), access_operations.acs_user_id),
 		updated_at = now()`,
 		[]any{op.ID, op.Kind, op.PersonID, op.UserID, sync, status, attempt, errText, detail}
-}
-
-// CloseInterrupted marks a person's operations still pending as interrupted: called under the person's
-// lock, before re-planning, they are left from a worker that died mid-change, and the new plan decides
-// what is still needed.
-func (s *Store) CloseInterrupted(ctx context.Context, personID uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE access_operations SET status = 'failed', updated_at = now(),
-		error = 'interrupted before its answer was recorded; the person was planned again'
-		WHERE person_id = $1 AND status = 'pending'`, personID)
-	return err
 }
 
 // AccessOperations lists the journal, newest first: a person's (personID non-nil), or the failed ones.
