@@ -23,7 +23,8 @@ type HTTPOptions struct {
 	MinBackoff    time.Duration // default 200 ms
 	MaxBackoff    time.Duration // cap on one wait, Retry-After included; default 30 s
 	MaxConcurrent int           // requests in flight to the ACS at once; default 8
-	Transport     http.RoundTripper // default: http.DefaultTransport's settings, keeping MaxConcurrent idle connections
+	// Transport defaults to http.DefaultTransport's settings, keeping MaxConcurrent idle connections.
+	Transport http.RoundTripper
 }
 
 // NewHTTPClient is the HTTP client every connector uses: bounded concurrency, exponential backoff with full
