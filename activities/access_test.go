@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
@@ -300,6 +301,46 @@ func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
 	assert.Equal(t, e.gate, recs[0].Levels[0].LevelID)
 	assert.Equal(t, 1, res.Passes, "adopted in one pass, no write refused")
 	assert.Zero(t, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'wrong_record'`))
+}
+
+// Syncs and single reconciliations running at once over the same persons (syncs take them in batches,
+// locked together) give every person one record, created and audited once, and leave nothing to write.
+func TestConcurrentSyncsGiveEachPersonOneRecord(t *testing.T) {
+	e := newAccessEnv(t)
+	now := time.Now().UTC()
+	var persons []domain.Person
+	for i := range 80 {
+		p := e.cleared("Many" + strconv.Itoa(i))
+		e.grant(p, e.lab, now.Add(-time.Hour), now.Add(24*time.Hour))
+		persons = append(persons, p)
+	}
+	acts := &activities.Activities{Store: e.st, Access: activities.AccessSettings{Connector: e.acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}}
+	run := func(fn any, arg any) error {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(acts)
+		_, err := env.ExecuteActivity(fn, arg)
+		return err
+	}
+	var g errgroup.Group
+	for i := range 3 {
+		g.Go(func() error {
+			return run(activities.A.SyncAccess, activities.SyncInput{SyncID: "race-" + strconv.Itoa(i), Trigger: "test"})
+		})
+	}
+	for i := len(persons) - 1; i >= 0; i -= 3 {
+		g.Go(func() error { return run(activities.A.ReconcilePerson, persons[i].ID) })
+	}
+	require.NoError(t, g.Wait())
+	for _, p := range persons {
+		require.Len(t, e.sim.UsersByExternalID(access.ExternalID(p.ID)), 1, "%s has one record", p.FirstName)
+		assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.create' AND entity_id = $1`, p.ID.String()))
+		assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id IS NOT NULL`, p.ID))
+	}
+	e.sim.ResetStats()
+	assert.Zero(t, e.sync().Changed)
+	assert.Zero(t, e.sim.Stats().Writes)
 }
 
 // One person the access control system refuses outright does not stop the sync: everyone else is
