@@ -13,8 +13,10 @@ import (
 	"github.com/signetassure/signetassure/access"
 )
 
-// Requests at the client's full concurrency reuse kept-alive connections: no more are opened than may be
-// in flight at once (the default transport keeps two idle, and opened one per request above that).
+// Requests at the client's full concurrency reuse kept-alive connections: about as many are opened as may
+// be in flight at once (the default transport kept two idle, and opened 718 for these 2000 requests). A
+// connection goes back to the idle pool a moment after its answer is read, so a request may open one more
+// meanwhile: twice the concurrency is allowed.
 func TestHTTPClientReusesConnections(t *testing.T) {
 	var opened atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +42,7 @@ func TestHTTPClientReusesConnections(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if n := opened.Load(); n > concurrent {
+	if n := opened.Load(); n > 2*concurrent {
 		t.Fatalf("2000 requests, %d at once, opened %d connections", concurrent, n)
 	}
 }
