@@ -154,7 +154,7 @@ func (a *Activities) reconcile(ctx context.Context, ids []uuid.UUID, unkeyed []a
 					return
 				}
 				mu.Lock()
-				done = append(done, store.DoneOp{Op: op, SyncID: syncID, UserID: id})
+				done = append(done, store.DoneOp{Op: op, UserID: id})
 				mu.Unlock()
 				if res[i].Ops == nil {
 					res[i].Ops = map[access.OpKind]int{}
@@ -186,7 +186,7 @@ func (a *Activities) reconcile(ctx context.Context, ids []uuid.UUID, unkeyed []a
 	wg.Wait()
 	// The operations done and the links, in one transaction: should it fail, the persons whose records were
 	// written are failed too, and the next attempt finds what was written by their key.
-	if err := a.Store.SaveSynced(ctx, acs.System(), done, links); err != nil {
+	if err := a.Store.SaveSynced(ctx, acs.System(), syncID, done, links); err != nil {
 		return failAll(err, func(i int) bool { return len(plans[i].ops) > 0 || res[i].UserID != "" })
 	}
 	return res, errs

@@ -335,19 +335,13 @@ type Link struct {
 // DoneOp is an operation carried out on the ACS record UserID, for SaveSynced.
 type DoneOp struct {
 	Op     access.Op
-	SyncID string
 	UserID string
 }
 
-// SaveLink records the person's ACS record after a change: its id (nil once removed), its state and the
-// access written.
-func (s *Store) SaveLink(ctx context.Context, personID uuid.UUID, userID *string, state string, pushed access.Access) error {
-	return s.SaveSynced(ctx, "", nil, []Link{{PersonID: personID, UserID: userID, State: state, Pushed: pushed}})
-}
-
 // SaveSynced records, in one transaction sent as one batch, what reconciling persons did: each operation
-// done, with its audit entry (once per operation; system names the ACS), and each person's link.
-func (s *Store) SaveSynced(ctx context.Context, system string, done []DoneOp, links []Link) error {
+// done (in the sync syncID, "" for none), with its audit entry (once per operation; system names the
+// ACS), and each person's link.
+func (s *Store) SaveSynced(ctx context.Context, system, syncID string, done []DoneOp, links []Link) error {
 	if len(done) == 0 && len(links) == 0 {
 		return nil
 	}
@@ -356,30 +350,43 @@ func (s *Store) SaveSynced(ctx context.Context, system string, done []DoneOp, li
 		args []any
 	}
 	var queue []statement
+	if len(done) > 0 {
+		ops := make([]access.Op, len(done))
+		for i, d := range done {
+			ops[i] = d.Op
+			ops[i].UserID = d.UserID
+		}
+		sql, args := journalOps(ops, syncID, "done", "")
+		queue = append(queue, statement{sql, args})
+	}
 	for _, d := range done {
 		op := d.Op
 		op.UserID = d.UserID
-		sql, args := journalOp(op, d.SyncID, "done", "")
-		queue = append(queue, statement{sql, args})
 		sql, args, err := auditInsert(*accessOpAudit(system, op, d.UserID))
 		if err != nil {
 			return err
 		}
 		queue = append(queue, statement{sql, args})
 	}
-	for _, l := range links {
-		b, err := json.Marshal(l.Pushed)
-		if err != nil {
-			return err
+	if len(links) > 0 {
+		persons, users, states, pushed := make([]uuid.UUID, len(links)), make([]*string, len(links)), make([]string, len(links)), make([]string, len(links))
+		for i, l := range links {
+			p, err := json.Marshal(l.Pushed)
+			if err != nil {
+				return err
+			}
+			persons[i], users[i], states[i], pushed[i] = l.PersonID, l.UserID, l.State, string(p)
 		}
-		// The record was found by the person's key: another person still linked to its id (an ACS restored
-		// or renumbered) loses that link, and finds their own record by their key.
-		queue = append(queue, statement{`UPDATE access_links SET acs_user_id = NULL, updated_at = now()
-			WHERE acs_user_id = $2 AND person_id <> $1`, []any{l.PersonID, l.UserID}},
+		// The records were found by the persons' keys: another person still linked to one's id (an ACS
+		// restored or renumbered) loses that link, and finds their own record by their key.
+		queue = append(queue, statement{`UPDATE access_links l SET acs_user_id = NULL, updated_at = now()
+			FROM unnest($1::uuid[], $2::text[]) AS n(person_id, acs_user_id)
+			WHERE l.acs_user_id = n.acs_user_id AND l.person_id <> n.person_id`, []any{persons, users}},
 			statement{`INSERT INTO access_links (person_id, acs_user_id, state, pushed, synced_at)
-			VALUES ($1, $2, $3, $4, now())
+			SELECT n.person_id, n.acs_user_id, n.state, n.pushed::jsonb, now()
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS n(person_id, acs_user_id, state, pushed)
 			ON CONFLICT (person_id) DO UPDATE SET acs_user_id = excluded.acs_user_id, state = excluded.state,
-			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, []any{l.PersonID, l.UserID, l.State, b}})
+			pushed = excluded.pushed, synced_at = now(), updated_at = now()`, []any{persons, users, states, pushed}})
 	}
 	return s.batchTx(ctx, nil, func(b *pgx.Batch) {
 		for _, st := range queue {

@@ -15,29 +15,24 @@ import (
 
 // JournalOp records an operation's state; the same operation id is one row however often it is attempted.
 func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, status, errText string) error {
-	sql, args := journalOp(op, syncID, status, errText)
+	sql, args := journalOps([]access.Op{op}, syncID, status, errText)
 	_, err := s.pool.Exec(ctx, sql, args...)
 	return err
 }
 
-// JournalPending journals operations as pending (about to be attempted), in one transaction sent as one
-// batch.
+// JournalPending journals operations as pending (about to be attempted), in one statement.
 func (s *Store) JournalPending(ctx context.Context, ops []access.Op, syncID string) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	return s.batchTx(ctx, nil, func(b *pgx.Batch) {
-		for _, op := range ops {
-			sql, args := journalOp(op, syncID, "pending", "")
-			b.Queue(sql, args...)
-		}
-	})
+	sql, args := journalOps(ops, syncID, "pending", "")
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return err
 }
 
-// journalOp is the statement that records an operation's state.
-func journalOp(op access.Op, syncID string, status, errText string) (string, []any) {
+// journalOps is the statement that records operations' state, all of them in one.
+func journalOps(ops []access.Op, syncID string, status, errText string) (string, []any) {
 	errText = domain.SanitizeText(errText, domain.TextFree, 0) // the ACS's answer may be quoted in it
-	detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
 	var sync *string
 	if syncID != "" {
 		sync = &syncID
@@ -46,12 +41,19 @@ func journalOp(op access.Op, syncID string, status, errText string) (string, []a
 	if status == "pending" {
 		attempt = 1
 	}
+	ids, kinds, users, details := make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops))
+	persons := make([]uuid.UUID, len(ops))
+	for i, op := range ops {
+		detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
+		ids[i], kinds[i], persons[i], users[i], details[i] = op.ID, string(op.Kind), op.PersonID, op.UserID, string(detail)
+	}
 	return `INSERT INTO access_operations (id, kind, person_id, acs_user_id, sync_id, status, attempts, error, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = access_operations.attempts + $7,
+		SELECT o.id, o.kind, o.person_id, o.acs_user_id, $6::text, $7::text, $8::integer, $9::text, o.detail::jsonb
+		FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[]) AS o(id, kind, person_id, acs_user_id, detail)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = access_operations.attempts + excluded.attempts,
 		error = excluded.error, acs_user_id = coalesce(nullif(excluded.acs_user_id, ''), access_operations.acs_user_id),
 		updated_at = now()`,
-		[]any{op.ID, op.Kind, op.PersonID, op.UserID, sync, status, attempt, errText, detail}
+		[]any{ids, kinds, persons, users, details, sync, status, attempt, errText}
 }
 
 // AccessOperations lists the journal, newest first: a person's (personID non-nil), or the failed ones.
