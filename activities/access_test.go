@@ -381,6 +381,16 @@ func TestSyncGoesOnPastAPersonRefused(t *testing.T) {
 	assert.Equal(t, activities.SyncCompletedWithErrors, sy.Status)
 	assert.Equal(t, 1, sy.Errors)
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'failed' AND error LIKE '%validation%'`, refused.ID))
+	// The batch's journal: each of the others' creates tried once and done in this sync, on its record, and
+	// audited once; nothing left pending.
+	for _, p := range people {
+		if p.ID != refused.ID {
+			assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND kind = 'create'
+				AND status = 'done' AND attempts = 1 AND sync_id = $2 AND acs_user_id = $3`, p.ID, id, e.records(p)[0].ID), p.FirstName)
+			assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.create' AND entity_id = $1`, p.ID.String()))
+		}
+	}
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_operations WHERE status = 'pending'`))
 
 	e.sim.SetFaults(credoidsim.Faults{})
 	id = "test-" + uuid.NewString()
