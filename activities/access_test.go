@@ -308,11 +308,10 @@ func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
 func TestConcurrentSyncsGiveEachPersonOneRecord(t *testing.T) {
 	e := newAccessEnv(t)
 	now := time.Now().UTC()
-	var persons []domain.Person
-	for i := range 80 {
-		p := e.cleared("Many" + strconv.Itoa(i))
-		e.grant(p, e.lab, now.Add(-time.Hour), now.Add(24*time.Hour))
-		persons = append(persons, p)
+	persons := make([]domain.Person, 80)
+	for i := range persons {
+		persons[i] = e.cleared("Many" + strconv.Itoa(i))
+		e.grant(persons[i], e.lab, now.Add(-time.Hour), now.Add(24*time.Hour))
 	}
 	acts := &activities.Activities{Store: e.st, Access: activities.AccessSettings{Connector: e.acs,
 		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}}
