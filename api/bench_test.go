@@ -113,7 +113,9 @@ func BenchmarkLookup(b *testing.B) {
 	e.clear(e.createPerson("Jane", "Davies", "1985-04-12"), "SC")
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	body := map[string]any{"firstName": "Jane", "lastName": "Davies", "dob": "1985-04-12", "reason": "bench"}
-	measure(b, func() error { return status(e.partnerCall(key, "POST", "/api/external/vetting/lookup", body).status, 200) })
+	measure(b, func() error {
+		return status(e.partnerCall(key, "POST", "/api/external/vetting/lookup", body).status, 200)
+	})
 }
 
 // BenchmarkBareLookupQuery is the baseline: a bare handler running the same indexed person query, with

@@ -149,6 +149,42 @@ func TestOneTraceFromRequestToOutsideCall(t *testing.T) {
 	}
 }
 
+// A partner's call starts a trace of its own, linked to the trace its traceparent names, while a staff
+// request continues its caller's trace: an outside party does not choose what is sampled here.
+func TestOutsideCallersStartTheirOwnTrace(t *testing.T) {
+	spans := recordTraces(t)
+	e := newEnv(t)
+	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
+	const caller = "4bf92f3577b34da6a3ce929d0e0e4736"
+	parent := map[string]string{"traceparent": "00-" + caller + "-00f067aa0ba902b7-01"}
+	partner := e.callWith("", "GET", "/api/external/vetting/whoami", nil, map[string]string{
+		"Authorization": "Bearer " + key, "traceparent": parent["traceparent"]})
+	if partner.status != 200 {
+		t.Fatalf("whoami: %d %s", partner.status, partner.body)
+	}
+	if r := e.callWith(domain.RoleCaseWorker, "GET", "/api/v1/me", nil, parent); r.status != 200 {
+		t.Fatalf("GET /me: %d", r.status)
+	}
+	all := spans()
+	server := func(name string) tracetest.SpanStub {
+		s := findSpan(all, func(s tracetest.SpanStub) bool { return s.Name == name && s.SpanKind == trace.SpanKindServer })
+		if s == nil {
+			t.Fatalf("no server span %q among %v", name, spanNames(all))
+		}
+		return *s
+	}
+	whoami := server("GET /api/external/vetting/whoami")
+	if got := whoami.SpanContext.TraceID().String(); got == caller {
+		t.Errorf("the partner's call continued the partner's trace %s", got)
+	}
+	if len(whoami.Links) != 1 || whoami.Links[0].SpanContext.TraceID().String() != caller {
+		t.Errorf("the partner's call links %v, want the partner's trace %s", whoami.Links, caller)
+	}
+	if got := server("GET /api/v1/me").SpanContext.TraceID().String(); got != caller {
+		t.Errorf("the staff request's trace is %s, want its caller's %s", got, caller)
+	}
+}
+
 func findSpan(spans tracetest.SpanStubs, match func(tracetest.SpanStub) bool) *tracetest.SpanStub {
 	for i := range spans {
 		if match(spans[i]) {
