@@ -149,6 +149,9 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 	if err := serveMetrics(ctx, cfg, log, reg); err != nil {
 		return err
 	}
+	if err := serveProfiles(ctx, cfg, log); err != nil {
+		return err
+	}
 	return fn(st, tc, reg)
 }
 
@@ -171,6 +174,25 @@ func serveMetrics(ctx context.Context, cfg config.Config, log *slog.Logger, reg 
 	return nil
 }
 
+// serveProfiles serves Go's profiles (net/http/pprof) at PPROF_ADDR's /debug/pprof/ until ctx ends
+// (nothing without PPROF_ADDR). An address that cannot be listened on stops the process at start.
+func serveProfiles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if cfg.PprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	log.Info("profiles listening", "addr", cfg.PprofAddr)
+	go func() {
+		if err := metrics.ServeProfiles(ctx, ln, log); err != nil {
+			log.Error("profile server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
 // serveAPI serves the API until ctx ends, then drains requests for up to 10 seconds.
 func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store.Store, tc client.Client, reg *prometheus.Registry) error {
 	acs, err := cfg.ACS.Connector()
@@ -185,7 +207,8 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks, Metrics: requests}
+		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks, Metrics: requests,
+		ProfileLabels: cfg.PprofAddr != ""}
 	if err := cfg.Staff.APIDeps(&deps); err != nil {
 		return err
 	}
