@@ -123,7 +123,7 @@ const readyWithin = 10 * time.Second
 
 // withServices checks the database (reachable and migrated: schema.Ready, failing at once otherwise),
 // opens it, connects to Temporal with the SDK's metrics in the process's registry, serves that registry
-// at METRICS_ADDR, runs fn, and closes both.
+// at METRICS_ADDR (and its profiles at PPROF_ADDR), runs fn, and closes both.
 func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client, *prometheus.Registry) error) error {
 	readyCtx, cancel := context.WithTimeout(ctx, readyWithin)
 	err := schema.Ready(readyCtx, cfg.DatabaseURL)
@@ -149,47 +149,34 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 	if err := serveMetrics(ctx, cfg, log, reg); err != nil {
 		return err
 	}
-	if err := serveProfiles(ctx, cfg, log); err != nil {
-		return err
-	}
 	return fn(st, tc, reg)
 }
 
-// serveMetrics serves reg at METRICS_ADDR's /metrics until ctx ends (nothing without METRICS_ADDR). An
-// address that cannot be listened on stops the process at start; a later failure is logged.
+// serveMetrics serves reg at METRICS_ADDR's /metrics, and Go's profiles at PPROF_ADDR's /debug/pprof/,
+// until ctx ends (nothing at an address not set). An address that cannot be listened on stops the
+// process at start; a later failure is logged.
 func serveMetrics(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) error {
-	if cfg.MetricsAddr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", cfg.MetricsAddr)
-	if err != nil {
-		return fmt.Errorf("METRICS_ADDR: %w", err)
-	}
-	log.Info("metrics listening", "addr", cfg.MetricsAddr)
-	go func() {
-		if err := metrics.Serve(ctx, ln, reg, log); err != nil {
-			log.Error("metrics server stopped", "error", err)
+	for _, l := range []struct {
+		name, addr string
+		serve      func(net.Listener) error
+	}{
+		{"METRICS_ADDR", cfg.MetricsAddr, func(ln net.Listener) error { return metrics.Serve(ctx, ln, reg, log) }},
+		{"PPROF_ADDR", cfg.PprofAddr, func(ln net.Listener) error { return metrics.ServeProfiles(ctx, ln, log) }},
+	} {
+		if l.addr == "" {
+			continue
 		}
-	}()
-	return nil
-}
-
-// serveProfiles serves Go's profiles (net/http/pprof) at PPROF_ADDR's /debug/pprof/ until ctx ends
-// (nothing without PPROF_ADDR). An address that cannot be listened on stops the process at start.
-func serveProfiles(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	if cfg.PprofAddr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", cfg.PprofAddr)
-	if err != nil {
-		return fmt.Errorf("PPROF_ADDR: %w", err)
-	}
-	log.Info("profiles listening", "addr", cfg.PprofAddr)
-	go func() {
-		if err := metrics.ServeProfiles(ctx, ln, log); err != nil {
-			log.Error("profile server stopped", "error", err)
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
 		}
-	}()
+		log.Info("listening", "setting", l.name, "addr", l.addr)
+		go func() {
+			if err := l.serve(ln); err != nil {
+				log.Error("stopped serving", "setting", l.name, "error", err)
+			}
+		}()
+	}
 	return nil
 }
 

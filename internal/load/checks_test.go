@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/pprof/profile"
 	"github.com/jackc/pgx/v5"
@@ -15,19 +16,15 @@ import (
 	"github.com/signetassure/signetassure/internal/testenv"
 )
 
-// checkOnce holds what the run wrote to what it was answered: one case per case opened (the retries on
-// the other API opened none), one audit entry, timeline event and lifecycle event per thing done, one
+// checkOnce holds what the run wrote to what it was answered: one case per case opened (each answered
+// with its own reference; the retries on the other API opened none), one audit entry, timeline event and lifecycle event per thing done, one
 // message per broadcast recipient at Twilio, one CredoID cardholder per person synced, and an audit log
 // that verifies.
 func (s *system) checkOnce(out outcome) {
 	t := s.t
 	ok := out.tally.ok
-	opened, persons := ok["POST /api/v1/cases"], ok["POST /api/v1/persons"]
-	opens := 0
-	out.opened.Range(func(any, any) bool { opens++; return true })
-	if opens != opened {
-		t.Errorf("%d distinct cases answered for %d opens", opens, opened)
-	}
+	persons, opened := ok["POST /api/v1/persons"], 0
+	out.opened.Range(func(any, any) bool { opened++; return true })
 	for _, c := range []struct {
 		what, sql string
 		want      int
@@ -95,50 +92,58 @@ func (s *system) checkOnce(out outcome) {
 	}
 }
 
-// routeProfile is the CPU a route's requests took in a profile (pprof label route, api.Deps.ProfileLabels)
-// and the functions they spent it in, most first: by their own time (flat) and with what they called
-// (cum, SignetAssure's functions only).
+// routeProfile is the CPU a route's requests took in a profile (pprof label route, api.Deps.ProfileLabels;
+// "": every sample, the whole process) and where it went, most first: the functions that spent it
+// themselves (flat), and SignetAssure's innermost function on each sample (what of ours spent it, with
+// what it called outside SignetAssure).
 func routeProfile(data []byte, route string, top int) (string, error) {
 	p, err := profile.Parse(bytes.NewReader(data))
 	if err != nil {
 		return "", err
 	}
 	cpu := len(p.SampleType) - 1 // cpu nanoseconds, after the sample count
-	flat, cum := map[string]int64{}, map[string]int64{}
+	flat, ours := map[string]int64{}, map[string]int64{}
 	var total, all int64
 	for _, s := range p.Sample {
 		v := s.Value[cpu]
 		all += v
-		if l := s.Label["route"]; len(l) == 0 || l[0] != route {
+		if l := s.Label["route"]; route != "" && (len(l) == 0 || l[0] != route) {
 			continue
 		}
 		total += v
-		seen := map[string]bool{}
-		for i, loc := range s.Location {
-			for j, line := range loc.Line {
-				name := line.Function.Name
-				if i == 0 && j == 0 {
-					flat[name] += v
-				}
-				if !seen[name] && strings.HasPrefix(name, "github.com/signetassure/") {
-					seen[name] = true
-					cum[name] += v
-				}
-			}
+		if len(s.Location) > 0 && len(s.Location[0].Line) > 0 {
+			flat[s.Location[0].Line[0].Function.Name] += v
 		}
+		ours[innermostOurs(s)] += v
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %.2f s of CPU in the profile's %.2f s (%.0f%%)\n", route, sec(total), sec(all), 100*float64(total)/float64(max(all, 1)))
+	if route == "" {
+		route = "the whole process"
+	}
+	fmt.Fprintf(&b, "%s: %.2f s of CPU in the profile's %.2f s (%.0f%%), over %s\n", route, sec(total), sec(all),
+		100*float64(total)/float64(max(all, 1)), time.Duration(p.DurationNanos).Round(time.Second))
 	for _, part := range []struct {
 		name string
 		m    map[string]int64
-	}{{"flat", flat}, {"cum (SignetAssure's functions)", cum}} {
+	}{{"flat", flat}, {"by SignetAssure's innermost function", ours}} {
 		fmt.Fprintf(&b, "  top %s:\n", part.name)
 		for _, f := range topOf(part.m, top) {
 			fmt.Fprintf(&b, "    %6.2fs %5.1f%%  %s\n", sec(part.m[f]), 100*float64(part.m[f])/float64(max(total, 1)), f)
 		}
 	}
 	return b.String(), nil
+}
+
+// innermostOurs is the innermost SignetAssure function on a sample's stack ("(none)": none is).
+func innermostOurs(s *profile.Sample) string {
+	for _, loc := range s.Location {
+		for _, line := range loc.Line {
+			if strings.HasPrefix(line.Function.Name, "github.com/signetassure/") {
+				return line.Function.Name
+			}
+		}
+	}
+	return "(none)"
 }
 
 // routesSampled is the CPU each route's requests took in a profile, by its pprof label route.

@@ -46,20 +46,21 @@ type shape struct {
 	SyncPersons, Recipients int
 	// BroadcastRate is the deployment's provider rate (BROADCAST_RATE), messages a second.
 	BroadcastRate int
-	// Profile takes a CPU profile of the first API over the middle half of the run.
+	// Profile takes CPU profiles of the first API and the first worker over the middle half of the run.
 	Profile bool
 }
 
 // system is SignetAssure running as separate processes against a fresh database, with the simulators.
 type system struct {
-	t      *testing.T
-	shape  shape
-	dbURL  string
-	st     *store.Store
-	apis   []string // the APIs' base URLs
-	pprof  string   // the first API's PPROF_ADDR ("" when not profiling)
-	credo  *credoidsim.Sim
-	twilio *twiliosim.Sim
+	t     *testing.T
+	shape shape
+	dbURL string
+	st    *store.Store
+	apis  []string // the APIs' base URLs
+	// the first API's and the first worker's PPROF_ADDR ("" when not profiling)
+	apiProfiles, workerProfiles string
+	credo                       *credoidsim.Sim
+	twilio                      *twiliosim.Sim
 	// staff
 	caseWorkers []staff
 	controller  staff
@@ -100,7 +101,7 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 		"DATABASE_URL": s.dbURL, "TEMPORAL_ADDRESS": testenv.TemporalAddress(t), "TEMPORAL_NAMESPACE": "default",
 		"TEMPORAL_TASK_QUEUE": queue, "LOG_LEVEL": "warn",
 		"CREDOID_URL": credoSrv.URL, "CREDOID_USERNAME": "operator", "CREDOID_PASSWORD": "pw",
-		"ACS_SYNC_INTERVAL": "24h", // only the run's own sync
+		"ACS_SYNC_INTERVAL":  "24h", // only the run's own sync
 		"TWILIO_ACCOUNT_SID": twiliosim.DefaultAccountSID, "TWILIO_AUTH_TOKEN": "loadtoken",
 		"TWILIO_FROM": "+447400000000", "TWILIO_API_URL": twilioSrv.URL, "PUBLIC_URL": public.URL,
 		"BROADCAST_RATE": strconv.Itoa(sh.BroadcastRate),
@@ -111,15 +112,20 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 	var ready []string
 	for i := range sh.Workers {
 		health := freeAddr(t)
-		startProc(t, bin, "worker", fmt.Sprintf("worker %d", i+1), with(common, map[string]string{"HEALTH_ADDR": health}))
+		extra := map[string]string{"HEALTH_ADDR": health}
+		if i == 0 && sh.Profile {
+			s.workerProfiles = freeAddr(t)
+			extra["PPROF_ADDR"] = s.workerProfiles
+		}
+		startProc(t, bin, "worker", fmt.Sprintf("worker %d", i+1), with(common, extra))
 		ready = append(ready, "http://"+health+"/readyz")
 	}
 	for i := range sh.APIs {
 		addr := freeAddr(t)
 		extra := map[string]string{"HTTP_ADDR": addr}
 		if i == 0 && sh.Profile {
-			s.pprof = freeAddr(t)
-			extra["PPROF_ADDR"] = s.pprof
+			s.apiProfiles = freeAddr(t)
+			extra["PPROF_ADDR"] = s.apiProfiles
 		}
 		startProc(t, bin, "api", fmt.Sprintf("api %d", i+1), with(common, extra))
 		s.apis = append(s.apis, "http://"+addr)
@@ -342,7 +348,7 @@ func (c checked) RoundTrip(req *http.Request) (*http.Response, error) {
 	if problem != "" {
 		resp.Header.Set(errorHeader, problem)
 		if c.session != nil {
-			c.session.failed()
+			c.session.unexpected(resp.StatusCode, body)
 		}
 	}
 	return resp, nil

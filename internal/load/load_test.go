@@ -26,15 +26,15 @@ func TestScaleOutCarriesTheLoadOnce(t *testing.T) {
 	if n := out.tally.errorCount(); n != 0 {
 		t.Errorf("%d unexpected answers", n)
 	}
-	if routes, err := routesSampled(out.profile); err != nil || len(routes) == 0 {
+	if routes, err := routesSampled(out.apiProfile); err != nil || len(routes) == 0 {
 		t.Errorf("the first API's CPU profile has no samples labelled with a route: %v %v", routes, err)
 	}
 	s.settle(out)
 	s.checkOnce(out)
 }
 
-// `make load`: the mixed load for LOAD_DURATION on one API and one worker (with a CPU profile of the
-// API), then on two of each, each on a fresh database; the figures of both, the slowest route's profile,
+// `make load`: the mixed load for LOAD_DURATION on one API and one worker (with CPU profiles of both),
+// then on two of each, each on a fresh database; the figures of both, the slowest route's profile,
 // and the same checks as TestScaleOutCarriesTheLoadOnce.
 func TestMixedLoad(t *testing.T) {
 	env := os.Getenv("LOAD_DURATION")
@@ -59,19 +59,23 @@ func TestMixedLoad(t *testing.T) {
 			if n := out.tally.errorCount(); n != 0 {
 				t.Errorf("%d unexpected answers", n)
 			}
-			if out.profile != nil {
-				path := filepath.Join(testenv.RepoRoot(), ".data", "load", "api-cpu.pprof")
+			for _, p := range []struct {
+				process, route string
+				data           []byte
+			}{{"api", slowest, out.apiProfile}, {"worker", "", out.workerProfile}} {
+				path := filepath.Join(testenv.RepoRoot(), ".data", "load", p.process+"-cpu.pprof")
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, out.profile, 0o644); err != nil {
+				if err := os.WriteFile(path, p.data, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				top, err := routeProfile(out.profile, slowest, 12)
+				top, err := routeProfile(p.data, p.route, 12)
 				if err != nil {
 					t.Fatal(err)
 				}
-				t.Logf("the slowest route's CPU profile (go tool pprof -tagfocus 'route=%s' %s):\n%s", slowest, path, top)
+				t.Logf("the %s's CPU profile (go tool pprof %s), %s:\n%s", p.process, path, map[bool]string{true: "the whole process",
+					false: "the slowest route's samples (-tagfocus 'route=" + p.route + "')"}[p.route == ""], top)
 			}
 			s.settle(out)
 			s.checkOnce(out)

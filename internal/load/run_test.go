@@ -22,13 +22,13 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // outcome is what a run did: every answer tallied, the cases opened, the sync and broadcast started, the
-// CPU profile of the first API (nil when not taken).
+// CPU profiles of the first API and the first worker (nil when not taken).
 type outcome struct {
-	tally     *tally
-	opened    *sync.Map
-	syncID    string
-	broadcast string
-	profile   []byte
+	tally                     *tally
+	opened                    *sync.Map
+	syncID                    string
+	broadcast                 string
+	apiProfile, workerProfile []byte
 }
 
 // run drives the mixed load at s for its duration: every simulated case worker, every partner key at
@@ -85,11 +85,13 @@ func (s *system) run() outcome {
 		both.Wait()
 		out.syncID, out.broadcast = idOf(sy), idOf(bc)
 	})
-	if s.pprof != "" {
-		started.Go(func() {
-			time.Sleep(sh.Duration / 4) // the middle half of the run
-			out.profile = cpuProfile(t, s.pprof, sh.Duration/2)
-		})
+	if sh.Profile {
+		for addr, profile := range map[string]*[]byte{s.apiProfiles: &out.apiProfile, s.workerProfiles: &out.workerProfile} {
+			started.Go(func() {
+				time.Sleep(sh.Duration / 4) // the middle half of the run
+				*profile = cpuProfile(t, addr, sh.Duration/2)
+			})
+		}
 	}
 	started.Wait()
 	wg.Wait()

@@ -43,7 +43,7 @@ type session struct {
 	openAPI int
 	openKey string
 	open    map[string]any
-	// opened are the cases this session opened (answered 201), each once
+	// opened are the cases opened (answered 201, or 202 when no worker took the case up in time), each once
 	opened *sync.Map
 }
 
@@ -117,7 +117,19 @@ func (s *session) answered(resp *http.Response, body []byte) string {
 	return ""
 }
 
-// failed starts the session's round over after an answer it did not expect.
+// unexpected notes a case opened though not answered as expected (202: no worker took it up in time),
+// and starts the session's round over.
+func (s *session) unexpected(status int, body []byte) {
+	var got struct {
+		CaseRef string `json:"caseRef"`
+	}
+	if s.step == stepOpen && status == http.StatusAccepted && json.Unmarshal(body, &got) == nil && got.CaseRef != "" {
+		s.opened.Store(got.CaseRef, true)
+	}
+	s.failed()
+}
+
+// failed starts the session's round over after an answer it did not expect, or none.
 func (s *session) failed() {
 	s.step, s.round = stepQueue, s.round+1
 }
