@@ -59,8 +59,11 @@ type system struct {
 	apis  []string // the APIs' base URLs
 	// the first API's and the first worker's PPROF_ADDR ("" when not profiling)
 	apiProfiles, workerProfiles string
-	credo                       *credoidsim.Sim
-	twilio                      *twiliosim.Sim
+	// procs are the processes whose CPU time the run reports, by name: the APIs, the workers, the
+	// Temporal dev server
+	procs  map[string]int
+	credo  *credoidsim.Sim
+	twilio *twiliosim.Sim
 	// staff
 	caseWorkers []staff
 	controller  staff
@@ -83,7 +86,7 @@ type staff struct {
 func startSystem(t *testing.T, bin string, sh shape) *system {
 	t.Helper()
 	ctx := context.Background()
-	s := &system{t: t, shape: sh, dbURL: testenv.DatabaseURL(t)}
+	s := &system{t: t, shape: sh, dbURL: testenv.DatabaseURL(t), procs: map[string]int{}}
 	s.st = testenv.StoreAt(t, s.dbURL)
 	s.credo = credoidsim.New(credoidsim.Options{Username: "operator", Password: "pw", Seed: true})
 	credoSrv := httptest.NewServer(s.credo.Handler())
@@ -117,7 +120,8 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 			s.workerProfiles = freeAddr(t)
 			extra["PPROF_ADDR"] = s.workerProfiles
 		}
-		startProc(t, bin, "worker", fmt.Sprintf("worker %d", i+1), with(common, extra))
+		name := fmt.Sprintf("worker %d", i+1)
+		s.procs[name] = startProc(t, bin, "worker", name, with(common, extra))
 		ready = append(ready, "http://"+health+"/readyz")
 	}
 	for i := range sh.APIs {
@@ -127,14 +131,59 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 			s.apiProfiles = freeAddr(t)
 			extra["PPROF_ADDR"] = s.apiProfiles
 		}
-		startProc(t, bin, "api", fmt.Sprintf("api %d", i+1), with(common, extra))
+		name := fmt.Sprintf("api %d", i+1)
+		s.procs[name] = startProc(t, bin, "api", name, with(common, extra))
 		s.apis = append(s.apis, "http://"+addr)
 		ready = append(ready, "http://"+addr+"/readyz")
 	}
 	for _, u := range ready {
 		awaitReady(t, u)
 	}
+	if pid := temporalServer(testenv.TemporalAddress(t)); pid != 0 {
+		s.procs["Temporal dev server"] = pid
+	}
 	return s
+}
+
+// temporalServer is the process id of the Temporal dev server listening at addr (0: not found).
+func temporalServer(addr string) int {
+	_, port, _ := net.SplitHostPort(addr)
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		args := strings.Split(string(b), "\x00")
+		for i := range args[:max(len(args)-1, 0)] {
+			if args[i] == "--port" && args[i+1] == port && strings.Contains(string(b), "start-dev") {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// cpuTimes is the CPU time (user and system) each of the system's processes has used so far; a process
+// whose /proc entry cannot be read is left out.
+func (s *system) cpuTimes() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, pid := range s.procs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// after the command's name in parentheses: state is field 3, utime and stime fields 14 and 15
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		user, _ := strconv.ParseInt(f[11], 10, 64)
+		sys, _ := strconv.ParseInt(f[12], 10, 64)
+		out[name] = time.Duration(user+sys) * time.Second / 100 // USER_HZ, 100 on Linux
+	}
+	return out
 }
 
 // seed makes the staff, the partner keys, the persons the sync reconciles and the broadcast's group.
@@ -248,9 +297,9 @@ func with(base, extra map[string]string) []string {
 	return env
 }
 
-// startProc runs `signetassure <command>`; it is stopped (SIGTERM, then SIGKILL after 10 s) when the test
-// ends, and what it printed is shown if the test failed.
-func startProc(t *testing.T, bin, command, name string, env []string) {
+// startProc runs `signetassure <command>` and returns its process id; it is stopped (SIGTERM, then
+// SIGKILL after 10 s) when the test ends, and what it printed is shown if the test failed.
+func startProc(t *testing.T, bin, command, name string, env []string) int {
 	t.Helper()
 	out := &testenv.Buffer{}
 	cmd := exec.Command(bin, command)
@@ -272,6 +321,7 @@ func startProc(t *testing.T, bin, command, name string, env []string) {
 			t.Logf("%s's output:\n%s", name, out.String())
 		}
 	})
+	return cmd.Process.Pid
 }
 
 // freeAddr is a loopback address with a port free now.

@@ -22,7 +22,7 @@ func TestScaleOutCarriesTheLoadOnce(t *testing.T) {
 		SyncPersons: 40, Recipients: 60, BroadcastRate: 50, Profile: true}
 	s := startSystem(t, buildBinary(t), sh)
 	out := s.run()
-	report(t, "2 APIs + 2 workers", sh, out.tally)
+	report(t, "2 APIs + 2 workers", sh, out)
 	if n := out.tally.errorCount(); n != 0 {
 		t.Errorf("%d unexpected answers", n)
 	}
@@ -54,7 +54,7 @@ func TestMixedLoad(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := startSystem(t, bin, sh)
 			out := s.run()
-			slowest, rate := report(t, name, sh, out.tally)
+			slowest, rate := report(t, name, sh, out)
 			rates[n] = rate
 			if n := out.tally.errorCount(); n != 0 {
 				t.Errorf("%d unexpected answers", n)
@@ -63,6 +63,9 @@ func TestMixedLoad(t *testing.T) {
 				process, route string
 				data           []byte
 			}{{"api", slowest, out.apiProfile}, {"worker", "", out.workerProfile}} {
+				if !sh.Profile {
+					break
+				}
 				path := filepath.Join(testenv.RepoRoot(), ".data", "load", p.process+"-cpu.pprof")
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +31,8 @@ type outcome struct {
 	syncID                    string
 	broadcast                 string
 	apiProfile, workerProfile []byte
+	// cpu is the CPU time each process used during the run
+	cpu map[string]time.Duration
 }
 
 // run drives the mixed load at s for its duration: every simulated case worker, every partner key at
@@ -43,6 +47,7 @@ func (s *system) run() outcome {
 		return vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: c, Timeout: 60 * time.Second}),
 			vegeta.Workers(workers), vegeta.MaxWorkers(workers))
 	}
+	cpuBefore := s.cpuTimes()
 	var wg sync.WaitGroup
 	drain := func(results <-chan *vegeta.Result, caseWorker bool) {
 		wg.Go(func() { out.tally.drain(results, caseWorker) })
@@ -95,6 +100,10 @@ func (s *system) run() outcome {
 	}
 	started.Wait()
 	wg.Wait()
+	out.cpu = map[string]time.Duration{}
+	for name, used := range s.cpuTimes() {
+		out.cpu[name] = used - cpuBefore[name]
+	}
 	out.tally.close()
 	return out
 }
@@ -160,7 +169,8 @@ func (s *system) settle(out outcome) {
 // report logs the run's figures: per route its requests, unexpected answers and latencies, then the
 // case workers' throughput. It returns the slowest route by p99 of those called at least 20 times, and
 // the case workers' requests answered as expected a second.
-func report(t *testing.T, name string, sh shape, tl *tally) (slowest string, rate float64) {
+func report(t *testing.T, name string, sh shape, out outcome) (slowest string, rate float64) {
+	tl := out.tally
 	var routes []string
 	for r := range tl.routes {
 		routes = append(routes, r)
@@ -185,6 +195,17 @@ func report(t *testing.T, name string, sh shape, tl *tally) (slowest string, rat
 	for _, p := range tl.first {
 		fmt.Fprintf(&b, "  unexpected: %s\n", p)
 	}
+	var procs []string
+	for p := range out.cpu {
+		procs = append(procs, p)
+	}
+	sort.Strings(procs)
+	fmt.Fprintf(&b, "  CPU used during the run:")
+	for _, p := range procs {
+		fmt.Fprintf(&b, " %s %.1fs,", p, out.cpu[p].Seconds())
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, " on %d CPUs (load average at the end: %s)\n", runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	t.Log(b.String())
 	return slowest, rate
 }
