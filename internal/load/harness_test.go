@@ -113,28 +113,25 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 		"STAFF_RATE_LIMIT": "1000000", "STAFF_ADDRESS_RATE_LIMIT": "1000000",
 	}
 	var ready []string
-	for i := range sh.Workers {
-		health := freeAddr(t)
-		extra := map[string]string{"HEALTH_ADDR": health}
-		if i == 0 && sh.Profile {
-			s.workerProfiles = freeAddr(t)
-			extra["PPROF_ADDR"] = s.workerProfiles
+	for _, role := range []struct {
+		command, listen string
+		n               int
+		profiles        *string
+	}{{"worker", "HEALTH_ADDR", sh.Workers, &s.workerProfiles}, {"api", "HTTP_ADDR", sh.APIs, &s.apiProfiles}} {
+		for i := range role.n {
+			addr := freeAddr(t)
+			extra := map[string]string{role.listen: addr}
+			if i == 0 && sh.Profile {
+				*role.profiles = freeAddr(t)
+				extra["PPROF_ADDR"] = *role.profiles
+			}
+			name := fmt.Sprintf("%s %d", role.command, i+1)
+			s.procs[name] = startProc(t, bin, role.command, name, with(common, extra))
+			ready = append(ready, "http://"+addr+"/readyz")
+			if role.command == "api" {
+				s.apis = append(s.apis, "http://"+addr)
+			}
 		}
-		name := fmt.Sprintf("worker %d", i+1)
-		s.procs[name] = startProc(t, bin, "worker", name, with(common, extra))
-		ready = append(ready, "http://"+health+"/readyz")
-	}
-	for i := range sh.APIs {
-		addr := freeAddr(t)
-		extra := map[string]string{"HTTP_ADDR": addr}
-		if i == 0 && sh.Profile {
-			s.apiProfiles = freeAddr(t)
-			extra["PPROF_ADDR"] = s.apiProfiles
-		}
-		name := fmt.Sprintf("api %d", i+1)
-		s.procs[name] = startProc(t, bin, "api", name, with(common, extra))
-		s.apis = append(s.apis, "http://"+addr)
-		ready = append(ready, "http://"+addr+"/readyz")
 	}
 	for _, u := range ready {
 		awaitReady(t, u)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,11 +59,11 @@ func (s *system) run() outcome {
 		drain(attacker(checked{base: base, session: ses}, 1).Attack(ses.targeter, vegeta.ConstantPacer{}, sh.Duration, "case worker"), true)
 	}
 	for i, key := range s.partnerKeys {
-		n := 0
+		var calls atomic.Int64 // two vegeta workers make the key's calls, one falling behind
 		lookups := func(tgt *vegeta.Target) error {
-			*tgt = target(s.apis[(i+n)%len(s.apis)], key, http.MethodPost, "/api/external/vetting/lookup",
-				"/api/external/vetting/lookup", http.StatusOK, s.lookups[(i+n)%len(s.lookups)], "")
-			n++
+			n := int(calls.Add(1)) + i
+			*tgt = target(s.apis[n%len(s.apis)], key, http.MethodPost, "/api/external/vetting/lookup",
+				"/api/external/vetting/lookup", http.StatusOK, s.lookups[n%len(s.lookups)], "")
 			return nil
 		}
 		drain(attacker(checked{base: base}, 2).Attack(lookups, vegeta.ConstantPacer{Freq: api.LookupLimit, Per: time.Minute},
