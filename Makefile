@@ -41,7 +41,8 @@ test: vet $(TEMPORAL_STAMP)
 	wait $$api; api=$$?; \
 	test $$others -eq 0 && test $$api -eq 0
 
-# Opens BENCH_CASES cases through the API and runs as many bare one-activity workflows on the same server;
+# Opens BENCH_CASES cases through the API (untraced, tracing off, tracing on) and runs as many bare
+# one-activity workflows on the same server;
 # reconciles 10,000 persons with 50,000 grants into the CredoID simulator, then re-syncs (no change, 1%).
 bench: $(TEMPORAL_STAMP)
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // HTTPOptions tune how a connector talks to its ACS. Zero values take the defaults.
@@ -52,7 +54,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	c := retryablehttp.NewClient()
 	c.Logger = nil
 	c.HTTPClient = &http.Client{Timeout: o.Timeout,
-		Transport: &limited{next: o.Transport, slots: make(chan struct{}, o.MaxConcurrent)}}
+		Transport: &limited{next: tracing.Transport(o.Transport), slots: make(chan struct{}, o.MaxConcurrent)}}
 	c.RetryMax = o.MaxAttempts - 1
 	c.RetryWaitMin, c.RetryWaitMax = o.MinBackoff, o.MaxBackoff
 	c.Backoff = backoff

@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace/noop"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -28,6 +31,7 @@ import (
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/ldapdir"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/tracing"
 	saworker "github.com/signetassure/signetassure/worker"
 )
 
@@ -36,26 +40,37 @@ const benchConcurrency = 16
 
 // BenchmarkOpenCase opens cases through the API: each request returns when its case has reached its
 // first wait (with the vetting officer), its read model and timeline written. Run with -benchtime Nx.
-func BenchmarkOpenCase(b *testing.B) {
-	e := newEnv(b, unlimitedStaff)
+func BenchmarkOpenCase(b *testing.B) { openCases(b) }
+
+// BenchmarkOpenCaseTracingOff is BenchmarkOpenCase as the processes run with no OTEL_* variable set: the
+// Temporal client carries the tracing interceptor (temporalx.Instrument) and the API its server spans, on
+// OpenTelemetry's no-op provider. Its ratio to BenchmarkOpenCase is the cost of tracing switched off.
+func BenchmarkOpenCaseTracingOff(b *testing.B) {
+	otel.SetTracerProvider(noop.NewTracerProvider())
+	openCases(b, withTracedTemporal())
+}
+
+// BenchmarkOpenCaseTracingOn is BenchmarkOpenCase with every span recorded, redacted and handed to an
+// exporter (one that drops them): the cost of tracing switched on, short of the network.
+func BenchmarkOpenCaseTracingOn(b *testing.B) {
+	tp := tracing.NewProvider(tracetest.NewNoopExporter())
+	otel.SetTracerProvider(tp)
+	defer tp.Shutdown(context.Background())
+	openCases(b, withTracedTemporal())
+}
+
+func openCases(b *testing.B, opts ...envOption) {
+	e := newEnv(b, append([]envOption{unlimitedStaff}, opts...)...)
 	persons := make([]string, b.N)
 	for i := range persons {
 		persons[i] = e.createPerson("Bench", fmt.Sprintf("Person%d", i), "1980-01-01")
 	}
 	var next atomic.Int64
-	b.SetParallelism(benchConcurrency / 2) // GOMAXPROCS is 2 on our machines
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases",
-				map[string]any{"personId": persons[i], "type": "new", "level": "SC"})
-			if r.status != 201 {
-				b.Errorf("open case: %d %s", r.status, r.body)
-			}
-		}
+	measure(b, func() error {
+		r := e.call(domain.RoleCaseWorker, "POST", "/api/v1/cases",
+			map[string]any{"personId": persons[next.Add(1)-1], "type": "new", "level": "SC"})
+		return status(r.status, http.StatusCreated)
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
 }
 
 // BenchmarkBareWorkflow runs workflows of one no-op activity on the same kind of server, as the
@@ -71,21 +86,14 @@ func BenchmarkBareWorkflow(b *testing.B) {
 	}
 	defer w.Stop()
 	var next atomic.Int64
-	b.SetParallelism(benchConcurrency / 2)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			run, err := e.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-				ID: fmt.Sprintf("bare/%s/%d", queue, next.Add(1)), TaskQueue: queue}, bareWorkflow)
-			if err == nil {
-				err = run.Get(context.Background(), nil)
-			}
-			if err != nil {
-				b.Error(err)
-			}
+	measure(b, func() error {
+		run, err := e.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: fmt.Sprintf("bare/%s/%d", queue, next.Add(1)), TaskQueue: queue}, bareWorkflow)
+		if err != nil {
+			return err
 		}
+		return run.Get(context.Background(), nil)
 	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "workflows/s")
 }
 
 func bareWorkflow(ctx workflow.Context) error {
@@ -105,7 +113,7 @@ func BenchmarkLookup(b *testing.B) {
 	e.clear(e.createPerson("Jane", "Davies", "1985-04-12"), "SC")
 	_, key := trust(e, "https://beacon.invalid", "Beacon Aerospace")
 	body := map[string]any{"firstName": "Jane", "lastName": "Davies", "dob": "1985-04-12", "reason": "bench"}
-	measure(b, func() int { return e.partnerCall(key, "POST", "/api/external/vetting/lookup", body).status })
+	measure(b, func() error { return status(e.partnerCall(key, "POST", "/api/external/vetting/lookup", body).status, 200) })
 }
 
 // BenchmarkBareLookupQuery is the baseline: a bare handler running the same indexed person query, with
@@ -122,20 +130,20 @@ func BenchmarkBareLookupQuery(b *testing.B) {
 		json.NewEncoder(w).Encode(map[string]any{"found": true, "firstName": ps[0].FirstName})
 	}))
 	defer bare.Close()
-	measure(b, func() int {
+	measure(b, func() error {
 		res, err := http.Post(bare.URL, "application/json", strings.NewReader(`{}`))
 		if err != nil {
-			return 0
+			return err
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
-		return res.StatusCode
+		return status(res.StatusCode, 200)
 	})
 }
 
-// measure runs call b.N times with benchConcurrency in flight, failing on any status but 200, and
+// measure runs call b.N times with benchConcurrency in flight, failing when a call does not succeed, and
 // reports calls a second and the 50th and 99th latency percentiles.
-func measure(b *testing.B, call func() int) {
+func measure(b *testing.B, call func() error) {
 	var mu sync.Mutex
 	latencies := make([]time.Duration, 0, b.N)
 	b.SetParallelism(benchConcurrency / 2)
@@ -143,10 +151,10 @@ func measure(b *testing.B, call func() int) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			start := time.Now()
-			status := call()
+			err := call()
 			d := time.Since(start)
-			if status != 200 {
-				b.Errorf("status %d", status)
+			if err != nil {
+				b.Error(err)
 			}
 			mu.Lock()
 			latencies = append(latencies, d)
@@ -167,6 +175,14 @@ func reportPercentiles(b *testing.B, latencies []time.Duration, prefix string) {
 	}
 	b.ReportMetric(pct(0.50), prefix+"p50-ms")
 	b.ReportMetric(pct(0.99), prefix+"p99-ms")
+}
+
+// status is nil when got is want, else an error saying what got was.
+func status(got, want int) error {
+	if got != want {
+		return fmt.Errorf("status %d, want %d", got, want)
+	}
+	return nil
 }
 
 // unlimitedStaff lifts the staff rate limits for a benchmark's one token and address.
@@ -227,13 +243,9 @@ func BenchmarkAuditedWrites(b *testing.B) {
 	e := newEnv(b, unlimitedStaff)
 	actor := e.users[domain.RoleCaseWorker].ID
 	var n atomic.Int64
-	measure(b, func() int {
-		err := e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.write", EntityType: "bench",
+	measure(b, func() error {
+		return e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.write", EntityType: "bench",
 			EntityID: strconv.FormatInt(n.Add(1), 10), Detail: map[string]any{"n": 1}})
-		if err != nil {
-			return 500
-		}
-		return 200
 	})
 }
 
@@ -253,12 +265,10 @@ func BenchmarkPlainWrites(b *testing.B) {
 	}
 	actor := e.users[domain.RoleCaseWorker].ID
 	var n atomic.Int64
-	measure(b, func() int {
-		if _, err := pool.Exec(ctx, `INSERT INTO bench_entries (actor_id, action, entity_type, entity_id, detail) VALUES ($1, $2, $3, $4, $5)`,
-			actor, "bench.write", "bench", strconv.FormatInt(n.Add(1), 10), `{"n": 1}`); err != nil {
-			return 500
-		}
-		return 200
+	measure(b, func() error {
+		_, err := pool.Exec(ctx, `INSERT INTO bench_entries (actor_id, action, entity_type, entity_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+			actor, "bench.write", "bench", strconv.FormatInt(n.Add(1), 10), `{"n": 1}`)
+		return err
 	})
 }
 
@@ -276,12 +286,9 @@ func BenchmarkAuditSequencerLag(b *testing.B) {
 	}()
 	actor := e.users[domain.RoleCaseWorker].ID
 	var n atomic.Int64
-	measure(b, func() int {
-		if err := e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.lag", EntityType: "bench",
-			EntityID: strconv.FormatInt(n.Add(1), 10)}); err != nil {
-			return 500
-		}
-		return 200
+	measure(b, func() error {
+		return e.st.Audit(context.Background(), store.AuditEntry{Actor: &actor, Action: "bench.lag", EntityType: "bench",
+			EntityID: strconv.FormatInt(n.Add(1), 10)})
 	})
 	// covered: a bench entry and the first checkpoint holding it
 	const covered = `FROM audit_log a JOIN audit_leaves l ON l.entry_id = a.id

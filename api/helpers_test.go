@@ -21,6 +21,7 @@ import (
 	"github.com/signetassure/signetassure/activities"
 	"github.com/signetassure/signetassure/api"
 	"github.com/signetassure/signetassure/audit"
+	"github.com/signetassure/signetassure/config"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
 	"github.com/signetassure/signetassure/metrics"
@@ -138,10 +139,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e.webhooks = activities.WebhookSettings{Keyring: testenv.Keyring(), AllowLoopback: !e.strictPartners,
 		Timeout: e.webhookAPI.Timeout}
-	e.queue = testenv.WorkerWith(t, tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
+	e.queue = testenv.WorkerWith(t, e.tc, &activities.Activities{Store: st, Access: e.acsSettings, Messaging: e.messaging,
 		Identity: e.identity, AuditKeys: e.auditKeys, AuditVerify: audit.VerifyOptions{Keys: e.auditKeys.Verify, WitnessFile: e.witnessFile}, Evidence: e.evidence,
 		Webhooks: e.webhooks})
-	e.start(st, tc)
+	e.start(st, e.tc)
 	e.tokens, e.users = map[domain.Role]string{}, map[domain.Role]domain.StaffUser{}
 	for _, r := range domain.Roles {
 		u, err := st.CreateUser(context.Background(), nil, domain.StaffUser{DisplayName: "Test " + string(r),
@@ -178,7 +179,7 @@ func (e *env) start(st *store.Store, tc client.Client) {
 		LookupLimit:           e.lookupLimit, ACS: e.acs, Inactivity: e.acsSettings.Inactivity, Messaging: e.hooks,
 		Identity: e.identityHooks, StaffRate: e.staff.StaffRate, AddressRate: e.staff.AddressRate, SignIn: e.staff.SignIn,
 		Evidence: e.evidence.Vault, Webhooks: e.webhookAPI,
-		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Log: config.Config{LogLevel: slog.LevelDebug}.LoggerTo(e.logs)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

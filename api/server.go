@@ -26,6 +26,7 @@ import (
 	"github.com/signetassure/signetassure/metrics"
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // Deps is what the API needs.
@@ -116,8 +117,10 @@ type Server struct {
 	// roleScopes are the token scopes each role gives: those of the routes it may call.
 	roleScopes map[domain.Role][]domain.StaffScope
 	engine     *gin.Engine
-	spec       *openapi3.Reflector
-	specDoc    []byte
+	// handler is engine with a server span around each request (tracing.Handler).
+	handler http.Handler
+	spec    *openapi3.Reflector
+	specDoc []byte
 	// streamsEnd is closed by EndStreams: every live event stream (streamSSE) then ends, and a new one
 	// ends at once; openStreams counts the streams being served.
 	streamsEnd  chan struct{}
@@ -171,6 +174,8 @@ func New(d Deps) (*Server, error) {
 	if d.ProfileLabels {
 		s.engine.Use(profileLabels)
 	}
+	s.engine.Use(nameSpan)
+	s.handler = tracing.Handler(s.engine)
 	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover, s.refuseCrossOrigin)
 	s.engine.NoRoute(func(c *gin.Context) { s.writeError(c, notFound("route")) })
 	s.engine.NoMethod(func(c *gin.Context) {
@@ -204,14 +209,14 @@ func profileLabels(c *gin.Context) {
 }
 
 // Handler is the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.engine }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer is an http.Server for the API with its time limits: headers within 10 s, an idle
 // connection closed after 2 minutes, and each body within BodyTimeout (readBodyUpTo). No ReadTimeout or
 // WriteTimeout: they would also end the live event streams. Its Shutdown ends those streams (EndStreams),
 // which would otherwise keep their connections busy, and the shutdown waiting, until their clients go.
 func (s *Server) HTTPServer() *http.Server {
-	hs := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10}
 	hs.RegisterOnShutdown(s.EndStreams)
 	return hs
@@ -400,7 +405,14 @@ func (s *Server) logRequests(c *gin.Context) {
 	if u, ok := principal(c); ok {
 		attrs = append(attrs, "user", u.ID.String())
 	}
-	s.Log.Info("http", attrs...)
+	s.Log.InfoContext(c.Request.Context(), "http", attrs...)
+}
+
+// nameSpan names the request's trace span after its route template and method, as the request metrics
+// label it: a span name never holds a raw path, whose ids would make every request's name its own.
+func nameSpan(c *gin.Context) {
+	tracing.NameServerSpan(c.Request.Context(), metrics.Method(c.Request.Method), metrics.Route(c))
+	c.Next()
 }
 
 // noStore keeps every API answer, problems included, out of caches: they carry personal data and

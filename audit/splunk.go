@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/internal/splunkhec"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // SplunkHECSink sends every checkpoint to a Splunk HTTP Event Collector as one event (POST
@@ -67,7 +69,7 @@ func NewSplunkHECSink(rawURL, token, statePath string) (*SplunkHECSink, error) {
 	if statePath == "" {
 		return nil, errors.New("a Splunk HEC sink needs a state file")
 	}
-	client := &http.Client{Timeout: 30 * time.Second,
+	client := &http.Client{Timeout: 30 * time.Second, Transport: tracing.Transport(nil),
 		// A redirect is an answer other than success, not followed: the token goes to the URL configured.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &SplunkHECSink{url: u.String(), token: token, state: sentState{Path: statePath}, client: client}, nil

@@ -24,6 +24,7 @@ import (
 	"github.com/signetassure/signetassure/partners"
 	"github.com/signetassure/signetassure/restacs"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // Config is the whole configuration.
@@ -422,5 +423,5 @@ func (c Config) Logger() *slog.Logger { return c.LoggerTo(os.Stderr) }
 
 // LoggerTo is Logger writing to w.
 func (c Config) LoggerTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel})))
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // boundedClient is the client every call goes through: a copy of the one given (or a new one), with
@@ -20,11 +22,7 @@ func boundedClient(given *http.Client) *http.Client {
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = &boundedTransport{base: base}
+	c.Transport = &boundedTransport{base: tracing.Transport(c.Transport)}
 	return c
 }
 

@@ -23,6 +23,8 @@ import (
 	sendgrid "github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // SendGrid's webhook headers.
@@ -67,6 +69,9 @@ func NewSendGrid(cfg SendGridConfig, hc *http.Client) *SendGrid {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
+	traced := *hc
+	traced.Transport = tracing.Transport(hc.Transport)
+	hc = &traced
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	if base == "" {
 		base = "https://api.sendgrid.com"

@@ -22,6 +22,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // TwilioSignatureHeader carries the signature of Twilio's webhooks (status callbacks and inbound
@@ -123,10 +125,7 @@ func (t *Twilio) api(ctx context.Context) (api *openapi.ApiService, call *twilio
 	if t.timeout > 0 {
 		cctx, done = context.WithTimeout(ctx, t.timeout)
 	}
-	next := t.hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
+	next := tracing.Transport(t.hc.Transport)
 	call = &twilioCall{}
 	hc := &http.Client{
 		Transport:     &twilioTransport{ctx: cctx, next: next, base: t.base, call: call},

@@ -41,16 +41,26 @@ func NewHTTP(reg prometheus.Registerer) (*HTTP, error) {
 func (h *HTTP) Middleware(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	route := c.FullPath()
-	if route == "" {
-		route = Unmatched
-	}
-	method := c.Request.Method
-	if !knownMethods[method] { // a method is whatever the client sends: keep the label's values closed
-		method = "other"
-	}
+	route, method := Route(c), Method(c.Request.Method)
 	h.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
 	h.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+}
+
+// Route is the request's route template (c.FullPath, e.g. /api/v1/cases/:ref), or Unmatched.
+func Route(c *gin.Context) string {
+	if route := c.FullPath(); route != "" {
+		return route
+	}
+	return Unmatched
+}
+
+// Method is method, or "other" for one that is not a standard one: a method is whatever the client
+// sends, and labels and span names keep to a closed set.
+func Method(method string) string {
+	if !knownMethods[method] {
+		return "other"
+	}
+	return method
 }
 
 var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,

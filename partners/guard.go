@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/signetassure/signetassure/domain"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // Where partner calls may go. A partner's base URL is set by an admin, but where its name resolves is
@@ -179,7 +181,7 @@ func HTTPClient(allowLoopback bool) *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	c := &http.Client{Transport: t, Timeout: DefaultTimeout}
+	c := &http.Client{Transport: tracing.Transport(t), Timeout: DefaultTimeout}
 	guardedClients[allowLoopback] = c
 	return c
 }

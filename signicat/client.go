@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/signetassure/signetassure/tracing"
 )
 
 // AuthStyle is how the Client proves its identity to the token endpoint.
@@ -115,9 +117,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.DocumentTypesTTL <= 0 {
 		cfg.DocumentTypesTTL = DefaultDocumentTypesTTL
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport
-	}
+	cfg.Transport = tracing.Transport(cfg.Transport)
 	if cfg.Capture.Provider == "" {
 		cfg.Capture = CaptureProvider{Provider: DefaultCaptureProvider, ProcessType: DefaultCaptureProcessType}
 	}

@@ -15,24 +15,41 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/signetassure/signetassure/tracing"
 	"github.com/signetassure/signetassure/workflows"
 )
 
 // Dial connects to Temporal as TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_*
 // (or a TEMPORAL_CONFIG_FILE profile) say; with none set, the local dev server at localhost:7233. The
-// SDK reports its metrics to metrics (metrics.Temporal; nil: none).
+// SDK reports its metrics to metrics (metrics.Temporal; nil: none); see Instrument.
 func Dial(ctx context.Context, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("temporal configuration: %w", err)
 	}
-	opts.Logger = tlog.NewStructuredLogger(log.With("component", "temporal"))
-	opts.MetricsHandler = metrics
+	if err := Instrument(&opts, log, metrics); err != nil {
+		return nil, err
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", orDefault(opts.HostPort, client.DefaultHostPort), err)
 	}
 	return c, nil
+}
+
+// Instrument gives a client's options what every SignetAssure client has, so the workers made from it
+// have it too: the SDK's log lines in log, its metrics in metrics (nil: none), and the OpenTelemetry
+// tracing interceptor (tracing.TemporalInterceptor), which carries the caller's trace into the workflows
+// it starts, signals and updates, and traces their runs and activities.
+func Instrument(opts *client.Options, log *slog.Logger, metrics client.MetricsHandler) error {
+	opts.Logger = tlog.NewStructuredLogger(log.With("component", "temporal"))
+	opts.MetricsHandler = metrics
+	traces, err := tracing.TemporalInterceptor()
+	if err != nil {
+		return fmt.Errorf("temporal tracing: %w", err)
+	}
+	opts.Interceptors = append(opts.Interceptors, traces)
+	return nil
 }
 
 func orDefault(s, def string) string {

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,11 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/signetassure/signetassure/tracing"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -154,9 +158,18 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			t.Errorf("histories of %s, which no worker registers", typ)
 		}
 	}
+	// The workers' client carries the tracing interceptor (temporalx.Instrument): replayed with it,
+	// recording spans, so tracing never changes what a workflow does.
+	tp := tracing.NewProvider(tracetest.NewInMemoryExporter())
+	otel.SetTracerProvider(tp)
+	defer tp.Shutdown(context.Background())
+	traces, err := tracing.TemporalInterceptor()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range hs {
 		t.Run(h.typ+"/"+h.scenario+"."+h.commit, func(t *testing.T) {
-			if err := replay(h.path); err != nil {
+			if err := replay(h.path, traces); err != nil {
 				t.Fatalf("replay %s: %v", h.path, err)
 			}
 		})

@@ -29,6 +29,13 @@ var dbActivity = workflow.ActivityOptions{
 	},
 }
 
+// dbLocalActivity is dbActivity run by the worker holding the case's workflow task (a local activity):
+// the write is recorded in the case's history as a marker, with no round trip through the task queue.
+var dbLocalActivity = workflow.LocalActivityOptions{
+	StartToCloseTimeout: dbActivity.StartToCloseTimeout,
+	RetryPolicy:         dbActivity.RetryPolicy,
+}
+
 // vettingCase is one case's workflow state and handlers.
 type vettingCase struct {
 	CaseState
@@ -46,6 +53,8 @@ type vettingCase struct {
 	sending       int
 	// recording is the case as the event being written will leave it, while it is written.
 	recording *domain.Case
+	// local says the case's database activities run as local activities (cases started since "local-db").
+	local bool
 }
 
 // VettingCase runs one vetting case: opened, identity-checked, with the vetting officer until an outcome
@@ -88,6 +97,8 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 	if w.in.Validity == nil && workflow.GetVersion(ctx, "decision-bounds", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		w.in.Validity = domain.DefaultValidityPolicy()
 	}
+	// The case's database writes run in its workflow task: a case started before replays with activities.
+	w.local = workflow.GetVersion(ctx, "local-db", workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	w.lock = workflow.NewMutex(ctx)
 	w.root = ctx
 	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {
@@ -236,8 +247,7 @@ func (w *vettingCase) identityCheck(ctx workflow.Context) error {
 }
 
 func (w *vettingCase) readIdentityPlan(ctx workflow.Context) error {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.IdentityPlan).
-		Get(ctx, &w.IdentityPlan)
+	return w.db(ctx, activities.A.IdentityPlan).Get(ctx, &w.IdentityPlan)
 }
 
 // startIdentityCheck starts the next attempt of the identity check (identity-check/<caseRef>). When it
@@ -502,7 +512,7 @@ func (w *vettingCase) notify(ctx workflow.Context, kind domain.NotificationKind,
 
 // notifyKey notifies staff once per key.
 func (w *vettingCase) notifyKey(ctx workflow.Context, key string, kind domain.NotificationKind, msg string, to []uuid.UUID, roles []domain.Role) error {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.NotifyStaff, activities.NotifyInput{
+	return w.db(ctx, activities.A.NotifyStaff, activities.NotifyInput{
 		Key: key, Kind: kind, CaseRef: w.Case.CaseRef,
 		Message: msg, At: workflow.Now(ctx).UTC(), UserIDs: to, Roles: roles,
 	}).Get(ctx, nil)
@@ -525,8 +535,7 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 	ev := domain.CaseEvent{CaseRef: next.CaseRef, Seq: next.Version, At: now, Kind: kind, ActorID: actor,
 		Summary: summary, Detail: detail}
 	w.recording = &next
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ApplyCaseEvent,
-		activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil)
+	err := w.db(ctx, activities.A.ApplyCaseEvent, activities.CaseEventInput{Case: next, Event: ev}).Get(ctx, nil)
 	w.recording = nil
 	if err != nil {
 		if kind != kindRecordingFailed && failedForGood(ctx, err) {
@@ -536,7 +545,7 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 	}
 	prev := w.Case
 	w.Case = next
-	if prev.Status != next.Status || !sameID(prev.OwnerID, next.OwnerID) || prev.Version == 0 {
+	if prev.Status != next.Status || !sameID(prev.OwnerID, next.OwnerID) || (prev.Version == 0 && !w.startedIndexed(ctx)) {
 		level := next.RequestedLevel
 		if next.OutcomeLevel != nil {
 			level = *next.OutcomeLevel
@@ -545,6 +554,13 @@ func (w *vettingCase) record(ctx workflow.Context, kind string, actor *uuid.UUID
 			next.Status, level, next.OwnerID)...)
 	}
 	return nil
+}
+
+// startedIndexed reports whether the case was started with the search attributes its first event would
+// set (every start does), so that event need not set them again. Cases started before "local-db" did.
+func (w *vettingCase) startedIndexed(ctx workflow.Context) bool {
+	ref, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(CaseRefKey)
+	return w.local && ok && ref == w.Case.CaseRef
 }
 
 // asRecorded shows validators the case as the event being written will leave it, until the returned
@@ -575,9 +591,9 @@ const kindRecordingFailed = "recording_failed"
 // input no retry can fix), which the workflow records and goes on from rather than failing or retrying.
 // Histories from before it did are replayed as they ran.
 func failedForGood(ctx workflow.Context, err error) bool {
-	var actErr *temporal.ActivityError
+	// A local activity's error is its application error itself, not wrapped in an ActivityError.
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &actErr) || !errors.As(err, &appErr) || !slices.Contains(activities.PermanentErrors, appErr.Type()) {
+	if !errors.As(err, &appErr) || !slices.Contains(activities.PermanentErrors, appErr.Type()) {
 		return false
 	}
 	return workflow.GetVersion(ctx, "permanent-failure", workflow.DefaultVersion, 1) != workflow.DefaultVersion
@@ -609,6 +625,17 @@ func (w *vettingCase) recordingFailed(ctx workflow.Context, kind string, err err
 		workflow.GetLogger(ctx).Error("case: recording failure not notified", "caseRef", w.Case.CaseRef, "kind", kind,
 			"error", nerr)
 	}
+}
+
+// db runs one of the case's short database activities (idempotent, each write in one transaction with
+// its audit entry): in the workflow task for cases started since "local-db", through the task queue before.
+// A local activity may run again after a crash before the task completed, as an activity may after one
+// before it reported; the writes are keyed so a repeat changes nothing.
+func (w *vettingCase) db(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if w.local {
+		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, dbLocalActivity), activity, args...)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activity, args...)
 }
 
 // locked runs fn holding the case's lock.

@@ -233,7 +233,7 @@ func (w *vettingCase) decide(ctx workflow.Context, actor *uuid.UUID, outcome dom
 	if outcome.GrantsClearance() {
 		ref := w.Case.CaseRef
 		var cl domain.Clearance
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearance, domain.Clearance{
+		if err := w.db(ctx, activities.A.RecordClearance, domain.Clearance{
 			PersonID: w.Case.PersonID, Level: level, ValidFrom: from, ValidTo: to,
 			SourceCaseRef: &ref, IssuingAuthority: w.Case.IssuingAuthority,
 			WithAdvisory: outcome == domain.OutcomeWithAdvisory,
@@ -294,7 +294,7 @@ func (w *vettingCase) followClearance(ctx workflow.Context, outcome domain.Outco
 	reviews := outcome.GrantsClearance()
 	if outcome == domain.OutcomeRefused && (w.Case.Type == domain.CaseRenewal || w.Case.Type == domain.CaseAftercare) {
 		var revoked int
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RevokeReviewedClearance,
+		if err := w.db(ctx, activities.A.RevokeReviewedClearance,
 			activities.RevokeReviewedInput{PersonID: w.Case.PersonID, Level: w.Case.RequestedLevel, CaseRef: w.Case.CaseRef}).
 			Get(ctx, &revoked); err != nil {
 			return err

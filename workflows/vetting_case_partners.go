@@ -88,7 +88,7 @@ func (w *vettingCase) partnerReturn(ctx workflow.Context, r PartnerReturn) (acti
 		}
 		answer = activities.ReturnAnswer{CaseRef: w.Case.CaseRef, Outcome: r.Outcome, Status: string(w.Case.Status),
 			PartnerCaseID: r.PartnerCaseID, ReceivedAt: workflow.Now(ctx).UTC()}
-		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordPartnerReturn,
+		return w.db(ctx, activities.A.RecordPartnerReturn,
 			activities.RecordPartnerReturnInput{SiteID: r.SiteID, PartnerOrg: r.SiteName, PartnerCaseID: r.PartnerCaseID,
 				KeyPrefix: r.KeyPrefix, CallerIP: r.CallerIP, Answer: answer, Request: &partners.ReturnRequest{
 					CaseRef: w.Case.CaseRef, Outcome: r.Outcome, ClearanceLevel: r.Level, ValidFrom: r.ValidFrom,

@@ -16,7 +16,6 @@ import (
 	"filippo.io/age"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/sync/errgroup"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/signetassure/signetassure/sim/adsim"
 	"github.com/signetassure/signetassure/sim/credoidsim"
 	"github.com/signetassure/signetassure/store"
+	"github.com/signetassure/signetassure/temporalx"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -149,9 +149,13 @@ func startTemporalDev(ctx context.Context, dataDir, cli, port, uiPort string, lo
 	// The server has its own copy of the file's descriptor.
 	defer temporalLog.Close()
 	log.Info("starting the Temporal dev server", "port", port, "uiPort", uiPort)
+	opts := &client.Options{HostPort: "127.0.0.1:" + port}
+	if err := temporalx.Instrument(opts, log, sdkMetrics); err != nil {
+		return nil, err
+	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
-		ClientOptions:    &client.Options{HostPort: "127.0.0.1:" + port, Logger: tlog.NewStructuredLogger(log), MetricsHandler: sdkMetrics},
+		ClientOptions:    opts,
 		DBFilename:       filepath.Join(dataDir, "temporal.db"),
 		EnableUI:         true,
 		UIPort:           uiPort,

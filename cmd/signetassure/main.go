@@ -35,6 +35,7 @@ import (
 	"github.com/signetassure/signetassure/schema"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/temporalx"
+	"github.com/signetassure/signetassure/tracing"
 	"github.com/signetassure/signetassure/worker"
 	"github.com/signetassure/signetassure/workflows"
 )
@@ -78,6 +79,15 @@ func main() {
 	log := cfg.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing := func() {}
+	switch os.Args[1] {
+	case "dev", "api", "worker":
+		stopTracing, err = startTracing(ctx, "signetassure-"+os.Args[1], log)
+		if err != nil {
+			log.Error("tracing", "error", err)
+			os.Exit(2)
+		}
+	}
 	switch os.Args[1] {
 	case "dev":
 		err = runDev(ctx, cfg)
@@ -101,10 +111,27 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	stopTracing()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// startTracing starts the process's traces as the OTEL_* variables say (tracing.Start); the function it
+// returns sends the spans not yet exported, within 5 seconds.
+func startTracing(ctx context.Context, service string, log *slog.Logger) (func(), error) {
+	stop, err := tracing.Start(ctx, service, log)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			log.Warn("tracing: spans not sent at shutdown", "error", err)
+		}
+	}, nil
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {

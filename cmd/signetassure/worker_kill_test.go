@@ -193,7 +193,8 @@ func TestWorkerKilledMidSyncRecovers(t *testing.T) {
 	t.Logf("whole test: %s", time.Since(began).Round(time.Millisecond))
 }
 
-// workerEnv is this process's environment without SignetAssure's and Temporal's settings, then set.
+// workerEnv is this process's environment without SignetAssure's, Temporal's and OpenTelemetry's (OTEL_*)
+// settings, then set.
 func workerEnv(set map[string]string) []string {
 	var out []string
 	for _, kv := range os.Environ() {
@@ -201,7 +202,7 @@ func workerEnv(set map[string]string) []string {
 		if _, overridden := set[name]; overridden || strings.HasPrefix(name, "TEMPORAL_") ||
 			strings.HasPrefix(name, "ACS_") || strings.HasPrefix(name, "CREDOID_") || strings.HasPrefix(name, "TWILIO_") ||
 			strings.HasPrefix(name, "SENDGRID_") || strings.HasPrefix(name, "BROADCAST_") || name == "PUBLIC_URL" ||
-			name == "DATABASE_URL" || name == "METRICS_ADDR" {
+			strings.HasPrefix(name, "OTEL_") || name == "DATABASE_URL" || name == "METRICS_ADDR" {
 			continue
 		}
 		out = append(out, kv)
