@@ -301,6 +301,7 @@ func startProc(t *testing.T, bin, command, name string, env []string) int {
 	out := &testenv.Buffer{}
 	cmd := exec.Command(bin, command)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, out, out
+	testenv.DieWithParent(cmd) // a test binary that dies (its -timeout) leaves none running
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
