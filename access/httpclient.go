@@ -25,7 +25,8 @@ type HTTPOptions struct {
 	MinBackoff    time.Duration // default 200 ms
 	MaxBackoff    time.Duration // cap on one wait, Retry-After included; default 30 s
 	MaxConcurrent int           // requests in flight to the ACS at once; default 8
-	Transport     http.RoundTripper
+	// Transport defaults to http.DefaultTransport's settings, keeping MaxConcurrent idle connections.
+	Transport http.RoundTripper
 }
 
 // NewHTTPClient is the HTTP client every connector uses: bounded concurrency, exponential backoff with full
@@ -49,7 +50,11 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		o.MaxConcurrent = 8
 	}
 	if o.Transport == nil {
-		o.Transport = http.DefaultTransport
+		// Keep as many idle connections to the ACS as requests may be in flight: the default keeps two,
+		// so at a concurrency above two every other request would open (and leave in TIME_WAIT) a new one.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = o.MaxConcurrent
+		o.Transport = t
 	}
 	c := retryablehttp.NewClient()
 	c.Logger = nil

@@ -25,7 +25,8 @@ type AccessSettings struct {
 	// Connector is the ACS; nil when none is configured (grants are still tracked, nothing is pushed).
 	Connector  access.Connector
 	Inactivity store.Inactivity
-	// Concurrency is how many persons a sync reconciles at once.
+	// Concurrency bounds how many batches of persons a sync reconciles at once (a quarter of it, at least
+	// two, each batch of up to syncBatch persons).
 	Concurrency int
 }
 
@@ -47,79 +48,148 @@ func (a *Activities) ReconcilePerson(ctx context.Context, personID uuid.UUID) (P
 	if a.Access.Connector == nil {
 		return PersonSync{}, nil
 	}
-	res, err := a.reconcile(ctx, personID, nil, "")
-	return res, accessError(err)
+	res, errs := a.reconcile(ctx, []uuid.UUID{personID}, nil, "")
+	return res[0], accessError(errs[0])
 }
 
-// reconcile re-plans a person under the person's lock, with the approved state and the ACS's records read
-// afresh, so a write is never based on a stale snapshot, and two writers never both create the record.
-// unkeyed are records without our key that may be the person's (from a full listing; nil otherwise).
-func (a *Activities) reconcile(ctx context.Context, personID uuid.UUID, unkeyed []access.User, syncID string) (PersonSync, error) {
-	var res PersonSync
-	release, err := a.Store.LockPerson(ctx, personID)
+// reconcile re-plans persons under their locks, with the approved state and the ACS's records read
+// afresh, so a write is never based on a stale snapshot, and two writers never both create a record.
+// unkeyed are records without our key that may be the persons' (from a full listing; nil otherwise). It
+// says what it did for each person, or why it failed; one person's failure leaves the others alone.
+//
+// The persons are taken together: one round trip to the database locks them all and reads their approved
+// state, one journals the operations about to be attempted and one transaction records what was done
+// and the links. A person's records are read and written on the ACS one person at a time, the persons at
+// once (the connector bounds the requests in flight).
+func (a *Activities) reconcile(ctx context.Context, ids []uuid.UUID, unkeyed []access.User, syncID string) ([]PersonSync, []error) {
+	res, errs := make([]PersonSync, len(ids)), make([]error, len(ids))
+	// failAll gives err to every person not failed yet (or only those for which only holds).
+	failAll := func(err error, only func(i int) bool) ([]PersonSync, []error) {
+		for i := range errs {
+			if errs[i] == nil && (only == nil || only(i)) {
+				errs[i] = err
+			}
+		}
+		return res, errs
+	}
+	release, ds, err := a.Store.LockForReplan(ctx, ids, time.Now(), a.Access.Inactivity)
 	if err != nil {
-		return res, err
+		return failAll(err, nil)
 	}
 	defer release()
-	if err := a.Store.CloseInterrupted(ctx, personID); err != nil {
-		return res, err
+	desired := make(map[uuid.UUID]access.Desired, len(ds))
+	for _, d := range ds {
+		desired[d.PersonID] = d
 	}
-	ds, err := a.Store.DesiredAccess(ctx, time.Now(), []uuid.UUID{personID}, a.Access.Inactivity)
-	if err != nil {
-		return res, err
-	}
-	if len(ds) == 0 {
-		return res, temporal.NewNonRetryableApplicationError("unknown person", TypeInvalidInput, store.ErrNotFound)
-	}
-	d := ds[0]
-	found, err := a.Access.Connector.FindUsers(ctx, d.User.ExternalID)
-	if err != nil {
-		return res, err
-	}
-	ops, findings := access.Plan(d, found, unkeyed)
+	acs := a.Access.Connector
 	scope := activityScope(ctx)
-	for i := range ops {
-		ops[i] = ops[i].Scoped(scope)
+	type planned struct {
+		d        access.Desired
+		found    []access.User
+		ops      []access.Op
+		findings []access.Finding
 	}
-	if err := a.recordFindings(ctx, scoped(findings, scope)); err != nil {
-		return res, err
-	}
-	res.Findings = len(findings)
-	userID, state := d.LinkedUserID, ""
-	if g := access.Governed(found, d.LinkedUserID); g != nil {
-		userID = g.ID
-	}
-	for _, op := range ops {
-		id, err := a.apply(ctx, op, syncID)
-		if access.KindOf(err) == access.KindWrongRecord {
-			return res, errors.Join(err, a.wrongRecord(ctx, op, err))
+	plans := make([]planned, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		d, ok := desired[id]
+		if !ok {
+			errs[i] = temporal.NewNonRetryableApplicationError("unknown person", TypeInvalidInput, store.ErrNotFound)
+			continue
 		}
-		if err != nil {
-			return res, err
-		}
-		if res.Ops == nil {
-			res.Ops = map[access.OpKind]int{}
-		}
-		res.Ops[op.Kind]++
-		userID = id
-		if op.Kind == access.OpDelete {
-			userID, state = "", "removed"
+		wg.Go(func() {
+			found, err := acs.FindUsers(ctx, d.User.ExternalID)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ops, findings := access.Plan(d, found, unkeyed)
+			for j := range ops {
+				ops[j] = ops[j].Scoped(scope)
+			}
+			plans[i] = planned{d: d, found: found, ops: ops, findings: scoped(findings, scope)}
+		})
+	}
+	wg.Wait()
+
+	// What was found is recorded, and the first operation of each person journalled, before any is tried.
+	var findings []access.Finding
+	var first []access.Op
+	for i, p := range plans {
+		if errs[i] == nil {
+			findings = append(findings, p.findings...)
+			res[i].Findings = len(p.findings)
+			if len(p.ops) > 0 {
+				first = append(first, p.ops[0])
+			}
 		}
 	}
-	if len(ops) == 0 && (userID == d.LinkedUserID || userID == "") {
-		return res, nil // nothing changed, and the link is known
+	if err := a.recordFindings(ctx, findings); err != nil {
+		return failAll(err, nil)
 	}
-	res.UserID = userID
-	pushed, link := d.User.Access, &userID
-	switch {
-	case state == "removed":
-		pushed, link = access.Access{}, nil
-	case d.User.Active:
-		state = "active"
-	default:
-		state = "disabled"
+	if err := a.Store.JournalPending(ctx, first, syncID); err != nil {
+		return failAll(err, nil)
 	}
-	return res, a.Store.SaveLink(ctx, personID, link, state, pushed)
+
+	var mu sync.Mutex
+	var done []store.DoneOp
+	var links []store.Link
+	for i, p := range plans {
+		if errs[i] != nil {
+			continue
+		}
+		wg.Go(func() {
+			d := p.d
+			userID, state := d.LinkedUserID, ""
+			if g := access.Governed(p.found, d.LinkedUserID); g != nil {
+				userID = g.ID
+			}
+			for j, op := range p.ops {
+				id, err := a.apply(ctx, op, syncID, j > 0)
+				if access.KindOf(err) == access.KindWrongRecord {
+					err = errors.Join(err, a.wrongRecord(ctx, op, err))
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				mu.Lock()
+				done = append(done, store.DoneOp{Op: op, UserID: id})
+				mu.Unlock()
+				if res[i].Ops == nil {
+					res[i].Ops = map[access.OpKind]int{}
+				}
+				res[i].Ops[op.Kind]++
+				userID = id
+				if op.Kind == access.OpDelete {
+					userID, state = "", "removed"
+				}
+			}
+			if len(p.ops) == 0 && (userID == d.LinkedUserID || userID == "") {
+				return // nothing changed, and the link is known
+			}
+			res[i].UserID = userID
+			pushed, link := d.User.Access, &userID
+			switch {
+			case state == "removed":
+				pushed, link = access.Access{}, nil
+			case d.User.Active:
+				state = "active"
+			default:
+				state = "disabled"
+			}
+			mu.Lock()
+			links = append(links, store.Link{PersonID: d.PersonID, UserID: link, State: state, Pushed: pushed})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// The operations done and the links, in one transaction: should it fail, the persons whose records were
+	// written are failed too, and the next attempt finds what was written by their key.
+	if err := a.Store.SaveSynced(ctx, acs.System(), syncID, done, links); err != nil {
+		return failAll(err, func(i int) bool { return len(plans[i].ops) > 0 || res[i].UserID != "" })
+	}
+	return res, errs
 }
 
 // wrongRecord reports that the record an operation was planned on carries another key now (the ACS was
@@ -155,10 +225,13 @@ func scoped(fs []access.Finding, scope string) []access.Finding {
 	return out
 }
 
-// apply carries out one operation, journalled before and after, and returns the ACS record's id.
-func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (string, error) {
-	if err := a.Store.JournalOp(ctx, op, syncID, "pending", ""); err != nil {
-		return "", err
+// apply carries out one operation, journalled pending before (unless the caller has: journalled) and
+// failed after a failure, and returns the ACS record's id. The caller journals it done.
+func (a *Activities) apply(ctx context.Context, op access.Op, syncID string, journal bool) (string, error) {
+	if journal {
+		if err := a.Store.JournalOp(ctx, op, syncID, "pending", ""); err != nil {
+			return "", err
+		}
 	}
 	acs := a.Access.Connector
 	id := op.UserID
@@ -185,11 +258,7 @@ func (a *Activities) apply(ctx context.Context, op access.Op, syncID string) (st
 		}
 		return "", err
 	}
-	op.UserID = id
-	if err := a.Store.JournalOp(ctx, op, syncID, "done", ""); err != nil {
-		return "", err
-	}
-	return id, a.Store.AuditAccessOp(ctx, acs.System(), op, id)
+	return id, nil
 }
 
 // recordFindings stores findings and tells the security controllers of the new ones.
@@ -280,6 +349,15 @@ const maxReportedFailures = 200
 // SyncProgress is a running sync's heartbeat, visible in the Temporal UI.
 type SyncProgress struct{ Total, Done, Errors int }
 
+// syncBatch is how many persons a sync reconciles together (see reconcile): the database is spoken to a
+// few times per batch, not per person.
+const syncBatch = 32
+
+// syncBatches is how many batches a sync reconciles at once: enough that while some wait for the database
+// the others keep the ACS's requests in flight (concurrency of them), few enough that persons are not held
+// locked in large numbers.
+func syncBatches(concurrency int) int { return max(2, concurrency/4) }
+
 // maxSyncPasses bounds how often a sync goes back over the persons that failed.
 const maxSyncPasses = 4
 
@@ -319,28 +397,31 @@ func (a *Activities) SyncAccess(ctx context.Context, in SyncInput) (SyncResult, 
 		res.Passes++
 		var retry []uuid.UUID
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(max(a.Access.Concurrency, 1))
-		for _, id := range work {
+		g.SetLimit(syncBatches(a.Access.Concurrency))
+		for batch := range slices.Chunk(work, syncBatch) {
 			g.Go(func() error {
-				r, err := a.reconcile(gctx, id, unkeyed, in.SyncID)
+				rs, errs := a.reconcile(gctx, batch, unkeyed, in.SyncID)
 				mu.Lock()
 				defer mu.Unlock()
-				switch {
-				case err == nil:
-					done++
-					res.Findings += r.Findings
-					for k, n := range r.Ops {
-						res.Ops[k] += n
-					}
-				case gctx.Err() != nil:
-					return gctx.Err()
-				default:
-					activity.GetLogger(ctx).Warn("access sync: person not reconciled", "person", id, "error", err)
-					lastKind[id] = cmp.Or(string(access.KindOf(err)), "error")
-					if e := (*access.Error)(nil); errors.As(err, &e) && !e.Retryable() {
-						refused = append(refused, id)
-					} else {
-						retry = append(retry, id)
+				for i, id := range batch {
+					r, err := rs[i], errs[i]
+					switch {
+					case err == nil:
+						done++
+						res.Findings += r.Findings
+						for k, n := range r.Ops {
+							res.Ops[k] += n
+						}
+					case gctx.Err() != nil:
+						return gctx.Err()
+					default:
+						activity.GetLogger(ctx).Warn("access sync: person not reconciled", "person", id, "error", err)
+						lastKind[id] = cmp.Or(string(access.KindOf(err)), "error")
+						if e := (*access.Error)(nil); errors.As(err, &e) && !e.Retryable() {
+							refused = append(refused, id)
+						} else {
+							retry = append(retry, id)
+						}
 					}
 				}
 				return nil

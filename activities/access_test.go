@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
@@ -302,6 +303,45 @@ func TestSyncAdoptsARecordByEmployeeNumber(t *testing.T) {
 	assert.Zero(t, e.count(`SELECT count(*) FROM access_findings WHERE kind = 'wrong_record'`))
 }
 
+// Syncs and single reconciliations running at once over the same persons (syncs take them in batches,
+// locked together) give every person one record, created and audited once, and leave nothing to write.
+func TestConcurrentSyncsGiveEachPersonOneRecord(t *testing.T) {
+	e := newAccessEnv(t)
+	now := time.Now().UTC()
+	persons := make([]domain.Person, 80)
+	for i := range persons {
+		persons[i] = e.cleared("Many" + strconv.Itoa(i))
+		e.grant(persons[i], e.lab, now.Add(-time.Hour), now.Add(24*time.Hour))
+	}
+	acts := &activities.Activities{Store: e.st, Access: activities.AccessSettings{Connector: e.acs,
+		Inactivity: store.Inactivity{DisableAfter: 90 * 24 * time.Hour, RemoveAfter: 180 * 24 * time.Hour}, Concurrency: 8}}
+	run := func(fn any, arg any) error {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(acts)
+		_, err := env.ExecuteActivity(fn, arg)
+		return err
+	}
+	var g errgroup.Group
+	for i := range 3 {
+		g.Go(func() error {
+			return run(activities.A.SyncAccess, activities.SyncInput{SyncID: "race-" + strconv.Itoa(i), Trigger: "test"})
+		})
+	}
+	for i := len(persons) - 1; i >= 0; i -= 3 {
+		g.Go(func() error { return run(activities.A.ReconcilePerson, persons[i].ID) })
+	}
+	require.NoError(t, g.Wait())
+	for _, p := range persons {
+		require.Len(t, e.sim.UsersByExternalID(access.ExternalID(p.ID)), 1, "%s has one record", p.FirstName)
+		assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.create' AND entity_id = $1`, p.ID.String()))
+		assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_links WHERE person_id = $1 AND acs_user_id IS NOT NULL`, p.ID))
+	}
+	e.sim.ResetStats()
+	assert.Zero(t, e.sync().Changed)
+	assert.Zero(t, e.sim.Stats().Writes)
+}
+
 // One person the access control system refuses outright does not stop the sync: everyone else is
 // reconciled, the refused person is named with the kind of refusal (and their journal keeps the system's
 // answer), they are not tried again in vain, and the sync is completed_with_errors, not completed.
@@ -340,6 +380,16 @@ func TestSyncGoesOnPastAPersonRefused(t *testing.T) {
 	assert.Equal(t, activities.SyncCompletedWithErrors, sy.Status)
 	assert.Equal(t, 1, sy.Errors)
 	assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND status = 'failed' AND error LIKE '%validation%'`, refused.ID))
+	// The batch's journal: each of the others' creates tried once and done in this sync, on its record, and
+	// audited once; nothing left pending.
+	for _, p := range people {
+		if p.ID != refused.ID {
+			assert.Equal(t, 1, e.count(`SELECT count(*) FROM access_operations WHERE person_id = $1 AND kind = 'create'
+				AND status = 'done' AND attempts = 1 AND sync_id = $2 AND acs_user_id = $3`, p.ID, id, e.records(p)[0].ID), p.FirstName)
+			assert.Equal(t, 1, e.count(`SELECT count(*) FROM audit_log WHERE action = 'access.create' AND entity_id = $1`, p.ID.String()))
+		}
+	}
+	assert.Zero(t, e.count(`SELECT count(*) FROM access_operations WHERE status = 'pending'`))
 
 	e.sim.SetFaults(credoidsim.Faults{})
 	id = "test-" + uuid.NewString()

@@ -2,9 +2,14 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/activities"
@@ -27,6 +33,10 @@ import (
 // simulator, then re-syncs with nothing changed, then with 1% of the persons changed (one grant revoked
 // each). It reports, per phase, the wall time, the CredoID calls and writes, and the worker's peak heap.
 // Run it with `make bench` (one iteration: the data set is the point, not b.N).
+//
+// The baseline, measured in the same run on the same simulator: as many bare API calls as the initial
+// phase made in the last measurement (two per person, and a few), at the same concurrency, over kept-alive
+// connections; initial-ratio is the initial phase's time over it.
 func BenchmarkReconcile(b *testing.B) {
 	const persons, levelsEach = 10_000, 5
 	url := testenv.DatabaseURL(b)
@@ -93,7 +103,12 @@ func BenchmarkReconcile(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
+		base := rawCalls(b, srv.URL, 2*persons+6, 16)
+		b.ReportMetric(base.Seconds(), "baseline-s")
+		b.Logf("baseline: %d bare API calls, 16 at once, in %s", 2*persons+6, base.Round(time.Millisecond))
+		start := time.Now()
 		phase("initial")
+		b.ReportMetric(time.Since(start).Seconds()/base.Seconds(), "initial-ratio")
 		if res := phase("nochange"); res.Changed != 0 {
 			b.Fatalf("a re-sync with nothing changed found %d persons to change", res.Changed)
 		}
@@ -106,6 +121,42 @@ func BenchmarkReconcile(b *testing.B) {
 		}
 		phase("onepercent")
 	}
+}
+
+// rawCalls makes n authenticated GET /api/locations calls to the simulator, at most concurrent at once over
+// kept-alive connections, and returns the time they took.
+func rawCalls(b *testing.B, base string, n, concurrent int) time.Duration {
+	b.Helper()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrent}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"op","password":"pw"}`))
+	require.NoError(b, err)
+	var login struct{ Token string }
+	require.NoError(b, json.NewDecoder(resp.Body).Decode(&login))
+	resp.Body.Close()
+	var g errgroup.Group
+	g.SetLimit(concurrent)
+	start := time.Now()
+	for range n {
+		g.Go(func() error {
+			req, _ := http.NewRequest(http.MethodGet, base+"/api/locations", nil)
+			req.Header.Set("Authorization", "Bearer "+login.Token)
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return errors.New(resp.Status)
+			}
+			return nil
+		})
+	}
+	require.NoError(b, g.Wait())
+	return time.Since(start)
 }
 
 // seedPersons writes n persons, each with an SC clearance and a running grant on every level, with COPY.

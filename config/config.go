@@ -338,7 +338,8 @@ type ACS struct {
 	// SyncEvery is the background sync's interval; EventPollEvery how often the event feed is read.
 	SyncEvery, EventPollEvery time.Duration
 	Inactivity                store.Inactivity
-	// Concurrency bounds the persons a sync reconciles at once and the requests in flight to the ACS.
+	// Concurrency bounds the requests in flight to the ACS, and so the batches of persons a sync reconciles
+	// at once (a quarter of it, at least two).
 	Concurrency int
 }
 

@@ -15,8 +15,24 @@ import (
 
 // JournalOp records an operation's state; the same operation id is one row however often it is attempted.
 func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, status, errText string) error {
+	sql, args := journalOps([]access.Op{op}, syncID, status, errText)
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return err
+}
+
+// JournalPending journals operations as pending (about to be attempted), in one statement.
+func (s *Store) JournalPending(ctx context.Context, ops []access.Op, syncID string) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	sql, args := journalOps(ops, syncID, "pending", "")
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return err
+}
+
+// journalOps is the statement that records operations' state, all of them in one.
+func journalOps(ops []access.Op, syncID string, status, errText string) (string, []any) {
 	errText = domain.SanitizeText(errText, domain.TextFree, 0) // the ACS's answer may be quoted in it
-	detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
 	var sync *string
 	if syncID != "" {
 		sync = &syncID
@@ -25,23 +41,19 @@ func (s *Store) JournalOp(ctx context.Context, op access.Op, syncID string, stat
 	if status == "pending" {
 		attempt = 1
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO access_operations (id, kind, person_id, acs_user_id, sync_id, status, attempts, error, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = access_operations.attempts + $7,
+	ids, kinds, users, details := make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops)), make([]string, len(ops))
+	persons := make([]uuid.UUID, len(ops))
+	for i, op := range ops {
+		detail, _ := json.Marshal(map[string]any{"desired": op.Desired.Access, "active": op.Desired.Active})
+		ids[i], kinds[i], persons[i], users[i], details[i] = op.ID, string(op.Kind), op.PersonID, op.UserID, string(detail)
+	}
+	return `INSERT INTO access_operations (id, kind, person_id, acs_user_id, sync_id, status, attempts, error, detail)
+		SELECT o.id, o.kind, o.person_id, o.acs_user_id, $6::text, $7::text, $8::integer, $9::text, o.detail::jsonb
+		FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[]) AS o(id, kind, person_id, acs_user_id, detail)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, attempts = access_operations.attempts + excluded.attempts,
 		error = excluded.error, acs_user_id = coalesce(nullif(excluded.acs_user_id, ''), access_operations.acs_user_id),
 		updated_at = now()`,
-		op.ID, op.Kind, op.PersonID, op.UserID, sync, status, attempt, errText, detail)
-	return err
-}
-
-// CloseInterrupted marks a person's operations still pending as interrupted: called under the person's
-// lock, before re-planning, they are left from a worker that died mid-change, and the new plan decides
-// what is still needed.
-func (s *Store) CloseInterrupted(ctx context.Context, personID uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE access_operations SET status = 'failed', updated_at = now(),
-		error = 'interrupted before its answer was recorded; the person was planned again'
-		WHERE person_id = $1 AND status = 'pending'`, personID)
-	return err
+		[]any{ids, kinds, persons, users, details, sync, status, attempt, errText}
 }
 
 // AccessOperations lists the journal, newest first: a person's (personID non-nil), or the failed ones.
@@ -65,12 +77,12 @@ func (s *Store) AccessOperation(ctx context.Context, id string) (domain.AccessOp
 	return o, classify(err)
 }
 
-// AuditAccessOp writes the audit entry of an applied operation, once per operation.
-func (s *Store) AuditAccessOp(ctx context.Context, system string, op access.Op, userID string) error {
-	return s.tx(ctx, &AuditEntry{Action: "access." + string(op.Kind), EntityType: "person", EntityID: op.PersonID.String(),
+// accessOpAudit is the audit entry of an applied operation, once per operation.
+func accessOpAudit(system string, op access.Op, userID string) *AuditEntry {
+	return &AuditEntry{Action: "access." + string(op.Kind), EntityType: "person", EntityID: op.PersonID.String(),
 		Detail: map[string]any{"system": system, "acsUserId": userID, "operationId": op.ID, "active": op.Desired.Active,
 			"levels": len(op.Desired.Levels), "profiles": len(op.Desired.Profiles)},
-		DedupKey: "access-op/" + op.ID}, func(pgx.Tx) error { return nil })
+		DedupKey: "access-op/" + op.ID}
 }
 
 const syncCols = `id, trigger, status, total, done, errors, result, started_at, finished_at`

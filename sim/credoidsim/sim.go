@@ -108,6 +108,7 @@ type Sim struct {
 	order       []int            // user ids, ascending, for paging
 	byExt       map[string][]int // additional1 -> user ids
 	byEmp       map[string][]int // employee number -> user ids
+	search      trigrams         // what ?search= looks in
 	companies   map[int]string
 	locations   map[int]string
 	levels      map[int]*level
@@ -204,7 +205,7 @@ func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.next = counters{}
 	s.users, s.order = map[int]*user{}, nil
-	s.byExt, s.byEmp = map[string][]int{}, map[string][]int{}
+	s.byExt, s.byEmp, s.search = map[string][]int{}, map[string][]int{}, trigrams{}
 	s.companies, s.locations = map[int]string{}, map[int]string{}
 	s.levels, s.profiles = map[int]*level{}, map[int]*profile{}
 	s.events, s.replay, s.doors = nil, nil, map[string]int{}

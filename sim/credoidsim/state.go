@@ -112,7 +112,7 @@ func (s *Sim) restore(st *savedState) {
 	s.next = counters{user: n.User, company: n.Company, location: n.Location, level: n.Level, profile: n.Profile,
 		door: n.Door, event: n.Event}
 	s.users, s.order = map[int]*user{}, nil
-	s.byExt, s.byEmp = map[string][]int{}, map[string][]int{}
+	s.byExt, s.byEmp, s.search = map[string][]int{}, map[string][]int{}, trigrams{}
 	for _, su := range st.Users {
 		u := &user{id: su.ID, first: su.First, last: su.Last, employee: su.Employee, email: su.Email,
 			department: su.Department, title: su.Title,

@@ -179,8 +179,13 @@ func (s *Sim) remove(u *user) {
 	}
 }
 
-// index adds u to (or removes it from) the additional1 and employee-number indexes.
+// index adds u to (or removes it from) the additional1, employee-number and search indexes.
 func (s *Sim) index(u *user, add bool) {
+	if add {
+		s.search.add(u)
+	} else {
+		s.search.drop(u)
+	}
 	for _, ix := range []struct {
 		m   map[string][]int
 		key string
@@ -270,18 +275,14 @@ func (s *Sim) deleteUser(id int) error {
 }
 
 // list is one page of users matching search (all when ""), by ascending id, and the number of matches.
-// Without a search a page costs O(take); a search scans every user once.
+// Without a search a page costs O(take); a search looks at the users holding its rarest trigram (see
+// trigrams), or at every user when it is shorter than one.
 func (s *Sim) list(search string, skip, take int, full bool) (page []any, total int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	ids := s.order
 	if search = strings.ToLower(strings.TrimSpace(search)); search != "" {
-		ids = nil
-		for _, id := range s.order {
-			if strings.Contains(s.users[id].haystack, search) {
-				ids = append(ids, id)
-			}
-		}
+		ids = s.matching(search)
 	}
 	total = len(ids)
 	if skip > total {
