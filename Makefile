@@ -3,12 +3,13 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL_CLI := bin/temporal
 TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 BENCH_CASES ?= 200
+LOAD_DURATION ?= 60s
 # Linters, pinned, run from the Go module proxy: staticcheck, and workflowcheck (Temporal's check that
 # workflow code is deterministic).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 
-.PHONY: run build test bench vet temporal-cli clean
+.PHONY: run build test bench load vet temporal-cli clean
 
 run: build $(TEMPORAL_STAMP)
 	./bin/signetassure dev
@@ -46,6 +47,13 @@ test: vet $(TEMPORAL_STAMP)
 bench: $(TEMPORAL_STAMP)
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/
 	go test -count=1 -run '^$$' -bench 'BenchmarkReconcile|BenchmarkBroadcast|BenchmarkEvidencePack' -benchtime 1x -timeout 30m ./activities/
+
+# The mixed load on loopback for LOAD_DURATION, on one API and one worker, then on two of each (separate
+# processes of the real binary): 50 simulated case workers, partner lookups at their limit, an access sync
+# and a broadcast at once. Prints p50/p99 per route, errors and throughput, and the slowest route's CPU
+# profile (kept in .data/load/api-cpu.pprof); fails on any unexpected answer or anything done twice.
+load: $(TEMPORAL_STAMP)
+	LOAD_DURATION=$(LOAD_DURATION) go test -count=1 -run '^TestMixedLoad$$' -v -timeout 30m ./internal/load/
 
 clean:
 	rm -rf bin .data

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -80,6 +81,9 @@ type Deps struct {
 	Webhooks WebhookSettings
 	// Metrics records every request by route template, method and status (nil: not recorded).
 	Metrics *metrics.HTTP
+	// ProfileLabels labels each request's CPU profile samples with its route template (pprof label
+	// "route"), so a profile taken under load shows what each route costs (PPROF_ADDR).
+	ProfileLabels bool
 }
 
 // MessagingHooks is what the API knows of the message providers: how to verify their webhooks, and the
@@ -167,6 +171,9 @@ func New(d Deps) (*Server, error) {
 	if d.Metrics != nil { // first, so that it times and counts what every other middleware does too
 		s.engine.Use(d.Metrics.Middleware)
 	}
+	if d.ProfileLabels {
+		s.engine.Use(profileLabels)
+	}
 	s.engine.Use(nameSpan)
 	s.handler = tracing.Handler(s.engine)
 	s.engine.Use(s.logRequests, noStore, s.bodyTimeout, s.recover, s.refuseCrossOrigin)
@@ -189,6 +196,16 @@ func New(d Deps) (*Server, error) {
 	}
 	s.specDoc = doc
 	return s, nil
+}
+
+// profileLabels runs the rest of the request with the pprof label route (its template, never its raw
+// path), which the goroutine's CPU profile samples carry.
+func profileLabels(c *gin.Context) {
+	route := c.FullPath()
+	if route == "" {
+		route = metrics.Unmatched
+	}
+	pprof.Do(c.Request.Context(), pprof.Labels("route", c.Request.Method+" "+route), func(context.Context) { c.Next() })
 }
 
 // Handler is the server's http.Handler.

@@ -37,6 +37,9 @@ type Config struct {
 	HealthAddr string
 	// MetricsAddr is where the process serves its Prometheus metrics at /metrics ("": nowhere).
 	MetricsAddr string
+	// PprofAddr is where the process serves Go's profiles at /debug/pprof/ ("": nowhere); the API then
+	// labels each request's CPU samples with its route template.
+	PprofAddr string
 	// TaskQueue is the Temporal task queue of SignetAssure's workflows and activities.
 	TaskQueue string
 	// SLA gives each vetting case its due time and reminders.
@@ -93,6 +96,7 @@ func Load() (Config, error) {
 		HTTPAddr:    env("HTTP_ADDR", DefaultHTTPAddr),
 		HealthAddr:  env("HEALTH_ADDR", ""),
 		MetricsAddr: env("METRICS_ADDR", ""),
+		PprofAddr:   env("PPROF_ADDR", ""),
 		TaskQueue:   env("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
 	}
 	var err error

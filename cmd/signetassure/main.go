@@ -150,7 +150,7 @@ const readyWithin = 10 * time.Second
 
 // withServices checks the database (reachable and migrated: schema.Ready, failing at once otherwise),
 // opens it, connects to Temporal with the SDK's metrics in the process's registry, serves that registry
-// at METRICS_ADDR, runs fn, and closes both.
+// at METRICS_ADDR (and its profiles at PPROF_ADDR), runs fn, and closes both.
 func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn func(*store.Store, client.Client, *prometheus.Registry) error) error {
 	readyCtx, cancel := context.WithTimeout(ctx, readyWithin)
 	err := schema.Ready(readyCtx, cfg.DatabaseURL)
@@ -179,22 +179,31 @@ func withServices(ctx context.Context, cfg config.Config, log *slog.Logger, fn f
 	return fn(st, tc, reg)
 }
 
-// serveMetrics serves reg at METRICS_ADDR's /metrics until ctx ends (nothing without METRICS_ADDR). An
-// address that cannot be listened on stops the process at start; a later failure is logged.
+// serveMetrics serves reg at METRICS_ADDR's /metrics, and Go's profiles at PPROF_ADDR's /debug/pprof/,
+// until ctx ends (nothing at an address not set). An address that cannot be listened on stops the
+// process at start; a later failure is logged.
 func serveMetrics(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) error {
-	if cfg.MetricsAddr == "" {
-		return nil
-	}
-	ln, err := net.Listen("tcp", cfg.MetricsAddr)
-	if err != nil {
-		return fmt.Errorf("METRICS_ADDR: %w", err)
-	}
-	log.Info("metrics listening", "addr", cfg.MetricsAddr)
-	go func() {
-		if err := metrics.Serve(ctx, ln, reg, log); err != nil {
-			log.Error("metrics server stopped", "error", err)
+	for _, l := range []struct {
+		name, addr string
+		serve      func(net.Listener) error
+	}{
+		{"METRICS_ADDR", cfg.MetricsAddr, func(ln net.Listener) error { return metrics.Serve(ctx, ln, reg, log) }},
+		{"PPROF_ADDR", cfg.PprofAddr, func(ln net.Listener) error { return metrics.ServeProfiles(ctx, ln, log) }},
+	} {
+		if l.addr == "" {
+			continue
 		}
-	}()
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
+		log.Info("listening", "setting", l.name, "addr", l.addr)
+		go func() {
+			if err := l.serve(ln); err != nil {
+				log.Error("stopped serving", "setting", l.name, "error", err)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -212,7 +221,8 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		Keyring: cfg.Keyring, Partners: partners.Directory{Store: st, Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback},
 		TrustedProxies: cfg.TrustedProxies, Validity: cfg.ClearanceValidity, AllowLoopbackPartners: cfg.PartnerAllowLoopback,
 		ACS: acs, Inactivity: cfg.ACS.Inactivity, Messaging: cfg.Messaging.Hooks(), Identity: cfg.Identity.Hooks(),
-		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks, Metrics: requests}
+		TokenMaxValidity: cfg.TokenMaxValidity, Evidence: cfg.Evidence, Webhooks: cfg.Webhooks, Metrics: requests,
+		ProfileLabels: cfg.PprofAddr != ""}
 	if err := cfg.Staff.APIDeps(&deps); err != nil {
 		return err
 	}

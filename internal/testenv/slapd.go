@@ -244,7 +244,7 @@ func (s *SlapdServer) run() error {
 	defer logFile.Close()
 	cmd := exec.Command(SlapdBinary, "-f", s.conf(), "-h", s.URL+"/ "+s.LDAPSURL+"/", "-d", "0")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	dieWithParent(cmd)
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("slapd: %w", err)
 	}

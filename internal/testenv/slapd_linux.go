@@ -5,7 +5,8 @@ import (
 	"syscall"
 )
 
-// dieWithParent has the kernel kill cmd when the test binary dies, so no slapd outlives a crashed test.
-func dieWithParent(cmd *exec.Cmd) {
+// DieWithParent has the kernel kill cmd when the test binary dies, so no process a test started (slapd,
+// the load harness's api and worker) outlives a crashed test.
+func DieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

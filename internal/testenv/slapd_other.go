@@ -4,5 +4,5 @@ package testenv
 
 import "os/exec"
 
-// dieWithParent: only Linux can tie a child's life to its parent's.
-func dieWithParent(*exec.Cmd) {}
+// DieWithParent: only Linux can tie a child's life to its parent's.
+func DieWithParent(*exec.Cmd) {}
