@@ -36,13 +36,22 @@ import (
 )
 
 // Scale of BenchmarkWorkerAtScale: a clearance and a grant workflow for each of scalePersons persons,
-// and a storm of stormNudges renewal nudges falling due at one moment.
-const (
-	scalePersons = 10_000
-	stormNudges  = 1_000
-	// startsInFlight is how many workflow starts the benchmark keeps in flight.
-	startsInFlight = 64
+// and a storm of stormNudges renewal nudges falling due at one moment. SCALE_PERSONS and SCALE_STORM
+// change them for a trial run.
+var (
+	scalePersons = envInt("SCALE_PERSONS", 10_000)
+	stormNudges  = envInt("SCALE_STORM", 1_000)
 )
+
+// startsInFlight is how many workflow starts the benchmark keeps in flight.
+const startsInFlight = 64
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 // BenchmarkWorkerAtScale runs the real `signetassure worker` binary, alone in its process, against a test
 // database and the test binary's Temporal dev server (SQLite, in memory), with the Twilio simulator:
@@ -227,7 +236,7 @@ type scaleSeed struct {
 // four more years) and a grant of levelID starting in 30 days, and stormNudges more persons each with a
 // clearance expiring in 170 days: its 180-day nudge is overdue and its renewal case (150 days ahead)
 // not, so its workflow's first task sends that nudge. Everyone prefers SMS.
-func seedScale(b *testing.B, url, levelID string) scaleSeed {
+func seedScale(b testing.TB, url, levelID string) scaleSeed {
 	b.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
@@ -288,7 +297,7 @@ func runAll(n int, fn func(i int)) {
 }
 
 // waitIdleQueue waits until neither workflow nor activity tasks are waiting on queue, three looks running.
-func waitIdleQueue(b *testing.B, tc client.Client, queue string, within time.Duration) {
+func waitIdleQueue(b testing.TB, tc client.Client, queue string, within time.Duration) {
 	b.Helper()
 	deadline := time.Now().Add(within)
 	for idle := 0; idle < 3; {
@@ -440,13 +449,13 @@ func bareStormWorkflow(ctx workflow.Context) error {
 
 // workerReading is the worker process's memory at one moment.
 type workerReading struct {
-	rss, hwm, heap, heapSys int64
-	goroutines, cached      int64
+	rss, hwm, heap, heapSys, stacks int64
+	goroutines, cached              int64
 }
 
 func (r workerReading) String() string {
-	return fmt.Sprintf("RSS %.1f MB (peak so far %.1f MB), Go heap in use %.1f MB (from the OS %.1f MB), %d goroutines, sticky cache %d",
-		mb(r.rss), mb(r.hwm), mb(r.heap), mb(r.heapSys), r.goroutines, r.cached)
+	return fmt.Sprintf("RSS %.1f MB (peak so far %.1f MB), Go heap in use %.1f MB (from the OS %.1f MB), stacks %.1f MB, %d goroutines, sticky cache %d",
+		mb(r.rss), mb(r.hwm), mb(r.heap), mb(r.heapSys), mb(r.stacks), r.goroutines, r.cached)
 }
 
 // readWorker reads the worker's RSS from /proc and its Go heap, goroutines and sticky cache from its metrics.
@@ -474,6 +483,8 @@ func readWorker(b *testing.B, pid int, metricsURL string) workerReading {
 			r.heap = int64(f)
 		case name == "go_memstats_heap_sys_bytes":
 			r.heapSys = int64(f)
+		case name == "go_memstats_stack_inuse_bytes":
+			r.stacks = int64(f)
 		case name == "go_goroutines":
 			r.goroutines = int64(f)
 		case strings.HasPrefix(name, "temporal_sticky_cache_size"):
