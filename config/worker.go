@@ -18,6 +18,7 @@ const (
 	// DefaultMaxWorkflowTasks and DefaultMaxActivities are the SDK's own defaults.
 	DefaultMaxWorkflowTasks = 1000
 	DefaultMaxActivities    = 1000
+	DefaultPollers          = 2
 )
 
 // LoadWorkerTuning reads WORKER_STICKY_CACHE, WORKER_MAX_WORKFLOW_TASKS and WORKER_MAX_ACTIVITIES from
@@ -32,6 +33,7 @@ func LoadWorkerTuning(getenv func(string) string) (worker.Tuning, error) {
 		{"WORKER_STICKY_CACHE", DefaultStickyCache, 1_000_000, &t.StickyCacheSize},
 		{"WORKER_MAX_WORKFLOW_TASKS", DefaultMaxWorkflowTasks, 100_000, &t.MaxWorkflowTasks},
 		{"WORKER_MAX_ACTIVITIES", DefaultMaxActivities, 100_000, &t.MaxActivities},
+		{"WORKER_POLLERS", DefaultPollers, 100, &t.Pollers},
 	} {
 		*v.dst = v.def
 		raw := strings.TrimSpace(getenv(v.name))

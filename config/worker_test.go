@@ -14,14 +14,14 @@ func TestLoadWorkerTuning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.StickyCacheSize < 1 || got.StickyCacheSize >= 10_000 || got.MaxWorkflowTasks != 1000 || got.MaxActivities != 1000 {
+	if got.StickyCacheSize < 1 || got.StickyCacheSize >= 10_000 || got.MaxWorkflowTasks != 1000 || got.MaxActivities != 1000 || got.Pollers != 2 {
 		t.Fatalf("defaults: %+v, want a sticky cache below the SDK's 10,000 and its 1,000 tasks and activities", got)
 	}
-	env := map[string]string{"WORKER_STICKY_CACHE": "500", "WORKER_MAX_WORKFLOW_TASKS": "50", "WORKER_MAX_ACTIVITIES": " 200 "}
+	env := map[string]string{"WORKER_STICKY_CACHE": "500", "WORKER_MAX_WORKFLOW_TASKS": "50", "WORKER_MAX_ACTIVITIES": " 200 ", "WORKER_POLLERS": "8"}
 	if got, err = LoadWorkerTuning(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if want := (worker.Tuning{StickyCacheSize: 500, MaxWorkflowTasks: 50, MaxActivities: 200}); got != want {
+	if want := (worker.Tuning{StickyCacheSize: 500, MaxWorkflowTasks: 50, MaxActivities: 200, Pollers: 8}); got != want {
 		t.Fatalf("from the environment: %+v, want %+v", got, want)
 	}
 	for name, bad := range map[string]string{"WORKER_STICKY_CACHE": "0", "WORKER_MAX_WORKFLOW_TASKS": "many", "WORKER_MAX_ACTIVITIES": "-3"} {

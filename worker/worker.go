@@ -20,6 +20,9 @@ type Tuning struct {
 	// MaxWorkflowTasks and MaxActivities are how many workflow tasks and activities run at once
 	// (WORKER_MAX_WORKFLOW_TASKS, WORKER_MAX_ACTIVITIES).
 	MaxWorkflowTasks, MaxActivities int
+	// Pollers is how many long polls the worker keeps open for workflow tasks, and as many for activities
+	// (WORKER_POLLERS): a storm of timers falling due together is drained no faster than they bring tasks.
+	Pollers int
 }
 
 // New returns a worker on taskQueue with every workflow and activity registered. Every activity's
@@ -34,6 +37,8 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, t Tunin
 		Interceptors:                           []interceptor.WorkerInterceptor{&activities.ErrorsInterceptor{}},
 		MaxConcurrentWorkflowTaskExecutionSize: t.MaxWorkflowTasks,
 		MaxConcurrentActivityExecutionSize:     t.MaxActivities,
+		MaxConcurrentWorkflowTaskPollers:       t.Pollers,
+		MaxConcurrentActivityTaskPollers:       t.Pollers,
 	})
 	Register(w, acts)
 	return w
