@@ -63,8 +63,10 @@ func envInt(name string, def int) int {
 //     /metrics) idle before and with them all open.
 //   - A timer storm: 1,000 more clearances whose 180-day nudge is overdue, their workflows' first task
 //     due at one moment (a start delay: the server's timer queue fires them together, as it fires the
-//     renewal timers of every clearance whose nudge falls on one day at midnight UTC). Each sends the
-//     holder an SMS and tells the security controllers. Reported: the time from the due moment to the
+//     renewal timers of every clearance whose nudge falls on one day at midnight UTC; nudges fall due
+//     only at midnight, so the benchmark cannot wait for real ones). Each reads its clearance (as a
+//     workflow's start does, two activities more than a timer's wake), records the clearance.expiring
+//     event, sends the holder an SMS and tells the security controllers. Reported: the time from the due moment to the
 //     last nudge handed to Twilio, and the p50/p99 lateness of the hand-overs.
 //   - The baseline, in the same run on the same server: a storm of 1,000 bare one-activity workflows
 //     due at one moment, run by an in-process worker; the drain ratio is the nudge storm's drain time
