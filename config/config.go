@@ -72,7 +72,7 @@ type Config struct {
 	// Webhooks is how lifecycle events are delivered to webhook subscriptions (WEBHOOK_*).
 	Webhooks api.WebhookSettings
 	// Worker bounds the worker's sticky cache and concurrency (WORKER_STICKY_CACHE,
-	// WORKER_MAX_WORKFLOW_TASKS, WORKER_MAX_ACTIVITIES).
+	// WORKER_MAX_WORKFLOW_TASKS, WORKER_MAX_ACTIVITIES, WORKER_POLLERS).
 	Worker worker.Tuning
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
