@@ -43,10 +43,14 @@ test: vet $(TEMPORAL_STAMP)
 
 # Opens BENCH_CASES cases through the API (untraced, tracing off, tracing on) and runs as many bare
 # one-activity workflows on the same server;
-# reconciles 10,000 persons with 50,000 grants into the CredoID simulator, then re-syncs (no change, 1%).
+# reconciles 10,000 persons with 50,000 grants into the CredoID simulator, then re-syncs (no change, 1%);
+# runs the worker binary with 20,000 open clearance and grant workflows and a storm of 1,000 renewal nudges
+# due at once, against a storm of bare workflows (SCALE_PERSONS and SCALE_STORM shrink it for a trial;
+# WORKER_STICKY_CACHE etc. tune the worker it runs).
 bench: $(TEMPORAL_STAMP)
 	go test -count=1 -run '^$$' -bench . -benchtime $(BENCH_CASES)x -timeout 20m ./api/
 	go test -count=1 -run '^$$' -bench 'BenchmarkReconcile|BenchmarkBroadcast|BenchmarkEvidencePack' -benchtime 1x -timeout 30m ./activities/
+	go test -count=1 -run '^$$' -bench BenchmarkWorkerAtScale -benchtime 1x -timeout 40m ./cmd/signetassure/
 
 # The mixed load on loopback for LOAD_DURATION, on one API and one worker, then on two of each (separate
 # processes of the real binary): 50 simulated case workers, partner lookups at their limit, an access sync

@@ -25,6 +25,7 @@ import (
 	"github.com/signetassure/signetassure/restacs"
 	"github.com/signetassure/signetassure/store"
 	"github.com/signetassure/signetassure/tracing"
+	"github.com/signetassure/signetassure/worker"
 )
 
 // Config is the whole configuration.
@@ -73,6 +74,9 @@ type Config struct {
 	Evidence *evidence.Vault
 	// Webhooks is how lifecycle events are delivered to webhook subscriptions (WEBHOOK_*).
 	Webhooks api.WebhookSettings
+	// Worker bounds the worker's sticky cache and concurrency (WORKER_STICKY_CACHE,
+	// WORKER_MAX_WORKFLOW_TASKS, WORKER_MAX_ACTIVITIES, WORKER_POLLERS).
+	Worker worker.Tuning
 	// Temporal's own connection settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 	// TEMPORAL_TLS_*) are read by temporalx.Dial through Temporal's envconfig.
 }
@@ -145,6 +149,9 @@ func Load() (Config, error) {
 		return c, err
 	}
 	if c.Webhooks, err = LoadWebhooks(os.Getenv); err != nil {
+		return c, err
+	}
+	if c.Worker, err = LoadWorkerTuning(os.Getenv); err != nil {
 		return c, err
 	}
 	if c.Audit.Origin == "" {

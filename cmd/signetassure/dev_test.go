@@ -205,7 +205,7 @@ func (d *devProc) stop() { d.proc.stop(syscall.SIGINT, 30*time.Second) }
 // The Temporal CLI picks its own HTTP API and metrics ports from that range as free ports; a port of ours
 // in it could be picked while our server is stopped (a restart) and taken from under it ("bind: address
 // already in use", seen in TestDevTwiceKeepsCaptureAndBadgeLinks).
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	for range 200 {
 		port := 20000 + rand.IntN(12000)

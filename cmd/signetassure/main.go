@@ -278,7 +278,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger, st *sto
 		Messaging: cfg.Messaging.Settings(), Identity: cfg.Identity.Settings(cfg.Messaging.PublicURL),
 		Evidence: activities.EvidenceSettings{Vault: cfg.Evidence, Origin: cfg.Audit.Origin},
 		Webhooks: activities.WebhookSettings{Keyring: cfg.Keyring, AllowLoopback: cfg.PartnerAllowLoopback, Timeout: cfg.Webhooks.Timeout},
-		Travel:   activities.TravelSettings{PublicURL: cfg.Messaging.PublicURL}})
+		Travel:   activities.TravelSettings{PublicURL: cfg.Messaging.PublicURL}}, cfg.Worker)
 	if err := w.Start(); err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func TestProcessesServeMetricsAtMetricsAddr(t *testing.T) {
 }
 
 // scrapeUntil gets url until it answers 200 with want in its body (within 30 s) and returns the body.
-func scrapeUntil(t *testing.T, url, want string) string {
+func scrapeUntil(t testing.TB, url, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var last string

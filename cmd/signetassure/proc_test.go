@@ -17,7 +17,7 @@ type proc struct {
 }
 
 // startProc runs bin with args in env.
-func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
+func startProc(t testing.TB, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), out: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env = env

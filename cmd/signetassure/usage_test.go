@@ -9,7 +9,7 @@ import (
 )
 
 // buildBinary builds the signetassure binary into the test's temporary folder.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "signetassure")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

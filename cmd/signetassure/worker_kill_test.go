@@ -215,7 +215,7 @@ func workerEnv(set map[string]string) []string {
 
 // startWorker runs `signetassure worker`; it is stopped (SIGTERM) when the test ends, and its output shown
 // if the test failed.
-func startWorker(t *testing.T, bin string, env []string, name string) *proc {
+func startWorker(t testing.TB, bin string, env []string, name string) *proc {
 	t.Helper()
 	p := startProc(t, bin, env, "worker")
 	t.Cleanup(func() {

@@ -237,7 +237,7 @@ func startWorker(t testing.TB, c client.Client, queue string, acts *activities.A
 	if acts.Partners.Store == nil {
 		acts.Partners = partners.Directory{Store: acts.Store, Keyring: Keyring(), AllowLoopback: true}
 	}
-	w := worker.New(c, queue, acts)
+	w := worker.New(c, queue, acts, worker.Tuning{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
