@@ -28,6 +28,8 @@ type clearanceLifecycle struct {
 	cancelStep workflow.CancelFunc
 	renewedCh  workflow.ReceiveChannel
 	policyCh   workflow.ReceiveChannel
+	// local says the clearance's database activities run as local activities (since "clearance-local-db").
+	local bool
 }
 
 // ClearanceLifecycle follows one clearance from the moment it is in force to its end: it nudges the holder
@@ -56,6 +58,9 @@ func (w *clearanceLifecycle) setup(ctx workflow.Context) error {
 	} else {
 		w.ClearanceID = w.in.ClearanceID
 	}
+	// The clearance's database reads and writes run in its workflow task: a clearance followed before
+	// replays with activities.
+	w.local = workflow.GetVersion(ctx, "clearance-local-db", workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if err := workflow.SetQueryHandler(ctx, QueryClearanceState, func() (ClearanceState, error) {
 		return w.ClearanceState, nil
 	}); err != nil {
@@ -218,7 +223,7 @@ func (w *clearanceLifecycle) start(ctx workflow.Context) error {
 // already, or never ran, is passed over; a predecessor not told finds itself superseded at its next step.
 func (w *clearanceLifecycle) tellPredecessors(ctx workflow.Context) {
 	var ids []uuid.UUID
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.SupersededClearances,
+	if err := runDB(ctx, w.local, activities.A.SupersededClearances,
 		w.ClearanceID).Get(ctx, &ids); err != nil {
 		if w.renewed {
 			return
@@ -235,7 +240,7 @@ func (w *clearanceLifecycle) tellPredecessors(ctx workflow.Context) {
 // change whose signal this workflow missed) applies from now.
 func (w *clearanceLifecycle) load(ctx workflow.Context) (activities.ClearanceInfo, error) {
 	var info activities.ClearanceInfo
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.LoadClearance,
+	if err := runDB(ctx, w.local, activities.A.LoadClearance,
 		w.ClearanceID).Get(ctx, &info); err != nil {
 		return info, err
 	}
@@ -372,7 +377,7 @@ func (w *clearanceLifecycle) nudge(ctx workflow.Context, days int) error {
 	daysLeft := int(w.ValidTo.Time().Sub(domain.DateOf(now.UTC()).Time()) / (24 * time.Hour))
 	if workflow.GetVersion(ctx, "expiring-event", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		// The clearance.expiring lifecycle event, whether or not the holder can be reached.
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.RecordClearanceExpiring,
+		if err := runDB(ctx, w.local, activities.A.RecordClearanceExpiring,
 			activities.ClearanceExpiringInput{ClearanceID: id, Days: days, DaysLeft: daysLeft}).Get(ctx, nil); err != nil {
 			if w.renewed {
 				return nil
@@ -406,7 +411,7 @@ func (w *clearanceLifecycle) openRenewal(ctx workflow.Context) error {
 		return err
 	}
 	var open string
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.OpenCaseRef,
+	if err := runDB(ctx, w.local, activities.A.OpenCaseRef,
 		activities.OpenCaseInput{PersonID: w.PersonID, Type: domain.CaseRenewal, Level: w.Level}).Get(ctx, &open); err != nil {
 		return err
 	}
@@ -440,7 +445,7 @@ func (w *clearanceLifecycle) openRenewal(ctx workflow.Context) error {
 // the grants resting on it end.
 func (w *clearanceLifecycle) lapse(ctx workflow.Context) error {
 	var expired bool
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.ExpireClearance,
+	if err := runDB(ctx, w.local, activities.A.ExpireClearance,
 		activities.ExpireClearanceInput{ClearanceID: w.ClearanceID, Today: domain.DateOf(workflow.Now(ctx).UTC())}).
 		Get(ctx, &expired); err != nil {
 		return err
@@ -465,7 +470,7 @@ func (w *clearanceLifecycle) notify(ctx workflow.Context, key string, kind domai
 	} else {
 		in.Roles = []domain.Role{domain.RoleSecurityController}
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activities.A.NotifyStaff, in).Get(ctx, nil)
+	err := runDB(ctx, w.local, activities.A.NotifyStaff, in).Get(ctx, nil)
 	var canceled *temporal.CanceledError
 	if err != nil && !errors.As(err, &canceled) {
 		workflow.GetLogger(ctx).Warn("clearance: owner not notified", "clearance", w.ClearanceID, "kind", kind, "error", err)

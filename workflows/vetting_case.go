@@ -17,25 +17,6 @@ import (
 	"github.com/signetassure/signetassure/domain"
 )
 
-// dbActivity is how the case workflow writes to the system of record: short attempts, retried until the
-// database answers, never retried on input that cannot succeed.
-var dbActivity = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: activities.PermanentErrors,
-	},
-}
-
-// dbLocalActivity is dbActivity run by the worker holding the case's workflow task (a local activity):
-// the write is recorded in the case's history as a marker, with no round trip through the task queue.
-var dbLocalActivity = workflow.LocalActivityOptions{
-	StartToCloseTimeout: dbActivity.StartToCloseTimeout,
-	RetryPolicy:         dbActivity.RetryPolicy,
-}
-
 // vettingCase is one case's workflow state and handlers.
 type vettingCase struct {
 	CaseState
@@ -627,15 +608,9 @@ func (w *vettingCase) recordingFailed(ctx workflow.Context, kind string, err err
 	}
 }
 
-// db runs one of the case's short database activities (idempotent, each write in one transaction with
-// its audit entry): in the workflow task for cases started since "local-db", through the task queue before.
-// A local activity may run again after a crash before the task completed, as an activity may after one
-// before it reported; the writes are keyed so a repeat changes nothing.
+// db runs one of the case's short database activities (runDB).
 func (w *vettingCase) db(ctx workflow.Context, activity any, args ...any) workflow.Future {
-	if w.local {
-		return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, dbLocalActivity), activity, args...)
-	}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dbActivity), activity, args...)
+	return runDB(ctx, w.local, activity, args...)
 }
 
 // locked runs fn holding the case's lock.
