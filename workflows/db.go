@@ -21,16 +21,16 @@ var dbActivity = workflow.ActivityOptions{
 	},
 }
 
-// dbLocalActivity is dbActivity run by the worker holding the case's workflow task (a local activity):
-// the write is recorded in the case's history as a marker, with no round trip through the task queue.
+// dbLocalActivity is dbActivity run by the worker holding the workflow's task (a local activity): its
+// result is recorded in the workflow's history as a marker, with no round trip through the task queue.
 var dbLocalActivity = workflow.LocalActivityOptions{
 	StartToCloseTimeout: dbActivity.StartToCloseTimeout,
 	RetryPolicy:         dbActivity.RetryPolicy,
 }
 
 // runDB runs one of a workflow's short database activities (idempotent, each write in one transaction
-// with its audit entry): as a local activity, in the workflow task, when local (the workflows started since
-// their "local-db" patch), through the task queue before. A local activity may run again after a crash
+// with its audit entry): as a local activity, in the workflow task, when local (a case started since patch
+// "local-db", a clearance followed since "clearance-local-db"), through the task queue before. A local activity may run again after a crash
 // before its task completed, as an activity may after one before it reported; the writes are keyed so a
 // repeat changes nothing.
 func runDB(ctx workflow.Context, local bool, activity any, args ...any) workflow.Future {
