@@ -272,7 +272,7 @@ func latestOf(t time.Time, more ...*time.Time) time.Time {
 // LockForReplan holds a lock on each person's ACS record across processes until release is called, so
 // two writers never both decide to create a person's record, and under the locks, in two round trips,
 // marks the persons' operations still pending as interrupted (left from a worker that died mid-change: the
-// new plan decides what is still needed) and reads what they are approved at now (as DesiredAccess). The
+// new plan decides what is still needed), each with an audit entry, and reads what they are approved at now (as DesiredAccess). The
 // locks are taken in a fixed order: every holder of several takes them in the same order, so two never
 // wait for each other.
 func (s *Store) LockForReplan(ctx context.Context, personIDs []uuid.UUID, now time.Time, in Inactivity) (release func(), ds []access.Desired, err error) {
@@ -292,9 +292,15 @@ func (s *Store) LockForReplan(ctx context.Context, personIDs []uuid.UUID, now ti
 	for _, k := range keys {
 		b.Queue(`SELECT pg_advisory_lock($1)`, k)
 	}
-	b.Queue(`UPDATE access_operations SET status = 'failed', updated_at = now(),
+	// An operation closed as interrupted may have reached the ACS without its audit entry (written with
+	// its batch's results): the audit log says so, once per operation, in the same statement.
+	b.Queue(`WITH closed AS (UPDATE access_operations SET status = 'failed', updated_at = now(),
 		error = 'interrupted before its answer was recorded; the person was planned again'
-		WHERE person_id = ANY($1) AND status = 'pending'`, personIDs)
+		WHERE person_id = ANY($1) AND status = 'pending' RETURNING id, kind, person_id, sync_id)
+		INSERT INTO audit_log (action, entity_type, entity_id, detail, dedup_key)
+		SELECT 'access.interrupted', 'person', person_id::text,
+			jsonb_build_object('operationId', id, 'kind', kind, 'syncId', sync_id), 'access-op-interrupted/' || id
+		FROM closed ON CONFLICT (dedup_key) DO NOTHING`, personIDs)
 	// The approved state is read in a second batch: a batch runs as one implicit transaction, whose
 	// snapshot would be taken before the locks are granted.
 	var snap accessSnapshot
