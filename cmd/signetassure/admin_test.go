@@ -17,7 +17,7 @@ import (
 // migrated database it makes one, with a token that signs them in; run again (as every deployment may)
 // it changes nothing and prints no token; run twice at once it makes one administrator.
 func TestAdminBootstrap(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	dbURL := testenv.DatabaseURL(t)
 	run := func(args ...string) (string, int) {
 		t.Helper()
@@ -91,7 +91,7 @@ func TestAdminBootstrap(t *testing.T) {
 // with the e-mail of an existing user makes that user an active administrator, keeping their other roles,
 // rather than failing on the e-mail.
 func TestAdminBootstrapPromotesExistingUser(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	dbURL := testenv.DatabaseURL(t)
 	st, err := store.Open(context.Background(), dbURL)
 	if err != nil {

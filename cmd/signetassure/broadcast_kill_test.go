@@ -31,7 +31,7 @@ func TestWorkerKilledMidBroadcastSendsOnce(t *testing.T) {
 	}
 	t.Parallel()
 	began := time.Now()
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 
 	// Where Twilio's status callbacks go: this test reads the outcome from the simulator and the database.
 	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,7 +35,7 @@ func TestReadmeWalkThroughs(t *testing.T) {
 			access = append(access, line)
 		}
 	}
-	dev := startDev(t, buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t), nil)
+	dev := startDev(t, testenv.BuildSignetAssure(t), t.TempDir(), testenv.EmptyDatabaseURL(t), nil)
 	answers := func(script string) []json.RawMessage {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -138,7 +136,7 @@ func startDev(t *testing.T, bin, dataDir, dbURL string, ports map[string]string)
 	if d.ports == nil {
 		d.ports = map[string]string{}
 		for name := range devPortVars {
-			d.ports[name] = freePort(t)
+			d.ports[name] = testenv.FreePort(t)
 		}
 	}
 	set := map[string]string{"DATABASE_URL": dbURL, "SIGNETASSURE_DATA_DIR": dataDir,
@@ -201,25 +199,6 @@ func (d *devProc) fill(t *testing.T, script string) string {
 // stop interrupts `dev`, as Ctrl-C does, and waits for it to end.
 func (d *devProc) stop() { d.proc.stop(syscall.SIGINT, 30*time.Second) }
 
-// freePort is a port on 127.0.0.1 nobody listens on now, below Linux's ephemeral range (32768 and up).
-// The Temporal CLI picks its own HTTP API and metrics ports from that range as free ports; a port of ours
-// in it could be picked while our server is stopped (a restart) and taken from under it ("bind: address
-// already in use", seen in TestDevTwiceKeepsCaptureAndBadgeLinks).
-func freePort(t testing.TB) string {
-	t.Helper()
-	for range 200 {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return fmt.Sprint(port)
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return ""
-}
-
 // tail is the last n lines of a file, or what went wrong reading it.
 func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
@@ -234,7 +213,7 @@ func tail(path string, n int) string {
 // capture link of every identity check still pending answers, and every badge system record still
 // belongs to the person linked to it (the simulators keep their state in the data folder).
 func TestDevTwiceKeepsCaptureAndBadgeLinks(t *testing.T) {
-	bin, dataDir, dbURL := buildBinary(t), t.TempDir(), testenv.EmptyDatabaseURL(t)
+	bin, dataDir, dbURL := testenv.BuildSignetAssure(t), t.TempDir(), testenv.EmptyDatabaseURL(t)
 	first := startDev(t, bin, dataDir, dbURL, nil)
 	captures, badges := first.links(t)
 	if len(captures) == 0 || len(badges) == 0 {

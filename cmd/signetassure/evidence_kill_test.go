@@ -31,7 +31,7 @@ func TestWorkerKilledMidEvidencePackBuildsOnePack(t *testing.T) {
 		t.Skip("builds the binary and waits out a killed activity's heartbeat timeout (about a minute)")
 	}
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(t)
 	st := testenv.StoreAt(t, dbURL)

@@ -20,7 +20,7 @@ import (
 // the database) verifies offline with `signetassure evidence verify` and the deployment's verifier key
 // alone; a byte changed in it is named and exits 1; a command line without the key exits 2.
 func TestEvidenceVerifyCommand(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(t)
 	db, err := pgxpool.New(ctx, dbURL)

@@ -15,8 +15,8 @@ import (
 // `signetassure worker` with HEALTH_ADDR answers /healthz and /readyz there (what Kubernetes probes, see
 // deploy/kubernetes), and stops at start when it cannot listen there.
 func TestWorkerServesHealthOnHealthAddr(t *testing.T) {
-	bin := buildBinary(t)
-	addr := "127.0.0.1:" + freePort(t)
+	bin := testenv.BuildSignetAssure(t)
+	addr := "127.0.0.1:" + testenv.FreePort(t)
 	env := workerEnv(map[string]string{
 		"DATABASE_URL":        testenv.DatabaseURL(t),
 		"TEMPORAL_ADDRESS":    testenv.TemporalAddress(t),

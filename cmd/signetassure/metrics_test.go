@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,10 +13,10 @@ import (
 // by route template and the Temporal SDK's metrics, the worker the business gauges (which the API does
 // not report, so they are counted once) and the SDK's worker metrics.
 func TestProcessesServeMetricsAtMetricsAddr(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	dbURL := testenv.DatabaseURL(t)
 	base := map[string]string{"DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": testenv.TemporalAddress(t),
-		"TEMPORAL_TASK_QUEUE": "metrics-" + freePort(t)}
+		"TEMPORAL_TASK_QUEUE": "metrics-" + testenv.FreePort(t)}
 	with := func(extra map[string]string) []string {
 		env := map[string]string{}
 		for k, v := range base {
@@ -29,9 +27,9 @@ func TestProcessesServeMetricsAtMetricsAddr(t *testing.T) {
 		}
 		return workerEnv(env)
 	}
-	workerMetrics := "127.0.0.1:" + freePort(t)
+	workerMetrics := "127.0.0.1:" + testenv.FreePort(t)
 	startWorker(t, bin, with(map[string]string{"METRICS_ADDR": workerMetrics}), "metrics")
-	apiAddr, apiMetrics := "127.0.0.1:"+freePort(t), "127.0.0.1:"+freePort(t)
+	apiAddr, apiMetrics := "127.0.0.1:"+testenv.FreePort(t), "127.0.0.1:"+testenv.FreePort(t)
 	api := startProc(t, bin, with(map[string]string{"HTTP_ADDR": apiAddr, "METRICS_ADDR": apiMetrics}), "api")
 	t.Cleanup(func() {
 		api.stop(syscall.SIGTERM, 10*time.Second)
@@ -41,14 +39,14 @@ func TestProcessesServeMetricsAtMetricsAddr(t *testing.T) {
 	})
 
 	// The worker's pollers start after it listens; its gauges are read at each scrape.
-	worker := scrapeUntil(t, "http://"+workerMetrics+"/metrics", "temporal_num_pollers")
+	worker := testenv.AwaitHTTP(t, "http://"+workerMetrics+"/metrics", "temporal_num_pollers", 30*time.Second)
 	for _, want := range []string{`signetassure_cases_open{status="opened"} 0`, "signetassure_business_scrape_success 1", "go_goroutines"} {
 		if !strings.Contains(worker, want) {
 			t.Errorf("worker's metrics lack %s", want)
 		}
 	}
-	scrapeUntil(t, "http://"+apiAddr+"/healthz", "")
-	out := scrapeUntil(t, "http://"+apiMetrics+"/metrics", `signetassure_http_requests_total{method="GET",route="/healthz",status="200"}`)
+	testenv.AwaitHTTP(t, "http://"+apiAddr+"/healthz", "", 30*time.Second)
+	out := testenv.AwaitHTTP(t, "http://"+apiMetrics+"/metrics", `signetassure_http_requests_total{method="GET",route="/healthz",status="200"}`, 30*time.Second)
 	for _, want := range []string{"temporal_request_total", "process_cpu_seconds_total"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("api's metrics lack %s", want)
@@ -57,25 +55,4 @@ func TestProcessesServeMetricsAtMetricsAddr(t *testing.T) {
 	if strings.Contains(out, "signetassure_cases_open") {
 		t.Error("the api reports the business gauges too: they would be counted twice")
 	}
-}
-
-// scrapeUntil gets url until it answers 200 with want in its body (within 30 s) and returns the body.
-func scrapeUntil(t testing.TB, url, want string) string {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-			if resp.StatusCode == http.StatusOK && strings.Contains(last, want) {
-				return last
-			}
-		}
-		time.Sleep(100 * time.Millisecond) // polling a process that is starting: the condition is checked above
-	}
-	t.Fatalf("%s never answered with %q; last:\n%s", url, want, last)
-	return ""
 }

@@ -15,7 +15,7 @@ import (
 // takes any work: one unreachable, and one not migrated (before, the worker started, took tasks and
 // logged "audit sequencer" errors every two seconds).
 func TestStartRefusesADatabaseItCannotUse(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	temporal := testenv.TemporalAddress(t)
 	for _, c := range []struct{ name, url, want string }{
 		{"unreachable", "postgres://postgres@127.0.0.1:1/none?sslmode=disable", "the database cannot be reached"},

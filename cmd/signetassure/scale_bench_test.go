@@ -77,7 +77,7 @@ func envInt(name string, def int) int {
 // -benchtime 1x.
 func BenchmarkWorkerAtScale(b *testing.B) {
 	began := time.Now()
-	bin := buildBinary(b)
+	bin := testenv.BuildSignetAssure(b)
 	ctx := context.Background()
 	dbURL := testenv.DatabaseURL(b)
 	st := testenv.StoreAt(b, dbURL)
@@ -105,7 +105,7 @@ func BenchmarkWorkerAtScale(b *testing.B) {
 		len(seed.clearances)+len(seed.storm), len(seed.grants), time.Since(seeded).Round(time.Millisecond))
 
 	queue := "scale-" + strings.ToLower(rand.Text()[:12])
-	metricsAddr := "127.0.0.1:" + freePort(b)
+	metricsAddr := "127.0.0.1:" + testenv.FreePort(b)
 	env := map[string]string{
 		"DATABASE_URL":        dbURL,
 		"TEMPORAL_ADDRESS":    testenv.TemporalAddress(b),
@@ -128,7 +128,7 @@ func BenchmarkWorkerAtScale(b *testing.B) {
 	}
 	w := startWorker(b, bin, workerEnv(env), "scale")
 	metricsURL := "http://" + metricsAddr + "/metrics"
-	scrapeUntil(b, metricsURL, "temporal_num_pollers")
+	testenv.AwaitHTTP(b, metricsURL, "temporal_num_pollers", 30*time.Second)
 	time.Sleep(5 * time.Second) // the worker's start-up settles: schedules, pollers, the audit sequencer
 	idle := readWorker(b, w.cmd.Process.Pid, metricsURL)
 	b.Logf("worker idle (tuning:%s): %s", orDefaultTuning(tuning), idle)

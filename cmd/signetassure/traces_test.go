@@ -19,13 +19,13 @@ import (
 // one trace from the API's server span to the worker's activities, and the API's log line of the request
 // carries its trace id.
 func TestProcessesExportOneTraceOverOTLP(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	dbURL := testenv.DatabaseURL(t)
 	rcv := testenv.NewOTLPReceiver(t)
 	env := workerEnv(map[string]string{"DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": testenv.TemporalAddress(t),
-		"TEMPORAL_TASK_QUEUE": "traces-" + freePort(t), "OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL})
+		"TEMPORAL_TASK_QUEUE": "traces-" + testenv.FreePort(t), "OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL})
 	worker := startWorker(t, bin, env, "traced")
-	apiAddr := "127.0.0.1:" + freePort(t)
+	apiAddr := "127.0.0.1:" + testenv.FreePort(t)
 	api := startProc(t, bin, append(env, "HTTP_ADDR="+apiAddr), "api")
 	t.Cleanup(func() {
 		api.stop(syscall.SIGTERM, 10*time.Second)
@@ -33,7 +33,7 @@ func TestProcessesExportOneTraceOverOTLP(t *testing.T) {
 			t.Logf("api's output:\n%s", api.out.String())
 		}
 	})
-	scrapeUntil(t, "http://"+apiAddr+"/healthz", "")
+	testenv.AwaitHTTP(t, "http://"+apiAddr+"/healthz", "", 30*time.Second)
 
 	st := testenv.StoreAt(t, dbURL)
 	u, err := st.CreateUser(t.Context(), nil, domain.StaffUser{DisplayName: "Tracing Worker", Email: "tracing@test.invalid",

@@ -3,25 +3,16 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// buildBinary builds the signetassure binary into the test's temporary folder.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "signetassure")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+	"github.com/signetassure/signetassure/internal/testenv"
+)
 
 // `signetassure help` lists every command and subcommand there is, and answers even when the
 // environment's configuration is not valid (help is what a person reaches for then).
 func TestHelpListsEveryCommandWithoutConfiguration(t *testing.T) {
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	cmd := exec.Command(bin, "help")
 	cmd.Env = append(os.Environ(), "LOG_LEVEL=chatty", "CASE_SLA=SC=25d")
 	out, err := cmd.CombinedOutput()

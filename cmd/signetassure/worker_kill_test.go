@@ -39,7 +39,7 @@ func TestWorkerKilledMidSyncRecovers(t *testing.T) {
 	}
 	t.Parallel()
 	began := time.Now()
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	t.Logf("built in %s", time.Since(began).Round(time.Millisecond))
 
 	sim := credoidsim.New(credoidsim.Options{Username: "operator", Password: "pw", Seed: true})

@@ -119,10 +119,10 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 		profiles        *string
 	}{{"worker", "HEALTH_ADDR", sh.Workers, &s.workerProfiles}, {"api", "HTTP_ADDR", sh.APIs, &s.apiProfiles}} {
 		for i := range role.n {
-			addr := freeAddr(t)
+			addr := "127.0.0.1:" + testenv.FreePort(t)
 			extra := map[string]string{role.listen: addr}
 			if i == 0 && sh.Profile {
-				*role.profiles = freeAddr(t)
+				*role.profiles = "127.0.0.1:" + testenv.FreePort(t)
 				extra["PPROF_ADDR"] = *role.profiles
 			}
 			name := fmt.Sprintf("%s %d", role.command, i+1)
@@ -134,7 +134,7 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 		}
 	}
 	for _, u := range ready {
-		awaitReady(t, u)
+		testenv.AwaitHTTP(t, u, "", time.Minute)
 	}
 	if pid := temporalServer(testenv.TemporalAddress(t)); pid != 0 {
 		s.procs["Temporal dev server"] = pid
@@ -270,18 +270,6 @@ func (s *system) seed(ctx context.Context) {
 	s.seeded = s.shape.SyncPersons + s.shape.Recipients
 }
 
-// buildBinary builds signetassure into the test's temporary folder.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "signetassure")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/signetassure")
-	cmd.Dir = testenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // with is base and extra merged into a process environment: only PATH, HOME and TMPDIR from this one,
 // so nothing in the caller's environment configures the processes.
 func with(base, extra map[string]string) []string {
@@ -320,36 +308,6 @@ func startProc(t *testing.T, bin, command, name string, env []string) int {
 		}
 	})
 	return cmd.Process.Pid
-}
-
-// freeAddr is a loopback address with a port free now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// awaitReady gets url until it answers 200, within 60 s.
-func awaitReady(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready in a minute (%v)", url, err)
-		}
-		time.Sleep(100 * time.Millisecond) // a process starting: the condition is checked above
-	}
 }
 
 // Headers between a target and the transport that checks its answer; the transport takes them off

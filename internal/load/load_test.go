@@ -20,7 +20,7 @@ func TestScaleOutCarriesTheLoadOnce(t *testing.T) {
 	}
 	sh := shape{APIs: 2, Workers: 2, Duration: 12 * time.Second, CaseWorkers: 10, PartnerKeys: 2,
 		SyncPersons: 40, Recipients: 60, BroadcastRate: 50, Profile: true}
-	s := startSystem(t, buildBinary(t), sh)
+	s := startSystem(t, testenv.BuildSignetAssure(t), sh)
 	out := s.run()
 	report(t, "2 APIs + 2 workers", sh, out)
 	if n := out.tally.errorCount(); n != 0 {
@@ -45,7 +45,7 @@ func TestMixedLoad(t *testing.T) {
 	if err != nil || d < 10*time.Second {
 		t.Fatalf("LOAD_DURATION %q: want a duration of 10s or more", env)
 	}
-	bin := buildBinary(t)
+	bin := testenv.BuildSignetAssure(t)
 	rates := map[int]float64{}
 	for _, n := range []int{1, 2} {
 		sh := shape{APIs: n, Workers: n, Duration: d, CaseWorkers: 50, PartnerKeys: 5, SyncPersons: 500,
