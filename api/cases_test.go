@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/signetassure/signetassure/domain"
+	"github.com/signetassure/signetassure/workflows"
 )
 
 // A case opened over HTTP, driven to cleared through the API, puts the clearance on the person's record
@@ -264,5 +266,76 @@ func TestIdempotencyKeys(t *testing.T) {
 	e.must(200, domain.RoleCaseWorker, "POST", "/api/v1/cases/"+ref+"/notes", map[string]any{"text": "Called referee"})
 	if n := e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1 AND kind = 'note'`, ref); n != 2 {
 		t.Fatalf("%d notes, want 2 (three keyed repeats and one unkeyed)", n)
+	}
+}
+
+// An officer's outcome is on the case's timeline if and only if the case's workflow recorded it, even when
+// an event reaches the workflow while the outcome is being written. The workflow task that closes the case
+// is then refused by Temporal (it was about to close with an event it had not seen), and Temporal drops an
+// update that was first delivered in a refused task: a write made in that task would be on the timeline
+// with no workflow behind it, and the case's next action would be written over it, so writes an update
+// makes wait until the update is accepted.
+func TestOutcomeMeetingANewEventIsRecordedByBothOrNeither(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	ref := e.openCase(e.createPerson("Ines", "Moreau", "1988-06-21"), "new", "CTC")
+	e.must(200, domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/owner",
+		map[string]any{"ownerId": e.users[domain.RoleVettingOfficer].ID.String()})
+
+	// Hold the case's row, so the outcome's write waits for it.
+	db, err := pgx.Connect(ctx, e.database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	hold, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx)
+	if _, err := hold.Exec(ctx, `SELECT 1 FROM vetting_cases WHERE case_ref = $1 FOR UPDATE`, ref); err != nil {
+		t.Fatal(err)
+	}
+	answer := make(chan resp, 1)
+	go func() {
+		answer <- e.call(domain.RoleVettingOfficer, "POST", "/api/v1/cases/"+ref+"/outcome", map[string]any{"outcome": "refused"})
+	}()
+	waitFor(t, 30*time.Second, "the outcome's write waiting for the case's row", func() bool {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%FROM vetting_cases%FOR UPDATE%'`) == 1
+	})
+	// An event the workflow has not seen arrives while the write waits (a signal it has no use for).
+	if err := e.tc.SignalWorkflow(ctx, workflows.VettingCaseWorkflowID(ref), "", "test-unseen-event", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r := <-answer
+	outcomes := func() int {
+		return e.count(`SELECT count(*) FROM case_events WHERE case_ref = $1 AND kind = 'outcome'`, ref)
+	}
+	switch r.status {
+	case 200: // recorded
+	case 503: // refused as a whole, to be tried again
+		if n := outcomes(); n != 0 {
+			t.Fatalf("the outcome was answered 503 but is on the timeline %d times", n)
+		}
+	default:
+		t.Fatalf("outcome: %d %s", r.status, r.body)
+	}
+	st, err := workflows.QueryCase(ctx, e.tc, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/cases/"+ref, nil)
+	if c["status"] != string(st.Case.Status) || len(c["timeline"].([]any)) != st.Case.Version {
+		t.Fatalf("the read model has the case %v with %d events, its workflow %s with %d (answered %d)",
+			c["status"], len(c["timeline"].([]any)), st.Case.Status, st.Case.Version, r.status)
+	}
+	if r.status == 200 && (st.Case.Status != domain.StatusRefused || outcomes() != 1) {
+		t.Fatalf("answered 200 but the case is %s with %d outcomes", st.Case.Status, outcomes())
 	}
 }

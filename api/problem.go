@@ -136,14 +136,17 @@ func (s *Server) asProblem(c *gin.Context, err error) *Problem {
 			"the message provider refused our credentials or account; the message was not sent")
 	case unavailable(err):
 		s.Log.Warn("dependency unavailable", "route", c.FullPath(), "error", err)
+		c.Header("Retry-After", "1")
 		return problem(http.StatusServiceUnavailable, "unavailable", "the database or the workflow engine is unavailable; nothing was changed")
 	}
 	s.Log.Error("request failed", "route", c.FullPath(), "method", c.Request.Method, "error", err)
 	return problem(http.StatusInternalServerError, "internal", "an internal error occurred")
 }
 
-// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time, or
-// PostgreSQL is going away (shut down, restarting, the connection lost: SQLSTATE 57P01-57P03, class 08).
+// unavailable reports whether err means PostgreSQL or Temporal could not be reached in time, PostgreSQL is
+// going away (shut down, restarting, the connection lost: SQLSTATE 57P01-57P03, class 08), or Temporal
+// dropped an update whose workflow task it refused (WorkflowNotReady: the workflow met an event it had not
+// seen as it closed, say). Nothing was applied in any of them, and trying again may succeed.
 func unavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" ||
@@ -154,8 +157,9 @@ func unavailable(err error) bool {
 	var netErr net.Error
 	var tUnavail *serviceerror.Unavailable
 	var tDeadline *serviceerror.DeadlineExceeded
+	var tNotReady *serviceerror.WorkflowNotReady
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.As(err, &tUnavail) ||
-		errors.As(err, &tDeadline) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		errors.As(err, &tDeadline) || errors.As(err, &tNotReady) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		strings.Contains(err.Error(), "connection refused")
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signetassure/signetassure/activities"
@@ -43,6 +44,13 @@ func TestUnprocessableRejectionIs422(t *testing.T) {
 // problemOf is the problem+json writeError answers err with.
 func problemOf(t *testing.T, err error) (int, Problem) {
 	t.Helper()
+	code, p, _ := problemWithHeader(t, err)
+	return code, p
+}
+
+// problemWithHeader is problemOf with the answer's header.
+func problemWithHeader(t *testing.T, err error) (int, Problem, http.Header) {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	w := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(w)
@@ -56,7 +64,7 @@ func problemOf(t *testing.T, err error) (int, Problem) {
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
-	return w.Code, p
+	return w.Code, p, w.Header()
 }
 
 // A workflow's refusal of input is answered 400 naming each field it carries, as it carries them.
@@ -75,5 +83,15 @@ func TestMessagingRefusedIs502(t *testing.T) {
 	err := temporal.NewNonRetryableApplicationError("twilio: 20003 authenticate", activities.TypeMessagingRefused, nil)
 	if code, p := problemOf(t, err); code != http.StatusBadGateway || p.Type != problemBase+"message-provider-refused" {
 		t.Fatalf("%d %+v, want 502 message-provider-refused", code, p)
+	}
+}
+
+// An update Temporal dropped with the workflow task it refused (WorkflowNotReady) changed nothing and may
+// succeed when tried again: a 503 with Retry-After, not a 500.
+func TestUpdateDroppedWithItsTaskIs503(t *testing.T) {
+	err := serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure.")
+	code, p, h := problemWithHeader(t, err)
+	if code != http.StatusServiceUnavailable || p.Type != problemBase+"unavailable" || h.Get("Retry-After") == "" {
+		t.Fatalf("%d %+v Retry-After %q, want 503 unavailable with Retry-After", code, p, h.Get("Retry-After"))
 	}
 }

@@ -34,8 +34,9 @@ type vettingCase struct {
 	sending       int
 	// recording is the case as the event being written will leave it, while it is written.
 	recording *domain.Case
-	// local says the case's database activities run as local activities (cases started since "local-db").
-	local bool
+	// local says the case's database activities run as local activities (cases started since "local-db"),
+	// and actionsQueued that an officer action's run through the task queue all the same ("local-db" 2).
+	local, actionsQueued bool
 }
 
 // VettingCase runs one vetting case: opened, identity-checked, with the vetting officer until an outcome
@@ -78,8 +79,11 @@ func (w *vettingCase) setup(ctx workflow.Context) error {
 	if w.in.Validity == nil && workflow.GetVersion(ctx, "decision-bounds", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
 		w.in.Validity = domain.DefaultValidityPolicy()
 	}
-	// The case's database writes run in its workflow task: a case started before replays with activities.
-	w.local = workflow.GetVersion(ctx, "local-db", workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	// The case's database writes run in its workflow task (1), but for an officer action's (2): a case
+	// started before either replays as it ran.
+	localDB := workflow.GetVersion(ctx, "local-db", workflow.DefaultVersion, 2)
+	w.local = localDB != workflow.DefaultVersion
+	w.actionsQueued = localDB >= 2
 	w.lock = workflow.NewMutex(ctx)
 	w.root = ctx
 	if err := workflow.SetQueryHandler(ctx, QueryCaseState, func() (CaseState, error) { return w.CaseState, nil }); err != nil {
@@ -608,9 +612,17 @@ func (w *vettingCase) recordingFailed(ctx workflow.Context, kind string, err err
 	}
 }
 
-// db runs one of the case's short database activities (runDB).
+// db runs one of the case's short database activities (runDB): in the workflow task for the case's own
+// course (its opening, its timers, what its activities and children answer), through the task queue for an
+// officer action (an update). A local activity writes before its workflow task completes, and Temporal
+// drops, rather than retries, an update first delivered in a task it refuses (one closing the case as an
+// unseen event arrives, say): the write would stay on the timeline with no workflow behind it, and the
+// case's next event would be written over it. An activity runs only once the task scheduling it, with the
+// update's acceptance, is recorded. The case's own course is safe either way: a refused task is run again
+// from the same history, and writes the same events.
 func (w *vettingCase) db(ctx workflow.Context, activity any, args ...any) workflow.Future {
-	return runDB(ctx, w.local, activity, args...)
+	inAction := w.actionsQueued && ctx.Value(actionKey{}) != nil
+	return runDB(ctx, w.local && !inAction, activity, args...)
 }
 
 // locked runs fn holding the case's lock.

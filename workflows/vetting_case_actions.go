@@ -13,9 +13,9 @@ import (
 	"github.com/signetassure/signetassure/domain"
 )
 
-// registerUpdates installs the officer actions. Each validator refuses what the case's state does not
-// allow (the API answers 409) or what is malformed (400); each handler checks again under the case's lock,
-// since another action may have run between validation and handling.
+// registerUpdates installs the officer actions (asAction). Each validator refuses what the case's state
+// does not allow (the API answers 409) or what is malformed (400); each handler checks again under the
+// case's lock, since another action may have run between validation and handling.
 func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 	type action struct {
 		name    string
@@ -24,14 +24,14 @@ func (w *vettingCase) registerUpdates(ctx workflow.Context) error {
 	}
 	for _, a := range []action{
 		{UpdateCaseOpened, w.opened, func() error { return nil }},
-		{UpdateAssignOwner, w.assignOwner, validator(w, w.checkAssignOwner)},
-		{UpdateRequestInformation, w.requestInformation, validator(w, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) })},
-		{UpdateInformationReceived, w.informationReceived, validator(w, w.checkInformationReceived)},
-		{UpdateAddNote, w.addNote, validator(w, w.checkAddNote)},
-		{UpdateRecordOutcome, w.recordOutcome, validator(w, func(o RecordOutcome) error { return w.checkRecordOutcome(ctx, o) })},
-		{UpdateDelegate, w.delegate, validator(w, func(d DelegateCase) error { return w.checkDelegate(ctx, d) })},
-		{UpdatePartnerReturn, w.partnerReturn, validator(w, func(r PartnerReturn) error { return w.checkPartnerReturn(ctx, r) })},
-		{UpdateRetryIdentityCheck, w.retryIdentityCheck, validator(w, w.checkRetryIdentityCheck)},
+		{UpdateAssignOwner, asAction(w.assignOwner), validator(w, w.checkAssignOwner)},
+		{UpdateRequestInformation, asAction(w.requestInformation), validator(w, func(r RequestInformation) error { return w.checkRequestInformation(ctx, r) })},
+		{UpdateInformationReceived, asAction(w.informationReceived), validator(w, w.checkInformationReceived)},
+		{UpdateAddNote, asAction(w.addNote), validator(w, w.checkAddNote)},
+		{UpdateRecordOutcome, asAction(w.recordOutcome), validator(w, func(o RecordOutcome) error { return w.checkRecordOutcome(ctx, o) })},
+		{UpdateDelegate, asAction(w.delegate), validator(w, func(d DelegateCase) error { return w.checkDelegate(ctx, d) })},
+		{UpdatePartnerReturn, asAction(w.partnerReturn), validator(w, func(r PartnerReturn) error { return w.checkPartnerReturn(ctx, r) })},
+		{UpdateRetryIdentityCheck, asAction(w.retryIdentityCheck), validator(w, w.checkRetryIdentityCheck)},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, a.name, a.handler,
 			workflow.UpdateHandlerOptions{Validator: a.check}); err != nil {
@@ -318,6 +318,14 @@ func (w *vettingCase) act(ctx workflow.Context, check func() error, apply func()
 	})
 	w.wake = true
 	return w.CaseState, err
+}
+
+// actionKey marks the context of an officer action's handler (asAction).
+type actionKey struct{}
+
+// asAction is an officer action's update handler h, run in a context marked as an action's (db).
+func asAction[T, R any](h func(workflow.Context, T) (R, error)) func(workflow.Context, T) (R, error) {
+	return func(ctx workflow.Context, v T) (R, error) { return h(workflow.WithValue(ctx, actionKey{}, true), v) }
 }
 
 func (w *vettingCase) checkRetryIdentityCheck(r RetryIdentityCheck) error {
