@@ -155,17 +155,25 @@ func RepoRoot() string {
 var (
 	serverOnce sync.Once
 	server     *testsuite.DevServer
+	serverDir  string
 	serverErr  error
 )
 
 // Temporal returns a client of the test binary's Temporal dev server, starting it on first use with
-// SignetAssure's search attributes registered. Main stops it.
+// SignetAssure's search attributes registered. Main stops it; the kernel does when the test binary dies
+// without running Main's end (killed at its -timeout, say).
 func Temporal(t testing.TB) client.Client {
 	t.Helper()
 	serverOnce.Do(func() {
 		cli := filepath.Join(RepoRoot(), "bin", "temporal")
 		if _, err := os.Stat(cli); err != nil {
 			serverErr = fmt.Errorf("the Temporal CLI is missing at %s: run `make temporal-cli`", cli)
+			return
+		}
+		if serverDir, serverErr = os.MkdirTemp("", "signetassure-temporal-"); serverErr != nil {
+			return
+		}
+		if cli, serverErr = dyingWithParent(cli, serverDir); serverErr != nil {
 			return
 		}
 		server, serverErr = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
@@ -198,6 +206,9 @@ func Main(m *testing.M) {
 	stopBrowser()
 	if server != nil {
 		server.Stop()
+	}
+	if serverDir != "" {
+		os.RemoveAll(serverDir)
 	}
 	if slapdShared != nil {
 		slapdShared.Stop()
