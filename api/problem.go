@@ -159,8 +159,8 @@ func unavailable(err error) bool {
 	var tDeadline *serviceerror.DeadlineExceeded
 	var tNotReady *serviceerror.WorkflowNotReady
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.As(err, &tUnavail) ||
-		errors.As(err, &tDeadline) || errors.As(err, &tNotReady) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
-		strings.Contains(err.Error(), "connection refused")
+		errors.As(err, &tDeadline) || errors.As(err, &tNotReady) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.Timeout(err) || strings.Contains(err.Error(), "connection refused")
 }
 
 // Pending answers a request whose workflow no worker has taken up in time (a case, a grant, a message):
