@@ -94,6 +94,44 @@ func TestBadInputSweep(t *testing.T) {
 	}
 }
 
+// Every field a staff write route refuses as missing whatever the rest of the body says ("is required",
+// not "is required for a cleared outcome") is marked required in the OpenAPI document, so a client built
+// from the document sends it: each route is sent only what the document requires.
+func TestOpenAPIMarksWhatRoutesRequire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var doc openAPIDoc
+	if err := json.Unmarshal(e.srv.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	fx := newSweepFixtures(e)
+	routes := doc.writeRoutes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d staff write routes with a body in the OpenAPI document", len(routes))
+	}
+	refusals := 0
+	for _, rt := range routes {
+		r := e.call(fx.roleFor(rt.roles), rt.method, fx.fillPath(rt.path), doc.minimal(rt.schema, "", fx))
+		if r.status != 400 {
+			continue
+		}
+		var p struct {
+			Errors []struct{ Field, Message string }
+		}
+		if err := json.Unmarshal(r.body, &p); err != nil {
+			t.Fatalf("%s %s: %v: %s", rt.method, rt.path, err, r.body)
+		}
+		for _, fe := range p.Errors {
+			refusals++
+			if m := fe.Message; m == "is required" || strings.HasPrefix(m, "is required:") || strings.HasPrefix(m, "is required (") {
+				t.Errorf("%s %s refuses a body without %s (%q), which the OpenAPI document does not mark required",
+					rt.method, rt.path, fe.Field, m)
+			}
+		}
+	}
+	t.Logf("%d routes sent only what the document requires; %d fields refused for other reasons", len(routes), refusals)
+}
+
 // badValue is one bad value for a field.
 type badValue struct {
 	what  string
@@ -138,6 +176,7 @@ type schema struct {
 	Properties           map[string]*schema `json:"properties"`
 	Items                *schema            `json:"items"`
 	AdditionalProperties *schema            `json:"additionalProperties"`
+	Required             []string           `json:"required"`
 	XText                string             `json:"x-text"`
 }
 
@@ -184,21 +223,34 @@ func (d openAPIDoc) resolve(s *schema) *schema {
 	return s
 }
 
-// valid is a value of the right shape for s: what a careful client would send for the field name.
+// valid is a value of the right shape for s: what a careful client would send for the field name, every
+// property given.
 func (d openAPIDoc) valid(s *schema, name string, fx *sweepFixtures) any {
+	return d.value(s, name, fx, false)
+}
+
+// minimal is valid with only the properties s marks required: what a client built from the document
+// must send.
+func (d openAPIDoc) minimal(s *schema, name string, fx *sweepFixtures) any {
+	return d.value(s, name, fx, true)
+}
+
+func (d openAPIDoc) value(s *schema, name string, fx *sweepFixtures, requiredOnly bool) any {
 	s = d.resolve(s)
 	switch {
 	case s.Type == "object" || s.Properties != nil:
 		m := map[string]any{}
 		for k, p := range s.Properties {
-			m[k] = d.valid(p, k, fx)
+			if !requiredOnly || slices.Contains(s.Required, k) {
+				m[k] = d.value(p, k, fx, requiredOnly)
+			}
 		}
-		if s.AdditionalProperties != nil && s.AdditionalProperties.Type != "" {
-			m["Name"] = d.valid(s.AdditionalProperties, "Name", fx)
+		if s.AdditionalProperties != nil && s.AdditionalProperties.Type != "" && !requiredOnly {
+			m["Name"] = d.value(s.AdditionalProperties, "Name", fx, requiredOnly)
 		}
 		return m
 	case s.Type == "array":
-		return []any{d.valid(s.Items, name, fx)}
+		return []any{d.value(s.Items, name, fx, requiredOnly)}
 	case s.Type == "integer" || s.Type == "number":
 		if s.Minimum != nil {
 			return *s.Minimum

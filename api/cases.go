@@ -561,7 +561,11 @@ func (s *Server) recordOutcome(c *gin.Context) error {
 	o := workflows.RecordOutcome{Actor: actorID(c)}
 	o.Outcome = enumField(&errs, "outcome", in.Outcome, domain.Outcome.Valid, domain.Outcomes)
 	if o.Outcome.GrantsClearance() {
-		o.Level = enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
+		if in.Level == nil {
+			errs.add("level", "is required for a %s outcome", o.Outcome)
+		} else {
+			o.Level = enumField(&errs, "level", in.Level, domain.Level.Valid, domain.Levels)
+		}
 		o.ValidFrom = fieldDate(&errs, "validFrom", in.ValidFrom)
 		o.ValidTo = fieldDate(&errs, "validTo", in.ValidTo)
 		if in.ValidFrom == nil {

@@ -51,10 +51,10 @@ type (
 	// AttendedImagesInput is a staff-attended check's document type and images, as data URLs.
 	AttendedImagesInput struct {
 		CaseRef      caseRefParam `path:"caseRef"`
-		DocumentType *string      `json:"documentType"`
-		Front        *string      `json:"front" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
-		Back         *string      `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (two-sided documents)"`
-		Selfie       *string      `json:"selfie" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
+		DocumentType *string      `json:"documentType" required:"true"`
+		Front        *string      `json:"front" required:"true" maxLength:"13981077" description:"PNG or JPEG data URL of the document's front"`
+		Back         *string      `json:"back" maxLength:"13981077" description:"PNG or JPEG data URL of the back (required for two-sided documents)"`
+		Selfie       *string      `json:"selfie" required:"true" maxLength:"13981077" description:"PNG or JPEG data URL of the person's face"`
 	}
 	identityCallbackPath struct {
 		CaseRef caseRefParam `path:"caseRef"`
@@ -223,7 +223,7 @@ func (s *Server) attendedImages(c *gin.Context) error {
 	}
 	up.DocumentType = docType
 	if i >= 0 && types[i].TwoSided && up.Back == "" {
-		errs.add("back", "is required")
+		errs.add("back", "is required for a two-sided %s", docType)
 	}
 	if err := errs.err(); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -203,10 +204,19 @@ type personListQuery struct {
 	pageQuery
 }
 
+// newPersonInput is PersonInput as creating a person takes it, for the OpenAPI document: the names and
+// the date of birth required (a change takes any of its fields).
+type newPersonInput struct{ PersonInput }
+
+func (newPersonInput) PrepareJSONSchema(s *jsonschema.Schema) error {
+	s.Required = append(s.Required, "firstName", "lastName", "dateOfBirth")
+	return nil
+}
+
 func (s *Server) personRoutes() []op {
 	return []op{
 		{method: http.MethodPost, path: "/api/v1/persons", summary: "Create a person", roles: personWriters,
-			req: new(PersonInput), resp: new(PersonView), status: http.StatusCreated, handle: s.createPerson},
+			req: new(newPersonInput), resp: new(PersonView), status: http.StatusCreated, handle: s.createPerson},
 		{method: http.MethodGet, path: "/api/v1/persons", summary: "List and search persons", roles: allStaff,
 			req: new(personListQuery), resp: new(List[PersonView]), handle: s.listPersons},
 		{method: http.MethodGet, path: "/api/v1/persons/:id", summary: "Get a person; ?reveal=sensitive adds the sensitive fields (audited)",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/store"
@@ -24,8 +25,8 @@ type (
 	// SupplierInput adds a supplier (name and tier required) or changes one: only the fields present
 	// change, and a list present replaces the one held.
 	SupplierInput struct {
-		Name             *string         `json:"name,omitempty" maxLength:"200" description:"required when adding; unique, in any case"`
-		Tier             *int            `json:"tier,omitempty" minimum:"1" maximum:"9" description:"required when adding; a sub-supplier's is its parent's tier + 1"`
+		Name             *string         `json:"name,omitempty" maxLength:"200" description:"unique, in any case"`
+		Tier             *int            `json:"tier,omitempty" minimum:"1" maximum:"9" description:"a sub-supplier's is its parent's tier + 1"`
 		ParentID         *string         `json:"parentId,omitempty" format:"uuid" description:"the supplier above it in the chain, in use; \"\": none (a prime)"`
 		CompanyNumber    *string         `json:"companyNumber,omitempty" maxLength:"50"`
 		ContactEmail     *string         `json:"contactEmail,omitempty" format:"email"`
@@ -88,7 +89,7 @@ func (s *Server) supplierRoutes() []op {
 		{method: http.MethodGet, path: "/api/v1/suppliers", summary: "List suppliers (in use, unless asked otherwise)", roles: allStaff,
 			req: new(supplierListQuery), resp: new([]domain.Supplier), handle: s.listSuppliers},
 		{method: http.MethodPost, path: "/api/v1/suppliers", summary: "Add a supplier", roles: adminOnly,
-			req: new(SupplierInput), resp: new(domain.Supplier), status: http.StatusCreated, handle: s.createSupplier},
+			req: new(newSupplierInput), resp: new(domain.Supplier), status: http.StatusCreated, handle: s.createSupplier},
 		{method: http.MethodGet, path: "/api/v1/suppliers/:id", summary: "Get a supplier", roles: allStaff,
 			req: new(idPath), resp: new(domain.Supplier), handle: s.getSupplier},
 		{method: http.MethodPatch, path: "/api/v1/suppliers/:id", summary: "Change a supplier: the fields present; a list present replaces the one held",
@@ -107,6 +108,15 @@ func (s *Server) supplierRoutes() []op {
 }
 
 // apply checks the input and applies it to sp, returning the names of the fields it sets.
+// newSupplierInput is SupplierInput as adding a supplier takes it, for the OpenAPI document: the name
+// and the tier required (a change takes any of its fields).
+type newSupplierInput struct{ SupplierInput }
+
+func (newSupplierInput) PrepareJSONSchema(s *jsonschema.Schema) error {
+	s.Required = append(s.Required, "name", "tier")
+	return nil
+}
+
 func (in SupplierInput) apply(sp *domain.Supplier, creating bool) ([]string, error) {
 	var errs fields
 	var changed []string
@@ -116,7 +126,9 @@ func (in SupplierInput) apply(sp *domain.Supplier, creating bool) ([]string, err
 		set("name")
 	}
 	if in.Tier != nil || creating {
-		if in.Tier == nil || *in.Tier < 1 || *in.Tier > 9 {
+		if in.Tier == nil {
+			errs.add("tier", "is required")
+		} else if *in.Tier < 1 || *in.Tier > 9 {
 			errs.add("tier", "must be a whole number from 1 to 9")
 		} else {
 			sp.Tier = *in.Tier

@@ -20,8 +20,8 @@ const DefaultTokenMaxValidity = 90 * 24 * time.Hour
 // maximum), and what it may do: one or more scopes, each given by one of its holder's roles (and, for a
 // token issued with a token, held by that token too).
 type TokenInput struct {
-	Name      *string             `json:"name,omitempty" maxLength:"100"`
-	ExpiresAt *string             `json:"expiresAt,omitempty" format:"date-time"`
+	Name      *string             `json:"name,omitempty" required:"true" maxLength:"100"`
+	ExpiresAt *string             `json:"expiresAt,omitempty" required:"true" format:"date-time"`
 	Scopes    []domain.StaffScope `json:"scopes,omitempty"`
 }
 

@@ -91,10 +91,10 @@ type CancelTripInput struct {
 
 // DebriefAnswers are the debrief's questions.
 type DebriefAnswers struct {
-	OfficialContact *bool   `json:"officialContact" description:"contact with foreign officials beyond the routine"`
-	Approach        *bool   `json:"approach" description:"approached for information or in a way that caused concern"`
-	Incident        *bool   `json:"incident" description:"a security incident (detained, searched, belongings tampered with)"`
-	DeviceLost      *bool   `json:"deviceLost" description:"a device lost, taken or out of sight"`
+	OfficialContact *bool   `json:"officialContact" required:"true" description:"contact with foreign officials beyond the routine"`
+	Approach        *bool   `json:"approach" required:"true" description:"approached for information or in a way that caused concern"`
+	Incident        *bool   `json:"incident" required:"true" description:"a security incident (detained, searched, belongings tampered with)"`
+	DeviceLost      *bool   `json:"deviceLost" required:"true" description:"a device lost, taken or out of sight"`
 	Details         *string `json:"details,omitempty" text:"free"`
 }
 

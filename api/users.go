@@ -23,8 +23,8 @@ type userQuery struct {
 // is linked to it by e-mail at their first sign-in, and from then on their roles come from their
 // directory groups at every sign-in; a local user signs in with tokens an administrator issues.
 type UserInput struct {
-	DisplayName *string           `json:"displayName,omitempty" maxLength:"200"`
-	Email       *string           `json:"email,omitempty" format:"email"`
+	DisplayName *string           `json:"displayName,omitempty" required:"true" maxLength:"200"`
+	Email       *string           `json:"email,omitempty" required:"true" format:"email"`
 	Roles       []domain.Role     `json:"roles,omitempty"`
 	Directory   *domain.Directory `json:"directory,omitempty" description:"default local"`
 	UserReach
