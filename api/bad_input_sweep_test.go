@@ -24,16 +24,7 @@ import (
 // database (so no case's timeline) may change.
 func TestBadInputSweep(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	var doc openAPIDoc
-	if err := json.Unmarshal(e.srv.OpenAPI(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	fx := newSweepFixtures(e)
-	routes := doc.writeRoutes()
-	if len(routes) < 30 {
-		t.Fatalf("only %d staff write routes with a body in the OpenAPI document", len(routes))
-	}
+	e, doc, fx, routes := newSweep(t)
 
 	before := e.settledSnapshot(t)
 	timeline := e.must(200, domain.RoleCaseWorker, "GET", "/api/v1/cases/"+fx.caseRef, nil)["timeline"]
@@ -99,16 +90,7 @@ func TestBadInputSweep(t *testing.T) {
 // from the document sends it: each route is sent only what the document requires.
 func TestOpenAPIMarksWhatRoutesRequire(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	var doc openAPIDoc
-	if err := json.Unmarshal(e.srv.OpenAPI(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	fx := newSweepFixtures(e)
-	routes := doc.writeRoutes()
-	if len(routes) < 30 {
-		t.Fatalf("only %d staff write routes with a body in the OpenAPI document", len(routes))
-	}
+	e, doc, fx, routes := newSweep(t)
 	refusals := 0
 	for _, rt := range routes {
 		r := e.call(fx.roleFor(rt.roles), rt.method, fx.fillPath(rt.path), doc.minimal(rt.schema, "", fx))
@@ -130,6 +112,22 @@ func TestOpenAPIMarksWhatRoutesRequire(t *testing.T) {
 		}
 	}
 	t.Logf("%d routes sent only what the document requires; %d fields refused for other reasons", len(routes), refusals)
+}
+
+// newSweep is a test's API, its OpenAPI document, the records the routes refer to, and the staff write
+// routes with a body.
+func newSweep(t *testing.T) (*env, openAPIDoc, *sweepFixtures, []route) {
+	t.Helper()
+	e := newEnv(t)
+	var doc openAPIDoc
+	if err := json.Unmarshal(e.srv.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	routes := doc.writeRoutes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d staff write routes with a body in the OpenAPI document", len(routes))
+	}
+	return e, doc, newSweepFixtures(e), routes
 }
 
 // badValue is one bad value for a field.
