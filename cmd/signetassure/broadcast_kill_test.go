@@ -4,8 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +32,8 @@ func TestWorkerKilledMidBroadcastSendsOnce(t *testing.T) {
 	began := time.Now()
 	bin := testenv.BuildSignetAssure(t)
 
-	// Where Twilio's status callbacks go: this test reads the outcome from the simulator and the database.
-	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	t.Cleanup(public.Close)
-	sim := twiliosim.New(twiliosim.Options{AuthToken: "killtesttoken", DeliveryDelay: -1})
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(func() { srv.Close(); sim.Close() })
+	// This test reads the outcome from the simulator and the database, not from status callbacks.
+	sim, twilioEnv := testenv.TwilioForProcess(t)
 	sim.SetFaults(twiliosim.Faults{LatencyMs: 5})
 
 	ctx := context.Background()
@@ -68,18 +63,15 @@ func TestWorkerKilledMidBroadcastSendsOnce(t *testing.T) {
 
 	tc := testenv.Temporal(t)
 	queue := "kill-" + strings.ToLower(rand.Text()[:12])
-	env := workerEnv(map[string]string{
+	set := map[string]string{
 		"DATABASE_URL":        dbURL,
 		"TEMPORAL_ADDRESS":    testenv.TemporalAddress(t),
 		"TEMPORAL_NAMESPACE":  "default",
 		"TEMPORAL_TASK_QUEUE": queue,
-		"TWILIO_ACCOUNT_SID":  twiliosim.DefaultAccountSID,
-		"TWILIO_AUTH_TOKEN":   "killtesttoken",
-		"TWILIO_FROM":         "+447400000000",
-		"TWILIO_API_URL":      srv.URL,
-		"PUBLIC_URL":          public.URL,
 		"LOG_LEVEL":           "warn",
-	})
+	}
+	maps.Copy(set, twilioEnv)
+	env := workerEnv(set)
 	first := startWorker(t, bin, env, "first")
 	if err := workflows.StartBroadcast(ctx, tc, queue, workflows.BroadcastInput{BroadcastID: b.ID, Text: b.Body,
 		Rate: b.Rate, Shards: workflows.BroadcastShards, ReplyUntil: b.ReplyUntil}); err != nil {

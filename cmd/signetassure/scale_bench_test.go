@@ -6,8 +6,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -31,7 +31,6 @@ import (
 	"github.com/signetassure/signetassure/access"
 	"github.com/signetassure/signetassure/domain"
 	"github.com/signetassure/signetassure/internal/testenv"
-	"github.com/signetassure/signetassure/sim/twiliosim"
 	"github.com/signetassure/signetassure/workflows"
 )
 
@@ -83,12 +82,7 @@ func BenchmarkWorkerAtScale(b *testing.B) {
 	st := testenv.StoreAt(b, dbURL)
 	tc := testenv.Temporal(b)
 
-	// Twilio's status callbacks go nowhere; the simulator does not move messages past queued.
-	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	b.Cleanup(public.Close)
-	sim := twiliosim.New(twiliosim.Options{AuthToken: "scaletoken", DeliveryDelay: -1})
-	twilio := httptest.NewServer(sim.Handler())
-	b.Cleanup(func() { twilio.Close(); sim.Close() })
+	sim, twilioEnv := testenv.TwilioForProcess(b)
 
 	// One access level, demanding SC, that every grant is for.
 	const levelID = "1"
@@ -111,14 +105,10 @@ func BenchmarkWorkerAtScale(b *testing.B) {
 		"TEMPORAL_ADDRESS":    testenv.TemporalAddress(b),
 		"TEMPORAL_NAMESPACE":  "default",
 		"TEMPORAL_TASK_QUEUE": queue,
-		"TWILIO_ACCOUNT_SID":  twiliosim.DefaultAccountSID,
-		"TWILIO_AUTH_TOKEN":   "scaletoken",
-		"TWILIO_FROM":         "+447400000000",
-		"TWILIO_API_URL":      twilio.URL,
-		"PUBLIC_URL":          public.URL,
 		"METRICS_ADDR":        metricsAddr,
 		"LOG_LEVEL":           "error",
 	}
+	maps.Copy(env, twilioEnv)
 	tuning := ""
 	for _, name := range []string{"WORKER_STICKY_CACHE", "WORKER_MAX_WORKFLOW_TASKS", "WORKER_MAX_ACTIVITIES", "WORKER_POLLERS"} {
 		if v := os.Getenv(name); v != "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -91,12 +92,8 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 	s.credo = credoidsim.New(credoidsim.Options{Username: "operator", Password: "pw", Seed: true})
 	credoSrv := httptest.NewServer(s.credo.Handler())
 	t.Cleanup(credoSrv.Close)
-	s.twilio = twiliosim.New(twiliosim.Options{AuthToken: "loadtoken", DeliveryDelay: -1})
-	twilioSrv := httptest.NewServer(s.twilio.Handler())
-	t.Cleanup(func() { twilioSrv.Close(); s.twilio.Close() })
-	// Where Twilio would call back: with no delivery steps simulated it is not called.
-	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	t.Cleanup(public.Close)
+	var twilioEnv map[string]string
+	s.twilio, twilioEnv = testenv.TwilioForProcess(t)
 	s.seed(ctx)
 
 	queue := "load-" + strings.ToLower(rand.Text()[:12])
@@ -104,14 +101,13 @@ func startSystem(t *testing.T, bin string, sh shape) *system {
 		"DATABASE_URL": s.dbURL, "TEMPORAL_ADDRESS": testenv.TemporalAddress(t), "TEMPORAL_NAMESPACE": "default",
 		"TEMPORAL_TASK_QUEUE": queue, "LOG_LEVEL": "warn",
 		"CREDOID_URL": credoSrv.URL, "CREDOID_USERNAME": "operator", "CREDOID_PASSWORD": "pw",
-		"ACS_SYNC_INTERVAL":  "24h", // only the run's own sync
-		"TWILIO_ACCOUNT_SID": twiliosim.DefaultAccountSID, "TWILIO_AUTH_TOKEN": "loadtoken",
-		"TWILIO_FROM": "+447400000000", "TWILIO_API_URL": twilioSrv.URL, "PUBLIC_URL": public.URL,
-		"BROADCAST_RATE": strconv.Itoa(sh.BroadcastRate),
+		"ACS_SYNC_INTERVAL": "24h", // only the run's own sync
+		"BROADCAST_RATE":    strconv.Itoa(sh.BroadcastRate),
 		// Every simulated case worker calls from 127.0.0.1, each as fast as it is answered: the staff limits
 		// (per token, and per address in each API process) would otherwise refuse them.
 		"STAFF_RATE_LIMIT": "1000000", "STAFF_ADDRESS_RATE_LIMIT": "1000000",
 	}
+	maps.Copy(common, twilioEnv)
 	var ready []string
 	for _, role := range []struct {
 		command, listen string
