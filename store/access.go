@@ -364,15 +364,13 @@ func (s *Store) SaveSynced(ctx context.Context, system, syncID string, done []Do
 		}
 		sql, args := journalOps(ops, syncID, "done", "")
 		queue = append(queue, statement{sql, args})
-	}
-	for _, d := range done {
-		op := d.Op
-		op.UserID = d.UserID
-		sql, args, err := auditInsert(*accessOpAudit(system, op, d.UserID))
-		if err != nil {
-			return err
+		for _, op := range ops {
+			sql, args, err := auditInsert(*accessOpAudit(system, op, op.UserID))
+			if err != nil {
+				return err
+			}
+			queue = append(queue, statement{sql, args})
 		}
-		queue = append(queue, statement{sql, args})
 	}
 	if len(links) > 0 {
 		persons, users, states, pushed := make([]uuid.UUID, len(links)), make([]*string, len(links)), make([]string, len(links)), make([]string, len(links))
